@@ -1,0 +1,162 @@
+"""Contacts: find-or-create by channel identity, update name/fields/owner/tags, declare fields."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from frontdesk.actions.events import emit
+from frontdesk.clock import now
+from frontdesk.domain import events as ev
+from frontdesk.domain.contacts import FieldDefinition, check_field_key, check_field_values, normalise_tags
+from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
+from frontdesk.domain.model import Actor, FieldType
+from frontdesk.store.tables import agents, contact_fields, contact_identities, contacts
+
+
+def field_definitions(conn: Connection) -> dict[str, FieldDefinition]:
+    rows = conn.execute(select(contact_fields)).mappings()
+    return {
+        r["key"]: FieldDefinition(r["key"], r["label"], FieldType(r["type"]), tuple(r["options"]))
+        for r in rows
+    }
+
+
+def create_field(conn: Connection, key: str, label: str, type_: FieldType, options: list[str]) -> int:
+    check_field_key(key)
+    if type_ is FieldType.CHOICE and not options:
+        raise InvalidInput("missing_options", "a choice field needs at least one option", "options")
+    if conn.execute(select(contact_fields.c.id).where(contact_fields.c.key == key)).first():
+        raise Conflict("field_exists", f"contact field {key!r} already exists", "key")
+    return int(
+        conn.execute(
+            insert(contact_fields).values(key=key, label=label, type=type_, options=options, created_at=now())
+        ).inserted_primary_key[0]
+    )
+
+
+def get_contact(conn: Connection, contact_id: int) -> RowMapping:
+    row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().first()
+    if row is None:
+        raise NotFound("contact", contact_id)
+    return row
+
+
+def find_or_create_by_identity(
+    conn: Connection, channel_id: int, external_id: str, name: str | None
+) -> tuple[int, bool]:
+    """The contact behind (channel, external id), created on first contact: (id, created)."""
+    found = _contact_by_identity(conn, channel_id, external_id)
+    if found is not None:
+        return found, False
+    at = now()
+    savepoint = conn.begin_nested()
+    try:
+        contact_id = conn.execute(
+            insert(contacts).values(name=name, fields={}, tags=[], created_at=at, updated_at=at)
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(contact_identities).values(
+                contact_id=contact_id, channel_id=channel_id, external_id=external_id
+            )
+        )
+    except IntegrityError:  # another process created it first
+        savepoint.rollback()
+        found = _contact_by_identity(conn, channel_id, external_id)
+        if found is None:
+            raise
+        return found, False
+    savepoint.commit()
+    emit(
+        conn,
+        ev.CONTACT_CREATED,
+        {"channel_id": channel_id, "external_id": external_id, "name": name},
+        contact_id=contact_id,
+    )
+    return contact_id, True
+
+
+def _contact_by_identity(conn: Connection, channel_id: int, external_id: str) -> int | None:
+    query = select(contact_identities.c.contact_id).where(
+        contact_identities.c.channel_id == channel_id, contact_identities.c.external_id == external_id
+    )
+    return conn.execute(query).scalar()
+
+
+_UNSET: Any = object()
+
+
+def update_contact(
+    conn: Connection,
+    contact_id: int,
+    actor: Actor,
+    *,
+    name: str | None = _UNSET,
+    fields: Mapping[str, object] | None = None,
+    owner_agent_id: int | None = _UNSET,
+    add_tags: list[str] | None = None,
+    remove_tags: list[str] | None = None,
+) -> None:
+    """Apply the given changes; emit one event per changed field/tag and one summary event."""
+    contact = get_contact(conn, contact_id)
+    clean_fields = check_field_values(fields, field_definitions(conn)) if fields else {}
+    added = normalise_tags(add_tags or [], "add_tags")
+    removed = normalise_tags(remove_tags or [], "remove_tags")
+    if (
+        owner_agent_id not in (_UNSET, None)
+        and not conn.execute(select(agents.c.id).where(agents.c.id == owner_agent_id)).first()
+    ):
+        raise NotFound("agent", owner_agent_id, "owner_agent_id")
+
+    changes: dict[str, Any] = {}
+    if name is not _UNSET and name != contact["name"]:
+        changes["name"] = name
+    if owner_agent_id is not _UNSET and owner_agent_id != contact["owner_agent_id"]:
+        changes["owner_agent_id"] = owner_agent_id
+    new_fields = dict(contact["fields"])
+    changed_fields = {}
+    for key, value in clean_fields.items():
+        old = new_fields.get(key)
+        if old == value:
+            continue
+        changed_fields[key] = (old, value)
+        if value is None:
+            new_fields.pop(key, None)
+        else:
+            new_fields[key] = value
+    tags = list(contact["tags"])
+    tags_added = [t for t in added if t not in tags]
+    tags_removed = [t for t in removed if t in tags and t not in added]
+    tags = [t for t in tags if t not in tags_removed] + tags_added
+
+    values: dict[str, Any] = dict(changes)
+    if changed_fields:
+        values["fields"] = new_fields
+    if tags_added or tags_removed:
+        values["tags"] = tags
+    if not values:
+        return
+    values["updated_at"] = now()
+    conn.execute(update(contacts).where(contacts.c.id == contact_id).values(**values))
+    who = actor.as_payload()
+    for key, (old, new) in changed_fields.items():
+        emit(
+            conn,
+            ev.CONTACT_FIELD_UPDATED,
+            {"field": key, "old": old, "new": new, "actor": who},
+            contact_id=contact_id,
+        )
+    for tag in tags_added:
+        emit(conn, ev.CONTACT_TAG_ADDED, {"tag": tag, "actor": who}, contact_id=contact_id)
+    for tag in tags_removed:
+        emit(conn, ev.CONTACT_TAG_REMOVED, {"tag": tag, "actor": who}, contact_id=contact_id)
+    summary = {
+        **changes,
+        "fields": sorted(changed_fields),
+        "tags_added": tags_added,
+        "tags_removed": tags_removed,
+    }
+    emit(conn, ev.CONTACT_UPDATED, {"changes": summary, "actor": who}, contact_id=contact_id)

@@ -1,0 +1,246 @@
+"""Open, reply to, assign and close conversations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from frontdesk.actions.events import emit
+from frontdesk.clock import now
+from frontdesk.domain import events as ev
+from frontdesk.domain.conversations import check_closing_note, check_message_text, check_open
+from frontdesk.domain.errors import InvalidInput, NotFound
+from frontdesk.domain.model import (
+    Actor,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Source,
+)
+from frontdesk.store.database import wake
+from frontdesk.store.tables import (
+    agents,
+    channels,
+    contact_identities,
+    contacts,
+    conversations,
+    messages,
+    team_members,
+    teams,
+)
+
+
+def get_conversation(conn: Connection, conversation_id: int) -> RowMapping:
+    row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().first()
+    if row is None:
+        raise NotFound("conversation", conversation_id)
+    return row
+
+
+def find_open_conversation(conn: Connection, contact_id: int) -> RowMapping | None:
+    query = select(conversations).where(
+        conversations.c.contact_id == contact_id, conversations.c.status == ConversationStatus.OPEN
+    )
+    return conn.execute(query).mappings().first()
+
+
+def ensure_open_conversation(
+    conn: Connection, contact_id: int, source: Source, channel_id: int | None, actor: Actor
+) -> tuple[int, bool]:
+    """Return the contact's open conversation, opening one if there is none: (id, opened).
+
+    The partial unique index decides races between processes: the loser of an insert race
+    reads the winner's conversation instead of failing.
+    """
+    existing = find_open_conversation(conn, contact_id)
+    if existing is not None:
+        return existing["id"], False
+    at = now()
+    savepoint = conn.begin_nested()
+    try:
+        conversation_id = conn.execute(
+            insert(conversations).values(
+                contact_id=contact_id,
+                channel_id=channel_id,
+                status=ConversationStatus.OPEN,
+                source=source,
+                opened_at=at,
+                last_message_at=at,
+            )
+        ).inserted_primary_key[0]
+    except IntegrityError:
+        savepoint.rollback()
+        winner = find_open_conversation(conn, contact_id)
+        if winner is None:
+            raise
+        return winner["id"], False
+    savepoint.commit()
+    emit(
+        conn,
+        ev.CONVERSATION_OPENED,
+        {"source": str(source), "channel_id": channel_id, "actor": actor.as_payload()},
+        contact_id=contact_id,
+        conversation_id=conversation_id,
+    )
+    return conversation_id, True
+
+
+def open_conversation(
+    conn: Connection, contact_id: int, actor: Actor, channel_id: int | None = None
+) -> tuple[int, bool]:
+    """An agent, the API or a workflow opens a conversation (or gets the open one)."""
+    if conn.execute(select(contacts.c.id).where(contacts.c.id == contact_id)).first() is None:
+        raise NotFound("contact", contact_id, "contact_id")
+    if channel_id is None:
+        channel_id = conn.execute(
+            select(contact_identities.c.channel_id)
+            .where(contact_identities.c.contact_id == contact_id)
+            .order_by(contact_identities.c.id.desc())
+        ).scalar()
+    elif not _contact_reachable_on(conn, contact_id, channel_id):
+        raise InvalidInput(
+            "channel_not_linked",
+            f"contact {contact_id} has no identity on channel {channel_id}",
+            "channel_id",
+        )
+    return ensure_open_conversation(conn, contact_id, actor.source, channel_id, actor)
+
+
+def _contact_reachable_on(conn: Connection, contact_id: int, channel_id: int) -> bool:
+    query = select(contact_identities.c.id).where(
+        contact_identities.c.contact_id == contact_id, contact_identities.c.channel_id == channel_id
+    )
+    return conn.execute(query).first() is not None
+
+
+def send_message(conn: Connection, conversation_id: int, actor: Actor, text: str) -> int:
+    """An agent/API/workflow message to the contact; queued for delivery on the channel."""
+    check_message_text(text)
+    conversation = get_conversation(conn, conversation_id)
+    check_open(conversation_id, conversation["status"], "reply to")
+    status = _delivery_status(conn, conversation["channel_id"])
+    at = now()
+    message_id = conn.execute(
+        insert(messages).values(
+            conversation_id=conversation_id,
+            channel_id=conversation["channel_id"],
+            direction=Direction.OUTBOUND,
+            author_kind=actor.kind,
+            author_agent_id=actor.agent_id,
+            text=text,
+            opened_conversation=False,
+            delivery_status=status,
+            next_attempt_at=at if status is DeliveryStatus.PENDING else None,
+            created_at=at,
+        )
+    ).inserted_primary_key[0]
+    conn.execute(
+        update(conversations).where(conversations.c.id == conversation_id).values(last_message_at=at)
+    )
+    emit(
+        conn,
+        ev.MESSAGE_SENT,
+        {"message_id": message_id, "author": actor.as_payload(), "text": text},
+        contact_id=conversation["contact_id"],
+        conversation_id=conversation_id,
+    )
+    if status is DeliveryStatus.PENDING:
+        wake(conn, "delivery")
+    return message_id
+
+
+def _delivery_status(conn: Connection, channel_id: int | None) -> DeliveryStatus:
+    if channel_id is None:
+        return DeliveryStatus.STORED
+    config = conn.execute(select(channels.c.config).where(channels.c.id == channel_id)).scalar()
+    return DeliveryStatus.PENDING if config and config.get("callback_url") else DeliveryStatus.STORED
+
+
+def close_conversation(
+    conn: Connection, conversation_id: int, actor: Actor, note: str | None, category: str | None
+) -> None:
+    check_closing_note(note, category)
+    conversation = get_conversation(conn, conversation_id)
+    check_open(conversation_id, conversation["status"], "close")
+    conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(
+            status=ConversationStatus.CLOSED, closed_at=now(), closing_note=note, closing_category=category
+        )
+    )
+    emit(
+        conn,
+        ev.CONVERSATION_CLOSED,
+        {
+            "actor": actor.as_payload(),
+            "note": note,
+            "category": category,
+            "assignee_id": conversation["assignee_id"],
+        },
+        contact_id=conversation["contact_id"],
+        conversation_id=conversation_id,
+    )
+
+
+def assign_conversation(
+    conn: Connection,
+    conversation_id: int,
+    actor: Actor,
+    agent_id: int | None,
+    team_id: int | None,
+    reason: str = "manual",
+) -> None:
+    """Hand the conversation to a team and/or an agent (manual assignment may exceed capacity)."""
+    if agent_id is None and team_id is None:
+        raise InvalidInput("nothing_to_assign", "give agent_id, team_id or both", "agent_id")
+    conversation = get_conversation(conn, conversation_id)
+    check_open(conversation_id, conversation["status"], "assign")
+    _check_exists(conn, agents, agent_id, "agent")
+    _check_exists(conn, teams, team_id, "team")
+    if agent_id is not None and team_id is not None and not _is_member(conn, team_id, agent_id):
+        raise InvalidInput("not_a_member", f"agent {agent_id} is not a member of team {team_id}", "agent_id")
+    values: dict[str, Any] = {"assignee_id": agent_id}
+    if team_id is not None:
+        values["team_id"] = team_id
+    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
+    emit(
+        conn,
+        ev.CONVERSATION_ASSIGNED,
+        {
+            "agent_id": agent_id,
+            "team_id": values.get("team_id", conversation["team_id"]),
+            "previous_agent_id": conversation["assignee_id"],
+            "reason": reason,
+            "actor": actor.as_payload(),
+        },
+        contact_id=conversation["contact_id"],
+        conversation_id=conversation_id,
+    )
+
+
+def unassign_conversation(conn: Connection, conversation_id: int, actor: Actor) -> None:
+    conversation = get_conversation(conn, conversation_id)
+    check_open(conversation_id, conversation["status"], "unassign")
+    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(assignee_id=None))
+    emit(
+        conn,
+        ev.CONVERSATION_UNASSIGNED,
+        {"previous_agent_id": conversation["assignee_id"], "actor": actor.as_payload()},
+        contact_id=conversation["contact_id"],
+        conversation_id=conversation_id,
+    )
+
+
+def _check_exists(conn: Connection, table: Any, ident: int | None, kind: str) -> None:
+    if ident is not None and conn.execute(select(table.c.id).where(table.c.id == ident)).first() is None:
+        raise NotFound(kind, ident, f"{kind}_id")
+
+
+def _is_member(conn: Connection, team_id: int, agent_id: int) -> bool:
+    query = select(team_members.c.agent_id).where(
+        team_members.c.team_id == team_id, team_members.c.agent_id == agent_id
+    )
+    return conn.execute(query).first() is not None

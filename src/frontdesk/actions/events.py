@@ -1,0 +1,31 @@
+"""Append to the event log, in the same transaction as the change it describes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from frontdesk.clock import now
+from frontdesk.store.database import wake
+from frontdesk.store.tables import events
+
+
+def emit(
+    conn: Connection,
+    type_: str,
+    payload: dict[str, Any],
+    *,
+    contact_id: int | None = None,
+    conversation_id: int | None = None,
+) -> None:
+    conn.execute(
+        insert(events).values(
+            type=type_,
+            contact_id=contact_id,
+            conversation_id=conversation_id,
+            payload=payload,
+            created_at=now(),
+        )
+    )
+    wake(conn, "events")

@@ -1,0 +1,1 @@
+"""The REST API (Litestar), versioned under /api/v1."""

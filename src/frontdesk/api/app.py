@@ -1,0 +1,72 @@
+"""Builds the Litestar application: database, auth guard, controllers, OpenAPI, background workers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from frontdesk import __version__
+from frontdesk.api import errors
+from frontdesk.api.auth import Authenticator, guard, principal
+from frontdesk.api.channels import ChannelController
+from frontdesk.api.contacts import ContactController, ContactFieldController
+from frontdesk.api.conversations import ConversationController
+from frontdesk.api.deps import database
+from frontdesk.api.people import AgentController, TeamController
+from frontdesk.api.system import EventController, TokenController, healthz
+from frontdesk.channels.delivery import DeliveryWorker
+from frontdesk.settings import Settings
+from frontdesk.store.database import Database
+from frontdesk.store.migrate import upgrade
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        upgrade(db.write_engine)
+        db.start()
+        worker = DeliveryWorker(db, settings)
+        app.state.db = db
+        app.state.authenticator = Authenticator(db, settings.token_cache_seconds)
+        worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+            db.close()
+
+    return Litestar(
+        route_handlers=[
+            ContactController,
+            ContactFieldController,
+            ConversationController,
+            AgentController,
+            TeamController,
+            ChannelController,
+            EventController,
+            TokenController,
+            healthz,
+        ],
+        guards=[guard],
+        dependencies={
+            "db": Provide(database, sync_to_thread=False),
+            "principal": Provide(principal, sync_to_thread=False),
+        },
+        exception_handlers=errors.HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Frontdesk API",
+            version=__version__,
+            path="/api/v1/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+    )

@@ -1,0 +1,126 @@
+"""Authentication and roles, in one guard applied to every route.
+
+A route declares the least role it needs in `opt={"role": Role.X}` (agent by default);
+`opt={"auth": "public"}` opens it, `opt={"auth": "channel"}` also accepts the channel's
+HMAC signature instead of a token (provider-style inbound webhooks).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection, Request
+from litestar.handlers.base import BaseRouteHandler
+
+from frontdesk.actions.tokens import hash_token
+from frontdesk.channels import signing
+from frontdesk.domain.errors import Forbidden, Unauthorized
+from frontdesk.domain.model import Actor, AuthorKind, Role
+from frontdesk.store import queries
+from frontdesk.store.database import Database
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: int | None
+    role: Role
+    agent_id: int | None
+
+    @property
+    def actor(self) -> Actor:
+        if self.agent_id is not None:
+            return Actor(AuthorKind.AGENT, self.agent_id)
+        return Actor(AuthorKind.API)
+
+
+CHANNEL_PRINCIPAL = Principal(None, Role.AGENT, None)
+
+
+class TtlCache:
+    """A small in-memory cache; only positive answers are kept, so junk input cannot grow it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._items: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any) -> Any:
+        item = self._items.get(key)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self._items) > 10_000:
+            self._items.clear()
+        self._items[key] = (time.monotonic() + self.seconds, value)
+
+
+class Authenticator:
+    def __init__(self, db: Database, cache_seconds: float) -> None:
+        self.db = db
+        self.tokens = TtlCache(cache_seconds)
+        self.secrets = TtlCache(cache_seconds)
+
+    async def principal_for(self, authorization: str | None) -> Principal:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise Unauthorized("unauthorized", "send an API token: Authorization: Bearer <token>")
+        digest = hash_token(authorization[7:].strip())
+        principal = self.tokens.get(digest)
+        if principal is None:
+            found = await self.db.read(lambda conn: queries.token_principal(conn, digest))
+            if found is None:
+                raise Unauthorized("unauthorized", "the API token is unknown or revoked")
+            principal = Principal(found[0], Role(found[1]), found[2])
+            self.tokens.put(digest, principal)
+        return principal
+
+    async def channel_secret(self, channel_id: int) -> str | None:
+        secret = self.secrets.get(channel_id)
+        if secret is None:
+            secret = await self.db.read(lambda conn: queries.channel_secret(conn, channel_id))
+            if secret is not None:
+                self.secrets.put(channel_id, secret)
+        return secret
+
+
+async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    mode = handler.opt.get("auth")
+    if mode == "public" or connection.url.path.startswith("/api/v1/schema"):
+        return
+    auth: Authenticator = connection.app.state.authenticator
+    if mode == "channel" and signing.SIGNATURE_HEADER in connection.headers:
+        await _check_channel_signature(connection, auth)
+        connection.state.principal = CHANNEL_PRINCIPAL
+        return
+    principal = await auth.principal_for(connection.headers.get("authorization"))
+    needed: Role = handler.opt.get("role", Role.AGENT)
+    if not principal.role.includes(needed):
+        raise Forbidden("forbidden", f"this needs the {needed} role; the token has {principal.role}")
+    connection.state.principal = principal
+
+
+async def _check_channel_signature(
+    connection: ASGIConnection[Any, Any, Any, Any], auth: Authenticator
+) -> None:
+    channel_id = connection.path_params.get("channel_id")
+    secret = await auth.channel_secret(channel_id) if isinstance(channel_id, int) else None
+    if secret is None:
+        raise Unauthorized("unauthorized", f"channel {channel_id} does not exist")
+    assert isinstance(connection, Request)
+    body = await connection.body()
+    problem = signing.verify(
+        secret,
+        connection.headers.get(signing.TIMESTAMP_HEADER),
+        connection.headers.get(signing.SIGNATURE_HEADER),
+        body,
+    )
+    if problem:
+        raise Unauthorized("bad_signature", problem)
+
+
+def principal(request: Request[Any, Any, Any]) -> Principal:
+    """Dependency: the principal the guard authenticated."""
+    found: Principal = request.state.principal
+    return found

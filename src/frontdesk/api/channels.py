@@ -1,0 +1,65 @@
+"""Channels, and the inbound endpoint of the generic API channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Response, get, post
+
+from frontdesk.actions.channels import create_channel
+from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
+from frontdesk.api.auth import Principal
+from frontdesk.api.schemas import ChannelBody, InboundBody
+from frontdesk.domain.errors import Forbidden
+from frontdesk.domain.model import Role
+from frontdesk.store import queries
+from frontdesk.store.database import Database
+
+
+class ChannelController(Controller):
+    path = "/api/v1/channels"
+    tags = ["channels"]
+
+    @get("/", opt={"role": Role.MANAGER})
+    async def list_channels(self, db: Database) -> list[dict[str, Any]]:
+        return await db.read(queries.list_channels)
+
+    @get("/{channel_id:int}", opt={"role": Role.MANAGER})
+    async def get_channel(self, db: Database, channel_id: int) -> dict[str, Any]:
+        return await db.read(lambda c: queries.channel_detail(c, channel_id))
+
+    @post("/", opt={"role": Role.ADMIN})
+    async def create(self, db: Database, data: ChannelBody) -> dict[str, Any]:
+        """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls."""
+        config = {"callback_url": str(data.callback_url) if data.callback_url else None}
+        channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, config))
+        channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
+        return {**channel, "secret": secret}
+
+    @post("/{channel_id:int}/inbound", opt={"auth": "channel"}, status_code=200)
+    async def inbound(
+        self, db: Database, principal: Principal, channel_id: int, data: InboundBody
+    ) -> Response[dict[str, Any]]:
+        """A contact's message arriving on an API channel (signed with the channel secret, or a
+        manager token). Idempotent on `message.id`: a retry returns the first answer."""
+        if principal.token_id is not None and not principal.role.includes(Role.MANAGER):
+            raise Forbidden(
+                "forbidden", "posting inbound messages needs the channel signature or a manager token"
+            )
+        inbound = InboundMessage(
+            channel_id=channel_id,
+            external_id=data.contact.external_id,
+            provider_message_id=data.message.id,
+            text=data.message.text,
+            contact_name=data.contact.name,
+            contact_fields=data.contact.fields,
+        )
+        receipt: Receipt = await db.write(lambda c: receive_inbound(c, inbound))
+        body = {
+            "contact_id": receipt.contact_id,
+            "conversation_id": receipt.conversation_id,
+            "message_id": receipt.message_id,
+            "conversation_opened": receipt.conversation_opened,
+        }
+        headers = {"Idempotent-Replayed": "true"} if receipt.duplicate else {}
+        return Response(body, status_code=200, headers=headers)

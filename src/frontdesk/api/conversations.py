@@ -1,0 +1,109 @@
+"""Conversations: list, read, open, reply, assign, close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.params import Parameter
+
+from frontdesk.actions.conversations import (
+    assign_conversation,
+    close_conversation,
+    open_conversation,
+    send_message,
+    unassign_conversation,
+)
+from frontdesk.api.auth import Principal
+from frontdesk.api.schemas import AssignBody, CloseBody, OpenConversationBody, ReplyBody
+from frontdesk.domain.model import ConversationStatus
+from frontdesk.store import queries
+from frontdesk.store.database import Database
+
+
+class ConversationController(Controller):
+    path = "/api/v1/conversations"
+    tags = ["conversations"]
+
+    @get("/")
+    async def list_conversations(
+        self,
+        db: Database,
+        status: ConversationStatus | None = None,
+        team_id: int | None = None,
+        assignee_id: int | None = None,
+        contact_id: int | None = None,
+        unassigned: bool = False,
+        limit: int = Parameter(default=50, ge=1, le=200),
+        before: int | None = Parameter(default=None, description="only conversations with a smaller id"),
+    ) -> list[dict[str, Any]]:
+        return await db.read(
+            lambda c: queries.list_conversations(
+                c,
+                status=status,
+                team_id=team_id,
+                assignee_id=assignee_id,
+                contact_id=contact_id,
+                unassigned=unassigned,
+                limit=limit,
+                before=before,
+            )
+        )
+
+    @get("/{conversation_id:int}")
+    async def get_conversation(self, db: Database, conversation_id: int) -> dict[str, Any]:
+        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+
+    @post("/")
+    async def open(
+        self, db: Database, principal: Principal, data: OpenConversationBody
+    ) -> Response[dict[str, Any]]:
+        """Open a conversation for a contact (source agent or api). If one is already open it is
+        returned with 200 and `opened: false`: a contact never has two."""
+        conversation_id, opened = await db.write(
+            lambda c: open_conversation(c, data.contact_id, principal.actor, data.channel_id)
+        )
+        conversation = await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        return Response({**conversation, "opened": opened}, status_code=201 if opened else 200)
+
+    @get("/{conversation_id:int}/messages")
+    async def messages(
+        self,
+        db: Database,
+        conversation_id: int,
+        after: int | None = Parameter(default=None, description="only messages with a larger id"),
+        limit: int = Parameter(default=100, ge=1, le=200),
+    ) -> list[dict[str, Any]]:
+        return await db.read(lambda c: queries.list_messages(c, conversation_id, after, limit))
+
+    @post("/{conversation_id:int}/messages")
+    async def reply(
+        self, db: Database, principal: Principal, conversation_id: int, data: ReplyBody
+    ) -> dict[str, Any]:
+        message_id = await db.write(lambda c: send_message(c, conversation_id, principal.actor, data.text))
+        rows = await db.read(lambda c: queries.list_messages(c, conversation_id, message_id - 1, 1))
+        return rows[0]
+
+    @post("/{conversation_id:int}/close", status_code=200)
+    async def close(
+        self, db: Database, principal: Principal, conversation_id: int, data: CloseBody | None = None
+    ) -> dict[str, Any]:
+        body = data or CloseBody()
+        await db.write(
+            lambda c: close_conversation(c, conversation_id, principal.actor, body.note, body.category)
+        )
+        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+
+    @post("/{conversation_id:int}/assign", status_code=200)
+    async def assign(
+        self, db: Database, principal: Principal, conversation_id: int, data: AssignBody
+    ) -> dict[str, Any]:
+        await db.write(
+            lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id)
+        )
+        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+
+    @post("/{conversation_id:int}/unassign", status_code=200)
+    async def unassign(self, db: Database, principal: Principal, conversation_id: int) -> dict[str, Any]:
+        await db.write(lambda c: unassign_conversation(c, conversation_id, principal.actor))
+        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))

@@ -1,0 +1,61 @@
+"""Every error leaves the API in one shape: {"error": code, "detail": message, "errors": [...]}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from frontdesk.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def _response(status: int, code: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    return Response({"error": code, "detail": detail, **extra}, status_code=status, media_type=MediaType.JSON)
+
+
+def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    extra = {"field": exc.field} if exc.field else {}
+    return _response(exc.status, exc.code, exc.message, **extra)
+
+
+def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    problems = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            problems.append({"field": item.get("key") or item.get("source"), "problem": item.get("message")})
+    if not problems:
+        return _response(exc.status_code, "invalid_request", str(exc.detail))
+    summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+    return _response(exc.status_code, "invalid_request", f"invalid request: {summary}", errors=problems)
+
+
+def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    code = {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+    }
+    response = _response(exc.status_code, code.get(exc.status_code, "bad_request"), str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
+    return _response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "internal error; see the server log")
+
+
+HANDLERS: dict[type[Exception], Any] = {
+    DomainError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

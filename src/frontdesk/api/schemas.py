@@ -1,0 +1,101 @@
+"""Request bodies. Unknown keys are refused so a typo never passes silently."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from frontdesk.domain.model import Availability, ChannelType, FieldType, Role
+
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InboundContact(Body):
+    external_id: Text200
+    name: Annotated[str, Field(max_length=200)] | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class InboundText(Body):
+    id: Text200
+    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+class InboundBody(Body):
+    contact: InboundContact
+    message: InboundText
+
+
+class ChannelBody(Body):
+    type: ChannelType
+    name: Name
+    callback_url: HttpUrl | None = None
+
+
+class ContactPatch(Body):
+    name: Annotated[str, Field(max_length=200)] | None = None
+    fields: dict[str, Any] | None = None
+    owner_agent_id: int | None = None
+    add_tags: list[str] = Field(default_factory=list, max_length=50)
+    remove_tags: list[str] = Field(default_factory=list, max_length=50)
+
+
+class ContactFieldBody(Body):
+    key: Annotated[str, Field(min_length=1, max_length=64)]
+    label: Name
+    type: FieldType
+    options: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(
+        default_factory=list, max_length=100
+    )
+
+
+class OpenConversationBody(Body):
+    contact_id: int
+    channel_id: int | None = None
+
+
+class ReplyBody(Body):
+    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+class CloseBody(Body):
+    note: Annotated[str, Field(max_length=2000)] | None = None
+    category: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class AssignBody(Body):
+    agent_id: int | None = None
+    team_id: int | None = None
+
+
+class AgentBody(Body):
+    name: Name
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    role: Role = Role.AGENT
+    capacity: Annotated[int, Field(ge=0, le=1000)] = 10
+    skills: dict[str, str] = Field(default_factory=dict)
+    availability: Availability = Availability.OFFLINE
+
+
+class AgentPatch(Body):
+    name: Name | None = None
+    role: Role | None = None
+    availability: Availability | None = None
+    capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
+    skills: dict[str, str] | None = None
+
+
+class TeamBody(Body):
+    name: Name
+
+
+class TokenBody(Body):
+    name: Name
+    role: Role
+    agent_id: int | None = None

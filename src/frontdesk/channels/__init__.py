@@ -1,0 +1,1 @@
+"""Channel adapters: one module per provider, registered by channel type."""

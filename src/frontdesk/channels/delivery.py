@@ -1,0 +1,169 @@
+"""Delivers outbound messages to their channel, with retries and a recorded status.
+
+A message is claimed in the writer (its `next_attempt_at` pushed past the request timeout, its
+attempt counted) before it is sent, and the outcome is written after. A claimed message is not
+claimed again while its lease runs, so one message is never in flight twice; receivers get a
+stable `X-Frontdesk-Delivery` id to drop the duplicate a lost acknowledgement could cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from typing import Any
+
+import httpx
+from sqlalchemy import Connection, and_, select, update
+
+from frontdesk.actions.events import emit
+from frontdesk.channels import api
+from frontdesk.clock import now
+from frontdesk.domain import events as ev
+from frontdesk.domain.model import DeliveryStatus
+from frontdesk.settings import Settings
+from frontdesk.store.database import Database
+from frontdesk.store.tables import channels, contact_identities, conversations, messages
+
+log = logging.getLogger(__name__)
+BATCH = 64
+IDLE_SECONDS = 1.0
+
+
+def claim_due(conn: Connection, lease_seconds: float, limit: int = BATCH) -> list[dict[str, Any]]:
+    at = now()
+    query = (
+        select(
+            messages.c.id,
+            messages.c.text,
+            messages.c.conversation_id,
+            messages.c.author_kind,
+            messages.c.author_agent_id,
+            messages.c.created_at,
+            messages.c.delivery_attempts,
+            conversations.c.contact_id,
+            channels.c.type.label("channel_type"),
+            channels.c.config.label("channel_config"),
+            channels.c.secret.label("channel_secret"),
+            contact_identities.c.external_id,
+        )
+        .join(conversations, conversations.c.id == messages.c.conversation_id)
+        .join(channels, channels.c.id == messages.c.channel_id)
+        .outerjoin(
+            contact_identities,
+            and_(
+                contact_identities.c.contact_id == conversations.c.contact_id,
+                contact_identities.c.channel_id == messages.c.channel_id,
+            ),
+        )
+        .where(messages.c.delivery_status == DeliveryStatus.PENDING, messages.c.next_attempt_at <= at)
+        .order_by(messages.c.next_attempt_at, messages.c.id)
+        .limit(limit)
+    )
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    lease_end = at + dt.timedelta(seconds=lease_seconds)
+    for row in rows:
+        row["delivery_attempts"] += 1
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == row["id"])
+            .values(next_attempt_at=lease_end, delivery_attempts=row["delivery_attempts"])
+        )
+    return rows
+
+
+def record_outcome(
+    conn: Connection, message: dict[str, Any], error: str | None, max_attempts: int, backoff: float
+) -> None:
+    pending = and_(messages.c.id == message["id"], messages.c.delivery_status == DeliveryStatus.PENDING)
+    attempts = message["delivery_attempts"]
+    if error is None:
+        status = DeliveryStatus.SENT
+        values: dict[str, Any] = {"delivery_status": status, "next_attempt_at": None, "delivery_error": None}
+    elif attempts >= max_attempts:
+        status = DeliveryStatus.FAILED
+        values = {"delivery_status": status, "next_attempt_at": None, "delivery_error": error}
+    else:
+        delay = backoff * 2 ** (attempts - 1)
+        values = {"next_attempt_at": now() + dt.timedelta(seconds=delay), "delivery_error": error}
+        conn.execute(update(messages).where(pending).values(**values))
+        return
+    if conn.execute(update(messages).where(pending).values(**values)).rowcount:
+        emit(
+            conn,
+            ev.MESSAGE_DELIVERY_UPDATED,
+            {"message_id": message["id"], "status": str(status), "attempts": attempts, "error": error},
+            contact_id=message["contact_id"],
+            conversation_id=message["conversation_id"],
+        )
+
+
+class DeliveryWorker:
+    """One per process: wakes when the writer commits a pending message, else polls each second."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.db.on_commit(self._on_commit)
+        self._task = asyncio.create_task(self._run(), name="frontdesk-delivery")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _on_commit(self, topics: set[str]) -> None:
+        if "delivery" in topics and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._event.set)
+
+    async def _run(self) -> None:
+        timeout = self.settings.delivery_timeout_seconds
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            while True:
+                self._event.clear()
+                try:
+                    claimed = await self.db.write(lambda c: claim_due(c, lease_seconds=timeout * 3))
+                    await asyncio.gather(*(self._deliver(client, m) for m in claimed))
+                except Exception:
+                    log.exception("delivery round failed")
+                    claimed = []
+                if len(claimed) < BATCH:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._event.wait(), IDLE_SECONDS)
+
+    async def _deliver(self, client: httpx.AsyncClient, message: dict[str, Any]) -> None:
+        error = await _send(client, message)
+        if error:
+            log.warning(
+                "delivery failed",
+                extra={"message_id": message["id"], "attempt": message["delivery_attempts"], "error": error},
+            )
+        settings = self.settings
+        await self.db.write(
+            lambda c: record_outcome(
+                c, message, error, settings.delivery_max_attempts, settings.delivery_backoff_seconds
+            )
+        )
+
+
+async def _send(client: httpx.AsyncClient, message: dict[str, Any]) -> str | None:
+    """Send one message; None on success, else why it failed."""
+    if message["channel_type"] != "api":
+        return f"no delivery adapter for channel type {message['channel_type']}"
+    request = api.outbound_request(message["channel_config"], message["channel_secret"], message)
+    if request is None:
+        return "the channel has no callback_url"
+    try:
+        response = await client.post(request.url, content=request.body, headers=request.headers)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if response.is_success:
+        return None
+    return f"callback answered HTTP {response.status_code}"

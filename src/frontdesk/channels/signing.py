@@ -1,0 +1,41 @@
+"""HMAC-SHA256 signatures over "<timestamp>.<body>", used both ways on API channels.
+
+Headers: `X-Frontdesk-Timestamp` (Unix seconds) and `X-Frontdesk-Signature: sha256=<hex>`.
+The timestamp bounds replays; the receiver compares in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+TIMESTAMP_HEADER = "x-frontdesk-timestamp"
+SIGNATURE_HEADER = "x-frontdesk-signature"
+TOLERANCE_SECONDS = 300
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def signed_headers(secret: str, body: bytes, now: float | None = None) -> dict[str, str]:
+    timestamp = str(int(now if now is not None else time.time()))
+    return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature(secret, timestamp, body)}
+
+
+def verify(
+    secret: str, timestamp: str | None, given: str | None, body: bytes, now: float | None = None
+) -> str | None:
+    """None when the signature holds, else the reason it does not."""
+    if not timestamp or not given:
+        return f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header"
+    if not timestamp.isdigit():
+        return f"{TIMESTAMP_HEADER} must be Unix seconds"
+    current = now if now is not None else time.time()
+    if abs(current - int(timestamp)) > TOLERANCE_SECONDS:
+        return f"{TIMESTAMP_HEADER} is more than {TOLERANCE_SECONDS} s away from the server's clock"
+    if not hmac.compare_digest(signature(secret, timestamp, body), given):
+        return "signature does not match the body"
+    return None

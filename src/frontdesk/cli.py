@@ -1,0 +1,140 @@
+"""The `frontdesk` command: serve, migrate, demo, tokens."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy import Connection, select
+
+from frontdesk import logs
+from frontdesk.actions.tokens import create_token
+from frontdesk.demo import demo_admin_token, load_demo
+from frontdesk.domain.errors import DomainError, NotFound
+from frontdesk.domain.model import Role
+from frontdesk.settings import Settings
+from frontdesk.store.database import Database
+from frontdesk.store.migrate import upgrade
+from frontdesk.store.tables import agents, channels
+
+app = typer.Typer(help="Frontdesk: inbound customer conversations, self-hosted.", no_args_is_help=True)
+tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(tokens, name="tokens")
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    if "PORT" in os.environ and "FRONTDESK_PORT" not in os.environ:
+        settings.port = int(os.environ["PORT"])
+    logs.configure(settings.log_level, settings.log_format)
+    return settings
+
+
+def _with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
+    db = Database(settings.database_url)
+    upgrade(db.write_engine)
+    db.start()
+    try:
+        return db.write_sync(work)
+    finally:
+        db.close()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database to the newest schema."""
+    settings = _settings()
+    db = Database(settings.database_url)
+    upgrade(db.write_engine)
+    db.close()
+    typer.echo("database is up to date")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo organisation (once) and print a fresh admin token."""
+    settings = _settings()
+    token = _with_database(settings, _demo_with_token)
+    _print_welcome(settings, token)
+
+
+def _demo_with_token(conn: Connection) -> str:
+    load_demo(conn)
+    return demo_admin_token(conn)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default $PORT or 8000)")] = None,
+    with_demo: Annotated[bool, typer.Option("--demo", help="load the demo and print a login first")] = False,
+) -> None:
+    """Serve the API (and, later, the inbox)."""
+    import uvicorn
+
+    from frontdesk.api.app import create_app
+
+    settings = _settings()
+    settings.host = host or settings.host
+    settings.port = port or settings.port
+    if with_demo:
+        _print_welcome(settings, _with_database(settings, _demo_with_token))
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+    )
+
+
+@tokens.command("create")
+def tokens_create(
+    role: Annotated[Role, typer.Option(help="admin, manager or agent")],
+    name: Annotated[str, typer.Option(help="what the token is for")] = "cli",
+    agent: Annotated[str | None, typer.Option(help="e-mail of the agent the token acts as")] = None,
+) -> None:
+    """Create an API token and print it (it is shown only once)."""
+    settings = _settings()
+
+    def work(conn: Connection) -> str:
+        agent_id = None
+        if agent is not None:
+            agent_id = conn.execute(select(agents.c.id).where(agents.c.email == agent.lower())).scalar()
+            if agent_id is None:
+                raise NotFound("agent", agent, "agent")
+        return create_token(conn, name, role, agent_id)
+
+    try:
+        typer.echo(_with_database(settings, work))
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _print_welcome(settings: Settings, token: str) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    channel_id = _with_database(
+        settings, lambda c: c.execute(select(channels.c.id).order_by(channels.c.id)).scalar()
+    )
+    typer.echo(
+        f"""
+  Frontdesk — {base}
+  API reference (OpenAPI): {base}/api/v1/schema
+  Admin login (API token, Alice Martin): {token}
+
+  Try it:
+    export TOKEN={token}
+    curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+      -d '{{"contact": {{"external_id": "visitor-1", "name": "Ada"}},
+           "message": {{"id": "m1", "text": "Hello!"}}}}' \\
+      {base}/api/v1/channels/{channel_id}/inbound
+    curl -s -H "Authorization: Bearer $TOKEN" {base}/api/v1/conversations
+"""
+    )

@@ -1,0 +1,52 @@
+"""Demo data: a small support organisation with agents in three teams and an API channel."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select
+
+from frontdesk.actions.agents import create_agent
+from frontdesk.actions.channels import create_channel
+from frontdesk.actions.contacts import create_field
+from frontdesk.actions.teams import add_member, create_team
+from frontdesk.actions.tokens import create_token
+from frontdesk.domain.model import SYSTEM, Availability, ChannelType, FieldType, Role
+from frontdesk.store.tables import agents
+
+ADMIN_EMAIL = "admin@demo.frontdesk.local"
+
+AGENTS = [
+    ("Alice Martin", ADMIN_EMAIL, Role.ADMIN, {"language": "fr"}, ["Support"]),
+    ("Bruno Silva", "bruno@demo.frontdesk.local", Role.MANAGER, {"language": "en"}, ["Sales"]),
+    ("Chloé Dubois", "chloe@demo.frontdesk.local", Role.AGENT, {"language": "fr"}, ["Support", "Billing"]),
+    ("David Okafor", "david@demo.frontdesk.local", Role.AGENT, {"language": "en"}, ["Sales", "Support"]),
+    ("Emma Novak", "emma@demo.frontdesk.local", Role.AGENT, {"language": "en"}, ["Billing"]),
+]
+FIELDS = [
+    ("email", "E-mail", FieldType.EMAIL, []),
+    ("phone", "Phone", FieldType.PHONE, []),
+    ("language", "Language", FieldType.TEXT, []),
+    ("plan", "Plan", FieldType.CHOICE, ["free", "pro", "enterprise"]),
+]
+
+
+def load_demo(conn: Connection) -> bool:
+    """Create the demo organisation unless it exists; True when it was created now."""
+    if conn.execute(select(agents.c.id).where(agents.c.email == ADMIN_EMAIL)).first():
+        return False
+    team_ids = {name: create_team(conn, SYSTEM, name) for name in ("Sales", "Support", "Billing")}
+    for name, email, role, skills, teams in AGENTS:
+        agent_id = create_agent(
+            conn, SYSTEM, name=name, email=email, role=role, skills=skills, availability=Availability.ONLINE
+        )
+        for team in teams:
+            add_member(conn, team_ids[team], agent_id, SYSTEM)
+    for key, label, type_, options in FIELDS:
+        create_field(conn, key, label, type_, options)
+    create_channel(conn, ChannelType.API, "Website API", {"callback_url": None})
+    return True
+
+
+def demo_admin_token(conn: Connection) -> str:
+    """A fresh token for the demo admin (tokens are stored hashed, so a new one each start)."""
+    admin_id = conn.execute(select(agents.c.id).where(agents.c.email == ADMIN_EMAIL)).scalar_one()
+    return create_token(conn, "demo login", Role.ADMIN, admin_id)

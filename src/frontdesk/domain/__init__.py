@@ -1,0 +1,1 @@
+"""The pure domain core: vocabulary, rules and validation. It performs no I/O."""

@@ -1,0 +1,22 @@
+"""Names of the events written to the event log (the transactional outbox)."""
+
+from __future__ import annotations
+
+MESSAGE_RECEIVED = "message.received"
+MESSAGE_SENT = "message.sent"
+MESSAGE_DELIVERY_UPDATED = "message.delivery_updated"
+CONVERSATION_OPENED = "conversation.opened"
+CONVERSATION_CLOSED = "conversation.closed"
+CONVERSATION_ASSIGNED = "conversation.assigned"
+CONVERSATION_UNASSIGNED = "conversation.unassigned"
+CONTACT_CREATED = "contact.created"
+CONTACT_UPDATED = "contact.updated"
+CONTACT_FIELD_UPDATED = "contact.field_updated"
+CONTACT_TAG_ADDED = "contact.tag_added"
+CONTACT_TAG_REMOVED = "contact.tag_removed"
+AGENT_CREATED = "agent.created"
+AGENT_UPDATED = "agent.updated"
+AGENT_AVAILABILITY_CHANGED = "agent.availability_changed"
+TEAM_CREATED = "team.created"
+TEAM_MEMBER_ADDED = "team.member_added"
+TEAM_MEMBER_REMOVED = "team.member_removed"

@@ -1,0 +1,101 @@
+"""The product's vocabulary: the enumerations every layer shares."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Source(StrEnum):
+    """Who opened a conversation; carried by the `conversation.opened` event."""
+
+    CONTACT = "contact"
+    AGENT = "agent"
+    WORKFLOW = "workflow"
+    API = "api"
+    BROADCAST = "broadcast"
+
+
+class Direction(StrEnum):
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+class AuthorKind(StrEnum):
+    CONTACT = "contact"
+    AGENT = "agent"
+    WORKFLOW = "workflow"
+    SYSTEM = "system"
+    API = "api"
+
+
+class DeliveryStatus(StrEnum):
+    """Where an outbound message is on its way to the contact (inbound ones are `received`)."""
+
+    RECEIVED = "received"
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    STORED = "stored"  # the channel has nowhere to push it; clients read it from the API/events
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    AGENT = "agent"
+
+    def includes(self, other: Role) -> bool:
+        """Roles are nested: an admin may do all a manager may, a manager all an agent may."""
+        return _RANK[self] >= _RANK[other]
+
+
+_RANK = {Role.AGENT: 0, Role.MANAGER: 1, Role.ADMIN: 2}
+
+
+class Availability(StrEnum):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class ChannelType(StrEnum):
+    API = "api"
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    EMAIL = "email"
+    PHONE = "phone"
+    DATE = "date"
+    BOOLEAN = "boolean"
+    CHOICE = "choice"
+
+
+class Actor:
+    """Who performs a change: an agent (through a token or the inbox), the API, a workflow, the system."""
+
+    __slots__ = ("agent_id", "kind")
+
+    def __init__(self, kind: AuthorKind, agent_id: int | None = None) -> None:
+        self.kind = kind
+        self.agent_id = agent_id
+
+    def as_payload(self) -> dict[str, object]:
+        return {"kind": str(self.kind), "agent_id": self.agent_id}
+
+    @property
+    def source(self) -> Source:
+        """The source a conversation gets when this actor opens it."""
+        return {
+            AuthorKind.CONTACT: Source.CONTACT,
+            AuthorKind.AGENT: Source.AGENT,
+            AuthorKind.WORKFLOW: Source.WORKFLOW,
+        }.get(self.kind, Source.API)
+
+
+SYSTEM = Actor(AuthorKind.SYSTEM)

@@ -1,0 +1,21 @@
+"""All configuration, from environment variables prefixed FRONTDESK_ (see docs/operations.md)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRONTDESK_", extra="ignore")
+
+    database_url: str = Field("sqlite:///var/frontdesk.db", description="SQLAlchemy URL of the database")
+    host: str = Field("127.0.0.1", description="address the server listens on")
+    port: int = Field(8000, description="port the server listens on (PORT is honoured too)")
+    max_body_bytes: int = Field(1_048_576, description="largest accepted request body")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: str = Field("json", description="json (one object a line) or text")
+    token_cache_seconds: float = Field(5.0, description="how long a checked API token is trusted in memory")
+    delivery_max_attempts: int = Field(8, description="outbound deliveries tried before a message is failed")
+    delivery_timeout_seconds: float = Field(10.0, description="timeout of one outbound delivery request")
+    delivery_backoff_seconds: float = Field(2.0, description="first retry delay; doubles each attempt")

@@ -1,0 +1,1 @@
+"""Persistence: tables, the group-committing writer, read connections and migrations."""

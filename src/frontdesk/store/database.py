@@ -1,0 +1,189 @@
+"""The database handle: one writer thread that group-commits, and a pool of read connections.
+
+All writes of a process go through one thread owning one connection. It takes every write
+waiting in its queue, runs each inside its own SAVEPOINT (so one failing request changes
+nothing and does not spoil the others), commits the batch once (one fsync with SQLite
+`synchronous=FULL`), then answers every caller. A caller is answered only once its write is
+on disk, and concurrent requests share the cost of the sync (DESIGN.md §5, ADR 0001).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Work = Callable[[Connection], T]
+WAKE_KEY = "frontdesk.wake"
+MAX_BATCH = 512
+
+
+def wake(conn: Connection, topic: str) -> None:
+    """Ask for `topic`'s listeners to be told once the current write is committed."""
+    conn.info.setdefault(WAKE_KEY, set()).add(topic)
+
+
+@dataclass(eq=False)
+class _Job:
+    work: Work[Any]
+    future: Future[Any] = field(default_factory=Future)
+
+
+class Database:
+    """Owns the engines. `write()` is the only way state changes; `read()` never blocks writes."""
+
+    def __init__(self, url: str, *, read_pool_size: int = 4) -> None:
+        self.url = url
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            _ensure_directory(url)
+        self.write_engine = _engine(url, self.is_sqlite, pool_size=1, begin="BEGIN IMMEDIATE")
+        self.read_engine = _engine(url, self.is_sqlite, pool_size=read_pool_size, begin="BEGIN")
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[set[str]], None]] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run_writer, name="frontdesk-writer", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self.write_engine.dispose()
+        self.read_engine.dispose()
+
+    def on_commit(self, listener: Callable[[set[str]], None]) -> None:
+        """`listener(topics)` runs in the writer thread after each batch that woke a topic."""
+        self._listeners.append(listener)
+
+    # -- writes ----------------------------------------------------------------------------
+    def submit(self, work: Work[T]) -> Future[T]:
+        if self._thread is None:
+            raise RuntimeError("Database.start() was not called")
+        job = _Job(work)
+        self._queue.put(job)
+        return job.future
+
+    async def write(self, work: Work[T]) -> T:
+        """Run `work(conn)` in the writer's transaction; return once it is durably committed."""
+        return await asyncio.wrap_future(self.submit(work))
+
+    def write_sync(self, work: Work[T]) -> T:
+        return self.submit(work).result()
+
+    # -- reads -----------------------------------------------------------------------------
+    def read_sync(self, work: Work[T]) -> T:
+        with self.read_engine.begin() as conn:
+            return work(conn)
+
+    async def read(self, work: Work[T]) -> T:
+        return await anyio.to_thread.run_sync(self.read_sync, work)
+
+    # -- the writer thread -----------------------------------------------------------------
+    def _run_writer(self) -> None:
+        with self.write_engine.connect() as conn:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch, stop = self._take_batch(first)
+                self._commit_batch(conn, batch)
+                if stop:
+                    return
+
+    def _take_batch(self, first: _Job) -> tuple[list[_Job], bool]:
+        batch = [first]
+        while len(batch) < MAX_BATCH:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return batch, False
+            if job is None:
+                return batch, True
+            batch.append(job)
+        return batch, False
+
+    def _commit_batch(self, conn: Connection, batch: list[_Job]) -> None:
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        conn.info.pop(WAKE_KEY, None)
+        try:
+            with conn.begin():
+                for job in batch:
+                    if not job.future.set_running_or_notify_cancel():
+                        continue  # the caller gave up before its turn: nothing was acknowledged
+                    outcomes.append(_run_in_savepoint(conn, job))
+        except Exception as exc:  # the commit itself failed: nobody's write is durable
+            log.exception("batch commit failed", extra={"batch": len(batch)})
+            for job, _, _ in outcomes:
+                job.future.set_exception(exc)
+            return
+        for job, value, error in outcomes:
+            if error is None:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(error)
+        topics: set[str] = conn.info.pop(WAKE_KEY, set())
+        if topics:
+            for listener in self._listeners:
+                listener(topics)
+
+
+def _run_in_savepoint(conn: Connection, job: _Job) -> tuple[_Job, Any, BaseException | None]:
+    savepoint = conn.begin_nested()
+    try:
+        value = job.work(conn)
+    except Exception as exc:
+        savepoint.rollback()
+        return job, None, exc
+    savepoint.commit()
+    return job, value, None
+
+
+def _engine(url: str, is_sqlite: bool, *, pool_size: int, begin: str) -> Engine:
+    if not is_sqlite:
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False}, pool_size=pool_size, max_overflow=pool_size
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling breaks SAVEPOINT; we emit BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives power loss
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def _ensure_directory(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,210 @@
+"""Read-side queries behind the API. Each returns plain dicts ready to serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, String, and_, cast, func, or_, select
+
+from frontdesk.domain.errors import NotFound
+from frontdesk.store.tables import (
+    agents,
+    api_tokens,
+    channels,
+    contact_fields,
+    contact_identities,
+    contacts,
+    conversations,
+    events,
+    messages,
+    team_members,
+    teams,
+)
+
+MAX_PAGE = 200
+
+
+def _page(limit: int) -> int:
+    return max(1, min(limit, MAX_PAGE))
+
+
+def _one(conn: Connection, table: Any, ident: int, kind: str) -> dict[str, Any]:
+    row = conn.execute(select(table).where(table.c.id == ident)).mappings().first()
+    if row is None:
+        raise NotFound(kind, ident)
+    return dict(row)
+
+
+# -- contacts ------------------------------------------------------------------------------
+def list_contacts(conn: Connection, q: str | None, limit: int, before: int | None) -> list[dict[str, Any]]:
+    query = select(contacts).order_by(contacts.c.id.desc()).limit(_page(limit))
+    if before is not None:
+        query = query.where(contacts.c.id < before)
+    if q:
+        pattern = f"%{q.lower()}%"
+        identity = select(contact_identities.c.contact_id).where(
+            func.lower(contact_identities.c.external_id).like(pattern)
+        )
+        query = query.where(
+            or_(
+                func.lower(contacts.c.name).like(pattern),
+                func.lower(cast(contacts.c.fields, String)).like(pattern),
+                contacts.c.id.in_(identity),
+            )
+        )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def contact_detail(conn: Connection, contact_id: int) -> dict[str, Any]:
+    contact = _one(conn, contacts, contact_id, "contact")
+    rows = conn.execute(
+        select(contact_identities.c.channel_id, contact_identities.c.external_id).where(
+            contact_identities.c.contact_id == contact_id
+        )
+    ).mappings()
+    contact["identities"] = [dict(r) for r in rows]
+    return contact
+
+
+def list_contact_fields(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(select(contact_fields).order_by(contact_fields.c.key)).mappings()]
+
+
+# -- conversations -------------------------------------------------------------------------
+def list_conversations(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    team_id: int | None = None,
+    assignee_id: int | None = None,
+    contact_id: int | None = None,
+    unassigned: bool = False,
+    limit: int = 50,
+    before: int | None = None,
+) -> list[dict[str, Any]]:
+    filters = []
+    for column, value in (
+        (conversations.c.status, status),
+        (conversations.c.team_id, team_id),
+        (conversations.c.assignee_id, assignee_id),
+        (conversations.c.contact_id, contact_id),
+    ):
+        if value is not None:
+            filters.append(column == value)
+    if unassigned:
+        filters.append(conversations.c.assignee_id.is_(None))
+    if before is not None:
+        filters.append(conversations.c.id < before)
+    query = (
+        select(conversations)
+        .where(and_(True, *filters))
+        .order_by(conversations.c.id.desc())
+        .limit(_page(limit))
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def conversation_detail(conn: Connection, conversation_id: int) -> dict[str, Any]:
+    return _one(conn, conversations, conversation_id, "conversation")
+
+
+def list_messages(
+    conn: Connection, conversation_id: int, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    _one(conn, conversations, conversation_id, "conversation")
+    query = (
+        select(messages)
+        .where(messages.c.conversation_id == conversation_id)
+        .order_by(messages.c.id)
+        .limit(_page(limit))
+    )
+    if after is not None:
+        query = query.where(messages.c.id > after)
+    return [_message(dict(r)) for r in conn.execute(query).mappings()]
+
+
+def _message(row: dict[str, Any]) -> dict[str, Any]:
+    row.pop("next_attempt_at", None)
+    return row
+
+
+# -- people --------------------------------------------------------------------------------
+def list_agents(conn: Connection) -> list[dict[str, Any]]:
+    memberships: dict[int, list[int]] = {}
+    for team_id, agent_id in conn.execute(select(team_members.c.team_id, team_members.c.agent_id)):
+        memberships.setdefault(agent_id, []).append(team_id)
+    rows = conn.execute(select(agents).order_by(agents.c.id)).mappings()
+    return [{**dict(r), "team_ids": sorted(memberships.get(r["id"], []))} for r in rows]
+
+
+def agent_detail(conn: Connection, agent_id: int) -> dict[str, Any]:
+    agent = _one(conn, agents, agent_id, "agent")
+    query = (
+        select(team_members.c.team_id)
+        .where(team_members.c.agent_id == agent_id)
+        .order_by(team_members.c.team_id)
+    )
+    agent["team_ids"] = list(conn.execute(query).scalars())
+    return agent
+
+
+def list_teams(conn: Connection) -> list[dict[str, Any]]:
+    members: dict[int, list[int]] = {}
+    for team_id, agent_id in conn.execute(select(team_members.c.team_id, team_members.c.agent_id)):
+        members.setdefault(team_id, []).append(agent_id)
+    rows = conn.execute(select(teams).order_by(teams.c.id)).mappings()
+    return [{**dict(r), "member_ids": sorted(members.get(r["id"], []))} for r in rows]
+
+
+def team_detail(conn: Connection, team_id: int) -> dict[str, Any]:
+    team = _one(conn, teams, team_id, "team")
+    query = (
+        select(team_members.c.agent_id)
+        .where(team_members.c.team_id == team_id)
+        .order_by(team_members.c.agent_id)
+    )
+    team["member_ids"] = list(conn.execute(query).scalars())
+    return team
+
+
+# -- channels ------------------------------------------------------------------------------
+def _public_channel(row: dict[str, Any]) -> dict[str, Any]:
+    row.pop("secret", None)
+    return row
+
+
+def list_channels(conn: Connection) -> list[dict[str, Any]]:
+    return [
+        _public_channel(dict(r)) for r in conn.execute(select(channels).order_by(channels.c.id)).mappings()
+    ]
+
+
+def channel_detail(conn: Connection, channel_id: int) -> dict[str, Any]:
+    return _public_channel(_one(conn, channels, channel_id, "channel"))
+
+
+def channel_secret(conn: Connection, channel_id: int) -> str | None:
+    return conn.execute(select(channels.c.secret).where(channels.c.id == channel_id)).scalar()
+
+
+# -- events and tokens ---------------------------------------------------------------------
+def list_events(conn: Connection, after: int, limit: int, types: list[str] | None) -> list[dict[str, Any]]:
+    query = select(events).where(events.c.id > after).order_by(events.c.id).limit(_page(limit))
+    if types:
+        query = query.where(events.c.type.in_(types))
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def token_principal(conn: Connection, token_hash: str) -> tuple[int, str, int | None] | None:
+    """(token id, role, agent id) of a live token, or None."""
+    row = conn.execute(
+        select(api_tokens.c.id, api_tokens.c.role, api_tokens.c.agent_id).where(
+            api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None)
+        )
+    ).first()
+    return None if row is None else (row.id, row.role, row.agent_id)
+
+
+def list_tokens(conn: Connection) -> list[dict[str, Any]]:
+    query = select(api_tokens).order_by(api_tokens.c.id)
+    return [{k: v for k, v in r.items() if k != "token_hash"} for r in conn.execute(query).mappings()]

@@ -1,0 +1,223 @@
+"""SQLAlchemy Core tables. Invariants the product promises are enforced here, by the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (the rowid) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores naive UTC, returns aware UTC: one convention on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+def _id() -> Column[int]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _created() -> Column[dt.datetime]:
+    return Column("created_at", UTCDateTime(), nullable=False)
+
+
+agents = Table(
+    "agents",
+    metadata,
+    _id(),
+    Column("name", String(120), nullable=False),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("availability", String(16), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("skills", JSON, nullable=False),
+    Column("availability_changed_at", UTCDateTime(), nullable=False),
+    _created(),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    _id(),
+    Column("name", String(120), nullable=False, unique=True),
+    Column("assignment", JSON, nullable=False),
+    _created(),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", Id, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    _created(),
+    Index("ix_team_members_agent", "agent_id"),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    _id(),
+    Column("type", String(32), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("secret", String(128), nullable=False),
+    _created(),
+)
+
+contact_fields = Table(
+    "contact_fields",
+    metadata,
+    _id(),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("label", String(120), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("options", JSON, nullable=False),
+    _created(),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=True),
+    Column("fields", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("owner_agent_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+contact_identities = Table(
+    "contact_identities",
+    metadata,
+    _id(),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("channel_id", Id, ForeignKey("channels.id", ondelete="CASCADE"), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    UniqueConstraint("channel_id", "external_id"),
+    Index("ix_contact_identities_contact", "contact_id"),
+)
+
+_OPEN = text("status = 'open'")
+
+conversations = Table(
+    "conversations",
+    metadata,
+    _id(),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("channel_id", Id, ForeignKey("channels.id", ondelete="SET NULL"), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("team_id", Id, ForeignKey("teams.id", ondelete="SET NULL"), nullable=True),
+    Column("assignee_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=True),
+    Column("closing_note", Text, nullable=True),
+    Column("closing_category", String(64), nullable=True),
+    Column("last_message_at", UTCDateTime(), nullable=False),
+    # Invariant 1: at most one open conversation per contact, whatever the number of processes.
+    Index(
+        "uq_conversations_one_open_per_contact",
+        "contact_id",
+        unique=True,
+        sqlite_where=_OPEN,
+        postgresql_where=_OPEN,
+    ),
+    Index("ix_conversations_contact", "contact_id", "opened_at"),
+    Index("ix_conversations_status_last", "status", "last_message_at"),
+    Index("ix_conversations_assignee", "assignee_id", "status"),
+    Index("ix_conversations_team", "team_id", "status"),
+)
+
+_PENDING = text("delivery_status = 'pending'")
+
+messages = Table(
+    "messages",
+    metadata,
+    _id(),
+    Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("channel_id", Id, ForeignKey("channels.id", ondelete="SET NULL"), nullable=True),
+    Column("direction", String(8), nullable=False),
+    Column("author_kind", String(16), nullable=False),
+    Column("author_agent_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("provider_message_id", String(200), nullable=True),
+    Column("opened_conversation", Boolean, nullable=False),
+    Column("delivery_status", String(16), nullable=False),
+    Column("delivery_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UTCDateTime(), nullable=True),
+    Column("delivery_error", Text, nullable=True),
+    _created(),
+    # Invariant 3: a provider's retry can never store a message twice.
+    UniqueConstraint("channel_id", "provider_message_id"),
+    Index("ix_messages_conversation", "conversation_id", "id"),
+    Index("ix_messages_pending", "next_attempt_at", sqlite_where=_PENDING, postgresql_where=_PENDING),
+)
+
+events = Table(
+    "events",
+    metadata,
+    _id(),
+    Column("type", String(64), nullable=False),
+    Column("contact_id", Id, nullable=True),
+    Column("conversation_id", Id, nullable=True),
+    Column("payload", JSON, nullable=False),
+    _created(),
+    Index("ix_events_contact", "contact_id", "id"),
+    sqlite_autoincrement=True,  # ids are never reused: the cursor only moves forward
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    Column("name", String(120), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="CASCADE"), nullable=True),
+    _created(),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
