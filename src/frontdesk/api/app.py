@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=errors.HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
+        logging_config=None,  # frontdesk.logs configures logging once, as JSON lines
         openapi_config=OpenAPIConfig(
             title="Frontdesk API",
             version=__version__,

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get, post
+from litestar.params import FromPath, JSONBody
 
 from frontdesk.actions.channels import create_channel
 from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
-from frontdesk.api.auth import Principal
+from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import ChannelBody, InboundBody
 from frontdesk.domain.errors import Forbidden
 from frontdesk.domain.model import Role
 from frontdesk.store import queries
-from frontdesk.store.database import Database
 
 
 class ChannelController(Controller):
@@ -21,15 +21,15 @@ class ChannelController(Controller):
     tags = ["channels"]
 
     @get("/", opt={"role": Role.MANAGER})
-    async def list_channels(self, db: Database) -> list[dict[str, Any]]:
+    async def list_channels(self, db: Db) -> list[dict[str, Any]]:
         return await db.read(queries.list_channels)
 
     @get("/{channel_id:int}", opt={"role": Role.MANAGER})
-    async def get_channel(self, db: Database, channel_id: int) -> dict[str, Any]:
+    async def get_channel(self, db: Db, channel_id: FromPath[int]) -> dict[str, Any]:
         return await db.read(lambda c: queries.channel_detail(c, channel_id))
 
     @post("/", opt={"role": Role.ADMIN})
-    async def create(self, db: Database, data: ChannelBody) -> dict[str, Any]:
+    async def create(self, db: Db, data: JSONBody[ChannelBody]) -> dict[str, Any]:
         """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls."""
         config = {"callback_url": str(data.callback_url) if data.callback_url else None}
         channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, config))
@@ -38,7 +38,7 @@ class ChannelController(Controller):
 
     @post("/{channel_id:int}/inbound", opt={"auth": "channel"}, status_code=200)
     async def inbound(
-        self, db: Database, principal: Principal, channel_id: int, data: InboundBody
+        self, db: Db, principal: Caller, channel_id: FromPath[int], data: JSONBody[InboundBody]
     ) -> Response[dict[str, Any]]:
         """A contact's message arriving on an API channel (signed with the channel secret, or a
         manager token). Idempotent on `message.id`: a retry returns the first answer."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from frontdesk.actions.conversations import (
     assign_conversation,
@@ -14,11 +14,10 @@ from frontdesk.actions.conversations import (
     send_message,
     unassign_conversation,
 )
-from frontdesk.api.auth import Principal
+from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import AssignBody, CloseBody, OpenConversationBody, ReplyBody
 from frontdesk.domain.model import ConversationStatus
 from frontdesk.store import queries
-from frontdesk.store.database import Database
 
 
 class ConversationController(Controller):
@@ -28,14 +27,16 @@ class ConversationController(Controller):
     @get("/")
     async def list_conversations(
         self,
-        db: Database,
-        status: ConversationStatus | None = None,
-        team_id: int | None = None,
-        assignee_id: int | None = None,
-        contact_id: int | None = None,
-        unassigned: bool = False,
-        limit: int = Parameter(default=50, ge=1, le=200),
-        before: int | None = Parameter(default=None, description="only conversations with a smaller id"),
+        db: Db,
+        status: FromQuery[ConversationStatus | None] = None,
+        team_id: FromQuery[int | None] = None,
+        assignee_id: FromQuery[int | None] = None,
+        contact_id: FromQuery[int | None] = None,
+        unassigned: FromQuery[bool] = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        before: Annotated[
+            int | None, QueryParameter(description="only conversations with a smaller id")
+        ] = None,
     ) -> list[dict[str, Any]]:
         return await db.read(
             lambda c: queries.list_conversations(
@@ -51,12 +52,12 @@ class ConversationController(Controller):
         )
 
     @get("/{conversation_id:int}")
-    async def get_conversation(self, db: Database, conversation_id: int) -> dict[str, Any]:
+    async def get_conversation(self, db: Db, conversation_id: FromPath[int]) -> dict[str, Any]:
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/")
     async def open(
-        self, db: Database, principal: Principal, data: OpenConversationBody
+        self, db: Db, principal: Caller, data: JSONBody[OpenConversationBody]
     ) -> Response[dict[str, Any]]:
         """Open a conversation for a contact (source agent or api). If one is already open it is
         returned with 200 and `opened: false`: a contact never has two."""
@@ -69,16 +70,16 @@ class ConversationController(Controller):
     @get("/{conversation_id:int}/messages")
     async def messages(
         self,
-        db: Database,
-        conversation_id: int,
-        after: int | None = Parameter(default=None, description="only messages with a larger id"),
-        limit: int = Parameter(default=100, ge=1, le=200),
+        db: Db,
+        conversation_id: FromPath[int],
+        after: Annotated[int | None, QueryParameter(description="only messages with a larger id")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
     ) -> list[dict[str, Any]]:
         return await db.read(lambda c: queries.list_messages(c, conversation_id, after, limit))
 
     @post("/{conversation_id:int}/messages")
     async def reply(
-        self, db: Database, principal: Principal, conversation_id: int, data: ReplyBody
+        self, db: Db, principal: Caller, conversation_id: FromPath[int], data: JSONBody[ReplyBody]
     ) -> dict[str, Any]:
         message_id = await db.write(lambda c: send_message(c, conversation_id, principal.actor, data.text))
         rows = await db.read(lambda c: queries.list_messages(c, conversation_id, message_id - 1, 1))
@@ -86,7 +87,11 @@ class ConversationController(Controller):
 
     @post("/{conversation_id:int}/close", status_code=200)
     async def close(
-        self, db: Database, principal: Principal, conversation_id: int, data: CloseBody | None = None
+        self,
+        db: Db,
+        principal: Caller,
+        conversation_id: FromPath[int],
+        data: JSONBody[CloseBody | None] = None,
     ) -> dict[str, Any]:
         body = data or CloseBody()
         await db.write(
@@ -96,7 +101,7 @@ class ConversationController(Controller):
 
     @post("/{conversation_id:int}/assign", status_code=200)
     async def assign(
-        self, db: Database, principal: Principal, conversation_id: int, data: AssignBody
+        self, db: Db, principal: Caller, conversation_id: FromPath[int], data: JSONBody[AssignBody]
     ) -> dict[str, Any]:
         await db.write(
             lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id)
@@ -104,6 +109,6 @@ class ConversationController(Controller):
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/unassign", status_code=200)
-    async def unassign(self, db: Database, principal: Principal, conversation_id: int) -> dict[str, Any]:
+    async def unassign(self, db: Db, principal: Caller, conversation_id: FromPath[int]) -> dict[str, Any]:
         await db.write(lambda c: unassign_conversation(c, conversation_id, principal.actor))
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))

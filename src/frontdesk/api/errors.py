@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from frontdesk.domain.errors import DomainError
@@ -35,6 +35,8 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
 
 
 def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc.__cause__, SerializationException):
+        return _response(exc.status_code, "invalid_json", f"the request body is not valid JSON: {exc.detail}")
     code = {
         401: "unauthorized",
         403: "forbidden",

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.params import FromPath, JSONBody
 
 from frontdesk.actions.agents import create_agent, update_agent
 from frontdesk.actions.teams import add_member, create_team, remove_member
-from frontdesk.api.auth import Principal
+from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import AgentBody, AgentPatch, TeamBody
 from frontdesk.domain.errors import Forbidden
 from frontdesk.domain.model import Role
 from frontdesk.store import queries
-from frontdesk.store.database import Database
 
 
 class AgentController(Controller):
@@ -21,15 +21,15 @@ class AgentController(Controller):
     tags = ["agents"]
 
     @get("/")
-    async def list_agents(self, db: Database) -> list[dict[str, Any]]:
+    async def list_agents(self, db: Db) -> list[dict[str, Any]]:
         return await db.read(queries.list_agents)
 
     @get("/{agent_id:int}")
-    async def get_agent(self, db: Database, agent_id: int) -> dict[str, Any]:
+    async def get_agent(self, db: Db, agent_id: FromPath[int]) -> dict[str, Any]:
         return await db.read(lambda c: queries.agent_detail(c, agent_id))
 
     @post("/", opt={"role": Role.MANAGER})
-    async def create(self, db: Database, principal: Principal, data: AgentBody) -> dict[str, Any]:
+    async def create(self, db: Db, principal: Caller, data: JSONBody[AgentBody]) -> dict[str, Any]:
         if data.role is Role.ADMIN and not principal.role.includes(Role.ADMIN):
             raise Forbidden("forbidden", "only an admin can create an admin", "role")
         agent_id = await db.write(lambda c: create_agent(c, principal.actor, **data.model_dump()))
@@ -37,7 +37,7 @@ class AgentController(Controller):
 
     @patch("/{agent_id:int}")
     async def update(
-        self, db: Database, principal: Principal, agent_id: int, data: AgentPatch
+        self, db: Db, principal: Caller, agent_id: FromPath[int], data: JSONBody[AgentPatch]
     ) -> dict[str, Any]:
         """Managers change anything; an agent may change only their own availability."""
         changes = data.model_dump(exclude_unset=True)
@@ -46,7 +46,7 @@ class AgentController(Controller):
         return await db.read(lambda c: queries.agent_detail(c, agent_id))
 
 
-def _check_may_update(principal: Principal, agent_id: int, changes: dict[str, Any]) -> None:
+def _check_may_update(principal: Caller, agent_id: FromPath[int], changes: dict[str, Any]) -> None:
     if principal.role.includes(Role.MANAGER):
         if changes.get("role") is Role.ADMIN and not principal.role.includes(Role.ADMIN):
             raise Forbidden("forbidden", "only an admin can make an admin", "role")
@@ -60,26 +60,28 @@ class TeamController(Controller):
     tags = ["teams"]
 
     @get("/")
-    async def list_teams(self, db: Database) -> list[dict[str, Any]]:
+    async def list_teams(self, db: Db) -> list[dict[str, Any]]:
         return await db.read(queries.list_teams)
 
     @get("/{team_id:int}")
-    async def get_team(self, db: Database, team_id: int) -> dict[str, Any]:
+    async def get_team(self, db: Db, team_id: FromPath[int]) -> dict[str, Any]:
         return await db.read(lambda c: queries.team_detail(c, team_id))
 
     @post("/", opt={"role": Role.MANAGER})
-    async def create(self, db: Database, principal: Principal, data: TeamBody) -> dict[str, Any]:
+    async def create(self, db: Db, principal: Caller, data: JSONBody[TeamBody]) -> dict[str, Any]:
         team_id = await db.write(lambda c: create_team(c, principal.actor, data.name))
         return await db.read(lambda c: queries.team_detail(c, team_id))
 
     @put("/{team_id:int}/members/{agent_id:int}", opt={"role": Role.MANAGER})
     async def add(
-        self, db: Database, principal: Principal, team_id: int, agent_id: int
+        self, db: Db, principal: Caller, team_id: FromPath[int], agent_id: FromPath[int]
     ) -> Response[dict[str, Any]]:
         added = await db.write(lambda c: add_member(c, team_id, agent_id, principal.actor))
         team = await db.read(lambda c: queries.team_detail(c, team_id))
         return Response(team, status_code=201 if added else 200)
 
     @delete("/{team_id:int}/members/{agent_id:int}", opt={"role": Role.MANAGER})
-    async def remove(self, db: Database, principal: Principal, team_id: int, agent_id: int) -> None:
+    async def remove(
+        self, db: Db, principal: Caller, team_id: FromPath[int], agent_id: FromPath[int]
+    ) -> None:
         await db.write(lambda c: remove_member(c, team_id, agent_id, principal.actor))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import text
 
 from frontdesk.actions.tokens import create_token, revoke_token
+from frontdesk.api.deps import Db
 from frontdesk.api.schemas import TokenBody
 from frontdesk.domain.model import Role
 from frontdesk.store import queries
-from frontdesk.store.database import Database
 
 
 class EventController(Controller):
@@ -22,10 +22,14 @@ class EventController(Controller):
     @get("/", opt={"role": Role.MANAGER})
     async def list_events(
         self,
-        db: Database,
-        after: int = Parameter(default=0, ge=0, description="cursor: the id of the last event already seen"),
-        limit: int = Parameter(default=100, ge=1, le=200),
-        type_: list[str] | None = Parameter(query="type", default=None, description="only these event types"),
+        db: Db,
+        after: Annotated[
+            int, QueryParameter(ge=0, description="cursor: the id of the last event already seen")
+        ] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
+        type_: Annotated[
+            list[str] | None, QueryParameter(name="type", description="only these event types")
+        ] = None,
     ) -> dict[str, Any]:
         """Page through the event log in commit order. Pass `next_cursor` as `after` to go on."""
         items = await db.read(lambda c: queries.list_events(c, after, limit, type_))
@@ -37,22 +41,22 @@ class TokenController(Controller):
     tags = ["tokens"]
 
     @get("/", opt={"role": Role.ADMIN})
-    async def list_tokens(self, db: Database) -> list[dict[str, Any]]:
+    async def list_tokens(self, db: Db) -> list[dict[str, Any]]:
         return await db.read(queries.list_tokens)
 
     @post("/", opt={"role": Role.ADMIN})
-    async def create(self, db: Database, data: TokenBody) -> dict[str, Any]:
+    async def create(self, db: Db, data: JSONBody[TokenBody]) -> dict[str, Any]:
         """Create a token; the answer is the only time it is shown."""
         token = await db.write(lambda c: create_token(c, data.name, data.role, data.agent_id))
         return {"token": token, "name": data.name, "role": data.role, "agent_id": data.agent_id}
 
     @delete("/{token_id:int}", opt={"role": Role.ADMIN})
-    async def revoke(self, db: Database, token_id: int) -> None:
+    async def revoke(self, db: Db, token_id: FromPath[int]) -> None:
         await db.write(lambda c: revoke_token(c, token_id))
 
 
 @get("/healthz", opt={"auth": "public"}, tags=["system"])
-async def healthz(db: Database) -> dict[str, str]:
+async def healthz(db: Db) -> dict[str, str]:
     """Liveness and database reachability (a read and a write through the writer)."""
     await db.read(lambda c: c.execute(text("SELECT 1")).scalar())
     await db.write(lambda c: c.execute(text("SELECT 1")).scalar())

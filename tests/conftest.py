@@ -1,0 +1,137 @@
+"""Shared fixtures: a real, migrated SQLite database per test, the real app, a real server process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+
+from frontdesk.api.app import create_app
+from frontdesk.settings import Settings
+from frontdesk.store.database import Database
+from frontdesk.store.migrate import upgrade
+from tests.factories import Api, make_token
+
+ROOT = Path(__file__).resolve().parents[1]
+FRONTDESK = Path(sys.executable).parent / "frontdesk"
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once; each test gets a copy (running Alembic per test would dominate the suite)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db.write_engine)
+    db.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture
+def db_url(template_db: Path, tmp_path: Path) -> str:
+    path = tmp_path / "frontdesk.db"
+    shutil.copy(template_db, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    database.start()
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, delivery_backoff_seconds=0.05, log_format="text")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin(client: TestClient) -> Api:  # type: ignore[type-arg]
+    return Api(client, make_token(client.app.state.db, "admin"))
+
+
+# -- a real server process -------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """`frontdesk serve --demo` in its own process, as `make run` starts it."""
+
+    def __init__(self, db_url: str, log_path: Path) -> None:
+        self.db_url = db_url
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+        self.token = ""
+
+    def start(self) -> None:
+        env = {**os.environ, "FRONTDESK_DATABASE_URL": self.db_url, "PORT": str(self.port)}
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(FRONTDESK), "serve", "--demo"], stdout=subprocess.PIPE, stderr=log, env=env, cwd=ROOT
+            )
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline().decode()
+            if "Admin login" in line:
+                self.token = line.rsplit(" ", 1)[-1].strip()
+                break
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited; see {self.log_path}")
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server did not become healthy; see {self.log_path}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is flushed."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def live_server(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    server = LiveServer(db_url, tmp_path / "server.log")
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,95 @@
+"""Small builders for test data, through the same actions and API a user goes through."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import httpx
+from litestar.testing import TestClient
+
+from frontdesk.actions.agents import create_agent
+from frontdesk.actions.tokens import create_token
+from frontdesk.domain.model import SYSTEM, Availability, Role
+from frontdesk.store.database import Database
+
+_ids = itertools.count(1)
+
+
+def make_token(db: Database, role: str, agent_id: int | None = None) -> str:
+    return db.write_sync(lambda c: create_token(c, f"test {role}", Role(role), agent_id))
+
+
+def make_agent(db: Database, role: str = "agent", **overrides: Any) -> int:
+    n = next(_ids)
+    values: dict[str, Any] = {
+        "name": f"Agent {n}",
+        "email": f"agent{n}@example.test",
+        "role": Role(role),
+        "availability": Availability.ONLINE,
+    }
+    values.update(overrides)
+    return db.write_sync(lambda c: create_agent(c, SYSTEM, **values))
+
+
+class Api:
+    """A TestClient that sends one token with every request."""
+
+    def __init__(self, client: TestClient, token: str) -> None:  # type: ignore[type-arg]
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    @property
+    def db(self) -> Database:
+        db: Database = self.client.app.state.db
+        return db
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return self.client.get(path, params=params, headers=self.headers)
+
+    def post(self, path: str, body: Any = None) -> httpx.Response:
+        return self.client.post(path, json=body, headers=self.headers)
+
+    def patch(self, path: str, body: Any) -> httpx.Response:
+        return self.client.patch(path, json=body, headers=self.headers)
+
+    def put(self, path: str) -> httpx.Response:
+        return self.client.put(path, headers=self.headers)
+
+    def delete(self, path: str) -> httpx.Response:
+        return self.client.delete(path, headers=self.headers)
+
+    def raw(self, method: str, path: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
+        return self.client.request(method, path, content=content, headers={**self.headers, **headers})
+
+    # -- domain shortcuts ----------------------------------------------------------------
+    def channel(self, callback_url: str | None = None) -> dict[str, Any]:
+        response = self.post(
+            "/api/v1/channels", {"type": "api", "name": "Test", "callback_url": callback_url}
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def inbound(
+        self,
+        channel_id: int,
+        external_id: str,
+        text: str = "hello",
+        message_id: str | None = None,
+        **contact: Any,
+    ) -> httpx.Response:
+        body = {
+            "contact": {"external_id": external_id, **contact},
+            "message": {"id": message_id or f"msg-{next(_ids)}", "text": text},
+        }
+        return self.post(f"/api/v1/channels/{channel_id}/inbound", body)
+
+    def events(self, **params: Any) -> list[dict[str, Any]]:
+        response = self.get("/api/v1/events", limit=200, **params)
+        assert response.status_code == 200, response.text
+        return list(response.json()["events"])
+
+
+def dumps(body: Any) -> bytes:
+    return json.dumps(body).encode()
