@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="port the server listens on (PORT is honoured too)")
     max_body_bytes: int = Field(1_048_576, description="largest accepted request body")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
-    log_format: str = Field("json", description="json (one object a line) or text")
+    log_format: str = Field("auto", description="json (one object a line), text, or auto: text on a terminal")
     token_cache_seconds: float = Field(5.0, description="how long a checked API token is trusted in memory")
     delivery_max_attempts: int = Field(8, description="outbound deliveries tried before a message is failed")
     delivery_timeout_seconds: float = Field(10.0, description="timeout of one outbound delivery request")

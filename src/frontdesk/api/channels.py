@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Controller, Response, get, post
@@ -14,6 +15,8 @@ from frontdesk.api.schemas import ChannelBody, InboundBody
 from frontdesk.domain.errors import Forbidden
 from frontdesk.domain.model import Role
 from frontdesk.store import queries
+
+log = logging.getLogger(__name__)
 
 
 class ChannelController(Controller):
@@ -61,5 +64,7 @@ class ChannelController(Controller):
             "message_id": receipt.message_id,
             "conversation_opened": receipt.conversation_opened,
         }
+        if receipt.conversation_opened and not receipt.duplicate:
+            log.info("conversation opened", extra={"channel_id": channel_id, **body})
         headers = {"Idempotent-Replayed": "true"} if receipt.duplicate else {}
         return Response(body, status_code=200, headers=headers)
