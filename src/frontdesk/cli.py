@@ -120,9 +120,7 @@ def tokens_create(
 
 def _print_welcome(settings: Settings, token: str) -> None:
     base = f"http://{settings.host}:{settings.port}"
-    channel_id = _with_database(
-        settings, lambda c: c.execute(select(channels.c.id).order_by(channels.c.id)).scalar()
-    )
+    channel_id = _with_database(settings, lambda c: c.execute(select(channels.c.id).order_by(channels.c.id)).scalar())
     typer.echo(
         f"""
   Frontdesk — {base}

@@ -13,15 +13,11 @@ from frontdesk.domain.people import check_name
 from frontdesk.store.tables import channels
 
 
-def create_channel(
-    conn: Connection, type_: ChannelType, name: str, config: dict[str, object]
-) -> tuple[int, str]:
+def create_channel(conn: Connection, type_: ChannelType, name: str, config: dict[str, object]) -> tuple[int, str]:
     """Return (id, secret); the secret is shown once to the creator and used for HMAC signatures."""
     secret = secrets.token_urlsafe(32)
     channel_id = conn.execute(
-        insert(channels).values(
-            type=type_, name=check_name(name), config=config, secret=secret, created_at=now()
-        )
+        insert(channels).values(type=type_, name=check_name(name), config=config, secret=secret, created_at=now())
     ).inserted_primary_key[0]
     return int(channel_id), secret
 

@@ -19,10 +19,7 @@ from frontdesk.store.tables import agents, contact_fields, contact_identities, c
 
 def field_definitions(conn: Connection) -> dict[str, FieldDefinition]:
     rows = conn.execute(select(contact_fields)).mappings()
-    return {
-        r["key"]: FieldDefinition(r["key"], r["label"], FieldType(r["type"]), tuple(r["options"]))
-        for r in rows
-    }
+    return {r["key"]: FieldDefinition(r["key"], r["label"], FieldType(r["type"]), tuple(r["options"])) for r in rows}
 
 
 def create_field(conn: Connection, key: str, label: str, type_: FieldType, options: list[str]) -> int:
@@ -59,9 +56,7 @@ def find_or_create_by_identity(
             insert(contacts).values(name=name, fields={}, tags=[], created_at=at, updated_at=at)
         ).inserted_primary_key[0]
         conn.execute(
-            insert(contact_identities).values(
-                contact_id=contact_id, channel_id=channel_id, external_id=external_id
-            )
+            insert(contact_identities).values(contact_id=contact_id, channel_id=channel_id, external_id=external_id)
         )
     except IntegrityError:  # another process created it first
         savepoint.rollback()

@@ -136,9 +136,7 @@ def send_message(conn: Connection, conversation_id: int, actor: Actor, text: str
             created_at=at,
         )
     ).inserted_primary_key[0]
-    conn.execute(
-        update(conversations).where(conversations.c.id == conversation_id).values(last_message_at=at)
-    )
+    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(last_message_at=at))
     emit(
         conn,
         ev.MESSAGE_SENT,
@@ -167,9 +165,7 @@ def close_conversation(
     conn.execute(
         update(conversations)
         .where(conversations.c.id == conversation_id)
-        .values(
-            status=ConversationStatus.CLOSED, closed_at=now(), closing_note=note, closing_category=category
-        )
+        .values(status=ConversationStatus.CLOSED, closed_at=now(), closing_note=note, closing_category=category)
     )
     emit(
         conn,

@@ -57,9 +57,7 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     if inbound.contact_name and not created:
         _fill_missing_name(conn, contact_id, inbound.contact_name)
 
-    conversation_id, opened = ensure_open_conversation(
-        conn, contact_id, Source.CONTACT, inbound.channel_id, CONTACT
-    )
+    conversation_id, opened = ensure_open_conversation(conn, contact_id, Source.CONTACT, inbound.channel_id, CONTACT)
     at = now()
     message_id = conn.execute(
         insert(messages).values(

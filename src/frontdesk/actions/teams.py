@@ -29,9 +29,7 @@ def create_team(conn: Connection, actor: Actor, name: str, assignment: dict[str,
         raise Conflict("team_exists", f"a team named {name!r} already exists", "name")
     team_id = int(
         conn.execute(
-            insert(teams).values(
-                name=name, assignment=assignment or dict(DEFAULT_ASSIGNMENT), created_at=now()
-            )
+            insert(teams).values(name=name, assignment=assignment or dict(DEFAULT_ASSIGNMENT), created_at=now())
         ).inserted_primary_key[0]
     )
     emit(conn, ev.TEAM_CREATED, {"team_id": team_id, "name": name, "actor": actor.as_payload()})
@@ -53,12 +51,8 @@ def remove_member(conn: Connection, team_id: int, agent_id: int, actor: Actor) -
     check_team(conn, team_id)
     if not _membership(conn, team_id, agent_id):
         raise NotFound("team_member", f"{agent_id} of team {team_id}", "agent_id")
-    conn.execute(
-        delete(team_members).where(team_members.c.team_id == team_id, team_members.c.agent_id == agent_id)
-    )
-    emit(
-        conn, ev.TEAM_MEMBER_REMOVED, {"team_id": team_id, "agent_id": agent_id, "actor": actor.as_payload()}
-    )
+    conn.execute(delete(team_members).where(team_members.c.team_id == team_id, team_members.c.agent_id == agent_id))
+    emit(conn, ev.TEAM_MEMBER_REMOVED, {"team_id": team_id, "agent_id": agent_id, "actor": actor.as_payload()})
 
 
 def _membership(conn: Connection, team_id: int, agent_id: int) -> bool:

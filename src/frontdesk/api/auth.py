@@ -101,9 +101,7 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     connection.state.principal = principal
 
 
-async def _check_channel_signature(
-    connection: ASGIConnection[Any, Any, Any, Any], auth: Authenticator
-) -> None:
+async def _check_channel_signature(connection: ASGIConnection[Any, Any, Any, Any], auth: Authenticator) -> None:
     channel_id = connection.path_params.get("channel_id")
     secret = await auth.channel_secret(channel_id) if isinstance(channel_id, int) else None
     if secret is None:

@@ -46,9 +46,7 @@ class ChannelController(Controller):
         """A contact's message arriving on an API channel (signed with the channel secret, or a
         manager token). Idempotent on `message.id`: a retry returns the first answer."""
         if principal.token_id is not None and not principal.role.includes(Role.MANAGER):
-            raise Forbidden(
-                "forbidden", "posting inbound messages needs the channel signature or a manager token"
-            )
+            raise Forbidden("forbidden", "posting inbound messages needs the channel signature or a manager token")
         inbound = InboundMessage(
             channel_id=channel_id,
             external_id=data.contact.external_id,

@@ -22,9 +22,7 @@ class ContactController(Controller):
     async def list_contacts(
         self,
         db: Db,
-        q: Annotated[
-            str | None, QueryParameter(max_length=200, description="search name, fields, external id")
-        ] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, description="search name, fields, external id")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         before: Annotated[int | None, QueryParameter(description="only contacts with a smaller id")] = None,
     ) -> list[dict[str, Any]]:

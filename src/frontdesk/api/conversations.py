@@ -34,9 +34,7 @@ class ConversationController(Controller):
         contact_id: FromQuery[int | None] = None,
         unassigned: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        before: Annotated[
-            int | None, QueryParameter(description="only conversations with a smaller id")
-        ] = None,
+        before: Annotated[int | None, QueryParameter(description="only conversations with a smaller id")] = None,
     ) -> list[dict[str, Any]]:
         return await db.read(
             lambda c: queries.list_conversations(
@@ -56,9 +54,7 @@ class ConversationController(Controller):
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/")
-    async def open(
-        self, db: Db, principal: Caller, data: JSONBody[OpenConversationBody]
-    ) -> Response[dict[str, Any]]:
+    async def open(self, db: Db, principal: Caller, data: JSONBody[OpenConversationBody]) -> Response[dict[str, Any]]:
         """Open a conversation for a contact (source agent or api). If one is already open it is
         returned with 200 and `opened: false`: a contact never has two."""
         conversation_id, opened = await db.write(
@@ -94,18 +90,14 @@ class ConversationController(Controller):
         data: JSONBody[CloseBody | None] = None,
     ) -> dict[str, Any]:
         body = data or CloseBody()
-        await db.write(
-            lambda c: close_conversation(c, conversation_id, principal.actor, body.note, body.category)
-        )
+        await db.write(lambda c: close_conversation(c, conversation_id, principal.actor, body.note, body.category))
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/assign", status_code=200)
     async def assign(
         self, db: Db, principal: Caller, conversation_id: FromPath[int], data: JSONBody[AssignBody]
     ) -> dict[str, Any]:
-        await db.write(
-            lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id)
-        )
+        await db.write(lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id))
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/unassign", status_code=200)

@@ -81,7 +81,5 @@ class TeamController(Controller):
         return Response(team, status_code=201 if added else 200)
 
     @delete("/{team_id:int}/members/{agent_id:int}", opt={"role": Role.MANAGER})
-    async def remove(
-        self, db: Db, principal: Caller, team_id: FromPath[int], agent_id: FromPath[int]
-    ) -> None:
+    async def remove(self, db: Db, principal: Caller, team_id: FromPath[int], agent_id: FromPath[int]) -> None:
         await db.write(lambda c: remove_member(c, team_id, agent_id, principal.actor))

@@ -50,9 +50,7 @@ class ContactFieldBody(Body):
     key: Annotated[str, Field(min_length=1, max_length=64)]
     label: Name
     type: FieldType
-    options: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(
-        default_factory=list, max_length=100
-    )
+    options: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(default_factory=list, max_length=100)
 
 
 class OpenConversationBody(Body):

@@ -23,13 +23,9 @@ class EventController(Controller):
     async def list_events(
         self,
         db: Db,
-        after: Annotated[
-            int, QueryParameter(ge=0, description="cursor: the id of the last event already seen")
-        ] = 0,
+        after: Annotated[int, QueryParameter(ge=0, description="cursor: the id of the last event already seen")] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
-        type_: Annotated[
-            list[str] | None, QueryParameter(name="type", description="only these event types")
-        ] = None,
+        type_: Annotated[list[str] | None, QueryParameter(name="type", description="only these event types")] = None,
     ) -> dict[str, Any]:
         """Page through the event log in commit order. Pass `next_cursor` as `after` to go on."""
         items = await db.read(lambda c: queries.list_events(c, after, limit, type_))

@@ -25,9 +25,7 @@ def signed_headers(secret: str, body: bytes, now: float | None = None) -> dict[s
     return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature(secret, timestamp, body)}
 
 
-def verify(
-    secret: str, timestamp: str | None, given: str | None, body: bytes, now: float | None = None
-) -> str | None:
+def verify(secret: str, timestamp: str | None, given: str | None, body: bytes, now: float | None = None) -> str | None:
     """None when the signature holds, else the reason it does not."""
     if not timestamp or not given:
         return f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header"

@@ -13,9 +13,7 @@ def check_message_text(text: str, field: str = "text") -> str:
     if not text.strip():
         raise InvalidInput("empty_message", f"{field} must not be empty", field)
     if len(text) > MAX_MESSAGE_CHARS:
-        raise InvalidInput(
-            "message_too_long", f"{field} is longer than {MAX_MESSAGE_CHARS} characters", field
-        )
+        raise InvalidInput("message_too_long", f"{field} is longer than {MAX_MESSAGE_CHARS} characters", field)
     return text
 
 

@@ -29,9 +29,7 @@ def check_skills(skills: dict[str, str]) -> dict[str, str]:
         if not SKILL_KEY.match(key):
             raise InvalidInput("invalid_skill", f"skills.{key}: keys use a-z, 0-9 and _ (32 max)", "skills")
         if not (0 < len(value) <= 64):
-            raise InvalidInput(
-                "invalid_skill", f"skills.{key}: the value must be 1 to 64 characters", "skills"
-            )
+            raise InvalidInput("invalid_skill", f"skills.{key}: the value must be 1 to 64 characters", "skills")
     return dict(skills)
 
 

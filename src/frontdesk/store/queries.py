@@ -95,12 +95,7 @@ def list_conversations(
         filters.append(conversations.c.assignee_id.is_(None))
     if before is not None:
         filters.append(conversations.c.id < before)
-    query = (
-        select(conversations)
-        .where(and_(True, *filters))
-        .order_by(conversations.c.id.desc())
-        .limit(_page(limit))
-    )
+    query = select(conversations).where(and_(True, *filters)).order_by(conversations.c.id.desc()).limit(_page(limit))
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
@@ -108,9 +103,7 @@ def conversation_detail(conn: Connection, conversation_id: int) -> dict[str, Any
     return _one(conn, conversations, conversation_id, "conversation")
 
 
-def list_messages(
-    conn: Connection, conversation_id: int, after: int | None, limit: int
-) -> list[dict[str, Any]]:
+def list_messages(conn: Connection, conversation_id: int, after: int | None, limit: int) -> list[dict[str, Any]]:
     _one(conn, conversations, conversation_id, "conversation")
     query = (
         select(messages)
@@ -139,11 +132,7 @@ def list_agents(conn: Connection) -> list[dict[str, Any]]:
 
 def agent_detail(conn: Connection, agent_id: int) -> dict[str, Any]:
     agent = _one(conn, agents, agent_id, "agent")
-    query = (
-        select(team_members.c.team_id)
-        .where(team_members.c.agent_id == agent_id)
-        .order_by(team_members.c.team_id)
-    )
+    query = select(team_members.c.team_id).where(team_members.c.agent_id == agent_id).order_by(team_members.c.team_id)
     agent["team_ids"] = list(conn.execute(query).scalars())
     return agent
 
@@ -158,11 +147,7 @@ def list_teams(conn: Connection) -> list[dict[str, Any]]:
 
 def team_detail(conn: Connection, team_id: int) -> dict[str, Any]:
     team = _one(conn, teams, team_id, "team")
-    query = (
-        select(team_members.c.agent_id)
-        .where(team_members.c.team_id == team_id)
-        .order_by(team_members.c.agent_id)
-    )
+    query = select(team_members.c.agent_id).where(team_members.c.team_id == team_id).order_by(team_members.c.agent_id)
     team["member_ids"] = list(conn.execute(query).scalars())
     return team
 
@@ -174,9 +159,7 @@ def _public_channel(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_channels(conn: Connection) -> list[dict[str, Any]]:
-    return [
-        _public_channel(dict(r)) for r in conn.execute(select(channels).order_by(channels.c.id)).mappings()
-    ]
+    return [_public_channel(dict(r)) for r in conn.execute(select(channels).order_by(channels.c.id)).mappings()]
 
 
 def channel_detail(conn: Connection, channel_id: int) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Workflows as data: the definition model, its validation, conditions, templates, durations."""

@@ -1,0 +1,148 @@
+"""What every step type shares: its config base class, what it returns, and what it may do.
+
+A step type is one module with a `Config` (a pydantic model, `type` as its tag) and one function
+`execute(config, runtime, signal) -> Outcome`. `signal` is None when the run enters the step, or
+what the step waited for (a reply, its timeout, an HTTP response). Steps never touch the
+database or the network themselves: they act through the `Runtime`, which the engine backs with
+the database and the dry run backs with memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+STEP_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class StepConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=STEP_ID, description="unique in the workflow; used by targets")
+    type: str
+    label: str | None = Field(default=None, max_length=120, description="shown in the builder")
+
+    # A loop in the graph must pass through a step that waits or counts its visits (validation).
+    breaks_loops: ClassVar[bool] = False
+
+    def targets(self) -> dict[str, str | None]:
+        """Outcome label -> target step id (None ends the run). The builder draws these."""
+        return {"next": getattr(self, "next", None)}
+
+    def templates(self) -> list[tuple[str, str]]:
+        """(config path, source) of every template, to compile at validation."""
+        return []
+
+    def fields_read(self) -> list[tuple[str, str]]:
+        """(config path, context path) read by conditions, to check they can exist."""
+        return []
+
+    def fields_written(self) -> list[str]:
+        """Context paths this step writes (`vars.x`, `contact.fields.y`)."""
+        return []
+
+    def problems(self, catalog: Catalog) -> list[tuple[str, str]]:
+        """(config path, message) for rules a field type cannot express."""
+        return []
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    message_id: int
+
+
+@dataclass(frozen=True)
+class Timeout:
+    pass
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    status: int | None
+    body: Any
+    error: str | None
+
+
+Signal = Reply | Timeout | HttpResult | None
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The run stops here until `kind` happens: "reply", "timer" or "http" (with `request`)."""
+
+    kind: str
+    seconds: float | None = None
+    request: dict[str, Any] | None = None
+
+
+@dataclass
+class Outcome:
+    """The branch the step took and why; or a wait. `output` is kept in the run history."""
+
+    branch: str = "next"
+    reason: str = ""
+    output: dict[str, Any] = field(default_factory=dict)
+    wait: Wait | None = None
+    state: dict[str, Any] | None = None  # step-private state kept while waiting (retries...)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    agent_id: int | None
+    team_id: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What exists in the deployment, for validation: declared fields, teams, agents, workflows."""
+
+    fields: frozenset[str] = frozenset()
+    teams: frozenset[str] = frozenset()
+    agents: frozenset[str] = frozenset()
+    workflows: frozenset[str] = frozenset()
+    check_names: bool = True  # False when validating a file offline, without a database
+
+
+class Runtime(Protocol):
+    """Everything a step may do to the world."""
+
+    now: dt.datetime
+    step_state: dict[str, Any]  # the step's private state from its previous wait
+    catalog: Catalog
+
+    def context(self) -> dict[str, Any]: ...
+    def render(self, source: str) -> str: ...
+    def send_message(self, text: str, quick_replies: list[str]) -> None: ...
+    def add_comment(self, text: str) -> None: ...
+    def set_field(self, key: str, value: Any) -> None: ...
+    def set_var(self, name: str, value: Any) -> None: ...
+    def update_tags(self, add: list[str], remove: list[str]) -> None: ...
+    def assign(self, team: str | None, agent: str | None, owner: bool) -> Assignment: ...
+    def open_conversation(self) -> bool: ...
+    def close_conversation(self, note: str | None, category: str | None) -> bool: ...
+    def start_workflow(self, name: str) -> bool: ...
+    def visits(self) -> int: ...
+
+
+Execute = Callable[[Any, Runtime, Signal], Outcome]
+
+
+@dataclass(frozen=True)
+class StepType:
+    name: str
+    config: type[StepConfig]
+    execute: Execute
+
+
+REGISTRY: dict[str, StepType] = {}
+
+
+def register(config: type[StepConfig], execute: Execute) -> None:
+    name = config.model_fields["type"].default
+    REGISTRY[name] = StepType(name, config, execute)
