@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from frontdesk.actions.events import emit
 from frontdesk.channels import api
@@ -37,6 +37,7 @@ def claim_due(conn: Connection, lease_seconds: float, limit: int = BATCH) -> lis
         select(
             messages.c.id,
             messages.c.text,
+            messages.c.quick_replies,
             messages.c.conversation_id,
             messages.c.author_kind,
             messages.c.author_agent_id,
@@ -99,6 +100,11 @@ def record_outcome(
         )
 
 
+def next_attempt(conn: Connection) -> dt.datetime | None:
+    pending = messages.c.delivery_status == DeliveryStatus.PENDING
+    return conn.execute(select(func.min(messages.c.next_attempt_at)).where(pending)).scalar()
+
+
 class DeliveryWorker:
     """One per process: wakes when the writer commits a pending message, else polls each second."""
 
@@ -135,8 +141,10 @@ class DeliveryWorker:
                     log.exception("delivery round failed")
                     claimed = []
                 if len(claimed) < BATCH:
+                    due = await self.db.read(next_attempt)
+                    wait = IDLE_SECONDS if due is None else min(IDLE_SECONDS, (due - now()).total_seconds())
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._event.wait(), IDLE_SECONDS)
+                        await asyncio.wait_for(self._event.wait(), max(wait, 0.0))
 
     async def _deliver(self, client: httpx.AsyncClient, message: dict[str, Any]) -> None:
         error = await _send(client, message)
