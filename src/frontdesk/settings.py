@@ -19,3 +19,6 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, description="outbound deliveries tried before a message is failed")
     delivery_timeout_seconds: float = Field(10.0, description="timeout of one outbound delivery request")
     delivery_backoff_seconds: float = Field(2.0, description="first retry delay; doubles each attempt")
+    http_allow_private: bool = Field(
+        False, description="let http_request steps call loopback/private addresses (tests, on-premise CRMs)"
+    )

@@ -99,6 +99,8 @@ def open_conversation(
             .where(contact_identities.c.contact_id == contact_id)
             .order_by(contact_identities.c.id.desc())
         ).scalar()
+    elif conn.execute(select(channels.c.id).where(channels.c.id == channel_id)).first() is None:
+        raise NotFound("channel", channel_id, "channel_id")
     elif not _contact_reachable_on(conn, contact_id, channel_id):
         raise InvalidInput(
             "channel_not_linked",
@@ -115,7 +117,9 @@ def _contact_reachable_on(conn: Connection, contact_id: int, channel_id: int) ->
     return conn.execute(query).first() is not None
 
 
-def send_message(conn: Connection, conversation_id: int, actor: Actor, text: str) -> int:
+def send_message(
+    conn: Connection, conversation_id: int, actor: Actor, text: str, quick_replies: list[str] | None = None
+) -> int:
     """An agent/API/workflow message to the contact; queued for delivery on the channel."""
     check_message_text(text)
     conversation = get_conversation(conn, conversation_id)
@@ -133,6 +137,7 @@ def send_message(conn: Connection, conversation_id: int, actor: Actor, text: str
             opened_conversation=False,
             delivery_status=status,
             next_attempt_at=at if status is DeliveryStatus.PENDING else None,
+            quick_replies=quick_replies or None,
             created_at=at,
         )
     ).inserted_primary_key[0]
@@ -140,13 +145,41 @@ def send_message(conn: Connection, conversation_id: int, actor: Actor, text: str
     emit(
         conn,
         ev.MESSAGE_SENT,
-        {"message_id": message_id, "author": actor.as_payload(), "text": text},
+        {"message_id": message_id, "author": actor.as_payload(), "text": text, "quick_replies": quick_replies or []},
         contact_id=conversation["contact_id"],
         conversation_id=conversation_id,
     )
     if status is DeliveryStatus.PENDING:
         wake(conn, "delivery")
     return message_id
+
+
+def add_note(conn: Connection, conversation_id: int, actor: Actor, text: str) -> int:
+    """An internal note: stored in the thread for agents, never sent to the contact."""
+    check_message_text(text)
+    conversation = get_conversation(conn, conversation_id)
+    message_id = conn.execute(
+        insert(messages).values(
+            conversation_id=conversation_id,
+            channel_id=None,
+            direction=Direction.OUTBOUND,
+            author_kind=actor.kind,
+            author_agent_id=actor.agent_id,
+            text=text,
+            opened_conversation=False,
+            delivery_status=DeliveryStatus.STORED,
+            private=True,
+            created_at=now(),
+        )
+    ).inserted_primary_key[0]
+    emit(
+        conn,
+        ev.NOTE_ADDED,
+        {"message_id": message_id, "author": actor.as_payload(), "text": text},
+        contact_id=conversation["contact_id"],
+        conversation_id=conversation_id,
+    )
+    return int(message_id)
 
 
 def _delivery_status(conn: Connection, channel_id: int | None) -> DeliveryStatus:

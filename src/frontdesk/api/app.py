@@ -19,7 +19,9 @@ from frontdesk.api.conversations import ConversationController
 from frontdesk.api.deps import database
 from frontdesk.api.people import AgentController, TeamController
 from frontdesk.api.system import EventController, TokenController, healthz
+from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
 from frontdesk.channels.delivery import DeliveryWorker
+from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
@@ -34,12 +36,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         upgrade(db.write_engine)
         db.start()
         worker = DeliveryWorker(db, settings)
+        engine = Engine(db, settings)
         app.state.db = db
+        app.state.engine = engine
         app.state.authenticator = Authenticator(db, settings.token_cache_seconds)
         worker.start()
+        engine.start()
         try:
             yield
         finally:
+            await engine.stop()
             await worker.stop()
             db.close()
 
@@ -53,6 +59,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ChannelController,
             EventController,
             TokenController,
+            WorkflowController,
+            RunController,
+            incoming_webhook,
             healthz,
         ],
         guards=[guard],

@@ -15,6 +15,7 @@ from litestar.connection import ASGIConnection, Request
 from litestar.handlers.base import BaseRouteHandler
 
 from frontdesk.actions.tokens import hash_token
+from frontdesk.api.schemas import MAX_ID
 from frontdesk.channels import signing
 from frontdesk.domain.errors import Forbidden, Unauthorized
 from frontdesk.domain.model import Actor, AuthorKind, Role
@@ -103,7 +104,8 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
 
 async def _check_channel_signature(connection: ASGIConnection[Any, Any, Any, Any], auth: Authenticator) -> None:
     channel_id = connection.path_params.get("channel_id")
-    secret = await auth.channel_secret(channel_id) if isinstance(channel_id, int) else None
+    known = isinstance(channel_id, int) and abs(channel_id) <= MAX_ID  # else the database cannot hold it
+    secret = await auth.channel_secret(channel_id) if known else None
     if secret is None:
         raise Unauthorized("unauthorized", f"channel {channel_id} does not exist")
     assert isinstance(connection, Request)

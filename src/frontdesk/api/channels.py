@@ -6,12 +6,12 @@ import logging
 from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from frontdesk.actions.channels import create_channel
 from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import ChannelBody, InboundBody
+from frontdesk.api.schemas import ChannelBody, InboundBody, PathId
 from frontdesk.domain.errors import Forbidden
 from frontdesk.domain.model import Role
 from frontdesk.store import queries
@@ -28,7 +28,7 @@ class ChannelController(Controller):
         return await db.read(queries.list_channels)
 
     @get("/{channel_id:int}", opt={"role": Role.MANAGER})
-    async def get_channel(self, db: Db, channel_id: FromPath[int]) -> dict[str, Any]:
+    async def get_channel(self, db: Db, channel_id: PathId) -> dict[str, Any]:
         return await db.read(lambda c: queries.channel_detail(c, channel_id))
 
     @post("/", opt={"role": Role.ADMIN})
@@ -41,7 +41,7 @@ class ChannelController(Controller):
 
     @post("/{channel_id:int}/inbound", opt={"auth": "channel"}, status_code=200)
     async def inbound(
-        self, db: Db, principal: Caller, channel_id: FromPath[int], data: JSONBody[InboundBody]
+        self, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[InboundBody]
     ) -> Response[dict[str, Any]]:
         """A contact's message arriving on an API channel (signed with the channel secret, or a
         manager token). Idempotent on `message.id`: a retry returns the first answer."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, get, patch, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from frontdesk.actions.contacts import create_field, update_contact
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import ContactFieldBody, ContactPatch
+from frontdesk.api.schemas import MAX_ID, ContactFieldBody, ContactPatch, PathId
 from frontdesk.domain.model import Role
 from frontdesk.store import queries
 
@@ -24,17 +24,17 @@ class ContactController(Controller):
         db: Db,
         q: Annotated[str | None, QueryParameter(max_length=200, description="search name, fields, external id")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        before: Annotated[int | None, QueryParameter(description="only contacts with a smaller id")] = None,
+        before: Annotated[int | None, QueryParameter(le=MAX_ID, description="only contacts with a smaller id")] = None,
     ) -> list[dict[str, Any]]:
         return await db.read(lambda c: queries.list_contacts(c, q, limit, before))
 
     @get("/{contact_id:int}")
-    async def get_contact(self, db: Db, contact_id: FromPath[int]) -> dict[str, Any]:
+    async def get_contact(self, db: Db, contact_id: PathId) -> dict[str, Any]:
         return await db.read(lambda c: queries.contact_detail(c, contact_id))
 
     @patch("/{contact_id:int}")
     async def update(
-        self, db: Db, principal: Caller, contact_id: FromPath[int], data: JSONBody[ContactPatch]
+        self, db: Db, principal: Caller, contact_id: PathId, data: JSONBody[ContactPatch]
     ) -> dict[str, Any]:
         """Change name, owner, fields (null clears one) and tags (`add_tags`, `remove_tags`)."""
         changes: dict[str, Any] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from frontdesk.actions.conversations import (
     assign_conversation,
@@ -15,7 +15,7 @@ from frontdesk.actions.conversations import (
     unassign_conversation,
 )
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import AssignBody, CloseBody, OpenConversationBody, ReplyBody
+from frontdesk.api.schemas import MAX_ID, AssignBody, CloseBody, OpenConversationBody, PathId, QueryId, ReplyBody
 from frontdesk.domain.model import ConversationStatus
 from frontdesk.store import queries
 
@@ -29,12 +29,14 @@ class ConversationController(Controller):
         self,
         db: Db,
         status: FromQuery[ConversationStatus | None] = None,
-        team_id: FromQuery[int | None] = None,
-        assignee_id: FromQuery[int | None] = None,
-        contact_id: FromQuery[int | None] = None,
+        team_id: QueryId = None,
+        assignee_id: QueryId = None,
+        contact_id: QueryId = None,
         unassigned: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        before: Annotated[int | None, QueryParameter(description="only conversations with a smaller id")] = None,
+        before: Annotated[
+            int | None, QueryParameter(le=MAX_ID, description="only conversations with a smaller id")
+        ] = None,
     ) -> list[dict[str, Any]]:
         return await db.read(
             lambda c: queries.list_conversations(
@@ -50,7 +52,7 @@ class ConversationController(Controller):
         )
 
     @get("/{conversation_id:int}")
-    async def get_conversation(self, db: Db, conversation_id: FromPath[int]) -> dict[str, Any]:
+    async def get_conversation(self, db: Db, conversation_id: PathId) -> dict[str, Any]:
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/")
@@ -67,15 +69,15 @@ class ConversationController(Controller):
     async def messages(
         self,
         db: Db,
-        conversation_id: FromPath[int],
-        after: Annotated[int | None, QueryParameter(description="only messages with a larger id")] = None,
+        conversation_id: PathId,
+        after: Annotated[int | None, QueryParameter(le=MAX_ID, description="only messages with a larger id")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
     ) -> list[dict[str, Any]]:
         return await db.read(lambda c: queries.list_messages(c, conversation_id, after, limit))
 
     @post("/{conversation_id:int}/messages")
     async def reply(
-        self, db: Db, principal: Caller, conversation_id: FromPath[int], data: JSONBody[ReplyBody]
+        self, db: Db, principal: Caller, conversation_id: PathId, data: JSONBody[ReplyBody]
     ) -> dict[str, Any]:
         message_id = await db.write(lambda c: send_message(c, conversation_id, principal.actor, data.text))
         rows = await db.read(lambda c: queries.list_messages(c, conversation_id, message_id - 1, 1))
@@ -86,7 +88,7 @@ class ConversationController(Controller):
         self,
         db: Db,
         principal: Caller,
-        conversation_id: FromPath[int],
+        conversation_id: PathId,
         data: JSONBody[CloseBody | None] = None,
     ) -> dict[str, Any]:
         body = data or CloseBody()
@@ -95,12 +97,12 @@ class ConversationController(Controller):
 
     @post("/{conversation_id:int}/assign", status_code=200)
     async def assign(
-        self, db: Db, principal: Caller, conversation_id: FromPath[int], data: JSONBody[AssignBody]
+        self, db: Db, principal: Caller, conversation_id: PathId, data: JSONBody[AssignBody]
     ) -> dict[str, Any]:
         await db.write(lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id))
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/unassign", status_code=200)
-    async def unassign(self, db: Db, principal: Caller, conversation_id: FromPath[int]) -> dict[str, Any]:
+    async def unassign(self, db: Db, principal: Caller, conversation_id: PathId) -> dict[str, Any]:
         await db.write(lambda c: unassign_conversation(c, conversation_id, principal.actor))
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))

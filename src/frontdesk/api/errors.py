@@ -19,7 +19,10 @@ def _response(status: int, code: str, detail: str, **extra: Any) -> Response[dic
 
 
 def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    extra = {"field": exc.field} if exc.field else {}
+    extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
+    problems = getattr(exc, "problems", None)
+    if problems is not None:  # an invalid workflow: every problem, each with its step and path
+        extra["problems"] = [p.as_dict() for p in problems]
     return _response(exc.status, exc.code, exc.message, **extra)
 
 
@@ -27,7 +30,14 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
     problems = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            problems.append({"field": item.get("key") or item.get("source"), "problem": item.get("message")})
+            field = item.get("key") or item.get("source")
+            if field in (None, "data"):  # the body as a whole, which Litestar calls `data` or nothing
+                field = "body"
+            problems.append({"field": field, "problem": item.get("message")})
+    # Litestar reports an absent body as KeyError('data'), even an optional one beside another problem.
+    absent = {"field": "body", "problem": "'data'"}
+    if absent in problems:
+        problems = [p for p in problems if p != absent] or [{"field": "body", "problem": "a JSON object is required"}]
     if not problems:
         return _response(exc.status_code, "invalid_request", str(exc.detail))
     summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from frontdesk.actions.agents import create_agent, update_agent
 from frontdesk.actions.teams import add_member, create_team, remove_member
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import AgentBody, AgentPatch, TeamBody
+from frontdesk.api.schemas import AgentBody, AgentPatch, PathId, TeamBody
 from frontdesk.domain.errors import Forbidden
 from frontdesk.domain.model import Role
 from frontdesk.store import queries
@@ -25,7 +25,7 @@ class AgentController(Controller):
         return await db.read(queries.list_agents)
 
     @get("/{agent_id:int}")
-    async def get_agent(self, db: Db, agent_id: FromPath[int]) -> dict[str, Any]:
+    async def get_agent(self, db: Db, agent_id: PathId) -> dict[str, Any]:
         return await db.read(lambda c: queries.agent_detail(c, agent_id))
 
     @post("/", opt={"role": Role.MANAGER})
@@ -36,9 +36,7 @@ class AgentController(Controller):
         return await db.read(lambda c: queries.agent_detail(c, agent_id))
 
     @patch("/{agent_id:int}")
-    async def update(
-        self, db: Db, principal: Caller, agent_id: FromPath[int], data: JSONBody[AgentPatch]
-    ) -> dict[str, Any]:
+    async def update(self, db: Db, principal: Caller, agent_id: PathId, data: JSONBody[AgentPatch]) -> dict[str, Any]:
         """Managers change anything; an agent may change only their own availability."""
         changes = data.model_dump(exclude_unset=True)
         _check_may_update(principal, agent_id, changes)
@@ -46,7 +44,7 @@ class AgentController(Controller):
         return await db.read(lambda c: queries.agent_detail(c, agent_id))
 
 
-def _check_may_update(principal: Caller, agent_id: FromPath[int], changes: dict[str, Any]) -> None:
+def _check_may_update(principal: Caller, agent_id: PathId, changes: dict[str, Any]) -> None:
     if principal.role.includes(Role.MANAGER):
         if changes.get("role") is Role.ADMIN and not principal.role.includes(Role.ADMIN):
             raise Forbidden("forbidden", "only an admin can make an admin", "role")
@@ -64,7 +62,7 @@ class TeamController(Controller):
         return await db.read(queries.list_teams)
 
     @get("/{team_id:int}")
-    async def get_team(self, db: Db, team_id: FromPath[int]) -> dict[str, Any]:
+    async def get_team(self, db: Db, team_id: PathId) -> dict[str, Any]:
         return await db.read(lambda c: queries.team_detail(c, team_id))
 
     @post("/", opt={"role": Role.MANAGER})
@@ -73,13 +71,11 @@ class TeamController(Controller):
         return await db.read(lambda c: queries.team_detail(c, team_id))
 
     @put("/{team_id:int}/members/{agent_id:int}", opt={"role": Role.MANAGER})
-    async def add(
-        self, db: Db, principal: Caller, team_id: FromPath[int], agent_id: FromPath[int]
-    ) -> Response[dict[str, Any]]:
+    async def add(self, db: Db, principal: Caller, team_id: PathId, agent_id: PathId) -> Response[dict[str, Any]]:
         added = await db.write(lambda c: add_member(c, team_id, agent_id, principal.actor))
         team = await db.read(lambda c: queries.team_detail(c, team_id))
         return Response(team, status_code=201 if added else 200)
 
     @delete("/{team_id:int}/members/{agent_id:int}", opt={"role": Role.MANAGER})
-    async def remove(self, db: Db, principal: Caller, team_id: FromPath[int], agent_id: FromPath[int]) -> None:
+    async def remove(self, db: Db, principal: Caller, team_id: PathId, agent_id: PathId) -> None:
         await db.write(lambda c: remove_member(c, team_id, agent_id, principal.actor))

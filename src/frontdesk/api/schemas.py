@@ -1,12 +1,19 @@
-"""Request bodies. Unknown keys are refused so a typo never passes silently."""
+"""Request bodies, and the ids of paths and queries. Unknown keys are refused so a typo never
+passes silently; ids are bounded so that none reaches the database as an integer it cannot hold."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from litestar.params import PathParameter, QueryParameter
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from frontdesk.domain.model import Availability, ChannelType, FieldType, Role
+
+MAX_ID = 2**63 - 1  # the largest integer SQLite (and a PostgreSQL BIGINT) can hold
+Id = Annotated[int, Field(le=MAX_ID)]
+PathId = Annotated[int, PathParameter(le=MAX_ID)]
+QueryId = Annotated[int | None, QueryParameter(le=MAX_ID)]
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
@@ -41,7 +48,7 @@ class ChannelBody(Body):
 class ContactPatch(Body):
     name: Annotated[str, Field(max_length=200)] | None = None
     fields: dict[str, Any] | None = None
-    owner_agent_id: int | None = None
+    owner_agent_id: Id | None = None
     add_tags: list[str] = Field(default_factory=list, max_length=50)
     remove_tags: list[str] = Field(default_factory=list, max_length=50)
 
@@ -54,8 +61,8 @@ class ContactFieldBody(Body):
 
 
 class OpenConversationBody(Body):
-    contact_id: int
-    channel_id: int | None = None
+    contact_id: Id
+    channel_id: Id | None = None
 
 
 class ReplyBody(Body):
@@ -68,8 +75,8 @@ class CloseBody(Body):
 
 
 class AssignBody(Body):
-    agent_id: int | None = None
-    team_id: int | None = None
+    agent_id: Id | None = None
+    team_id: Id | None = None
 
 
 class AgentBody(Body):
@@ -82,11 +89,20 @@ class AgentBody(Body):
 
 
 class AgentPatch(Body):
+    """Only the keys sent change. None of them may be null: an agent always has each."""
+
     name: Name | None = None
     role: Role | None = None
     availability: Availability | None = None
     capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
     skills: dict[str, str] | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class TeamBody(Body):
@@ -96,4 +112,4 @@ class TeamBody(Body):
 class TokenBody(Body):
     name: Name
     role: Role
-    agent_id: int | None = None
+    agent_id: Id | None = None

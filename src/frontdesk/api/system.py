@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, delete, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import text
 
 from frontdesk.actions.tokens import create_token, revoke_token
 from frontdesk.api.deps import Db
-from frontdesk.api.schemas import TokenBody
+from frontdesk.api.schemas import MAX_ID, PathId, TokenBody
 from frontdesk.domain.model import Role
 from frontdesk.store import queries
 
@@ -23,7 +23,9 @@ class EventController(Controller):
     async def list_events(
         self,
         db: Db,
-        after: Annotated[int, QueryParameter(ge=0, description="cursor: the id of the last event already seen")] = 0,
+        after: Annotated[
+            int, QueryParameter(ge=0, le=MAX_ID, description="cursor: the id of the last event already seen")
+        ] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
         type_: Annotated[list[str] | None, QueryParameter(name="type", description="only these event types")] = None,
     ) -> dict[str, Any]:
@@ -47,7 +49,7 @@ class TokenController(Controller):
         return {"token": token, "name": data.name, "role": data.role, "agent_id": data.agent_id}
 
     @delete("/{token_id:int}", opt={"role": Role.ADMIN})
-    async def revoke(self, db: Db, token_id: FromPath[int]) -> None:
+    async def revoke(self, db: Db, token_id: PathId) -> None:
         await db.write(lambda c: revoke_token(c, token_id))
 
 

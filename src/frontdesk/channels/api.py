@@ -27,6 +27,7 @@ def outbound_request(config: dict[str, Any], secret: str, message: dict[str, Any
         "message": {
             "id": message["id"],
             "text": message["text"],
+            "quick_replies": message.get("quick_replies") or [],
             "conversation_id": message["conversation_id"],
             "author": {"kind": message["author_kind"], "agent_id": message["author_agent_id"]},
             "created_at": message["created_at"].isoformat(),

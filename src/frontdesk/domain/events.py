@@ -5,6 +5,7 @@ from __future__ import annotations
 MESSAGE_RECEIVED = "message.received"
 MESSAGE_SENT = "message.sent"
 MESSAGE_DELIVERY_UPDATED = "message.delivery_updated"
+NOTE_ADDED = "note.added"
 CONVERSATION_OPENED = "conversation.opened"
 CONVERSATION_CLOSED = "conversation.closed"
 CONVERSATION_ASSIGNED = "conversation.assigned"

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -190,6 +191,8 @@ messages = Table(
     Column("delivery_attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", UTCDateTime(), nullable=True),
     Column("delivery_error", Text, nullable=True),
+    Column("private", Boolean, nullable=False, server_default=false()),  # internal note
+    Column("quick_replies", JSON, nullable=True),
     _created(),
     # Invariant 3: a provider's retry can never store a message twice.
     UniqueConstraint("channel_id", "provider_message_id"),
@@ -220,4 +223,91 @@ api_tokens = Table(
     Column("agent_id", Id, ForeignKey("agents.id", ondelete="CASCADE"), nullable=True),
     _created(),
     Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+
+workflows = Table(
+    "workflows",
+    metadata,
+    _id(),
+    Column("name", String(120), nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    Column("trigger_event", String(64), nullable=True),  # of the published version, for matching
+    Column("draft", JSON, nullable=False),
+    Column("published_version_id", Id, nullable=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("webhook_key", String(64), nullable=False, unique=True),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+workflow_versions = Table(
+    "workflow_versions",
+    metadata,
+    _id(),
+    Column("workflow_id", Id, ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("definition", JSON, nullable=False),  # immutable once written
+    Column("published_by", JSON, nullable=False),
+    _created(),
+    UniqueConstraint("workflow_id", "number"),
+)
+
+_WAITING = text("status = 'waiting'")
+
+workflow_runs = Table(
+    "workflow_runs",
+    metadata,
+    _id(),
+    Column("workflow_id", Id, ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False),
+    Column("version_id", Id, ForeignKey("workflow_versions.id", ondelete="CASCADE"), nullable=False),
+    Column("trigger_event_id", Id, nullable=True),
+    Column("trigger", JSON, nullable=False),  # the event and message that started the run
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("step_id", String(64), nullable=True),
+    Column("vars", JSON, nullable=False),
+    Column("step_state", JSON, nullable=False),
+    Column("visits", JSON, nullable=False),
+    Column("wait_kind", String(16), nullable=True),
+    Column("wait_until", UTCDateTime(), nullable=True),
+    Column("wait_after_event", Id, nullable=True),  # only replies newer than the question count
+    Column("http_request", JSON, nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("steps_executed", Integer, nullable=False, server_default=text("0")),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Column("end_reason", Text, nullable=True),
+    # One run per workflow per triggering event, however often the event is processed.
+    UniqueConstraint("workflow_id", "trigger_event_id"),
+    Index("ix_workflow_runs_due", "wait_until", sqlite_where=_WAITING, postgresql_where=_WAITING),
+    Index("ix_workflow_runs_conversation", "conversation_id", "status"),
+    Index("ix_workflow_runs_workflow", "workflow_id", "id"),
+)
+
+workflow_run_steps = Table(
+    "workflow_run_steps",
+    metadata,
+    _id(),
+    Column("run_id", Id, ForeignKey("workflow_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("step_id", String(64), nullable=False),
+    Column("step_type", String(32), nullable=False),
+    Column("branch", String(64), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("output", JSON, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("waiting", String(16), nullable=True),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_workflow_run_steps_run", "run_id", "seq"),
+)
+
+engine_cursors = Table(
+    "engine_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", Id, nullable=False),
 )

@@ -1,0 +1,163 @@
+"""Workflows: drafts, immutable published versions, enabling, manual and webhook starts."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
+
+from frontdesk.actions.conversations import find_open_conversation, get_conversation
+from frontdesk.actions.events import emit
+from frontdesk.clock import now
+from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
+from frontdesk.domain.model import Actor
+from frontdesk.domain.workflows.definition import Problem, validate
+from frontdesk.engine.queue import queue_run
+from frontdesk.steps.base import Catalog
+from frontdesk.store.tables import agents, contact_fields, contacts, teams, workflow_versions, workflows
+
+
+class InvalidWorkflowError(InvalidInput):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("invalid_workflow", f"the workflow has {len(problems)} problem(s)", "definition")
+        self.problems = problems
+
+
+def catalog(conn: Connection) -> Catalog:
+    """What exists now, so validation can say "team 'Sales' does not exist"."""
+    return Catalog(
+        fields=frozenset(conn.execute(select(contact_fields.c.key)).scalars()),
+        teams=frozenset(conn.execute(select(teams.c.name)).scalars()),
+        agents=frozenset(conn.execute(select(agents.c.email)).scalars()),
+        workflows=frozenset(conn.execute(select(workflows.c.name)).scalars()),
+    )
+
+
+def check_definition(conn: Connection, definition: Any) -> list[Problem]:
+    return validate(definition, catalog(conn))[1]
+
+
+def get_workflow(conn: Connection, workflow_id: int) -> RowMapping:
+    row = conn.execute(select(workflows).where(workflows.c.id == workflow_id)).mappings().first()
+    if row is None:
+        raise NotFound("workflow", workflow_id)
+    return row
+
+
+def _name_of(definition: Any) -> str:
+    name = definition.get("name") if isinstance(definition, dict) else None
+    if not isinstance(name, str) or not 0 < len(name.strip()) <= 120:
+        raise InvalidInput("invalid_name", "the definition needs a name (1 to 120 characters)", "definition.name")
+    return name.strip()
+
+
+def create_workflow(conn: Connection, definition: dict[str, Any]) -> int:
+    """Store a new workflow as a draft (drafts may be incomplete; publishing validates)."""
+    name = _name_of(definition)
+    if conn.execute(select(workflows.c.id).where(workflows.c.name == name)).first():
+        raise Conflict("workflow_exists", f"a workflow named {name!r} already exists", "definition.name")
+    at = now()
+    return int(
+        conn.execute(
+            insert(workflows).values(
+                name=name,
+                description=definition.get("description"),
+                draft=definition,
+                enabled=False,
+                webhook_key=secrets.token_urlsafe(24),
+                created_at=at,
+                updated_at=at,
+            )
+        ).inserted_primary_key[0]
+    )
+
+
+def save_draft(conn: Connection, workflow_id: int, definition: dict[str, Any]) -> None:
+    get_workflow(conn, workflow_id)
+    name = _name_of(definition)
+    clash = conn.execute(select(workflows.c.id).where(workflows.c.name == name, workflows.c.id != workflow_id)).first()
+    if clash:
+        raise Conflict("workflow_exists", f"a workflow named {name!r} already exists", "definition.name")
+    conn.execute(update(workflows).where(workflows.c.id == workflow_id).values(draft=definition, updated_at=now()))
+
+
+def publish(conn: Connection, workflow_id: int, actor: Actor) -> int:
+    """Freeze the draft as the next version; runs keep the version they started on."""
+    workflow = get_workflow(conn, workflow_id)
+    definition = workflow["draft"]
+    parsed, problems = validate(definition, catalog(conn))
+    if parsed is None or problems:
+        raise InvalidWorkflowError(problems)
+    number = (
+        conn.execute(
+            select(func.max(workflow_versions.c.number)).where(workflow_versions.c.workflow_id == workflow_id)
+        ).scalar()
+        or 0
+    ) + 1
+    version_id = int(
+        conn.execute(
+            insert(workflow_versions).values(
+                workflow_id=workflow_id,
+                number=number,
+                definition=definition,
+                published_by=actor.as_payload(),
+                created_at=now(),
+            )
+        ).inserted_primary_key[0]
+    )
+    conn.execute(
+        update(workflows)
+        .where(workflows.c.id == workflow_id)
+        .values(
+            published_version_id=version_id,
+            trigger_event=str(parsed.trigger.event),
+            name=parsed.name,
+            description=parsed.description,
+            updated_at=now(),
+        )
+    )
+    emit(conn, "workflow.published", {"workflow_id": workflow_id, "version": number, "actor": actor.as_payload()})
+    return number
+
+
+def set_enabled(conn: Connection, workflow_id: int, enabled: bool, actor: Actor) -> None:
+    workflow = get_workflow(conn, workflow_id)
+    if enabled and workflow["published_version_id"] is None:
+        raise Conflict("not_published", f"workflow {workflow_id} has no published version to enable")
+    if workflow["enabled"] == enabled:
+        return
+    conn.execute(update(workflows).where(workflows.c.id == workflow_id).values(enabled=enabled, updated_at=now()))
+    kind = "workflow.enabled" if enabled else "workflow.disabled"
+    emit(conn, kind, {"workflow_id": workflow_id, "actor": actor.as_payload()})
+
+
+def start_run(
+    conn: Connection,
+    workflow_id: int,
+    event_type: str,
+    payload: dict[str, Any],
+    contact_id: int | None,
+    conversation_id: int | None,
+) -> int:
+    """Queue a run of the published version (manual starts and incoming webhooks)."""
+    workflow = get_workflow(conn, workflow_id)
+    if workflow["published_version_id"] is None or not workflow["enabled"]:
+        raise Conflict("not_enabled", f"workflow {workflow_id} is not published and enabled")
+    if workflow["trigger_event"] != event_type:
+        raise Conflict("wrong_trigger", f"workflow {workflow_id} is triggered by {workflow['trigger_event']}")
+    if (
+        contact_id is not None
+        and conn.execute(select(contacts.c.id).where(contacts.c.id == contact_id)).first() is None
+    ):
+        raise NotFound("contact", contact_id, "contact_id")
+    if conversation_id is None and contact_id is not None:
+        open_one = find_open_conversation(conn, contact_id)
+        conversation_id = open_one["id"] if open_one else None
+    elif conversation_id is not None:
+        conversation = get_conversation(conn, conversation_id)
+        contact_id = contact_id or conversation["contact_id"]
+        if conversation["contact_id"] != contact_id:
+            raise InvalidInput("wrong_contact", f"conversation {conversation_id} is not contact {contact_id}'s")
+    trigger = {"event": {"type": event_type, **payload}, "message": None}
+    return queue_run(conn, workflow_id, workflow["published_version_id"], trigger, contact_id, conversation_id, now())

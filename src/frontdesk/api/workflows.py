@@ -1,0 +1,206 @@
+"""Workflows (drafts, validation, versions, publish, enable, dry run), their runs, and the
+incoming-webhook trigger."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import yaml
+from litestar import Controller, Response, get, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+
+from frontdesk.actions import workflows as actions
+from frontdesk.api.deps import Caller, Db
+from frontdesk.api.schemas import PathId, QueryId
+from frontdesk.clock import now
+from frontdesk.domain.errors import InvalidInput, NotFound
+from frontdesk.domain.model import Role
+from frontdesk.domain.workflows.definition import InvalidWorkflow, parse
+from frontdesk.domain.workflows.schema import json_schema
+from frontdesk.engine.dryrun import dry_run
+from frontdesk.store import run_queries
+from frontdesk.store.tables import workflows
+
+MANAGER = {"role": Role.MANAGER}
+
+
+class DefinitionBody(BaseModel):
+    """A workflow definition, as a JSON object (`definition`) or as YAML text (`yaml`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    definition: dict[str, Any] | None = None
+    yaml_text: str | None = Field(default=None, alias="yaml", max_length=200_000)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DefinitionBody:
+        if (self.definition is None) == (self.yaml_text is None):
+            raise ValueError("give exactly one of definition (an object) or yaml (text)")
+        return self
+
+    def data(self) -> dict[str, Any]:
+        if self.definition is not None:
+            return self.definition
+        try:
+            loaded = yaml.safe_load(self.yaml_text or "")
+        except yaml.YAMLError as exc:
+            raise InvalidInput("invalid_yaml", f"yaml does not parse: {exc}", "yaml") from None
+        if not isinstance(loaded, dict):
+            raise InvalidInput("invalid_yaml", "yaml must hold a mapping with name, trigger and steps", "yaml")
+        return loaded
+
+
+class DryRunBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact: dict[str, Any] = Field(default_factory=dict)
+    message: str = ""
+    event: dict[str, Any] = Field(default_factory=dict)
+    answers: list[str] = Field(default_factory=list, max_length=50)
+    http: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    available: bool = True
+
+
+class StartBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: int | None = None
+    conversation_id: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+def _report(problems: list[Any]) -> dict[str, Any]:
+    return {"valid": not problems, "problems": [p.as_dict() for p in problems]}
+
+
+class WorkflowController(Controller):
+    path = "/api/v1/workflows"
+    tags = ["workflows"]
+
+    @get("/")
+    async def list_workflows(self, db: Db) -> list[dict[str, Any]]:
+        return await db.read(run_queries.list_workflows)
+
+    @get("/schema.json", opt={"auth": "public"})
+    async def schema(self) -> dict[str, Any]:
+        """The JSON Schema of workflow definitions, for editors."""
+        return json_schema()
+
+    @post("/validate", status_code=200, opt=MANAGER)
+    async def validate(self, db: Db, data: JSONBody[DefinitionBody]) -> dict[str, Any]:
+        """Every problem of a definition, each with its step and path; stores nothing."""
+        definition = data.data()
+        return _report(await db.read(lambda c: actions.check_definition(c, definition)))
+
+    @post("/", opt=MANAGER)
+    async def create(self, db: Db, data: JSONBody[DefinitionBody]) -> dict[str, Any]:
+        definition = data.data()
+        workflow_id = await db.write(lambda c: actions.create_workflow(c, definition))
+        return await self._detail(db, workflow_id)
+
+    @get("/{workflow_id:int}")
+    async def get_workflow(self, db: Db, workflow_id: PathId) -> dict[str, Any]:
+        return await self._detail(db, workflow_id)
+
+    async def _detail(self, db: Db, workflow_id: int) -> dict[str, Any]:
+        def read(conn: Any) -> dict[str, Any]:
+            detail = run_queries.workflow_detail(conn, workflow_id)
+            detail["draft_report"] = _report(actions.check_definition(conn, detail["draft"]))
+            return detail
+
+        return await db.read(read)
+
+    @put("/{workflow_id:int}/draft", opt=MANAGER)
+    async def save(self, db: Db, workflow_id: PathId, data: JSONBody[DefinitionBody]) -> dict[str, Any]:
+        definition = data.data()
+        await db.write(lambda c: actions.save_draft(c, workflow_id, definition))
+        return await self._detail(db, workflow_id)
+
+    @post("/{workflow_id:int}/publish", status_code=200, opt=MANAGER)
+    async def publish(self, db: Db, principal: Caller, workflow_id: PathId) -> dict[str, Any]:
+        """Validate the draft and freeze it as the next version (422 with every problem if invalid)."""
+        await db.write(lambda c: actions.publish(c, workflow_id, principal.actor))
+        return await self._detail(db, workflow_id)
+
+    @post("/{workflow_id:int}/enable", status_code=200, opt=MANAGER)
+    async def enable(self, db: Db, principal: Caller, workflow_id: PathId) -> dict[str, Any]:
+        await db.write(lambda c: actions.set_enabled(c, workflow_id, True, principal.actor))
+        return await self._detail(db, workflow_id)
+
+    @post("/{workflow_id:int}/disable", status_code=200, opt=MANAGER)
+    async def disable(self, db: Db, principal: Caller, workflow_id: PathId) -> dict[str, Any]:
+        await db.write(lambda c: actions.set_enabled(c, workflow_id, False, principal.actor))
+        return await self._detail(db, workflow_id)
+
+    @get("/{workflow_id:int}/versions/{number:int}")
+    async def version(self, db: Db, workflow_id: PathId, number: PathId) -> dict[str, Any]:
+        return await db.read(lambda c: run_queries.version_definition(c, workflow_id, number))
+
+    @post("/{workflow_id:int}/dry-run", status_code=200, opt=MANAGER)
+    async def dry_run(self, db: Db, workflow_id: PathId, data: JSONBody[DryRunBody]) -> dict[str, Any]:
+        """Run the draft against a sample, with simulated answers: the path it would take."""
+        detail = await db.read(lambda c: run_queries.workflow_detail(c, workflow_id))
+        try:
+            workflow = parse(detail["draft"])
+        except InvalidWorkflow as exc:
+            return {"status": "invalid", **_report(exc.problems)}
+        return dry_run(workflow, data.model_dump(), now())
+
+    @post("/{workflow_id:int}/runs", opt=MANAGER)
+    async def start(self, db: Db, workflow_id: PathId, data: JSONBody[StartBody]) -> dict[str, Any]:
+        """Start the published version by hand (trigger `manual`)."""
+        run_id = await db.write(
+            lambda c: actions.start_run(c, workflow_id, "manual", data.data, data.contact_id, data.conversation_id)
+        )
+        return await db.read(lambda c: run_queries.run_detail(c, run_id))
+
+
+class RunController(Controller):
+    path = "/api/v1/runs"
+    tags = ["workflows"]
+
+    @get("/")
+    async def list_runs(
+        self,
+        db: Db,
+        workflow_id: QueryId = None,
+        conversation_id: QueryId = None,
+        contact_id: QueryId = None,
+        status: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        before: QueryId = None,
+    ) -> list[dict[str, Any]]:
+        return await db.read(
+            lambda c: run_queries.list_runs(
+                c,
+                workflow_id=workflow_id,
+                conversation_id=conversation_id,
+                contact_id=contact_id,
+                status=status,
+                limit=limit,
+                before=before,
+            )
+        )
+
+    @get("/{run_id:int}")
+    async def get_run(self, db: Db, run_id: PathId) -> dict[str, Any]:
+        """A run with every step it executed: branch taken and why, output, error."""
+        return await db.read(lambda c: run_queries.run_detail(c, run_id))
+
+
+@post("/api/v1/hooks/{key:str}", opt={"auth": "public"}, status_code=202, tags=["workflows"])
+async def incoming_webhook(db: Db, key: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[dict[str, Any]]:
+    """Start the workflow whose webhook URL this is; the body becomes `event.*`. The key in the
+    URL is the credential (see the workflow's `webhook_key`)."""
+    workflow_id = await db.read(
+        lambda c: c.execute(select(workflows.c.id).where(workflows.c.webhook_key == key)).scalar()
+    )
+    if workflow_id is None:
+        raise NotFound("webhook", "with this key")
+    contact_id = data.get("contact_id") if isinstance(data.get("contact_id"), int) else None
+    run_id = await db.write(
+        lambda c: actions.start_run(c, workflow_id, "incoming_webhook", {"data": data}, contact_id, None)
+    )
+    return Response({"run_id": run_id}, status_code=202)

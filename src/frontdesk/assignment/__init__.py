@@ -1,0 +1,1 @@
+"""Auto-assignment: choosing an available agent for a conversation."""

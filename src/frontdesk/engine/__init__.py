@@ -1,0 +1,1 @@
+"""The workflow engine: consumes the event log, starts and advances durable runs."""

@@ -1,0 +1,156 @@
+"""Consumes the event log in order: cancels runs of closed conversations, hands replies to the
+run waiting for them, starts the runs of matching workflows — and moves the cursor, all in one
+transaction. An event is thus processed exactly once, even across crashes (ADR 0002)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from frontdesk.domain import events as ev
+from frontdesk.domain.workflows.conditions import evaluate
+from frontdesk.engine.runs import VersionCache, load_run, resume, start_run
+from frontdesk.engine.runtime import build_context
+from frontdesk.steps.base import Reply
+from frontdesk.store.tables import engine_cursors, events, messages, workflow_runs, workflows
+
+CURSOR = "workflows"
+TRIGGERS = {
+    ev.CONVERSATION_OPENED,
+    ev.CONVERSATION_CLOSED,
+    ev.MESSAGE_RECEIVED,
+    ev.CONTACT_FIELD_UPDATED,
+    ev.CONTACT_TAG_ADDED,
+    ev.CONTACT_TAG_REMOVED,
+}
+
+
+def process_events(conn: Connection, cache: VersionCache, now: dt.datetime, limit: int = 200) -> int:
+    """Process up to `limit` events after the cursor; return how many."""
+    position = _cursor(conn)
+    batch = conn.execute(select(events).where(events.c.id > position).order_by(events.c.id).limit(limit)).mappings()
+    batch = list(batch)
+    if not batch:
+        return 0
+    by_trigger = _enabled_workflows(conn)
+    for event in batch:
+        _process(conn, cache, dict(event), by_trigger, now)
+    conn.execute(update(engine_cursors).where(engine_cursors.c.name == CURSOR).values(position=batch[-1]["id"]))
+    return len(batch)
+
+
+def _cursor(conn: Connection) -> int:
+    position = conn.execute(select(engine_cursors.c.position).where(engine_cursors.c.name == CURSOR)).scalar()
+    if position is None:
+        conn.execute(insert(engine_cursors).values(name=CURSOR, position=0))
+        return 0
+    return int(position)
+
+
+def _enabled_workflows(conn: Connection) -> dict[str, list[tuple[int, int]]]:
+    rows = conn.execute(
+        select(workflows.c.id, workflows.c.published_version_id, workflows.c.trigger_event).where(
+            workflows.c.enabled.is_(True), workflows.c.published_version_id.is_not(None)
+        )
+    )
+    found: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for workflow_id, version_id, trigger_event in rows:
+        found[trigger_event].append((workflow_id, version_id))
+    return found
+
+
+def _process(
+    conn: Connection,
+    cache: VersionCache,
+    event: dict[str, Any],
+    by_trigger: dict[str, list[tuple[int, int]]],
+    now: dt.datetime,
+) -> None:
+    kind = event["type"]
+    if kind == ev.CONVERSATION_CLOSED:
+        cancel_runs(conn, event["conversation_id"], "conversation closed", now)
+    if kind == ev.MESSAGE_RECEIVED and _deliver_reply(conn, cache, event, now):
+        return  # an answer to a question belongs to the run that asked it
+    if kind in TRIGGERS and by_trigger.get(kind):
+        trigger_workflows(conn, cache, event, by_trigger[kind], now)
+
+
+def _deliver_reply(conn: Connection, cache: VersionCache, event: dict[str, Any], now: dt.datetime) -> bool:
+    run_id = conn.execute(
+        select(workflow_runs.c.id)
+        .where(
+            workflow_runs.c.conversation_id == event["conversation_id"],
+            workflow_runs.c.status == "waiting",
+            workflow_runs.c.wait_kind == "reply",
+            workflow_runs.c.wait_after_event < event["id"],
+        )
+        .order_by(workflow_runs.c.id)
+        .limit(1)
+    ).scalar()
+    if run_id is None:
+        return False
+    payload = event["payload"]
+    resume(conn, load_run(conn, cache, run_id), Reply(payload["text"], payload["message_id"]), now)
+    return True
+
+
+def trigger_workflows(
+    conn: Connection, cache: VersionCache, event: dict[str, Any], candidates: list[tuple[int, int]], now: dt.datetime
+) -> None:
+    trigger = {
+        "event": {"id": event["id"], "type": event["type"], **event["payload"]},
+        "message": _message(conn, event),
+    }
+    context = build_context(conn, event["contact_id"], event["conversation_id"], trigger)
+    for workflow_id, version_id in candidates:
+        workflow = cache.get(conn, version_id)
+        if not evaluate(workflow.trigger.conditions, context)[0]:
+            continue
+        start_run(
+            conn,
+            cache,
+            workflow_id,
+            version_id,
+            event["id"],
+            trigger,
+            event["contact_id"],
+            event["conversation_id"],
+            now,
+        )
+
+
+def _message(conn: Connection, event: dict[str, Any]) -> dict[str, Any] | None:
+    """The contact's message behind the event: its own, or the one that opened the conversation."""
+    payload = event["payload"]
+    if "text" in payload and "message_id" in payload:
+        return {"id": payload["message_id"], "text": payload["text"]}
+    if event["type"] != ev.CONVERSATION_OPENED or event["conversation_id"] is None:
+        return None
+    row = conn.execute(
+        select(messages.c.id, messages.c.text)
+        .where(messages.c.conversation_id == event["conversation_id"], messages.c.direction == "in")
+        .order_by(messages.c.id)
+        .limit(1)
+    ).first()
+    return {"id": row.id, "text": row.text} if row else None
+
+
+def cancel_runs(conn: Connection, conversation_id: int | None, reason: str, now: dt.datetime) -> None:
+    if conversation_id is None:
+        return
+    conn.execute(
+        update(workflow_runs)
+        .where(workflow_runs.c.conversation_id == conversation_id, workflow_runs.c.status == "waiting")
+        .values(
+            status="cancelled",
+            end_reason=reason,
+            ended_at=now,
+            updated_at=now,
+            wait_kind=None,
+            wait_until=None,
+            http_request=None,
+        )
+    )

@@ -1,0 +1,203 @@
+"""Runs as rows: start, load, advance and save them inside the writer's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from frontdesk.domain.workflows.definition import Workflow, parse
+from frontdesk.engine.interpreter import RunState, StepRecord, advance
+from frontdesk.engine.runtime import DbRuntime
+from frontdesk.steps.base import Signal, Wait
+from frontdesk.store.database import wake
+from frontdesk.store.tables import events, workflow_run_steps, workflow_runs, workflow_versions
+
+log = logging.getLogger(__name__)
+
+
+class VersionCache:
+    """Parsed published versions by id. Versions are immutable, so entries never go stale."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, Workflow] = {}
+
+    def get(self, conn: Connection, version_id: int) -> Workflow:
+        workflow = self._items.get(version_id)
+        if workflow is None:
+            definition = conn.execute(
+                select(workflow_versions.c.definition).where(workflow_versions.c.id == version_id)
+            ).scalar_one()
+            workflow = self._items[version_id] = parse(definition)
+        return workflow
+
+
+@dataclass
+class Run:
+    id: int
+    workflow_id: int
+    version_id: int
+    workflow: Workflow
+    state: RunState
+    contact_id: int | None
+    conversation_id: int | None
+    trigger: dict[str, Any]
+    wait_until: dt.datetime | None
+    steps_executed: int
+
+
+def start_run(
+    conn: Connection,
+    cache: VersionCache,
+    workflow_id: int,
+    version_id: int,
+    trigger_event_id: int | None,
+    trigger: dict[str, Any],
+    contact_id: int | None,
+    conversation_id: int | None,
+    now: dt.datetime,
+) -> int | None:
+    """Create and advance a run; None if this event already started one for this workflow."""
+    workflow = cache.get(conn, version_id)
+    savepoint = conn.begin_nested()
+    try:
+        run_id = conn.execute(
+            insert(workflow_runs).values(
+                workflow_id=workflow_id,
+                version_id=version_id,
+                trigger_event_id=trigger_event_id,
+                trigger=trigger,
+                contact_id=contact_id,
+                conversation_id=conversation_id,
+                status="running",
+                step_id=workflow.start,
+                vars={},
+                step_state={},
+                visits={},
+                started_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]
+    except IntegrityError:
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    run = Run(
+        run_id,
+        workflow_id,
+        version_id,
+        workflow,
+        RunState(workflow.start),
+        contact_id,
+        conversation_id,
+        trigger,
+        None,
+        0,
+    )
+    resume(conn, run, None, now)
+    return int(run_id)
+
+
+def load_run(conn: Connection, cache: VersionCache, run_id: int) -> Run:
+    row = conn.execute(select(workflow_runs).where(workflow_runs.c.id == run_id)).mappings().one()
+    state = RunState(
+        step_id=row["step_id"],
+        vars=dict(row["vars"]),
+        step_state=dict(row["step_state"]),
+        visits=dict(row["visits"]),
+        status=row["status"],
+        wait=Wait(row["wait_kind"]) if row["wait_kind"] else None,
+    )
+    return Run(
+        row["id"],
+        row["workflow_id"],
+        row["version_id"],
+        cache.get(conn, row["version_id"]),
+        state,
+        row["contact_id"],
+        row["conversation_id"],
+        dict(row["trigger"]),
+        row["wait_until"],
+        row["steps_executed"],
+    )
+
+
+def resume(conn: Connection, run: Run, signal: Signal, now: dt.datetime) -> None:
+    """Advance `run` with `signal` and save it. Whatever a step does is undone if saving fails."""
+    runtime = DbRuntime(conn, run, now)
+    savepoint = conn.begin_nested()
+    try:
+        records = advance(run.workflow, run.state, runtime, signal)
+        _save(conn, run, records, now)
+    except Exception as exc:  # never let one run break the batch it is processed in
+        savepoint.rollback()
+        log.exception("run failed to advance", extra={"run_id": run.id})
+        run.state.status, run.state.end_reason, run.state.wait = "failed", f"engine error: {exc}", None
+        _save(conn, run, [], now)
+        return
+    savepoint.commit()
+
+
+def _save(conn: Connection, run: Run, records: list[StepRecord], now: dt.datetime) -> None:
+    state = run.state
+    values: dict[str, Any] = {
+        "status": state.status,
+        "step_id": state.step_id,
+        "vars": state.vars,
+        "step_state": state.step_state,
+        "visits": state.visits,
+        "conversation_id": run.conversation_id,
+        "wait_kind": None,
+        "wait_until": None,
+        "http_request": None,
+        "lease_until": None,
+        "steps_executed": run.steps_executed + len(records),
+        "updated_at": now,
+    }
+    if state.wait is not None:
+        values.update(_wait_values(conn, run, state.wait, now))
+    else:
+        values.update(ended_at=now, end_reason=state.end_reason)
+    conn.execute(update(workflow_runs).where(workflow_runs.c.id == run.id).values(**values))
+    if records:
+        conn.execute(
+            insert(workflow_run_steps),
+            [
+                {
+                    "run_id": run.id,
+                    "seq": run.steps_executed + i + 1,
+                    "step_id": r.step_id,
+                    "step_type": r.step_type,
+                    "branch": r.branch,
+                    "reason": r.reason,
+                    "output": r.output,
+                    "error": r.error,
+                    "waiting": r.waiting,
+                    "started_at": now,
+                    "duration_ms": r.duration_ms,
+                }
+                for i, r in enumerate(records)
+            ],
+        )
+    run.steps_executed += len(records)
+
+
+def _wait_values(conn: Connection, run: Run, wait: Wait, now: dt.datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {"wait_kind": wait.kind}
+    if wait.kind == "http":
+        values["http_request"] = wait.request
+        wake(conn, "http")
+        return values
+    if wait.seconds is not None:
+        values["wait_until"] = now + dt.timedelta(seconds=wait.seconds)
+    else:
+        values["wait_until"] = run.wait_until  # a retry keeps the question's deadline
+    wake(conn, "timers")
+    if wait.kind == "reply":
+        # Only messages the contact sends after this point answer the question.
+        values["wait_after_event"] = conn.execute(select(func.max(events.c.id))).scalar() or 0
+    return values

@@ -1,0 +1,170 @@
+"""The Runtime steps act through, backed by the database inside the writer's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select
+
+from frontdesk.actions.contacts import update_contact
+from frontdesk.actions.conversations import add_note, close_conversation, get_conversation, open_conversation
+from frontdesk.actions.conversations import send_message as send
+from frontdesk.assignment.service import assign_to_agent, assign_to_team
+from frontdesk.domain.model import Actor, AuthorKind, ConversationStatus
+from frontdesk.domain.workflows import templates
+from frontdesk.engine.interpreter import StepFailed
+from frontdesk.engine.queue import queue_run
+from frontdesk.steps.base import Assignment, Catalog
+from frontdesk.store.tables import agents, channels, contacts, workflows
+
+if TYPE_CHECKING:
+    from frontdesk.engine.runs import Run
+
+WORKFLOW = Actor(AuthorKind.WORKFLOW)
+
+
+class DbRuntime:
+    def __init__(self, conn: Connection, run: Run, now: dt.datetime) -> None:
+        self.conn = conn
+        self.run = run
+        self.now = now
+        self.step_state: dict[str, Any] = {}
+        self.catalog = Catalog(check_names=False)
+        self._context: dict[str, Any] | None = None
+
+    # -- reading -----------------------------------------------------------------------------
+    def context(self) -> dict[str, Any]:
+        if self._context is None:
+            self._context = build_context(self.conn, self.run.contact_id, self.run.conversation_id, self.run.trigger)
+        self._context["vars"] = self.run.state.vars
+        return self._context
+
+    def render(self, source: str) -> str:
+        try:
+            return templates.render(source, self.context())
+        except templates.TemplateError as exc:
+            raise StepFailed(str(exc)) from None
+
+    def visits(self) -> int:
+        return self.run.state.visits.get(self.run.state.step_id or "", 0)
+
+    # -- acting ------------------------------------------------------------------------------
+    def _conversation(self) -> int:
+        if self.run.conversation_id is None:
+            raise StepFailed("this run has no conversation")
+        return self.run.conversation_id
+
+    def send_message(self, text: str, quick_replies: list[str]) -> None:
+        send(self.conn, self._conversation(), WORKFLOW, text, quick_replies)
+
+    def add_comment(self, text: str) -> None:
+        add_note(self.conn, self._conversation(), WORKFLOW, text)
+
+    def set_field(self, key: str, value: Any) -> None:
+        self._contact_change(fields={key: value})
+
+    def update_tags(self, add: list[str], remove: list[str]) -> None:
+        self._contact_change(add_tags=add, remove_tags=remove)
+
+    def _contact_change(self, **changes: Any) -> None:
+        if self.run.contact_id is None:
+            raise StepFailed("this run has no contact")
+        update_contact(self.conn, self.run.contact_id, WORKFLOW, **changes)
+        self._context = None
+
+    def set_var(self, name: str, value: Any) -> None:
+        self.run.state.vars[name] = value
+
+    def assign(self, team: str | None, agent: str | None, owner: bool) -> Assignment:
+        conversation_id = self._conversation()
+        self._context = None
+        if team is not None:
+            return assign_to_team(self.conn, conversation_id, team, WORKFLOW)
+        if agent is not None:
+            agent_id = self.conn.execute(select(agents.c.id).where(agents.c.email == agent.lower())).scalar()
+            return assign_to_agent(self.conn, conversation_id, agent_id, WORKFLOW, f"agent {agent}")
+        owner_id = self.conn.execute(
+            select(contacts.c.owner_agent_id).where(contacts.c.id == self.run.contact_id)
+        ).scalar()
+        return assign_to_agent(self.conn, conversation_id, owner_id, WORKFLOW, "the contact's owner")
+
+    def open_conversation(self) -> bool:
+        if self.run.contact_id is None:
+            raise StepFailed("this run has no contact")
+        conversation_id, opened = open_conversation(self.conn, self.run.contact_id, WORKFLOW)
+        self.run.conversation_id = conversation_id
+        self._context = None
+        return opened
+
+    def close_conversation(self, note: str | None, category: str | None) -> bool:
+        conversation_id = self._conversation()
+        if get_conversation(self.conn, conversation_id)["status"] != ConversationStatus.OPEN:
+            return False
+        close_conversation(self.conn, conversation_id, WORKFLOW, note, category)
+        self._context = None
+        return True
+
+    def start_workflow(self, name: str) -> bool:
+        """Queue a run of `name`; the timer loop starts it (no recursion inside this step)."""
+        target = self.conn.execute(
+            select(workflows.c.id, workflows.c.published_version_id).where(
+                workflows.c.name == name, workflows.c.enabled.is_(True)
+            )
+        ).first()
+        if target is None or target.published_version_id is None:
+            return False
+        run = self.run
+        queue_run(
+            self.conn,
+            target.id,
+            target.published_version_id,
+            run.trigger,
+            run.contact_id,
+            run.conversation_id,
+            self.now,
+        )
+        return True
+
+
+def build_context(
+    conn: Connection, contact_id: int | None, conversation_id: int | None, trigger: dict[str, Any]
+) -> dict[str, Any]:
+    """What conditions and templates see: contact, conversation, channel, event, message, vars."""
+    context: dict[str, Any] = {
+        "event": trigger.get("event", {}),
+        "message": trigger.get("message") or {},
+        "contact": {},
+        "conversation": {},
+        "channel": {},
+        "vars": {},
+    }
+    if contact_id is not None:
+        row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().first()
+        if row is not None:
+            name = row["name"] or ""
+            context["contact"] = {
+                "id": row["id"],
+                "name": name,
+                "first_name": name.split(" ")[0] if name else "",
+                "fields": dict(row["fields"]),
+                "tags": list(row["tags"]),
+                "owner_agent_id": row["owner_agent_id"],
+            }
+    if conversation_id is not None:
+        conversation = get_conversation(conn, conversation_id)
+        context["conversation"] = {
+            k: conversation[k] for k in ("id", "status", "source", "channel_id", "team_id", "assignee_id")
+        }
+        if conversation["channel_id"] is not None:
+            channel = (
+                conn.execute(
+                    select(channels.c.id, channels.c.type, channels.c.name).where(
+                        channels.c.id == conversation["channel_id"]
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            context["channel"] = dict(channel) if channel else {}
+    return context

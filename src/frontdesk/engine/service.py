@@ -1,0 +1,106 @@
+"""The engine inside a server process: three loops, each doing its database work as writer jobs.
+
+- events: woken by every commit that wrote events; processes them in order, in batches;
+- timers: sleeps until the next due time (at most a second), then fires what is due;
+- http: woken when a run waits on an HTTP call; performs the calls concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from frontdesk.clock import now
+from frontdesk.engine.consumer import process_events
+from frontdesk.engine.http import claim_calls, perform, record_result
+from frontdesk.engine.runs import VersionCache
+from frontdesk.engine.timers import fire_due, next_due
+from frontdesk.settings import Settings
+from frontdesk.store.database import Database
+
+log = logging.getLogger(__name__)
+IDLE_SECONDS = 1.0
+
+
+class Engine:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.cache = VersionCache()
+        self._events = asyncio.Event()
+        self._timers = asyncio.Event()
+        self._http = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.db.on_commit(self._on_commit)
+        for name, body in (("events", self._events_loop), ("timers", self._timers_loop), ("http", self._http_loop)):
+            self._tasks.append(asyncio.create_task(self._forever(name, body), name=f"frontdesk-engine-{name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def _on_commit(self, topics: set[str]) -> None:
+        if self._loop is None:
+            return
+        for topic, flag in (("events", self._events), ("timers", self._timers), ("http", self._http)):
+            if topic in topics:
+                self._loop.call_soon_threadsafe(flag.set)
+
+    async def _forever(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            try:
+                await body()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep the engine alive; the failing batch is retried
+                log.exception("engine loop failed", extra={"loop": name})
+                await asyncio.sleep(IDLE_SECONDS)
+
+    @staticmethod
+    async def _sleep(flag: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(flag.wait(), max(seconds, 0.0))
+
+    async def _events_loop(self) -> None:
+        self._events.clear()
+        cache = self.cache
+        processed = await self.db.write(lambda c: process_events(c, cache, now()))
+        if processed == 0:
+            await self._sleep(self._events, IDLE_SECONDS)
+
+    async def _timers_loop(self) -> None:
+        self._timers.clear()
+        cache = self.cache
+        fired = await self.db.write(lambda c: fire_due(c, cache, now()))
+        if fired:
+            return
+        due = await self.db.read(next_due)
+        wait = IDLE_SECONDS if due is None else min(IDLE_SECONDS, (due - now()).total_seconds())
+        await self._sleep(self._timers, wait)
+
+    async def _http_loop(self) -> None:
+        self._http.clear()
+        calls = await self.db.write(lambda c: claim_calls(c, now()))
+        if not calls:
+            await self._sleep(self._http, IDLE_SECONDS)
+            return
+        allow = self.settings.http_allow_private
+        async with httpx.AsyncClient(follow_redirects=False) as client:
+            results = await asyncio.gather(*(perform(client, call, allow) for call in calls))
+        cache = self.cache
+
+        def record(conn):  # type: ignore[no-untyped-def]
+            for call, result in zip(calls, results, strict=True):
+                record_result(conn, cache, call, result, now())
+
+        await self.db.write(record)
