@@ -73,7 +73,8 @@ def advance(workflow: Workflow, state: RunState, runtime: Runtime, signal: Signa
             return records
         records.append(_record(step.id, step.type, outcome, started))
         state.step_id = step.targets().get(outcome.branch)
-    _end(state, "completed", state.end_reason or "reached the end")
+        if state.step_id is None:
+            _end(state, "completed", f"ended after step {step.id!r} ({outcome.branch})")
     return records
 
 
