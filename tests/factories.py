@@ -54,8 +54,8 @@ class Api:
     def patch(self, path: str, body: Any) -> httpx.Response:
         return self.client.patch(path, json=body, headers=self.headers)
 
-    def put(self, path: str) -> httpx.Response:
-        return self.client.put(path, headers=self.headers)
+    def put(self, path: str, body: Any = None) -> httpx.Response:
+        return self.client.put(path, json=body, headers=self.headers)
 
     def delete(self, path: str) -> httpx.Response:
         return self.client.delete(path, headers=self.headers)
