@@ -9,6 +9,7 @@ from pathlib import Path
 from litestar.testing import TestClient
 
 from tests.conftest import FRONTDESK
+from tests.engine.support import eventually
 
 
 def _run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -51,3 +52,45 @@ def test_demo_loads_once_and_prints_a_working_login(db_url: str, client: TestCli
     agents = client.get("/api/v1/agents", headers={"Authorization": f"Bearer {token}"}).json()
     assert len(agents) == 5
     assert {a["availability"] for a in agents} == {"online"}
+
+
+def test_workflow_files_are_validated_imported_and_exported(db_url: str, tmp_path: Path) -> None:
+    assert _run(db_url, "demo").returncode == 0
+    good = tmp_path / "welcome.yaml"
+    good.write_text(
+        "name: Welcome\ntrigger: {event: conversation.opened}\n"
+        "steps:\n  - {id: hi, type: send_message, text: 'Hello {{ contact.first_name }}', next: to_sales}\n"
+        "  - {id: to_sales, type: assign, team: Sales}\n"
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.read_text().replace("team: Sales", "team: Nobody").replace("next: to_sales", "next: gone"))
+
+    assert _run(db_url, "workflows", "validate", str(good)).stdout.strip().endswith("valid")
+    refused = _run(db_url, "workflows", "validate", str(bad))
+    assert refused.returncode == 1
+    assert "step 'hi', next: target step 'gone' does not exist" in refused.stdout
+    assert "step 'to_sales', team: team 'Nobody' does not exist" in refused.stdout
+    assert _run(db_url, "workflows", "validate", "--offline", str(bad)).stdout.count("does not exist") == 1
+
+    imported = _run(db_url, "workflows", "import", str(good), "--enable")
+    assert imported.returncode == 0, imported.stderr
+    assert "version 1 published, enabled" in imported.stdout
+    exported = _run(db_url, "workflows", "export", "Welcome", "--version", "1", "--json")
+    assert '"team": "Sales"' in exported.stdout
+    assert _run(db_url, "workflows", "import", str(bad), "--publish").returncode == 1
+
+
+def test_runs_show_prints_the_path_and_the_reasons(db_url: str, client: TestClient) -> None:  # type: ignore[type-arg]
+    token = _run(db_url, "demo").stdout.split("Admin login (API token, Alice Martin): ")[1].split()[0]
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"contact": {"external_id": "ada", "name": "Ada"}, "message": {"id": "m1", "text": "Hi"}}
+    client.post("/api/v1/channels/1/inbound", json=body, headers=headers)
+    run_id = eventually(lambda: client.get("/api/v1/runs", headers=headers).json(), "a run")[0]["id"]
+    eventually(lambda: client.get(f"/api/v1/runs/{run_id}", headers=headers).json()["status"] == "waiting", "wait")
+
+    shown = _run(db_url, "runs", "show", str(run_id))
+
+    assert shown.returncode == 0, shown.stderr
+    assert f"run {run_id} · workflow 1 v1 · waiting for reply" in shown.stdout
+    assert "1. greet [send_message] → next" in shown.stdout
+    assert "2. ask_topic [ask_question] waits for reply" in shown.stdout

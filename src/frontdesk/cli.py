@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 
 from frontdesk import logs
 from frontdesk.actions.tokens import create_token
+from frontdesk.cli_workflows import runs, workflows
 from frontdesk.demo import demo_admin_token, load_demo
 from frontdesk.domain.errors import DomainError, NotFound
 from frontdesk.domain.model import Role
@@ -22,11 +23,13 @@ from frontdesk.store.tables import agents, channels
 app = typer.Typer(help="Frontdesk: inbound customer conversations, self-hosted.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
+app.add_typer(workflows, name="workflows")
+app.add_typer(runs, name="runs")
 
 T = TypeVar("T")
 
 
-def _settings() -> Settings:
+def settings_and_logs() -> Settings:
     settings = Settings()
     if "PORT" in os.environ and "FRONTDESK_PORT" not in os.environ:
         settings.port = int(os.environ["PORT"])
@@ -34,7 +37,7 @@ def _settings() -> Settings:
     return settings
 
 
-def _with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
+def with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
     db = Database(settings.database_url)
     upgrade(db.write_engine)
     db.start()
@@ -47,7 +50,7 @@ def _with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
 @app.command()
 def migrate() -> None:
     """Bring the database to the newest schema."""
-    settings = _settings()
+    settings = settings_and_logs()
     db = Database(settings.database_url)
     upgrade(db.write_engine)
     db.close()
@@ -57,8 +60,8 @@ def migrate() -> None:
 @app.command()
 def demo() -> None:
     """Load the demo organisation (once) and print a fresh admin token."""
-    settings = _settings()
-    token = _with_database(settings, _demo_with_token)
+    settings = settings_and_logs()
+    token = with_database(settings, _demo_with_token)
     _print_welcome(settings, token)
 
 
@@ -78,11 +81,11 @@ def serve(
 
     from frontdesk.api.app import create_app
 
-    settings = _settings()
+    settings = settings_and_logs()
     settings.host = host or settings.host
     settings.port = port or settings.port
     if with_demo:
-        _print_welcome(settings, _with_database(settings, _demo_with_token))
+        _print_welcome(settings, with_database(settings, _demo_with_token))
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -101,7 +104,7 @@ def tokens_create(
     agent: Annotated[str | None, typer.Option(help="e-mail of the agent the token acts as")] = None,
 ) -> None:
     """Create an API token and print it (it is shown only once)."""
-    settings = _settings()
+    settings = settings_and_logs()
 
     def work(conn: Connection) -> str:
         agent_id = None
@@ -112,7 +115,7 @@ def tokens_create(
         return create_token(conn, name, role, agent_id)
 
     try:
-        typer.echo(_with_database(settings, work))
+        typer.echo(with_database(settings, work))
     except DomainError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
@@ -120,7 +123,7 @@ def tokens_create(
 
 def _print_welcome(settings: Settings, token: str) -> None:
     base = f"http://{settings.host}:{settings.port}"
-    channel_id = _with_database(settings, lambda c: c.execute(select(channels.c.id).order_by(channels.c.id)).scalar())
+    channel_id = with_database(settings, lambda c: c.execute(select(channels.c.id).order_by(channels.c.id)).scalar())
     typer.echo(
         f"""
   Frontdesk — {base}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
 from sqlalchemy import Connection, select
 
 from frontdesk.actions.agents import create_agent
@@ -9,10 +12,12 @@ from frontdesk.actions.channels import create_channel
 from frontdesk.actions.contacts import create_field
 from frontdesk.actions.teams import add_member, create_team
 from frontdesk.actions.tokens import create_token
+from frontdesk.actions.workflows import create_workflow, publish, set_enabled
 from frontdesk.domain.model import SYSTEM, Availability, ChannelType, FieldType, Role
 from frontdesk.store.tables import agents
 
 ADMIN_EMAIL = "admin@demo.frontdesk.local"
+INBOUND_WORKFLOW = Path(__file__).parent / "examples" / "inbound-conversations.yaml"
 
 AGENTS = [
     ("Alice Martin", ADMIN_EMAIL, Role.ADMIN, {"language": "fr"}, ["Support"]),
@@ -43,6 +48,9 @@ def load_demo(conn: Connection) -> bool:
     for key, label, type_, options in FIELDS:
         create_field(conn, key, label, type_, options)
     create_channel(conn, ChannelType.API, "Website API", {"callback_url": None})
+    workflow_id = create_workflow(conn, yaml.safe_load(INBOUND_WORKFLOW.read_text()))
+    publish(conn, workflow_id, SYSTEM)
+    set_enabled(conn, workflow_id, True, SYSTEM)
     return True
 
 

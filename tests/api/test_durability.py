@@ -69,14 +69,14 @@ def get(server: LiveServer, path: str, **params: Any) -> Any:
 
 
 def stored_messages(server: LiveServer, channel_id: int) -> list[dict[str, Any]]:
-    """Every message of every conversation on the channel."""
+    """Every inbound message of every conversation on the channel (the demo's workflow answers too)."""
     conversations = get(server, "/api/v1/conversations", limit=200)
     assert len(conversations) < 200, "more conversations than one page"
     found: list[dict[str, Any]] = []
     for conversation in conversations:
         after = 0
         while page := get(server, f"/api/v1/conversations/{conversation['id']}/messages", after=after):
-            found += [m for m in page if m["channel_id"] == channel_id]
+            found += [m for m in page if m["channel_id"] == channel_id and m["direction"] == "in"]
             after = page[-1]["id"]
     return found
 
@@ -153,4 +153,5 @@ def test_a_retry_after_the_restart_replays_the_first_receipt(live_server: LiveSe
     assert response.headers["Idempotent-Replayed"] == "true"
     assert response.json() == receipt
     assert stored_messages(live_server, channel_id) == before_messages
-    assert get(live_server, "/api/v1/events", after=cursor)["events"] == []
+    later = get(live_server, "/api/v1/events", after=cursor, type=["message.received", "conversation.opened"])
+    assert later["events"] == []  # the workflow engine may still be writing its own events

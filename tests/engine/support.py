@@ -17,7 +17,7 @@ import yaml
 from tests.factories import Api
 
 T = TypeVar("T")
-SEED = Path(__file__).resolve().parents[2] / "examples" / "inbound-conversations.yaml"
+SEED = Path(__file__).resolve().parents[2] / "src" / "frontdesk" / "examples" / "inbound-conversations.yaml"
 ALWAYS_OPEN = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 

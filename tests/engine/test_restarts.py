@@ -30,9 +30,10 @@ def _allow_loopback_calls(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _install(api: Client, definition: dict[str, Any]) -> None:
-    workflow = api("POST", "/api/v1/workflows", {"definition": definition})
+    """The demo already runs this workflow: point its draft at the fake CRM and publish it."""
+    workflow = next(w for w in api("GET", "/api/v1/workflows") if w["name"] == definition["name"])
+    api("PUT", f"/api/v1/workflows/{workflow['id']}/draft", {"definition": definition})
     api("POST", f"/api/v1/workflows/{workflow['id']}/publish")
-    api("POST", f"/api/v1/workflows/{workflow['id']}/enable")
 
 
 def _waiting(api: Client, conversation_id: int, step: str) -> dict[str, Any] | None:
