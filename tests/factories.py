@@ -65,9 +65,7 @@ class Api:
 
     # -- domain shortcuts ----------------------------------------------------------------
     def channel(self, callback_url: str | None = None) -> dict[str, Any]:
-        response = self.post(
-            "/api/v1/channels", {"type": "api", "name": "Test", "callback_url": callback_url}
-        )
+        response = self.post("/api/v1/channels", {"type": "api", "name": "Test", "callback_url": callback_url})
         assert response.status_code == 201, response.text
         return dict(response.json())
 

@@ -12,9 +12,7 @@ from tests.conftest import LiveServer
 
 async def _post_all(server: LiveServer, path: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=len(bodies))
-    async with httpx.AsyncClient(
-        base_url=server.base_url, headers=server.headers, limits=limits, timeout=30
-    ) as c:
+    async with httpx.AsyncClient(base_url=server.base_url, headers=server.headers, limits=limits, timeout=30) as c:
         return list(await asyncio.gather(*(c.post(path, json=body) for body in bodies)))
 
 
@@ -43,8 +41,7 @@ def _events(server: LiveServer, type_: str) -> list[dict[str, Any]]:
 def test_hundred_concurrent_first_messages_open_exactly_one_conversation(live_server: LiveServer) -> None:
     channel_id = _channel(live_server)
     bodies = [
-        {"contact": {"external_id": "crowd"}, "message": {"id": f"m{i}", "text": f"message {i}"}}
-        for i in range(100)
+        {"contact": {"external_id": "crowd"}, "message": {"id": f"m{i}", "text": f"message {i}"}} for i in range(100)
     ]
 
     responses = asyncio.run(_post_all(live_server, f"/api/v1/channels/{channel_id}/inbound", bodies))
@@ -82,10 +79,7 @@ def test_concurrent_first_messages_of_many_contacts_open_one_conversation_each(
     live_server: LiveServer,
 ) -> None:
     channel_id = _channel(live_server)
-    bodies = [
-        {"contact": {"external_id": f"c{i % 10}"}, "message": {"id": f"m{i}", "text": "hi"}}
-        for i in range(100)
-    ]
+    bodies = [{"contact": {"external_id": f"c{i % 10}"}, "message": {"id": f"m{i}", "text": "hi"}} for i in range(100)]
 
     responses = asyncio.run(_post_all(live_server, f"/api/v1/channels/{channel_id}/inbound", bodies))
 
@@ -104,9 +98,7 @@ def test_two_server_processes_on_one_database_still_open_one_conversation(
     second.start()
     try:
         channel_id = _channel(live_server)
-        bodies = [
-            {"contact": {"external_id": "both"}, "message": {"id": f"m{i}", "text": "hi"}} for i in range(60)
-        ]
+        bodies = [{"contact": {"external_id": "both"}, "message": {"id": f"m{i}", "text": "hi"}} for i in range(60)]
         path = f"/api/v1/channels/{channel_id}/inbound"
 
         async def both() -> list[httpx.Response]:

@@ -57,9 +57,9 @@ def test_owner_agent_is_set_and_checked(admin: Api) -> None:
     contact_id = admin.inbound(admin.channel()["id"], "ada").json()["contact_id"]
     agent_id = make_agent(admin.db)
 
-    assert admin.patch(f"/api/v1/contacts/{contact_id}", {"owner_agent_id": agent_id}).json()[
-        "owner_agent_id"
-    ] == (agent_id)
+    assert admin.patch(f"/api/v1/contacts/{contact_id}", {"owner_agent_id": agent_id}).json()["owner_agent_id"] == (
+        agent_id
+    )
     missing = admin.patch(f"/api/v1/contacts/{contact_id}", {"owner_agent_id": 9999})
     assert missing.status_code == 404
     assert "agent 9999" in missing.json()["detail"]

@@ -90,8 +90,6 @@ def test_an_acknowledged_write_is_visible_to_a_fresh_connection(db: Database, db
 
 def test_sqlite_runs_in_wal_mode_with_full_sync(db: Database) -> None:
     def pragmas(c: Connection) -> tuple[str, int]:
-        return c.exec_driver_sql("PRAGMA journal_mode").scalar(), c.exec_driver_sql(
-            "PRAGMA synchronous"
-        ).scalar()
+        return c.exec_driver_sql("PRAGMA journal_mode").scalar(), c.exec_driver_sql("PRAGMA synchronous").scalar()
 
     assert db.write_sync(pragmas) == ("wal", 2)  # 2 = FULL
