@@ -23,6 +23,6 @@ def json_schema() -> dict[str, Any]:
         description: str | None = None
         trigger: Trigger
         start: str | None = Field(default=None, description="first step id (default: the first step)")
-        steps: list[Step] = Field(min_length=1)  # type: ignore[valid-type]
+        steps: list[Step] = Field(min_length=1)
 
     return WorkflowDefinition.model_json_schema(by_alias=True)
