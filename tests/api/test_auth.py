@@ -46,6 +46,7 @@ LEAST_ROLE: dict[Operation, str] = {
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/close"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): "agent",
+    ("POST", "/api/v1/conversations/{conversation_id}/transfer"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/unassign"): "agent",
     # agents (an agent may PATCH only their own availability: see the tests further down)
     ("GET", "/api/v1/agents"): "agent",
@@ -56,6 +57,9 @@ LEAST_ROLE: dict[Operation, str] = {
     ("GET", "/api/v1/teams"): "agent",
     ("POST", "/api/v1/teams"): "manager",
     ("GET", "/api/v1/teams/{team_id}"): "agent",
+    ("PATCH", "/api/v1/teams/{team_id}"): "manager",
+    ("GET", "/api/v1/teams/{team_id}/queue"): "agent",
+    ("GET", "/api/v1/teams/{team_id}/stats"): "agent",
     ("PUT", "/api/v1/teams/{team_id}/members/{agent_id}"): "manager",
     ("DELETE", "/api/v1/teams/{team_id}/members/{agent_id}"): "manager",
     # channels; inbound also takes the channel's signature instead of a token
@@ -124,6 +128,11 @@ BODIES: dict[Operation, Callable[[World], Any]] = {
     ("POST", "/api/v1/agents"): lambda w: {"name": "Grace", "email": "grace@example.test"},
     ("PATCH", "/api/v1/agents/{agent_id}"): lambda w: {"availability": "away"},
     ("POST", "/api/v1/teams"): lambda w: {"name": "Sales"},
+    ("PATCH", "/api/v1/teams/{team_id}"): lambda w: {"assignment": {"strategy": "least_open"}},
+    ("POST", "/api/v1/conversations/{conversation_id}/transfer"): lambda w: {
+        "team_id": w.ids["team_id"],
+        "reason": "billing question",
+    },
     ("POST", "/api/v1/channels"): lambda w: {"type": "api", "name": "Website"},
     ("POST", "/api/v1/channels/{channel_id}/inbound"): lambda w: {
         "contact": {"external_id": "ada"},

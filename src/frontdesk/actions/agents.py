@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from frontdesk.actions.events import emit
+from frontdesk.assignment.queue import drain_teams_of, requeue_unanswered
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.errors import Conflict, NotFound
@@ -81,6 +82,19 @@ def update_agent(conn: Connection, agent_id: int, actor: Actor, changes: dict[st
     others = sorted(set(values) - {"availability", "availability_changed_at"})
     if others:
         emit(conn, ev.AGENT_UPDATED, {"agent_id": agent_id, "changed": others, "actor": who})
+    _rebalance(conn, agent, values)
+
+
+def _rebalance(conn: Connection, before: RowMapping, values: dict[str, Any]) -> None:
+    """Capacity appeared (online, more room): the agent's queues move now. It vanished: their
+    unanswered conversations may go back to the queue (a team setting)."""
+    at = now()
+    availability = values.get("availability")
+    if availability is not None and availability != Availability.ONLINE:
+        requeue_unanswered(conn, before["id"], at)
+        return
+    if availability == Availability.ONLINE or values.get("capacity", 0) > before["capacity"]:
+        drain_teams_of(conn, before["id"], at)
 
 
 def _same(value: Any) -> Any:

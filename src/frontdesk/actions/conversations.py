@@ -8,6 +8,9 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from frontdesk.actions.events import emit
+from frontdesk.assignment.apply import add_place, record_assignment, release_place
+from frontdesk.assignment.pool import load_team, online_members
+from frontdesk.assignment.queue import assign_from_pool, dequeue, drain_teams_of, enqueue
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.conversations import check_closing_note, check_message_text, check_open
@@ -141,7 +144,14 @@ def send_message(
             created_at=at,
         )
     ).inserted_primary_key[0]
-    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(last_message_at=at))
+    values: dict[str, Any] = {"last_message_at": at}
+    if (
+        actor.agent_id is not None
+        and actor.agent_id == conversation["assignee_id"]
+        and not conversation["first_reply_at"]
+    ):
+        values.update(first_reply_at=at, reply_due_at=None)  # answered: no reassignment for silence
+    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
     emit(
         conn,
         ev.MESSAGE_SENT,
@@ -198,8 +208,15 @@ def close_conversation(
     conn.execute(
         update(conversations)
         .where(conversations.c.id == conversation_id)
-        .values(status=ConversationStatus.CLOSED, closed_at=now(), closing_note=note, closing_category=category)
+        .values(
+            status=ConversationStatus.CLOSED,
+            closed_at=now(),
+            closing_note=note,
+            closing_category=category,
+            reply_due_at=None,
+        )
     )
+    dequeue(conn, conversation_id)
     emit(
         conn,
         ev.CONVERSATION_CLOSED,
@@ -212,6 +229,9 @@ def close_conversation(
         contact_id=conversation["contact_id"],
         conversation_id=conversation_id,
     )
+    if conversation["assignee_id"] is not None:  # a place is free: the team's queue moves now
+        release_place(conn, conversation["assignee_id"])
+        drain_teams_of(conn, conversation["assignee_id"], now())
 
 
 def assign_conversation(
@@ -220,9 +240,10 @@ def assign_conversation(
     actor: Actor,
     agent_id: int | None,
     team_id: int | None,
-    reason: str = "manual",
+    reason: str | None = None,
 ) -> None:
-    """Hand the conversation to a team and/or an agent (manual assignment may exceed capacity)."""
+    """A person hands the conversation over: to an agent (even above capacity), or to a team,
+    whose strategy picks an available member — or whose queue keeps it until someone is free."""
     if agent_id is None and team_id is None:
         raise InvalidInput("nothing_to_assign", "give agent_id, team_id or both", "agent_id")
     conversation = get_conversation(conn, conversation_id)
@@ -231,29 +252,37 @@ def assign_conversation(
     _check_exists(conn, teams, team_id, "team")
     if agent_id is not None and team_id is not None and not _is_member(conn, team_id, agent_id):
         raise InvalidInput("not_a_member", f"agent {agent_id} is not a member of team {team_id}", "agent_id")
-    values: dict[str, Any] = {"assignee_id": agent_id}
-    if team_id is not None:
-        values["team_id"] = team_id
-    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
-    emit(
-        conn,
-        ev.CONVERSATION_ASSIGNED,
-        {
-            "agent_id": agent_id,
-            "team_id": values.get("team_id", conversation["team_id"]),
-            "previous_agent_id": conversation["assignee_id"],
-            "reason": reason,
-            "actor": actor.as_payload(),
-        },
-        contact_id=conversation["contact_id"],
-        conversation_id=conversation_id,
+    at = now()
+    if agent_id is None:
+        assert team_id is not None
+        _hand_to_team(conn, conversation, team_id, actor, reason or "transferred to the team", at)
+        return
+    if conversation["assignee_id"] == agent_id and team_id in (None, conversation["team_id"]):
+        return  # already there: nothing changes
+    add_place(conn, agent_id, at)
+    record_assignment(
+        conn, conversation, agent_id, team_id, actor, strategy="manual", reason=reason or "manual", now=at
     )
+
+
+def _hand_to_team(conn: Connection, conversation: RowMapping, team_id: int, actor: Actor, why: str, at: Any) -> None:
+    team = load_team(conn, team_id)
+    members = online_members(conn, team)
+    if assign_from_pool(conn, conversation, team, members, {}, at, actor=actor, why=why) is not None:
+        return
+    release_place(conn, conversation["assignee_id"])
+    conn.execute(update(conversations).where(conversations.c.id == conversation["id"]).values(assignee_id=None))
+    enqueue(conn, conversation, team, 0, {}, at)
 
 
 def unassign_conversation(conn: Connection, conversation_id: int, actor: Actor) -> None:
     conversation = get_conversation(conn, conversation_id)
     check_open(conversation_id, conversation["status"], "unassign")
-    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(assignee_id=None))
+    conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(assignee_id=None, reply_due_at=None, assigned_at=None)
+    )
     emit(
         conn,
         ev.CONVERSATION_UNASSIGNED,
@@ -261,6 +290,9 @@ def unassign_conversation(conn: Connection, conversation_id: int, actor: Actor) 
         contact_id=conversation["contact_id"],
         conversation_id=conversation_id,
     )
+    if conversation["assignee_id"] is not None:
+        release_place(conn, conversation["assignee_id"])
+        drain_teams_of(conn, conversation["assignee_id"], now())
 
 
 def _check_exists(conn: Connection, table: Any, ident: int | None, kind: str) -> None:

@@ -15,7 +15,16 @@ from frontdesk.actions.conversations import (
     unassign_conversation,
 )
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import MAX_ID, AssignBody, CloseBody, OpenConversationBody, PathId, QueryId, ReplyBody
+from frontdesk.api.schemas import (
+    MAX_ID,
+    AssignBody,
+    CloseBody,
+    OpenConversationBody,
+    PathId,
+    QueryId,
+    ReplyBody,
+    TransferBody,
+)
 from frontdesk.domain.model import ConversationStatus
 from frontdesk.store import queries
 
@@ -99,7 +108,22 @@ class ConversationController(Controller):
     async def assign(
         self, db: Db, principal: Caller, conversation_id: PathId, data: JSONBody[AssignBody]
     ) -> dict[str, Any]:
-        await db.write(lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id))
+        """To an agent (even above capacity: a person decided), or to a team, whose strategy picks an
+        available member — or whose queue keeps the conversation until someone is free."""
+        await db.write(
+            lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id, data.reason)
+        )
+        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+
+    @post("/{conversation_id:int}/transfer", status_code=200)
+    async def transfer(
+        self, db: Db, principal: Caller, conversation_id: PathId, data: JSONBody[TransferBody]
+    ) -> dict[str, Any]:
+        """Hand over to another agent or team, with the reason recorded on `conversation.assigned`."""
+        reason = f"transfer: {data.reason}"
+        await db.write(
+            lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id, reason)
+        )
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/unassign", status_code=200)

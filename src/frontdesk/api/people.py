@@ -8,12 +8,13 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import JSONBody
 
 from frontdesk.actions.agents import create_agent, update_agent
-from frontdesk.actions.teams import add_member, create_team, remove_member
+from frontdesk.actions.teams import add_member, create_team, remove_member, update_team
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import AgentBody, AgentPatch, PathId, TeamBody
+from frontdesk.api.schemas import AgentBody, AgentPatch, MemberBody, PathId, TeamBody, TeamPatch
+from frontdesk.clock import now
 from frontdesk.domain.errors import Forbidden
 from frontdesk.domain.model import Role
-from frontdesk.store import queries
+from frontdesk.store import queries, team_queries
 
 
 class AgentController(Controller):
@@ -67,12 +68,37 @@ class TeamController(Controller):
 
     @post("/", opt={"role": Role.MANAGER})
     async def create(self, db: Db, principal: Caller, data: JSONBody[TeamBody]) -> dict[str, Any]:
-        team_id = await db.write(lambda c: create_team(c, principal.actor, data.name))
+        team_id = await db.write(
+            lambda c: create_team(
+                c, principal.actor, data.name, data.assignment, data.business_hours, data.away_message
+            )
+        )
         return await db.read(lambda c: queries.team_detail(c, team_id))
 
+    @patch("/{team_id:int}", opt={"role": Role.MANAGER})
+    async def update(self, db: Db, principal: Caller, team_id: PathId, data: JSONBody[TeamPatch]) -> dict[str, Any]:
+        """Name, assignment settings, business hours (null removes them), away message."""
+        changes = data.model_dump(exclude_unset=True)
+        await db.write(lambda c: update_team(c, team_id, principal.actor, changes))
+        return await db.read(lambda c: queries.team_detail(c, team_id))
+
+    @get("/{team_id:int}/queue")
+    async def queue(self, db: Db, team_id: PathId) -> list[dict[str, Any]]:
+        """Conversations waiting for an agent of the team, in the order they will be served."""
+        return await db.read(lambda c: team_queries.team_queue(c, team_id))
+
+    @get("/{team_id:int}/stats")
+    async def stats(self, db: Db, team_id: PathId) -> dict[str, Any]:
+        """Live figures: queue length, longest wait, agents online, open conversations per agent."""
+        return await db.read(lambda c: team_queries.team_stats(c, team_id, now()))
+
     @put("/{team_id:int}/members/{agent_id:int}", opt={"role": Role.MANAGER})
-    async def add(self, db: Db, principal: Caller, team_id: PathId, agent_id: PathId) -> Response[dict[str, Any]]:
-        added = await db.write(lambda c: add_member(c, team_id, agent_id, principal.actor))
+    async def add(
+        self, db: Db, principal: Caller, team_id: PathId, agent_id: PathId, data: JSONBody[MemberBody | None] = None
+    ) -> Response[dict[str, Any]]:
+        """Add a member, optionally with a capacity for this team (set again to change it)."""
+        capacity = data.capacity if data else None
+        added = await db.write(lambda c: add_member(c, team_id, agent_id, principal.actor, capacity))
         team = await db.read(lambda c: queries.team_detail(c, team_id))
         return Response(team, status_code=201 if added else 200)
 

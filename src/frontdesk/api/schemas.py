@@ -77,6 +77,7 @@ class CloseBody(Body):
 class AssignBody(Body):
     agent_id: Id | None = None
     team_id: Id | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
 
 
 class AgentBody(Body):
@@ -107,6 +108,28 @@ class AgentPatch(Body):
 
 class TeamBody(Body):
     name: Name
+    assignment: dict[str, Any] | None = None
+    business_hours: dict[str, Any] | None = None
+    away_message: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+
+
+class TeamPatch(Body):
+    """Any of: name, assignment settings, business hours (null removes them), away message."""
+
+    name: Name | None = None
+    assignment: dict[str, Any] | None = None
+    business_hours: dict[str, Any] | None = None
+    away_message: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+
+
+class MemberBody(Body):
+    capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
+
+
+class TransferBody(Body):
+    agent_id: Id | None = None
+    team_id: Id | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class TokenBody(Body):

@@ -1,58 +1,122 @@
-"""Assign a conversation to an available agent: online, under capacity, of the right team.
-
-This first version picks the team member with the fewest open conversations (ties: the lowest
-id). Team strategies, skills, queues and incremental capacity counters come with the routing
-and assignment work; callers already go through `assign_to_team`/`assign_to_agent`.
-"""
+"""Assign a conversation to a target — a team by its strategy, an agent, the contact's owner,
+the agent who last handled the contact — trying fallbacks in order, or queueing it."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+import datetime as dt
 
-from frontdesk.actions.conversations import assign_conversation
+from sqlalchemy import Connection, RowMapping, select
+
+from frontdesk.assignment.apply import record_assignment, take_place
+from frontdesk.assignment.pool import load_team, online_members
+from frontdesk.assignment.queue import assign_from_pool, enqueue
+from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import Actor, Availability, ConversationStatus
+from frontdesk.domain.teams import AssignTarget, has_skills
 from frontdesk.steps.base import Assignment
-from frontdesk.store.tables import agents, conversations, team_members, teams
+from frontdesk.store.tables import agents, contacts, conversations, teams
 
 
-def _open_counts(conn: Connection, agent_ids: list[int]) -> dict[int, int]:
-    query = (
-        select(conversations.c.assignee_id, func.count())
-        .where(conversations.c.assignee_id.in_(agent_ids), conversations.c.status == ConversationStatus.OPEN)
-        .group_by(conversations.c.assignee_id)
-    )
-    return {agent_id: count for agent_id, count in conn.execute(query)}
+def assign_first_available(
+    conn: Connection,
+    conversation_id: int,
+    targets: list[AssignTarget],
+    skills: dict[str, str],
+    actor: Actor,
+    now: dt.datetime,
+) -> Assignment:
+    """Try each target in order; the first that has someone available wins."""
+    tried: list[str] = []
+    for target in targets:
+        result = assign_target(conn, conversation_id, target, skills, actor, now)
+        if result.agent_id is not None:
+            if tried:
+                return Assignment(result.agent_id, result.team_id, f"{result.reason} (after: {'; '.join(tried)})")
+            return result
+        tried.append(result.reason)
+    return Assignment(None, None, "; ".join(tried) or "no target")
 
 
-def assign_to_team(conn: Connection, conversation_id: int, team_name: str, actor: Actor) -> Assignment:
-    team_id = conn.execute(select(teams.c.id).where(teams.c.name == team_name)).scalar()
-    if team_id is None:
-        return Assignment(None, None, f"team {team_name!r} does not exist")
-    members = conn.execute(
-        select(agents.c.id, agents.c.capacity)
-        .join(team_members, team_members.c.agent_id == agents.c.id)
-        .where(team_members.c.team_id == team_id, agents.c.availability == Availability.ONLINE)
-        .order_by(agents.c.id)
-    ).all()
-    counts = _open_counts(conn, [m.id for m in members])
-    eligible = [(counts.get(m.id, 0), m.id) for m in members if counts.get(m.id, 0) < m.capacity]
-    if not eligible:
-        return Assignment(None, team_id, f"no online agent of {team_name} under capacity")
-    load, agent_id = min(eligible)
-    reason = f"least open conversations ({load}) among online agents of {team_name}"
-    assign_conversation(conn, conversation_id, actor, agent_id, team_id, reason=reason)
-    return Assignment(agent_id, team_id, reason)
-
-
-def assign_to_agent(conn: Connection, conversation_id: int, agent_id: int | None, actor: Actor, why: str) -> Assignment:
+def assign_target(
+    conn: Connection, conversation_id: int, target: AssignTarget, skills: dict[str, str], actor: Actor, now: dt.datetime
+) -> Assignment:
+    conversation = _open_conversation(conn, conversation_id)
+    if target.team is not None:
+        team_id = conn.execute(select(teams.c.id).where(teams.c.name == target.team)).scalar()
+        if team_id is None:
+            return Assignment(None, None, f"team {target.team!r} does not exist")
+        return assign_to_team(conn, conversation, team_id, skills, actor, now)
+    agent_id = _agent_for(conn, conversation, target)
     if agent_id is None:
-        return Assignment(None, None, f"{why}: none")
-    agent = conn.execute(select(agents.c.availability, agents.c.capacity).where(agents.c.id == agent_id)).first()
+        return Assignment(None, None, f"{target.describe()}: none")
+    return assign_to_agent(conn, conversation, agent_id, skills, actor, now, why=target.describe())
+
+
+def assign_to_team(
+    conn: Connection, conversation: RowMapping, team_id: int, skills: dict[str, str], actor: Actor, now: dt.datetime
+) -> Assignment:
+    team = load_team(conn, team_id)
+    members = online_members(conn, team)
+    agent_id = assign_from_pool(conn, conversation, team, members, skills, now, actor=actor, why="available now")
+    if agent_id is None:
+        wanted = f" with {', '.join(f'{k}={v}' for k, v in skills.items())}" if skills else ""
+        return Assignment(None, team.id, f"no online agent of {team.name}{wanted} under capacity")
+    return Assignment(agent_id, team.id, f"{team.settings.strategy} in {team.name}")
+
+
+def assign_to_agent(
+    conn: Connection,
+    conversation: RowMapping,
+    agent_id: int,
+    skills: dict[str, str],
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    why: str,
+) -> Assignment:
+    agent = conn.execute(select(agents).where(agents.c.id == agent_id)).mappings().first()
     if agent is None:
         return Assignment(None, None, f"{why}: agent {agent_id} does not exist")
-    if agent.availability != Availability.ONLINE:
-        return Assignment(None, None, f"{why} (agent {agent_id}) is {agent.availability}")
-    if _open_counts(conn, [agent_id]).get(agent_id, 0) >= agent.capacity:
-        return Assignment(None, None, f"{why} (agent {agent_id}) is at capacity")
-    assign_conversation(conn, conversation_id, actor, agent_id, None, reason=why)
+    if agent["availability"] != Availability.ONLINE:
+        return Assignment(None, None, f"{why} ({agent['name']}) is {agent['availability']}")
+    if not has_skills(agent["skills"] or {}, skills):
+        return Assignment(None, None, f"{why} ({agent['name']}) lacks the skills")
+    if not take_place(conn, agent_id, agent["capacity"], now):
+        return Assignment(None, None, f"{why} ({agent['name']}) is at capacity")
+    record_assignment(conn, conversation, agent_id, None, actor, strategy="direct", reason=why, now=now)
     return Assignment(agent_id, None, why)
+
+
+def queue_for(
+    conn: Connection, conversation_id: int, team_name: str, priority: int, skills: dict[str, str], now: dt.datetime
+) -> bool:
+    team_id = conn.execute(select(teams.c.id).where(teams.c.name == team_name)).scalar()
+    if team_id is None:
+        return False
+    enqueue(conn, _open_conversation(conn, conversation_id), load_team(conn, team_id), priority, skills, now)
+    return True
+
+
+def _open_conversation(conn: Connection, conversation_id: int) -> RowMapping:
+    conversation = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().one()
+    if conversation["status"] != ConversationStatus.OPEN:
+        raise InvalidInput("conversation_closed", f"conversation {conversation_id} is closed", "conversation_id")
+    return conversation
+
+
+def _agent_for(conn: Connection, conversation: RowMapping, target: AssignTarget) -> int | None:
+    contact_id = conversation["contact_id"]
+    if target.agent is not None:
+        return conn.execute(select(agents.c.id).where(agents.c.email == target.agent.lower())).scalar()
+    if target.owner:
+        return conn.execute(select(contacts.c.owner_agent_id).where(contacts.c.id == contact_id)).scalar()
+    return conn.execute(
+        select(conversations.c.assignee_id)
+        .where(
+            conversations.c.contact_id == contact_id,
+            conversations.c.id != conversation["id"],
+            conversations.c.assignee_id.is_not(None),
+        )
+        .order_by(conversations.c.id.desc())
+        .limit(1)
+    ).scalar()

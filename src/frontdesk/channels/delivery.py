@@ -9,7 +9,6 @@ stable `X-Frontdesk-Delivery` id to drop the duplicate a lost acknowledgement co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from typing import Any
@@ -23,7 +22,7 @@ from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import DeliveryStatus
 from frontdesk.settings import Settings
-from frontdesk.store.database import Database
+from frontdesk.store.database import Database, sleep_until_set
 from frontdesk.store.tables import channels, contact_identities, conversations, messages
 
 log = logging.getLogger(__name__)
@@ -143,8 +142,7 @@ class DeliveryWorker:
                 if len(claimed) < BATCH:
                     due = await self.db.read(next_attempt)
                     wait = IDLE_SECONDS if due is None else min(IDLE_SECONDS, (due - now()).total_seconds())
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._event.wait(), max(wait, 0.0))
+                    await sleep_until_set(self._event, wait)
 
     async def _deliver(self, client: httpx.AsyncClient, message: dict[str, Any]) -> None:
         error = await _send(client, message)

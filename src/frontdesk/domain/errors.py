@@ -40,3 +40,15 @@ class Forbidden(DomainError):
 
 class Unauthorized(DomainError):
     status = 401
+
+
+def invalid_from(exc: Exception, field: str) -> InvalidInput:
+    """A pydantic ValidationError as one InvalidInput listing every problem under `field`."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return InvalidInput("invalid_" + field, f"{field}: {exc}", field)
+    parts = []
+    for error in errors():
+        where = ".".join(str(p) for p in (field, *error.get("loc", ())))
+        parts.append(f"{where}: {error.get('msg')}")
+    return InvalidInput("invalid_" + field, "; ".join(parts), field)

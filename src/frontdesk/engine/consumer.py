@@ -14,7 +14,7 @@ from frontdesk.domain import events as ev
 from frontdesk.domain.workflows.conditions import evaluate
 from frontdesk.engine.runs import VersionCache, load_run, resume, start_run
 from frontdesk.engine.runtime import build_context
-from frontdesk.steps.base import Reply
+from frontdesk.steps.base import Assigned, Reply
 from frontdesk.store.tables import engine_cursors, events, messages, workflow_runs, workflows
 
 CURSOR = "workflows"
@@ -72,6 +72,8 @@ def _process(
     kind = event["type"]
     if kind == ev.CONVERSATION_CLOSED:
         cancel_runs(conn, event["conversation_id"], "conversation closed", now)
+    if kind == ev.CONVERSATION_ASSIGNED and event["payload"].get("agent_id") is not None:
+        _resume_queued(conn, cache, event, now)
     if kind == ev.MESSAGE_RECEIVED and _deliver_reply(conn, cache, event, now):
         return  # an answer to a question belongs to the run that asked it
     if kind in TRIGGERS and by_trigger.get(kind):
@@ -95,6 +97,19 @@ def _deliver_reply(conn: Connection, cache: VersionCache, event: dict[str, Any],
     payload = event["payload"]
     resume(conn, load_run(conn, cache, run_id), Reply(payload["text"], payload["message_id"]), now)
     return True
+
+
+def _resume_queued(conn: Connection, cache: VersionCache, event: dict[str, Any], now: dt.datetime) -> None:
+    """A conversation a run left in a queue got an agent: the run goes on from its assign step."""
+    waiting = conn.execute(
+        select(workflow_runs.c.id).where(
+            workflow_runs.c.conversation_id == event["conversation_id"],
+            workflow_runs.c.status == "waiting",
+            workflow_runs.c.wait_kind == "queue",
+        )
+    ).scalars()
+    for run_id in list(waiting):
+        resume(conn, load_run(conn, cache, run_id), Assigned(event["payload"]["agent_id"]), now)
 
 
 def trigger_workflows(

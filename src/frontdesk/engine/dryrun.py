@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from frontdesk.domain.contacts import normalise_tags
+from frontdesk.domain.teams import AssignTarget
 from frontdesk.domain.workflows import templates
 from frontdesk.domain.workflows.definition import Workflow
 from frontdesk.engine.interpreter import RunState, StepFailed, StepRecord, advance
@@ -70,12 +71,19 @@ class MemoryRuntime:
         self.ctx["contact"]["tags"] = tags + [t for t in normalise_tags(add) if t not in tags]
         self.effects.append({"add_tags": add, "remove_tags": remove})
 
-    def assign(self, team: str | None, agent: str | None, owner: bool) -> Assignment:
-        target = team or agent or "the contact's owner"
-        self.effects.append({"assign": target, "available": self.available})
+    def assign(self, targets: list[AssignTarget], skills: dict[str, str]) -> Assignment:
+        names = ", ".join(t.describe() for t in targets)
+        self.effects.append({"assign": names, "skills": skills, "available": self.available})
         if not self.available:
-            return Assignment(None, None, f"simulated: nobody available in {target}")
-        return Assignment(0, None, f"simulated: assigned to {target}")
+            return Assignment(None, None, f"simulated: nobody available in {names}")
+        return Assignment(0, None, f"simulated: assigned to {targets[0].describe()}")
+
+    def enqueue(self, team: str, priority: int, skills: dict[str, str]) -> bool:
+        self.effects.append({"queue": team, "priority": priority})
+        return True
+
+    def dequeue(self) -> None:
+        self.effects.append({"dequeue": True})
 
     def open_conversation(self) -> bool:
         self.effects.append({"open_conversation": True})

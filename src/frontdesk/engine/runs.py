@@ -192,10 +192,10 @@ def _wait_values(conn: Connection, run: Run, wait: Wait, now: dt.datetime) -> di
         values["http_request"] = wait.request
         wake(conn, "http")
         return values
-    if wait.seconds is not None:
-        values["wait_until"] = now + dt.timedelta(seconds=wait.seconds)
-    else:
+    if wait.keep_deadline:
         values["wait_until"] = run.wait_until  # a retry keeps the question's deadline
+    elif wait.seconds is not None:
+        values["wait_until"] = now + dt.timedelta(seconds=wait.seconds)
     wake(conn, "timers")
     if wait.kind == "reply":
         # Only messages the contact sends after this point answer the question.

@@ -10,13 +10,15 @@ from sqlalchemy import Connection, select
 from frontdesk.actions.contacts import update_contact
 from frontdesk.actions.conversations import add_note, close_conversation, get_conversation, open_conversation
 from frontdesk.actions.conversations import send_message as send
-from frontdesk.assignment.service import assign_to_agent, assign_to_team
+from frontdesk.assignment.queue import dequeue
+from frontdesk.assignment.service import assign_first_available, queue_for
 from frontdesk.domain.model import Actor, AuthorKind, ConversationStatus
+from frontdesk.domain.teams import AssignTarget
 from frontdesk.domain.workflows import templates
 from frontdesk.engine.interpreter import StepFailed
 from frontdesk.engine.queue import queue_run
 from frontdesk.steps.base import Assignment, Catalog
-from frontdesk.store.tables import agents, channels, contacts, workflows
+from frontdesk.store.tables import channels, contacts, workflows
 
 if TYPE_CHECKING:
     from frontdesk.engine.runs import Run
@@ -76,18 +78,16 @@ class DbRuntime:
     def set_var(self, name: str, value: Any) -> None:
         self.run.state.vars[name] = value
 
-    def assign(self, team: str | None, agent: str | None, owner: bool) -> Assignment:
-        conversation_id = self._conversation()
+    def assign(self, targets: list[AssignTarget], skills: dict[str, str]) -> Assignment:
         self._context = None
-        if team is not None:
-            return assign_to_team(self.conn, conversation_id, team, WORKFLOW)
-        if agent is not None:
-            agent_id = self.conn.execute(select(agents.c.id).where(agents.c.email == agent.lower())).scalar()
-            return assign_to_agent(self.conn, conversation_id, agent_id, WORKFLOW, f"agent {agent}")
-        owner_id = self.conn.execute(
-            select(contacts.c.owner_agent_id).where(contacts.c.id == self.run.contact_id)
-        ).scalar()
-        return assign_to_agent(self.conn, conversation_id, owner_id, WORKFLOW, "the contact's owner")
+        return assign_first_available(self.conn, self._conversation(), targets, skills, WORKFLOW, self.now)
+
+    def enqueue(self, team: str, priority: int, skills: dict[str, str]) -> bool:
+        return queue_for(self.conn, self._conversation(), team, priority, skills, self.now)
+
+    def dequeue(self) -> None:
+        if self.run.conversation_id is not None:
+            dequeue(self.conn, self.run.conversation_id)
 
     def open_conversation(self) -> bool:
         if self.run.contact_id is None:

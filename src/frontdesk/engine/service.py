@@ -1,26 +1,27 @@
 """The engine inside a server process: three loops, each doing its database work as writer jobs.
 
 - events: woken by every commit that wrote events; processes them in order, in batches;
-- timers: sleeps until the next due time (at most a second), then fires what is due;
+- timers: sleeps until the next due time (at most a second), then fires what is due (run
+  timeouts and waits, and reassignments of conversations left without a first reply);
 - http: woken when a run waits on an HTTP call; performs the calls concurrently.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 import httpx
 
+from frontdesk.assignment.reassign import next_reply_due, reassign_due
 from frontdesk.clock import now
 from frontdesk.engine.consumer import process_events
 from frontdesk.engine.http import claim_calls, perform, record_result
 from frontdesk.engine.runs import VersionCache
 from frontdesk.engine.timers import fire_due, next_due
 from frontdesk.settings import Settings
-from frontdesk.store.database import Database
+from frontdesk.store.database import Database, sleep_until_set
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 1.0
@@ -68,8 +69,7 @@ class Engine:
 
     @staticmethod
     async def _sleep(flag: asyncio.Event, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(flag.wait(), max(seconds, 0.0))
+        await sleep_until_set(flag, seconds)
 
     async def _events_loop(self) -> None:
         self._events.clear()
@@ -81,10 +81,10 @@ class Engine:
     async def _timers_loop(self) -> None:
         self._timers.clear()
         cache = self.cache
-        fired = await self.db.write(lambda c: fire_due(c, cache, now()))
+        fired = await self.db.write(lambda c: fire_due(c, cache, now()) + reassign_due(c, now()))
         if fired:
             return
-        due = await self.db.read(next_due)
+        due = await self.db.read(lambda c: min(filter(None, (next_due(c), next_reply_due(c))), default=None))
         wait = IDLE_SECONDS if due is None else min(IDLE_SECONDS, (due - now()).total_seconds())
         await self._sleep(self._timers, wait)
 

@@ -11,7 +11,7 @@ from frontdesk.engine.runs import VersionCache, load_run, resume
 from frontdesk.steps.base import Timeout
 from frontdesk.store.tables import workflow_runs
 
-TIMED = ("reply", "timer", "start")
+TIMED = ("reply", "timer", "start", "queue")
 
 
 def fire_due(conn: Connection, cache: VersionCache, now: dt.datetime, limit: int = 200) -> int:

@@ -77,7 +77,11 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     if retries > config.max_retries:
         return Outcome("invalid", f"{retries} invalid answers; last: {problem}", {"answer": signal.text})
     runtime.send_message(runtime.render(config.retry_message), list(config.answer.options))
-    return Outcome(wait=Wait("reply"), state={"retries": retries}, output={"invalid": signal.text, "problem": problem})
+    return Outcome(
+        wait=Wait("reply", keep_deadline=True),
+        state={"retries": retries},
+        output={"invalid": signal.text, "problem": problem},
+    )
 
 
 def _save(config: Config, runtime: Runtime, value: Any) -> None:

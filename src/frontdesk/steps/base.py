@@ -16,6 +16,8 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from frontdesk.domain.teams import AssignTarget
+
 STEP_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
@@ -68,16 +70,24 @@ class HttpResult:
     error: str | None
 
 
-Signal = Reply | Timeout | HttpResult | None
+@dataclass(frozen=True)
+class Assigned:
+    """The conversation a run queued was assigned (from the queue, or by a person)."""
+
+    agent_id: int | None
+
+
+Signal = Reply | Timeout | HttpResult | Assigned | None
 
 
 @dataclass(frozen=True)
 class Wait:
-    """The run stops here until `kind` happens: "reply", "timer" or "http" (with `request`)."""
+    """The run stops here until `kind` happens: "reply", "timer", "queue" or "http" (`request`)."""
 
     kind: str
-    seconds: float | None = None
+    seconds: float | None = None  # None: no deadline
     request: dict[str, Any] | None = None
+    keep_deadline: bool = False  # wait again until the deadline already set (a question's retry)
 
 
 @dataclass
@@ -123,7 +133,9 @@ class Runtime(Protocol):
     def set_field(self, key: str, value: Any) -> None: ...
     def set_var(self, name: str, value: Any) -> None: ...
     def update_tags(self, add: list[str], remove: list[str]) -> None: ...
-    def assign(self, team: str | None, agent: str | None, owner: bool) -> Assignment: ...
+    def assign(self, targets: list[AssignTarget], skills: dict[str, str]) -> Assignment: ...
+    def enqueue(self, team: str, priority: int, skills: dict[str, str]) -> bool: ...
+    def dequeue(self) -> None: ...
     def open_conversation(self) -> bool: ...
     def close_conversation(self, note: str | None, category: str | None) -> bool: ...
     def start_workflow(self, name: str) -> bool: ...

@@ -10,6 +10,7 @@ on disk, and concurrent requests share the cost of the sync (DESIGN.md §5, ADR 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -29,6 +30,14 @@ T = TypeVar("T")
 Work = Callable[[Connection], T]
 WAKE_KEY = "frontdesk.wake"
 MAX_BATCH = 512
+
+
+async def sleep_until_set(flag: asyncio.Event, seconds: float) -> None:
+    """Wait for `flag` at most `seconds`. (asyncio.timeout, not wait_for: on Python 3.11 wait_for
+    can swallow a cancellation, which left background loops running at shutdown.)"""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(max(seconds, 0.0)):
+            await flag.wait()
 
 
 def wake(conn: Connection, topic: str) -> None:

@@ -76,6 +76,9 @@ agents = Table(
     Column("capacity", Integer, nullable=False),
     Column("skills", JSON, nullable=False),
     Column("availability_changed_at", UTCDateTime(), nullable=False),
+    # Kept in the same transaction as every assignment and close (never COUNT(*) per decision).
+    Column("open_count", Integer, nullable=False, server_default=text("0")),
+    Column("last_assigned_at", UTCDateTime(), nullable=True),
     _created(),
 )
 
@@ -85,6 +88,9 @@ teams = Table(
     _id(),
     Column("name", String(120), nullable=False, unique=True),
     Column("assignment", JSON, nullable=False),
+    Column("business_hours", JSON, nullable=True),
+    Column("away_message", Text, nullable=True),
+    Column("rr_last_agent_id", Id, nullable=True),  # the round robin's place, kept across restarts
     _created(),
 )
 
@@ -93,6 +99,7 @@ team_members = Table(
     metadata,
     Column("team_id", Id, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
     Column("agent_id", Id, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    Column("capacity", Integer, nullable=True),  # overrides the agent's capacity in this team
     _created(),
     Index("ix_team_members_agent", "agent_id"),
 )
@@ -159,6 +166,11 @@ conversations = Table(
     Column("closing_note", Text, nullable=True),
     Column("closing_category", String(64), nullable=True),
     Column("last_message_at", UTCDateTime(), nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=True),
+    Column("first_reply_at", UTCDateTime(), nullable=True),  # the assignee's first answer
+    Column("reply_due_at", UTCDateTime(), nullable=True),  # reassign if still unanswered then
+    Column("required_skills", JSON, nullable=True),
+    Column("away_sent_at", UTCDateTime(), nullable=True),
     # Invariant 1: at most one open conversation per contact, whatever the number of processes.
     Index(
         "uq_conversations_one_open_per_contact",
@@ -171,6 +183,20 @@ conversations = Table(
     Index("ix_conversations_status_last", "status", "last_message_at"),
     Index("ix_conversations_assignee", "assignee_id", "status"),
     Index("ix_conversations_team", "team_id", "status"),
+    Index("ix_conversations_reply_due", "reply_due_at"),
+)
+
+queue_entries = Table(
+    "queue_entries",
+    metadata,
+    _id(),
+    Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("team_id", Id, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("skills", JSON, nullable=False),
+    Column("relax_at", UTCDateTime(), nullable=True),  # skills stop mattering from then on
+    Column("enqueued_at", UTCDateTime(), nullable=False),
+    Index("ix_queue_entries_order", "team_id", "priority", "enqueued_at"),
 )
 
 _PENDING = text("delivery_status = 'pending'")
