@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from frontdesk.actions.events import emit
 from frontdesk.assignment.apply import record_assignment, release_place, take_place
 from frontdesk.assignment.pool import Member, Team, eligible, load_team, online_members
 from frontdesk.assignment.strategies import STRATEGIES, TeamState
+from frontdesk.domain import events as ev
 from frontdesk.domain.model import Actor, AuthorKind
 from frontdesk.store.tables import conversations, queue_entries, team_members
 
@@ -42,7 +43,7 @@ def enqueue(
     conn.execute(update(conversations).where(conversations.c.id == conversation["id"]).values(team_id=team.id))
     emit(
         conn,
-        "conversation.queued",
+        ev.CONVERSATION_QUEUED,
         {"team_id": team.id, "priority": priority, "skills": skills},
         contact_id=conversation["contact_id"],
         conversation_id=conversation["id"],
@@ -147,7 +148,7 @@ def requeue_unanswered(conn: Connection, agent_id: int, now: dt.datetime) -> int
             )
             emit(
                 conn,
-                "conversation.unassigned",
+                ev.CONVERSATION_UNASSIGNED,
                 {"previous_agent_id": agent_id, "reason": "agent became unavailable", "actor": SYSTEM.as_payload()},
                 contact_id=conversation["contact_id"],
                 conversation_id=conversation["id"],
@@ -156,3 +157,20 @@ def requeue_unanswered(conn: Connection, agent_id: int, now: dt.datetime) -> int
             moved += 1
         drain(conn, team_id, now)
     return moved
+
+
+def relax_due(conn: Connection, now: dt.datetime) -> int:
+    """Entries that waited past their team's `relax_skills_after`: any member may take them now."""
+    due = conn.execute(select(queue_entries.c.id, queue_entries.c.team_id).where(queue_entries.c.relax_at <= now)).all()
+    if not due:
+        return 0
+    conn.execute(
+        update(queue_entries).where(queue_entries.c.id.in_([d.id for d in due])).values(skills={}, relax_at=None)
+    )
+    for team_id in {d.team_id for d in due}:
+        drain(conn, team_id, now)
+    return len(due)
+
+
+def next_relax(conn: Connection) -> dt.datetime | None:
+    return conn.execute(select(func.min(queue_entries.c.relax_at))).scalar()

@@ -12,6 +12,7 @@ from frontdesk.actions.events import emit
 from frontdesk.assignment.apply import release_place
 from frontdesk.assignment.pool import load_team, online_members
 from frontdesk.assignment.queue import SYSTEM, assign_from_pool, enqueue
+from frontdesk.domain import events as ev
 from frontdesk.domain.workflows.durations import format_duration
 from frontdesk.store.tables import conversations
 
@@ -54,7 +55,7 @@ def _reassign(conn: Connection, row: RowMapping, now: dt.datetime) -> None:
     conn.execute(update(conversations).where(conversations.c.id == row["id"]).values(assignee_id=None))
     emit(
         conn,
-        "conversation.unassigned",
+        ev.CONVERSATION_UNASSIGNED,
         {"previous_agent_id": previous, "reason": f"{why}; nobody else available", "actor": SYSTEM.as_payload()},
         contact_id=row["contact_id"],
         conversation_id=row["id"],

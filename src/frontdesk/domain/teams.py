@@ -32,6 +32,7 @@ class AssignmentSettings(BaseModel):
     requeue_on_unavailable: bool = Field(
         default=False, description="an agent going away/offline returns their unanswered conversations to the queue"
     )
+    away_once: bool = Field(default=True, description="send the away message at most once per conversation")
 
 
 class AssignTarget(BaseModel):

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from frontdesk.assignment.away import maybe_send_away
 from frontdesk.domain import events as ev
 from frontdesk.domain.workflows.conditions import evaluate
 from frontdesk.engine.runs import VersionCache, load_run, resume, start_run
@@ -74,6 +75,8 @@ def _process(
         cancel_runs(conn, event["conversation_id"], "conversation closed", now)
     if kind == ev.CONVERSATION_ASSIGNED and event["payload"].get("agent_id") is not None:
         _resume_queued(conn, cache, event, now)
+    if kind in (ev.MESSAGE_RECEIVED, ev.CONVERSATION_QUEUED):
+        maybe_send_away(conn, event["conversation_id"], now)
     if kind == ev.MESSAGE_RECEIVED and _deliver_reply(conn, cache, event, now):
         return  # an answer to a question belongs to the run that asked it
     if kind in TRIGGERS and by_trigger.get(kind):

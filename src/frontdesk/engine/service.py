@@ -2,7 +2,8 @@
 
 - events: woken by every commit that wrote events; processes them in order, in batches;
 - timers: sleeps until the next due time (at most a second), then fires what is due (run
-  timeouts and waits, and reassignments of conversations left without a first reply);
+  timeouts and waits, reassignments of conversations left without a first reply, queued
+  conversations whose skills requirement is relaxed);
 - http: woken when a run waits on an HTTP call; performs the calls concurrently.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
+from frontdesk.assignment.queue import next_relax, relax_due
 from frontdesk.assignment.reassign import next_reply_due, reassign_due
 from frontdesk.clock import now
 from frontdesk.engine.consumer import process_events
@@ -81,10 +83,12 @@ class Engine:
     async def _timers_loop(self) -> None:
         self._timers.clear()
         cache = self.cache
-        fired = await self.db.write(lambda c: fire_due(c, cache, now()) + reassign_due(c, now()))
+        fired = await self.db.write(lambda c: fire_due(c, cache, now()) + reassign_due(c, now()) + relax_due(c, now()))
         if fired:
             return
-        due = await self.db.read(lambda c: min(filter(None, (next_due(c), next_reply_due(c))), default=None))
+        due = await self.db.read(
+            lambda c: min(filter(None, (next_due(c), next_reply_due(c), next_relax(c))), default=None)
+        )
         wait = IDLE_SECONDS if due is None else min(IDLE_SECONDS, (due - now()).total_seconds())
         await self._sleep(self._timers, wait)
 
