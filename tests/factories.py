@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 from litestar.testing import TestClient
@@ -15,6 +21,32 @@ from frontdesk.domain.model import SYSTEM, Availability, Role
 from frontdesk.store.database import Database
 
 _ids = itertools.count(1)
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T | None], what: str, seconds: float = 20.0) -> T:
+    """Poll until `probe` returns something truthy; fail naming `what` after the deadline."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def fresh_database(template: Path) -> Iterator[Database]:
+    """A started Database on a private copy of the migrated template (for property tests)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "db.sqlite"
+        shutil.copy(template, path)
+        db = Database(f"sqlite:///{path}")
+        db.start()
+        try:
+            yield db
+        finally:
+            db.close()
 
 
 def make_token(db: Database, role: str, agent_id: int | None = None) -> str:

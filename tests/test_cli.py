@@ -9,7 +9,7 @@ from pathlib import Path
 from litestar.testing import TestClient
 
 from tests.conftest import FRONTDESK
-from tests.engine.support import eventually
+from tests.factories import eventually
 
 
 def _run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,8 +4,6 @@ assigned twice, and the queue empty whenever someone eligible has room."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -18,8 +16,8 @@ from frontdesk.actions.conversations import assign_conversation, close_conversat
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
 from frontdesk.actions.teams import add_member, create_team
 from frontdesk.domain.model import SYSTEM, Availability, ChannelType
-from frontdesk.store.database import Database
 from frontdesk.store.tables import agents, conversations, events, queue_entries
+from tests.factories import fresh_database
 
 AGENTS = 3
 operation = st.one_of(
@@ -38,15 +36,8 @@ operation = st.one_of(
 def test_assignment_invariants_hold_for_any_interleaving(
     template_db: Path, strategy: str, operations: list[tuple[int | str, ...]]
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "db.sqlite"
-        shutil.copy(template_db, path)
-        db = Database(f"sqlite:///{path}")
-        db.start()
-        try:
-            db.write_sync(lambda c: _play(c, strategy, operations))
-        finally:
-            db.close()
+    with fresh_database(template_db) as db:
+        db.write_sync(lambda c: _play(c, strategy, operations))
 
 
 def _play(conn: Connection, strategy: str, operations: list[tuple[int | str, ...]]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import LiveServer
-from tests.engine.support import eventually
+from tests.factories import eventually
 
 
 def _client(server: LiveServer) -> httpx.Client:

@@ -9,8 +9,8 @@ import pytest
 
 from frontdesk.settings import Settings
 from tests.assignment.test_queues import _agent, _conversation, _team, _to_team
-from tests.engine.support import eventually, install, runs
-from tests.factories import Api, make_token
+from tests.engine.support import install, runs
+from tests.factories import Api, eventually, make_token
 
 EVERY_DAY = {day: ["09:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 

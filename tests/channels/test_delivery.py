@@ -20,7 +20,7 @@ from frontdesk.channels import signing
 from frontdesk.channels.delivery import IDLE_SECONDS
 from frontdesk.settings import Settings
 from tests.conftest import free_port
-from tests.factories import Api, make_token
+from tests.factories import Api, eventually, make_token
 
 T = TypeVar("T")
 DEADLINE_SECONDS = 20.0
@@ -112,16 +112,6 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
         receiver.close()
 
 
-def wait_for(check: Callable[[], T | None], what: str, seconds: float = DEADLINE_SECONDS) -> T:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
 def open_conversation(admin: Api, callback_url: str) -> tuple[int, str]:
     """A channel pointing at `callback_url` and a conversation on it: (conversation id, secret)."""
     channel = admin.channel(callback_url)
@@ -152,7 +142,7 @@ def test_a_reply_is_posted_once_signed_and_marked_sent(admin: Api, receivers: Ca
     conversation_id, receiver.secret = open_conversation(admin, receiver.url)
 
     sent = reply(admin, conversation_id, "Hi Ada!")
-    message = wait_for(lambda: settled(admin, conversation_id, sent["id"]), "the delivery")
+    message = eventually(lambda: settled(admin, conversation_id, sent["id"]), "the delivery")
 
     assert message["delivery_status"] == "sent"
     [request] = receiver.requests
@@ -172,7 +162,7 @@ def test_a_failing_receiver_is_retried_with_the_same_delivery_id_until_it_accept
     conversation_id, receiver.secret = open_conversation(admin, receiver.url)
 
     sent = reply(admin, conversation_id, "Third time lucky")
-    message = wait_for(lambda: settled(admin, conversation_id, sent["id"]), "the delivery")
+    message = eventually(lambda: settled(admin, conversation_id, sent["id"]), "the delivery")
 
     attempts = receiver.requests
     assert [r.status for r in attempts] == [500, 500, 200]
@@ -199,7 +189,7 @@ def test_a_receiver_that_always_fails_ends_in_failed_and_is_not_retried_after(
     conversation_id, receiver.secret = open_conversation(admin, receiver.url)
 
     sent = reply(admin, conversation_id, "Nobody home?")
-    message = wait_for(lambda: settled(admin, conversation_id, sent["id"]), "the delivery to fail")
+    message = eventually(lambda: settled(admin, conversation_id, sent["id"]), "the delivery to fail")
 
     assert message["delivery_status"] == "failed"
     assert message["delivery_attempts"] == 3
@@ -229,7 +219,7 @@ def test_thirty_concurrent_replies_are_each_accepted_exactly_once(
         replies = [m for m in thread if m["id"] in ids]
         return None if any(m["delivery_status"] == "pending" for m in replies) else replies
 
-    replies = wait_for(all_settled, "thirty deliveries")
+    replies = eventually(all_settled, "thirty deliveries")
     assert len(replies) == 30
     assert {m["delivery_status"] for m in replies} == {"sent"}
 
@@ -249,11 +239,11 @@ def test_a_receiver_that_is_down_then_comes_up_gets_the_reply_exactly_once(
 
     sent = reply(admin, conversation_id, "Are you back?")
 
-    error = wait_for(lambda: message_of(admin, conversation_id, sent["id"])["delivery_error"], "a failure")
+    error = eventually(lambda: message_of(admin, conversation_id, sent["id"])["delivery_error"], "a failure")
     assert "ConnectError" in error  # refused, and left pending for a retry
 
     receiver = receivers(port=port, secret=secret)
-    message = wait_for(lambda: settled(admin, conversation_id, sent["id"]), "the delivery")
+    message = eventually(lambda: settled(admin, conversation_id, sent["id"]), "the delivery")
 
     assert message["delivery_status"] == "sent"
     assert message["delivery_attempts"] >= 2

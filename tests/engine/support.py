@@ -1,35 +1,22 @@
-"""Helpers for engine tests: a fake CRM on loopback, the seed's workflow, polling with a deadline."""
+"""Helpers for engine tests: a fake CRM on loopback, the seed's workflow, runs and threads."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
 from tests.factories import Api
 
-T = TypeVar("T")
 SEED = Path(__file__).resolve().parents[2] / "src" / "frontdesk" / "examples" / "inbound-conversations.yaml"
 ALWAYS_OPEN = {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-
-
-def eventually(probe: Callable[[], T | None], what: str, seconds: float = 20.0) -> T:
-    """Poll until `probe` returns something truthy; fail naming `what` after the deadline."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @contextmanager

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from frontdesk.engine.timers import fire_due
 from frontdesk.steps import REGISTRY
 from frontdesk.store.database import Database
 from frontdesk.store.tables import conversations, events, workflow_run_steps, workflow_runs
+from tests.factories import fresh_database
 
 START = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 WORKFLOW = {
@@ -94,15 +93,8 @@ def _setup(conn: Connection) -> int:
 def test_runs_start_once_per_opening_wait_alone_and_record_only_real_branches(
     template_db: Path, actions: list[tuple[str, str, str]]
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "db.sqlite"
-        shutil.copy(template_db, path)
-        db = Database(f"sqlite:///{path}")
-        db.start()
-        try:
-            _play(db, actions)
-        finally:
-            db.close()
+    with fresh_database(template_db) as db:
+        _play(db, actions)
 
 
 def _play(db: Database, actions: list[tuple[str, str, str]]) -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from frontdesk.settings import Settings
 from tests.engine.support import (
-    eventually,
     fake_crm,
     install,
     runs,
@@ -18,7 +17,7 @@ from tests.engine.support import (
     thread,
     waiting_at,
 )
-from tests.factories import Api, make_token
+from tests.factories import Api, eventually, make_token
 
 
 @pytest.fixture

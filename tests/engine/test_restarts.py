@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
-from tests.engine.support import eventually, fake_crm, seed_workflow
+from tests.engine.support import fake_crm, seed_workflow
+from tests.factories import eventually
 
 
 class Client:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.engine.support import eventually, install, runs, setup_organisation
-from tests.factories import Api
+from tests.engine.support import install, runs, setup_organisation
+from tests.factories import Api, eventually
 
 
 def _simple(name: str = "Welcome", text: str = "Hello {{ contact.first_name }}!") -> dict[str, Any]:

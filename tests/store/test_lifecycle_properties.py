@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +14,7 @@ from frontdesk.actions.ingest import InboundMessage, receive_inbound
 from frontdesk.domain.model import SYSTEM, Actor, AuthorKind, ChannelType
 from frontdesk.store.database import Database
 from frontdesk.store.tables import conversations, events, messages
+from tests.factories import fresh_database
 
 CONTACTS = ["ada", "bob", "cy"]
 AGENT = Actor(AuthorKind.API)
@@ -33,15 +32,8 @@ operation = st.one_of(
 def test_any_sequence_keeps_one_open_conversation_per_contact(
     template_db: Path, operations: list[tuple[str, str]]
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "db.sqlite"
-        shutil.copy(template_db, path)
-        db = Database(f"sqlite:///{path}")
-        db.start()
-        try:
-            _check(db, operations)
-        finally:
-            db.close()
+    with fresh_database(template_db) as db:
+        _check(db, operations)
 
 
 def _check(db: Database, operations: list[tuple[str, str]]) -> None:

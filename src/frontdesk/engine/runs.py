@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from frontdesk.domain.workflows.definition import Workflow, parse
 from frontdesk.engine.interpreter import RunState, StepRecord, advance
+from frontdesk.engine.queue import new_run_row
 from frontdesk.engine.runtime import DbRuntime
 from frontdesk.steps.base import Signal, Wait
 from frontdesk.store.database import wake
@@ -65,23 +66,11 @@ def start_run(
     workflow = cache.get(conn, version_id)
     savepoint = conn.begin_nested()
     try:
-        run_id = conn.execute(
-            insert(workflow_runs).values(
-                workflow_id=workflow_id,
-                version_id=version_id,
-                trigger_event_id=trigger_event_id,
-                trigger=trigger,
-                contact_id=contact_id,
-                conversation_id=conversation_id,
-                status="running",
-                step_id=workflow.start,
-                vars={},
-                step_state={},
-                visits={},
-                started_at=now,
-                updated_at=now,
-            )
-        ).inserted_primary_key[0]
+        row = new_run_row(
+            workflow_id, version_id, trigger, contact_id, conversation_id, now,
+            status="running", step_id=workflow.start, trigger_event_id=trigger_event_id,
+        )  # fmt: skip
+        run_id = conn.execute(insert(workflow_runs).values(**row)).inserted_primary_key[0]
     except IntegrityError:
         savepoint.rollback()
         return None
