@@ -86,6 +86,7 @@ class LiveServer:
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
         self.token = ""
+        self.email = self.password = ""
 
     def start(self) -> None:
         env = {**os.environ, "FRONTDESK_DATABASE_URL": self.db_url, "PORT": str(self.port)}
@@ -97,6 +98,8 @@ class LiveServer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             line = self.process.stdout.readline().decode()
+            if "log in as" in line:
+                self.email, self.password = line.split("log in as ", 1)[1].strip().split(" / ")
             if "Admin login" in line:
                 self.token = line.rsplit(" ", 1)[-1].strip()
                 break

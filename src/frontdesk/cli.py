@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -12,17 +13,20 @@ from sqlalchemy import Connection, select
 from frontdesk import logs
 from frontdesk.actions.tokens import create_token
 from frontdesk.cli_workflows import runs, workflows
-from frontdesk.demo import demo_admin_token, load_demo
+from frontdesk.demo import ADMIN_EMAIL, demo_admin_login, load_demo
 from frontdesk.domain.errors import DomainError, NotFound
 from frontdesk.domain.model import Role
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
 from frontdesk.store.tables import agents, channels
+from frontdesk.web.sessions import set_password
 
 app = typer.Typer(help="Frontdesk: inbound customer conversations, self-hosted.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
+agents_cli = typer.Typer(help="Agents.", no_args_is_help=True)
+app.add_typer(agents_cli, name="agents")
 app.add_typer(workflows, name="workflows")
 app.add_typer(runs, name="runs")
 
@@ -65,9 +69,9 @@ def demo() -> None:
     _print_welcome(settings, token)
 
 
-def _demo_with_token(conn: Connection) -> str:
+def _demo_with_token(conn: Connection) -> tuple[str, str]:
     load_demo(conn)
-    return demo_admin_token(conn)
+    return demo_admin_login(conn)
 
 
 @app.command()
@@ -121,12 +125,37 @@ def tokens_create(
         raise typer.Exit(2) from None
 
 
-def _print_welcome(settings: Settings, token: str) -> None:
+@agents_cli.command("password")
+def agents_password(
+    email: str,
+    password: Annotated[str | None, typer.Option(help="the new password (default: a random one, printed)")] = None,
+) -> None:
+    """Set an agent's web login password."""
+    settings = settings_and_logs()
+    chosen = password or secrets.token_urlsafe(12)
+
+    def work(conn: Connection) -> None:
+        agent_id = conn.execute(select(agents.c.id).where(agents.c.email == email.lower())).scalar()
+        if agent_id is None:
+            raise NotFound("agent", email, "email")
+        set_password(conn, agent_id, chosen)
+
+    try:
+        with_database(settings, work)
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(chosen if password is None else "password set")
+
+
+def _print_welcome(settings: Settings, login: tuple[str, str]) -> None:
+    token, password = login
     base = f"http://{settings.host}:{settings.port}"
     channel_id = with_database(settings, lambda c: c.execute(select(channels.c.id).order_by(channels.c.id)).scalar())
     typer.echo(
         f"""
   Frontdesk — {base}
+  Inbox: {base}/inbox   log in as {ADMIN_EMAIL} / {password}
   API reference (OpenAPI): {base}/api/v1/schema
   Admin login (API token, Alice Martin): {token}
 

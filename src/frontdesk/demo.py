@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import yaml
@@ -15,6 +16,7 @@ from frontdesk.actions.tokens import create_token
 from frontdesk.actions.workflows import create_workflow, publish, set_enabled
 from frontdesk.domain.model import SYSTEM, Availability, ChannelType, FieldType, Role
 from frontdesk.store.tables import agents
+from frontdesk.web.sessions import set_password
 
 ADMIN_EMAIL = "admin@demo.frontdesk.local"
 INBOUND_WORKFLOW = Path(__file__).parent / "examples" / "inbound-conversations.yaml"
@@ -54,7 +56,10 @@ def load_demo(conn: Connection) -> bool:
     return True
 
 
-def demo_admin_token(conn: Connection) -> str:
-    """A fresh token for the demo admin (tokens are stored hashed, so a new one each start)."""
+def demo_admin_login(conn: Connection) -> tuple[str, str]:
+    """A fresh API token and web password for the demo admin (both are stored hashed, so new
+    ones are made at each start and printed)."""
     admin_id = conn.execute(select(agents.c.id).where(agents.c.email == ADMIN_EMAIL)).scalar_one()
-    return create_token(conn, "demo login", Role.ADMIN, admin_id)
+    password = secrets.token_urlsafe(12)
+    set_password(conn, admin_id, password)
+    return create_token(conn, "demo login", Role.ADMIN, admin_id), password

@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -207,7 +208,9 @@ WRITES = sorted(VALID)
 
 # Every operation taking a body, from the OpenAPI document (read without starting the app, as
 # parametrization needs it at collection): a new one is covered without editing this file.
-DOCUMENT: dict[str, Any] = create_app(Settings(database_url="sqlite:///:memory:")).openapi_schema.to_schema()
+DOCUMENT: dict[str, Any] = create_app(
+    Settings(database_url=f"sqlite:///{tempfile.mkdtemp(prefix='frontdesk-schema-')}/schema.db")
+).openapi_schema.to_schema()
 BODY_OPERATIONS = sorted(
     (method.upper(), path)
     for path, item in DOCUMENT["paths"].items()

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 
 from frontdesk import __version__
 from frontdesk.api import errors
@@ -25,6 +30,21 @@ from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
+from frontdesk.web.live import LiveFeed
+from frontdesk.web.pages import InboxController, LoginController
+from frontdesk.web.sessions import instance_secret
+
+WEB = Path(__file__).resolve().parents[1] / "web"
+
+
+def _instance_secret(url: str) -> str:
+    db = Database(url)
+    upgrade(db.write_engine)
+    db.start()
+    try:
+        return db.write_sync(instance_secret)
+    finally:
+        db.close()
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -40,6 +60,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.db = db
         app.state.engine = engine
         app.state.authenticator = Authenticator(db, settings.token_cache_seconds)
+        app.state.live = LiveFeed(db)
+        app.state.live.start()
         worker.start()
         engine.start()
         try:
@@ -63,6 +85,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RunController,
             incoming_webhook,
             healthz,
+            LoginController,
+            InboxController,
+            create_static_files_router(path="/static", directories=[WEB / "static"], opt={"auth": "public"}),
         ],
         guards=[guard],
         dependencies={
@@ -73,6 +98,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,  # frontdesk.logs configures logging once, as JSON lines
+        template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
+        csrf_config=CSRFConfig(
+            secret=_instance_secret(settings.database_url),
+            cookie_name="fd_csrf",
+            cookie_httponly=True,
+            exclude=["/api/", "/healthz", "/webchat/"],  # token- and signature-authenticated, no cookies
+        ),
         openapi_config=OpenAPIConfig(
             title="Frontdesk API",
             version=__version__,

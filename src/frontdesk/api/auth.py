@@ -17,10 +17,13 @@ from litestar.handlers.base import BaseRouteHandler
 from frontdesk.actions.tokens import hash_token
 from frontdesk.api.schemas import MAX_ID
 from frontdesk.channels import signing
+from frontdesk.clock import now
 from frontdesk.domain.errors import Forbidden, Unauthorized
 from frontdesk.domain.model import Actor, AuthorKind, Role
 from frontdesk.store import queries
 from frontdesk.store.database import Database
+from frontdesk.web.sessions import COOKIE as SESSION_COOKIE
+from frontdesk.web.sessions import session_agent
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ class Principal:
 
 
 CHANNEL_PRINCIPAL = Principal(None, Role.AGENT, None)
+
+
+class LoginRequired(Exception):
+    """A web page without a valid session: the browser is sent to the login page."""
 
 
 class TtlCache:
@@ -77,6 +84,13 @@ class Authenticator:
             self.tokens.put(digest, principal)
         return principal
 
+    async def principal_for_session(self, token: str | None) -> Principal:
+        """Sessions are read on every request (no cache), so a logout takes effect at once."""
+        found = await self.db.read(lambda conn: session_agent(conn, token, now())) if token else None
+        if found is None:
+            raise LoginRequired()
+        return Principal(None, Role(found[1]), found[0])
+
     async def channel_secret(self, channel_id: int) -> str | None:
         secret = self.secrets.get(channel_id)
         if secret is None:
@@ -91,6 +105,9 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     if mode == "public" or connection.url.path.startswith("/api/v1/schema"):
         return
     auth: Authenticator = connection.app.state.authenticator
+    if mode == "session":
+        connection.state.principal = await auth.principal_for_session(connection.cookies.get(SESSION_COOKIE))
+        return
     if mode == "channel" and signing.SIGNATURE_HEADER in connection.headers:
         await _check_channel_signature(connection, auth)
         connection.state.principal = CHANNEL_PRINCIPAL

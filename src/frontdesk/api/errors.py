@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from frontdesk.api.auth import LoginRequired
 from frontdesk.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -60,12 +63,18 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
     return response
 
 
+def login_required(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"/login?next={quote(target)}", status_code=303)
+
+
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
     return _response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "internal error; see the server log")
 
 
 HANDLERS: dict[type[Exception], Any] = {
+    LoginRequired: login_required,
     DomainError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,

@@ -170,7 +170,9 @@ def _run_in_savepoint(conn: Connection, job: _Job) -> tuple[_Job, Any, BaseExcep
 def _engine(url: str, is_sqlite: bool, *, pool_size: int, begin: str) -> Engine:
     if not is_sqlite:
         return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=pool_size, max_overflow=pool_size)
+    in_memory = make_url(url).database in (None, "", ":memory:")
+    sizes = {} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **sizes)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

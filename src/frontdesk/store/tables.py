@@ -79,6 +79,7 @@ agents = Table(
     # Kept in the same transaction as every assignment and close (never COUNT(*) per decision).
     Column("open_count", Integer, nullable=False, server_default=text("0")),
     Column("last_assigned_at", UTCDateTime(), nullable=True),
+    Column("password_hash", String(255), nullable=True),  # argon2; None: cannot log in to the web
     _created(),
 )
 
@@ -336,4 +337,21 @@ engine_cursors = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("position", Id, nullable=False),
+)
+
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    _created(),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+instance_settings = Table(
+    "instance_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )

@@ -1,0 +1,1 @@
+"""The web: server-rendered pages (Jinja2) with a little hand-written JavaScript."""

@@ -1,0 +1,191 @@
+"""The agent inbox: login, conversation list, thread, reply, notes, assign, close, live stream."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, QueryParameter
+from litestar.response import Redirect, ServerSentEvent, Template
+from pydantic import BaseModel, ConfigDict, Field
+
+from frontdesk.actions.agents import update_agent
+from frontdesk.actions.conversations import add_note, assign_conversation, close_conversation, send_message
+from frontdesk.api.auth import Principal
+from frontdesk.api.deps import Caller, Db
+from frontdesk.clock import now
+from frontdesk.domain.errors import DomainError
+from frontdesk.domain.model import Availability
+from frontdesk.web import queries
+from frontdesk.web.sessions import COOKIE, LIFETIME, check_login, close_session, open_session
+
+SESSION = {"auth": "session"}
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+class LoginForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1000)
+    next: str = "/inbox"
+
+
+class ReplyForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(min_length=1, max_length=10_000)
+    note: str | None = None  # a checkbox: an internal note instead of a reply
+
+
+class CloseForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    note: str | None = Field(default=None, max_length=2000)
+    category: str | None = Field(default=None, max_length=64)
+
+
+class AssignForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    target: str = Field(pattern=r"^(agent|team):\d{1,18}$")
+
+
+class AvailabilityForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    availability: Availability
+
+
+def _safe_next(target: str) -> str:
+    """Only local paths: a login link must not send anyone to another site."""
+    return target if target.startswith("/") and not target.startswith("//") else "/inbox"
+
+
+class LoginController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/", opt={"auth": "public"})
+    async def home(self) -> Redirect:
+        return Redirect("/inbox")
+
+    @get("/login", opt={"auth": "public"})
+    async def login_page(self, next_: Annotated[str, QueryParameter(name="next")] = "/inbox") -> Template:
+        return Template("login.html", context={"next": _safe_next(next_), "error": None})
+
+    @post("/login", opt={"auth": "public"}, status_code=200)
+    async def login(self, request: Request[Any, Any, Any], db: Db, data: Annotated[LoginForm, Form]) -> Response[Any]:
+        agent_id = await db.read(lambda c: check_login(c, data.email, data.password))
+        if agent_id is None:
+            context = {"next": _safe_next(data.next), "error": "Wrong e-mail or password."}
+            return Template("login.html", context=context, status_code=401)
+        token = await db.write(lambda c: open_session(c, agent_id, now()))
+        response: Redirect = Redirect(_safe_next(data.next))
+        response.set_cookie(
+            COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https",
+            max_age=int(LIFETIME.total_seconds()),
+        )  # fmt: skip
+        return response
+
+    @post("/logout", opt=SESSION, status_code=303)
+    async def logout(self, request: Request[Any, Any, Any], db: Db) -> Redirect:
+        token = request.cookies.get(COOKIE, "")
+        await db.write(lambda c: close_session(c, token))
+        response = Redirect("/login")
+        response.delete_cookie(COOKIE)
+        return response
+
+
+class InboxController(Controller):
+    path = "/inbox"
+    include_in_schema = False
+    opt = SESSION
+
+    @get("/")
+    async def inbox(
+        self,
+        db: Db,
+        principal: Caller,
+        view: Annotated[str, QueryParameter(pattern="^(mine|unassigned|all)$")] = "all",
+        status: Annotated[str, QueryParameter(pattern="^(open|closed)$")] = "open",
+        team: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
+        c: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
+    ) -> Template:
+        def read(conn: Any) -> dict[str, Any]:
+            context = {
+                "me": queries.viewer(conn, _agent(principal)),
+                "items": queries.inbox_list(conn, principal.agent_id, view, status, team),
+                "filters": {"view": view, "status": status, "team": team},
+                "selected": queries.thread(conn, c) if c else None,
+                **queries.choices(conn),
+            }
+            return context
+
+        return Template("inbox.html", context={**await db.read(read), "now": now()})
+
+    @get("/list")
+    async def conversation_list(
+        self,
+        db: Db,
+        principal: Caller,
+        view: Annotated[str, QueryParameter(pattern="^(mine|unassigned|all)$")] = "all",
+        status: Annotated[str, QueryParameter(pattern="^(open|closed)$")] = "open",
+        team: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
+        c: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
+    ) -> Template:
+        items = await db.read(lambda conn: queries.inbox_list(conn, principal.agent_id, view, status, team))
+        filters = {"view": view, "status": status, "team": team}
+        return Template("_list.html", context={"items": items, "filters": filters, "selected_id": c, "now": now()})
+
+    @get("/conversations/{conversation_id:int}")
+    async def conversation(self, db: Db, conversation_id: FromPath[int]) -> Template:
+        def read(conn: Any) -> dict[str, Any]:
+            return {"selected": queries.thread(conn, conversation_id), **queries.choices(conn)}
+
+        return Template("_thread.html", context={**await db.read(read), "now": now()})
+
+    @post("/conversations/{conversation_id:int}/reply", status_code=303)
+    async def reply(
+        self, db: Db, principal: Caller, conversation_id: FromPath[int], data: Annotated[ReplyForm, Form]
+    ) -> Redirect:
+        act = add_note if data.note else send_message
+        await db.write(lambda c: act(c, conversation_id, principal.actor, data.text))
+        return Redirect(f"/inbox?c={conversation_id}")
+
+    @post("/conversations/{conversation_id:int}/close", status_code=303)
+    async def close(
+        self, db: Db, principal: Caller, conversation_id: FromPath[int], data: Annotated[CloseForm, Form]
+    ) -> Redirect:
+        note, category = (data.note or None), (data.category or None)
+        await db.write(lambda c: close_conversation(c, conversation_id, principal.actor, note, category))
+        return Redirect(f"/inbox?c={conversation_id}&status=closed")
+
+    @post("/conversations/{conversation_id:int}/assign", status_code=303)
+    async def assign(
+        self, db: Db, principal: Caller, conversation_id: FromPath[int], data: Annotated[AssignForm, Form]
+    ) -> Redirect:
+        kind, _, ident = data.target.partition(":")
+        agent_id, team_id = (int(ident), None) if kind == "agent" else (None, int(ident))
+        await db.write(lambda c: assign_conversation(c, conversation_id, principal.actor, agent_id, team_id, "inbox"))
+        return Redirect(f"/inbox?c={conversation_id}")
+
+    @post("/availability", status_code=303)
+    async def availability(
+        self, request: Request[Any, Any, Any], db: Db, principal: Caller, data: Annotated[AvailabilityForm, Form]
+    ) -> Redirect:
+        agent_id = _agent(principal)
+        await db.write(lambda c: update_agent(c, agent_id, principal.actor, {"availability": data.availability}))
+        return Redirect(_safe_next(request.headers.get("referer", "/inbox").split(str(request.base_url), 1)[-1]))
+
+    @get("/stream")
+    async def stream(self, request: Request[Any, Any, Any]) -> ServerSentEvent:
+        """Server-Sent Events: a `change` event lists what changed; the page re-reads its parts."""
+        return ServerSentEvent(request.app.state.live.stream())
+
+
+def _agent(principal: Principal) -> int:
+    if principal.agent_id is None:
+        raise DomainError("no_agent", "this login is not an agent")
+    return principal.agent_id

@@ -1,0 +1,109 @@
+"""What the inbox pages show, read in a few queries per page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from frontdesk.domain.errors import NotFound
+from frontdesk.store.tables import agents, channels, contacts, conversations, messages, teams, workflow_runs
+
+VIEWS = ("mine", "unassigned", "all")
+
+
+def inbox_list(
+    conn: Connection, viewer: int | None, view: str, status: str, team_id: int | None, limit: int = 50
+) -> list[dict[str, Any]]:
+    filters = [conversations.c.status == status]
+    if view == "mine":
+        filters.append(conversations.c.assignee_id == viewer)
+    elif view == "unassigned":
+        filters.append(conversations.c.assignee_id.is_(None))
+    if team_id is not None:
+        filters.append(conversations.c.team_id == team_id)
+    rows = conn.execute(
+        select(
+            conversations,
+            contacts.c.name.label("contact_name"),
+            agents.c.name.label("assignee_name"),
+            teams.c.name.label("team_name"),
+            channels.c.type.label("channel_type"),
+        )
+        .join(contacts, contacts.c.id == conversations.c.contact_id)
+        .outerjoin(agents, agents.c.id == conversations.c.assignee_id)
+        .outerjoin(teams, teams.c.id == conversations.c.team_id)
+        .outerjoin(channels, channels.c.id == conversations.c.channel_id)
+        .where(and_(*filters))
+        .order_by(conversations.c.last_message_at.desc(), conversations.c.id.desc())
+        .limit(limit)
+    ).mappings()
+    found = [dict(r) for r in rows]
+    last = _last_messages(conn, [c["id"] for c in found])
+    for conversation in found:
+        conversation["last"] = last.get(conversation["id"])
+    return found
+
+
+def _last_messages(conn: Connection, conversation_ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not conversation_ids:
+        return {}
+    newest = (
+        select(func.max(messages.c.id))
+        .where(messages.c.conversation_id.in_(conversation_ids), messages.c.private.is_(False))
+        .group_by(messages.c.conversation_id)
+    )
+    rows = conn.execute(
+        select(messages.c.conversation_id, messages.c.text, messages.c.direction, messages.c.created_at).where(
+            messages.c.id.in_(newest)
+        )
+    ).mappings()
+    return {r["conversation_id"]: dict(r) for r in rows}
+
+
+def thread(conn: Connection, conversation_id: int) -> dict[str, Any]:
+    conversation = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().first()
+    if conversation is None:
+        raise NotFound("conversation", conversation_id)
+    names = dict(conn.execute(select(agents.c.id, agents.c.name)).all())
+    shown = conn.execute(
+        select(messages).where(messages.c.conversation_id == conversation_id).order_by(messages.c.id)
+    ).mappings()
+    contact = conn.execute(select(contacts).where(contacts.c.id == conversation["contact_id"])).mappings().one()
+    history = conn.execute(
+        select(conversations.c.id, conversations.c.status, conversations.c.opened_at, conversations.c.closing_category)
+        .where(conversations.c.contact_id == contact["id"], conversations.c.id != conversation_id)
+        .order_by(conversations.c.id.desc())
+        .limit(10)
+    ).mappings()
+    runs = conn.execute(
+        select(workflow_runs.c.id, workflow_runs.c.status, workflow_runs.c.step_id, workflow_runs.c.wait_kind)
+        .where(workflow_runs.c.conversation_id == conversation_id)
+        .order_by(workflow_runs.c.id)
+    ).mappings()
+    return {
+        "conversation": dict(conversation),
+        "messages": [{**dict(m), "author_name": names.get(m["author_agent_id"])} for m in shown],
+        "contact": dict(contact),
+        "owner_name": names.get(contact["owner_agent_id"]),
+        "assignee_name": names.get(conversation["assignee_id"]),
+        "history": [dict(h) for h in history],
+        "runs": [dict(r) for r in runs],
+    }
+
+
+def viewer(conn: Connection, agent_id: int) -> dict[str, Any]:
+    row = conn.execute(select(agents).where(agents.c.id == agent_id)).mappings().one()
+    return {k: row[k] for k in ("id", "name", "email", "role", "availability")}
+
+
+def choices(conn: Connection) -> dict[str, Any]:
+    return {
+        "teams": [dict(r) for r in conn.execute(select(teams.c.id, teams.c.name).order_by(teams.c.name)).mappings()],
+        "agents": [
+            dict(r)
+            for r in conn.execute(
+                select(agents.c.id, agents.c.name, agents.c.availability).order_by(agents.c.name)
+            ).mappings()
+        ],
+    }

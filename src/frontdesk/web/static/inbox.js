@@ -1,0 +1,58 @@
+// Live inbox: an EventSource says what changed; the page re-reads the server-rendered parts.
+// Everything shown comes from the server's templates, which escape user content.
+(() => {
+  "use strict";
+  const main = document.querySelector("main.inbox");
+  if (!main) return;
+  const list = document.getElementById("list");
+  const thread = document.getElementById("thread");
+  const query = () => {
+    const params = new URLSearchParams({ view: main.dataset.view, status: main.dataset.status });
+    if (main.dataset.team) params.set("team", main.dataset.team);
+    if (main.dataset.selected) params.set("c", main.dataset.selected);
+    return params.toString();
+  };
+  const fetchInto = async (url, target) => {
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (response.redirected || response.status === 401) { window.location = "/login"; return; }
+    if (response.ok) target.innerHTML = await response.text();
+  };
+  let pending = null;
+  const refresh = (changes) => {
+    const selected = Number(main.dataset.selected || 0);
+    const touchesThread = selected && changes.some((c) => c.conversation_id === selected);
+    clearTimeout(pending);
+    pending = setTimeout(() => {
+      fetchInto(`/inbox/list?${query()}`, list);
+      if (touchesThread) {
+        const drafts = keepDrafts();
+        fetchInto(`/inbox/conversations/${selected}`, thread).then(() => {
+          drafts();
+          scrollDown();
+        });
+      }
+    }, 50);
+  };
+  // What the agent is typing survives a refresh of the thread (fields are matched by id).
+  const keepDrafts = () => {
+    const fields = [...thread.querySelectorAll("input[id], textarea[id], select[id]")];
+    const saved = fields.map((f) => [f.id, f.type === "checkbox" ? f.checked : f.value]);
+    const focused = document.activeElement && document.activeElement.id;
+    return () => {
+      for (const [id, value] of saved) {
+        const field = document.getElementById(id);
+        if (!field) continue;
+        if (field.type === "checkbox") field.checked = value; else field.value = value;
+      }
+      if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+    };
+  };
+  const scrollDown = () => {
+    const messages = document.getElementById("messages");
+    if (messages) messages.scrollTop = messages.scrollHeight;
+  };
+  scrollDown();
+  const source = new EventSource("/inbox/stream");
+  source.addEventListener("change", (event) => refresh(JSON.parse(event.data)));
+  source.addEventListener("ready", () => document.body.dataset.live = "on");
+})();

@@ -1,0 +1,85 @@
+"""The agent inbox in real Chromium: login, live updates, escaping, reply, close, a new conversation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.conftest import LiveServer
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _say(server: LiveServer, who: str, message_id: str, text: str, name: str | None = None) -> dict[str, object]:
+    contact: dict[str, object] = {"external_id": who}
+    if name:
+        contact["name"] = name
+    response = httpx.post(
+        f"{server.base_url}/api/v1/channels/1/inbound",
+        json={"contact": contact, "message": {"id": message_id, "text": text}},
+        headers=server.headers,
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _login(page: Page, server: LiveServer) -> None:
+    page.goto(f"{server.base_url}/inbox")
+    expect(page).to_have_url(f"{server.base_url}/login?next=/inbox")
+    page.fill("#email", server.email)
+    page.fill("#password", server.password)
+    page.click("button[type=submit]")
+    expect(page.locator("body")).to_have_attribute("data-live", "on")  # the live stream is connected
+
+
+def test_wrong_password_is_refused_and_pages_need_a_login(page: Page, live_server: LiveServer) -> None:
+    page.goto(f"{live_server.base_url}/inbox/conversations/1")
+    expect(page).to_have_url(f"{live_server.base_url}/login?next=/inbox/conversations/1")
+    page.fill("#email", live_server.email)
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_have_text("Wrong e-mail or password.")
+    forged = httpx.post(f"{live_server.base_url}/login", data={"email": live_server.email, "password": "x"})
+    assert forged.status_code == 403  # no CSRF token: refused before anything is checked
+
+
+def test_an_agent_sees_a_conversation_arrive_live_replies_and_closes_it(page: Page, live_server: LiveServer) -> None:
+    _login(page, live_server)
+    first = _say(live_server, "eve", "m1", "<img src=x onerror=alert(1)> I need help", name="Eve <script>")
+
+    entry = page.locator("#list li", has_text="Eve <script>")
+    expect(entry).to_be_visible()  # appeared without a reload
+    entry.click()
+    expect(page.locator("#messages")).to_contain_text("<img src=x onerror=alert(1)> I need help")
+    assert page.locator("#messages img").count() == 0  # shown as text, never as markup
+    expect(page.locator("#messages")).to_contain_text("What can we help you with?")  # the workflow asked
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "inbox.png"))
+
+    page.fill("#reply-text", "Hello Eve, I am here.")
+    page.click(".reply button")
+    expect(page.locator("#messages .msg.out.agent")).to_contain_text("Hello Eve, I am here.")
+    _say(live_server, "eve", "m2", "Support")
+    expect(page.locator("#messages")).to_contain_text("Support")  # the contact's answer, live
+
+    page.fill("#close-note", "Answered")
+    page.fill("#close-category", "support")
+    page.click(".close button")
+    expect(page.locator(".closed")).to_contain_text("Closed as support: Answered.")
+
+    second = _say(live_server, "eve", "m3", "Me again!")
+    assert second["conversation_id"] != first["conversation_id"]
+    page.goto(f"{live_server.base_url}/inbox")
+    expect(page.locator("#list li", has_text="Me again!")).to_be_visible()
+
+
+def test_availability_toggle_changes_the_agent(page: Page, live_server: LiveServer) -> None:
+    _login(page, live_server)
+
+    page.select_option("select[name=availability]", "away")
+
+    expect(page.locator("select[name=availability]")).to_have_value("away")
+    agents = httpx.get(f"{live_server.base_url}/api/v1/agents", headers=live_server.headers).json()
+    assert next(a for a in agents if a["email"] == live_server.email)["availability"] == "away"
