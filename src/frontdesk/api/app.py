@@ -24,6 +24,7 @@ from frontdesk.api.conversations import ConversationController
 from frontdesk.api.deps import database
 from frontdesk.api.people import AgentController, TeamController
 from frontdesk.api.system import EventController, TokenController, healthz
+from frontdesk.api.webchat import VisitorFeed, WebchatController, widget_demo
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
 from frontdesk.channels.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
@@ -32,6 +33,8 @@ from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
 from frontdesk.web.live import LiveFeed
 from frontdesk.web.pages import InboxController, LoginController
+from frontdesk.web.pages_admin import AdminPages
+from frontdesk.web.pages_workflows import RunPages, WorkflowPages
 from frontdesk.web.sessions import instance_secret
 
 WEB = Path(__file__).resolve().parents[1] / "web"
@@ -62,11 +65,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.authenticator = Authenticator(db, settings.token_cache_seconds)
         app.state.live = LiveFeed(db)
         app.state.live.start()
+        app.state.visitors = VisitorFeed(db)
+        app.state.visitors.start()
         worker.start()
         engine.start()
         try:
             yield
         finally:
+            await app.state.visitors.stop()
             await engine.stop()
             await worker.stop()
             db.close()
@@ -87,6 +93,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             healthz,
             LoginController,
             InboxController,
+            WebchatController,
+            widget_demo,
+            WorkflowPages,
+            RunPages,
+            AdminPages,
             create_static_files_router(path="/static", directories=[WEB / "static"], opt={"auth": "public"}),
         ],
         guards=[guard],

@@ -106,17 +106,22 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
         return
     auth: Authenticator = connection.app.state.authenticator
     if mode == "session":
-        connection.state.principal = await auth.principal_for_session(connection.cookies.get(SESSION_COOKIE))
+        principal = await auth.principal_for_session(connection.cookies.get(SESSION_COOKIE))
+        _check_role(principal, handler.opt.get("role", Role.AGENT))
+        connection.state.principal = principal
         return
     if mode == "channel" and signing.SIGNATURE_HEADER in connection.headers:
         await _check_channel_signature(connection, auth)
         connection.state.principal = CHANNEL_PRINCIPAL
         return
     principal = await auth.principal_for(connection.headers.get("authorization"))
-    needed: Role = handler.opt.get("role", Role.AGENT)
-    if not principal.role.includes(needed):
-        raise Forbidden("forbidden", f"this needs the {needed} role; the token has {principal.role}")
+    _check_role(principal, handler.opt.get("role", Role.AGENT))
     connection.state.principal = principal
+
+
+def _check_role(principal: Principal, needed: Role) -> None:
+    if not principal.role.includes(needed):
+        raise Forbidden("forbidden", f"this needs the {needed} role; you have {principal.role}")
 
 
 async def _check_channel_signature(connection: ASGIConnection[Any, Any, Any, Any], auth: Authenticator) -> None:

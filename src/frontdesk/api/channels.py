@@ -12,8 +12,9 @@ from frontdesk.actions.channels import create_channel
 from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import ChannelBody, InboundBody, PathId
-from frontdesk.domain.errors import Forbidden
-from frontdesk.domain.model import Role
+from frontdesk.channels import webchat
+from frontdesk.domain.errors import Forbidden, InvalidInput
+from frontdesk.domain.model import ChannelType, Role
 from frontdesk.store import queries
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class ChannelController(Controller):
     @post("/", opt={"role": Role.ADMIN})
     async def create(self, db: Db, data: JSONBody[ChannelBody]) -> dict[str, Any]:
         """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls."""
-        config = {"callback_url": str(data.callback_url) if data.callback_url else None}
+        config = _config(data)
         channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, config))
         channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
         return {**channel, "secret": secret}
@@ -66,3 +67,14 @@ class ChannelController(Controller):
             log.info("conversation opened", extra={"channel_id": channel_id, **body})
         headers = {"Idempotent-Replayed": "true"} if receipt.duplicate else {}
         return Response(body, status_code=200, headers=headers)
+
+
+def _config(data: ChannelBody) -> dict[str, Any]:
+    """Each type keeps its own settings; one meant for the other type is refused, not ignored."""
+    if data.type is ChannelType.WEBCHAT:
+        if data.callback_url is not None:
+            raise InvalidInput("not_for_webchat", "callback_url: web chat answers in the widget", "callback_url")
+        return webchat.channel_config(data.allowed_origins)
+    if data.allowed_origins is not None:
+        raise InvalidInput("not_for_api", "allowed_origins: only webchat channels have them", "allowed_origins")
+    return {"callback_url": str(data.callback_url) if data.callback_url else None}

@@ -42,7 +42,8 @@ class InboundBody(Body):
 class ChannelBody(Body):
     type: ChannelType
     name: Name
-    callback_url: HttpUrl | None = None
+    callback_url: HttpUrl | None = None  # api channels
+    allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=50)  # webchat
 
 
 class ContactPatch(Body):

@@ -64,6 +64,7 @@ class Availability(StrEnum):
 
 class ChannelType(StrEnum):
     API = "api"
+    WEBCHAT = "webchat"
 
 
 class FieldType(StrEnum):

@@ -1,0 +1,318 @@
+"""The web-chat widget's public endpoints, under /webchat/{channel_id}/, and its demo page.
+
+No API token here: a visitor proves who they are with their visitor token
+(`Authorization: Bearer <token>`, or `?token=` on the event stream, which EventSource cannot
+give headers). The channel's `allowed_origins` decide which sites may call (CORS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any
+
+from litestar import Controller, Litestar, Request, Response, get, post
+from litestar.datastructures import Headers
+from litestar.di import Provide
+from litestar.params import JSONBody, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from pydantic import Field, StringConstraints
+from sqlalchemy import Connection, func, select
+
+from frontdesk.api.deps import Db
+from frontdesk.api.schemas import MAX_ID, Body
+from frontdesk.channels import webchat
+from frontdesk.channels.webchat import Profile, WebchatChannel
+from frontdesk.domain import events as ev
+from frontdesk.domain.conversations import check_message_text
+from frontdesk.domain.errors import Forbidden, NotFound, Unauthorized
+from frontdesk.store.database import Database, sleep_until_set
+from frontdesk.store.tables import events
+
+log = logging.getLogger(__name__)
+
+CHANNEL_KEY = "webchat_channel"
+KEEPALIVE_SECONDS = 15.0
+PAGE = 100
+Cursor = Annotated[int, QueryParameter(ge=0, le=MAX_ID)]
+
+
+class SessionBody(Body):
+    visitor_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")] | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)] | None = None
+
+
+class VisitorMessageBody(Body):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,100}$")]  # chosen by the widget: retries reuse it
+    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+# -- which channel, from which site ------------------------------------------------------------
+class OriginGate:
+    """ASGI middleware of the webchat routes: resolves the channel (404 unless it is a webchat
+    one), refuses other sites than its allowed origins (403) and answers CORS for the allowed.
+    A middleware rather than a hook, so that error answers carry the CORS headers too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        channel_id = scope["path_params"].get("channel_id")
+        if not isinstance(channel_id, int) or not 0 < channel_id <= MAX_ID:
+            raise NotFound("webchat_channel", channel_id)
+        db: Database = Litestar.from_scope(scope).state.db
+        channel = await db.read(lambda c: webchat.load_channel(c, channel_id))
+        headers = Headers.from_scope(scope)
+        origin = headers.get("origin")
+        if origin is not None and not webchat.origin_allowed(channel, origin, headers.get("host")):
+            raise Forbidden(
+                "origin_not_allowed",
+                f"{origin} may not use web chat channel {channel_id}: add it to the channel's allowed_origins",
+                "origin",
+            )
+        scope.setdefault("state", {})[CHANNEL_KEY] = channel
+        cors = _cors_headers(origin)
+        if scope["method"] == "OPTIONS":
+            await _answer_preflight(send, cors)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *cors]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+def _cors_headers(origin: str | None) -> list[tuple[bytes, bytes]]:
+    headers = [(b"vary", b"Origin")]
+    if origin is not None:  # already checked: allowed
+        headers += [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-expose-headers", b"Idempotent-Replayed"),
+        ]
+    return headers
+
+
+async def _answer_preflight(send: Send, cors: list[tuple[bytes, bytes]]) -> None:
+    headers = [
+        *cors,
+        (b"access-control-allow-methods", b"GET, POST"),
+        (b"access-control-allow-headers", b"Authorization, Content-Type"),
+        (b"access-control-max-age", b"600"),
+        (b"allow", b"GET, POST, OPTIONS"),
+    ]
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _channel(request: Request[Any, Any, Any]) -> WebchatChannel:
+    found: WebchatChannel = request.state[CHANNEL_KEY]
+    return found
+
+
+def _visitor(request: Request[Any, Any, Any], channel: WebchatChannel) -> str:
+    """The visitor id the request's token proves (header, or `token` on the event stream)."""
+    authorization = request.headers.get("authorization")
+    if authorization is None:
+        return webchat.visitor_of(channel, request.query_params.get("token"))
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthorized("bad_visitor_token", "send the visitor token as Authorization: Bearer <token>")
+    return webchat.visitor_of(channel, token.strip())
+
+
+# -- live delivery -----------------------------------------------------------------------------
+class VisitorFeed:
+    """Wakes the streams of the visitors who got a message: after each commit, one read of the
+    event log for all of them (not one per stream), filtered by contact."""
+
+    IDLE_SECONDS = 1.0  # also picks up what another process wrote
+    BATCH = 1000
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._watchers: dict[int, set[asyncio.Event]] = {}
+        self._committed = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.db.on_commit(self._on_commit)
+        self._task = asyncio.create_task(self._run(), name="frontdesk-webchat-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    @contextlib.contextmanager
+    def watch(self, contact_id: int) -> Iterator[asyncio.Event]:
+        """An event set whenever the contact gets a message; clear it before reading."""
+        woken = asyncio.Event()
+        self._watchers.setdefault(contact_id, set()).add(woken)
+        try:
+            yield woken
+        finally:
+            watchers = self._watchers.get(contact_id, set())
+            watchers.discard(woken)
+            if not watchers:
+                self._watchers.pop(contact_id, None)
+
+    def _on_commit(self, topics: set[str]) -> None:
+        if "events" in topics and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._committed.set)
+
+    async def _run(self) -> None:
+        cursor = await self.db.read(lambda c: c.execute(select(func.max(events.c.id))).scalar() or 0)
+        while True:
+            self._committed.clear()  # before the read: a commit during it is not missed
+            try:
+                rows = await self.db.read(lambda c, after=cursor: _message_events(c, after, self.BATCH))
+            except Exception:
+                log.exception("webchat feed: reading the event log failed", extra={"cursor": cursor})
+                rows = []
+            for event_id, contact_id in rows:
+                cursor = event_id
+                for woken in list(self._watchers.get(contact_id, ())):
+                    woken.set()
+            if len(rows) < self.BATCH:
+                await sleep_until_set(self._committed, self.IDLE_SECONDS)
+
+
+def _message_events(conn: Connection, after: int, limit: int) -> list[tuple[int, int | None]]:
+    query = (
+        select(events.c.id, events.c.contact_id, events.c.type)
+        .where(events.c.id > after)
+        .order_by(events.c.id)
+        .limit(limit)
+    )
+    kinds = (ev.MESSAGE_RECEIVED, ev.MESSAGE_SENT)
+    # Every id moves the cursor; only message events name a contact to wake.
+    return [(r.id, r.contact_id if r.type in kinds else None) for r in conn.execute(query)]
+
+
+async def _visitor_events(
+    feed: VisitorFeed, db: Database, channel_id: int, contact_id: int, after: int
+) -> AsyncIterator[ServerSentEventMessage]:
+    yield ServerSentEventMessage(event="ready", data=json.dumps({"cursor": after}))
+    with feed.watch(contact_id) as woken:
+        while True:
+            woken.clear()
+            found = await db.read(lambda c, a=after: webchat.visitor_messages(c, channel_id, contact_id, a, PAGE))
+            for message in found:
+                yield ServerSentEventMessage(event="message", data=json.dumps(message))
+            if found:
+                after = found[-1]["id"]
+                continue
+            await sleep_until_set(woken, KEEPALIVE_SECONDS)
+            if not woken.is_set():
+                yield ServerSentEventMessage(comment="keepalive")
+
+
+# -- the endpoints -----------------------------------------------------------------------------
+class WebchatController(Controller):
+    path = "/webchat/{channel_id:int}"
+    include_in_schema = False  # a visitor-token API for the widget; documented in docs/api.md
+    opt = {"auth": "public"}
+    middleware = [OriginGate]
+    dependencies = {
+        "channel": Provide(_channel, sync_to_thread=False),
+        "visitor": Provide(_visitor, sync_to_thread=False),
+    }
+
+    @post("/session", status_code=200)
+    async def session(
+        self, request: Request[Any, Any, Any], db: Db, channel: WebchatChannel, data: JSONBody[SessionBody]
+    ) -> dict[str, str]:
+        """Start a visitor session (a new id, or the one the widget chose) or resume one with
+        its token; a name or e-mail given is kept on the visitor's contact."""
+        profile = Profile(data.name, data.email)
+        if "authorization" in request.headers:
+            visitor_id = _visitor(request, channel)
+            if data.visitor_id not in (None, visitor_id):
+                raise Unauthorized("bad_visitor_token", "the token is for another visitor_id")
+            known = await db.read(lambda c: webchat.visitor_contact(c, channel.id, visitor_id))
+            if profile != Profile() or known is None:
+                await db.write(lambda c: webchat.save_visitor(c, channel.id, visitor_id, profile))
+        else:
+            visitor_id = data.visitor_id or webchat.new_visitor_id()
+            await db.write(lambda c: webchat.claim_visitor(c, channel.id, visitor_id, profile))
+        return {"visitor_id": visitor_id, "token": webchat.visitor_token(channel.secret, visitor_id)}
+
+    @post("/messages", status_code=200)
+    async def send(
+        self, db: Db, channel: WebchatChannel, visitor: str, data: JSONBody[VisitorMessageBody]
+    ) -> Response[dict[str, Any]]:
+        """The visitor writes. Idempotent on `id`: a retry answers the stored message again."""
+        check_message_text(data.text)
+        message, duplicate = await db.write(
+            lambda c: webchat.post_message(c, channel.id, visitor, data.id, data.text)
+        )
+        return Response(message, headers={"Idempotent-Replayed": "true"} if duplicate else {})
+
+    @get("/messages")
+    async def messages(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        channel: WebchatChannel,
+        visitor: str,
+        after: Cursor = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=PAGE)] = PAGE,
+        wait: Annotated[float, QueryParameter(ge=0, le=30)] = 0,
+    ) -> dict[str, Any]:
+        """The visitor's messages after a cursor; with `wait`, a long poll of up to that many seconds."""
+        contact_id = await db.read(lambda c: webchat.visitor_contact(c, channel.id, visitor))
+        if contact_id is None:
+            return {"messages": [], "cursor": after}
+
+        def read(conn: Connection) -> list[dict[str, Any]]:
+            return webchat.visitor_messages(conn, channel.id, contact_id, after, limit)
+
+        feed: VisitorFeed = request.app.state.visitors
+        with feed.watch(contact_id) as woken:
+            found = await db.read(read)
+            if not found and wait:
+                await sleep_until_set(woken, wait)
+                found = await db.read(read)
+        return {"messages": found, "cursor": found[-1]["id"] if found else after}
+
+    @get("/stream")
+    async def stream(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        channel: WebchatChannel,
+        visitor: str,
+        after: Cursor = 0,
+    ) -> ServerSentEvent:
+        """Server-Sent Events: `ready`, then each of the visitor's messages after the cursor as a
+        `message` event, as it is committed; a comment every 15 s keeps proxies from closing it."""
+        contact_id = await db.read(lambda c: webchat.visitor_contact(c, channel.id, visitor))
+        if contact_id is None:
+            raise NotFound("visitor", visitor)
+        feed: VisitorFeed = request.app.state.visitors
+        return ServerSentEvent(
+            _visitor_events(feed, db, channel.id, contact_id, after),
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+
+@get("/widget/demo", opt={"auth": "public"}, include_in_schema=False)
+async def widget_demo(db: Db, channel: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None) -> Template:
+    """A sample shop page embedding the widget (the first webchat channel unless `channel` says)."""
+    channel_id = channel if channel is not None else await db.read(webchat.first_channel_id)
+    try:
+        if channel_id is None:
+            raise NotFound("webchat_channel", "")
+        await db.read(lambda c: webchat.load_channel(c, channel_id))
+    except NotFound:
+        return Template("widget_demo.html", context={"channel_id": None, "asked": channel}, status_code=404)
+    return Template("widget_demo.html", context={"channel_id": channel_id, "asked": channel})
