@@ -47,6 +47,7 @@ LEAST_ROLE: dict[Operation, str] = {
     ("POST", "/api/v1/conversations/{conversation_id}/close"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/transfer"): "agent",
+    ("POST", "/api/v1/conversations/{conversation_id}/reopen"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/unassign"): "agent",
     # agents (an agent may PATCH only their own availability: see the tests further down)
     ("GET", "/api/v1/agents"): "agent",
@@ -95,6 +96,8 @@ LEAST_ROLE: dict[Operation, str] = {
 NAMES_NO_REAL_OBJECT = {
     op for op in LEAST_ROLE if op[1].startswith(("/api/v1/workflows/{", "/api/v1/runs/{", "/api/v1/hooks/"))
 } | {("POST", "/api/v1/workflows")}
+# The shared conversation is open, so reopening it is refused (409) once past the guard.
+NAMES_NO_REAL_OBJECT |= {("POST", "/api/v1/conversations/{conversation_id}/reopen")}
 
 
 @dataclass

@@ -128,3 +128,22 @@ def test_list_filters_by_status_and_contact(admin: Api) -> None:
     assert open_ids == [b["conversation_id"]]
     mine = admin.get("/api/v1/conversations", contact_id=a["contact_id"]).json()
     assert [c["id"] for c in mine] == [a["conversation_id"]]
+
+
+def test_a_closed_conversation_can_be_reopened_unless_another_is_open(admin: Api) -> None:
+    channel = admin.channel()
+    first = admin.inbound(channel["id"], "ada", "Hello").json()
+    path = f"/api/v1/conversations/{first['conversation_id']}"
+    assert admin.post(f"{path}/reopen").status_code == 409  # still open
+    admin.post(f"{path}/close", {"note": "done", "category": "faq"})
+
+    reopened = admin.post(f"{path}/reopen")
+
+    assert reopened.status_code == 200
+    assert (reopened.json()["status"], reopened.json()["closing_note"]) == ("open", None)
+    assert admin.events(type="conversation.reopened")[-1]["conversation_id"] == first["conversation_id"]
+    admin.post(f"{path}/close")
+    second = admin.inbound(channel["id"], "ada", "New question").json()
+    refused = admin.post(f"{path}/reopen")
+    assert refused.status_code == 409
+    assert f"already has open conversation {second['conversation_id']}" in refused.json()["detail"]

@@ -83,3 +83,18 @@ def test_availability_toggle_changes_the_agent(page: Page, live_server: LiveServ
     expect(page.locator("select[name=availability]")).to_have_value("away")
     agents = httpx.get(f"{live_server.base_url}/api/v1/agents", headers=live_server.headers).json()
     assert next(a for a in agents if a["email"] == live_server.email)["availability"] == "away"
+
+
+def test_new_contact_messages_show_as_unread_until_the_agent_opens_the_conversation(
+    page: Page, live_server: LiveServer
+) -> None:
+    _login(page, live_server)
+    _say(live_server, "bob", "b1", "First", name="Bob")
+    _say(live_server, "bob", "b2", "Second")
+    entry = page.locator("#list li", has_text="Bob")
+
+    expect(entry.locator(".unread")).to_have_text("2")
+    entry.click()
+    expect(page.locator("#messages")).to_contain_text("Second")
+    page.goto(f"{live_server.base_url}/inbox")
+    expect(page.locator("#list li", has_text="Bob").locator(".unread")).to_have_count(0)

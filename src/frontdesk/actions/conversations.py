@@ -14,7 +14,7 @@ from frontdesk.assignment.queue import assign_from_pool, dequeue, drain_teams_of
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.conversations import check_closing_note, check_message_text, check_open
-from frontdesk.domain.errors import InvalidInput, NotFound
+from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import (
     Actor,
     ConversationStatus,
@@ -232,6 +232,33 @@ def close_conversation(
     if conversation["assignee_id"] is not None:  # a place is free: the team's queue moves now
         release_place(conn, conversation["assignee_id"])
         drain_teams_of(conn, conversation["assignee_id"], now())
+
+
+def reopen_conversation(conn: Connection, conversation_id: int, actor: Actor) -> None:
+    """Open a closed conversation again — only while the contact has no other open one."""
+    conversation = get_conversation(conn, conversation_id)
+    if conversation["status"] == ConversationStatus.OPEN:
+        raise Conflict("conversation_open", f"conversation {conversation_id} is already open")
+    other = find_open_conversation(conn, conversation["contact_id"])
+    if other is not None:
+        raise Conflict(
+            "contact_has_open_conversation",
+            f"contact {conversation['contact_id']} already has open conversation {other['id']}",
+        )
+    conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id)
+        .values(status=ConversationStatus.OPEN, closed_at=None, closing_note=None, closing_category=None)
+    )
+    emit(
+        conn,
+        ev.CONVERSATION_REOPENED,
+        {"actor": actor.as_payload(), "assignee_id": conversation["assignee_id"]},
+        contact_id=conversation["contact_id"],
+        conversation_id=conversation_id,
+    )
+    if conversation["assignee_id"] is not None:
+        add_place(conn, conversation["assignee_id"], now())  # the assignee holds it again
 
 
 def assign_conversation(

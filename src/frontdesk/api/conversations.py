@@ -11,6 +11,7 @@ from frontdesk.actions.conversations import (
     assign_conversation,
     close_conversation,
     open_conversation,
+    reopen_conversation,
     send_message,
     unassign_conversation,
 )
@@ -124,6 +125,12 @@ class ConversationController(Controller):
         await db.write(
             lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id, reason)
         )
+        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+
+    @post("/{conversation_id:int}/reopen", status_code=200)
+    async def reopen(self, db: Db, principal: Caller, conversation_id: PathId) -> dict[str, Any]:
+        """Open a closed conversation again (409 while the contact has another open one)."""
+        await db.write(lambda c: reopen_conversation(c, conversation_id, principal.actor))
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/unassign", status_code=200)

@@ -11,7 +11,13 @@ from litestar.response import Redirect, ServerSentEvent, Template
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.actions.agents import update_agent
-from frontdesk.actions.conversations import add_note, assign_conversation, close_conversation, send_message
+from frontdesk.actions.conversations import (
+    add_note,
+    assign_conversation,
+    close_conversation,
+    reopen_conversation,
+    send_message,
+)
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.clock import now
@@ -123,6 +129,9 @@ class InboxController(Controller):
             }
             return context
 
+        if c and principal.agent_id is not None:
+            agent_id = principal.agent_id
+            await db.write(lambda conn: queries.mark_read(conn, agent_id, c))
         return Template("inbox.html", context={**await db.read(read), "now": now()})
 
     @get("/list")
@@ -140,7 +149,11 @@ class InboxController(Controller):
         return Template("_list.html", context={"items": items, "filters": filters, "selected_id": c, "now": now()})
 
     @get("/conversations/{conversation_id:int}")
-    async def conversation(self, db: Db, conversation_id: FromPath[int]) -> Template:
+    async def conversation(self, db: Db, principal: Caller, conversation_id: FromPath[int]) -> Template:
+        if principal.agent_id is not None:
+            agent_id = principal.agent_id
+            await db.write(lambda conn: queries.mark_read(conn, agent_id, conversation_id))
+
         def read(conn: Any) -> dict[str, Any]:
             return {"selected": queries.thread(conn, conversation_id), **queries.choices(conn)}
 
@@ -161,6 +174,11 @@ class InboxController(Controller):
         note, category = (data.note or None), (data.category or None)
         await db.write(lambda c: close_conversation(c, conversation_id, principal.actor, note, category))
         return Redirect(f"/inbox?c={conversation_id}&status=closed")
+
+    @post("/conversations/{conversation_id:int}/reopen", status_code=303)
+    async def reopen(self, db: Db, principal: Caller, conversation_id: FromPath[int]) -> Redirect:
+        await db.write(lambda c: reopen_conversation(c, conversation_id, principal.actor))
+        return Redirect(f"/inbox?c={conversation_id}")
 
     @post("/conversations/{conversation_id:int}/assign", status_code=303)
     async def assign(

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from frontdesk.domain.errors import NotFound
-from frontdesk.store.tables import agents, channels, contacts, conversations, messages, teams, workflow_runs
+from frontdesk.store.tables import (
+    agents,
+    channels,
+    contacts,
+    conversation_reads,
+    conversations,
+    messages,
+    teams,
+    workflow_runs,
+)
 
 VIEWS = ("mine", "unassigned", "all")
 
@@ -39,10 +48,51 @@ def inbox_list(
         .limit(limit)
     ).mappings()
     found = [dict(r) for r in rows]
-    last = _last_messages(conn, [c["id"] for c in found])
+    ids = [c["id"] for c in found]
+    last = _last_messages(conn, ids)
+    unread = _unread(conn, viewer, ids)
     for conversation in found:
         conversation["last"] = last.get(conversation["id"])
+        conversation["unread"] = unread.get(conversation["id"], 0)
     return found
+
+
+def _unread(conn: Connection, viewer: int | None, conversation_ids: list[int]) -> dict[int, int]:
+    """Contact messages the viewer has not seen, per conversation."""
+    if viewer is None or not conversation_ids:
+        return {}
+    seen = conversation_reads.c.last_read_message_id
+    rows = conn.execute(
+        select(messages.c.conversation_id, func.count())
+        .outerjoin(
+            conversation_reads,
+            and_(
+                conversation_reads.c.conversation_id == messages.c.conversation_id,
+                conversation_reads.c.agent_id == viewer,
+            ),
+        )
+        .where(
+            messages.c.conversation_id.in_(conversation_ids),
+            messages.c.direction == "in",
+            messages.c.id > func.coalesce(seen, 0),
+        )
+        .group_by(messages.c.conversation_id)
+    ).all()
+    return {conversation_id: count for conversation_id, count in rows}
+
+
+def mark_read(conn: Connection, agent_id: int, conversation_id: int) -> None:
+    """The agent has seen the conversation up to its newest message."""
+    newest = conn.execute(select(func.max(messages.c.id)).where(messages.c.conversation_id == conversation_id)).scalar()
+    if newest is None:
+        return
+    key = and_(conversation_reads.c.agent_id == agent_id, conversation_reads.c.conversation_id == conversation_id)
+    if conn.execute(update(conversation_reads).where(key).values(last_read_message_id=newest)).rowcount == 0:
+        conn.execute(
+            insert(conversation_reads).values(
+                agent_id=agent_id, conversation_id=conversation_id, last_read_message_id=newest
+            )
+        )
 
 
 def _last_messages(conn: Connection, conversation_ids: list[int]) -> dict[int, dict[str, Any]]:
