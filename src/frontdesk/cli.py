@@ -98,6 +98,7 @@ def serve(
         http="httptools",
         access_log=False,
         log_config=None,
+        timeout_graceful_shutdown=5,  # open live streams (inbox, web chat) would otherwise hold a stop forever
     )
 
 
@@ -156,6 +157,7 @@ def _print_welcome(settings: Settings, login: tuple[str, str]) -> None:
         f"""
   Frontdesk — {base}
   Inbox: {base}/inbox   log in as {ADMIN_EMAIL} / {password}
+  Web chat, as a visitor: {base}/widget/demo
   API reference (OpenAPI): {base}/api/v1/schema
   Admin login (API token, Alice Martin): {token}
 

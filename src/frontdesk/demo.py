@@ -1,4 +1,4 @@
-"""Demo data: a small support organisation with agents in three teams and an API channel."""
+"""Demo data: a small support organisation with agents in three teams, an API channel and a web chat."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def load_demo(conn: Connection) -> bool:
     for key, label, type_, options in FIELDS:
         create_field(conn, key, label, type_, options)
     create_channel(conn, ChannelType.API, "Website API", {"callback_url": None})
+    create_channel(conn, ChannelType.WEBCHAT, "Website chat", {"allowed_origins": []})  # try it: /widget/demo
     workflow_id = create_workflow(conn, yaml.safe_load(INBOUND_WORKFLOW.read_text()))
     publish(conn, workflow_id, SYSTEM)
     set_enabled(conn, workflow_id, True, SYSTEM)

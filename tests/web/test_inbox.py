@@ -72,7 +72,7 @@ def test_an_agent_sees_a_conversation_arrive_live_replies_and_closes_it(page: Pa
     second = _say(live_server, "eve", "m3", "Me again!")
     assert second["conversation_id"] != first["conversation_id"]
     page.goto(f"{live_server.base_url}/inbox")
-    expect(page.locator("#list li", has_text="Me again!")).to_be_visible()
+    expect(page.locator(f'#list li[data-conversation="{second["conversation_id"]}"]')).to_contain_text("Eve")
 
 
 def test_availability_toggle_changes_the_agent(page: Page, live_server: LiveServer) -> None:

@@ -24,9 +24,10 @@ from frontdesk.api.conversations import ConversationController
 from frontdesk.api.deps import database
 from frontdesk.api.people import AgentController, TeamController
 from frontdesk.api.system import EventController, TokenController, healthz
-from frontdesk.api.webchat import VisitorFeed, WebchatController, widget_demo
+from frontdesk.api.webchat import WebchatController, widget_demo
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
 from frontdesk.channels.delivery import DeliveryWorker
+from frontdesk.channels.webchat_live import VisitorFeed
 from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database

@@ -7,38 +7,35 @@ give headers). The channel's `allowed_origins` decide which sites may call (CORS
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.datastructures import Headers
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 from pydantic import Field, StringConstraints
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import MAX_ID, Body
 from frontdesk.channels import webchat
 from frontdesk.channels.webchat import Profile, WebchatChannel
-from frontdesk.domain import events as ev
+from frontdesk.channels.webchat_live import VisitorFeed
 from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import Forbidden, NotFound, Unauthorized
 from frontdesk.store.database import Database, sleep_until_set
-from frontdesk.store.tables import events
-
-log = logging.getLogger(__name__)
 
 CHANNEL_KEY = "webchat_channel"
 KEEPALIVE_SECONDS = 15.0
 PAGE = 100
 Cursor = Annotated[int, QueryParameter(ge=0, le=MAX_ID)]
+Channel = NamedDependency[WebchatChannel]
+VisitorId = NamedDependency[str]
 
 
 class SessionBody(Body):
@@ -69,7 +66,9 @@ class OriginGate:
         channel = await db.read(lambda c: webchat.load_channel(c, channel_id))
         headers = Headers.from_scope(scope)
         origin = headers.get("origin")
-        if origin is not None and not webchat.origin_allowed(channel, origin, headers.get("host")):
+        if origin is not None and not webchat.origin_allowed(
+            channel, origin, (headers.get("host"), headers.get("x-forwarded-host"))
+        ):
             raise Forbidden(
                 "origin_not_allowed",
                 f"{origin} may not use web chat channel {channel_id}: add it to the channel's allowed_origins",
@@ -107,8 +106,9 @@ async def _answer_preflight(send: Send, cors: list[tuple[bytes, bytes]]) -> None
         (b"access-control-max-age", b"600"),
         (b"allow", b"GET, POST, OPTIONS"),
     ]
-    await send({"type": "http.response.start", "status": 204, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 204, "headers": headers}
+    await send(start)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _channel(request: Request[Any, Any, Any]) -> WebchatChannel:
@@ -116,7 +116,7 @@ def _channel(request: Request[Any, Any, Any]) -> WebchatChannel:
     return found
 
 
-def _visitor(request: Request[Any, Any, Any], channel: WebchatChannel) -> str:
+def _visitor(request: Request[Any, Any, Any], channel: Channel) -> str:
     """The visitor id the request's token proves (header, or `token` on the event stream)."""
     authorization = request.headers.get("authorization")
     if authorization is None:
@@ -128,76 +128,6 @@ def _visitor(request: Request[Any, Any, Any], channel: WebchatChannel) -> str:
 
 
 # -- live delivery -----------------------------------------------------------------------------
-class VisitorFeed:
-    """Wakes the streams of the visitors who got a message: after each commit, one read of the
-    event log for all of them (not one per stream), filtered by contact."""
-
-    IDLE_SECONDS = 1.0  # also picks up what another process wrote
-    BATCH = 1000
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._watchers: dict[int, set[asyncio.Event]] = {}
-        self._committed = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.db.on_commit(self._on_commit)
-        self._task = asyncio.create_task(self._run(), name="frontdesk-webchat-feed")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    @contextlib.contextmanager
-    def watch(self, contact_id: int) -> Iterator[asyncio.Event]:
-        """An event set whenever the contact gets a message; clear it before reading."""
-        woken = asyncio.Event()
-        self._watchers.setdefault(contact_id, set()).add(woken)
-        try:
-            yield woken
-        finally:
-            watchers = self._watchers.get(contact_id, set())
-            watchers.discard(woken)
-            if not watchers:
-                self._watchers.pop(contact_id, None)
-
-    def _on_commit(self, topics: set[str]) -> None:
-        if "events" in topics and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._committed.set)
-
-    async def _run(self) -> None:
-        cursor = await self.db.read(lambda c: c.execute(select(func.max(events.c.id))).scalar() or 0)
-        while True:
-            self._committed.clear()  # before the read: a commit during it is not missed
-            try:
-                rows = await self.db.read(lambda c, after=cursor: _message_events(c, after, self.BATCH))
-            except Exception:
-                log.exception("webchat feed: reading the event log failed", extra={"cursor": cursor})
-                rows = []
-            for event_id, contact_id in rows:
-                cursor = event_id
-                for woken in list(self._watchers.get(contact_id, ())):
-                    woken.set()
-            if len(rows) < self.BATCH:
-                await sleep_until_set(self._committed, self.IDLE_SECONDS)
-
-
-def _message_events(conn: Connection, after: int, limit: int) -> list[tuple[int, int | None]]:
-    query = (
-        select(events.c.id, events.c.contact_id, events.c.type)
-        .where(events.c.id > after)
-        .order_by(events.c.id)
-        .limit(limit)
-    )
-    kinds = (ev.MESSAGE_RECEIVED, ev.MESSAGE_SENT)
-    # Every id moves the cursor; only message events name a contact to wake.
-    return [(r.id, r.contact_id if r.type in kinds else None) for r in conn.execute(query)]
-
-
 async def _visitor_events(
     feed: VisitorFeed, db: Database, channel_id: int, contact_id: int, after: int
 ) -> AsyncIterator[ServerSentEventMessage]:
@@ -205,7 +135,9 @@ async def _visitor_events(
     with feed.watch(contact_id) as woken:
         while True:
             woken.clear()
-            found = await db.read(lambda c, a=after: webchat.visitor_messages(c, channel_id, contact_id, a, PAGE))
+            found = await db.read(
+                partial(webchat.visitor_messages, channel_id=channel_id, contact_id=contact_id, after=after, limit=PAGE)
+            )
             for message in found:
                 yield ServerSentEventMessage(event="message", data=json.dumps(message))
             if found:
@@ -229,7 +161,7 @@ class WebchatController(Controller):
 
     @post("/session", status_code=200)
     async def session(
-        self, request: Request[Any, Any, Any], db: Db, channel: WebchatChannel, data: JSONBody[SessionBody]
+        self, request: Request[Any, Any, Any], db: Db, channel: Channel, data: JSONBody[SessionBody]
     ) -> dict[str, str]:
         """Start a visitor session (a new id, or the one the widget chose) or resume one with
         its token; a name or e-mail given is kept on the visitor's contact."""
@@ -248,13 +180,11 @@ class WebchatController(Controller):
 
     @post("/messages", status_code=200)
     async def send(
-        self, db: Db, channel: WebchatChannel, visitor: str, data: JSONBody[VisitorMessageBody]
+        self, db: Db, channel: Channel, visitor: VisitorId, data: JSONBody[VisitorMessageBody]
     ) -> Response[dict[str, Any]]:
         """The visitor writes. Idempotent on `id`: a retry answers the stored message again."""
         check_message_text(data.text)
-        message, duplicate = await db.write(
-            lambda c: webchat.post_message(c, channel.id, visitor, data.id, data.text)
-        )
+        message, duplicate = await db.write(lambda c: webchat.post_message(c, channel.id, visitor, data.id, data.text))
         return Response(message, headers={"Idempotent-Replayed": "true"} if duplicate else {})
 
     @get("/messages")
@@ -262,8 +192,8 @@ class WebchatController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: Db,
-        channel: WebchatChannel,
-        visitor: str,
+        channel: Channel,
+        visitor: VisitorId,
         after: Cursor = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=PAGE)] = PAGE,
         wait: Annotated[float, QueryParameter(ge=0, le=30)] = 0,
@@ -289,8 +219,8 @@ class WebchatController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: Db,
-        channel: WebchatChannel,
-        visitor: str,
+        channel: Channel,
+        visitor: VisitorId,
         after: Cursor = 0,
     ) -> ServerSentEvent:
         """Server-Sent Events: `ready`, then each of the visitor's messages after the cursor as a

@@ -84,9 +84,11 @@ def channel_config(allowed_origins: list[str] | None) -> dict[str, Any]:
     return {"allowed_origins": sorted(set(clean))}
 
 
-def origin_allowed(channel: WebchatChannel, origin: str, host: str | None) -> bool:
-    """Frontdesk's own pages (the demo) may always use a channel; other sites only if listed."""
-    return origin in channel.allowed_origins or (host is not None and urlsplit(origin).netloc == host)
+def origin_allowed(channel: WebchatChannel, origin: str, hosts: tuple[str | None, ...]) -> bool:
+    """Frontdesk's own pages (the demo) may always use a channel; other sites only if listed.
+    `hosts`: the Host header and a proxy's X-Forwarded-Host (which a page of another site could
+    only send after a preflight, and preflights from other sites are refused)."""
+    return origin in channel.allowed_origins or urlsplit(origin).netloc in {h for h in hosts if h}
 
 
 # -- reads and writes --------------------------------------------------------------------------
@@ -161,7 +163,8 @@ def visitor_messages(
         select(*_SHOWN)
         .where(
             messages.c.conversation_id.in_(theirs),
-            messages.c.channel_id == channel_id,
+            # `+ 0` keeps SQLite on the (conversation, id) index rather than scanning the channel.
+            messages.c.channel_id + 0 == channel_id,
             messages.c.private == false(),
             messages.c.id > after,
         )

@@ -190,12 +190,10 @@ class InboxController(Controller):
         return Redirect(f"/inbox?c={conversation_id}")
 
     @post("/availability", status_code=303)
-    async def availability(
-        self, request: Request[Any, Any, Any], db: Db, principal: Caller, data: Annotated[AvailabilityForm, Form]
-    ) -> Redirect:
+    async def availability(self, db: Db, principal: Caller, data: Annotated[AvailabilityForm, Form]) -> Redirect:
         agent_id = _agent(principal)
         await db.write(lambda c: update_agent(c, agent_id, principal.actor, {"availability": data.availability}))
-        return Redirect(_safe_next(request.headers.get("referer", "/inbox").split(str(request.base_url), 1)[-1]))
+        return Redirect("/inbox")
 
     @get("/stream")
     async def stream(self, request: Request[Any, Any, Any]) -> ServerSentEvent:

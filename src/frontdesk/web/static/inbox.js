@@ -12,10 +12,16 @@
     if (main.dataset.selected) params.set("c", main.dataset.selected);
     return params.toString();
   };
+  // Replace `target` with the server's fresh HTML, keeping what the agent is typing: the fields
+  // are read at the moment of the swap (not when the request left), so no keystroke is lost.
   const fetchInto = async (url, target) => {
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
     if (response.redirected || response.status === 401) { window.location = "/login"; return; }
-    if (response.ok) target.innerHTML = await response.text();
+    if (!response.ok) return;
+    const html = await response.text();
+    const restore = keepDrafts(target);
+    target.innerHTML = html;
+    restore();
   };
   let pending = null;
   const refresh = (changes) => {
@@ -24,18 +30,12 @@
     clearTimeout(pending);
     pending = setTimeout(() => {
       fetchInto(`/inbox/list?${query()}`, list);
-      if (touchesThread) {
-        const drafts = keepDrafts();
-        fetchInto(`/inbox/conversations/${selected}`, thread).then(() => {
-          drafts();
-          scrollDown();
-        });
-      }
+      if (touchesThread) fetchInto(`/inbox/conversations/${selected}`, thread).then(scrollDown);
     }, 50);
   };
-  // What the agent is typing survives a refresh of the thread (fields are matched by id).
-  const keepDrafts = () => {
-    const fields = [...thread.querySelectorAll("input[id], textarea[id], select[id]")];
+  // Field values (matched by id) and focus survive a refresh.
+  const keepDrafts = (root) => {
+    const fields = [...root.querySelectorAll("input[id], textarea[id], select[id]")];
     const saved = fields.map((f) => [f.id, f.type === "checkbox" ? f.checked : f.value]);
     const focused = document.activeElement && document.activeElement.id;
     return () => {

@@ -196,6 +196,7 @@
     if (!body.trim()) return false;
     setStatus("");
     sendButton.disabled = true;
+    for (const button of quick.querySelectorAll("button")) button.disabled = true; // one answer, not two
     const id = randomId();
     try {
       await ensureSession();
@@ -210,6 +211,7 @@
       return false;
     } finally {
       sendButton.disabled = false;
+      showQuickReplies();
     }
   };
   form.addEventListener("submit", async (event) => {
