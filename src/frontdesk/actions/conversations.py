@@ -24,6 +24,7 @@ from frontdesk.domain.model import (
 )
 from frontdesk.store.database import wake
 from frontdesk.store.tables import (
+    OPEN,
     agents,
     channels,
     contact_identities,
@@ -43,9 +44,7 @@ def get_conversation(conn: Connection, conversation_id: int) -> RowMapping:
 
 
 def find_open_conversation(conn: Connection, contact_id: int) -> RowMapping | None:
-    query = select(conversations).where(
-        conversations.c.contact_id == contact_id, conversations.c.status == ConversationStatus.OPEN
-    )
+    query = select(conversations).where(conversations.c.contact_id == contact_id, conversations.c.status == OPEN)
     return conn.execute(query).mappings().first()
 
 

@@ -23,7 +23,7 @@ from frontdesk.domain import events as ev
 from frontdesk.domain.model import DeliveryStatus
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database, sleep_until_set
-from frontdesk.store.tables import channels, contact_identities, conversations, messages
+from frontdesk.store.tables import PENDING, channels, contact_identities, conversations, messages
 
 log = logging.getLogger(__name__)
 BATCH = 64
@@ -57,7 +57,7 @@ def claim_due(conn: Connection, lease_seconds: float, limit: int = BATCH) -> lis
                 contact_identities.c.channel_id == messages.c.channel_id,
             ),
         )
-        .where(messages.c.delivery_status == DeliveryStatus.PENDING, messages.c.next_attempt_at <= at)
+        .where(messages.c.delivery_status == PENDING, messages.c.next_attempt_at <= at)
         .order_by(messages.c.next_attempt_at, messages.c.id)
         .limit(limit)
     )
@@ -100,7 +100,7 @@ def record_outcome(
 
 
 def next_attempt(conn: Connection) -> dt.datetime | None:
-    pending = messages.c.delivery_status == DeliveryStatus.PENDING
+    pending = messages.c.delivery_status == PENDING
     return conn.execute(select(func.min(messages.c.next_attempt_at)).where(pending)).scalar()
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, func, select
 
 from frontdesk.engine.runs import VersionCache, load_run, resume
 from frontdesk.steps.base import Timeout
-from frontdesk.store.tables import workflow_runs
+from frontdesk.store.tables import WAITING, workflow_runs
 
 TIMED = ("reply", "timer", "start", "queue")
 
@@ -18,7 +18,7 @@ def fire_due(conn: Connection, cache: VersionCache, now: dt.datetime, limit: int
     due = conn.execute(
         select(workflow_runs.c.id, workflow_runs.c.wait_kind)
         .where(
-            workflow_runs.c.status == "waiting",
+            workflow_runs.c.status == WAITING,
             workflow_runs.c.wait_until <= now,
             workflow_runs.c.wait_kind.in_(TIMED),
         )
@@ -38,6 +38,6 @@ def fire_due(conn: Connection, cache: VersionCache, now: dt.datetime, limit: int
 def next_due(conn: Connection) -> dt.datetime | None:
     return conn.execute(
         select(func.min(workflow_runs.c.wait_until)).where(
-            workflow_runs.c.status == "waiting", workflow_runs.c.wait_kind.in_(TIMED)
+            workflow_runs.c.status == WAITING, workflow_runs.c.wait_kind.in_(TIMED)
         )
     ).scalar()

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    literal_column,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -151,6 +152,12 @@ contact_identities = Table(
 )
 
 _OPEN = text("status = 'open'")
+
+# Queries that should use a partial index compare with these literals, not with bound values:
+# SQLite's planner can only prove a partial index applies when it sees the literal.
+OPEN = literal_column("'open'")
+WAITING = literal_column("'waiting'")
+PENDING = literal_column("'pending'")
 
 conversations = Table(
     "conversations",

@@ -7,9 +7,10 @@ run records instead of crashing the engine.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import Template, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 _ENV = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
@@ -28,11 +29,17 @@ def check(source: str) -> None:
         raise TemplateError(f"template does not compile: {exc.message} (line {exc.lineno})") from None
 
 
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    """Jinja2 does not cache `from_string`; a workflow's few templates are compiled once."""
+    return _ENV.from_string(source)
+
+
 def render(source: str, context: dict[str, Any]) -> str:
     if "{" not in source:
         return source
     try:
-        text = _ENV.from_string(source).render(context)
+        text = _compiled(source).render(context)
     except Exception as exc:  # the sandbox raises SecurityError, others TypeError/UndefinedError...
         raise TemplateError(f"template failed: {exc}") from None
     return text[:MAX_OUTPUT]
