@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 expect.set_options(timeout=15_000)  # a loaded 2-core CI machine is slow; these are not timings
 FLAGS = [
@@ -20,6 +22,19 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+@pytest.fixture
+def screenshot(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., None]:
+    """Save a page's picture: into docs/screenshots when FRONTDESK_SCREENSHOTS=1 (to refresh the
+    README's pictures), else into a temporary folder, so a test run leaves the tree clean."""
+    folder = DOCS_SCREENSHOTS if os.environ.get("FRONTDESK_SCREENSHOTS") == "1" else tmp_path_factory.mktemp("shots")
+
+    def take(page: Page, name: str, full_page: bool = False) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / name), full_page=full_page)
+
+    return take
 
 
 @pytest.fixture(scope="session")

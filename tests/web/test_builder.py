@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 from playwright.sync_api import Page, expect
 
 from tests.conftest import LiveServer
 from tests.factories import eventually
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _login(page: Page, server: LiveServer, target: str) -> None:
@@ -22,7 +20,7 @@ def _login(page: Page, server: LiveServer, target: str) -> None:
 
 
 def test_a_manager_breaks_a_branch_sees_the_problem_at_its_step_fixes_it_and_publishes(
-    page: Page, live_server: LiveServer
+    page: Page, screenshot: Callable[..., None], live_server: LiveServer
 ) -> None:
     _login(page, live_server, "/workflows/1")
     expect(page.locator("svg.flow g.step")).to_have_count(12)  # the demo workflow, drawn
@@ -35,8 +33,7 @@ def test_a_manager_breaks_a_branch_sees_the_problem_at_its_step_fixes_it_and_pub
     expect(page.locator('svg.flow g.step.problem[data-step="route"]')).to_have_count(1)
     page.click("text=Publish draft")
     expect(page.locator(".notice")).to_contain_text("Not published: 1 problem(s)")
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "builder.png"), full_page=True)
+    screenshot(page, "builder.png", full_page=True)
 
     page.fill("#yaml", draft.replace("timeout: 10m", "timeout: 15m", 1))
     page.click("text=Save and validate")
@@ -48,7 +45,9 @@ def test_a_manager_breaks_a_branch_sees_the_problem_at_its_step_fixes_it_and_pub
     expect(page.locator(".diff .add")).to_contain_text(["timeout: 15m"])
 
 
-def test_the_run_explorer_shows_the_path_and_what_the_run_waits_for(page: Page, live_server: LiveServer) -> None:
+def test_the_run_explorer_shows_the_path_and_what_the_run_waits_for(
+    page: Page, screenshot: Callable[..., None], live_server: LiveServer
+) -> None:
     body = {"contact": {"external_id": "ada", "name": "Ada"}, "message": {"id": "m1", "text": "Hi"}}
     httpx.post(f"{live_server.base_url}/api/v1/channels/1/inbound", json=body, headers=live_server.headers)
     run = eventually(
@@ -61,7 +60,7 @@ def test_the_run_explorer_shows_the_path_and_what_the_run_waits_for(page: Page, 
     expect(page.locator("table.steps")).to_contain_text("greet")
     expect(page.locator('svg.flow g.step.visited[data-step="greet"]')).to_have_count(1)
     expect(page.locator('svg.flow g.step.current[data-step="ask_topic"]')).to_have_count(1)
-    page.screenshot(path=str(SCREENSHOTS / "run.png"), full_page=True)
+    screenshot(page, "run.png", full_page=True)
 
 
 def test_agents_cannot_open_the_builder(page: Page, live_server: LiveServer) -> None:

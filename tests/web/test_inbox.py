@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 from playwright.sync_api import Page, expect
 
 from tests.conftest import LiveServer
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _say(server: LiveServer, who: str, message_id: str, text: str, name: str | None = None) -> dict[str, object]:
@@ -45,7 +43,9 @@ def test_wrong_password_is_refused_and_pages_need_a_login(page: Page, live_serve
     assert forged.status_code == 403  # no CSRF token: refused before anything is checked
 
 
-def test_an_agent_sees_a_conversation_arrive_live_replies_and_closes_it(page: Page, live_server: LiveServer) -> None:
+def test_an_agent_sees_a_conversation_arrive_live_replies_and_closes_it(
+    page: Page, screenshot: Callable[..., None], live_server: LiveServer
+) -> None:
     _login(page, live_server)
     first = _say(live_server, "eve", "m1", "<img src=x onerror=alert(1)> I need help", name="Eve <script>")
 
@@ -55,8 +55,7 @@ def test_an_agent_sees_a_conversation_arrive_live_replies_and_closes_it(page: Pa
     expect(page.locator("#messages")).to_contain_text("<img src=x onerror=alert(1)> I need help")
     assert page.locator("#messages img").count() == 0  # shown as text, never as markup
     expect(page.locator("#messages")).to_contain_text("What can we help you with?")  # the workflow asked
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "inbox.png"))
+    screenshot(page, "inbox.png")
 
     page.fill("#reply-text", "Hello Eve, I am here.")
     page.click(".reply button")

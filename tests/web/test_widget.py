@@ -3,16 +3,13 @@ inbox, live both ways, through the demo's inbound workflow; text stays text; it 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.conftest import LiveServer
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -53,7 +50,7 @@ def _login(page: Page, server: LiveServer) -> None:
 
 
 def test_a_visitor_and_an_agent_talk_live_through_the_widget_and_the_inbox(
-    live_server: LiveServer, page: Page, agent_page: Page
+    live_server: LiveServer, page: Page, screenshot: Callable[..., None], agent_page: Page
 ) -> None:
     agent = agent_page
     _login(agent, live_server)
@@ -82,8 +79,7 @@ def test_a_visitor_and_an_agent_talk_live_through_the_widget_and_the_inbox(
     agent.fill("#reply-text", "Hi Ada, Alice from support here. Let me look.")
     agent.click(".reply button")
     expect(log.locator("li[data-author=agent]")).to_contain_text("Hi Ada, Alice from support here. Let me look.")
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "widget.png"))
+    screenshot(page, "widget.png")
 
     agent.fill("#close-note", "Order located, shipped today")
     agent.fill("#close-category", "support")
