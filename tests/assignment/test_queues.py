@@ -211,3 +211,29 @@ def test_bad_team_settings_are_refused_and_change_nothing(admin: Api) -> None:
     closed = _conversation(admin, admin.channel()["id"], "ada")
     admin.post(f"/api/v1/conversations/{closed}/close")
     assert admin.post(f"/api/v1/conversations/{closed}/assign", {"team_id": team}).status_code == 409
+
+
+def test_a_queue_longer_than_one_drain_batch_still_empties(admin: Api) -> None:
+    from frontdesk.actions.ingest import InboundMessage, receive_inbound
+    from frontdesk.assignment.queue import DRAIN_BATCH
+    from tests.factories import eventually
+
+    team = _team(admin)
+    agent = _agent(admin, team, "Fast", availability="offline", capacity=1000)
+    channel = admin.channel()["id"]
+    backlog = DRAIN_BATCH + 50
+
+    def arrive(conn: Any) -> list[int]:
+        return [
+            receive_inbound(conn, InboundMessage(channel, f"q{n}", f"q{n}", "hi")).conversation_id
+            for n in range(backlog)
+        ]
+
+    for conversation_id in admin.db.write_sync(arrive):
+        _to_team(admin, conversation_id, team)
+    assert admin.get(f"/api/v1/teams/{team}/stats").json()["queue_length"] == backlog
+
+    admin.patch(f"/api/v1/agents/{agent}", {"availability": "online"})
+
+    eventually(lambda: admin.get(f"/api/v1/teams/{team}/stats").json()["queue_length"] == 0, "the rest of the queue")
+    assert admin.get(f"/api/v1/teams/{team}/stats").json()["agents"][0]["open"] == backlog

@@ -18,6 +18,7 @@ from frontdesk.assignment.pool import Member, Team, eligible, load_team, online_
 from frontdesk.assignment.strategies import STRATEGIES, TeamState
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import Actor, AuthorKind
+from frontdesk.store.database import wake
 from frontdesk.store.tables import conversations, queue_entries, team_members
 
 SYSTEM = Actor(AuthorKind.SYSTEM)
@@ -92,8 +93,12 @@ def _reply_due(team: Team, now: dt.datetime) -> dt.datetime | None:
     return None if after is None else now + dt.timedelta(seconds=after)
 
 
-def drain(conn: Connection, team_id: int, now: dt.datetime) -> int:
-    """Assign queued conversations of the team while someone can take them; how many."""
+DRAIN_BATCH = 200  # per transaction: a large backlog must not hold the writer for seconds
+
+
+def drain(conn: Connection, team_id: int, now: dt.datetime, limit: int = DRAIN_BATCH) -> int:
+    """Assign queued conversations of the team while someone can take them; how many. At most
+    `limit` here: past that the engine's timer loop goes on in the next transactions."""
     team = load_team(conn, team_id)
     members = online_members(conn, team)
     if not any(m.open_count < m.capacity for m in members):
@@ -103,6 +108,8 @@ def drain(conn: Connection, team_id: int, now: dt.datetime) -> int:
         .where(queue_entries.c.team_id == team_id)
         .order_by(queue_entries.c.priority.desc(), queue_entries.c.enqueued_at, queue_entries.c.id)
     ).all()
+    if len(entries) > limit:
+        wake(conn, "timers")  # more may fit than this transaction takes: continue_drains goes on
     assigned = 0
     for entry in entries:
         skills = {} if entry.relax_at is not None and entry.relax_at <= now else dict(entry.skills)
@@ -111,9 +118,15 @@ def drain(conn: Connection, team_id: int, now: dt.datetime) -> int:
         )
         if assign_from_pool(conn, conversation, team, members, skills, now, actor=SYSTEM, why="from the queue"):
             assigned += 1
-        if not any(m.open_count < m.capacity for m in members):
+        if assigned >= limit or not any(m.open_count < m.capacity for m in members):
             break
     return assigned
+
+
+def continue_drains(conn: Connection, now: dt.datetime) -> int:
+    """Go on with queues a drain left unfinished (it stops at DRAIN_BATCH per transaction)."""
+    teams_waiting = conn.execute(select(queue_entries.c.team_id).distinct()).scalars()
+    return sum(drain(conn, team_id, now) for team_id in list(teams_waiting))
 
 
 def drain_teams_of(conn: Connection, agent_id: int, now: dt.datetime) -> int:

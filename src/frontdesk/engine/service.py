@@ -3,7 +3,8 @@
 - events: woken by every commit that wrote events; processes them in order, in batches;
 - timers: sleeps until the next due time (at most a second), then fires what is due (run
   timeouts and waits, reassignments of conversations left without a first reply, queued
-  conversations whose skills requirement is relaxed);
+  conversations whose skills requirement is relaxed, and queues too long to drain in one
+  transaction);
 - http: woken when a run waits on an HTTP call; performs the calls concurrently.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from frontdesk.assignment.queue import next_relax, relax_due
+from frontdesk.assignment.queue import continue_drains, next_relax, relax_due
 from frontdesk.assignment.reassign import next_reply_due, reassign_due
 from frontdesk.clock import now
 from frontdesk.engine.consumer import process_events
@@ -83,7 +84,11 @@ class Engine:
     async def _timers_loop(self) -> None:
         self._timers.clear()
         cache = self.cache
-        fired = await self.db.write(lambda c: fire_due(c, cache, now()) + reassign_due(c, now()) + relax_due(c, now()))
+        fired = await self.db.write(
+            lambda c: (
+                fire_due(c, cache, now()) + reassign_due(c, now()) + relax_due(c, now()) + continue_drains(c, now())
+            )
+        )
         if fired:
             return
         due = await self.db.read(

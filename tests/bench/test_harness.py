@@ -1,0 +1,68 @@
+"""The bench harness runs end to end in quick mode and writes a complete report. Benchmarks are
+not tests: nothing here asserts a speed, only that every phase ran and counted something."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from bench.loadgen import percentiles
+from bench.rawhttp import _parse
+from bench.run import run, write
+from bench.scenarios import BenchConfig
+from bench.servers import node_red_installed
+
+TINY = BenchConfig(
+    seconds=1.0,
+    open_seconds=1.0,
+    open_rate=50.0,
+    connections=8,
+    open_connections=16,
+    s2_contacts=40,
+    drain_timeout=30.0,
+    planned_rate=200.0,
+    queue_size=40,
+    waiting_runs=40,
+    reply_rate=50.0,
+)
+
+
+def test_percentiles_use_the_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentiles(values) == {"p50": 50.0, "p95": 95.0, "p99": 99.0, "max": 100.0}
+    assert percentiles([]) == {"p50": None, "p95": None, "p99": None, "max": None}
+
+
+def test_the_raw_client_reads_whole_responses_only() -> None:
+    response = bytearray(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}HTTP/1.1")
+    assert _parse(response) == (200, b"{}", len(response) - len(b"HTTP/1.1"))
+    assert _parse(bytearray(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n{}")) is None
+    chunked = bytearray(b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+    assert _parse(chunked) == (201, b"{}", len(chunked))
+
+
+@pytest.mark.timeout(300)
+def test_a_quick_run_measures_every_phase_and_writes_the_report(tmp_path: Path) -> None:
+    targets = ["bare", "frontdesk", *(["node-red"] if node_red_installed() else [])]
+    report = run(TINY, targets, ["1", "2", "3", "4"], quick=True)
+
+    results = report["results"]
+    for phase in ("s1_closed", "s1_open", "s2"):
+        for target in targets:
+            load = results[phase][target]["load"]
+            assert load["ok"] > 0, (phase, target, load)
+            assert load["latency_ms"]["p99"] is not None
+            assert results[phase][target]["server_cpu_s"] >= 0
+    for phase in ("s1_closed", "s1_open"):
+        e2e = results[phase]["frontdesk"]["end_to_end"]
+        assert e2e["assigned"] > 0
+        assert e2e["request_to_assigned_ms"]["p99"] is not None
+    assert results["s3"]["resume"]["resumed"] > 0
+    assert results["s4"]["assigned"] == results["s4"]["queued"] > 0
+    assert report["meta"]["cores"] >= 1
+    assert {t["name"] for t in report["targets"]} >= {"S2 messages into open conversations"}
+
+    json_path, md_path = write(report, tmp_path)
+    assert json.loads(json_path.read_text())["results"].keys() == results.keys()
+    assert "Scenario 1" in md_path.read_text()
