@@ -183,3 +183,24 @@ def test_outside_business_hours_the_away_message_is_sent_once_per_conversation(a
     eventually(lambda: len(admin.events(type="message.received")) == 3, "every message processed")
     assert len(found) == 1  # three messages outside hours, one away message
     assert found[0].startswith("We are closed; Support is back ") and found[0].endswith(" 09:00.")
+
+
+def test_an_idle_member_is_set_away_and_activity_is_recorded(admin: Api) -> None:
+    from sqlalchemy import select
+
+    from frontdesk.store.tables import agents
+
+    team = _team(admin, auto_away_after="1s")
+    idle = _agent(admin, team, "Idle")
+    busy = _agent(admin, team, "Busy")
+    Api(admin.client, make_token(admin.db, "agent", busy)).get("/api/v1/conversations")
+
+    def seen() -> object:
+        return admin.db.read_sync(
+            lambda c: c.execute(select(agents.c.last_seen_at).where(agents.c.id == busy)).scalar()
+        )
+
+    eventually(seen, "the agent's request to be noted")
+    eventually(lambda: admin.get(f"/api/v1/agents/{idle}").json()["availability"] == "away", "the idle agent away")
+    change = next(e for e in admin.events(type="agent.availability_changed") if e["payload"]["agent_id"] == idle)
+    assert (change["payload"]["new"], change["payload"]["actor"]["kind"]) == ("away", "system")

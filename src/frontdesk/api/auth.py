@@ -16,6 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from frontdesk.actions.tokens import hash_token
 from frontdesk.api.schemas import MAX_ID
+from frontdesk.assignment.presence import ActivityRecorder, record_activity
 from frontdesk.channels import signing
 from frontdesk.clock import now
 from frontdesk.domain.errors import Forbidden, Unauthorized
@@ -70,6 +71,7 @@ class Authenticator:
         self.db = db
         self.tokens = TtlCache(cache_seconds)
         self.secrets = TtlCache(cache_seconds)
+        self.activity = ActivityRecorder()
 
     async def principal_for(self, authorization: str | None) -> Principal:
         if not authorization or not authorization.startswith("Bearer "):
@@ -83,6 +85,12 @@ class Authenticator:
             principal = Principal(found[0], Role(found[1]), found[2])
             self.tokens.put(digest, principal)
         return principal
+
+    def seen(self, principal: Principal) -> None:
+        """Note the agent's activity (at most once a minute; not awaited: never slows a request)."""
+        agent_id = principal.agent_id
+        if agent_id is not None and self.activity.due(agent_id):
+            self.db.submit(lambda conn: record_activity(conn, agent_id, now()))
 
     async def principal_for_session(self, token: str | None) -> Principal:
         """Sessions are read on every request (no cache), so a logout takes effect at once."""
@@ -109,6 +117,7 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
         principal = await auth.principal_for_session(connection.cookies.get(SESSION_COOKIE))
         _check_role(principal, handler.opt.get("role", Role.AGENT))
         connection.state.principal = principal
+        auth.seen(principal)
         return
     if mode == "channel" and signing.SIGNATURE_HEADER in connection.headers:
         await _check_channel_signature(connection, auth)
@@ -117,6 +126,7 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     principal = await auth.principal_for(connection.headers.get("authorization"))
     _check_role(principal, handler.opt.get("role", Role.AGENT))
     connection.state.principal = principal
+    auth.seen(principal)
 
 
 def _check_role(principal: Principal, needed: Role) -> None:

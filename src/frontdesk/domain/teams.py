@@ -33,6 +33,9 @@ class AssignmentSettings(BaseModel):
         default=False, description="an agent going away/offline returns their unanswered conversations to the queue"
     )
     away_once: bool = Field(default=True, description="send the away message at most once per conversation")
+    auto_away_after: Seconds | None = Field(
+        default=None, ge=1, description="set an online member away after this long without activity"
+    )
 
 
 class AssignTarget(BaseModel):

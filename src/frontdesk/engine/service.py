@@ -4,7 +4,7 @@
 - timers: sleeps until the next due time (at most a second), then fires what is due (run
   timeouts and waits, reassignments of conversations left without a first reply, queued
   conversations whose skills requirement is relaxed, and queues too long to drain in one
-  transaction);
+  transaction, and members idle past their team's auto-away delay);
 - http: woken when a run waits on an HTTP call; performs the calls concurrently.
 """
 
@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
+from frontdesk.assignment.presence import auto_away_due
 from frontdesk.assignment.queue import continue_drains, next_relax, relax_due
 from frontdesk.assignment.reassign import next_reply_due, reassign_due
 from frontdesk.clock import now
@@ -86,7 +87,11 @@ class Engine:
         cache = self.cache
         fired = await self.db.write(
             lambda c: (
-                fire_due(c, cache, now()) + reassign_due(c, now()) + relax_due(c, now()) + continue_drains(c, now())
+                fire_due(c, cache, now())
+                + reassign_due(c, now())
+                + relax_due(c, now())
+                + continue_drains(c, now())
+                + auto_away_due(c, now())
             )
         )
         if fired:

@@ -81,6 +81,7 @@ agents = Table(
     Column("open_count", Integer, nullable=False, server_default=text("0")),
     Column("last_assigned_at", UTCDateTime(), nullable=True),
     Column("password_hash", String(255), nullable=True),  # argon2; None: cannot log in to the web
+    Column("last_seen_at", UTCDateTime(), nullable=True),  # last request by the agent (minute precision)
     _created(),
 )
 
