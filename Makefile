@@ -30,6 +30,11 @@ test: $(STAMP) browser
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+## make bench: fresh servers (bare baseline, Frontdesk, Node-RED from npm), every scenario, a report in
+## bench/results/ (JSON + Markdown). BENCH_QUICK=1 runs a few seconds per scenario; BENCH_ARGS adds options.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests

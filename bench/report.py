@@ -1,0 +1,120 @@
+"""The report of a bench run: the JSON as measured, and a Markdown summary with each target's
+figures as a ratio to the bare baseline (a) and to Node-RED (c), measured in the same run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LABELS = {
+    "bare": "(a) bare Litestar + SQLite",
+    "frontdesk": "Frontdesk, workflows on",
+    "frontdesk-nowf": "(b) Frontdesk, workflows off",
+    "node-red": "(c) Node-RED (in memory)",
+}
+
+
+def _ratio(value: float | None, reference: float | None) -> str:
+    if not value or not reference:
+        return "-"
+    return f"{value / reference:.2f}x"
+
+
+def _ms(latency: dict[str, Any] | None, key: str) -> str:
+    value = (latency or {}).get(key)
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _throughput_table(phase: dict[str, dict[str, Any]], title: str) -> list[str]:
+    bare = phase.get("bare", {}).get("throughput")
+    peer = phase.get("node-red", {}).get("throughput")
+    lines = [
+        f"#### {title}",
+        "",
+        "| target | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU (cores) | peak RSS MB"
+        " | ÷ (a) | ÷ (c) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for target, row in phase.items():
+        latency = row.get("latency_ms")
+        lines.append(
+            f"| {LABELS.get(target, target)} | {row['throughput']:,.0f} | {_ms(latency, 'p50')} | {_ms(latency, 'p95')}"
+            f" | {_ms(latency, 'p99')} | {_ms(latency, 'max')} | {row['errors']} | {row['cpu']}"
+            f" | {row['rss']} | {_ratio(row['throughput'], bare)} | {_ratio(row['throughput'], peer)} |"
+        )
+    return [*lines, ""]
+
+
+def _rows(results: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    rows = {}
+    for target, result in results.get(key, {}).items():
+        load = result["load"]
+        rows[target] = {
+            "throughput": load["throughput"],
+            "latency_ms": load["latency_ms"],
+            "errors": sum(load["errors"].values()),
+            "cpu": result.get("server_cpu_cores"),
+            "rss": result.get("server_peak_rss_mb"),
+        }
+        if "end_to_end" in result:  # Frontdesk with workflows: conversations *assigned* per second
+            e2e = result["end_to_end"]
+            rows[f"{LABELS.get(target, target)} → assigned"] = {
+                **rows[target],
+                "throughput": e2e["throughput"],
+                "latency_ms": e2e["request_to_assigned_ms"],
+                "errors": e2e["conversations"] - e2e["assigned"],
+            }
+    return rows
+
+
+def markdown(report: dict[str, Any]) -> str:
+    meta = report["meta"]
+    results = report["results"]
+    lines = [
+        f"# Frontdesk bench — {meta['started_at']}",
+        "",
+        f"Machine: {meta['cores']} cores ({meta['cpu_model']}), Python {meta['python']}, Node {meta['node']},"
+        f" Node-RED {meta.get('node_red', '-')}; HEAD {meta['commit']}, Frontdesk from the"
+        f" {meta.get('frontdesk_source', 'work tree')}; mode {meta['mode']}.",
+        "Latencies in ms; open loop measured from each request's scheduled time. `→ assigned` rows:"
+        " conversations assigned per second (first request → last `conversation.assigned`) and request →"
+        " `conversation.assigned` latency from the event log; their errors column counts conversations not"
+        " assigned when the bench stopped waiting.",
+        "",
+    ]
+    if "s1_closed" in results:
+        lines += ["### Scenario 1 — new conversations", ""]
+        lines += _throughput_table(_rows(results, "s1_closed"), "Closed loop (maximum throughput)")
+    if "s1_open" in results:
+        rate = next(iter(results["s1_open"].values()))["load"]["target_rate"]
+        lines += _throughput_table(_rows(results, "s1_open"), f"Open loop at {rate:.0f} req/s")
+        lines += _event_log_latency(results["s1_open"])
+    if "s2" in results:
+        lines += ["### Scenario 2 — messages into open conversations", ""]
+        lines += _throughput_table(_rows(results, "s2"), "Closed loop")
+    for key, title in (("s3", "Scenario 3 — waiting runs"), ("s4", "Scenario 4 — queue drain")):
+        if key in results:
+            lines += [f"### {title}", "", "```", *_flat(results[key]), "```", ""]
+    if report.get("targets"):
+        lines += ["### Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
+        lines += [f"| {t['name']} | {t['goal']} | {t['measured']} | {t['met']} |" for t in report["targets"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _event_log_latency(phase: dict[str, Any]) -> list[str]:
+    e2e = phase.get("frontdesk", {}).get("end_to_end")
+    if not e2e:
+        return []
+    latency = e2e["received_to_assigned_ms"]
+    return [
+        "Frontdesk, event log only (`message.received` → `conversation.assigned`, both server timestamps):"
+        f" p50 {_ms(latency, 'p50')} · p95 {_ms(latency, 'p95')} · p99 {_ms(latency, 'p99')} ·"
+        f" max {_ms(latency, 'max')} ms; engine lag after the last request {e2e['engine_lag_s']} s.",
+        "",
+    ]
+
+
+def _flat(value: Any, prefix: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [line for key, item in value.items() for line in _flat(item, f"{prefix}{key}.")]
+    return [f"{prefix.rstrip('.')}: {value}"]

@@ -1,0 +1,95 @@
+"""The issue's targets, checked against a run's results: each reached, not reached, or not measured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _verdict(ok: bool | None) -> str:
+    return "not measured" if ok is None else ("yes" if ok else "no")
+
+
+def evaluate(results: dict[str, Any]) -> list[dict[str, str]]:
+    found = []
+    closed = results.get("s1_closed", {}).get("frontdesk", {}).get("end_to_end")
+    found.append(
+        {
+            "name": "S1 new conversations, end to end",
+            "goal": "≥ 2,200 assigned/s",
+            "measured": f"{closed['throughput']:,.0f} assigned/s" if closed else "-",
+            "met": _verdict(None if not closed else closed["throughput"] >= 2200),
+        }
+    )
+    opened = results.get("s1_open", {}).get("frontdesk", {})
+    e2e = opened.get("end_to_end")
+    p99 = e2e["request_to_assigned_ms"]["p99"] if e2e else None
+    rate = opened.get("load", {}).get("target_rate")
+    found.append(
+        {
+            "name": f"S1 request → assigned p99 at {rate or 500:.0f}/s",
+            "goal": "< 50 ms",
+            "measured": f"{p99:,.1f} ms ({e2e['assigned']}/{e2e['conversations']} assigned)" if e2e else "-",
+            "met": _verdict(None if p99 is None else p99 < 50 and e2e["assigned"] == e2e["conversations"]),
+        }
+    )
+    s2 = results.get("s2", {})
+    ratio = None
+    if "frontdesk" in s2 and "bare" in s2 and s2["bare"]["load"]["throughput"]:
+        ratio = s2["frontdesk"]["load"]["throughput"] / s2["bare"]["load"]["throughput"]
+    found.append(
+        {
+            "name": "S2 messages into open conversations",
+            "goal": "≥ 60% of (a)",
+            "measured": f"{ratio:.1%} of (a)" if ratio is not None else "-",
+            "met": _verdict(None if ratio is None else ratio >= 0.6),
+        }
+    )
+    found += _waiting(results.get("s3"))
+    drain = results.get("s4")
+    found.append(
+        {
+            "name": f"S4 queue drain of {drain['queued']:,}" if drain else "S4 queue drain",
+            "goal": "10,000 within 5 s"
+            if not drain or drain["queued"] >= 10_000
+            else "within 5 s (10,000 in the goal)",
+            "measured": _drained(drain),
+            "met": _verdict(None if not drain else drain["drain_s"] is not None and drain["drain_s"] <= 5),
+        }
+    )
+    found.append({"name": "S5 inbox list at 1M/10M", "goal": "p99 < 20 ms", "measured": "-", "met": "not measured"})
+    return found
+
+
+def _drained(drain: dict[str, Any] | None) -> str:
+    if not drain:
+        return "-"
+    if drain["drain_s"] is None:
+        return f"not drained ({drain['assigned']:,} of {drain['queued']:,} assigned)"
+    return f"{drain['drain_s']:.2f} s"
+
+
+def _waiting(s3: dict[str, Any] | None) -> list[dict[str, str]]:
+    if not s3:
+        return [
+            {"name": "S3 100k waiting runs, memory", "goal": "< 300 MB growth", "measured": "-", "met": "not measured"},
+            {"name": "S3 resume p99", "goal": "< 50 ms", "measured": "-", "met": "not measured"},
+        ]
+    scale = s3["waiting_runs"]
+    full = scale >= 100_000
+    growth = s3["rss_growth_mb"]
+    p99 = s3["resume"]["request_to_next_question_ms"]["p99"]
+    label = "" if full else f" (at {scale:,} runs, not 100k)"
+    return [
+        {
+            "name": f"S3 waiting runs, memory{label}",
+            "goal": "< 300 MB growth at 100k",
+            "measured": f"{growth:,.0f} MB",
+            "met": _verdict(growth < 300) if full else f"{_verdict(growth < 300 * scale / 100_000)} (scaled goal)",
+        },
+        {
+            "name": f"S3 resume p99{label}",
+            "goal": "< 50 ms",
+            "measured": f"{p99:,.1f} ms" if p99 is not None else "-",
+            "met": _verdict(None if p99 is None else p99 < 50),
+        },
+    ]
