@@ -47,3 +47,14 @@ def test_team_members_are_added_once_and_removed(admin: Api) -> None:
     assert admin.get(f"/api/v1/teams/{team['id']}").json()["member_ids"] == []
     types = [e["type"] for e in admin.events(type=["team.member_added", "team.member_removed"])]
     assert types == ["team.member_added", "team.member_removed"]
+
+
+def test_agent_answers_never_carry_the_password_hash(admin: Api) -> None:
+    agent_id = make_agent(admin.db)
+    from frontdesk.web.sessions import set_password
+
+    admin.db.write_sync(lambda c: set_password(c, agent_id, "a long enough password"))
+
+    shown = [admin.get(f"/api/v1/agents/{agent_id}").json(), *admin.get("/api/v1/agents").json()]
+    assert all("password_hash" not in agent for agent in shown)
+    assert "argon2" not in admin.get("/api/v1/agents").text

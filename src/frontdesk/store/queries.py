@@ -122,19 +122,24 @@ def _message(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- people --------------------------------------------------------------------------------
+# What an agent looks like from outside: never the password hash; presence stays internal.
+AGENT_COLUMNS = [c for c in agents.c if c.name not in ("password_hash", "last_seen_at")]
+
+
 def list_agents(conn: Connection) -> list[dict[str, Any]]:
     memberships: dict[int, list[int]] = {}
     for team_id, agent_id in conn.execute(select(team_members.c.team_id, team_members.c.agent_id)):
         memberships.setdefault(agent_id, []).append(team_id)
-    rows = conn.execute(select(agents).order_by(agents.c.id)).mappings()
+    rows = conn.execute(select(*AGENT_COLUMNS).order_by(agents.c.id)).mappings()
     return [{**dict(r), "team_ids": sorted(memberships.get(r["id"], []))} for r in rows]
 
 
 def agent_detail(conn: Connection, agent_id: int) -> dict[str, Any]:
-    agent = _one(conn, agents, agent_id, "agent")
+    row = conn.execute(select(*AGENT_COLUMNS).where(agents.c.id == agent_id)).mappings().first()
+    if row is None:
+        raise NotFound("agent", agent_id)
     query = select(team_members.c.team_id).where(team_members.c.agent_id == agent_id).order_by(team_members.c.team_id)
-    agent["team_ids"] = list(conn.execute(query).scalars())
-    return agent
+    return {**dict(row), "team_ids": list(conn.execute(query).scalars())}
 
 
 def list_teams(conn: Connection) -> list[dict[str, Any]]:
