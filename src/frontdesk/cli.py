@@ -12,9 +12,9 @@ from sqlalchemy import Connection, select
 
 from frontdesk import logs
 from frontdesk.actions.tokens import create_token
-from frontdesk.cli_workflows import runs, workflows
+from frontdesk.cli_workflows import reported_errors, runs, workflows
 from frontdesk.demo import ADMIN_EMAIL, demo_admin_login, load_demo
-from frontdesk.domain.errors import DomainError, NotFound
+from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Role
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
@@ -119,11 +119,8 @@ def tokens_create(
                 raise NotFound("agent", agent, "agent")
         return create_token(conn, name, role, agent_id)
 
-    try:
+    with reported_errors():
         typer.echo(with_database(settings, work))
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
 
 
 @agents_cli.command("password")
@@ -141,11 +138,8 @@ def agents_password(
             raise NotFound("agent", email, "email")
         set_password(conn, agent_id, chosen)
 
-    try:
+    with reported_errors():
         with_database(settings, work)
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
     typer.echo(chosen if password is None else "password set")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +22,16 @@ from frontdesk.store.tables import workflows as workflows_table
 
 workflows = typer.Typer(help="Workflows as YAML/JSON files: validate, import, export.", no_args_is_help=True)
 runs = typer.Typer(help="Workflow runs.", no_args_is_help=True)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """A refused command says why on stderr and exits 2, without a traceback."""
+    try:
+        yield
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _load(path: Path) -> Any:
@@ -80,15 +92,13 @@ def import_file(
             message += ", enabled"
         return message
 
-    try:
-        typer.echo(_database()(work))
-    except actions.InvalidWorkflowError as exc:
-        for problem in exc.problems:
-            typer.echo(f"{path}: {problem}", err=True)
-        raise typer.Exit(1) from None
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
+    with reported_errors():
+        try:
+            typer.echo(_database()(work))
+        except actions.InvalidWorkflowError as exc:  # listed problem by problem, exit 1 like validate
+            for problem in exc.problems:
+                typer.echo(f"{path}: {problem}", err=True)
+            raise typer.Exit(1) from None
 
 
 @workflows.command("export")
@@ -105,11 +115,8 @@ def export(
             raise NotFound("workflow", repr(name))
         return dict(row["draft"]) if version is None else run_queries.version_definition(conn, row["id"], version)
 
-    try:
+    with reported_errors():
         definition = _database()(work)
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(definition, indent=2, ensure_ascii=False))
     else:
@@ -119,11 +126,8 @@ def export(
 @runs.command("show")
 def show(run_id: int) -> None:
     """Print a run as a trace: each step, the branch it took and why."""
-    try:
+    with reported_errors():
         run = _database()(lambda conn: run_queries.run_detail(conn, run_id))
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
     typer.echo(format_trace(run))
 
 

@@ -27,6 +27,9 @@ from frontdesk.web import queries
 from frontdesk.web.sessions import COOKIE, LIFETIME, check_login, close_session, open_session
 
 SESSION = {"auth": "session"}
+View = Annotated[str, QueryParameter(pattern="^(mine|unassigned|all)$")]
+Status = Annotated[str, QueryParameter(pattern="^(open|closed)$")]
+OptionalId = Annotated[int | None, QueryParameter(ge=1, le=2**62)]
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
@@ -114,10 +117,10 @@ class InboxController(Controller):
         self,
         db: Db,
         principal: Caller,
-        view: Annotated[str, QueryParameter(pattern="^(mine|unassigned|all)$")] = "all",
-        status: Annotated[str, QueryParameter(pattern="^(open|closed)$")] = "open",
-        team: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
-        c: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
+        view: View = "all",
+        status: Status = "open",
+        team: OptionalId = None,
+        c: OptionalId = None,
     ) -> Template:
         def read(conn: Any) -> dict[str, Any]:
             context = {
@@ -139,10 +142,10 @@ class InboxController(Controller):
         self,
         db: Db,
         principal: Caller,
-        view: Annotated[str, QueryParameter(pattern="^(mine|unassigned|all)$")] = "all",
-        status: Annotated[str, QueryParameter(pattern="^(open|closed)$")] = "open",
-        team: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
-        c: Annotated[int | None, QueryParameter(ge=1, le=2**62)] = None,
+        view: View = "all",
+        status: Status = "open",
+        team: OptionalId = None,
+        c: OptionalId = None,
     ) -> Template:
         items = await db.read(lambda conn: queries.inbox_list(conn, principal.agent_id, view, status, team))
         filters = {"view": view, "status": status, "team": team}
