@@ -1,7 +1,7 @@
 """Where a Frontdesk request's time goes, for the lead (no change to src/):
 
     python -m bench.profile statements [--count 2000] [--commit HEAD]   # SQL statements per request
-    python -m bench.profile pyspy --scenario s1|s2 [--target frontdesk] [--seconds 10] [--commit HEAD]
+    python -m bench.profile pyspy --scenario s1|s2 [--target frontdesk] [--seconds 10] [--rate 100] [--commit HEAD]
 
 `statements` runs the real app in-process (Litestar's TestClient, a fresh SQLite file) with
 SQLAlchemy event hooks that count and time every statement the writer and readers execute.
@@ -23,7 +23,7 @@ from typing import Any
 
 import uvloop
 
-from bench.loadgen import closed_loop
+from bench.loadgen import closed_loop, open_loop
 from bench.scenarios import BenchConfig, into_open, new_contact, prepare, start, with_auth
 from bench.servers import snapshot
 
@@ -107,7 +107,10 @@ def _print_statements(phase: str, count: int, stats: dict[str, list[float]], cpu
         print(f"   {n / count:6.2f}/req {elapsed * 1e6 / max(n, 1):7.1f} µs  {key}")
 
 
-def pyspy(target: str, scenario: str, seconds: float, out: Path, src: Path | None = None) -> None:
+def pyspy(
+    target: str, scenario: str, seconds: float, out: Path, src: Path | None = None, rate: float | None = None
+) -> None:
+    """Record `target` under a closed loop of 64 connections, or an open loop at `rate` req/s."""
     with tempfile.TemporaryDirectory() as tmp:
         server = start(target, Path(tmp) / "server", BenchConfig(frontdesk_src=src))
         try:
@@ -124,7 +127,11 @@ def pyspy(target: str, scenario: str, seconds: float, out: Path, src: Path | Non
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            result = uvloop.run(closed_loop(server.base_url, make, connections=64, duration=seconds))
+            if rate:
+                load = open_loop(server.base_url, make, rate=rate, duration=seconds)
+            else:
+                load = closed_loop(server.base_url, make, connections=64, duration=seconds)
+            result = uvloop.run(load)
             recorder.wait()
             print(f"{target} {scenario}: {result.summary()['throughput']} req/s during the recording")
         finally:
@@ -165,6 +172,7 @@ def main() -> None:
     spy.add_argument("--target", default="frontdesk-nowf")
     spy.add_argument("--scenario", choices=("s1", "s2"), default="s2")
     spy.add_argument("--seconds", type=float, default=10.0)
+    spy.add_argument("--rate", type=float, help="open loop at this many req/s (default: closed loop)")
     spy.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "frontdesk-pyspy.txt")
     parser.add_argument("--commit", help="profile this commit's src/ (git archive) instead of the work tree")
     args = parser.parse_args()
@@ -175,7 +183,7 @@ def main() -> None:
                 sys.path.insert(0, str(src))  # before frontdesk is first imported
             statements(args.count)
         else:
-            pyspy(args.target, args.scenario, args.seconds, args.out, src)
+            pyspy(args.target, args.scenario, args.seconds, args.out, src, args.rate)
 
 
 if __name__ == "__main__":
