@@ -94,3 +94,25 @@ def test_runs_show_prints_the_path_and_the_reasons(db_url: str, client: TestClie
     assert f"run {run_id} · workflow 1 v1 · waiting for reply" in shown.stdout
     assert "1. greet [send_message] → next" in shown.stdout
     assert "2. ask_topic [ask_question] waits for reply" in shown.stdout
+
+
+def test_dry_run_of_a_file_prints_the_path_and_changes_nothing(db_url: str, tmp_path: Path) -> None:
+    flow = tmp_path / "triage.yaml"
+    flow.write_text(
+        "name: Triage\ntrigger: {event: conversation.opened}\nsteps:\n"
+        "  - {id: ask, type: ask_question, text: 'Topic?', save_to: vars.topic, next: route,\n"
+        "     answer: {type: choice, options: [Sales, Support]}}\n"
+        "  - id: route\n    type: branch\n    branches:\n"
+        "      - {label: sales, when: {all: [{field: vars.topic, operator: equals, value: Sales}]}, next: to_sales}\n"
+        "    else: to_support\n"
+        "  - {id: to_sales, type: assign, team: Sales}\n  - {id: to_support, type: assign, team: Support}\n"
+    )
+
+    result = _run(db_url, "workflows", "dry-run", str(flow), "--answer", "sales")
+
+    assert result.returncode == 0, result.stderr
+    assert "ask [ask_question] → answered (answer 'Sales' accepted)" in result.stdout
+    assert "route [branch] → sales (vars.topic equals 'Sales')" in result.stdout
+    assert "ends completed" in result.stdout
+    refused = _run(db_url, "workflows", "dry-run", str(flow), "--answer", "sales", "--nobody-available")
+    assert "to_sales [assign] → nobody_available" in refused.stdout

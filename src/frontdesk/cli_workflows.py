@@ -13,9 +13,11 @@ import yaml
 from sqlalchemy import Connection, select
 
 from frontdesk.actions import workflows as actions
+from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError, NotFound
 from frontdesk.domain.model import SYSTEM
-from frontdesk.domain.workflows.definition import validate
+from frontdesk.domain.workflows.definition import InvalidWorkflow, parse, validate
+from frontdesk.engine.dryrun import dry_run
 from frontdesk.steps.base import Catalog
 from frontdesk.store import run_queries
 from frontdesk.store.tables import workflows as workflows_table
@@ -99,6 +101,37 @@ def import_file(
             for problem in exc.problems:
                 typer.echo(f"{path}: {problem}", err=True)
             raise typer.Exit(1) from None
+
+
+@workflows.command("dry-run")
+def dry_run_file(
+    path: Path,
+    message: Annotated[str, typer.Option(help="the contact's first message")] = "Hello",
+    answer: Annotated[list[str] | None, typer.Option(help="a simulated reply (repeat for several)")] = None,
+    name: Annotated[str, typer.Option(help="the sample contact's name")] = "Sample Contact",
+    nobody_available: Annotated[bool, typer.Option(help="simulate that no agent is free")] = False,
+) -> None:
+    """Walk a workflow file with a sample contact and simulated answers; print the path, change nothing."""
+    definition = _load(path)
+    try:
+        workflow = parse(definition)
+    except InvalidWorkflow as exc:
+        for problem in exc.problems:
+            typer.echo(f"{path}: {problem}", err=True)
+        raise typer.Exit(1) from None
+    sample = {"message": message, "answers": answer or [], "contact": {"name": name}, "available": not nobody_available}
+    result = dry_run(workflow, sample, now())
+    for n, step in enumerate(result["path"], 1):
+        if step["error"]:
+            outcome = f"ERROR {step['error']}"
+        elif step["waiting"]:
+            outcome = f"waits for {step['waiting']}"
+        else:
+            outcome = f"→ {step['branch']}" + (f" ({step['reason']})" if step["reason"] else "")
+        typer.echo(f"{n:>3}. {step['step_id']} [{step['step_type']}] {outcome}")
+    for effect in result["effects"]:
+        typer.echo(f"     effect: {json.dumps(effect, ensure_ascii=False)}")
+    typer.echo(f"ends {result['status']}" + (f": {result['end_reason']}" if result["end_reason"] else ""))
 
 
 @workflows.command("export")
