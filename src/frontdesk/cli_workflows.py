@@ -122,13 +122,7 @@ def dry_run_file(
     sample = {"message": message, "answers": answer or [], "contact": {"name": name}, "available": not nobody_available}
     result = dry_run(workflow, sample, now())
     for n, step in enumerate(result["path"], 1):
-        if step["error"]:
-            outcome = f"ERROR {step['error']}"
-        elif step["waiting"]:
-            outcome = f"waits for {step['waiting']}"
-        else:
-            outcome = f"→ {step['branch']}" + (f" ({step['reason']})" if step["reason"] else "")
-        typer.echo(f"{n:>3}. {step['step_id']} [{step['step_type']}] {outcome}")
+        typer.echo(f"{n:>3}. {step_line(step)}")
     for effect in result["effects"]:
         typer.echo(f"     effect: {json.dumps(effect, ensure_ascii=False)}")
     typer.echo(f"ends {result['status']}" + (f": {result['end_reason']}" if result["end_reason"] else ""))
@@ -164,6 +158,17 @@ def show(run_id: int) -> None:
     typer.echo(format_trace(run))
 
 
+def step_line(step: dict[str, Any]) -> str:
+    """One executed step as a trace line: what it is and what came of it."""
+    if step["error"]:
+        outcome = f"ERROR {step['error']}"
+    elif step["waiting"]:
+        outcome = f"waits for {step['waiting']}"
+    else:
+        outcome = f"→ {step['branch']}" + (f" ({step['reason']})" if step["reason"] else "")
+    return f"{step['step_id']} [{step['step_type']}] {outcome}"
+
+
 def format_trace(run: dict[str, Any]) -> str:
     status = run["status"]
     if run["waiting_for"]:
@@ -175,13 +180,7 @@ def format_trace(run: dict[str, Any]) -> str:
         f" · contact {run['contact_id']} · conversation {run['conversation_id']}",
     ]
     for step in run["steps"]:
-        if step["error"]:
-            outcome = f"ERROR {step['error']}"
-        elif step["waiting"]:
-            outcome = f"waits for {step['waiting']}"
-        else:
-            outcome = f"→ {step['branch']}" + (f" ({step['reason']})" if step["reason"] else "")
-        lines.append(f"  {step['seq']:>3}. {step['step_id']} [{step['step_type']}] {outcome}")
+        lines.append(f"  {step['seq']:>3}. {step_line(step)}")
     if run["end_reason"]:
         lines.append(f"  ended: {run['end_reason']}")
     if run["vars"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
@@ -13,12 +14,18 @@ from frontdesk.domain.teams import AssignmentSettings, has_skills
 from frontdesk.store.tables import agents, team_members, teams
 
 
-@dataclass(frozen=True)
+@dataclass
 class Team:
+    """A team as a drain sees it; `rr_last_agent_id` moves as the drain assigns."""
+
     id: int
     name: str
     settings: AssignmentSettings
-    state: TeamState
+    rr_last_agent_id: int | None
+
+    @property
+    def state(self) -> TeamState:
+        return TeamState(self.id, self.rr_last_agent_id)
 
 
 @dataclass
@@ -28,11 +35,11 @@ class Member:
     agent_id: int
     open_count: int
     capacity: int
-    last_assigned_at: object
+    last_assigned_at: dt.datetime | None
     skills: dict[str, str]
 
     def candidate(self) -> Candidate:
-        return Candidate(self.agent_id, self.open_count, self.capacity, self.last_assigned_at)  # type: ignore[arg-type]
+        return Candidate(self.agent_id, self.open_count, self.capacity, self.last_assigned_at)
 
 
 def load_team(conn: Connection, team_id: int) -> Team:
@@ -40,7 +47,7 @@ def load_team(conn: Connection, team_id: int) -> Team:
     if row is None:
         raise NotFound("team", team_id, "team_id")
     settings = AssignmentSettings.model_validate(row["assignment"] or {})
-    return Team(row["id"], row["name"], settings, TeamState(row["id"], row["rr_last_agent_id"]))
+    return Team(row["id"], row["name"], settings, row["rr_last_agent_id"])
 
 
 def online_members(conn: Connection, team: Team) -> list[Member]:

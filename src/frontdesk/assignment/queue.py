@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from frontdesk.actions.events import emit
 from frontdesk.assignment.apply import record_assignment, release_place, take_place
 from frontdesk.assignment.pool import Member, Team, eligible, load_team, online_members
-from frontdesk.assignment.strategies import STRATEGIES, TeamState
+from frontdesk.assignment.strategies import STRATEGIES
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import Actor, AuthorKind
 from frontdesk.store.database import wake
@@ -70,13 +70,12 @@ def assign_from_pool(
     """Choose by the team's strategy among `members`, take a place, record it: the agent id."""
     candidates = eligible(members, skills, exclude)
     while candidates:
-        state = TeamState(team.id, team.state.rr_last_agent_id)
-        pick = STRATEGIES[team.settings.strategy]([c.candidate() for c in candidates], state)
+        pick = STRATEGIES[team.settings.strategy]([c.candidate() for c in candidates], team.state)
         member = next(m for m in candidates if m.agent_id == pick.agent_id)
         if take_place(conn, member.agent_id, member.capacity, now):
             member.open_count += 1
             member.last_assigned_at = now
-            team.state.__init__(team.id, member.agent_id)  # type: ignore[misc]  # the rotation moves on
+            team.rr_last_agent_id = member.agent_id  # the rotation moves on within this drain
             reply_due = _reply_due(team, now)
             reason = f"{team.settings.strategy} in {team.name}: {why}"
             record_assignment(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, ServerSentEvent, Template
@@ -107,49 +109,57 @@ class LoginController(Controller):
         return response
 
 
+@dataclass(frozen=True)
+class Shown:
+    """Which conversations an inbox page shows (its filters) and which one is open."""
+
+    view: str
+    status: str
+    team: int | None
+    c: int | None
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        return {"view": self.view, "status": self.status, "team": self.team}
+
+    def items(self, conn: Any, principal: Principal) -> list[dict[str, Any]]:
+        return queries.inbox_list(conn, principal.agent_id, self.view, self.status, self.team)
+
+
+def shown_conversations(
+    view: View = "all", status: Status = "open", team: OptionalId = None, c: OptionalId = None
+) -> Shown:
+    return Shown(view, status, team, c)
+
+
 class InboxController(Controller):
     path = "/inbox"
     include_in_schema = False
     opt = SESSION
+    dependencies = {"shown": Provide(shown_conversations, sync_to_thread=False)}
 
     @get("/")
-    async def inbox(
-        self,
-        db: Db,
-        principal: Caller,
-        view: View = "all",
-        status: Status = "open",
-        team: OptionalId = None,
-        c: OptionalId = None,
-    ) -> Template:
+    async def inbox(self, db: Db, principal: Caller, shown: NamedDependency[Shown]) -> Template:
         def read(conn: Any) -> dict[str, Any]:
-            context = {
+            return {
                 "me": queries.viewer(conn, _agent(principal)),
-                "items": queries.inbox_list(conn, principal.agent_id, view, status, team),
-                "filters": {"view": view, "status": status, "team": team},
-                "selected": queries.thread(conn, c) if c else None,
+                "items": shown.items(conn, principal),
+                "filters": shown.filters,
+                "selected": queries.thread(conn, shown.c) if shown.c else None,
                 **queries.choices(conn),
             }
-            return context
 
+        c = shown.c
         if c and principal.agent_id is not None:
             agent_id = principal.agent_id
             await db.write(lambda conn: queries.mark_read(conn, agent_id, c))
         return Template("inbox.html", context={**await db.read(read), "now": now()})
 
     @get("/list")
-    async def conversation_list(
-        self,
-        db: Db,
-        principal: Caller,
-        view: View = "all",
-        status: Status = "open",
-        team: OptionalId = None,
-        c: OptionalId = None,
-    ) -> Template:
-        items = await db.read(lambda conn: queries.inbox_list(conn, principal.agent_id, view, status, team))
-        filters = {"view": view, "status": status, "team": team}
-        return Template("_list.html", context={"items": items, "filters": filters, "selected_id": c, "now": now()})
+    async def conversation_list(self, db: Db, principal: Caller, shown: NamedDependency[Shown]) -> Template:
+        items = await db.read(lambda conn: shown.items(conn, principal))
+        context = {"items": items, "filters": shown.filters, "selected_id": shown.c, "now": now()}
+        return Template("_list.html", context=context)
 
     @get("/conversations/{conversation_id:int}")
     async def conversation(self, db: Db, principal: Caller, conversation_id: FromPath[int]) -> Template:
