@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +35,13 @@ def eventually(probe: Callable[[], T | None], what: str, seconds: float = 20.0) 
             return found
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on its own loop in its own thread: the session's Playwright keeps a loop
+    running in the main thread, where asyncio.run() would refuse."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import LiveServer
+from tests.factories import run_async
 
 
 async def _post_all(server: LiveServer, path: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
@@ -44,7 +45,7 @@ def test_hundred_concurrent_first_messages_open_exactly_one_conversation(live_se
         {"contact": {"external_id": "crowd"}, "message": {"id": f"m{i}", "text": f"message {i}"}} for i in range(100)
     ]
 
-    responses = asyncio.run(_post_all(live_server, f"/api/v1/channels/{channel_id}/inbound", bodies))
+    responses = run_async(_post_all(live_server, f"/api/v1/channels/{channel_id}/inbound", bodies))
 
     assert [r.status_code for r in responses] == [200] * 100
     receipts = [r.json() for r in responses]
@@ -66,7 +67,7 @@ def test_twenty_concurrent_retries_of_one_message_store_it_once(live_server: Liv
     channel_id = _channel(live_server)
     body = {"contact": {"external_id": "retrier"}, "message": {"id": "same-id", "text": "only once"}}
 
-    responses = asyncio.run(_post_all(live_server, f"/api/v1/channels/{channel_id}/inbound", [body] * 20))
+    responses = run_async(_post_all(live_server, f"/api/v1/channels/{channel_id}/inbound", [body] * 20))
 
     assert {r.status_code for r in responses} == {200}
     assert len({r.text for r in responses}) == 1  # every retry gets the first answer
@@ -81,7 +82,7 @@ def test_concurrent_first_messages_of_many_contacts_open_one_conversation_each(
     channel_id = _channel(live_server)
     bodies = [{"contact": {"external_id": f"c{i % 10}"}, "message": {"id": f"m{i}", "text": "hi"}} for i in range(100)]
 
-    responses = asyncio.run(_post_all(live_server, f"/api/v1/channels/{channel_id}/inbound", bodies))
+    responses = run_async(_post_all(live_server, f"/api/v1/channels/{channel_id}/inbound", bodies))
 
     by_contact: dict[int, set[int]] = {}
     for receipt in (r.json() for r in responses):
@@ -107,7 +108,7 @@ def test_two_server_processes_on_one_database_still_open_one_conversation(
             )
             return first_half + second_half
 
-        responses = asyncio.run(both())
+        responses = run_async(both())
     finally:
         second.stop()
 

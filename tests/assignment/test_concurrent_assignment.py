@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import LiveServer
+from tests.factories import run_async
 
 
 async def _all(server: LiveServer, calls: list[tuple[str, str, Any]]) -> list[httpx.Response]:
@@ -39,9 +40,9 @@ def test_two_hundred_concurrent_assignments_to_five_agents_of_capacity_ten(live_
         )
         for i in range(200)
     ]
-    conversations = [r.json()["conversation_id"] for r in asyncio.run(_all(live_server, inbound))]
+    conversations = [r.json()["conversation_id"] for r in run_async(_all(live_server, inbound))]
 
-    responses = asyncio.run(
+    responses = run_async(
         _all(live_server, [("POST", f"/api/v1/conversations/{c}/assign", {"team_id": team}) for c in conversations])
     )
 
@@ -56,7 +57,7 @@ def test_two_hundred_concurrent_assignments_to_five_agents_of_capacity_ten(live_
     assert len({e["conversation_id"] for e in assigned_events["events"]}) == len(assigned_events["events"]) == 50
 
     closing = [c for c, a in zip(conversations, assignees, strict=True) if a is not None]
-    closed = asyncio.run(_all(live_server, [("POST", f"/api/v1/conversations/{c}/close", None) for c in closing]))
+    closed = run_async(_all(live_server, [("POST", f"/api/v1/conversations/{c}/close", None) for c in closing]))
 
     assert {r.status_code for r in closed} == {200}
     stats = api.get(f"/api/v1/teams/{team}/stats").json()
