@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, insert, select
 
 from frontdesk.actions.events import emit
 from frontdesk.clock import now
@@ -14,6 +13,7 @@ from frontdesk.domain import events as ev
 from frontdesk.domain.contacts import FieldDefinition, check_field_key, check_field_values, normalise_tags
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import Actor, FieldType
+from frontdesk.store import rows
 from frontdesk.store.tables import agents, contact_fields, contact_identities, contacts
 
 
@@ -35,8 +35,8 @@ def create_field(conn: Connection, key: str, label: str, type_: FieldType, optio
     )
 
 
-def get_contact(conn: Connection, contact_id: int) -> RowMapping:
-    row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().first()
+def get_contact(conn: Connection, contact_id: int) -> Mapping[str, Any]:
+    row = rows.by_id(conn, contacts, contact_id)
     if row is None:
         raise NotFound("contact", contact_id)
     return row
@@ -50,21 +50,15 @@ def find_or_create_by_identity(
     if found is not None:
         return found, False
     at = now()
-    savepoint = conn.begin_nested()
-    try:
-        contact_id = conn.execute(
-            insert(contacts).values(name=name, fields={}, tags=[], created_at=at, updated_at=at)
-        ).inserted_primary_key[0]
-        conn.execute(
-            insert(contact_identities).values(contact_id=contact_id, channel_id=channel_id, external_id=external_id)
-        )
-    except IntegrityError:  # another process created it first
-        savepoint.rollback()
-        found = _contact_by_identity(conn, channel_id, external_id)
-        if found is None:
-            raise
-        return found, False
-    savepoint.commit()
+    contact_id = rows.insert(
+        conn, contacts, {"name": name, "fields": {}, "tags": [], "created_at": at, "updated_at": at}
+    )
+    identity = {"contact_id": contact_id, "channel_id": channel_id, "external_id": external_id}
+    if rows.insert_new(conn, contact_identities, identity) is None:  # another process created it first
+        rows.execute(conn, "DELETE FROM contacts WHERE id = ?", (contact_id,))
+        winner = _contact_by_identity(conn, channel_id, external_id)
+        assert winner is not None  # the identity that conflicted is there
+        return winner, False
     emit(
         conn,
         ev.CONTACT_CREATED,
@@ -75,10 +69,11 @@ def find_or_create_by_identity(
 
 
 def _contact_by_identity(conn: Connection, channel_id: int, external_id: str) -> int | None:
-    query = select(contact_identities.c.contact_id).where(
-        contact_identities.c.channel_id == channel_id, contact_identities.c.external_id == external_id
+    return rows.scalar(  # type: ignore[no-any-return]
+        conn,
+        "SELECT contact_id FROM contact_identities WHERE channel_id = ? AND external_id = ?",
+        (channel_id, external_id),
     )
-    return conn.execute(query).scalar()
 
 
 _UNSET: Any = object()
@@ -135,7 +130,7 @@ def update_contact(
     if not values:
         return
     values["updated_at"] = now()
-    conn.execute(update(contacts).where(contacts.c.id == contact_id).values(**values))
+    rows.update_by_id(conn, contacts, contact_id, values)
     who = actor.as_payload()
     for key, (old, new) in changed_fields.items():
         emit(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, insert, select, update
 
 from frontdesk.actions.events import emit
 from frontdesk.assignment.apply import add_place, record_assignment, release_place
@@ -22,9 +21,10 @@ from frontdesk.domain.model import (
     Direction,
     Source,
 )
+from frontdesk.store import rows
 from frontdesk.store.database import wake
+from frontdesk.store.rows import Row
 from frontdesk.store.tables import (
-    OPEN,
     agents,
     channels,
     contact_identities,
@@ -36,16 +36,16 @@ from frontdesk.store.tables import (
 )
 
 
-def get_conversation(conn: Connection, conversation_id: int) -> RowMapping:
-    row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().first()
+def get_conversation(conn: Connection, conversation_id: int) -> Row:
+    row = rows.by_id(conn, conversations, conversation_id)
     if row is None:
         raise NotFound("conversation", conversation_id)
     return row
 
 
-def find_open_conversation(conn: Connection, contact_id: int) -> RowMapping | None:
-    query = select(conversations).where(conversations.c.contact_id == contact_id, conversations.c.status == OPEN)
-    return conn.execute(query).mappings().first()
+def find_open_conversation(conn: Connection, contact_id: int) -> Row | None:
+    # The literal 'open' lets SQLite use the partial unique index (tables.py).
+    return rows.select_one(conn, conversations, "contact_id = ? AND status = 'open'", (contact_id,))
 
 
 def ensure_open_conversation(
@@ -60,25 +60,22 @@ def ensure_open_conversation(
     if existing is not None:
         return existing["id"], False
     at = now()
-    savepoint = conn.begin_nested()
-    try:
-        conversation_id = conn.execute(
-            insert(conversations).values(
-                contact_id=contact_id,
-                channel_id=channel_id,
-                status=ConversationStatus.OPEN,
-                source=source,
-                opened_at=at,
-                last_message_at=at,
-            )
-        ).inserted_primary_key[0]
-    except IntegrityError:
-        savepoint.rollback()
+    conversation_id = rows.insert_new(
+        conn,
+        conversations,
+        {
+            "contact_id": contact_id,
+            "channel_id": channel_id,
+            "status": ConversationStatus.OPEN,
+            "source": source,
+            "opened_at": at,
+            "last_message_at": at,
+        },
+    )
+    if conversation_id is None:  # another process opened one first
         winner = find_open_conversation(conn, contact_id)
-        if winner is None:
-            raise
+        assert winner is not None  # the open conversation that conflicted is there
         return winner["id"], False
-    savepoint.commit()
     emit(
         conn,
         ev.CONVERSATION_OPENED,
@@ -128,21 +125,23 @@ def send_message(
     check_open(conversation_id, conversation["status"], "reply to")
     status = _delivery_status(conn, conversation["channel_id"])
     at = now()
-    message_id = conn.execute(
-        insert(messages).values(
-            conversation_id=conversation_id,
-            channel_id=conversation["channel_id"],
-            direction=Direction.OUTBOUND,
-            author_kind=actor.kind,
-            author_agent_id=actor.agent_id,
-            text=text,
-            opened_conversation=False,
-            delivery_status=status,
-            next_attempt_at=at if status is DeliveryStatus.PENDING else None,
-            quick_replies=quick_replies or None,
-            created_at=at,
-        )
-    ).inserted_primary_key[0]
+    message_id = rows.insert(
+        conn,
+        messages,
+        {
+            "conversation_id": conversation_id,
+            "channel_id": conversation["channel_id"],
+            "direction": Direction.OUTBOUND,
+            "author_kind": actor.kind,
+            "author_agent_id": actor.agent_id,
+            "text": text,
+            "opened_conversation": False,
+            "delivery_status": status,
+            "next_attempt_at": at if status is DeliveryStatus.PENDING else None,
+            "quick_replies": quick_replies or None,
+            "created_at": at,
+        },
+    )
     values: dict[str, Any] = {"last_message_at": at}
     if (
         actor.agent_id is not None
@@ -150,7 +149,7 @@ def send_message(
         and not conversation["first_reply_at"]
     ):
         values.update(first_reply_at=at, reply_due_at=None)  # answered: no reassignment for silence
-    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
+    rows.update_by_id(conn, conversations, conversation_id, values)
     emit(
         conn,
         ev.MESSAGE_SENT,
@@ -194,7 +193,7 @@ def add_note(conn: Connection, conversation_id: int, actor: Actor, text: str) ->
 def _delivery_status(conn: Connection, channel_id: int | None) -> DeliveryStatus:
     if channel_id is None:
         return DeliveryStatus.STORED
-    config = conn.execute(select(channels.c.config).where(channels.c.id == channel_id)).scalar()
+    config = rows.value(conn, channels, "config", channel_id)
     return DeliveryStatus.PENDING if config and config.get("callback_url") else DeliveryStatus.STORED
 
 
@@ -291,7 +290,7 @@ def assign_conversation(
     )
 
 
-def _hand_to_team(conn: Connection, conversation: RowMapping, team_id: int, actor: Actor, why: str, at: Any) -> None:
+def _hand_to_team(conn: Connection, conversation: Row, team_id: int, actor: Actor, why: str, at: Any) -> None:
     team = load_team(conn, team_id)
     members = online_members(conn, team)
     if assign_from_pool(conn, conversation, team, members, {}, at, actor=actor, why=why) is not None:

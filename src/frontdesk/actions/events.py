@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from frontdesk.clock import now
+from frontdesk.store import rows
 from frontdesk.store.database import wake
 from frontdesk.store.tables import events
 
@@ -19,13 +20,15 @@ def emit(
     contact_id: int | None = None,
     conversation_id: int | None = None,
 ) -> None:
-    conn.execute(
-        insert(events).values(
-            type=type_,
-            contact_id=contact_id,
-            conversation_id=conversation_id,
-            payload=payload,
-            created_at=now(),
-        )
+    rows.insert(
+        conn,
+        events,
+        {
+            "type": type_,
+            "contact_id": contact_id,
+            "conversation_id": conversation_id,
+            "payload": payload,
+            "created_at": now(),
+        },
     )
     wake(conn, "events")

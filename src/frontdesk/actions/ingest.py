@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from frontdesk.actions.contacts import find_or_create_by_identity, update_contact
 from frontdesk.actions.conversations import ensure_open_conversation
@@ -17,7 +17,8 @@ from frontdesk.domain import events as ev
 from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Actor, AuthorKind, DeliveryStatus, Direction, Source
-from frontdesk.store.tables import channels, contacts, conversations, messages
+from frontdesk.store import rows
+from frontdesk.store.tables import contacts, conversations, messages
 
 CONTACT = Actor(AuthorKind.CONTACT)
 
@@ -46,7 +47,7 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     earlier = _earlier_receipt(conn, inbound.channel_id, inbound.provider_message_id)
     if earlier is not None:
         return earlier
-    if conn.execute(select(channels.c.id).where(channels.c.id == inbound.channel_id)).first() is None:
+    if rows.scalar(conn, "SELECT id FROM channels WHERE id = ?", (inbound.channel_id,)) is None:
         raise NotFound("channel", inbound.channel_id)
 
     contact_id, created = find_or_create_by_identity(
@@ -59,24 +60,22 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
 
     conversation_id, opened = ensure_open_conversation(conn, contact_id, Source.CONTACT, inbound.channel_id, CONTACT)
     at = now()
-    message_id = conn.execute(
-        insert(messages).values(
-            conversation_id=conversation_id,
-            channel_id=inbound.channel_id,
-            direction=Direction.INBOUND,
-            author_kind=AuthorKind.CONTACT,
-            text=inbound.text,
-            provider_message_id=inbound.provider_message_id,
-            opened_conversation=opened,
-            delivery_status=DeliveryStatus.RECEIVED,
-            created_at=at,
-        )
-    ).inserted_primary_key[0]
-    conn.execute(
-        update(conversations)
-        .where(conversations.c.id == conversation_id)
-        .values(last_message_at=at, channel_id=inbound.channel_id)
+    message_id = rows.insert(
+        conn,
+        messages,
+        {
+            "conversation_id": conversation_id,
+            "channel_id": inbound.channel_id,
+            "direction": Direction.INBOUND,
+            "author_kind": AuthorKind.CONTACT,
+            "text": inbound.text,
+            "provider_message_id": inbound.provider_message_id,
+            "opened_conversation": opened,
+            "delivery_status": DeliveryStatus.RECEIVED,
+            "created_at": at,
+        },
     )
+    rows.update_by_id(conn, conversations, conversation_id, {"last_message_at": at, "channel_id": inbound.channel_id})
     emit(
         conn,
         ev.MESSAGE_RECEIVED,
@@ -89,23 +88,18 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
 
 def _fill_missing_name(conn: Connection, contact_id: int, name: str) -> None:
     """A channel's profile name fills an empty name; it never overwrites one a person set."""
-    current = conn.execute(select(contacts.c.name).where(contacts.c.id == contact_id)).scalar()
-    if current is None:
+    if rows.value(conn, contacts, "name", contact_id) is None:
         update_contact(conn, contact_id, CONTACT, name=name)
 
 
 def _earlier_receipt(conn: Connection, channel_id: int, provider_message_id: str) -> Receipt | None:
-    query = (
-        select(
-            messages.c.id,
-            messages.c.conversation_id,
-            messages.c.opened_conversation,
-            conversations.c.contact_id,
-        )
-        .join(conversations, conversations.c.id == messages.c.conversation_id)
-        .where(messages.c.channel_id == channel_id, messages.c.provider_message_id == provider_message_id)
-    )
-    row = conn.execute(query).first()
+    row = rows.execute(
+        conn,
+        "SELECT m.id, m.conversation_id, m.opened_conversation, c.contact_id FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id WHERE m.channel_id = ? AND m.provider_message_id = ?",
+        (channel_id, provider_message_id),
+    ).fetchone()
     if row is None:
         return None
-    return Receipt(row.contact_id, row.conversation_id, row.id, row.opened_conversation, duplicate=True)
+    message_id, conversation_id, opened, contact_id = row
+    return Receipt(contact_id, conversation_id, message_id, bool(opened), duplicate=True)

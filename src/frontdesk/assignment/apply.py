@@ -8,45 +8,45 @@ of open conversations an agent holds. Auto-assignment takes a place with a condi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, update
+from sqlalchemy import Connection
 
 from frontdesk.actions.events import emit
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import Actor
-from frontdesk.store.tables import agents, conversations, queue_entries, teams
+from frontdesk.store import rows
+from frontdesk.store.tables import conversations
 
 
 def take_place(conn: Connection, agent_id: int, capacity: int, now: dt.datetime) -> bool:
     """Count one more open conversation for the agent if they are under `capacity`."""
-    result = conn.execute(
-        update(agents)
-        .where(agents.c.id == agent_id, agents.c.open_count < capacity)
-        .values(open_count=agents.c.open_count + 1, last_assigned_at=now)
-    )
-    return result.rowcount == 1
+    changed = rows.execute(
+        conn,
+        "UPDATE agents SET open_count = open_count + 1, last_assigned_at = ? WHERE id = ? AND open_count < ?",
+        (rows.encode_time(now), agent_id, capacity),
+    ).rowcount
+    return changed == 1
 
 
 def add_place(conn: Connection, agent_id: int, now: dt.datetime) -> None:
     """Manual assignment may go over capacity: a person decided it."""
-    conn.execute(
-        update(agents).where(agents.c.id == agent_id).values(open_count=agents.c.open_count + 1, last_assigned_at=now)
+    rows.execute(
+        conn,
+        "UPDATE agents SET open_count = open_count + 1, last_assigned_at = ? WHERE id = ?",
+        (rows.encode_time(now), agent_id),
     )
 
 
 def release_place(conn: Connection, agent_id: int | None) -> None:
     if agent_id is not None:
-        conn.execute(
-            update(agents)
-            .where(agents.c.id == agent_id, agents.c.open_count > 0)
-            .values(open_count=agents.c.open_count - 1)
-        )
+        rows.execute(conn, "UPDATE agents SET open_count = open_count - 1 WHERE id = ? AND open_count > 0", (agent_id,))
 
 
 def record_assignment(
     conn: Connection,
-    conversation: RowMapping,
+    conversation: Mapping[str, Any],
     agent_id: int | None,
     team_id: int | None,
     actor: Actor,
@@ -66,9 +66,9 @@ def record_assignment(
     if team_id is not None:
         values["team_id"] = team_id
         if strategy == "round_robin" and agent_id is not None:
-            conn.execute(update(teams).where(teams.c.id == team_id).values(rr_last_agent_id=agent_id))
-    conn.execute(update(conversations).where(conversations.c.id == conversation["id"]).values(**values))
-    conn.execute(queue_entries.delete().where(queue_entries.c.conversation_id == conversation["id"]))
+            rows.execute(conn, "UPDATE teams SET rr_last_agent_id = ? WHERE id = ?", (agent_id, team_id))
+    rows.update_by_id(conn, conversations, conversation["id"], values)
+    rows.execute(conn, "DELETE FROM queue_entries WHERE conversation_id = ?", (conversation["id"],))
     emit(
         conn,
         ev.CONVERSATION_ASSIGNED,

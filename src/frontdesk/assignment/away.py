@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from frontdesk.actions.conversations import send_message
 from frontdesk.domain.model import Actor, AuthorKind
 from frontdesk.domain.schedule import Schedule
 from frontdesk.domain.teams import AssignmentSettings
 from frontdesk.domain.workflows import templates
+from frontdesk.store import rows
 from frontdesk.store.tables import conversations, teams
 
 SYSTEM = Actor(AuthorKind.SYSTEM)
@@ -23,18 +24,19 @@ SYSTEM = Actor(AuthorKind.SYSTEM)
 def maybe_send_away(conn: Connection, conversation_id: int | None, now: dt.datetime) -> bool:
     if conversation_id is None:
         return False
-    conversation = conn.execute(
-        select(conversations.c.team_id, conversations.c.status, conversations.c.away_sent_at).where(
-            conversations.c.id == conversation_id
-        )
-    ).first()
-    if conversation is None or conversation.team_id is None or conversation.status != "open":
+    conversation = rows.execute(
+        conn, "SELECT team_id, status, away_sent_at FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()
+    if conversation is None:
         return False
-    team = conn.execute(select(teams).where(teams.c.id == conversation.team_id)).mappings().one()
-    if not team["away_message"] or not team["business_hours"]:
+    team_id, status, away_sent_at = conversation
+    if team_id is None or status != "open":
+        return False
+    team = rows.by_id(conn, teams, team_id)
+    if team is None or not team["away_message"] or not team["business_hours"]:
         return False
     once = AssignmentSettings.model_validate(team["assignment"] or {}).away_once
-    if once and conversation.away_sent_at is not None:
+    if once and away_sent_at is not None:
         return False
     schedule = Schedule.model_validate(team["business_hours"])
     if schedule.status_at(now) == "open":
@@ -45,5 +47,5 @@ def maybe_send_away(conn: Connection, conversation_id: int | None, now: dt.datet
     except templates.TemplateError:
         text = team["away_message"]
     send_message(conn, conversation_id, SYSTEM, text)
-    conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(away_sent_at=now))
+    rows.update_by_id(conn, conversations, conversation_id, {"away_sent_at": now})
     return True

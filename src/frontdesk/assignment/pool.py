@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from frontdesk.assignment.strategies import Candidate, TeamState
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Availability
 from frontdesk.domain.teams import AssignmentSettings, has_skills
-from frontdesk.store.tables import agents, team_members, teams
+from frontdesk.store import rows
+from frontdesk.store.tables import teams
 
 
 @dataclass
@@ -43,7 +45,7 @@ class Member:
 
 
 def load_team(conn: Connection, team_id: int) -> Team:
-    row = conn.execute(select(teams).where(teams.c.id == team_id)).mappings().first()
+    row = rows.by_id(conn, teams, team_id)
     if row is None:
         raise NotFound("team", team_id, "team_id")
     settings = AssignmentSettings.model_validate(row["assignment"] or {})
@@ -51,29 +53,22 @@ def load_team(conn: Connection, team_id: int) -> Team:
 
 
 def online_members(conn: Connection, team: Team) -> list[Member]:
-    rows = conn.execute(
-        select(
-            agents.c.id,
-            agents.c.open_count,
-            agents.c.capacity,
-            agents.c.last_assigned_at,
-            agents.c.skills,
-            team_members.c.capacity.label("team_capacity"),
-        )
-        .join(team_members, team_members.c.agent_id == agents.c.id)
-        .where(team_members.c.team_id == team.id, agents.c.availability == Availability.ONLINE)
-        .order_by(agents.c.id)
-    ).all()
     found = []
-    for row in rows:
-        capacity = row.team_capacity if row.team_capacity is not None else team.settings.capacity
+    for agent_id, open_count, agent_capacity, last_assigned_at, skills, team_capacity in rows.execute(
+        conn,
+        "SELECT a.id, a.open_count, a.capacity, a.last_assigned_at, a.skills, m.capacity"
+        " FROM agents a JOIN team_members m ON m.agent_id = a.id"
+        " WHERE m.team_id = ? AND a.availability = ? ORDER BY a.id",
+        (team.id, Availability.ONLINE),
+    ):
+        capacity = team_capacity if team_capacity is not None else team.settings.capacity
         found.append(
             Member(
-                row.id,
-                row.open_count,
-                capacity if capacity is not None else row.capacity,
-                row.last_assigned_at,
-                row.skills or {},
+                agent_id,
+                open_count,
+                capacity if capacity is not None else agent_capacity,
+                rows.decode_time(last_assigned_at),
+                json.loads(skills) if skills else {},
             )
         )
     return found

@@ -4,8 +4,10 @@ the agent who last handled the contact — trying fallbacks in order, or queuein
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, select
 
 from frontdesk.assignment.apply import record_assignment, take_place
 from frontdesk.assignment.pool import load_team, online_members
@@ -14,7 +16,8 @@ from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import Actor, Availability, ConversationStatus
 from frontdesk.domain.teams import AssignTarget, has_skills
 from frontdesk.steps.base import Assignment
-from frontdesk.store.tables import agents, contacts, conversations, teams
+from frontdesk.store import rows
+from frontdesk.store.tables import agents, contacts, conversations
 
 
 def assign_first_available(
@@ -42,7 +45,7 @@ def assign_target(
 ) -> Assignment:
     conversation = _open_conversation(conn, conversation_id)
     if target.team is not None:
-        team_id = conn.execute(select(teams.c.id).where(teams.c.name == target.team)).scalar()
+        team_id = _team_id(conn, target.team)
         if team_id is None:
             return Assignment(None, None, f"team {target.team!r} does not exist")
         return assign_to_team(conn, conversation, team_id, skills, actor, now)
@@ -53,7 +56,12 @@ def assign_target(
 
 
 def assign_to_team(
-    conn: Connection, conversation: RowMapping, team_id: int, skills: dict[str, str], actor: Actor, now: dt.datetime
+    conn: Connection,
+    conversation: Mapping[str, Any],
+    team_id: int,
+    skills: dict[str, str],
+    actor: Actor,
+    now: dt.datetime,
 ) -> Assignment:
     team = load_team(conn, team_id)
     members = online_members(conn, team)
@@ -66,7 +74,7 @@ def assign_to_team(
 
 def assign_to_agent(
     conn: Connection,
-    conversation: RowMapping,
+    conversation: Mapping[str, Any],
     agent_id: int,
     skills: dict[str, str],
     actor: Actor,
@@ -74,7 +82,7 @@ def assign_to_agent(
     *,
     why: str,
 ) -> Assignment:
-    agent = conn.execute(select(agents).where(agents.c.id == agent_id)).mappings().first()
+    agent = rows.by_id(conn, agents, agent_id)
     if agent is None:
         return Assignment(None, None, f"{why}: agent {agent_id} does not exist")
     if agent["availability"] != Availability.ONLINE:
@@ -90,21 +98,26 @@ def assign_to_agent(
 def queue_for(
     conn: Connection, conversation_id: int, team_name: str, priority: int, skills: dict[str, str], now: dt.datetime
 ) -> bool:
-    team_id = conn.execute(select(teams.c.id).where(teams.c.name == team_name)).scalar()
+    team_id = _team_id(conn, team_name)
     if team_id is None:
         return False
     enqueue(conn, _open_conversation(conn, conversation_id), load_team(conn, team_id), priority, skills, now)
     return True
 
 
-def _open_conversation(conn: Connection, conversation_id: int) -> RowMapping:
-    conversation = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().one()
+def _team_id(conn: Connection, name: str) -> int | None:
+    return rows.scalar(conn, "SELECT id FROM teams WHERE name = ?", (name,))  # type: ignore[no-any-return]
+
+
+def _open_conversation(conn: Connection, conversation_id: int) -> Mapping[str, Any]:
+    conversation = rows.by_id(conn, conversations, conversation_id)
+    assert conversation is not None, f"conversation {conversation_id} is gone"
     if conversation["status"] != ConversationStatus.OPEN:
         raise InvalidInput("conversation_closed", f"conversation {conversation_id} is closed", "conversation_id")
     return conversation
 
 
-def _agent_for(conn: Connection, conversation: RowMapping, target: AssignTarget) -> int | None:
+def _agent_for(conn: Connection, conversation: Mapping[str, Any], target: AssignTarget) -> int | None:
     contact_id = conversation["contact_id"]
     if target.agent is not None:
         return conn.execute(select(agents.c.id).where(agents.c.email == target.agent.lower())).scalar()

@@ -8,7 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from frontdesk.assignment.away import maybe_send_away
 from frontdesk.domain import events as ev
@@ -16,7 +16,8 @@ from frontdesk.domain.workflows.conditions import evaluate
 from frontdesk.engine.runs import VersionCache, load_run, resume, start_run
 from frontdesk.engine.runtime import build_context
 from frontdesk.steps.base import Assigned, Reply
-from frontdesk.store.tables import engine_cursors, events, messages, workflow_runs, workflows
+from frontdesk.store import rows
+from frontdesk.store.tables import events, workflow_runs
 
 CURSOR = "workflows"
 TRIGGERS = {
@@ -32,33 +33,31 @@ TRIGGERS = {
 def process_events(conn: Connection, cache: VersionCache, now: dt.datetime, limit: int = 200) -> int:
     """Process up to `limit` events after the cursor; return how many."""
     position = _cursor(conn)
-    batch = conn.execute(select(events).where(events.c.id > position).order_by(events.c.id).limit(limit)).mappings()
-    batch = list(batch)
+    batch = rows.select_all(conn, events, "id > ? ORDER BY id LIMIT ?", (position, limit))
     if not batch:
         return 0
     by_trigger = _enabled_workflows(conn)
     for event in batch:
-        _process(conn, cache, dict(event), by_trigger, now)
-    conn.execute(update(engine_cursors).where(engine_cursors.c.name == CURSOR).values(position=batch[-1]["id"]))
+        _process(conn, cache, event, by_trigger, now)
+    rows.execute(conn, 'UPDATE engine_cursors SET "position" = ? WHERE name = ?', (batch[-1]["id"], CURSOR))
     return len(batch)
 
 
 def _cursor(conn: Connection) -> int:
-    position = conn.execute(select(engine_cursors.c.position).where(engine_cursors.c.name == CURSOR)).scalar()
+    position = rows.scalar(conn, 'SELECT "position" FROM engine_cursors WHERE name = ?', (CURSOR,))
     if position is None:
-        conn.execute(insert(engine_cursors).values(name=CURSOR, position=0))
+        rows.execute(conn, 'INSERT INTO engine_cursors (name, "position") VALUES (?, 0)', (CURSOR,))
         return 0
     return int(position)
 
 
 def _enabled_workflows(conn: Connection) -> dict[str, list[tuple[int, int]]]:
-    rows = conn.execute(
-        select(workflows.c.id, workflows.c.published_version_id, workflows.c.trigger_event).where(
-            workflows.c.enabled.is_(True), workflows.c.published_version_id.is_not(None)
-        )
-    )
     found: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for workflow_id, version_id, trigger_event in rows:
+    for workflow_id, version_id, trigger_event in rows.execute(
+        conn,
+        "SELECT id, published_version_id, trigger_event FROM workflows"
+        " WHERE enabled = 1 AND published_version_id IS NOT NULL",
+    ):
         found[trigger_event].append((workflow_id, version_id))
     return found
 
@@ -84,17 +83,12 @@ def _process(
 
 
 def _deliver_reply(conn: Connection, cache: VersionCache, event: dict[str, Any], now: dt.datetime) -> bool:
-    run_id = conn.execute(
-        select(workflow_runs.c.id)
-        .where(
-            workflow_runs.c.conversation_id == event["conversation_id"],
-            workflow_runs.c.status == "waiting",
-            workflow_runs.c.wait_kind == "reply",
-            workflow_runs.c.wait_after_event < event["id"],
-        )
-        .order_by(workflow_runs.c.id)
-        .limit(1)
-    ).scalar()
+    run_id = rows.scalar(
+        conn,
+        "SELECT id FROM workflow_runs WHERE conversation_id = ? AND status = 'waiting' AND wait_kind = 'reply'"
+        " AND wait_after_event < ? ORDER BY id LIMIT 1",
+        (event["conversation_id"], event["id"]),
+    )
     if run_id is None:
         return False
     payload = event["payload"]
@@ -104,14 +98,12 @@ def _deliver_reply(conn: Connection, cache: VersionCache, event: dict[str, Any],
 
 def _resume_queued(conn: Connection, cache: VersionCache, event: dict[str, Any], now: dt.datetime) -> None:
     """A conversation a run left in a queue got an agent: the run goes on from its assign step."""
-    waiting = conn.execute(
-        select(workflow_runs.c.id).where(
-            workflow_runs.c.conversation_id == event["conversation_id"],
-            workflow_runs.c.status == "waiting",
-            workflow_runs.c.wait_kind == "queue",
-        )
-    ).scalars()
-    for run_id in list(waiting):
+    waiting = rows.execute(
+        conn,
+        "SELECT id FROM workflow_runs WHERE conversation_id = ? AND status = 'waiting' AND wait_kind = 'queue'",
+        (event["conversation_id"],),
+    ).fetchall()
+    for (run_id,) in waiting:
         resume(conn, load_run(conn, cache, run_id), Assigned(event["payload"]["agent_id"]), now)
 
 
@@ -147,28 +139,29 @@ def _message(conn: Connection, event: dict[str, Any]) -> dict[str, Any] | None:
         return {"id": payload["message_id"], "text": payload["text"]}
     if event["type"] != ev.CONVERSATION_OPENED or event["conversation_id"] is None:
         return None
-    row = conn.execute(
-        select(messages.c.id, messages.c.text)
-        .where(messages.c.conversation_id == event["conversation_id"], messages.c.direction == "in")
-        .order_by(messages.c.id)
-        .limit(1)
-    ).first()
-    return {"id": row.id, "text": row.text} if row else None
+    row = rows.execute(
+        conn,
+        "SELECT id, text FROM messages WHERE conversation_id = ? AND direction = 'in' ORDER BY id LIMIT 1",
+        (event["conversation_id"],),
+    ).fetchone()
+    return {"id": row[0], "text": row[1]} if row else None
 
 
 def cancel_runs(conn: Connection, conversation_id: int | None, reason: str, now: dt.datetime) -> None:
     if conversation_id is None:
         return
-    conn.execute(
-        update(workflow_runs)
-        .where(workflow_runs.c.conversation_id == conversation_id, workflow_runs.c.status == "waiting")
-        .values(
-            status="cancelled",
-            end_reason=reason,
-            ended_at=now,
-            updated_at=now,
-            wait_kind=None,
-            wait_until=None,
-            http_request=None,
-        )
+    rows.update(
+        conn,
+        workflow_runs,
+        "conversation_id = ? AND status = 'waiting'",
+        (conversation_id,),
+        {
+            "status": "cancelled",
+            "end_reason": reason,
+            "ended_at": now,
+            "updated_at": now,
+            "wait_kind": None,
+            "wait_until": None,
+            "http_request": None,
+        },
     )

@@ -7,16 +7,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection
 
 from frontdesk.domain.workflows.definition import Workflow, parse
 from frontdesk.engine.interpreter import RunState, StepRecord, advance
 from frontdesk.engine.queue import new_run_row
 from frontdesk.engine.runtime import DbRuntime
 from frontdesk.steps.base import Signal, Wait
+from frontdesk.store import rows
 from frontdesk.store.database import wake
-from frontdesk.store.tables import events, workflow_run_steps, workflow_runs, workflow_versions
+from frontdesk.store.tables import workflow_run_steps, workflow_runs, workflow_versions
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,7 @@ class VersionCache:
     def get(self, conn: Connection, version_id: int) -> Workflow:
         workflow = self._items.get(version_id)
         if workflow is None:
-            definition = conn.execute(
-                select(workflow_versions.c.definition).where(workflow_versions.c.id == version_id)
-            ).scalar_one()
+            definition = rows.value(conn, workflow_versions, "definition", version_id)
             workflow = self._items[version_id] = parse(definition)
         return workflow
 
@@ -64,17 +62,13 @@ def start_run(
 ) -> int | None:
     """Create and advance a run; None if this event already started one for this workflow."""
     workflow = cache.get(conn, version_id)
-    savepoint = conn.begin_nested()
-    try:
-        row = new_run_row(
-            workflow_id, version_id, trigger, contact_id, conversation_id, now,
-            status="running", step_id=workflow.start, trigger_event_id=trigger_event_id,
-        )  # fmt: skip
-        run_id = conn.execute(insert(workflow_runs).values(**row)).inserted_primary_key[0]
-    except IntegrityError:
-        savepoint.rollback()
+    row = new_run_row(
+        workflow_id, version_id, trigger, contact_id, conversation_id, now,
+        status="running", step_id=workflow.start, trigger_event_id=trigger_event_id,
+    )  # fmt: skip
+    run_id = rows.insert_new(conn, workflow_runs, row)  # None: this event already started one
+    if run_id is None:
         return None
-    savepoint.commit()
     run = Run(
         run_id,
         workflow_id,
@@ -88,11 +82,12 @@ def start_run(
         0,
     )
     resume(conn, run, None, now)
-    return int(run_id)
+    return run_id
 
 
 def load_run(conn: Connection, cache: VersionCache, run_id: int) -> Run:
-    row = conn.execute(select(workflow_runs).where(workflow_runs.c.id == run_id)).mappings().one()
+    row = rows.by_id(conn, workflow_runs, run_id)
+    assert row is not None, f"run {run_id} is gone"
     state = RunState(
         step_id=row["step_id"],
         vars=dict(row["vars"]),
@@ -151,10 +146,11 @@ def _save(conn: Connection, run: Run, records: list[StepRecord], now: dt.datetim
         values.update(_wait_values(conn, run, state.wait, now))
     else:
         values.update(ended_at=now, end_reason=state.end_reason)
-    conn.execute(update(workflow_runs).where(workflow_runs.c.id == run.id).values(**values))
+    rows.update_by_id(conn, workflow_runs, run.id, values)
     if records:
-        conn.execute(
-            insert(workflow_run_steps),
+        rows.insert_many(
+            conn,
+            workflow_run_steps,
             [
                 {
                     "run_id": run.id,
@@ -188,5 +184,5 @@ def _wait_values(conn: Connection, run: Run, wait: Wait, now: dt.datetime) -> di
     wake(conn, "timers")
     if wait.kind == "reply":
         # Only messages the contact sends after this point answer the question.
-        values["wait_after_event"] = conn.execute(select(func.max(events.c.id))).scalar() or 0
+        values["wait_after_event"] = rows.scalar(conn, "SELECT max(id) FROM events") or 0
     return values

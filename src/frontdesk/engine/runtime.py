@@ -18,7 +18,8 @@ from frontdesk.domain.workflows import templates
 from frontdesk.engine.interpreter import StepFailed
 from frontdesk.engine.queue import queue_run
 from frontdesk.steps.base import Assignment, Catalog
-from frontdesk.store.tables import channels, contacts, workflows
+from frontdesk.store import rows
+from frontdesk.store.tables import contacts, workflows
 
 if TYPE_CHECKING:
     from frontdesk.engine.runs import Run
@@ -140,7 +141,7 @@ def build_context(
         "vars": {},
     }
     if contact_id is not None:
-        row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().first()
+        row = rows.by_id(conn, contacts, contact_id)
         if row is not None:
             name = row["name"] or ""
             context["contact"] = {
@@ -157,14 +158,8 @@ def build_context(
             k: conversation[k] for k in ("id", "status", "source", "channel_id", "team_id", "assignee_id")
         }
         if conversation["channel_id"] is not None:
-            channel = (
-                conn.execute(
-                    select(channels.c.id, channels.c.type, channels.c.name).where(
-                        channels.c.id == conversation["channel_id"]
-                    )
-                )
-                .mappings()
-                .first()
-            )
-            context["channel"] = dict(channel) if channel else {}
+            channel = rows.execute(
+                conn, "SELECT id, type, name FROM channels WHERE id = ?", (conversation["channel_id"],)
+            ).fetchone()
+            context["channel"] = dict(zip(("id", "type", "name"), channel, strict=True)) if channel else {}
     return context
