@@ -115,11 +115,12 @@ def trigger_workflows(
         "message": _message(conn, event),
     }
     context = build_context(conn, event["contact_id"], event["conversation_id"], trigger)
+    unchanged: dict[str, Any] | None = context  # until a run has acted, its first step may reuse it
     for workflow_id, version_id in candidates:
         workflow = cache.get(conn, version_id)
         if not evaluate(workflow.trigger.conditions, context)[0]:
             continue
-        start_run(
+        run_id = start_run(
             conn,
             cache,
             workflow_id,
@@ -129,7 +130,10 @@ def trigger_workflows(
             event["contact_id"],
             event["conversation_id"],
             now,
+            context=None if unchanged is None else dict(unchanged),
         )
+        if run_id is not None:
+            unchanged = None
 
 
 def _message(conn: Connection, event: dict[str, Any]) -> dict[str, Any] | None:

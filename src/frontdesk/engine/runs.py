@@ -59,8 +59,11 @@ def start_run(
     contact_id: int | None,
     conversation_id: int | None,
     now: dt.datetime,
+    *,
+    context: dict[str, Any] | None = None,
 ) -> int | None:
-    """Create and advance a run; None if this event already started one for this workflow."""
+    """Create and advance a run; None if this event already started one for this workflow.
+    `context`: what conditions and templates see, when the caller has just read it."""
     workflow = cache.get(conn, version_id)
     row = new_run_row(
         workflow_id, version_id, trigger, contact_id, conversation_id, now,
@@ -81,7 +84,7 @@ def start_run(
         None,
         0,
     )
-    resume(conn, run, None, now)
+    resume(conn, run, None, now, context=context)
     return run_id
 
 
@@ -110,20 +113,19 @@ def load_run(conn: Connection, cache: VersionCache, run_id: int) -> Run:
     )
 
 
-def resume(conn: Connection, run: Run, signal: Signal, now: dt.datetime) -> None:
+def resume(
+    conn: Connection, run: Run, signal: Signal, now: dt.datetime, *, context: dict[str, Any] | None = None
+) -> None:
     """Advance `run` with `signal` and save it. Whatever a step does is undone if saving fails."""
-    runtime = DbRuntime(conn, run, now)
-    savepoint = conn.begin_nested()
+    runtime = DbRuntime(conn, run, now, context)
     try:
-        records = advance(run.workflow, run.state, runtime, signal)
-        _save(conn, run, records, now)
+        with rows.savepoint(conn):
+            records = advance(run.workflow, run.state, runtime, signal)
+            _save(conn, run, records, now)
     except Exception as exc:  # never let one run break the batch it is processed in
-        savepoint.rollback()
         log.exception("run failed to advance", extra={"run_id": run.id})
         run.state.status, run.state.end_reason, run.state.wait = "failed", f"engine error: {exc}", None
         _save(conn, run, [], now)
-        return
-    savepoint.commit()
 
 
 def _save(conn: Connection, run: Run, records: list[StepRecord], now: dt.datetime) -> None:

@@ -28,13 +28,13 @@ WORKFLOW = Actor(AuthorKind.WORKFLOW)
 
 
 class DbRuntime:
-    def __init__(self, conn: Connection, run: Run, now: dt.datetime) -> None:
+    def __init__(self, conn: Connection, run: Run, now: dt.datetime, context: dict[str, Any] | None = None) -> None:
         self.conn = conn
         self.run = run
         self.now = now
         self.step_state: dict[str, Any] = {}
         self.catalog = Catalog(check_names=False)
-        self._context: dict[str, Any] | None = None
+        self._context = context  # None: read when a step first needs it
 
     # -- reading -----------------------------------------------------------------------------
     def context(self) -> dict[str, Any]:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[Connection], T]
 WAKE_KEY = "frontdesk.wake"
+_CURSOR_KEY = "frontdesk.writer_cursor"
 MAX_BATCH = 512
 
 
@@ -110,6 +111,7 @@ class Database:
     # -- the writer thread -----------------------------------------------------------------
     def _run_writer(self) -> None:
         with self.write_engine.connect() as conn:
+            conn.info[_CURSOR_KEY] = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             while True:
                 first = self._queue.get()
                 if first is None:
@@ -157,13 +159,16 @@ class Database:
 
 
 def _run_in_savepoint(conn: Connection, job: _Job) -> tuple[_Job, Any, BaseException | None]:
-    savepoint = conn.begin_nested()
+    # A SAVEPOINT on the driver's cursor: SQLAlchemy's nested transactions cost ~0.1 ms each.
+    cursor = conn.info[_CURSOR_KEY]
+    cursor.execute("SAVEPOINT job")
     try:
         value = job.work(conn)
     except Exception as exc:
-        savepoint.rollback()
+        cursor.execute("ROLLBACK TO job")
+        cursor.execute("RELEASE job")
         return job, None, exc
-    savepoint.commit()
+    cursor.execute("RELEASE job")
     return job, value, None
 
 

@@ -13,10 +13,11 @@ run inside the writer's transaction and savepoints like any other.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -26,15 +27,17 @@ from frontdesk.store.tables import UTCDateTime
 
 Row = dict[str, Any]
 _DRIVER_KEY = "frontdesk.driver"
-_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DATETIME storage format
 
 
 def encode_time(value: dt.datetime | None) -> str | None:
+    """As SQLAlchemy's SQLite DATETIME stores it: naive UTC, always with microseconds."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
-    return value.astimezone(dt.UTC).strftime(_TIME_FORMAT)
+    if value.tzinfo is not dt.UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def decode_time(value: str | None) -> dt.datetime | None:
@@ -106,6 +109,20 @@ def driver(conn: Connection) -> sqlite3.Connection:
 
 def execute(conn: Connection, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
     return driver(conn).execute(sql, tuple(params))
+
+
+@contextlib.contextmanager
+def savepoint(conn: Connection) -> Iterator[None]:
+    """Undo what the block wrote if it raises (a SAVEPOINT on the driver, nested as deep as needed)."""
+    db = driver(conn)
+    db.execute("SAVEPOINT fd")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK TO fd")
+        db.execute("RELEASE fd")
+        raise
+    db.execute("RELEASE fd")
 
 
 def scalar(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any:
