@@ -237,3 +237,41 @@ def test_a_queue_longer_than_one_drain_batch_still_empties(admin: Api) -> None:
 
     eventually(lambda: admin.get(f"/api/v1/teams/{team}/stats").json()["queue_length"] == 0, "the rest of the queue")
     assert admin.get(f"/api/v1/teams/{team}/stats").json()["agents"][0]["open"] == backlog
+
+
+def test_entries_nobody_can_take_do_not_hide_the_ones_behind_them(admin: Api) -> None:
+    """A drain reads the queue a page at a time; a page full of entries needing a skill nobody
+    online has must not stop it before the entries behind them that someone can take."""
+    from frontdesk.actions.ingest import InboundMessage, receive_inbound
+    from frontdesk.assignment.pool import load_team
+    from frontdesk.assignment.queue import DRAIN_BATCH, drain, enqueue
+    from frontdesk.clock import now
+    from frontdesk.store import rows
+    from frontdesk.store.tables import conversations
+
+    team = _team(admin)
+    agent = _agent(admin, team, "Plain", availability="offline", capacity=1000)
+    channel = admin.channel()["id"]
+    blocked_count = DRAIN_BATCH + 20
+
+    def arrive(conn: Any) -> tuple[list[int], list[int]]:
+        ids = [
+            receive_inbound(conn, InboundMessage(channel, f"s{n}", f"s{n}", "hi")).conversation_id
+            for n in range(blocked_count + 3)
+        ]
+        for position, conversation_id in enumerate(ids):
+            skills = {"language": "klingon"} if position < blocked_count else {}
+            enqueue(conn, rows.by_id(conn, conversations, conversation_id), load_team(conn, team), 0, skills, now())
+        return ids[:blocked_count], ids[blocked_count:]
+
+    blocked, takeable = admin.db.write_sync(arrive)
+    # online without update_agent's own drain, so this test calls drain itself
+    admin.db.write_sync(
+        lambda conn: rows.execute(conn, "UPDATE agents SET availability = 'online' WHERE id = ?", (agent,))
+    )
+
+    assert admin.db.write_sync(lambda conn: drain(conn, team, now())) == len(takeable)
+
+    assert {admin.get(f"/api/v1/conversations/{c}").json()["assignee_id"] for c in takeable} == {agent}
+    assert all(admin.get(f"/api/v1/conversations/{c}").json()["assignee_id"] is None for c in blocked[:5])
+    assert admin.get(f"/api/v1/teams/{team}/stats").json()["queue_length"] == blocked_count

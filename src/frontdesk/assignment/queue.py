@@ -8,6 +8,7 @@ conversation is assigned by the very change that made it possible.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -18,6 +19,7 @@ from frontdesk.assignment.pool import Member, Team, eligible, load_team, online_
 from frontdesk.assignment.strategies import STRATEGIES
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import Actor, AuthorKind
+from frontdesk.store import rows
 from frontdesk.store.database import wake
 from frontdesk.store.tables import conversations, queue_entries, team_members
 
@@ -100,26 +102,35 @@ def drain(conn: Connection, team_id: int, now: dt.datetime, limit: int = DRAIN_B
     `limit` here: past that the engine's timer loop goes on in the next transactions."""
     team = load_team(conn, team_id)
     members = online_members(conn, team)
-    if not any(m.open_count < m.capacity for m in members):
-        return 0
-    entries = conn.execute(
-        select(queue_entries.c.conversation_id, queue_entries.c.skills, queue_entries.c.relax_at)
-        .where(queue_entries.c.team_id == team_id)
-        .order_by(queue_entries.c.priority.desc(), queue_entries.c.enqueued_at, queue_entries.c.id)
-    ).all()
-    if len(entries) > limit:
+    assigned = skipped = 0
+    while assigned < limit and _has_room(members):
+        # A page at a time, in queue order; entries nobody can take (skills) stay, and are skipped.
+        wanted = limit - assigned
+        page = rows.execute(
+            conn,
+            "SELECT conversation_id, skills, relax_at FROM queue_entries WHERE team_id = ?"
+            " ORDER BY priority DESC, enqueued_at, id LIMIT ? OFFSET ?",
+            (team_id, wanted + 1, skipped),
+        ).fetchall()
+        for conversation_id, skills, relax_at in page[:wanted]:
+            relaxed = relax_at is not None and rows.decode_time(relax_at) <= now  # type: ignore[operator]
+            conversation = rows.by_id(conn, conversations, conversation_id)
+            needs = {} if relaxed else json.loads(skills)
+            if assign_from_pool(conn, conversation, team, members, needs, now, actor=SYSTEM, why="from the queue"):
+                assigned += 1
+            else:
+                skipped += 1
+            if not _has_room(members):
+                return assigned
+        if len(page) <= wanted:
+            return assigned  # the end of the queue
+    if assigned >= limit:
         wake(conn, "timers")  # more may fit than this transaction takes: continue_drains goes on
-    assigned = 0
-    for entry in entries:
-        skills = {} if entry.relax_at is not None and entry.relax_at <= now else dict(entry.skills)
-        conversation = (
-            conn.execute(select(conversations).where(conversations.c.id == entry.conversation_id)).mappings().one()
-        )
-        if assign_from_pool(conn, conversation, team, members, skills, now, actor=SYSTEM, why="from the queue"):
-            assigned += 1
-        if assigned >= limit or not any(m.open_count < m.capacity for m in members):
-            break
     return assigned
+
+
+def _has_room(members: list[Member]) -> bool:
+    return any(m.open_count < m.capacity for m in members)
 
 
 def continue_drains(conn: Connection, now: dt.datetime) -> int:

@@ -20,6 +20,9 @@ from frontdesk.store import rows
 from frontdesk.store.tables import events, workflow_runs
 
 CURSOR = "workflows"
+# Events per writer job. A writer batch holds many requests' jobs and one of the engine's; each new
+# conversation adds ~5 events, so a smaller page lets ingest outrun the engine under load.
+EVENT_BATCH = 1000
 TRIGGERS = {
     ev.CONVERSATION_OPENED,
     ev.CONVERSATION_CLOSED,
@@ -30,7 +33,7 @@ TRIGGERS = {
 }
 
 
-def process_events(conn: Connection, cache: VersionCache, now: dt.datetime, limit: int = 200) -> int:
+def process_events(conn: Connection, cache: VersionCache, now: dt.datetime, limit: int = EVENT_BATCH) -> int:
     """Process up to `limit` events after the cursor; return how many."""
     position = _cursor(conn)
     batch = rows.select_all(conn, events, "id > ? ORDER BY id LIMIT ?", (position, limit))
