@@ -75,7 +75,10 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
             "created_at": at,
         },
     )
-    rows.update_by_id(conn, conversations, conversation_id, {"last_message_at": at, "channel_id": inbound.channel_id})
+    if not opened:  # a conversation opened just now already has this channel and time
+        rows.update_by_id(
+            conn, conversations, conversation_id, {"last_message_at": at, "channel_id": inbound.channel_id}
+        )
     emit(
         conn,
         ev.MESSAGE_RECEIVED,
