@@ -67,6 +67,7 @@ LEAST_ROLE: dict[Operation, str] = {
     ("GET", "/api/v1/channels"): "manager",
     ("POST", "/api/v1/channels"): "admin",
     ("GET", "/api/v1/channels/{channel_id}"): "manager",
+    ("PATCH", "/api/v1/channels/{channel_id}"): "admin",
     ("POST", "/api/v1/channels/{channel_id}/inbound"): "manager",
     # the event log and API tokens
     ("GET", "/api/v1/events"): "manager",
@@ -137,6 +138,7 @@ BODIES: dict[Operation, Callable[[World], Any]] = {
         "reason": "billing question",
     },
     ("POST", "/api/v1/channels"): lambda w: {"type": "api", "name": "Website"},
+    ("PATCH", "/api/v1/channels/{channel_id}"): lambda w: {"name": "Shop backend"},
     ("POST", "/api/v1/channels/{channel_id}/inbound"): lambda w: {
         "contact": {"external_id": "ada"},
         "message": {"id": "auth-test-1", "text": "Are you there?"},
