@@ -67,6 +67,7 @@ LEAST_ROLE: dict[Operation, str] = {
     ("GET", "/api/v1/channels"): "manager",
     ("POST", "/api/v1/channels"): "admin",
     ("GET", "/api/v1/channels/{channel_id}"): "manager",
+    ("PATCH", "/api/v1/channels/{channel_id}"): "admin",
     ("POST", "/api/v1/channels/{channel_id}/inbound"): "manager",
     # the event log and API tokens
     ("GET", "/api/v1/events"): "manager",
@@ -137,6 +138,7 @@ BODIES: dict[Operation, Callable[[World], Any]] = {
         "reason": "billing question",
     },
     ("POST", "/api/v1/channels"): lambda w: {"type": "api", "name": "Website"},
+    ("PATCH", "/api/v1/channels/{channel_id}"): lambda w: {"name": "Shop backend"},
     ("POST", "/api/v1/channels/{channel_id}/inbound"): lambda w: {
         "contact": {"external_id": "ada"},
         "message": {"id": "auth-test-1", "text": "Are you there?"},
@@ -388,6 +390,19 @@ def test_a_revoked_token_stops_working_once_the_cache_period_has_passed(db_url: 
         assert_error(client.get("/api/v1/events", headers=bearer(revoked)), 401, "unauthorized")
 
 
+def test_a_revoked_token_is_refused_at_once_by_the_process_that_revoked_it(db_url: str) -> None:
+    settings = Settings(database_url=db_url, log_format="text", token_cache_seconds=3600)
+    with TestClient(create_app(settings)) as client:
+        admin = Api(client, make_token(client.app.state.db, "admin"))
+        revoked_id, revoked = create_token(admin, "cached", "manager")
+        assert client.get("/api/v1/events", headers=bearer(revoked)).status_code == 200  # now in the cache
+
+        assert admin.delete(f"/api/v1/tokens/{revoked_id}").status_code == 204
+
+        assert_error(client.get("/api/v1/events", headers=bearer(revoked)), 401, "unauthorized")
+        assert client.get("/api/v1/events", headers=admin.headers).status_code == 200  # others stay cached
+
+
 def test_revoking_an_unknown_or_already_revoked_token_is_404(world: World) -> None:
     revoked_id, _ = create_token(world.admin, "twice", "agent")
     assert world.admin.delete(f"/api/v1/tokens/{revoked_id}").status_code == 204
@@ -486,6 +501,21 @@ def test_a_manager_cannot_make_an_agent_an_admin(world: World) -> None:
 
     assert_error(response, 403, "forbidden")
     assert agent_row(world, world.ids["agent_id"]) == before
+
+
+def test_only_an_admin_changes_a_role(world: World) -> None:
+    manager = world.as_role("manager")
+    agent_id = world.ids["agent_id"]
+    before = agent_row(world, agent_id)
+
+    refused = manager.patch(f"/api/v1/agents/{agent_id}", {"role": "manager"})
+
+    assert_error(refused, 403, "forbidden")
+    assert "only an admin can change a role" in refused.json()["detail"]
+    assert agent_row(world, agent_id) == before
+    promoted = world.admin.patch(f"/api/v1/agents/{agent_id}", {"role": "manager"})
+    assert promoted.status_code == 200, promoted.text
+    assert agent_row(world, agent_id)["role"] == "manager"
 
 
 # -- the signed channel inbound endpoint --------------------------------------------------------

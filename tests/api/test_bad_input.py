@@ -125,6 +125,7 @@ def build_world(client: TestClient, db_path: Path) -> World:  # type: ignore[typ
         {"key": "plan", "label": "Plan", "type": "choice", "options": ["free", "pro"]},
     ):
         assert admin.post("/api/v1/contact-fields", field).status_code == 201
+    webchat = admin.post("/api/v1/channels", {"type": "webchat", "name": "Chat", "allowed_origins": []}).json()
     ada = admin.inbound(channel["id"], "ada", "Hello", name="Ada").json()
     bob = admin.inbound(channel["id"], "bob", "Hi", name="Bob").json()
     assert admin.post(f"/api/v1/conversations/{bob['conversation_id']}/close").status_code == 200
@@ -139,6 +140,7 @@ def build_world(client: TestClient, db_path: Path) -> World:  # type: ignore[typ
         ids={
             "channel": channel["id"],
             "other_channel": other_channel["id"],
+            "webchat": webchat["id"],
             "ada": ada["contact_id"],
             "open": ada["conversation_id"],
             "bob": bob["contact_id"],
@@ -198,6 +200,7 @@ VALID: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/agents/{agent_id}"): {"availability": "away"},
     ("POST", "/api/v1/teams"): {"name": "Sales"},
     ("POST", "/api/v1/channels"): {"type": "api", "name": "Web"},
+    ("PATCH", "/api/v1/channels/{channel_id}"): {"name": "Web"},
     ("POST", "/api/v1/channels/{channel_id}/inbound"): {
         "contact": {"external_id": "carol"},
         "message": {"id": "m-1", "text": "Hi"},
@@ -287,6 +290,8 @@ FIELD_CASES: list[tuple[str, str, Any, list[str]]] = [
     ("POST", "/api/v1/teams", {}, ["name"]),
     ("POST", "/api/v1/teams", {"name": ""}, ["name"]),
     ("POST", "/api/v1/channels", {"type": "sms", "name": "x", "callback_url": "not a url"}, ["callback_url", "type"]),
+    ("PATCH", "/api/v1/channels/{channel_id}", {"name": "", "callback_url": "not a url"}, ["callback_url", "name"]),
+    ("PATCH", "/api/v1/channels/{channel_id}", {"name": None, "allowed_origins": "x"}, ["allowed_origins", "name"]),
     ("POST", "/api/v1/conversations/{conversation_id}/messages", {}, ["text"]),
     ("POST", "/api/v1/conversations/{conversation_id}/messages", {"text": 5}, ["text"]),
     ("POST", "/api/v1/conversations/{conversation_id}/messages", {"text": "x" * 10_001}, ["text"]),
@@ -457,6 +462,7 @@ UNKNOWN_IDS: list[tuple[str, str, Any, str]] = [
     ("PUT", f"/api/v1/teams/{{team}}/members/{MISSING}", None, "agent"),
     ("DELETE", f"/api/v1/teams/{MISSING}/members/{{agent_id}}", None, "team"),
     ("GET", f"/api/v1/channels/{MISSING}", None, "channel"),
+    ("PATCH", f"/api/v1/channels/{MISSING}", {"name": "Nowhere"}, "channel"),
     (
         "POST",
         f"/api/v1/channels/{MISSING}/inbound",
@@ -501,6 +507,7 @@ TOO_BIG_IDS: list[tuple[str, str, Any, dict[str, Any] | None, str]] = [
     ("PATCH", f"/api/v1/agents/{HUGE}", {"availability": "away"}, None, "agent_id"),
     ("PUT", f"/api/v1/teams/{{team}}/members/{HUGE}", None, None, "agent_id"),
     ("DELETE", f"/api/v1/tokens/{HUGE}", None, None, "token_id"),
+    ("PATCH", f"/api/v1/channels/{HUGE}", {"name": "Huge"}, None, "channel_id"),
     ("GET", "/api/v1/conversations", None, {"before": HUGE}, "before"),
     ("GET", "/api/v1/conversations", None, {"assignee_id": HUGE}, "assignee_id"),
     ("GET", "/api/v1/contacts", None, {"before": HUGE}, "before"),
@@ -678,6 +685,25 @@ def test_an_agent_breaking_a_rule_is_refused_with_422(
     world: World, body: dict[str, Any], code: str, mention: str
 ) -> None:
     response = refused(world, lambda: world.send("POST", "/api/v1/agents", body))
+
+    assert_error(response, 422, code, mention)
+
+
+CHANNEL_RULES: list[tuple[str, dict[str, Any], str, str]] = [
+    ("channel", {"allowed_origins": ["https://shop.example"]}, "not_for_api", "only webchat channels"),
+    ("webchat", {"callback_url": "https://shop.example/hook"}, "not_for_webchat", "callback_url"),
+    ("webchat", {"allowed_origins": ["shop.example"]}, "invalid_origin", "allowed_origins.0"),
+    ("channel", {"name": "  "}, "invalid_name", "name must be 1 to 120 characters"),
+]
+
+
+@pytest.mark.parametrize(("channel", "body", "code", "mention"), CHANNEL_RULES, ids=[c[2] for c in CHANNEL_RULES])
+def test_a_channel_change_breaking_a_rule_is_refused_with_422(
+    world: World, channel: str, body: dict[str, Any], code: str, mention: str
+) -> None:
+    path = f"/api/v1/channels/{world.ids[channel]}"
+
+    response = refused(world, lambda: world.send("PATCH", path, body))
 
     assert_error(response, 422, code, mention)
 

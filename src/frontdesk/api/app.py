@@ -32,9 +32,9 @@ from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
+from frontdesk.web.admin import ADMIN_PAGES
 from frontdesk.web.live import LiveFeed
 from frontdesk.web.pages import InboxController, LoginController
-from frontdesk.web.pages_admin import AdminPages
 from frontdesk.web.pages_workflows import RunPages, WorkflowPages
 from frontdesk.web.sessions import instance_secret
 
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             widget_demo,
             WorkflowPages,
             RunPages,
-            AdminPages,
+            *ADMIN_PAGES,
             create_static_files_router(path="/static", directories=[WEB / "static"], opt={"auth": "public"}),
         ],
         guards=[guard],

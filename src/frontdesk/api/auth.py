@@ -8,6 +8,7 @@ HMAC signature instead of a token (provider-style inbound webhooks).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,9 @@ class TtlCache:
             self._items.clear()
         self._items[key] = (time.monotonic() + self.seconds, value)
 
+    def drop(self, matches: Callable[[Any], bool]) -> None:
+        self._items = {key: item for key, item in self._items.items() if not matches(item[1])}
+
 
 class Authenticator:
     def __init__(self, db: Database, cache_seconds: float) -> None:
@@ -85,6 +89,11 @@ class Authenticator:
             principal = Principal(found[0], Role(found[1]), found[2])
             self.tokens.put(digest, principal)
         return principal
+
+    def forget_token(self, token_id: int) -> None:
+        """A revoked token stops working at once in this process; other processes refuse it
+        once their cache period has passed."""
+        self.tokens.drop(lambda principal: principal.token_id == token_id)
 
     def seen(self, principal: Principal) -> None:
         """Note the agent's activity (at most once a minute; not awaited: never slows a request)."""

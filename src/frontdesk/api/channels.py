@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, get, patch, post
 from litestar.params import JSONBody
 
-from frontdesk.actions.channels import create_channel
+from frontdesk.actions.channels import create_channel, update_channel
 from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import ChannelBody, InboundBody, PathId
-from frontdesk.channels import webchat
-from frontdesk.domain.errors import Forbidden, InvalidInput
-from frontdesk.domain.model import ChannelType, Role
+from frontdesk.api.schemas import ChannelBody, ChannelPatch, InboundBody, PathId
+from frontdesk.domain.errors import Forbidden
+from frontdesk.domain.model import Role
 from frontdesk.store import queries
 
 log = logging.getLogger(__name__)
@@ -35,10 +34,20 @@ class ChannelController(Controller):
     @post("/", opt={"role": Role.ADMIN})
     async def create(self, db: Db, data: JSONBody[ChannelBody]) -> dict[str, Any]:
         """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls."""
-        config = _config(data)
-        channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, config))
+        settings = data.model_dump(include={"callback_url", "allowed_origins"}, exclude_none=True)
+        channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings))
         channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
         return {**channel, "secret": secret}
+
+    @patch("/{channel_id:int}", opt={"role": Role.ADMIN})
+    async def update(
+        self, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[ChannelPatch]
+    ) -> dict[str, Any]:
+        """Rename a channel, change its `callback_url` (api; null removes it) or its
+        `allowed_origins` (webchat). Only the keys sent change; the secret never does."""
+        changes = data.model_dump(exclude_unset=True)
+        await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
+        return await db.read(lambda c: queries.channel_detail(c, channel_id))
 
     @post("/{channel_id:int}/inbound", opt={"auth": "channel"}, status_code=200)
     async def inbound(
@@ -67,14 +76,3 @@ class ChannelController(Controller):
             log.info("conversation opened", extra={"channel_id": channel_id, **body})
         headers = {"Idempotent-Replayed": "true"} if receipt.duplicate else {}
         return Response(body, status_code=200, headers=headers)
-
-
-def _config(data: ChannelBody) -> dict[str, Any]:
-    """Each type keeps its own settings; one meant for the other type is refused, not ignored."""
-    if data.type is ChannelType.WEBCHAT:
-        if data.callback_url is not None:
-            raise InvalidInput("not_for_webchat", "callback_url: web chat answers in the widget", "callback_url")
-        return webchat.channel_config(data.allowed_origins)
-    if data.allowed_origins is not None:
-        raise InvalidInput("not_for_api", "allowed_origins: only webchat channels have them", "allowed_origins")
-    return {"callback_url": str(data.callback_url) if data.callback_url else None}

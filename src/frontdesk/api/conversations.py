@@ -1,4 +1,7 @@
-"""Conversations: list, read, open, reply, assign, close."""
+"""Conversations: list, read, open, reply, assign, close.
+
+An agent-role token reaches only the conversations its agent may see (store.visibility): the
+others are left out of lists and answer 404, as if they did not exist."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
+from sqlalchemy import Connection
 
 from frontdesk.actions.conversations import (
     assign_conversation,
@@ -26,8 +30,10 @@ from frontdesk.api.schemas import (
     ReplyBody,
     TransferBody,
 )
+from frontdesk.domain.errors import Conflict
 from frontdesk.domain.model import ConversationStatus
-from frontdesk.store import queries
+from frontdesk.store import queries, visibility
+from frontdesk.store.visibility import when_seen
 
 
 class ConversationController(Controller):
@@ -38,6 +44,7 @@ class ConversationController(Controller):
     async def list_conversations(
         self,
         db: Db,
+        principal: Caller,
         status: FromQuery[ConversationStatus | None] = None,
         team_id: QueryId = None,
         assignee_id: QueryId = None,
@@ -58,20 +65,33 @@ class ConversationController(Controller):
                 unassigned=unassigned,
                 limit=limit,
                 before=before,
+                visible=visibility.seen_by(principal),
             )
         )
 
     @get("/{conversation_id:int}")
-    async def get_conversation(self, db: Db, conversation_id: PathId) -> dict[str, Any]:
-        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+    async def get_conversation(self, db: Db, principal: Caller, conversation_id: PathId) -> dict[str, Any]:
+        return await db.read(
+            when_seen(principal, conversation_id, lambda c: queries.conversation_detail(c, conversation_id))
+        )
 
     @post("/")
     async def open(self, db: Db, principal: Caller, data: JSONBody[OpenConversationBody]) -> Response[dict[str, Any]]:
         """Open a conversation for a contact (source agent or api). If one is already open it is
-        returned with 200 and `opened: false`: a contact never has two."""
-        conversation_id, opened = await db.write(
-            lambda c: open_conversation(c, data.contact_id, principal.actor, data.channel_id)
-        )
+        returned with 200 and `opened: false`: a contact never has two (409 when it is one the
+        caller may not see)."""
+
+        def work(c: Connection) -> tuple[int, bool]:
+            conversation_id, opened = open_conversation(c, data.contact_id, principal.actor, data.channel_id)
+            if not opened and not visibility.seen_among(c, principal, [conversation_id]):
+                raise Conflict(
+                    "contact_has_open_conversation",
+                    f"contact {data.contact_id} already has an open conversation, handled by a team you are not in",
+                    "contact_id",
+                )
+            return conversation_id, opened
+
+        conversation_id, opened = await db.write(work)
         conversation = await db.read(lambda c: queries.conversation_detail(c, conversation_id))
         return Response({**conversation, "opened": opened}, status_code=201 if opened else 200)
 
@@ -79,17 +99,24 @@ class ConversationController(Controller):
     async def messages(
         self,
         db: Db,
+        principal: Caller,
         conversation_id: PathId,
         after: Annotated[int | None, QueryParameter(le=MAX_ID, description="only messages with a larger id")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
     ) -> list[dict[str, Any]]:
-        return await db.read(lambda c: queries.list_messages(c, conversation_id, after, limit))
+        return await db.read(
+            when_seen(principal, conversation_id, lambda c: queries.list_messages(c, conversation_id, after, limit))
+        )
 
     @post("/{conversation_id:int}/messages")
     async def reply(
         self, db: Db, principal: Caller, conversation_id: PathId, data: JSONBody[ReplyBody]
     ) -> dict[str, Any]:
-        message_id = await db.write(lambda c: send_message(c, conversation_id, principal.actor, data.text))
+        message_id = await db.write(
+            when_seen(
+                principal, conversation_id, lambda c: send_message(c, conversation_id, principal.actor, data.text)
+            )
+        )
         rows = await db.read(lambda c: queries.list_messages(c, conversation_id, message_id - 1, 1))
         return rows[0]
 
@@ -102,7 +129,13 @@ class ConversationController(Controller):
         data: JSONBody[CloseBody | None] = None,
     ) -> dict[str, Any]:
         body = data or CloseBody()
-        await db.write(lambda c: close_conversation(c, conversation_id, principal.actor, body.note, body.category))
+        await db.write(
+            when_seen(
+                principal,
+                conversation_id,
+                lambda c: close_conversation(c, conversation_id, principal.actor, body.note, body.category),
+            )
+        )
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/assign", status_code=200)
@@ -112,7 +145,13 @@ class ConversationController(Controller):
         """To an agent (even above capacity: a person decided), or to a team, whose strategy picks an
         available member — or whose queue keeps the conversation until someone is free."""
         await db.write(
-            lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id, data.reason)
+            when_seen(
+                principal,
+                conversation_id,
+                lambda c: assign_conversation(
+                    c, conversation_id, principal.actor, data.agent_id, data.team_id, data.reason
+                ),
+            )
         )
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
@@ -123,17 +162,25 @@ class ConversationController(Controller):
         """Hand over to another agent or team, with the reason recorded on `conversation.assigned`."""
         reason = f"transfer: {data.reason}"
         await db.write(
-            lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id, reason)
+            when_seen(
+                principal,
+                conversation_id,
+                lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id, reason),
+            )
         )
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/reopen", status_code=200)
     async def reopen(self, db: Db, principal: Caller, conversation_id: PathId) -> dict[str, Any]:
         """Open a closed conversation again (409 while the contact has another open one)."""
-        await db.write(lambda c: reopen_conversation(c, conversation_id, principal.actor))
+        await db.write(
+            when_seen(principal, conversation_id, lambda c: reopen_conversation(c, conversation_id, principal.actor))
+        )
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/unassign", status_code=200)
     async def unassign(self, db: Db, principal: Caller, conversation_id: PathId) -> dict[str, Any]:
-        await db.write(lambda c: unassign_conversation(c, conversation_id, principal.actor))
+        await db.write(
+            when_seen(principal, conversation_id, lambda c: unassign_conversation(c, conversation_id, principal.actor))
+        )
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))

@@ -1,4 +1,5 @@
-"""Every error leaves the API in one shape: {"error": code, "detail": message, "errors": [...]}."""
+"""Every error leaves the API in one shape: {"error": code, "detail": message, "errors": [...]};
+the web pages show the same message on a page of their own."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from frontdesk.api.auth import LoginRequired
@@ -17,19 +18,35 @@ from frontdesk.domain.errors import DomainError
 log = logging.getLogger(__name__)
 
 
-def _response(status: int, code: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+JSON_PATHS = ("/api/", "/webchat/", "/healthz")
+
+
+def _response(status: int, code: str, detail: str, **extra: Any) -> Response[Any]:
     return Response({"error": code, "detail": detail, **extra}, status_code=status, media_type=MediaType.JSON)
 
 
-def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+def _for_person(request: Request[Any, Any, Any], response: Response[Any]) -> Response[Any]:
+    """A browser on a web page gets the error as a page; the API and scripts keep the JSON."""
+    wants_html = "text/html" in request.headers.get("accept", "")
+    if request.url.path.startswith(JSON_PATHS) or not wants_html or not isinstance(response.content, dict):
+        return response
+    context = {"status": response.status_code, "detail": response.content["detail"]}
+    return Template("error.html", context=context, status_code=response.status_code)
+
+
+def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
     problems = getattr(exc, "problems", None)
     if problems is not None:  # an invalid workflow: every problem, each with its step and path
         extra["problems"] = [p.as_dict() for p in problems]
-    return _response(exc.status, exc.code, exc.message, **extra)
+    return _for_person(request, _response(exc.status, exc.code, exc.message, **extra))
 
 
-def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return _for_person(request, _validation_response(exc))
+
+
+def _validation_response(exc: ValidationException) -> Response[Any]:
     problems = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
@@ -47,7 +64,11 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
     return _response(exc.status_code, "invalid_request", f"invalid request: {summary}", errors=problems)
 
 
-def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    return _for_person(request, _http_response(exc))
+
+
+def _http_response(exc: HTTPException) -> Response[Any]:
     if isinstance(exc.__cause__, SerializationException):
         return _response(exc.status_code, "invalid_json", f"the request body is not valid JSON: {exc.detail}")
     code = {

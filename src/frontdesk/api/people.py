@@ -12,8 +12,8 @@ from frontdesk.actions.teams import add_member, create_team, remove_member, upda
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import AgentBody, AgentPatch, MemberBody, PathId, TeamBody, TeamPatch
 from frontdesk.clock import now
-from frontdesk.domain.errors import Forbidden
 from frontdesk.domain.model import Role
+from frontdesk.domain.people import check_may_change_agent, check_may_create_agent
 from frontdesk.store import queries, team_queries
 
 
@@ -31,27 +31,18 @@ class AgentController(Controller):
 
     @post("/", opt={"role": Role.MANAGER})
     async def create(self, db: Db, principal: Caller, data: JSONBody[AgentBody]) -> dict[str, Any]:
-        if data.role is Role.ADMIN and not principal.role.includes(Role.ADMIN):
-            raise Forbidden("forbidden", "only an admin can create an admin", "role")
+        check_may_create_agent(principal.role, data.role)
         agent_id = await db.write(lambda c: create_agent(c, principal.actor, **data.model_dump()))
         return await db.read(lambda c: queries.agent_detail(c, agent_id))
 
     @patch("/{agent_id:int}")
     async def update(self, db: Db, principal: Caller, agent_id: PathId, data: JSONBody[AgentPatch]) -> dict[str, Any]:
-        """Managers change anything; an agent may change only their own availability."""
+        """Managers change anything but roles, which only admins change; an agent may change
+        only their own availability."""
         changes = data.model_dump(exclude_unset=True)
-        _check_may_update(principal, agent_id, changes)
+        check_may_change_agent(principal.role, principal.agent_id, agent_id, changes)
         await db.write(lambda c: update_agent(c, agent_id, principal.actor, changes))
         return await db.read(lambda c: queries.agent_detail(c, agent_id))
-
-
-def _check_may_update(principal: Caller, agent_id: PathId, changes: dict[str, Any]) -> None:
-    if principal.role.includes(Role.MANAGER):
-        if changes.get("role") is Role.ADMIN and not principal.role.includes(Role.ADMIN):
-            raise Forbidden("forbidden", "only an admin can make an admin", "role")
-        return
-    if principal.agent_id != agent_id or set(changes) - {"availability"}:
-        raise Forbidden("forbidden", "an agent may only change their own availability")
 
 
 class TeamController(Controller):

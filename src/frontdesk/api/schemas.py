@@ -46,6 +46,21 @@ class ChannelBody(Body):
     allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=50)  # webchat
 
 
+class ChannelPatch(Body):
+    """Only the keys sent change: name, callback_url (api channels; null removes it), allowed_origins (webchat)."""
+
+    name: Name | None = None
+    callback_url: HttpUrl | None = None
+    allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=50)
+
+    @field_validator("name", "allowed_origins", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
 class ContactPatch(Body):
     name: Annotated[str, Field(max_length=200)] | None = None
     fields: dict[str, Any] | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import text
 
@@ -49,8 +49,9 @@ class TokenController(Controller):
         return {"token": token, "name": data.name, "role": data.role, "agent_id": data.agent_id}
 
     @delete("/{token_id:int}", opt={"role": Role.ADMIN})
-    async def revoke(self, db: Db, token_id: PathId) -> None:
+    async def revoke(self, request: Request[Any, Any, Any], db: Db, token_id: PathId) -> None:
         await db.write(lambda c: revoke_token(c, token_id))
+        request.app.state.authenticator.forget_token(token_id)
 
 
 @get("/healthz", opt={"auth": "public"}, tags=["system"])

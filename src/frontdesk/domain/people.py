@@ -1,11 +1,13 @@
-"""Rules for agents and teams: capacity, skills, e-mail."""
+"""Rules for agents and teams: capacity, skills, e-mail, and who may change an agent."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from frontdesk.domain.contacts import EMAIL
-from frontdesk.domain.errors import InvalidInput
+from frontdesk.domain.errors import Forbidden, InvalidInput
+from frontdesk.domain.model import Role
 
 SKILL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_CAPACITY = 1000
@@ -38,3 +40,20 @@ def check_name(name: str, field: str = "name") -> str:
     if not (0 < len(text) <= 120):
         raise InvalidInput("invalid_name", f"{field} must be 1 to 120 characters", field)
     return text
+
+
+def check_may_create_agent(caller: Role, role: Role) -> None:
+    if role is Role.ADMIN and not caller.includes(Role.ADMIN):
+        raise Forbidden("forbidden", "only an admin can create an admin", "role")
+
+
+def check_may_change_agent(caller: Role, caller_agent_id: int | None, agent_id: int, changes: Iterable[str]) -> None:
+    """Managers change agents, but only an admin changes a role (so no manager can promote
+    themselves or demote an admin); an agent changes only their own availability."""
+    changed = set(changes)
+    if caller.includes(Role.MANAGER):
+        if "role" in changed and not caller.includes(Role.ADMIN):
+            raise Forbidden("forbidden", "only an admin can change a role", "role")
+        return
+    if caller_agent_id != agent_id or changed - {"availability"}:
+        raise Forbidden("forbidden", "an agent may only change their own availability")

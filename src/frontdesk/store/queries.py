@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, Connection, String, and_, cast, func, or_, select
 
 from frontdesk.domain.errors import NotFound
 from frontdesk.store.tables import (
@@ -81,8 +81,10 @@ def list_conversations(
     unassigned: bool = False,
     limit: int = 50,
     before: int | None = None,
+    visible: ColumnElement[bool],
 ) -> list[dict[str, Any]]:
-    filters = []
+    """`visible`: the conversations the caller may see (store.visibility.seen_by)."""
+    filters = [visible]
     for column, value in (
         (conversations.c.status, status),
         (conversations.c.team_id, team_id),
@@ -95,7 +97,7 @@ def list_conversations(
         filters.append(conversations.c.assignee_id.is_(None))
     if before is not None:
         filters.append(conversations.c.id < before)
-    query = select(conversations).where(and_(True, *filters)).order_by(conversations.c.id.desc()).limit(_page(limit))
+    query = select(conversations).where(and_(*filters)).order_by(conversations.c.id.desc()).limit(_page(limit))
     return [dict(r) for r in conn.execute(query).mappings()]
 
 

@@ -25,6 +25,8 @@ from frontdesk.api.deps import Caller, Db
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import Availability
+from frontdesk.store import visibility
+from frontdesk.store.visibility import when_seen
 from frontdesk.web import queries
 from frontdesk.web.sessions import COOKIE, LIFETIME, check_login, close_session, open_session
 
@@ -123,7 +125,8 @@ class Shown:
         return {"view": self.view, "status": self.status, "team": self.team}
 
     def items(self, conn: Any, principal: Principal) -> list[dict[str, Any]]:
-        return queries.inbox_list(conn, principal.agent_id, self.view, self.status, self.team)
+        visible = visibility.seen_by(principal)
+        return queries.inbox_list(conn, principal.agent_id, self.view, self.status, self.team, visible=visible)
 
 
 def shown_conversations(
@@ -133,6 +136,9 @@ def shown_conversations(
 
 
 class InboxController(Controller):
+    """Every page and action here names conversations through `when_seen`/`seen_by`: an agent
+    reaches only the conversations their role lets them see (store.visibility); others are 404."""
+
     path = "/inbox"
     include_in_schema = False
     opt = SESSION
@@ -145,14 +151,12 @@ class InboxController(Controller):
                 "me": queries.viewer(conn, _agent(principal)),
                 "items": shown.items(conn, principal),
                 "filters": shown.filters,
-                "selected": queries.thread(conn, shown.c) if shown.c else None,
+                "selected": queries.thread(conn, shown.c, visibility.seen_by(principal)) if shown.c else None,
                 **queries.choices(conn),
             }
 
-        c = shown.c
-        if c and principal.agent_id is not None:
-            agent_id = principal.agent_id
-            await db.write(lambda conn: queries.mark_read(conn, agent_id, c))
+        if shown.c:
+            await db.write(_open_thread(principal, shown.c))
         return Template("inbox.html", context={**await db.read(read), "now": now()})
 
     @get("/list")
@@ -163,12 +167,11 @@ class InboxController(Controller):
 
     @get("/conversations/{conversation_id:int}")
     async def conversation(self, db: Db, principal: Caller, conversation_id: FromPath[int]) -> Template:
-        if principal.agent_id is not None:
-            agent_id = principal.agent_id
-            await db.write(lambda conn: queries.mark_read(conn, agent_id, conversation_id))
+        await db.write(_open_thread(principal, conversation_id))
 
         def read(conn: Any) -> dict[str, Any]:
-            return {"selected": queries.thread(conn, conversation_id), **queries.choices(conn)}
+            selected = queries.thread(conn, conversation_id, visibility.seen_by(principal))
+            return {"selected": selected, **queries.choices(conn)}
 
         return Template("_thread.html", context={**await db.read(read), "now": now()})
 
@@ -177,7 +180,9 @@ class InboxController(Controller):
         self, db: Db, principal: Caller, conversation_id: FromPath[int], data: Annotated[ReplyForm, Form]
     ) -> Redirect:
         act = add_note if data.note else send_message
-        await db.write(lambda c: act(c, conversation_id, principal.actor, data.text))
+        await db.write(
+            when_seen(principal, conversation_id, lambda c: act(c, conversation_id, principal.actor, data.text))
+        )
         return Redirect(f"/inbox?c={conversation_id}")
 
     @post("/conversations/{conversation_id:int}/close", status_code=303)
@@ -185,12 +190,20 @@ class InboxController(Controller):
         self, db: Db, principal: Caller, conversation_id: FromPath[int], data: Annotated[CloseForm, Form]
     ) -> Redirect:
         note, category = (data.note or None), (data.category or None)
-        await db.write(lambda c: close_conversation(c, conversation_id, principal.actor, note, category))
+        await db.write(
+            when_seen(
+                principal,
+                conversation_id,
+                lambda c: close_conversation(c, conversation_id, principal.actor, note, category),
+            )
+        )
         return Redirect(f"/inbox?c={conversation_id}&status=closed")
 
     @post("/conversations/{conversation_id:int}/reopen", status_code=303)
     async def reopen(self, db: Db, principal: Caller, conversation_id: FromPath[int]) -> Redirect:
-        await db.write(lambda c: reopen_conversation(c, conversation_id, principal.actor))
+        await db.write(
+            when_seen(principal, conversation_id, lambda c: reopen_conversation(c, conversation_id, principal.actor))
+        )
         return Redirect(f"/inbox?c={conversation_id}")
 
     @post("/conversations/{conversation_id:int}/assign", status_code=303)
@@ -199,8 +212,15 @@ class InboxController(Controller):
     ) -> Redirect:
         kind, _, ident = data.target.partition(":")
         agent_id, team_id = (int(ident), None) if kind == "agent" else (None, int(ident))
-        await db.write(lambda c: assign_conversation(c, conversation_id, principal.actor, agent_id, team_id, "inbox"))
-        return Redirect(f"/inbox?c={conversation_id}")
+        await db.write(
+            when_seen(
+                principal,
+                conversation_id,
+                lambda c: assign_conversation(c, conversation_id, principal.actor, agent_id, team_id, "inbox"),
+            )
+        )
+        still_seen = await db.read(lambda c: visibility.seen_among(c, principal, [conversation_id]))
+        return Redirect(f"/inbox?c={conversation_id}" if still_seen else "/inbox")  # handed to a team not theirs
 
     @post("/availability", status_code=303)
     async def availability(self, db: Db, principal: Caller, data: Annotated[AvailabilityForm, Form]) -> Redirect:
@@ -209,9 +229,21 @@ class InboxController(Controller):
         return Redirect("/inbox")
 
     @get("/stream")
-    async def stream(self, request: Request[Any, Any, Any]) -> ServerSentEvent:
-        """Server-Sent Events: a `change` event lists what changed; the page re-reads its parts."""
-        return ServerSentEvent(request.app.state.live.stream())
+    async def stream(self, request: Request[Any, Any, Any], principal: Caller) -> ServerSentEvent:
+        """Server-Sent Events: a `change` event lists what changed (only in conversations the
+        agent may see); the page re-reads its parts."""
+        return ServerSentEvent(request.app.state.live.stream(principal))
+
+
+def _open_thread(principal: Principal, conversation_id: int) -> Any:
+    """The write of opening a thread: 404 unless the agent may see it, then it counts as read."""
+
+    def work(conn: Any) -> None:
+        visibility.check_seen(conn, principal, conversation_id)
+        if principal.agent_id is not None:
+            queries.mark_read(conn, principal.agent_id, conversation_id)
+
+    return work
 
 
 def _agent(principal: Principal) -> int:

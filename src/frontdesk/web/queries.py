@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
 
 from frontdesk.domain.errors import NotFound
 from frontdesk.store.tables import (
@@ -22,9 +22,17 @@ VIEWS = ("mine", "unassigned", "all")
 
 
 def inbox_list(
-    conn: Connection, viewer: int | None, view: str, status: str, team_id: int | None, limit: int = 50
+    conn: Connection,
+    viewer: int | None,
+    view: str,
+    status: str,
+    team_id: int | None,
+    limit: int = 50,
+    *,
+    visible: ColumnElement[bool],
 ) -> list[dict[str, Any]]:
-    filters = [conversations.c.status == status]
+    """`visible`: the conversations the viewer may see (store.visibility.seen_by)."""
+    filters = [conversations.c.status == status, visible]
     if view == "mine":
         filters.append(conversations.c.assignee_id == viewer)
     elif view == "unassigned":
@@ -111,7 +119,8 @@ def _last_messages(conn: Connection, conversation_ids: list[int]) -> dict[int, d
     return {r["conversation_id"]: dict(r) for r in rows}
 
 
-def thread(conn: Connection, conversation_id: int) -> dict[str, Any]:
+def thread(conn: Connection, conversation_id: int, visible: ColumnElement[bool]) -> dict[str, Any]:
+    """The conversation with its messages and contact; `visible` limits the contact's past conversations."""
     conversation = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().first()
     if conversation is None:
         raise NotFound("conversation", conversation_id)
@@ -122,7 +131,7 @@ def thread(conn: Connection, conversation_id: int) -> dict[str, Any]:
     contact = conn.execute(select(contacts).where(contacts.c.id == conversation["contact_id"])).mappings().one()
     history = conn.execute(
         select(conversations.c.id, conversations.c.status, conversations.c.opened_at, conversations.c.closing_category)
-        .where(conversations.c.contact_id == contact["id"], conversations.c.id != conversation_id)
+        .where(conversations.c.contact_id == contact["id"], conversations.c.id != conversation_id, visible)
         .order_by(conversations.c.id.desc())
         .limit(10)
     ).mappings()

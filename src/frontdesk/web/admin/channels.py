@@ -1,0 +1,87 @@
+"""Admin pages: channels — managers see them; admins rename them and change a web chat's
+allowed origins or an API channel's callback, through `update_channel`, as PATCH /api/v1/channels/{id}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import FormMultiDict
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from frontdesk.actions.channels import update_channel
+from frontdesk.api.auth import Principal
+from frontdesk.api.deps import Caller, Db
+from frontdesk.api.schemas import ChannelPatch
+from frontdesk.domain.errors import DomainError
+from frontdesk.domain.model import ChannelType
+from frontdesk.store import queries
+from frontdesk.web.admin.forms import ADMIN, MANAGER, Saved, checked, lines, page, posted
+
+
+class ChannelPages(Controller):
+    path = "/admin/channels"
+    include_in_schema = False
+    opt = MANAGER
+
+    @get("/")
+    async def index(self, db: Db, principal: Caller) -> Template:
+        return page("channels", principal, channels=await db.read(queries.list_channels))
+
+    @get("/{channel_id:int}", opt=ADMIN)
+    async def edit(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: Caller,
+        channel_id: FromPath[int],
+        saved: Saved = None,
+    ) -> Template:
+        channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
+        return _editor(request, principal, channel, _values_of(channel), saved=saved)
+
+    @post("/{channel_id:int}", opt=ADMIN, status_code=303)
+    async def save(
+        self, request: Request[Any, Any, Any], db: Db, principal: Caller, channel_id: FromPath[int]
+    ) -> Response[Any]:
+        form = await posted(request)
+        channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
+        try:
+            changes = checked(ChannelPatch, _channel_changes(channel, form)).model_dump(exclude_unset=True)
+            await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
+        except DomainError as exc:
+            return _editor(request, principal, channel, _values(form), error=exc)
+        return Redirect(f"/admin/channels/{channel_id}?saved=1", status_code=303)
+
+
+def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, Any]:
+    """The PATCH body: the name, and the setting of the channel's type (a blank callback removes it)."""
+    if channel["type"] == ChannelType.WEBCHAT:
+        return {"name": form.get("name", ""), "allowed_origins": lines(form.get("allowed_origins"))}
+    return {"name": form.get("name", ""), "callback_url": form.get("callback_url") or None}
+
+
+def _values_of(channel: dict[str, Any]) -> dict[str, Any]:
+    config = channel["config"]
+    return {
+        "name": channel["name"],
+        "callback_url": config.get("callback_url") or "",
+        "allowed_origins": "\n".join(config.get("allowed_origins") or []),
+    }
+
+
+def _values(form: FormMultiDict) -> dict[str, Any]:
+    return {key: form.get(key, "") for key in ("name", "callback_url", "allowed_origins")}
+
+
+def _editor(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    channel: dict[str, Any],
+    values: dict[str, Any],
+    error: DomainError | None = None,
+    saved: str | None = None,
+) -> Template:
+    base = str(request.base_url).rstrip("/")
+    return page("channel", principal, error, channel=channel, values=values, saved=saved, base_url=base)

@@ -1,0 +1,29 @@
+"""Admin overview: each team's live figures (queue, longest wait, who is online and how loaded)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get
+from litestar.response import Template
+from sqlalchemy import Connection
+
+from frontdesk.api.deps import Caller, Db
+from frontdesk.clock import now
+from frontdesk.store import queries, team_queries
+from frontdesk.web.admin.forms import MANAGER, page
+
+
+class AdminOverview(Controller):
+    path = "/admin"
+    include_in_schema = False
+    opt = MANAGER
+
+    @get("/")
+    async def overview(self, db: Db, principal: Caller) -> Template:
+        def read(conn: Connection) -> dict[str, Any]:
+            at = now()
+            teams = queries.list_teams(conn)
+            return {"teams": [{**t, "stats": team_queries.team_stats(conn, t["id"], at)} for t in teams]}
+
+        return page("overview", principal, **await db.read(read))
