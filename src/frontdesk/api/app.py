@@ -17,11 +17,11 @@ from litestar.template.config import TemplateConfig
 
 from frontdesk import __version__
 from frontdesk.api import errors
-from frontdesk.api.auth import Authenticator, guard, principal
+from frontdesk.api.auth import Authenticator, guard
 from frontdesk.api.channels import ChannelController
 from frontdesk.api.contacts import ContactController, ContactFieldController
 from frontdesk.api.conversations import ConversationController
-from frontdesk.api.deps import database
+from frontdesk.api.deps import database, principal
 from frontdesk.api.people import AgentController, TeamController
 from frontdesk.api.system import EventController, TokenController, healthz
 from frontdesk.api.webchat import WebchatController, widget_demo

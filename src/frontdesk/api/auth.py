@@ -159,11 +159,3 @@ async def _check_channel_signature(connection: ASGIConnection[Any, Any, Any, Any
     )
     if problem:
         raise Unauthorized("bad_signature", problem)
-
-
-def principal(request: Request[Any, Any, Any], db: Database) -> Principal:
-    """Dependency: the principal the guard authenticated. It names `db` only so that Litestar
-    resolves the two one after the other: two independent dependencies are resolved in an anyio
-    task group, two tasks per request (5% of the server's CPU under load, issue 6's profile)."""
-    found: Principal = request.state.principal
-    return found

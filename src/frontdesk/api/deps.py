@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from litestar.connection import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
@@ -15,3 +18,11 @@ Caller = NamedDependency[Principal]
 def database(state: State) -> Database:
     db: Database = state.db
     return db
+
+
+def principal(request: Request[Any, Any, Any], db: Db) -> Principal:
+    """The principal the guard authenticated. It names `db` only so that Litestar resolves the two
+    one after the other: two independent dependencies are resolved in an anyio task group, two
+    tasks per request (5% of the server's CPU under load in issue 6's profile)."""
+    found: Principal = request.state.principal
+    return found

@@ -37,20 +37,24 @@ def encode_time(value: dt.datetime | None) -> str | None:
         if value.tzinfo is None:
             raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
         value = value.astimezone(dt.UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")[:26]  # without "+00:00" (datetime.replace is slow)
 
 
 def decode_time(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return None if value is None else dt.datetime.fromisoformat(value + "+00:00")
 
 
 def _encode_json(value: Any) -> str:
-    # (Python None is written as SQL NULL; SQLAlchemy writes the text 'null'. Both read as None.)
-    return json.dumps(value)
+    return json.dumps(value)  # None too: SQLAlchemy's JSON writes it as the text 'null'
 
 
-def _decode_json(value: str | None) -> Any:
-    return None if value is None else json.loads(value)
+def _encode_bool(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _decode_json(value: str | float | None) -> Any:
+    # SQLite gives a JSON column numeric affinity: a top-level number comes back as a number.
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _decode_bool(value: int | None) -> bool | None:
@@ -74,13 +78,13 @@ class _Codec:
                 self.encoders[column.name] = _encode_json
                 self.decoders.append((column.name, _decode_json))
             elif isinstance(kind, Boolean):
-                self.encoders[column.name] = int
+                self.encoders[column.name] = _encode_bool
                 self.decoders.append((column.name, _decode_bool))
         self.select = f"SELECT {', '.join(_quote(c) for c in self.columns)} FROM {table.name}"
 
     def encode(self, values: Mapping[str, Any]) -> list[Any]:
         encoders = self.encoders
-        return [encoders[k](v) if k in encoders and v is not None else v for k, v in values.items()]
+        return [encoders[k](v) if k in encoders else v for k, v in values.items()]
 
     def decode(self, row: tuple[Any, ...], columns: tuple[str, ...] | None = None) -> Row:
         found = dict(zip(columns or self.columns, row, strict=True))

@@ -1,0 +1,128 @@
+"""Rows written on the driver's cursor read the same through SQLAlchemy, and the other way round."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, insert, select
+
+from frontdesk.store import rows
+from frontdesk.store.database import Database
+from frontdesk.store.tables import contact_identities, contacts, messages, teams
+
+PARIS = dt.timezone(dt.timedelta(hours=2))
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+TIMES = st.datetimes(
+    min_value=dt.datetime(1970, 1, 2), max_value=dt.datetime(2200, 1, 1), timezones=st.just(dt.UTC)
+) | st.datetimes(min_value=dt.datetime(1970, 1, 2), max_value=dt.datetime(2200, 1, 1), timezones=st.just(PARIS))
+
+
+def _contact_values(name: str | None, fields: Any, at: dt.datetime) -> dict[str, Any]:
+    return {"name": name, "fields": fields, "tags": ["vip"], "created_at": at, "updated_at": at}
+
+
+# One database for every example is fine: each writes new rows and reads back only those.
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.none() | st.text(max_size=30), fields=JSON, at=TIMES)
+def test_a_row_written_here_reads_the_same_through_sqlalchemy_and_back(
+    db: Database, name: str | None, fields: Any, at: dt.datetime
+) -> None:
+    values = _contact_values(name, fields, at)
+
+    def both(conn: Connection) -> tuple[Any, Any, Any]:
+        ours = rows.insert(conn, contacts, values)
+        theirs = conn.execute(insert(contacts).values(**values)).inserted_primary_key[0]
+        read_by_sqlalchemy = conn.execute(select(contacts).where(contacts.c.id == ours)).mappings().one()
+        return dict(read_by_sqlalchemy), rows.by_id(conn, contacts, theirs), rows.by_id(conn, contacts, ours)
+
+    by_sqlalchemy, theirs_by_us, ours_by_us = db.write_sync(both)
+
+    expected = {**values, "created_at": at.astimezone(dt.UTC), "updated_at": at.astimezone(dt.UTC)}
+    for found in (by_sqlalchemy, theirs_by_us, ours_by_us):
+        assert {k: found[k] for k in expected} == expected
+        assert found["created_at"].tzinfo is dt.UTC
+
+
+def test_booleans_and_null_json_read_as_sqlalchemy_reads_them(db: Database) -> None:
+    def write(conn: Connection) -> int:
+        contact = rows.insert(conn, contacts, _contact_values("x", {}, dt.datetime.now(dt.UTC)))
+        conversation = rows.execute(
+            conn,
+            "INSERT INTO conversations (contact_id, status, source, opened_at, last_message_at)"
+            " VALUES (?, 'open', 'api', ?, ?) RETURNING id",
+            (contact, rows.encode_time(dt.datetime.now(dt.UTC)), rows.encode_time(dt.datetime.now(dt.UTC))),
+        ).fetchone()[0]
+        return rows.insert(
+            conn,
+            messages,
+            {
+                "conversation_id": conversation,
+                "direction": "out",
+                "author_kind": "agent",
+                "text": "hi",
+                "opened_conversation": True,
+                "delivery_status": "stored",
+                "quick_replies": None,
+                "created_at": dt.datetime.now(dt.UTC),
+            },
+        )
+
+    message_id = db.write_sync(write)
+    by_sqlalchemy = db.read_sync(
+        lambda c: c.execute(select(messages).where(messages.c.id == message_id)).mappings().one()
+    )
+    ours = db.read_sync(lambda c: rows.by_id(c, messages, message_id))
+    assert by_sqlalchemy["opened_conversation"] is True and ours is not None and ours["opened_conversation"] is True
+    assert by_sqlalchemy["quick_replies"] is None and ours["quick_replies"] is None
+    assert ours["private"] is False  # the server default, read back as a boolean
+
+
+def test_a_naive_datetime_is_refused_and_nothing_is_written(db: Database) -> None:
+    naive = dt.datetime(2026, 1, 1)
+    with pytest.raises(ValueError, match="naive"):
+        db.write_sync(lambda c: rows.insert(c, teams, {"name": "T", "assignment": {}, "created_at": naive}))
+    assert db.read_sync(lambda c: c.execute(select(teams.c.id).where(teams.c.name == "T")).first()) is None
+
+
+def test_insert_new_gives_none_for_a_row_a_unique_constraint_already_holds(db: Database) -> None:
+    def twice(conn: Connection) -> tuple[int | None, int | None, int]:
+        contact = rows.insert(conn, contacts, _contact_values("x", {}, dt.datetime.now(dt.UTC)))
+        identity = {"contact_id": contact, "channel_id": _channel(conn), "external_id": "ada"}
+        first = rows.insert_new(conn, contact_identities, identity)
+        second = rows.insert_new(conn, contact_identities, identity)
+        return first, second, rows.scalar(conn, "SELECT count(*) FROM contact_identities")
+
+    first, second, count = db.write_sync(twice)
+    assert first is not None and second is None and count == 1
+
+
+def test_a_savepoint_undoes_what_its_block_wrote_and_only_that(db: Database) -> None:
+    def work(conn: Connection) -> list[str]:
+        rows.insert(conn, teams, {"name": "kept", "assignment": {}, "created_at": dt.datetime.now(dt.UTC)})
+        with pytest.raises(RuntimeError), rows.savepoint(conn):
+            rows.insert(conn, teams, {"name": "undone", "assignment": {}, "created_at": dt.datetime.now(dt.UTC)})
+            with rows.savepoint(conn):  # nested, released: undone with its parent
+                rows.insert(conn, teams, {"name": "inner", "assignment": {}, "created_at": dt.datetime.now(dt.UTC)})
+            raise RuntimeError("step failed")
+        return [name for (name,) in rows.execute(conn, "SELECT name FROM teams ORDER BY id")]
+
+    assert db.write_sync(work) == ["kept"]
+    assert db.read_sync(lambda c: [r.name for r in c.execute(select(teams.c.name))]) == ["kept"]
+
+
+def _channel(conn: Connection) -> int:
+    from frontdesk.store.tables import channels
+
+    return rows.insert(
+        conn,
+        channels,
+        {"type": "api", "name": "api", "config": {}, "secret": "s", "created_at": dt.datetime.now(dt.UTC)},
+    )
