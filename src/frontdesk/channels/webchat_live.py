@@ -63,9 +63,14 @@ class VisitorFeed:
         cursor: int | None = None  # from the newest event: streams read their own backlog
         while True:
             self._committed.clear()  # before the read: a commit during it is not missed
+            if not self._watchers:  # nobody to wake: no read of the log after every commit
+                cursor = None
+                await sleep_until_set(self._committed, self.IDLE_SECONDS)
+                continue
             try:
                 if cursor is None:
                     cursor = await self.db.read(_last_event_id)
+                    self._wake_everyone()  # what committed before the cursor, they read themselves
                 rows = await self.db.read(partial(_message_events, after=cursor, limit=self.BATCH))
             except Exception:
                 log.exception("webchat feed: reading the event log failed", extra={"cursor": cursor})
@@ -78,6 +83,11 @@ class VisitorFeed:
                     woken.set()
             if len(rows) < self.BATCH:
                 await sleep_until_set(self._committed, self.IDLE_SECONDS)
+
+    def _wake_everyone(self) -> None:
+        for watchers in list(self._watchers.values()):
+            for woken in list(watchers):
+                woken.set()
 
 
 def _last_event_id(conn: Connection) -> int:
