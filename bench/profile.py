@@ -4,7 +4,9 @@
     python -m bench.profile pyspy --scenario s1|s2 [--target frontdesk] [--seconds 10] [--rate 100] [--commit HEAD]
 
 `statements` runs the real app in-process (Litestar's TestClient, a fresh SQLite file) with
-SQLAlchemy event hooks that count and time every statement the writer and readers execute.
+SQLAlchemy event hooks that count and time every statement SQLAlchemy executes — since ADR 0003
+the hot path runs on the sqlite3 cursor and is not seen here: `python -m bench.cpu --statements`
+counts every statement of the writer.
 `pyspy` starts a server as the bench does, loads it closed-loop, records it with py-spy
 (`pip install py-spy`) and prints the busiest threads, Frontdesk frames and SQL call sites."""
 
