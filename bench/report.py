@@ -148,8 +148,8 @@ def _inbox(s5: dict[str, Any]) -> list[str]:
     if http:
         load = next(iter(http.values()))["load"]
         lines += [
-            f"#### Over HTTP: `frontdesk serve` on the data set, open loop at {load['target_rate']:.0f} req/s,"
-            f" {load['duration_s']:.0f} s per phase",
+            f"#### Over HTTP: `frontdesk serve` on the data set, open loop at {load['target_rate']:.0f} req/s"
+            f" unless said, {load['duration_s']:.0f} s per phase",
             "",
             "| phase | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU (cores) | p99 ÷ /healthz p99 |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
