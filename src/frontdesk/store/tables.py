@@ -195,7 +195,9 @@ conversations = Table(
     Index("ix_conversations_assignee", "assignee_id", "status", "last_message_at"),  # mine, unassigned
     Index("ix_conversations_team", "team_id", "status", "last_message_at"),  # all, one team
     Index("ix_conversations_assignee_team", "assignee_id", "team_id", "status", "last_message_at"),
-    Index("ix_conversations_reply_due", "reply_due_at"),
+    # Reassignment deadlines, read every second by the engine. Status first: without it SQLite's
+    # planner prefers ix_conversations_status_last and reads every open conversation each time.
+    Index("ix_conversations_reply_due", "status", "reply_due_at"),
 )
 
 queue_entries = Table(

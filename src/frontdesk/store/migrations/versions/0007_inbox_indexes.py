@@ -1,4 +1,4 @@
-"""inbox indexes
+"""inbox and reassignment indexes
 
 Revision ID: 0007
 Revises: 0006
@@ -21,6 +21,8 @@ def upgrade() -> None:
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index("ix_conversations_assignee")
         batch_op.drop_index("ix_conversations_team")
+        batch_op.drop_index("ix_conversations_reply_due")
+        batch_op.create_index("ix_conversations_reply_due", ["status", "reply_due_at"], unique=False)
         batch_op.create_index("ix_conversations_assignee", ["assignee_id", "status", "last_message_at"], unique=False)
         batch_op.create_index("ix_conversations_team", ["team_id", "status", "last_message_at"], unique=False)
         batch_op.create_index(
@@ -50,5 +52,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_conversations_assignee_team")
         batch_op.drop_index("ix_conversations_team")
         batch_op.drop_index("ix_conversations_assignee")
+        batch_op.drop_index("ix_conversations_reply_due")
+        batch_op.create_index("ix_conversations_reply_due", ["reply_due_at"], unique=False)
         batch_op.create_index("ix_conversations_team", ["team_id", "status"], unique=False)
         batch_op.create_index("ix_conversations_assignee", ["assignee_id", "status"], unique=False)
