@@ -133,14 +133,14 @@ def _inbox(s5: dict[str, Any]) -> list[str]:
         lines += [
             f"#### In process: `inbox_list` / `thread` on a read connection, {first['n']} calls each",
             "",
-            "| case | rows | p50 ms | p95 ms | p99 ms | max ms |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| case | rows | p50 ms | p95 ms | p99 ms | max ms | CPU p50 ms | CPU p99 ms |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, row in s5["in_process"].items():
-            latency = row["latency_ms"]
+            latency, cpu = row["latency_ms"], row.get("cpu_ms")
             lines.append(
                 f"| {name} | {row['rows']:,} | {_ms(latency, 'p50')} | {_ms(latency, 'p95')} | {_ms(latency, 'p99')}"
-                f" | {_ms(latency, 'max')} |"
+                f" | {_ms(latency, 'max')} | {_ms(cpu, 'p50')} | {_ms(cpu, 'p99')} |"
             )
         lines.append("")
     http = s5.get("http") or {}
@@ -151,15 +151,17 @@ def _inbox(s5: dict[str, Any]) -> list[str]:
             f"#### Over HTTP: `frontdesk serve` on the data set, open loop at {load['target_rate']:.0f} req/s"
             f" unless said, {load['duration_s']:.0f} s per phase",
             "",
-            "| phase | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU (cores) | p99 ÷ /healthz p99 |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| phase | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU (cores) | server CPU ms/request"
+            " | p99 ÷ /healthz p99 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, row in http.items():
             load, latency = row["load"], row["load"]["latency_ms"]
             lines.append(
                 f"| {name} | {load['throughput']:,.0f} | {_ms(latency, 'p50')} | {_ms(latency, 'p95')}"
                 f" | {_ms(latency, 'p99')} | {_ms(latency, 'max')} | {sum(load['errors'].values())}"
-                f" | {row['server_cpu_cores']} | {_ratio(latency['p99'], base)} |"
+                f" | {row['server_cpu_cores']} | {row.get('server_cpu_ms_per_request', '-')}"
+                f" | {_ratio(latency['p99'], base)} |"
             )
         lines.append("")
     return lines

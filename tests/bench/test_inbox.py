@@ -227,10 +227,11 @@ def test_scenario_5_measures_every_case_and_reports_them(tmp_path: Path) -> None
     cases = {case.name for case in CASES}
     assert set(s5["in_process"]) == cases | {THREAD}
     for name, row in s5["in_process"].items():
-        assert row["n"] == 3 and row["latency_ms"]["p99"] is not None, name
+        assert row["n"] == 3 and row["latency_ms"]["p99"] is not None and row["cpu_ms"]["p99"] is not None, name
         assert row["plan"], name  # EXPLAIN QUERY PLAN lines of its statements
     for name, phase in s5["http"].items():
         assert phase["load"]["ok"] > 0 and phase["load"]["errors"] == {}, (name, phase["load"])
+        assert phase["server_cpu_ms_per_request"] is not None
     assert "baseline: GET /healthz" in s5["http"]
     verdicts = {t["name"]: t for t in report["targets"] if t["name"].startswith("S5")}
     assert len(verdicts) == 2 and all("not the issue's scale" in t["met"] for t in verdicts.values())
