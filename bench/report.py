@@ -94,6 +94,8 @@ def markdown(report: dict[str, Any]) -> str:
     for key, title in (("s3", "Scenario 3 — waiting runs"), ("s4", "Scenario 4 — queue drain")):
         if key in results:
             lines += [f"### {title}", "", "```", *_flat(results[key]), "```", ""]
+    if "s5" in results:
+        lines += _inbox(results["s5"])
     if report.get("targets"):
         lines += ["### Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
         lines += [f"| {t['name']} | {t['goal']} | {t['measured']} | {t['met']} |" for t in report["targets"]]
@@ -112,6 +114,57 @@ def _event_log_latency(phase: dict[str, Any]) -> list[str]:
         f" max {_ms(latency, 'max')} ms; engine lag after the last request {e2e['engine_lag_s']} s.",
         "",
     ]
+
+
+def _inbox(s5: dict[str, Any]) -> list[str]:
+    data = s5["dataset"]
+    counts, build = data["counts"], data["build_seconds"]
+    made = f"built in {build['total']:,.0f} s" if data["built_now"] else f"reused (built in {build['total']:,.0f} s)"
+    lines = [
+        f"### Scenario 5 — inbox list at {counts['contacts']:,} contacts / {counts['messages']:,} messages",
+        "",
+        f"Data set: {counts['conversations']:,} conversations ({counts['open_conversations']:,} open),"
+        f" {counts['conversation_reads']:,} read marks, {data['file_bytes'] / 2**30:.2f} GiB, {made};"
+        f" `frontdesk migrate` on it took {s5['migrate_s']} s.",
+        "",
+    ]
+    if s5.get("in_process"):
+        first = next(iter(s5["in_process"].values()))
+        lines += [
+            f"#### In process: `inbox_list` / `thread` on a read connection, {first['n']} calls each",
+            "",
+            "| case | rows | p50 ms | p95 ms | p99 ms | max ms | CPU p50 ms | CPU p99 ms |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, row in s5["in_process"].items():
+            latency, cpu = row["latency_ms"], row.get("cpu_ms")
+            lines.append(
+                f"| {name} | {row['rows']:,} | {_ms(latency, 'p50')} | {_ms(latency, 'p95')} | {_ms(latency, 'p99')}"
+                f" | {_ms(latency, 'max')} | {_ms(cpu, 'p50')} | {_ms(cpu, 'p99')} |"
+            )
+        lines.append("")
+    http = s5.get("http") or {}
+    base = (http.get("baseline: GET /healthz", {}).get("load", {}).get("latency_ms") or {}).get("p99")
+    if http:
+        load = next(iter(http.values()))["load"]
+        lines += [
+            f"#### Over HTTP: `frontdesk serve` on the data set, open loop at {load['target_rate']:.0f} req/s"
+            f" unless said, {load['duration_s']:.0f} s per phase",
+            "",
+            "| phase | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU (cores) | server CPU ms/request"
+            " | p99 ÷ /healthz p99 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, row in http.items():
+            load, latency = row["load"], row["load"]["latency_ms"]
+            lines.append(
+                f"| {name} | {load['throughput']:,.0f} | {_ms(latency, 'p50')} | {_ms(latency, 'p95')}"
+                f" | {_ms(latency, 'p99')} | {_ms(latency, 'max')} | {sum(load['errors'].values())}"
+                f" | {row['server_cpu_cores']} | {row.get('server_cpu_ms_per_request', '-')}"
+                f" | {_ratio(latency['p99'], base)} |"
+            )
+        lines.append("")
+    return lines
 
 
 def _flat(value: Any, prefix: str = "") -> list[str]:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import queue_drain, waiting_runs
+from bench import inbox_list, queue_drain, waiting_runs
 from bench.report import markdown
 from bench.scenarios import TARGETS, BenchConfig, scenario1, scenario2
 from bench.servers import ROOT, install_node_red, node_red_installed, snapshot
@@ -35,6 +35,9 @@ QUICK = BenchConfig(
     drain_timeout=60.0,
     queue_size=1000,
     waiting_runs=1000,
+    inbox_contacts=10_000,
+    inbox_iterations=50,
+    inbox_seconds=2.0,
 )
 
 
@@ -56,12 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, of {', '.join(TARGETS)}")
-    parser.add_argument("--scenarios", default="1,2,3,4", help="comma-separated: 1 2 3 4")
+    parser.add_argument("--scenarios", default="1,2,3,4,5", help="comma-separated: 1 2 3 4 5")
     parser.add_argument("--seconds", type=float, help="duration of each closed- and open-loop phase")
     parser.add_argument("--rate", type=float, help="open-loop rate of scenario 1 (req/s)")
     parser.add_argument("--connections", type=int, help="closed-loop connections")
     parser.add_argument("--waiting-runs", type=int, help="scenario 3: runs left waiting on a question")
     parser.add_argument("--queue-size", type=int, help="scenario 4: conversations queued before agents come online")
+    parser.add_argument(
+        "--inbox-contacts", type=int, help="scenario 5: data set size (x1.2 conversations, x10 messages); 1000000"
+    )
+    parser.add_argument("--inbox-db", type=Path, help="scenario 5: build or reuse the data set at this path")
+    parser.add_argument("--inbox-rebuild", action="store_true", help="scenario 5: build the data set even if it exists")
+    parser.add_argument("--inbox-iterations", type=int, help="scenario 5: in-process calls per case")
+    parser.add_argument("--inbox-rate", type=float, help="scenario 5: HTTP requests/s per phase")
     parser.add_argument(
         "--commit",
         default=os.environ.get("BENCH_COMMIT"),
@@ -83,6 +93,14 @@ def _config(args: argparse.Namespace) -> BenchConfig:
         config.waiting_runs = args.waiting_runs
     if args.queue_size:
         config.queue_size = args.queue_size
+    if args.inbox_contacts:
+        config.inbox_contacts = args.inbox_contacts
+    if args.seconds:
+        config.inbox_seconds = args.seconds
+    for option in ("inbox_db", "inbox_iterations", "inbox_rate"):
+        if getattr(args, option):
+            setattr(config, option, getattr(args, option))
+    config.inbox_rebuild = args.inbox_rebuild
     return config
 
 
@@ -110,10 +128,12 @@ def run(config: BenchConfig, targets: list[str], scenarios: list[str], *, quick:
             phases.append(("s4", "frontdesk", lambda: queue_drain.run(config, workdir)))
         if "3" in scenarios and "frontdesk" in targets:
             phases.append(("s3", "frontdesk", lambda: waiting_runs.run(config, workdir)))
+        if "5" in scenarios and "frontdesk" in targets:
+            phases.append(("s5", "frontdesk", lambda: inbox_list.run(config, workdir)))
         for key, target, phase in phases:
             print(f"{key} {target} …", file=sys.stderr, flush=True)
             outcome = phase()
-            if key in ("s3", "s4"):
+            if key in ("s3", "s4", "s5"):
                 results[key] = outcome
             else:
                 results.setdefault(key, {})[target] = outcome

@@ -40,6 +40,12 @@ class BenchConfig:
     queue_size: int = 10_000  # scenario 4
     waiting_runs: int = 5_000  # scenario 3 (the issue's scale is 100,000: --waiting-runs 100000)
     reply_rate: float = 100.0  # scenario 3: well under capacity, so resume latency is not queueing
+    inbox_contacts: int = 100_000  # scenario 5's data set (the issue's scale is 1,000,000: --inbox-contacts)
+    inbox_iterations: int = 300  # scenario 5, in process: calls of each case
+    inbox_rate: float = 20.0  # scenario 5, over HTTP: requests/s of each phase (open loop)
+    inbox_seconds: float = 10.0
+    inbox_db: Path | None = None  # scenario 5: build or reuse the data set there (default bench/.data/)
+    inbox_rebuild: bool = False
     frontdesk_src: Path | None = None  # a snapshot of a commit's src/ (None: the work tree)
 
 

@@ -138,18 +138,27 @@ def start_baseline(workdir: Path) -> Server:
     return server
 
 
-def start_frontdesk(workdir: Path, name: str = "frontdesk", src: Path | None = None) -> Server:
+def frontdesk_command(src: Path | None, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The `frontdesk` command line and environment, of the work tree or of a snapshot's `src`."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the token line must reach the log before the server blocks
+    if src is None:
+        return [str(FRONTDESK), *args], env
+    env["PYTHONPATH"] = str(src)  # ahead of the editable install's path entry
+    return [sys.executable, "-c", "from frontdesk.cli import app; app(prog_name='frontdesk')", *args], env
+
+
+def start_frontdesk(
+    workdir: Path, name: str = "frontdesk", src: Path | None = None, database: Path | None = None
+) -> Server:
     """(b) `frontdesk serve --demo` on a fresh SQLite file; the admin token is read from its output.
-    `src`: run the `frontdesk` package found there (a snapshot of a commit) instead of the work tree."""
+    `src`: run the `frontdesk` package found there (a snapshot of a commit) instead of the work tree.
+    `database`: serve that existing database instead (scenario 5's data set; the demo is already in it)."""
     port = free_port()
-    env = {"FRONTDESK_DATABASE_URL": f"sqlite:///{workdir / 'frontdesk.db'}", "PORT": str(port)}
-    env["PYTHONUNBUFFERED"] = "1"  # the token line must reach the log before the server blocks
-    command = [str(FRONTDESK), "serve", "--demo"]
-    if src is not None:
-        env["PYTHONPATH"] = str(src)  # ahead of the editable install's path entry
-        command = [sys.executable, "-c", "from frontdesk.cli import app; app(prog_name='frontdesk')", "serve", "--demo"]
+    command, env = frontdesk_command(src, "serve", "--demo")
+    env["FRONTDESK_DATABASE_URL"] = f"sqlite:///{database or workdir / 'frontdesk.db'}"
+    env["PORT"] = str(port)
     server = _spawn(name, command, workdir, port, env)
-    _wait_ready(server, "/healthz")
+    _wait_ready(server, "/healthz", 60.0 if database is None else 600.0)
     match = TOKEN_LINE.search((workdir / "server.log").read_text(errors="replace"))
     if match is None:
         server.stop()

@@ -56,8 +56,40 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, str]]:
             "met": _verdict(None if not drain else drain["drain_s"] is not None and drain["drain_s"] <= 5),
         }
     )
-    found.append({"name": "S5 inbox list at 1M/10M", "goal": "p99 < 20 ms", "measured": "-", "met": "not measured"})
+    found += _inbox(results.get("s5"))
     return found
+
+
+def _inbox(s5: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The worst p99 of the list cases, in process and over HTTP; the thread page beside it."""
+    if not s5:
+        return [{"name": "S5 inbox list at 1M/10M", "goal": "p99 < 20 ms", "measured": "-", "met": "not measured"}]
+    counts = s5["dataset"]["counts"]
+    full = counts["contacts"] >= 1_000_000 and counts["messages"] >= 10_000_000
+    label = "at 1M/10M" if full else f"at {counts['contacts']:,} contacts / {counts['messages']:,} messages"
+    found = []
+    for name, pick in (("inbox list", lambda case: not case.startswith("thread")), ("thread page", _is_thread)):
+        worst: list[tuple[float, str]] = []
+        for where, phases in (("in process", s5.get("in_process") or {}), ("HTTP", s5.get("http") or {})):
+            rows = [(row.get("load", row)["latency_ms"]["p99"], case) for case, row in phases.items() if pick(case)]
+            rows = [(p99, case) for p99, case in rows if p99 is not None and not case.startswith("baseline")]
+            if rows:
+                p99, case = max(rows)
+                worst.append((p99, f"{where} {p99:,.1f} ms ({case})"))
+        met = None if not worst else all(p99 < 20 for p99, _ in worst)
+        found.append(
+            {
+                "name": f"S5 {name} {label}",
+                "goal": "p99 < 20 ms" + ("" if name == "inbox list" else " (the list's bar)"),
+                "measured": "; ".join(text for _, text in worst) or "-",
+                "met": _verdict(met) if full or met is None else f"{_verdict(met)} (not the issue's scale)",
+            }
+        )
+    return found
+
+
+def _is_thread(case: str) -> bool:
+    return case.startswith("thread")
 
 
 def _drained(drain: dict[str, Any] | None) -> str:

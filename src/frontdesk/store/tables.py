@@ -189,10 +189,15 @@ conversations = Table(
         postgresql_where=_OPEN,
     ),
     Index("ix_conversations_contact", "contact_id", "opened_at"),
-    Index("ix_conversations_status_last", "status", "last_message_at"),
-    Index("ix_conversations_assignee", "assignee_id", "status"),
-    Index("ix_conversations_team", "team_id", "status"),
-    Index("ix_conversations_reply_due", "reply_due_at"),
+    # The inbox lists, newest activity first: one index per filter combination, each ending in
+    # last_message_at (and the rowid), so a page is the first rows of one index range, never a sort.
+    Index("ix_conversations_status_last", "status", "last_message_at"),  # all
+    Index("ix_conversations_assignee", "assignee_id", "status", "last_message_at"),  # mine, unassigned
+    Index("ix_conversations_team", "team_id", "status", "last_message_at"),  # all, one team
+    Index("ix_conversations_assignee_team", "assignee_id", "team_id", "status", "last_message_at"),
+    # Reassignment deadlines, read every second by the engine. Status first: without it SQLite's
+    # planner prefers ix_conversations_status_last and reads every open conversation each time.
+    Index("ix_conversations_reply_due", "status", "reply_due_at"),
 )
 
 queue_entries = Table(
@@ -209,6 +214,8 @@ queue_entries = Table(
 )
 
 _PENDING = text("delivery_status = 'pending'")
+_INBOUND = text("direction = 'in'")
+INBOUND = literal_column("'in'")
 
 messages = Table(
     "messages",
@@ -232,6 +239,8 @@ messages = Table(
     # Invariant 3: a provider's retry can never store a message twice.
     UniqueConstraint("channel_id", "provider_message_id"),
     Index("ix_messages_conversation", "conversation_id", "id"),
+    # Unread counts: the contact's messages after a read mark, counted in the index alone.
+    Index("ix_messages_inbound", "conversation_id", "id", sqlite_where=_INBOUND, postgresql_where=_INBOUND),
     Index("ix_messages_pending", "next_attempt_at", sqlite_where=_PENDING, postgresql_where=_PENDING),
 )
 

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, up
 
 from frontdesk.domain.errors import NotFound
 from frontdesk.store.tables import (
+    INBOUND,
     agents,
     channels,
     contacts,
@@ -66,27 +67,29 @@ def inbox_list(
 
 
 def _unread(conn: Connection, viewer: int | None, conversation_ids: list[int]) -> dict[int, int]:
-    """Contact messages the viewer has not seen, per conversation."""
+    """Contact messages the viewer has not seen, per conversation. Per conversation: its read mark,
+    then the contact's messages after it, counted in ix_messages_inbound — never the whole thread."""
     if viewer is None or not conversation_ids:
         return {}
-    seen = conversation_reads.c.last_read_message_id
-    rows = conn.execute(
-        select(messages.c.conversation_id, func.count())
-        .outerjoin(
-            conversation_reads,
-            and_(
-                conversation_reads.c.conversation_id == messages.c.conversation_id,
-                conversation_reads.c.agent_id == viewer,
-            ),
-        )
+    seen = (
+        select(conversation_reads.c.last_read_message_id)
+        .where(conversation_reads.c.agent_id == viewer, conversation_reads.c.conversation_id == conversations.c.id)
+        .correlate(conversations)
+        .scalar_subquery()
+    )
+    unseen = (
+        select(func.count())
+        .select_from(messages)
         .where(
-            messages.c.conversation_id.in_(conversation_ids),
-            messages.c.direction == "in",
+            messages.c.conversation_id == conversations.c.id,
+            messages.c.direction == INBOUND,
             messages.c.id > func.coalesce(seen, 0),
         )
-        .group_by(messages.c.conversation_id)
-    ).all()
-    return {conversation_id: count for conversation_id, count in rows}
+        .correlate(conversations)
+        .scalar_subquery()
+    )
+    rows = conn.execute(select(conversations.c.id, unseen).where(conversations.c.id.in_(conversation_ids))).all()
+    return {conversation_id: count for conversation_id, count in rows if count}
 
 
 def mark_read(conn: Connection, agent_id: int, conversation_id: int) -> None:
@@ -104,16 +107,22 @@ def mark_read(conn: Connection, agent_id: int, conversation_id: int) -> None:
 
 
 def _last_messages(conn: Connection, conversation_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The newest message that is not a note, per conversation: ix_messages_conversation read
+    backwards from the end, one or two entries each, however long the thread."""
     if not conversation_ids:
         return {}
     newest = (
-        select(func.max(messages.c.id))
-        .where(messages.c.conversation_id.in_(conversation_ids), messages.c.private.is_(False))
-        .group_by(messages.c.conversation_id)
+        select(messages.c.id)
+        .where(messages.c.conversation_id == conversations.c.id, messages.c.private.is_(False))
+        .order_by(messages.c.id.desc())
+        .limit(1)
+        .correlate(conversations)
+        .scalar_subquery()
     )
+    ids = select(newest).where(conversations.c.id.in_(conversation_ids))
     rows = conn.execute(
         select(messages.c.conversation_id, messages.c.text, messages.c.direction, messages.c.created_at).where(
-            messages.c.id.in_(newest)
+            messages.c.id.in_(ids)
         )
     ).mappings()
     return {r["conversation_id"]: dict(r) for r in rows}
