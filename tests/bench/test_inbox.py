@@ -20,7 +20,10 @@ from bench.scenarios import BenchConfig
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from frontdesk.api.auth import Principal
+from frontdesk.domain.model import Role
 from frontdesk.store.database import Database
+from frontdesk.store.visibility import seen_by
 from frontdesk.web import queries
 from frontdesk.web.sessions import check_login
 
@@ -172,11 +175,13 @@ def test_the_app_reads_the_data_set_and_its_viewers_can_log_in(built: tuple[Path
     try:
         manager = manifest["viewers"]["manager"][0]
         assert db.read_sync(lambda c: check_login(c, manager["email"], PASSWORD)) == manager["id"]
-        items = db.read_sync(lambda c: queries.inbox_list(c, manager["id"], "all", "open", None))
+        everything = seen_by(Principal(None, Role.MANAGER, manager["id"]))
+        items = db.read_sync(lambda c: queries.inbox_list(c, manager["id"], "all", "open", None, visible=everything))
         assert len(items) == min(50, SIZES.open_conversations) and all(item["last"] is not None for item in items)
         assert items[0]["last_message_at"] >= items[-1]["last_message_at"]
         long_id = manifest["long_conversation_ids"][0]
-        assert len(db.read_sync(lambda c: queries.thread(c, long_id))["messages"]) == SIZES.long_messages
+        thread = db.read_sync(lambda c: queries.thread(c, long_id, everything))
+        assert len(thread["messages"]) == SIZES.long_messages
     finally:
         db.close()
 

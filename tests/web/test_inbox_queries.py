@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, true
 
 from frontdesk.actions.agents import create_agent
 from frontdesk.actions.channels import create_channel
@@ -77,7 +77,9 @@ def test_last_messages_and_unread_counts_match_every_message_read_plainly(db: Da
         last, unread = db.read_sync(lambda c, v=viewer: _expected(c, v, conversation_ids))  # type: ignore[misc]
         assert db.read_sync(lambda c: queries._last_messages(c, conversation_ids)) == last
         assert db.read_sync(lambda c, v=viewer: queries._unread(c, v, conversation_ids)) == unread  # type: ignore[misc]
-        listed = db.read_sync(lambda c, v=viewer: queries.inbox_list(c, v, "all", "open", None, 200))  # type: ignore[misc]
+        listed = db.read_sync(
+            lambda c, v=viewer: queries.inbox_list(c, v, "all", "open", None, 200, visible=true())  # type: ignore[misc]
+        )
         for item in listed:
             assert item["last"] == last.get(item["id"])
             assert item["unread"] == unread.get(item["id"], 0)
