@@ -48,7 +48,6 @@ def measure(path: Path, count: int, batch: int, profile: bool, statements: bool 
     from frontdesk.clock import now
     from frontdesk.engine.consumer import process_events
     from frontdesk.engine.runs import VersionCache
-    from frontdesk.store import rows
     from frontdesk.store.database import Database
     from frontdesk.store.migrate import upgrade
 
@@ -71,7 +70,7 @@ def measure(path: Path, count: int, batch: int, profile: bool, statements: bool 
             db.write_sync(lambda conn: profiler.enable())
         seen: collections.Counter[str] = collections.Counter()
         if statements:  # sqlite3's trace callback sees every statement, SQLAlchemy's and the raw ones
-            db.write_sync(lambda conn: rows.driver(conn).set_trace_callback(lambda sql: seen.update((_shape(sql),))))
+            db.write_sync(lambda conn: _driver(conn).set_trace_callback(lambda sql: seen.update((_shape(sql),))))
         figures = {}
         started = time.process_time()
         for first in range(0, count, batch):
@@ -95,13 +94,17 @@ def measure(path: Path, count: int, batch: int, profile: bool, statements: bool 
         if profiler:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
         if statements:
-            db.write_sync(lambda conn: rows.driver(conn).set_trace_callback(None))
+            db.write_sync(lambda conn: _driver(conn).set_trace_callback(None))
             print(f"{sum(seen.values()) / count:.1f} statements per conversation")
             for shape, n in seen.most_common(60):
                 print(f"{n / count:7.2f}  {shape}")
         return figures
     finally:
         db.close()
+
+
+def _driver(conn):  # type: ignore[no-untyped-def]
+    return conn.connection.dbapi_connection  # (not frontdesk.store.rows: older commits have none)
 
 
 def _shape(sql: str) -> str:
