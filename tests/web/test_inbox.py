@@ -97,3 +97,34 @@ def test_new_contact_messages_show_as_unread_until_the_agent_opens_the_conversat
     expect(page.locator("#messages")).to_contain_text("Second")
     page.goto(f"{live_server.base_url}/inbox")
     expect(page.locator("#list li", has_text="Bob").locator(".unread")).to_have_count(0)
+
+
+def test_the_channel_filter_shows_one_channels_conversations_and_keeps_itself_in_links(
+    page: Page, live_server: LiveServer
+) -> None:
+    made = httpx.post(
+        f"{live_server.base_url}/api/v1/channels",
+        json={"type": "api", "name": "Shop API"},
+        headers=live_server.headers,
+    )
+    assert made.status_code == 201, made.text
+    shop = made.json()["id"]
+    _say(live_server, "ann", "a1", "Hello from the main API", name="Ann Main")
+    response = httpx.post(
+        f"{live_server.base_url}/api/v1/channels/{shop}/inbound",
+        json={"contact": {"external_id": "sid", "name": "Sid Shop"}, "message": {"id": "s1", "text": "From the shop"}},
+        headers=live_server.headers,
+    )
+    assert response.status_code == 200, response.text
+    _login(page, live_server)
+    expect(page.locator("#list")).to_contain_text("Sid Shop")
+    expect(page.locator("#list")).to_contain_text("Ann Main")
+
+    page.get_by_label("Channel").select_option(label="Shop API (api)")
+
+    expect(page).to_have_url(f"{live_server.base_url}/inbox?view=all&status=open&team=&channel={shop}")
+    expect(page.locator("#list")).to_contain_text("Sid Shop")
+    expect(page.locator("#list")).not_to_contain_text("Ann Main")
+    page.locator("#list li", has_text="Sid Shop").click()
+    expect(page.locator("#messages")).to_contain_text("From the shop")
+    expect(page.get_by_label("Channel")).to_have_value(str(shop))  # the open conversation keeps the filter

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
@@ -34,6 +35,8 @@ SESSION = {"auth": "session"}
 View = Annotated[str, QueryParameter(pattern="^(mine|unassigned|all)$")]
 Status = Annotated[str, QueryParameter(pattern="^(open|closed)$")]
 OptionalId = Annotated[int | None, QueryParameter(ge=1, le=2**62)]
+# A filter's select sends "" for "all": an id, or nothing.
+FilterId = Annotated[str | None, QueryParameter(pattern=r"^([1-9][0-9]{0,17})?$")]
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
@@ -118,21 +121,30 @@ class Shown:
     view: str
     status: str
     team: int | None
+    channel: int | None
     c: int | None
 
     @property
     def filters(self) -> dict[str, Any]:
-        return {"view": self.view, "status": self.status, "team": self.team}
+        chosen = {"view": self.view, "status": self.status, "team": self.team, "channel": self.channel}
+        # `query`: the same filters as a URL query, for links that keep them
+        return {**chosen, "query": urlencode({k: v for k, v in chosen.items() if v is not None})}
 
     def items(self, conn: Any, principal: Principal) -> list[dict[str, Any]]:
         visible = visibility.seen_by(principal)
-        return queries.inbox_list(conn, principal.agent_id, self.view, self.status, self.team, visible=visible)
+        return queries.inbox_list(
+            conn, principal.agent_id, self.view, self.status, self.team, visible=visible, channel_id=self.channel
+        )
 
 
 def shown_conversations(
-    view: View = "all", status: Status = "open", team: OptionalId = None, c: OptionalId = None
+    view: View = "all",
+    status: Status = "open",
+    team: FilterId = None,
+    channel: FilterId = None,
+    c: OptionalId = None,
 ) -> Shown:
-    return Shown(view, status, team, c)
+    return Shown(view, status, int(team) if team else None, int(channel) if channel else None, c)
 
 
 class InboxController(Controller):

@@ -31,9 +31,12 @@ def inbox_list(
     limit: int = 50,
     *,
     visible: ColumnElement[bool],
+    channel_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """`visible`: the conversations the viewer may see (store.visibility.seen_by)."""
     filters = [conversations.c.status == status, visible]
+    if channel_id is not None:
+        filters.append(conversations.c.channel_id == channel_id)
     if view == "mine":
         filters.append(conversations.c.assignee_id == viewer)
     elif view == "unassigned":
@@ -168,6 +171,12 @@ def viewer(conn: Connection, agent_id: int) -> dict[str, Any]:
 def choices(conn: Connection) -> dict[str, Any]:
     return {
         "teams": [dict(r) for r in conn.execute(select(teams.c.id, teams.c.name).order_by(teams.c.name)).mappings()],
+        "channels": [
+            dict(r)
+            for r in conn.execute(
+                select(channels.c.id, channels.c.name, channels.c.type).order_by(channels.c.id)
+            ).mappings()
+        ],
         "agents": [
             dict(r)
             for r in conn.execute(

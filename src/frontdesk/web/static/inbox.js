@@ -9,6 +9,7 @@
   const query = () => {
     const params = new URLSearchParams({ view: main.dataset.view, status: main.dataset.status });
     if (main.dataset.team) params.set("team", main.dataset.team);
+    if (main.dataset.channel) params.set("channel", main.dataset.channel);
     if (main.dataset.selected) params.set("c", main.dataset.selected);
     return params.toString();
   };
