@@ -1,6 +1,6 @@
 """CPU per conversation in the writer, in-process and deterministic (no HTTP, no other thread):
 
-    python -m bench.cpu [--count 2000] [--batch 50] [--profile] [--commit HEAD]
+    python -m bench.cpu [--count 2000] [--batch 50] [--profile [--sort cumulative]] [--commit HEAD]
 
 Builds a fresh SQLite demo with the scenario-1 workflow (greet → branch → assign) and agents with
 room for every conversation, then runs `count` first messages of new contacts through
@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", default="tottime", help="cProfile's order with --profile: tottime, cumulative…")
     parser.add_argument("--statements", action="store_true", help="count the SQL statements the writer runs")
     parser.add_argument("--commit", help="measure this commit's src/ (git archive) instead of the work tree")
     args = parser.parse_args()
@@ -40,10 +41,12 @@ def main() -> None:
             from bench.servers import snapshot
 
             sys.path.insert(0, str(snapshot(args.commit, Path(tmp) / "src")))
-        measure(Path(tmp) / "cpu.db", args.count, args.batch, args.profile, args.statements)
+        measure(Path(tmp) / "cpu.db", args.count, args.batch, args.profile, args.statements, args.sort)
 
 
-def measure(path: Path, count: int, batch: int, profile: bool, statements: bool = False) -> dict[str, float]:
+def measure(
+    path: Path, count: int, batch: int, profile: bool, statements: bool = False, sort: str = "tottime"
+) -> dict[str, float]:
     from frontdesk.actions.ingest import InboundMessage, receive_inbound
     from frontdesk.clock import now
     from frontdesk.engine.consumer import process_events
@@ -92,7 +95,7 @@ def measure(path: Path, count: int, batch: int, profile: bool, statements: bool 
             f"engine {figures['engine_ms']:.3f} ms CPU each, {assigned} assigned"
         )
         if profiler:
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+            pstats.Stats(profiler).sort_stats(sort).print_stats(60 if sort == "cumulative" else 35)
         if statements:
             db.write_sync(lambda conn: _driver(conn).set_trace_callback(None))
             print(f"{sum(seen.values()) / count:.1f} statements per conversation")
