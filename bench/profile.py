@@ -123,7 +123,7 @@ def pyspy(
                 time.sleep(3)
                 make = with_auth(server, into_open("n", 1000))
             command = ["py-spy", "record", "-p", str(server.pid), "-d", str(int(seconds)), "-r", "200"]
-            command += ["-f", "raw", "-o", str(out), "--threads", "--nonblocking"]
+            command += ["-f", "raw", "-o", str(out), "--threads", "--nonblocking", "--subprocesses"]
             recorder = subprocess.Popen(
                 [str(Path(sys.executable).parent / command[0]), *command[1:]],
                 stdout=subprocess.DEVNULL,

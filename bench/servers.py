@@ -1,6 +1,7 @@
 """Start and stop the servers under test — (a) the bare baseline, (b) Frontdesk, (c) Node-RED —
 each a fresh process on 127.0.0.1 with a fresh database, and read their CPU time and peak
-memory from /proc (utime+stime of /proc/PID/stat, VmHWM of /proc/PID/status)."""
+memory from /proc (utime+stime of /proc/PID/stat, VmHWM of /proc/PID/status), summed over the
+server and its child processes (Frontdesk's worker, ADR 0004)."""
 
 from __future__ import annotations
 
@@ -45,11 +46,37 @@ class Usage:
 
 
 def usage(pid: int) -> Usage:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
-    status = Path(f"/proc/{pid}/status").read_text()
-    return Usage(cpu_s=cpu, peak_rss_mb=_status_kb(status, "VmHWM") / 1024, rss_mb=_status_kb(status, "VmRSS") / 1024)
+    """Of `pid` and its descendants; peak memory is the sum of each process's own peak."""
+    total = Usage(0.0, 0.0, 0.0)
+    for member in process_tree(pid):
+        try:
+            stat = Path(f"/proc/{member}/stat").read_text()
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:  # it exited meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total.cpu_s += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
+        total.peak_rss_mb += _status_kb(status, "VmHWM") / 1024
+        total.rss_mb += _status_kb(status, "VmRSS") / 1024
+    return total
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every live process under it."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        parent = int(text[text.rindex(")") + 2 :].split()[1])
+        parents.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        member = todo.pop()
+        found.append(member)
+        todo.extend(parents.get(member, []))
+    return found
 
 
 def _status_kb(status: str, key: str) -> int:
@@ -78,7 +105,8 @@ class Server:
     def reset_peak_memory(self) -> bool:
         """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs), so a phase's peak is its own."""
         try:
-            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+            for member in process_tree(self.pid):
+                Path(f"/proc/{member}/clear_refs").write_text("5")
         except OSError:
             return False
         return True

@@ -91,7 +91,7 @@ def serve(
     if with_demo:
         _print_welcome(settings, with_database(settings, _demo_with_token))
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, worker_process=settings.worker == "process"),
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -100,6 +100,14 @@ def serve(
         log_config=None,
         timeout_graceful_shutdown=5,  # open live streams (inbox, web chat) would otherwise hold a stop forever
     )
+
+
+@app.command(hidden=True)
+def worker(wake_fd: Annotated[int, typer.Option(help="the server's end of the wake socket pair")]) -> None:
+    """The engine and delivery loops, started by `serve` (ADR 0004)."""
+    from frontdesk import worker as process
+
+    process.run(settings_and_logs(), wake_fd)
 
 
 @tokens.command("create")

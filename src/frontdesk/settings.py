@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,6 +21,10 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, description="outbound deliveries tried before a message is failed")
     delivery_timeout_seconds: float = Field(10.0, description="timeout of one outbound delivery request")
     delivery_backoff_seconds: float = Field(2.0, description="first retry delay; doubles each attempt")
+    worker: Literal["process", "inline"] = Field(
+        "process",
+        description="serve: run the engine and delivery in a worker process (two cores), or inline in the server's",
+    )
     http_allow_private: bool = Field(
         False, description="let http_request steps call loopback/private addresses (tests, on-premise CRMs)"
     )

@@ -93,3 +93,33 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(db: Database) -> None:
         return c.exec_driver_sql("PRAGMA journal_mode").scalar(), c.exec_driver_sql("PRAGMA synchronous").scalar()
 
     assert db.write_sync(pragmas) == ("wal", 2)  # 2 = FULL
+
+
+def test_two_databases_on_one_file_take_turns_instead_of_failing_on_the_lock(db_url: str) -> None:
+    """The server and its worker write the same SQLite file (ADR 0004). With SQLite's busy
+    handler off, a second writer would fail with 'database is locked' while the first holds its
+    transaction; the writers' turn on the lock file makes it wait and then commit."""
+    first, second = Database(db_url), Database(db_url)
+    first.start()
+    second.start()
+    try:
+        second.write_sync(lambda c: c.exec_driver_sql("PRAGMA busy_timeout = 0"))
+        inside, release = threading.Event(), threading.Event()
+
+        def hold(c: Connection) -> None:
+            c.execute(insert(teams).values(name="first", assignment={}, created_at=NOW))
+            inside.set()
+            assert release.wait(10)
+
+        held = first.submit(hold)
+        assert inside.wait(10)
+        waiting = second.submit(lambda c: c.execute(insert(teams).values(name="second", assignment={}, created_at=NOW)))
+        assert not waiting.done()  # behind the first writer's turn, not failed
+        release.set()
+        held.result(10)
+        waiting.result(10)
+        names = first.read_sync(lambda c: c.execute(select(teams.c.name).order_by(teams.c.id)).scalars().all())
+        assert names[-2:] == ["first", "second"]
+    finally:
+        first.close()
+        second.close()

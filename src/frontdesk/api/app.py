@@ -37,6 +37,7 @@ from frontdesk.web.live import LiveFeed
 from frontdesk.web.pages import InboxController, LoginController
 from frontdesk.web.pages_workflows import RunPages, WorkflowPages
 from frontdesk.web.sessions import instance_secret
+from frontdesk.worker import WorkerProcess
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 
@@ -51,7 +52,9 @@ def _instance_secret(url: str) -> str:
         db.close()
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, worker_process: bool = False) -> Litestar:
+    """`worker_process`: the engine and delivery run in a process of their own (frontdesk.worker),
+    as `frontdesk serve` does; otherwise in this one (tests, embedded use)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -59,23 +62,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
         db = Database(settings.database_url)
         upgrade(db.write_engine)
         db.start()
-        worker = DeliveryWorker(db, settings)
-        engine = Engine(db, settings)
         app.state.db = db
-        app.state.engine = engine
         app.state.authenticator = Authenticator(db, settings.token_cache_seconds)
         app.state.live = LiveFeed(db)
         app.state.live.start()
         app.state.visitors = VisitorFeed(db)
         app.state.visitors.start()
-        worker.start()
-        engine.start()
+        background: list[WorkerProcess | Engine | DeliveryWorker] = (
+            [WorkerProcess(db)] if worker_process else [DeliveryWorker(db, settings), Engine(db, settings)]
+        )
+        for part in background:
+            part.start()
         try:
             yield
         finally:
             await app.state.visitors.stop()
-            await engine.stop()
-            await worker.stop()
+            for part in reversed(background):
+                await part.stop()
             db.close()
 
     return Litestar(

@@ -5,13 +5,20 @@ waiting in its queue, runs each inside its own SAVEPOINT (so one failing request
 nothing and does not spoil the others), commits the batch once (one fsync with SQLite
 `synchronous=FULL`), then answers every caller. A caller is answered only once its write is
 on disk, and concurrent requests share the cost of the sync (DESIGN.md §5, ADR 0001).
+
+Processes writing the same SQLite file (the server and its worker, ADR 0004) take turns on a
+lock file beside it: a writer waiting for its turn sleeps in the kernel and wakes the moment
+the other commits, instead of polling in SQLite's busy handler (first retry after 1 ms, then
+2, 5, 10 … ms).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -24,7 +31,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from frontdesk.store.rows import savepoint
+from frontdesk.store.rows import dumps, loads, savepoint
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,7 @@ class Database:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[set[str]], None]] = []
+        self._turn = _WriterTurn(_lock_path(url) if self.is_sqlite else None)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -79,12 +87,20 @@ class Database:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+        self._turn.close()
         self.write_engine.dispose()
         self.read_engine.dispose()
 
     def on_commit(self, listener: Callable[[set[str]], None]) -> None:
         """`listener(topics)` runs in the writer thread after each batch that woke a topic."""
         self._listeners.append(listener)
+
+    def announce(self, topics: set[str], *, skip: Callable[[set[str]], None] | None = None) -> None:
+        """Tell the listeners (but `skip`) that `topics` changed: after a commit of this process,
+        or when another process says it committed them (frontdesk.worker)."""
+        for listener in self._listeners:
+            if listener != skip:  # `==`: each access to a bound method makes a new object
+                listener(topics)
 
     # -- writes ----------------------------------------------------------------------------
     def submit(self, work: Work[T]) -> Future[T]:
@@ -137,7 +153,7 @@ class Database:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         conn.info.pop(WAKE_KEY, None)
         try:
-            with conn.begin():
+            with self._turn, conn.begin():
                 for job in batch:
                     if not job.future.set_running_or_notify_cancel():
                         continue  # the caller gave up before its turn: nothing was acknowledged
@@ -154,8 +170,7 @@ class Database:
                 job.future.set_exception(error)
         topics: set[str] = conn.info.pop(WAKE_KEY, set())
         if topics:
-            for listener in self._listeners:
-                listener(topics)
+            self.announce(topics)
 
 
 def _run_in_savepoint(conn: Connection, job: _Job) -> tuple[_Job, Any, BaseException | None]:
@@ -169,10 +184,19 @@ def _run_in_savepoint(conn: Connection, job: _Job) -> tuple[_Job, Any, BaseExcep
 
 def _engine(url: str, is_sqlite: bool, *, pool_size: int, begin: str) -> Engine:
     if not is_sqlite:
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        return create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            json_serializer=dumps,
+            json_deserializer=loads,
+        )
     in_memory = make_url(url).database in (None, "", ":memory:")
     sizes = {} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
-    engine = create_engine(url, connect_args={"check_same_thread": False}, **sizes)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False}, json_serializer=dumps, json_deserializer=loads, **sizes
+    )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -190,6 +214,37 @@ def _engine(url: str, is_sqlite: bool, *, pool_size: int, begin: str) -> Engine:
         conn.exec_driver_sql(begin)
 
     return engine
+
+
+class _WriterTurn:
+    """An exclusive flock on a file beside the database, held from BEGIN to COMMIT."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        if self.path is None:
+            return
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+
+    def __exit__(self, *_: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _lock_path(url: str) -> str | None:
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return str(Path(database).expanduser().resolve()) + "-writer.lock"
 
 
 def _ensure_directory(url: str) -> None:

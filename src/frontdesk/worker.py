@@ -1,0 +1,158 @@
+"""The worker process: the workflow engine and outbound delivery, beside the web server (ADR 0004).
+
+One Python process runs one thread at a time (the GIL). Under load the web server's requests
+and the engine's runs took turns on one core while the other stayed idle, so `frontdesk serve`
+starts `python -m frontdesk worker` and the two share:
+
+- the database file: their writers take turns (store.database), each committing its own batches;
+- a socket pair, on which each says which topics its commits woke ("events", "delivery",
+  "timers", "http"), so the engine wakes on the server's new events and the inbox's and web
+  chat's live streams wake on what the engine wrote.
+
+Nothing in the log depends on which process wrote it: the engine's cursor moves in the same
+transaction as its effects (ADR 0002), so even two engines at once would not process an event
+twice. The server restarts a worker that died; a worker whose server is gone stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+
+from frontdesk.channels.delivery import DeliveryWorker
+from frontdesk.engine.service import Engine
+from frontdesk.settings import Settings
+from frontdesk.store.database import Database
+
+log = logging.getLogger(__name__)
+RESTART_SECONDS = 1.0
+
+
+class WakeLink:
+    """Relays the topics of each process's commits to the other, over a SOCK_SEQPACKET pair."""
+
+    def __init__(self, db: Database, on_closed: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self.on_closed = on_closed
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        db.on_commit(self._forward)
+
+    def connect(self, sock: socket.socket) -> None:
+        """Relay over `sock` from now on (a restarted worker gets a new pair)."""
+        self.close()
+        self._loop = asyncio.get_running_loop()
+        sock.setblocking(False)
+        self._sock = sock
+        self._loop.add_reader(sock.fileno(), self._receive)
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            if self._loop is not None:
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+
+    def _forward(self, topics: set[str]) -> None:  # in the writer thread, after a commit
+        sock = self._sock
+        if sock is None:
+            return
+        with contextlib.suppress(OSError):  # full (the peer is behind) or gone: its loops poll each second
+            sock.send(" ".join(sorted(topics)).encode())
+
+    def _receive(self) -> None:
+        sock = self._sock
+        topics: set[str] = set()
+        while sock is not None:
+            try:
+                data = sock.recv(4096)
+            except BlockingIOError:
+                break
+            except OSError:
+                data = b""
+            if not data:  # the other process closed its end: it stopped or died
+                self.close()
+                if self.on_closed is not None:
+                    self.on_closed()
+                break
+            topics.update(data.decode().split())
+        if topics:
+            self.db.announce(topics, skip=self._forward)
+
+
+class WorkerProcess:
+    """The server's side: starts the worker, relays wakes, restarts the worker if it dies."""
+
+    def __init__(self, db: Database) -> None:
+        self.link = WakeLink(db)
+        self.process: subprocess.Popen[bytes] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._spawn()
+        self._task = asyncio.create_task(self._watch(), name="frontdesk-worker-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self.link.close()  # the worker sees its socket close and stops after its current batch
+        process = self.process
+        if process is not None:
+            try:
+                await asyncio.to_thread(process.wait, 10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                await asyncio.to_thread(process.wait)
+
+    def _spawn(self) -> None:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "frontdesk", "worker", "--wake-fd", str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
+                start_new_session=True,  # a terminal's Ctrl-C reaches the server only; it stops the worker
+            )
+        self.link.connect(mine)  # the worker's loops start with what the server wrote meanwhile
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(RESTART_SECONDS)
+            if self.process is not None and self.process.poll() is not None:
+                log.error("worker process exited; starting another", extra={"returncode": self.process.returncode})
+                self._spawn()
+
+
+def run(settings: Settings, wake_fd: int) -> None:
+    """`frontdesk worker`: the engine and delivery loops until the server's end of `wake_fd` closes."""
+    import uvloop
+
+    uvloop.run(_serve(settings, socket.socket(fileno=wake_fd)))
+
+
+async def _serve(settings: Settings, sock: socket.socket) -> None:
+    db = Database(settings.database_url)
+    db.start()
+    stopping = asyncio.Event()
+    link = WakeLink(db, on_closed=stopping.set)
+    link.connect(sock)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    engine, delivery = Engine(db, settings), DeliveryWorker(db, settings)
+    engine.start()
+    delivery.start()
+    log.info("worker started")
+    try:
+        await stopping.wait()
+    finally:
+        await engine.stop()
+        await delivery.stop()
+        link.close()
+        db.close()

@@ -1,0 +1,120 @@
+"""`frontdesk serve` runs the engine and delivery in a worker process (ADR 0004): commits wake
+the other process, a worker that dies is replaced and catches up, a worker whose server is gone
+stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from frontdesk.web.live import KEEPALIVE_SECONDS
+from tests.conftest import LiveServer
+from tests.web.support import api, say, web_session
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(text[text.rindex(")") + 2 :].split()[1]) == pid and b"worker" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _worker(server: LiveServer, not_this: int | None = None) -> int:
+    assert server.process is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [pid for pid in _children(server.process.pid) if pid != not_this]
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError("no worker process under the server")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def _runs(server: LiveServer, conversation_id: int) -> list[dict[str, object]]:
+    with api(server) as client:
+        runs = client.get("/api/v1/runs", params={"conversation_id": conversation_id}).json()
+    return [r for r in runs if r["conversation_id"] == conversation_id]
+
+
+def _wait_for_run(server: LiveServer, conversation_id: int) -> dict[str, object]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        runs = _runs(server, conversation_id)
+        if runs:
+            return runs[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no run for conversation {conversation_id}")
+
+
+def _lines_until(lines: Iterator[str], wanted: str) -> list[str]:
+    """The stream's lines up to the `change` message listing a `wanted` event."""
+    seen, kind = [], ""
+    for line in lines:
+        seen.append(line)
+        if line.startswith("event:"):
+            kind = line[6:].strip()
+        elif line.startswith("data:") and kind == "change" and wanted in [e["type"] for e in json.loads(line[5:])]:
+            return seen
+    raise AssertionError(f"the stream ended before {wanted}")
+
+
+def test_the_engine_runs_in_a_worker_and_the_inbox_stream_wakes_on_what_the_worker_wrote(
+    live_server: LiveServer,
+) -> None:
+    _worker(live_server)
+    with web_session(live_server, live_server.email, live_server.password) as session:
+        # Unwoken, a stream reads the log only after its keepalive wait: a read timeout shorter
+        # than that fails the test unless the worker's commit woke the server's stream.
+        patience = httpx.Timeout(20, read=KEEPALIVE_SECONDS * 2 / 3)
+        with session.stream("GET", "/inbox/stream", timeout=patience) as stream:
+            lines = stream.iter_lines()
+            assert next(line for line in lines if line.startswith("event:")) == "event: ready"
+            conversation_id = say(live_server, "ada", "m1", "Hello!")
+            _lines_until(lines, "message.sent")  # the demo workflow's greeting, written by the worker
+    assert _wait_for_run(live_server, conversation_id)["status"] == "waiting"  # on the topic question
+
+
+def test_a_killed_worker_is_replaced_and_the_new_one_processes_what_arrived_meanwhile(
+    live_server: LiveServer,
+) -> None:
+    first = _worker(live_server)
+    os.kill(first, signal.SIGKILL)
+    conversation_id = say(live_server, "bob", "b1", "Hello, are you there?")  # accepted without a worker
+
+    second = _worker(live_server, not_this=first)
+    assert second != first
+    run = _wait_for_run(live_server, conversation_id)
+    assert run["trigger_event_id"] is not None
+    with httpx.Client(base_url=live_server.base_url, headers=live_server.headers, timeout=20) as client:
+        messages = client.get(f"/api/v1/conversations/{conversation_id}/messages").json()
+    assert [m["direction"] for m in messages][:2] == ["in", "out"]  # the greeting, sent once
+
+
+def test_the_worker_stops_when_its_server_is_killed(live_server: LiveServer) -> None:
+    worker = _worker(live_server)
+    live_server.kill()  # SIGKILL: the server's end of the wake socket closes with it
+
+    deadline = time.monotonic() + 30
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker)
