@@ -1,11 +1,15 @@
 """A conversation's thread shows its newest messages a page at a time, with earlier pages on demand,
 read by message id on real SQLite: every message on exactly one page, in order, none of another
-conversation, each page one range of the conversation's index."""
+conversation, each page one range of the conversation's index. Through the app: the links keep the
+inbox's filters, a bad `before` is a 400 naming it, and only the newest page marks the thread read."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
+import pytest
+from litestar.testing import TestClient
 from sqlalchemy import Connection, event, true
 
 from frontdesk.actions.agents import create_agent
@@ -16,6 +20,9 @@ from frontdesk.domain.model import SYSTEM, Actor, AuthorKind, ChannelType
 from frontdesk.store.database import Database
 from frontdesk.web import queries
 from frontdesk.web.queries import THREAD_PAGE
+from frontdesk.web.sessions import set_password
+from tests.factories import Api, make_agent
+from tests.web.support import PASSWORD, csrf_of
 
 
 def _write_thread(conn: Connection, channel_id: int, who: str, count: int) -> tuple[int, list[int]]:
@@ -145,3 +152,93 @@ def test_each_page_of_a_thread_reads_one_range_of_the_conversation_index(db: Dat
     for plan in plans:
         assert "SEARCH messages USING INDEX ix_messages_conversation (conversation_id=?" in plan, plan
         assert "SCAN messages" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+# -- through the app ---------------------------------------------------------------------------
+def _log_in(client: TestClient, admin: Api, role: str) -> int:  # type: ignore[type-arg]
+    """Someone of `role` logged in through the login form (the client holds the session)."""
+    email = f"thread-{role}@example.test"
+    agent_id = make_agent(admin.db, role, email=email)
+    admin.db.write_sync(lambda c: set_password(c, agent_id, PASSWORD))
+    form = {"email": email, "password": PASSWORD, "_csrf_token": csrf_of(client.get("/login").text)}
+    assert client.post("/login", data=form, follow_redirects=False).status_code == 302
+    return agent_id
+
+
+@pytest.fixture
+def inbox(client: TestClient, admin: Api) -> tuple[TestClient, int]:  # type: ignore[type-arg]
+    """A manager's inbox session and their agent id."""
+    return client, _log_in(client, admin, "manager")
+
+
+def test_the_inbox_links_to_earlier_messages_and_back_keeping_its_filters(
+    inbox: tuple[TestClient, int],  # type: ignore[type-arg]
+) -> None:
+    client, _ = inbox
+    conversation_id, ids = _long_thread(client.app.state.db)
+    filters = f"view=all&status=open&c={conversation_id}"
+
+    newest = html.unescape(client.get(f"/inbox?{filters}").text)
+    assert f'<a href="/inbox?{filters}&before={ids[-50]}">Earlier messages</a>' in newest
+    assert "ada 119" in newest and "ada 69<" not in newest
+    assert "Newest messages" not in newest
+
+    earlier = html.unescape(client.get(f"/inbox?{filters}&before={ids[-50]}").text)
+    assert "ada 69<" in earlier and "ada 119" not in earlier
+    assert f'<a href="/inbox?{filters}&before={ids[-100]}">Earlier messages</a>' in earlier
+    assert f'<a href="/inbox?{filters}">Newest messages</a>' in earlier
+    assert 'data-before="' + str(ids[-50]) + '"' in earlier  # the live refresh reloads this page
+
+    fragment = html.unescape(client.get(f"/inbox/conversations/{conversation_id}?view=mine&status=open").text)
+    assert f'<a href="/inbox?view=mine&status=open&c={conversation_id}&before={ids[-50]}">Earlier messages</a>' in (
+        fragment
+    )
+
+
+@pytest.mark.parametrize("before", ["abc", "-3", "0", "1.5", "99999999999999999999"])
+def test_a_bad_before_is_refused_with_a_400_naming_it(
+    inbox: tuple[TestClient, int],  # type: ignore[type-arg]
+    before: str,
+) -> None:
+    client, _ = inbox
+    conversation_id, _ = _long_thread(client.app.state.db, count=3)
+
+    page = client.get(f"/inbox?c={conversation_id}&before={before}", headers={"Accept": "text/html"})
+    fragment = client.get(f"/inbox/conversations/{conversation_id}?before={before}")
+
+    assert page.status_code == 400, page.text
+    assert "invalid request: before: " in page.text  # the error page says which parameter
+    assert fragment.status_code == 400, fragment.text
+    assert [e["field"] for e in fragment.json()["errors"]] == ["before"]
+
+
+def test_only_the_newest_page_marks_the_thread_read(
+    inbox: tuple[TestClient, int],  # type: ignore[type-arg]
+) -> None:
+    client, agent_id = inbox
+    db: Database = client.app.state.db
+    conversation_id, ids = _long_thread(db)
+
+    def unread() -> int:
+        return db.read_sync(lambda c: queries._unread(c, agent_id, [conversation_id])).get(conversation_id, 0)
+
+    assert unread() > 0
+    assert client.get(f"/inbox/conversations/{conversation_id}?before={ids[-50]}").status_code == 200
+    assert unread() > 0  # an earlier page does not show the newest messages
+    assert client.get(f"/inbox/conversations/{conversation_id}").status_code == 200
+    assert unread() == 0
+
+
+def test_an_agent_cannot_page_through_a_conversation_they_may_not_see(
+    client: TestClient,  # type: ignore[type-arg]
+    admin: Api,
+) -> None:
+    conversation_id, ids = _long_thread(admin.db)
+    team = admin.post("/api/v1/teams", {"name": "Billing"})
+    assert team.status_code == 201, team.text
+    handed = admin.post(f"/api/v1/conversations/{conversation_id}/assign", {"team_id": team.json()["id"]})
+    assert handed.status_code == 200, handed.text
+    _log_in(client, admin, "agent")  # of no team
+
+    assert client.get(f"/inbox?c={conversation_id}&before={ids[-50]}").status_code == 404
+    assert client.get(f"/inbox/conversations/{conversation_id}?before={ids[-50]}").status_code == 404
