@@ -1,7 +1,9 @@
-"""The agent inbox in real Chromium: login, live updates, escaping, reply, close, a new conversation."""
+"""The agent inbox in real Chromium: login, live updates, escaping, reply, close, a new conversation,
+a long thread read page by page."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
@@ -128,3 +130,33 @@ def test_the_channel_filter_shows_one_channels_conversations_and_keeps_itself_in
     page.locator("#list li", has_text="Sid Shop").click()
     expect(page.locator("#messages")).to_contain_text("From the shop")
     expect(page.get_by_label("Channel")).to_have_value(str(shop))  # the open conversation keeps the filter
+
+
+def test_a_long_thread_opens_at_its_newest_messages_and_earlier_ones_load_on_demand(
+    page: Page, live_server: LiveServer
+) -> None:
+    # 80 of the contact's messages, and the demo workflow's few: more than one page, less than two.
+    first = _say(live_server, "lea", "l1", "message 1", name="Lea Long")
+    for k in range(2, 81):
+        _say(live_server, "lea", f"l{k}", f"message {k}")
+    _login(page, live_server)
+    page.goto(f"{live_server.base_url}/inbox?view=all&status=open&c={first['conversation_id']}")
+    messages = page.locator("#messages")
+
+    expect(messages.locator(".msg", has_text="message 80")).to_be_visible()  # the newest, in view
+    expect(messages.get_by_text("message 1", exact=True)).to_have_count(0)
+    page.get_by_role("link", name="Earlier messages").click()
+
+    expect(page).to_have_url(re.compile(rf"/inbox\?view=all&status=open&c={first['conversation_id']}&before=\d+$"))
+    expect(messages.get_by_text("message 1", exact=True)).to_have_count(1)
+    expect(messages.get_by_text("message 80", exact=True)).to_have_count(0)
+
+    # A new message while the agent reads back: the live refresh reloads this page, not the newest.
+    page.evaluate("document.getElementById('messages').dataset.stale = '1'")
+    with page.expect_response(lambda r: "/inbox/conversations/" in r.url) as refreshed:
+        _say(live_server, "lea", "l81", "message 81")
+    assert "before=" in refreshed.value.url
+    expect(page.locator("#messages[data-stale]")).to_have_count(0)  # the thread was swapped
+    expect(messages.get_by_text("message 1", exact=True)).to_have_count(1)
+    page.get_by_role("link", name="Newest messages").click()
+    expect(messages.locator(".msg", has_text="message 81")).to_be_visible()

@@ -27,6 +27,7 @@ from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import Availability
 from frontdesk.store import visibility
+from frontdesk.store.database import Database
 from frontdesk.store.visibility import when_seen
 from frontdesk.web import queries
 from frontdesk.web.sessions import COOKIE, LIFETIME, check_login, close_session, open_session
@@ -157,18 +158,25 @@ class InboxController(Controller):
     dependencies = {"shown": Provide(shown_conversations, sync_to_thread=False)}
 
     @get("/")
-    async def inbox(self, db: Db, principal: Caller, shown: NamedDependency[Shown]) -> Template:
+    async def inbox(
+        self, db: Db, principal: Caller, shown: NamedDependency[Shown], before: OptionalId = None
+    ) -> Template:
+        """`before`: the open conversation's page of messages ending before that message id."""
+
         def read(conn: Any) -> dict[str, Any]:
+            visible = visibility.seen_by(principal)
+            selected = queries.thread(conn, shown.c, visible, before=before) if shown.c else None
             return {
                 "me": queries.viewer(conn, _agent(principal)),
                 "items": shown.items(conn, principal),
                 "filters": shown.filters,
-                "selected": queries.thread(conn, shown.c, visibility.seen_by(principal)) if shown.c else None,
+                "selected": selected,
+                "before": before if selected else None,
                 **queries.choices(conn),
             }
 
         if shown.c:
-            await db.write(_open_thread(principal, shown.c))
+            await _visit_thread(db, principal, shown.c, before)
         return Template("inbox.html", context={**await db.read(read), "now": now()})
 
     @get("/list")
@@ -178,12 +186,20 @@ class InboxController(Controller):
         return Template("_list.html", context=context)
 
     @get("/conversations/{conversation_id:int}")
-    async def conversation(self, db: Db, principal: Caller, conversation_id: FromPath[int]) -> Template:
-        await db.write(_open_thread(principal, conversation_id))
+    async def conversation(
+        self,
+        db: Db,
+        principal: Caller,
+        conversation_id: FromPath[int],
+        shown: NamedDependency[Shown],
+        before: OptionalId = None,
+    ) -> Template:
+        """The thread alone, for the live page; the page sends its filters so the thread's links keep them."""
+        await _visit_thread(db, principal, conversation_id, before)
 
         def read(conn: Any) -> dict[str, Any]:
-            selected = queries.thread(conn, conversation_id, visibility.seen_by(principal))
-            return {"selected": selected, **queries.choices(conn)}
+            selected = queries.thread(conn, conversation_id, visibility.seen_by(principal), before=before)
+            return {"selected": selected, "filters": shown.filters, **queries.choices(conn)}
 
         return Template("_thread.html", context={**await db.read(read), "now": now()})
 
@@ -245,6 +261,15 @@ class InboxController(Controller):
         """Server-Sent Events: a `change` event lists what changed (only in conversations the
         agent may see); the page re-reads its parts."""
         return ServerSentEvent(request.app.state.live.stream(principal))
+
+
+async def _visit_thread(db: Database, principal: Principal, conversation_id: int, before: int | None) -> None:
+    """404 unless the agent may see the conversation. Its newest page counts as read; an earlier page
+    does not, so a live refresh of one never marks read a new message that is not on screen."""
+    if before is None:
+        await db.write(_open_thread(principal, conversation_id))
+        return
+    await db.read(lambda conn: visibility.check_seen(conn, principal, conversation_id))
 
 
 def _open_thread(principal: Principal, conversation_id: int) -> Any:

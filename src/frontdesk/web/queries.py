@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, insert, select, update
 
 from frontdesk.domain.errors import NotFound
 from frontdesk.store.tables import (
@@ -20,6 +20,7 @@ from frontdesk.store.tables import (
 )
 
 VIEWS = ("mine", "unassigned", "all")
+THREAD_PAGE = 50  # messages a thread shows at once; "Earlier messages" reads the page before
 
 
 def inbox_list(
@@ -131,15 +132,16 @@ def _last_messages(conn: Connection, conversation_ids: list[int]) -> dict[int, d
     return {r["conversation_id"]: dict(r) for r in rows}
 
 
-def thread(conn: Connection, conversation_id: int, visible: ColumnElement[bool]) -> dict[str, Any]:
-    """The conversation with its messages and contact; `visible` limits the contact's past conversations."""
+def thread(
+    conn: Connection, conversation_id: int, visible: ColumnElement[bool], *, before: int | None = None
+) -> dict[str, Any]:
+    """The conversation with its contact and one page of its messages: the newest, or those just
+    before message id `before`; `visible` limits the contact's past conversations."""
     conversation = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().first()
     if conversation is None:
         raise NotFound("conversation", conversation_id)
     names = dict(conn.execute(select(agents.c.id, agents.c.name)).all())
-    shown = conn.execute(
-        select(messages).where(messages.c.conversation_id == conversation_id).order_by(messages.c.id)
-    ).mappings()
+    page = _message_page(conn, conversation_id, before)
     contact = conn.execute(select(contacts).where(contacts.c.id == conversation["contact_id"])).mappings().one()
     history = conn.execute(
         select(conversations.c.id, conversations.c.status, conversations.c.opened_at, conversations.c.closing_category)
@@ -154,13 +156,34 @@ def thread(conn: Connection, conversation_id: int, visible: ColumnElement[bool])
     ).mappings()
     return {
         "conversation": dict(conversation),
-        "messages": [{**dict(m), "author_name": names.get(m["author_agent_id"])} for m in shown],
+        "messages": [{**m, "author_name": names.get(m["author_agent_id"])} for m in page["messages"]],
+        "earlier": page["earlier"],
+        "newer": page["newer"],
         "contact": dict(contact),
         "owner_name": names.get(contact["owner_agent_id"]),
         "assignee_name": names.get(conversation["assignee_id"]),
         "history": [dict(h) for h in history],
         "runs": [dict(r) for r in runs],
     }
+
+
+def _message_page(conn: Connection, conversation_id: int, before: int | None) -> dict[str, Any]:
+    """THREAD_PAGE messages, oldest first, ending just before `before` (or at the newest): one
+    backwards range of ix_messages_conversation, however long the thread. `before` is a position,
+    not a reference: an id of another conversation only sets where the page ends.
+    `earlier`: the `before` of the page preceding this one, None at the start of the thread;
+    `newer`: whether messages follow this page (it is not the newest)."""
+    in_thread = messages.c.conversation_id == conversation_id
+    query = select(messages).where(in_thread).order_by(messages.c.id.desc()).limit(THREAD_PAGE + 1)
+    if before is not None:
+        query = query.where(messages.c.id < before)
+    rows = [dict(m) for m in conn.execute(query).mappings()]
+    shown = rows[:THREAD_PAGE][::-1]
+    earlier = shown[0]["id"] if len(rows) > THREAD_PAGE else None
+    if before is None:
+        return {"messages": shown, "earlier": earlier, "newer": False}
+    newer = conn.execute(select(exists().where(in_thread, messages.c.id >= before))).scalar()
+    return {"messages": shown, "earlier": earlier, "newer": bool(newer)}
 
 
 def viewer(conn: Connection, agent_id: int) -> dict[str, Any]:

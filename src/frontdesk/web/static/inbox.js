@@ -6,12 +6,22 @@
   if (!main) return;
   const list = document.getElementById("list");
   const thread = document.getElementById("thread");
-  const query = () => {
+  const filters = () => {
     const params = new URLSearchParams({ view: main.dataset.view, status: main.dataset.status });
     if (main.dataset.team) params.set("team", main.dataset.team);
     if (main.dataset.channel) params.set("channel", main.dataset.channel);
+    return params;
+  };
+  const query = () => {
+    const params = filters();
     if (main.dataset.selected) params.set("c", main.dataset.selected);
     return params.toString();
+  };
+  // The open thread on the page the agent reads: the newest, or an earlier one (`before`).
+  const threadUrl = (selected) => {
+    const params = filters();
+    if (main.dataset.before) params.set("before", main.dataset.before);
+    return `/inbox/conversations/${selected}?${params}`;
   };
   // Replace `target` with the server's fresh HTML, keeping what the agent is typing: the fields
   // are read at the moment of the swap (not when the request left), so no keystroke is lost.
@@ -31,7 +41,7 @@
     clearTimeout(pending);
     pending = setTimeout(() => {
       fetchInto(`/inbox/list?${query()}`, list);
-      if (touchesThread) fetchInto(`/inbox/conversations/${selected}`, thread).then(scrollDown);
+      if (touchesThread) refreshThread(selected);
     }, 50);
   };
   // Field values (matched by id) and focus survive a refresh.
@@ -51,6 +61,16 @@
   const scrollDown = () => {
     const messages = document.getElementById("messages");
     if (messages) messages.scrollTop = messages.scrollHeight;
+  };
+  // New messages arrive at the bottom of the newest page, which follows them; an earlier page
+  // does not change with them and keeps the agent's place.
+  const refreshThread = async (selected) => {
+    const shown = document.getElementById("messages");
+    const place = shown ? shown.scrollTop : 0;
+    await fetchInto(threadUrl(selected), thread);
+    const messages = document.getElementById("messages");
+    if (!main.dataset.before) scrollDown();
+    else if (messages) messages.scrollTop = place;
   };
   scrollDown();
   const source = new EventSource("/inbox/stream");
