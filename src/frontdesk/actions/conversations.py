@@ -193,7 +193,9 @@ def add_note(conn: Connection, conversation_id: int, actor: Actor, text: str) ->
 def _delivery_status(conn: Connection, channel_id: int | None) -> DeliveryStatus:
     if channel_id is None:
         return DeliveryStatus.STORED
-    config = rows.value(conn, channels, "config", channel_id)
+    config = rows.remembered(
+        conn, ("channel.config", channel_id), lambda: rows.value(conn, channels, "config", channel_id)
+    )
     return DeliveryStatus.PENDING if config and config.get("callback_url") else DeliveryStatus.STORED
 
 

@@ -11,12 +11,12 @@ import datetime as dt
 from sqlalchemy import Connection
 
 from frontdesk.actions.conversations import send_message
+from frontdesk.assignment.pool import assignment_settings
 from frontdesk.domain.model import Actor, AuthorKind
 from frontdesk.domain.schedule import Schedule
-from frontdesk.domain.teams import AssignmentSettings
 from frontdesk.domain.workflows import templates
 from frontdesk.store import rows
-from frontdesk.store.tables import conversations, teams
+from frontdesk.store.tables import conversations
 
 SYSTEM = Actor(AuthorKind.SYSTEM)
 
@@ -32,20 +32,25 @@ def maybe_send_away(conn: Connection, conversation_id: int | None, now: dt.datet
     team_id, status, away_sent_at = conversation
     if team_id is None or status != "open":
         return False
-    team = rows.by_id(conn, teams, team_id)
-    if team is None or not team["away_message"] or not team["business_hours"]:
+    team = rows.execute(
+        conn, "SELECT name, assignment, business_hours, away_message FROM teams WHERE id = ?", (team_id,)
+    ).fetchone()
+    if team is None or not team[3]:  # no away message: nothing to decode
         return False
-    once = AssignmentSettings.model_validate(team["assignment"] or {}).away_once
-    if once and away_sent_at is not None:
+    name, assignment, stored_hours, away_message = team
+    hours = rows.loads(stored_hours) if stored_hours else None
+    if not hours:
         return False
-    schedule = Schedule.model_validate(team["business_hours"])
+    if assignment_settings(assignment).away_once and away_sent_at is not None:
+        return False
+    schedule = Schedule.model_validate(hours)
     if schedule.status_at(now) == "open":
         return False
-    context = {"next_open": schedule.describe_next_opening(now) or "", "team": team["name"]}
+    context = {"next_open": schedule.describe_next_opening(now) or "", "team": name}
     try:
-        text = templates.render(team["away_message"], context)
+        text = templates.render(away_message, context)
     except templates.TemplateError:
-        text = team["away_message"]
+        text = away_message
     send_message(conn, conversation_id, SYSTEM, text)
     rows.update_by_id(conn, conversations, conversation_id, {"away_sent_at": now})
     return True

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import Connection
 
@@ -13,7 +13,6 @@ from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Availability
 from frontdesk.domain.teams import AssignmentSettings, has_skills
 from frontdesk.store import rows
-from frontdesk.store.tables import teams
 
 
 @dataclass
@@ -45,11 +44,24 @@ class Member:
 
 
 def load_team(conn: Connection, team_id: int) -> Team:
-    row = rows.by_id(conn, teams, team_id)
+    row = rows.execute(
+        conn, "SELECT id, name, assignment, rr_last_agent_id FROM teams WHERE id = ?", (team_id,)
+    ).fetchone()
     if row is None:
         raise NotFound("team", team_id, "team_id")
-    settings = AssignmentSettings.model_validate(row["assignment"] or {})
-    return Team(row["id"], row["name"], settings, row["rr_last_agent_id"])
+    return Team(row[0], row[1], assignment_settings(row[2]), row[3])
+
+
+@lru_cache(maxsize=1024)
+def assignment_settings(stored: str | None) -> AssignmentSettings:
+    """A team's settings from their stored JSON, validated once per distinct text (not per
+    assignment). Callers only read them."""
+    return AssignmentSettings.model_validate(rows.loads(stored) if stored else {})
+
+
+@lru_cache(maxsize=4096)
+def _skills(stored: str | None) -> dict[str, str]:
+    return rows.loads(stored) if stored else {}  # type: ignore[no-any-return]
 
 
 def online_members(conn: Connection, team: Team) -> list[Member]:
@@ -68,7 +80,7 @@ def online_members(conn: Connection, team: Team) -> list[Member]:
                 open_count,
                 capacity if capacity is not None else agent_capacity,
                 rows.decode_time(last_assigned_at),
-                json.loads(skills) if skills else {},
+                _skills(skills),  # read only (has_skills)
             )
         )
     return found

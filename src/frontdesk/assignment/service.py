@@ -106,7 +106,9 @@ def queue_for(
 
 
 def _team_id(conn: Connection, name: str) -> int | None:
-    return rows.scalar(conn, "SELECT id FROM teams WHERE name = ?", (name,))  # type: ignore[no-any-return]
+    return rows.remembered(  # type: ignore[no-any-return]
+        conn, ("team.id", name), lambda: rows.scalar(conn, "SELECT id FROM teams WHERE name = ?", (name,))
+    )
 
 
 def _open_conversation(conn: Connection, conversation_id: int) -> Mapping[str, Any]:

@@ -40,8 +40,9 @@ def process_events(conn: Connection, cache: VersionCache, now: dt.datetime, limi
     if not batch:
         return 0
     by_trigger = _enabled_workflows(conn)
-    for event in batch:
-        _process(conn, cache, event, by_trigger, now)
+    with rows.memo(conn):  # no step changes a channel or a team's name
+        for event in batch:
+            _process(conn, cache, event, by_trigger, now)
     rows.execute(conn, 'UPDATE engine_cursors SET "position" = ? WHERE name = ?', (batch[-1]["id"], CURSOR))
     return len(batch)
 

@@ -157,9 +157,14 @@ def build_context(
         context["conversation"] = {
             k: conversation[k] for k in ("id", "status", "source", "channel_id", "team_id", "assignee_id")
         }
-        if conversation["channel_id"] is not None:
-            channel = rows.execute(
-                conn, "SELECT id, type, name FROM channels WHERE id = ?", (conversation["channel_id"],)
-            ).fetchone()
+        channel_id = conversation["channel_id"]
+        if channel_id is not None:
+            channel = rows.remembered(
+                conn,
+                ("channel", channel_id),
+                lambda: rows.execute(
+                    conn, "SELECT id, type, name FROM channels WHERE id = ?", (channel_id,)
+                ).fetchone(),
+            )
             context["channel"] = dict(zip(("id", "type", "name"), channel, strict=True)) if channel else {}
     return context

@@ -30,6 +30,7 @@ from frontdesk.store.tables import UTCDateTime
 
 Row = dict[str, Any]
 _DRIVER_KEY = "frontdesk.driver"
+_MEMO_KEY = "frontdesk.memo"
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
@@ -158,6 +159,27 @@ def savepoint(conn: Connection) -> Iterator[None]:
         db.execute("RELEASE fd")
         raise
     db.execute("RELEASE fd")
+
+
+@contextlib.contextmanager
+def memo(conn: Connection) -> Iterator[None]:
+    """Within the block, `remembered` reads each thing once. For what the block itself never
+    changes: the engine's job reads a channel or a team's id once for all its runs."""
+    conn.info[_MEMO_KEY] = {}
+    try:
+        yield
+    finally:
+        conn.info.pop(_MEMO_KEY, None)
+
+
+def remembered(conn: Connection, key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
+    """`load()`, or what it gave for `key` earlier in the same `memo` block."""
+    found = conn.info.get(_MEMO_KEY)
+    if found is None:
+        return load()
+    if key not in found:
+        found[key] = load()
+    return found[key]
 
 
 def scalar(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any:
