@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -32,6 +33,8 @@ from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
 RESTART_SECONDS = 1.0
+READY_SECONDS = 60.0
+READY = "ready"  # not a commit topic: the worker's first word, once its loops run
 
 
 class WakeLink:
@@ -40,6 +43,7 @@ class WakeLink:
     def __init__(self, db: Database, on_closed: Callable[[], None] | None = None) -> None:
         self.db = db
         self.on_closed = on_closed
+        self.ready = asyncio.Event()
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         db.on_commit(self._forward)
@@ -51,6 +55,10 @@ class WakeLink:
         sock.setblocking(False)
         self._sock = sock
         self._loop.add_reader(sock.fileno(), self._receive)
+
+    def say_ready(self) -> None:
+        if self._sock is not None:
+            self._sock.send(READY.encode())
 
     def close(self) -> None:
         sock, self._sock = self._sock, None
@@ -82,6 +90,9 @@ class WakeLink:
                     self.on_closed()
                 break
             topics.update(data.decode().split())
+        if READY in topics:
+            topics.discard(READY)
+            self.ready.set()
         if topics:
             self.db.announce(topics, skip=self._forward)
 
@@ -94,8 +105,14 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start the worker and wait until its loops run: until then new events would only queue."""
         self._spawn()
+        try:
+            async with asyncio.timeout(READY_SECONDS):
+                await self.link.ready.wait()
+        except TimeoutError:
+            log.error("worker process not ready; serving anyway, it will catch up", extra={"seconds": READY_SECONDS})
         self._task = asyncio.create_task(self._watch(), name="frontdesk-worker-watch")
 
     async def stop(self) -> None:
@@ -113,6 +130,7 @@ class WorkerProcess:
 
     def _spawn(self) -> None:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.link.ready.clear()
         with theirs:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "frontdesk", "worker", "--wake-fd", str(theirs.fileno())],
@@ -148,6 +166,8 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
     engine, delivery = Engine(db, settings), DeliveryWorker(db, settings)
     engine.start()
     delivery.start()
+    gc.freeze()  # as the server does: full collections skip what start-up made
+    link.say_ready()
     log.info("worker started")
     try:
         await stopping.wait()
