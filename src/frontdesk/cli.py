@@ -17,7 +17,7 @@ from frontdesk.demo import ADMIN_EMAIL, demo_admin_login, load_demo
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Role
 from frontdesk.settings import Settings
-from frontdesk.store.database import Database
+from frontdesk.store.database import Database, in_memory
 from frontdesk.store.migrate import upgrade
 from frontdesk.store.tables import agents, channels
 from frontdesk.web.sessions import set_password
@@ -91,7 +91,7 @@ def serve(
     if with_demo:
         _print_welcome(settings, with_database(settings, _demo_with_token))
     uvicorn.run(
-        create_app(settings, worker_process=settings.worker == "process"),
+        create_app(settings, worker_process=settings.worker == "process" and not in_memory(settings.database_url)),
         host=settings.host,
         port=settings.port,
         loop="uvloop",

@@ -106,13 +106,20 @@ class WorkerProcess:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start the worker and wait until its loops run: until then new events would only queue."""
+        """Start the worker and wait until its loops run: until then new events would only queue.
+        A worker that exits first or is not ready in time is left to the watch, which restarts it."""
         self._spawn()
-        try:
-            async with asyncio.timeout(READY_SECONDS):
-                await self.link.ready.wait()
-        except TimeoutError:
-            log.error("worker process not ready; serving anyway, it will catch up", extra={"seconds": READY_SECONDS})
+        deadline = asyncio.get_running_loop().time() + READY_SECONDS
+        while not self.link.ready.is_set():
+            if self.process is not None and self.process.poll() is not None:
+                log.error("worker process exited while starting", extra={"returncode": self.process.returncode})
+                break
+            if asyncio.get_running_loop().time() > deadline:
+                log.error("worker process not ready; serving anyway", extra={"seconds": READY_SECONDS})
+                break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.1):
+                    await self.link.ready.wait()
         self._task = asyncio.create_task(self._watch(), name="frontdesk-worker-watch")
 
     async def stop(self) -> None:

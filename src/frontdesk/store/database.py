@@ -192,8 +192,7 @@ def _engine(url: str, is_sqlite: bool, *, pool_size: int, begin: str) -> Engine:
             json_serializer=dumps,
             json_deserializer=loads,
         )
-    in_memory = make_url(url).database in (None, "", ":memory:")
-    sizes = {} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
+    sizes = {} if in_memory(url) else {"pool_size": pool_size, "max_overflow": pool_size}
     engine = create_engine(
         url, connect_args={"check_same_thread": False}, json_serializer=dumps, json_deserializer=loads, **sizes
     )
@@ -238,6 +237,12 @@ class _WriterTurn:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def in_memory(url: str) -> bool:
+    """An SQLite database that lives in one process only (so no worker process can share it)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 def _lock_path(url: str) -> str | None:
