@@ -174,8 +174,8 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
     engine.start()
     delivery.start()
     gc.freeze()  # as the server does: full collections skip what start-up made
-    link.say_ready()
     log.info("worker started")
+    link.say_ready()
     try:
         await stopping.wait()
     finally:

@@ -94,6 +94,14 @@ def test_the_engine_runs_in_a_worker_and_the_inbox_stream_wakes_on_what_the_work
     assert _wait_for_run(live_server, conversation_id)["status"] == "waiting"  # on the topic question
 
 
+def test_the_server_takes_requests_only_once_its_worker_runs(live_server: LiveServer) -> None:
+    """Until the worker's loops run, new events would only queue (a load started at once used to
+    wait ~2 s for the worker's imports): the server finishes starting after the worker's ready."""
+    log = live_server.log_path.read_text()
+    assert "worker started" in log
+    assert log.index("worker started") < log.index("Application startup complete")
+
+
 def test_a_killed_worker_is_replaced_and_the_new_one_processes_what_arrived_meanwhile(
     live_server: LiveServer,
 ) -> None:
