@@ -48,6 +48,12 @@ def find_open_conversation(conn: Connection, contact_id: int) -> Row | None:
     return rows.select_one(conn, conversations, "contact_id = ? AND status = 'open'", (contact_id,))
 
 
+def _open_conversation_id(conn: Connection, contact_id: int) -> int | None:
+    """Only the id: every message into an open conversation asks (the partial index answers)."""
+    found = rows.scalar(conn, "SELECT id FROM conversations WHERE contact_id = ? AND status = 'open'", (contact_id,))
+    return None if found is None else int(found)
+
+
 def ensure_open_conversation(
     conn: Connection, contact_id: int, source: Source, channel_id: int | None, actor: Actor
 ) -> tuple[int, bool]:
@@ -56,9 +62,9 @@ def ensure_open_conversation(
     The partial unique index decides races between processes: the loser of an insert race
     reads the winner's conversation instead of failing.
     """
-    existing = find_open_conversation(conn, contact_id)
+    existing = _open_conversation_id(conn, contact_id)
     if existing is not None:
-        return existing["id"], False
+        return existing, False
     at = now()
     conversation_id = rows.insert_new(
         conn,
@@ -73,9 +79,9 @@ def ensure_open_conversation(
         },
     )
     if conversation_id is None:  # another process opened one first
-        winner = find_open_conversation(conn, contact_id)
+        winner = _open_conversation_id(conn, contact_id)
         assert winner is not None  # the open conversation that conflicted is there
-        return winner["id"], False
+        return winner, False
     emit(
         conn,
         ev.CONVERSATION_OPENED,
