@@ -12,22 +12,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from bench.servers import process_tree
 
 from frontdesk.web.live import KEEPALIVE_SECONDS
 from tests.conftest import LiveServer
 from tests.web.support import api, say, web_session
 
 
-def _children(pid: int) -> list[int]:
+def _workers(pid: int) -> list[int]:
+    """The `frontdesk worker` processes under `pid`."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for member in process_tree(pid)[1:]:
         try:
-            text = stat.read_text()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except OSError:
+            if b"worker" in Path(f"/proc/{member}/cmdline").read_bytes():
+                found.append(member)
+        except OSError:  # it exited meanwhile
             continue
-        if int(text[text.rindex(")") + 2 :].split()[1]) == pid and b"worker" in cmdline:
-            found.append(int(stat.parent.name))
     return found
 
 
@@ -35,7 +35,7 @@ def _worker(server: LiveServer, not_this: int | None = None) -> int:
     assert server.process is not None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        found = [pid for pid in _children(server.process.pid) if pid != not_this]
+        found = [pid for pid in _workers(server.process.pid) if pid != not_this]
         if found:
             return found[0]
         time.sleep(0.1)

@@ -8,7 +8,6 @@ conversation is assigned by the very change that made it possible.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -115,7 +114,7 @@ def drain(conn: Connection, team_id: int, now: dt.datetime, limit: int = DRAIN_B
         for conversation_id, skills, relax_at in page[:wanted]:
             relaxed = relax_at is not None and rows.decode_time(relax_at) <= now  # type: ignore[operator]
             conversation = rows.by_id(conn, conversations, conversation_id)
-            needs = {} if relaxed else json.loads(skills)
+            needs = {} if relaxed else rows.loads(skills)
             if assign_from_pool(conn, conversation, team, members, needs, now, actor=SYSTEM, why="from the queue"):
                 assigned += 1
             else:

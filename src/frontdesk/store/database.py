@@ -245,14 +245,20 @@ def in_memory(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
-def _lock_path(url: str) -> str | None:
+def _database_file(url: str) -> Path | None:
+    """The file of an SQLite `url`; None in memory, or for a `file:` URI (SQLite's to resolve)."""
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return str(Path(database).expanduser().resolve()) + "-writer.lock"
+    return Path(database).expanduser().resolve()
+
+
+def _lock_path(url: str) -> str | None:
+    path = _database_file(url)
+    return None if path is None else f"{path}-writer.lock"
 
 
 def _ensure_directory(url: str) -> None:
-    database = make_url(url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+    path = _database_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
