@@ -13,7 +13,14 @@ from typing import Any
 from jinja2 import Template, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-_ENV = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+
+def _blank_none(value: Any) -> Any:
+    """A value that is present but None (`vars.next_open` when no hours are set) renders empty,
+    like a missing one, instead of the text "None"."""
+    return "" if value is None else value
+
+
+_ENV = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=False, finalize=_blank_none)
 MAX_OUTPUT = 10_000
 
 
