@@ -51,8 +51,17 @@ class Receiver:
     """A callback endpoint on 127.0.0.1 that records every request, checks its signature with the
     channel secret, and answers the scripted statuses in order, then `then` for ever."""
 
-    def __init__(self, script: Sequence[int] = (), then: int = 200, port: int = 0, secret: str = "") -> None:
+    def __init__(
+        self,
+        script: Sequence[int] = (),
+        then: int = 200,
+        port: int = 0,
+        secret: str = "",
+        gate: threading.Event | None = None,
+    ) -> None:
         self.secret = secret
+        self.gate = gate  # when given, each request is held until it is set
+        self.holding = threading.Event()  # set once a request is being held
         self._script = list(script)
         self._then = then
         self._lock = threading.Lock()
@@ -88,6 +97,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                if receiver.gate is not None:
+                    receiver.holding.set()
+                    receiver.gate.wait(DEADLINE_SECONDS * 3)
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 self.send_response(receiver._record(self.path, headers, body))
                 self.send_header("content-length", "0")
@@ -201,6 +213,38 @@ def test_a_receiver_that_always_fails_ends_in_failed_and_is_not_retried_after(
         time.sleep(0.05)
     updates = admin.events(type="message.delivery_updated")
     assert [(e["payload"]["status"], e["payload"]["attempts"]) for e in updates] == [("failed", 3)]
+
+
+@pytest.fixture
+def patient_admin(settings: Settings) -> Iterator[Api]:
+    """An app that waits a minute for a receiver: longer than the test waits for anything."""
+    app = create_app(settings.model_copy(update={"delivery_timeout_seconds": 60.0}))
+    with TestClient(app) as client:
+        yield Api(client, make_token(client.app.state.db, "admin"))
+
+
+def test_a_slow_receiver_does_not_hold_up_another_channels_replies(
+    patient_admin: Api, receivers: Callable[..., Receiver]
+) -> None:
+    admin = patient_admin
+    release = threading.Event()
+    slow, fast = receivers(gate=release), receivers()
+    slow_conversation, slow.secret = open_conversation(admin, slow.url)
+    fast_conversation, fast.secret = open_conversation(admin, fast.url)
+    try:
+        held = reply(admin, slow_conversation, "Hello, slow one")
+        assert slow.holding.wait(DEADLINE_SECONDS), "the slow receiver never got its reply"
+
+        sent = reply(admin, fast_conversation, "Hello, fast one")
+        message = eventually(lambda: settled(admin, fast_conversation, sent["id"]), "the fast delivery")
+
+        assert message["delivery_status"] == "sent"
+        assert not release.is_set() and slow.requests == []  # still held while the other was delivered
+    finally:
+        release.set()
+    slow_message = eventually(lambda: settled(admin, slow_conversation, held["id"]), "the slow delivery")
+    assert slow_message["delivery_status"] == "sent"
+    assert [r.payload["message"]["id"] for r in fast.requests] == [sent["id"]]
 
 
 def test_thirty_concurrent_replies_are_each_accepted_exactly_once(

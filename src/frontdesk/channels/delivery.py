@@ -4,6 +4,8 @@ A message is claimed in the writer (its `next_attempt_at` pushed past the reques
 attempt counted) before it is sent, and the outcome is written after. A claimed message is not
 claimed again while its lease runs, so one message is never in flight twice; receivers get a
 stable `X-Frontdesk-Delivery` id to drop the duplicate a lost acknowledgement could cause.
+Each message is sent on its own (frontdesk.inflight), at most a few at once per channel, so a
+slow receiver delays only its own channel's messages.
 """
 
 from __future__ import annotations
@@ -21,20 +23,25 @@ from frontdesk.channels import api
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import DeliveryStatus
+from frontdesk.inflight import Budget, InFlight
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database, sleep_until_set
 from frontdesk.store.tables import PENDING, channels, contact_identities, conversations, messages
 
 log = logging.getLogger(__name__)
-BATCH = 64
+IN_FLIGHT = 64  # messages being sent at once, over all channels
+PER_CHANNEL = 8  # of which for one channel (one callback_url): a slow one cannot take every slot
 IDLE_SECONDS = 1.0
 
 
-def claim_due(conn: Connection, lease_seconds: float, limit: int = BATCH) -> list[dict[str, Any]]:
+def claim_due(conn: Connection, lease_seconds: float, budget: Budget) -> list[dict[str, Any]]:
+    """Lease the due messages the budget has room for, oldest first; a channel at its bound is
+    skipped, its messages left for a later claim."""
     at = now()
     query = (
         select(
             messages.c.id,
+            messages.c.channel_id,
             messages.c.text,
             messages.c.quick_replies,
             messages.c.conversation_id,
@@ -57,11 +64,15 @@ def claim_due(conn: Connection, lease_seconds: float, limit: int = BATCH) -> lis
                 contact_identities.c.channel_id == messages.c.channel_id,
             ),
         )
-        .where(messages.c.delivery_status == PENDING, messages.c.next_attempt_at <= at)
+        .where(
+            messages.c.delivery_status == PENDING,
+            messages.c.next_attempt_at <= at,
+            messages.c.channel_id.not_in(budget.full()),
+        )
         .order_by(messages.c.next_attempt_at, messages.c.id)
-        .limit(limit)
+        .limit(budget.free)
     )
-    rows = [dict(r) for r in conn.execute(query).mappings()]
+    rows = [dict(r) for r in conn.execute(query).mappings() if budget.take(r["channel_id"])]
     lease_end = at + dt.timedelta(seconds=lease_seconds)
     for row in rows:
         row["delivery_attempts"] += 1
@@ -99,13 +110,16 @@ def record_outcome(
         )
 
 
-def next_attempt(conn: Connection) -> dt.datetime | None:
-    pending = messages.c.delivery_status == PENDING
+def next_attempt(conn: Connection, skip: set[Any]) -> dt.datetime | None:
+    """When the next message falls due, leaving out the channels in `skip` (at their bound: a
+    landing wakes the loop for them)."""
+    pending = and_(messages.c.delivery_status == PENDING, messages.c.channel_id.not_in(skip))
     return conn.execute(select(func.min(messages.c.next_attempt_at)).where(pending)).scalar()
 
 
 class DeliveryWorker:
-    """One per process: wakes when the writer commits a pending message, else polls each second."""
+    """One per process: wakes when the writer commits a pending message or a send lands, else
+    polls each second."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
@@ -113,6 +127,7 @@ class DeliveryWorker:
         self._event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._sends = InFlight("delivery", IN_FLIGHT, PER_CHANNEL, self._event)
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -123,6 +138,7 @@ class DeliveryWorker:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await self._sends.cancel()
 
     def _on_commit(self, topics: set[str]) -> None:
         if "delivery" in topics and self._loop is not None:
@@ -134,15 +150,25 @@ class DeliveryWorker:
             while True:
                 self._event.clear()
                 try:
-                    claimed = await self.db.write(lambda c: claim_due(c, lease_seconds=timeout * 3))
-                    await asyncio.gather(*(self._deliver(client, m) for m in claimed))
+                    await self._claim(client, timeout * 3)
                 except Exception:
-                    log.exception("delivery round failed")
-                    claimed = []
-                if len(claimed) < BATCH:
-                    due = await self.db.read(next_attempt)
-                    wait = IDLE_SECONDS if due is None else min(IDLE_SECONDS, (due - now()).total_seconds())
-                    await sleep_until_set(self._event, wait)
+                    log.exception("delivery claim failed")
+                    await sleep_until_set(self._event, IDLE_SECONDS)
+
+    async def _claim(self, client: httpx.AsyncClient, lease_seconds: float) -> None:
+        """Launch what is due and fits, then sleep until more could: a commit, a landing, a due time."""
+        budget = self._sends.budget()
+        if budget.free > 0:
+            claimed = await self.db.write(lambda c: claim_due(c, lease_seconds, budget))
+            for message in claimed:
+                self._sends.launch(message["channel_id"], self._deliver(client, message))
+        if budget.free <= 0:  # every slot taken: the next landing wakes this loop
+            await sleep_until_set(self._event, IDLE_SECONDS)
+            return
+        skip = budget.full()
+        due = await self.db.read(lambda c: next_attempt(c, skip))
+        wait = IDLE_SECONDS if due is None else min(IDLE_SECONDS, (due - now()).total_seconds())
+        await sleep_until_set(self._event, wait)
 
     async def _deliver(self, client: httpx.AsyncClient, message: dict[str, Any]) -> None:
         error = await _send(client, message)

@@ -3,32 +3,43 @@
 A call is claimed (leased) in the writer before it is made and its response is written after,
 so a crash in between makes the call again once the lease expires — at least once, never lost.
 Each request carries `Idempotency-Key: run-<id>-<step>-<visit>` so an API can drop a repeat.
-Addresses are checked after name resolution: loopback, private, link-local, multicast and
-reserved ranges are refused unless FRONTDESK_HTTP_ALLOW_PRIVATE is set.
+Each call runs on its own (frontdesk.inflight), a few at once per host, so a slow API delays
+only the runs that call it. Where a call may connect is engine.destinations' to say.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import ipaddress
 import json
-import socket
+import ssl
+from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Connection, or_, select, update
 
+from frontdesk.engine import destinations
 from frontdesk.engine.runs import VersionCache, load_run, resume
+from frontdesk.inflight import Budget
 from frontdesk.steps.base import HttpResult
 from frontdesk.store.tables import workflow_runs
 
 MAX_RESPONSE_BYTES = 1_000_000
 LEASE_MARGIN_SECONDS = 30
+CANDIDATES = 200  # waiting calls looked at per claim, to find some whose host has room
+IN_FLIGHT = 50
+PER_HOST = 8
 
 
-def claim_calls(conn: Connection, now: dt.datetime, limit: int = 50) -> list[dict[str, Any]]:
+def host_of(request: dict[str, Any]) -> str:
+    """The destination a call counts against: its URL's host and port."""
+    try:
+        return httpx.URL(request["url"]).netloc.decode("ascii")
+    except (httpx.InvalidURL, KeyError, TypeError):
+        return ""
+
+
+def claim_calls(conn: Connection, now: dt.datetime, budget: Budget) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(workflow_runs.c.id, workflow_runs.c.step_id, workflow_runs.c.visits, workflow_runs.c.http_request)
         .where(
@@ -37,15 +48,20 @@ def claim_calls(conn: Connection, now: dt.datetime, limit: int = 50) -> list[dic
             or_(workflow_runs.c.lease_until.is_(None), workflow_runs.c.lease_until < now),
         )
         .order_by(workflow_runs.c.id)
-        .limit(limit)
+        .limit(CANDIDATES)
     ).all()
     claimed = []
     for row in rows:
         request = dict(row.http_request)
+        host = host_of(request)
+        if budget.free <= 0:
+            break
+        if not budget.take(host):
+            continue
         lease = now + dt.timedelta(seconds=float(request.get("timeout", 10)) + LEASE_MARGIN_SECONDS)
         conn.execute(update(workflow_runs).where(workflow_runs.c.id == row.id).values(lease_until=lease))
         key = f"run-{row.id}-{row.step_id}-{row.visits.get(row.step_id, 0)}"
-        claimed.append({"run_id": row.id, "step_id": row.step_id, "request": request, "key": key})
+        claimed.append({"run_id": row.id, "step_id": row.step_id, "request": request, "key": key, "host": host})
     return claimed
 
 
@@ -63,22 +79,38 @@ def record_result(
     resume(conn, load_run(conn, cache, call["run_id"]), result, now)
 
 
-async def perform(client: httpx.AsyncClient, call: dict[str, Any], allow_private: bool) -> HttpResult:
+@cache
+def _tls() -> ssl.SSLContext:
+    """One context for every call: loading the CA bundle per client costs milliseconds."""
+    return httpx.create_ssl_context()
+
+
+async def perform(
+    call: dict[str, Any], allow_private: bool, resolve: destinations.Resolver = destinations.system_resolver
+) -> HttpResult:
     request = call["request"]
-    url = request["url"]
-    problem = await check_destination(url, allow_private)
-    if problem:
-        return HttpResult(None, None, problem)
+    try:
+        destination = await destinations.pin(request["url"], allow_private, resolve)
+    except destinations.Refused as exc:
+        return HttpResult(None, None, str(exc))
     body = request.get("body")
-    headers = {"idempotency-key": call["key"], **request.get("headers", {})}
+    headers = httpx.Headers({"idempotency-key": call["key"], **request.get("headers", {})})
+    headers.update(destination.headers)  # the host that was checked, whatever the step says
     content = None
     if body is not None:
         content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         headers.setdefault("content-type", "application/json" if not isinstance(body, str) else "text/plain")
+    # A client per call: its pool is keyed by the address it connects to, which two hosts can share.
     try:
-        response = await client.request(
-            request["method"], url, content=content, headers=headers, timeout=float(request.get("timeout", 10))
-        )
+        async with httpx.AsyncClient(verify=_tls(), follow_redirects=False) as client:
+            response = await client.request(
+                request["method"],
+                destination.url,
+                content=content,
+                headers=headers,
+                timeout=float(request.get("timeout", 10)),
+                extensions=destination.extensions,
+            )
     except httpx.HTTPError as exc:
         return HttpResult(None, None, f"{type(exc).__name__}: {exc}".rstrip(": "))
     raw = response.content[:MAX_RESPONSE_BYTES]
@@ -87,21 +119,3 @@ async def perform(client: httpx.AsyncClient, call: dict[str, Any], allow_private
     except ValueError:
         parsed = raw.decode(errors="replace")
     return HttpResult(response.status_code, parsed, None)
-
-
-async def check_destination(url: str, allow_private: bool) -> str | None:
-    """None when the URL may be called, else why not."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"refused {url!r}: only http(s) URLs with a host"
-    if allow_private:
-        return None
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        return f"cannot resolve {parts.hostname}: {exc}"
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            return f"refused {parts.hostname}: {address} is a private, loopback or reserved address"
-    return None

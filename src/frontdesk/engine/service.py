@@ -5,7 +5,8 @@
   timeouts and waits, reassignments of conversations left without a first reply, queued
   conversations whose skills requirement is relaxed, and queues too long to drain in one
   transaction, and members idle past their team's auto-away delay);
-- http: woken when a run waits on an HTTP call; performs the calls concurrently.
+- http: woken when a run waits on an HTTP call or a call lands; launches each call on its own
+  (frontdesk.inflight), a few per host, and resumes each run as its answer comes.
 """
 
 from __future__ import annotations
@@ -13,17 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-
-import httpx
+from typing import Any
 
 from frontdesk.assignment.presence import auto_away_due
 from frontdesk.assignment.queue import continue_drains, next_relax, relax_due
 from frontdesk.assignment.reassign import next_reply_due, reassign_due
 from frontdesk.clock import now
 from frontdesk.engine.consumer import process_events
-from frontdesk.engine.http import claim_calls, perform, record_result
+from frontdesk.engine.http import IN_FLIGHT, PER_HOST, claim_calls, perform, record_result
 from frontdesk.engine.runs import VersionCache
 from frontdesk.engine.timers import fire_due, next_due
+from frontdesk.inflight import InFlight
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database, sleep_until_set
 
@@ -39,6 +40,7 @@ class Engine:
         self._events = asyncio.Event()
         self._timers = asyncio.Event()
         self._http = asyncio.Event()
+        self._calls = InFlight("http", IN_FLIGHT, PER_HOST, self._http)
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -53,6 +55,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self._calls.cancel()
 
     def _on_commit(self, topics: set[str]) -> None:
         if self._loop is None:
@@ -104,17 +107,14 @@ class Engine:
 
     async def _http_loop(self) -> None:
         self._http.clear()
-        calls = await self.db.write(lambda c: claim_calls(c, now()))
-        if not calls:
+        budget = self._calls.budget()
+        calls = await self.db.write(lambda c: claim_calls(c, now(), budget)) if budget.free > 0 else []
+        for call in calls:
+            self._calls.launch(call["host"], self._call(call))
+        if not calls or budget.free <= 0:  # nothing more to claim now: a commit or a landing wakes us
             await self._sleep(self._http, IDLE_SECONDS)
-            return
-        allow = self.settings.http_allow_private
-        async with httpx.AsyncClient(follow_redirects=False) as client:
-            results = await asyncio.gather(*(perform(client, call, allow) for call in calls))
+
+    async def _call(self, call: dict[str, Any]) -> None:
+        result = await perform(call, self.settings.http_allow_private)
         cache = self.cache
-
-        def record(conn):  # type: ignore[no-untyped-def]
-            for call, result in zip(calls, results, strict=True):
-                record_result(conn, cache, call, result, now())
-
-        await self.db.write(record)
+        await self.db.write(lambda c: record_result(c, cache, call, result, now()))
