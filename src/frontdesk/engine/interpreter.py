@@ -44,6 +44,11 @@ class StepFailed(Exception):
     """A step could not do its job (bad template data, invalid field value...)."""
 
 
+class RunCancelled(Exception):
+    """What the run works on is gone (its conversation was closed while the engine was behind):
+    the run ends `cancelled`, the step recorded as skipped with this reason — nothing failed."""
+
+
 def advance(workflow: Workflow, state: RunState, runtime: Runtime, signal: Signal = None) -> list[StepRecord]:
     """Execute steps from `state.step_id`, delivering `signal` to it first; mutate `state`."""
     records: list[StepRecord] = []
@@ -61,6 +66,10 @@ def advance(workflow: Workflow, state: RunState, runtime: Runtime, signal: Signa
         started = time.perf_counter()
         try:
             outcome = REGISTRY[step.type].execute(step, runtime, signal)
+        except RunCancelled as exc:
+            records.append(_skipped(step.id, step.type, str(exc), started))
+            _end(state, "cancelled", str(exc))
+            return records
         except Exception as exc:  # a step's failure ends its run, never the engine
             records.append(_record(step.id, step.type, Outcome(branch=""), started, error=_describe(exc)))
             _end(state, "failed", f"step {step.id!r} failed: {_describe(exc)}")
@@ -85,6 +94,12 @@ def _end(state: RunState, status: str, reason: str) -> None:
 def _describe(exc: Exception) -> str:
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return str(message)
+
+
+def _skipped(step_id: str, step_type: str, reason: str, started: float) -> StepRecord:
+    """A step that did not act: no branch taken, no error, the reason why."""
+    duration = int((time.perf_counter() - started) * 1000)
+    return StepRecord(step_id, step_type, None, reason, {"skipped": True}, None, None, duration)
 
 
 def _record(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
@@ -12,10 +14,11 @@ from frontdesk.actions.conversations import add_note, close_conversation, get_co
 from frontdesk.actions.conversations import send_message as send
 from frontdesk.assignment.queue import dequeue
 from frontdesk.assignment.service import assign_first_available, queue_for
+from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import Actor, AuthorKind, ConversationStatus
 from frontdesk.domain.teams import AssignTarget
 from frontdesk.domain.workflows import templates
-from frontdesk.engine.interpreter import StepFailed
+from frontdesk.engine.interpreter import RunCancelled, StepFailed
 from frontdesk.engine.queue import queue_run
 from frontdesk.steps.base import Assignment, Catalog
 from frontdesk.store import rows
@@ -58,11 +61,24 @@ class DbRuntime:
             raise StepFailed("this run has no conversation")
         return self.run.conversation_id
 
+    @contextmanager
+    def _while_open(self) -> Iterator[None]:
+        """A run whose conversation was closed before its step ran (the engine was behind the
+        agent who closed it) is cancelled, not failed: there is nobody left to reply to."""
+        try:
+            yield
+        except DomainError as exc:
+            if exc.code != "conversation_closed":
+                raise
+            raise RunCancelled(f"conversation {self.run.conversation_id} was closed before this step ran") from None
+
     def send_message(self, text: str, quick_replies: list[str]) -> None:
-        send(self.conn, self._conversation(), WORKFLOW, text, quick_replies)
+        with self._while_open():
+            send(self.conn, self._conversation(), WORKFLOW, text, quick_replies)
 
     def add_comment(self, text: str) -> None:
-        add_note(self.conn, self._conversation(), WORKFLOW, text)
+        with self._while_open():
+            add_note(self.conn, self._conversation(), WORKFLOW, text)
 
     def set_field(self, key: str, value: Any) -> None:
         self._contact_change(fields={key: value})
@@ -81,10 +97,12 @@ class DbRuntime:
 
     def assign(self, targets: list[AssignTarget], skills: dict[str, str]) -> Assignment:
         self._context = None
-        return assign_first_available(self.conn, self._conversation(), targets, skills, WORKFLOW, self.now)
+        with self._while_open():
+            return assign_first_available(self.conn, self._conversation(), targets, skills, WORKFLOW, self.now)
 
     def enqueue(self, team: str, priority: int, skills: dict[str, str]) -> bool:
-        return queue_for(self.conn, self._conversation(), team, priority, skills, self.now)
+        with self._while_open():
+            return queue_for(self.conn, self._conversation(), team, priority, skills, self.now)
 
     def dequeue(self) -> None:
         if self.run.conversation_id is not None:
