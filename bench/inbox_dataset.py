@@ -129,7 +129,9 @@ class Plan:
             if rows[i][2] < 0:
                 self.is_open[i] = 1
                 remaining -= 1
-        self.cap = array("d", ((now - r[0] - 60.0) if r[2] < 0 else r[2] for r in rows))
+        # A last conversation opened less than a minute ago has no room before "a minute old": its
+        # span is 0 (a negative one ran its messages backwards in time).
+        self.cap = array("d", (max(now - r[0] - 60.0, 0.0) if r[2] < 0 else r[2] for r in rows))
         del rows
         self.count = self._message_counts(sizes, rng)
         self.team = array("l", bytes(8 * n))
