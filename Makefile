@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean browser
+.PHONY: run test lint bench soak clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: $(STAMP) browser
 ## bench/results/ (JSON + Markdown). BENCH_QUICK=1 runs a few seconds per scenario; BENCH_ARGS adds options.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## make soak: the crash loop of `make test` (SIGKILL of server, worker or both under load), 15 rounds
+soak: $(STAMP)
+	CRASH_ROUNDS=15 $(BIN)/pytest tests/engine/test_crash_loop.py -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix src tests
