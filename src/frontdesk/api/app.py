@@ -24,6 +24,7 @@ from frontdesk.api.contacts import ContactController, ContactFieldController
 from frontdesk.api.conversations import ConversationController
 from frontdesk.api.deps import database, principal
 from frontdesk.api.people import AgentController, TeamController
+from frontdesk.api.requests import FrontdeskRequest
 from frontdesk.api.system import EventController, TokenController, healthz
 from frontdesk.api.webchat import WebchatController, widget_demo
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
             "principal": Provide(principal, sync_to_thread=False),
         },
         exception_handlers=errors.HANDLERS,
+        request_class=FrontdeskRequest,  # bounds the nesting of every JSON body before it is decoded
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,  # frontdesk.logs configures logging once, as JSON lines

@@ -52,7 +52,7 @@ class ConversationController(Controller):
         unassigned: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         before: Annotated[
-            int | None, QueryParameter(le=MAX_ID, description="only conversations with a smaller id")
+            int | None, QueryParameter(ge=1, le=MAX_ID, description="only conversations with a smaller id")
         ] = None,
     ) -> list[dict[str, Any]]:
         return await db.read(
@@ -101,7 +101,9 @@ class ConversationController(Controller):
         db: Db,
         principal: Caller,
         conversation_id: PathId,
-        after: Annotated[int | None, QueryParameter(le=MAX_ID, description="only messages with a larger id")] = None,
+        after: Annotated[
+            int | None, QueryParameter(ge=0, le=MAX_ID, description="only messages with a larger id")
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
     ) -> list[dict[str, Any]]:
         return await db.read(

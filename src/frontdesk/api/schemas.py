@@ -1,19 +1,32 @@
 """Request bodies, and the ids of paths and queries. Unknown keys are refused so a typo never
-passes silently; ids are bounded so that none reaches the database as an integer it cannot hold."""
+passes silently; ids are bounded (1 to 2^63-1) so that none reaches the database as an integer it
+cannot hold, and body integers are strict: `true` is not contact 1."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from litestar.params import PathParameter, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
 
 from frontdesk.domain.model import Availability, ChannelType, FieldType, Role
 
 MAX_ID = 2**63 - 1  # the largest integer SQLite (and a PostgreSQL BIGINT) can hold
-Id = Annotated[int, Field(le=MAX_ID)]
-PathId = Annotated[int, PathParameter(le=MAX_ID)]
-QueryId = Annotated[int | None, QueryParameter(le=MAX_ID)]
+FORM = {"form": True}  # the validation context of web forms, whose values are all text
+
+
+def _integer(value: Any, info: ValidationInfo) -> Any:
+    """A JSON integer, not `true` (Python's 1) nor a numeric string; web forms send text, and say so."""
+    if isinstance(value, bool) or (isinstance(value, str) and info.context != FORM):
+        raise ValueError("must be an integer")
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_integer)]
+Id = Annotated[Integer, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
+Capacity = Annotated[Integer, Field(ge=0, le=1000)]
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
@@ -100,7 +113,7 @@ class AgentBody(Body):
     name: Name
     email: Annotated[str, Field(min_length=3, max_length=254)]
     role: Role = Role.AGENT
-    capacity: Annotated[int, Field(ge=0, le=1000)] = 10
+    capacity: Capacity = 10
     skills: dict[str, str] = Field(default_factory=dict)
     availability: Availability = Availability.OFFLINE
 
@@ -111,7 +124,7 @@ class AgentPatch(Body):
     name: Name | None = None
     role: Role | None = None
     availability: Availability | None = None
-    capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
+    capacity: Capacity | None = None
     skills: dict[str, str] | None = None
 
     @field_validator("*", mode="before")
@@ -139,7 +152,7 @@ class TeamPatch(Body):
 
 
 class MemberBody(Body):
-    capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
+    capacity: Capacity | None = None
 
 
 class TransferBody(Body):

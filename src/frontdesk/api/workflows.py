@@ -13,12 +13,13 @@ from sqlalchemy import select
 
 from frontdesk.actions import workflows as actions
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import PathId, QueryId
+from frontdesk.api.schemas import MAX_ID, Id, PathId, QueryId
 from frontdesk.clock import now
-from frontdesk.domain.errors import InvalidInput, NotFound
+from frontdesk.domain.errors import DomainError, InvalidInput, NotFound
 from frontdesk.domain.model import Role
 from frontdesk.domain.workflows.definition import InvalidWorkflow, parse
 from frontdesk.domain.workflows.schema import json_schema
+from frontdesk.domain.workflows.yaml_text import load_yaml
 from frontdesk.engine.dryrun import dry_run
 from frontdesk.store import run_queries
 from frontdesk.store.tables import workflows
@@ -44,7 +45,7 @@ class DefinitionBody(BaseModel):
         if self.definition is not None:
             return self.definition
         try:
-            loaded = yaml.safe_load(self.yaml_text or "")
+            loaded = load_yaml(self.yaml_text or "")
         except yaml.YAMLError as exc:
             raise InvalidInput("invalid_yaml", f"yaml does not parse: {exc}", "yaml") from None
         if not isinstance(loaded, dict):
@@ -66,8 +67,8 @@ class DryRunBody(BaseModel):
 class StartBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    contact_id: int | None = None
-    conversation_id: int | None = None
+    contact_id: Id | None = None
+    conversation_id: Id | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -190,6 +191,18 @@ class RunController(Controller):
         return await db.read(lambda c: run_queries.run_detail(c, run_id))
 
 
+def _bound_contact(data: dict[str, Any]) -> int | None:
+    """The contact a webhook's `contact_id` binds the run to: absent or null binds none; anything
+    but a contact id (`true`, text, a number no database holds) is refused, naming the key."""
+    contact_id = data.get("contact_id")
+    if contact_id is None:
+        return None
+    if isinstance(contact_id, bool) or not isinstance(contact_id, int) or not 1 <= contact_id <= MAX_ID:
+        problem = "contact_id: must be a contact id, an integer from 1 to 2^63-1"
+        raise DomainError("invalid_request", f"invalid request: {problem}", "contact_id")
+    return contact_id
+
+
 @post("/api/v1/hooks/{key:str}", opt={"auth": "public"}, status_code=202, tags=["workflows"])
 async def incoming_webhook(db: Db, key: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[dict[str, Any]]:
     """Start the workflow whose webhook URL this is; the body becomes `event.*`. The key in the
@@ -199,7 +212,7 @@ async def incoming_webhook(db: Db, key: FromPath[str], data: JSONBody[dict[str, 
     )
     if workflow_id is None:
         raise NotFound("webhook", "with this key")
-    contact_id = data.get("contact_id") if isinstance(data.get("contact_id"), int) else None
+    contact_id = _bound_contact(data)
     run_id = await db.write(
         lambda c: actions.start_run(c, workflow_id, "incoming_webhook", {"data": data}, contact_id, None)
     )
