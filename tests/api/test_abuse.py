@@ -250,3 +250,20 @@ def test_an_admin_page_for_an_agent_id_out_of_range_answers_400_not_500(world: W
     assert response.status_code == 400
     assert "invalid request: agent_id: Expected `int`" in response.text
     world.settle()
+
+
+# -- found by the contract test (test_openapi_contract) ------------------------------------------
+LOOSE_VALUES: list[tuple[str, str, dict[str, Any], str]] = [
+    ("PATCH", "/api/v1/teams/{team}", {"name": None}, "name"),  # was a 500
+    ("POST", "/api/v1/workflows/{workflow}/dry-run", {"available": 0}, "available"),  # was taken as false
+    ("POST", "/api/v1/workflows/validate", {"definition": None, "yaml": "name: x"}, "definition"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "body", "field"), LOOSE_VALUES, ids=[f"{c[0]} {c[1]} {c[3]}" for c in LOOSE_VALUES]
+)
+def test_a_value_the_document_does_not_allow_is_refused_with_400_naming_it(
+    world: World, method: str, template: str, body: dict[str, Any], field: str
+) -> None:
+    refused_naming(world, lambda: world.send(method, world.path(template), body), field)

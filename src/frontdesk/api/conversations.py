@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from sqlalchemy import Connection
 
@@ -75,7 +76,7 @@ class ConversationController(Controller):
             when_seen(principal, conversation_id, lambda c: queries.conversation_detail(c, conversation_id))
         )
 
-    @post("/")
+    @post("/", responses={200: ResponseSpec(dict[str, Any], description="The contact's open conversation")})
     async def open(self, db: Db, principal: Caller, data: JSONBody[OpenConversationBody]) -> Response[dict[str, Any]]:
         """Open a conversation for a contact (source agent or api). If one is already open it is
         returned with 200 and `opened: false`: a contact never has two (409 when it is one the

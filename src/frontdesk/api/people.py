@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from frontdesk.actions.agents import create_agent, update_agent
@@ -83,7 +84,11 @@ class TeamController(Controller):
         """Live figures: queue length, longest wait, agents online, open conversations per agent."""
         return await db.read(lambda c: team_queries.team_stats(c, team_id, now()))
 
-    @put("/{team_id:int}/members/{agent_id:int}", opt={"role": Role.MANAGER})
+    @put(
+        "/{team_id:int}/members/{agent_id:int}",
+        opt={"role": Role.MANAGER},
+        responses={201: ResponseSpec(dict[str, Any], description="Added: the team")},
+    )
     async def add(
         self, db: Db, principal: Caller, team_id: PathId, agent_id: PathId, data: JSONBody[MemberBody | None] = None
     ) -> Response[dict[str, Any]]:

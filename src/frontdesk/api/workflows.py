@@ -3,17 +3,17 @@ incoming-webhook trigger."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
 from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 
 from frontdesk.actions import workflows as actions
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import MAX_ID, Id, PathId, QueryId
+from frontdesk.api.schemas import MAX_ID, Boolean, Id, PathId, QueryId, never_null
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError, InvalidInput, NotFound
 from frontdesk.domain.model import Role
@@ -27,13 +27,27 @@ from frontdesk.store.tables import workflows
 MANAGER = {"role": Role.MANAGER}
 
 
+def _exactly_one(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The schema says what the validators do: one of the two keys, not null."""
+    never_null(schema, model)
+    schema["oneOf"] = [{"required": ["definition"]}, {"required": ["yaml"]}]
+
+
 class DefinitionBody(BaseModel):
     """A workflow definition, as a JSON object (`definition`) or as YAML text (`yaml`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one)
+    never_null: ClassVar = ("definition", "yaml_text")
 
     definition: dict[str, Any] | None = None
     yaml_text: str | None = Field(default=None, alias="yaml", max_length=200_000)
+
+    @field_validator("definition", "yaml_text", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("give exactly one of definition (an object) or yaml (text), not null")
+        return value
 
     @model_validator(mode="after")
     def _one_of(self) -> DefinitionBody:
@@ -61,7 +75,7 @@ class DryRunBody(BaseModel):
     event: dict[str, Any] = Field(default_factory=dict)
     answers: list[str] = Field(default_factory=list, max_length=50)
     http: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    available: bool = True
+    available: Boolean = True
 
 
 class StartBody(BaseModel):
