@@ -98,9 +98,10 @@ def refine(app: Litestar) -> None:
     document = app.openapi_schema
     assert document.components is not None
     schemas: dict[str, Any] = document.components.schemas
-    schemas.update({name: RawSchema(value) for name, value in _body_schemas(app).items()})
+    operations = list(_operations(app, document))
+    schemas.update({name: RawSchema(value) for name, value in _body_schemas(operations).items()})
     schemas["Error"] = RawSchema(ERROR)
-    for method, path, handler, operation in _operations(app, document):
+    for method, path, handler, operation in operations:
         operation.responses = {**(operation.responses or {}), **_errors(method, path, handler, operation)}
         _exact_bounds(handler, operation)
         _optional_body(handler, operation)
@@ -132,7 +133,10 @@ def _optional_body(handler: HTTPRouteHandler, operation: Operation) -> None:
         operation.request_body.required = False
 
 
-def _operations(app: Litestar, document: OpenAPI) -> Iterator[tuple[str, str, HTTPRouteHandler, Operation]]:
+_Operation = tuple[str, str, HTTPRouteHandler, Operation]  # method, path, handler, its document entry
+
+
+def _operations(app: Litestar, document: OpenAPI) -> Iterator[_Operation]:
     for route in app.routes:
         if not isinstance(route, HTTPRoute) or route.path_format not in (document.paths or {}):
             continue
@@ -180,14 +184,8 @@ def _names_ids(handler: HTTPRouteHandler) -> bool:
     return any(name.endswith("_id") for model in _body_models(handler) for name in model.model_fields)
 
 
-def _body_schemas(app: Litestar) -> dict[str, dict[str, Any]]:
+def _body_schemas(operations: list[_Operation]) -> dict[str, dict[str, Any]]:
     """Every request body model, and the models and enums they use, as pydantic validates them."""
-    models = {
-        model
-        for route in app.routes
-        if isinstance(route, HTTPRoute)
-        for handler in route.route_handlers
-        for model in _body_models(handler)
-    }
+    models = {model for _, _, handler, _ in operations for model in _body_models(handler)}
     _, top = models_json_schema([(m, "validation") for m in sorted(models, key=str)], ref_template=REF)
     return dict(top.get("$defs", {}))

@@ -11,6 +11,7 @@ from litestar.params import JSONBody
 from frontdesk.actions.agents import create_agent, update_agent
 from frontdesk.actions.teams import add_member, create_team, remove_member, update_team
 from frontdesk.api.deps import Caller, Db
+from frontdesk.api.responses import QueueEntry, TeamStats
 from frontdesk.api.schemas import AgentBody, AgentPatch, MemberBody, PathId, TeamBody, TeamPatch
 from frontdesk.clock import now
 from frontdesk.domain.model import Role
@@ -75,12 +76,12 @@ class TeamController(Controller):
         return await db.read(lambda c: queries.team_detail(c, team_id))
 
     @get("/{team_id:int}/queue")
-    async def queue(self, db: Db, team_id: PathId) -> list[dict[str, Any]]:
+    async def queue(self, db: Db, team_id: PathId) -> list[QueueEntry]:
         """Conversations waiting for an agent of the team, in the order they will be served."""
         return await db.read(lambda c: team_queries.team_queue(c, team_id))
 
     @get("/{team_id:int}/stats")
-    async def stats(self, db: Db, team_id: PathId) -> dict[str, Any]:
+    async def stats(self, db: Db, team_id: PathId) -> TeamStats:
         """Live figures: queue length, longest wait, agents online, open conversations per agent."""
         return await db.read(lambda c: team_queries.team_stats(c, team_id, now()))
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from frontdesk.actions import workflows as actions
 from frontdesk.api.deps import Caller, Db
+from frontdesk.api.responses import Run, RunDetail, StartedRun
 from frontdesk.api.schemas import MAX_ID, Boolean, Id, PathId, QueryId, never_null
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError, InvalidInput, NotFound
@@ -164,7 +165,7 @@ class WorkflowController(Controller):
         return dry_run(workflow, data.model_dump(), now())
 
     @post("/{workflow_id:int}/runs", opt=MANAGER)
-    async def start(self, db: Db, workflow_id: PathId, data: JSONBody[StartBody]) -> dict[str, Any]:
+    async def start(self, db: Db, workflow_id: PathId, data: JSONBody[StartBody]) -> RunDetail:
         """Start the published version by hand (trigger `manual`)."""
         run_id = await db.write(
             lambda c: actions.start_run(c, workflow_id, "manual", data.data, data.contact_id, data.conversation_id)
@@ -186,7 +187,7 @@ class RunController(Controller):
         status: Annotated[str | None, QueryParameter(max_length=16)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         before: QueryId = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Run]:
         return await db.read(
             lambda c: run_queries.list_runs(
                 c,
@@ -200,7 +201,7 @@ class RunController(Controller):
         )
 
     @get("/{run_id:int}")
-    async def get_run(self, db: Db, run_id: PathId) -> dict[str, Any]:
+    async def get_run(self, db: Db, run_id: PathId) -> RunDetail:
         """A run with every step it executed: branch taken and why, output, error."""
         return await db.read(lambda c: run_queries.run_detail(c, run_id))
 
@@ -218,7 +219,7 @@ def _bound_contact(data: dict[str, Any]) -> int | None:
 
 
 @post("/api/v1/hooks/{key:str}", opt={"auth": "public"}, status_code=202, tags=["workflows"])
-async def incoming_webhook(db: Db, key: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[dict[str, Any]]:
+async def incoming_webhook(db: Db, key: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[StartedRun]:
     """Start the workflow whose webhook URL this is; the body becomes `event.*`. The key in the
     URL is the credential (see the workflow's `webhook_key`)."""
     workflow_id = await db.read(
