@@ -17,13 +17,15 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from frontdesk import __version__
-from frontdesk.api import errors
+from frontdesk.api import errors, openapi
+from frontdesk.api.allow import allow_every_method
 from frontdesk.api.auth import Authenticator, guard
 from frontdesk.api.channels import ChannelController
 from frontdesk.api.contacts import ContactController, ContactFieldController
 from frontdesk.api.conversations import ConversationController
 from frontdesk.api.deps import database, principal
 from frontdesk.api.people import AgentController, TeamController
+from frontdesk.api.requests import FrontdeskRequest
 from frontdesk.api.system import EventController, TokenController, healthz
 from frontdesk.api.webchat import WebchatController, widget_demo
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
@@ -86,7 +88,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
                 await worker.stop()
             db.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ContactController,
             ContactFieldController,
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
             "principal": Provide(principal, sync_to_thread=False),
         },
         exception_handlers=errors.HANDLERS,
+        request_class=FrontdeskRequest,
+        before_send=[allow_every_method],  # bounds the nesting of every JSON body before it is decoded
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,  # frontdesk.logs configures logging once, as JSON lines
@@ -132,3 +136,5 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
             render_plugins=[SwaggerRenderPlugin()],
         ),
     )
+    openapi.refine(app)  # the error body, and request bodies as pydantic validates them
+    return app

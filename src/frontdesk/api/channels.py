@@ -11,6 +11,7 @@ from litestar.params import JSONBody
 from frontdesk.actions.channels import create_channel, update_channel
 from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.deps import Caller, Db
+from frontdesk.api.responses import InboundReceipt
 from frontdesk.api.schemas import ChannelBody, ChannelPatch, InboundBody, PathId
 from frontdesk.domain.errors import Forbidden
 from frontdesk.domain.model import Role
@@ -52,7 +53,7 @@ class ChannelController(Controller):
     @post("/{channel_id:int}/inbound", opt={"auth": "channel"}, status_code=200)
     async def inbound(
         self, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[InboundBody]
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[InboundReceipt]:
         """A contact's message arriving on an API channel (signed with the channel secret, or a
         manager token). Idempotent on `message.id`: a retry returns the first answer."""
         if principal.token_id is not None and not principal.role.includes(Role.MANAGER):

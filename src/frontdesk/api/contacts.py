@@ -24,7 +24,9 @@ class ContactController(Controller):
         db: Db,
         q: Annotated[str | None, QueryParameter(max_length=200, description="search name, fields, external id")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        before: Annotated[int | None, QueryParameter(le=MAX_ID, description="only contacts with a smaller id")] = None,
+        before: Annotated[
+            int | None, QueryParameter(ge=1, le=MAX_ID, description="only contacts with a smaller id")
+        ] = None,
     ) -> list[dict[str, Any]]:
         return await db.read(lambda c: queries.list_contacts(c, q, limit, before))
 

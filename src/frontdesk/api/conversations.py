@@ -5,9 +5,10 @@ others are left out of lists and answer 404, as if they did not exist."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from sqlalchemy import Connection
 
@@ -20,6 +21,7 @@ from frontdesk.actions.conversations import (
     unassign_conversation,
 )
 from frontdesk.api.deps import Caller, Db
+from frontdesk.api.responses import Conversation, Message, OpenedConversation
 from frontdesk.api.schemas import (
     MAX_ID,
     AssignBody,
@@ -52,9 +54,9 @@ class ConversationController(Controller):
         unassigned: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         before: Annotated[
-            int | None, QueryParameter(le=MAX_ID, description="only conversations with a smaller id")
+            int | None, QueryParameter(ge=1, le=MAX_ID, description="only conversations with a smaller id")
         ] = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Conversation]:
         return await db.read(
             lambda c: queries.list_conversations(
                 c,
@@ -70,13 +72,15 @@ class ConversationController(Controller):
         )
 
     @get("/{conversation_id:int}")
-    async def get_conversation(self, db: Db, principal: Caller, conversation_id: PathId) -> dict[str, Any]:
+    async def get_conversation(self, db: Db, principal: Caller, conversation_id: PathId) -> Conversation:
         return await db.read(
             when_seen(principal, conversation_id, lambda c: queries.conversation_detail(c, conversation_id))
         )
 
-    @post("/")
-    async def open(self, db: Db, principal: Caller, data: JSONBody[OpenConversationBody]) -> Response[dict[str, Any]]:
+    @post("/", responses={200: ResponseSpec(OpenedConversation, description="The contact's open conversation")})
+    async def open(
+        self, db: Db, principal: Caller, data: JSONBody[OpenConversationBody]
+    ) -> Response[OpenedConversation]:
         """Open a conversation for a contact (source agent or api). If one is already open it is
         returned with 200 and `opened: false`: a contact never has two (409 when it is one the
         caller may not see)."""
@@ -101,17 +105,17 @@ class ConversationController(Controller):
         db: Db,
         principal: Caller,
         conversation_id: PathId,
-        after: Annotated[int | None, QueryParameter(le=MAX_ID, description="only messages with a larger id")] = None,
+        after: Annotated[
+            int | None, QueryParameter(ge=0, le=MAX_ID, description="only messages with a larger id")
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Message]:
         return await db.read(
             when_seen(principal, conversation_id, lambda c: queries.list_messages(c, conversation_id, after, limit))
         )
 
     @post("/{conversation_id:int}/messages")
-    async def reply(
-        self, db: Db, principal: Caller, conversation_id: PathId, data: JSONBody[ReplyBody]
-    ) -> dict[str, Any]:
+    async def reply(self, db: Db, principal: Caller, conversation_id: PathId, data: JSONBody[ReplyBody]) -> Message:
         message_id = await db.write(
             when_seen(
                 principal, conversation_id, lambda c: send_message(c, conversation_id, principal.actor, data.text)
@@ -127,7 +131,7 @@ class ConversationController(Controller):
         principal: Caller,
         conversation_id: PathId,
         data: JSONBody[CloseBody | None] = None,
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         body = data or CloseBody()
         await db.write(
             when_seen(
@@ -141,7 +145,7 @@ class ConversationController(Controller):
     @post("/{conversation_id:int}/assign", status_code=200)
     async def assign(
         self, db: Db, principal: Caller, conversation_id: PathId, data: JSONBody[AssignBody]
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """To an agent (even above capacity: a person decided), or to a team, whose strategy picks an
         available member — or whose queue keeps the conversation until someone is free."""
         await db.write(
@@ -158,7 +162,7 @@ class ConversationController(Controller):
     @post("/{conversation_id:int}/transfer", status_code=200)
     async def transfer(
         self, db: Db, principal: Caller, conversation_id: PathId, data: JSONBody[TransferBody]
-    ) -> dict[str, Any]:
+    ) -> Conversation:
         """Hand over to another agent or team, with the reason recorded on `conversation.assigned`."""
         reason = f"transfer: {data.reason}"
         await db.write(
@@ -171,7 +175,7 @@ class ConversationController(Controller):
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/reopen", status_code=200)
-    async def reopen(self, db: Db, principal: Caller, conversation_id: PathId) -> dict[str, Any]:
+    async def reopen(self, db: Db, principal: Caller, conversation_id: PathId) -> Conversation:
         """Open a closed conversation again (409 while the contact has another open one)."""
         await db.write(
             when_seen(principal, conversation_id, lambda c: reopen_conversation(c, conversation_id, principal.actor))
@@ -179,7 +183,7 @@ class ConversationController(Controller):
         return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/unassign", status_code=200)
-    async def unassign(self, db: Db, principal: Caller, conversation_id: PathId) -> dict[str, Any]:
+    async def unassign(self, db: Db, principal: Caller, conversation_id: PathId) -> Conversation:
         await db.write(
             when_seen(principal, conversation_id, lambda c: unassign_conversation(c, conversation_id, principal.actor))
         )

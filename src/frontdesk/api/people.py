@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from frontdesk.actions.agents import create_agent, update_agent
 from frontdesk.actions.teams import add_member, create_team, remove_member, update_team
 from frontdesk.api.deps import Caller, Db
+from frontdesk.api.responses import QueueEntry, TeamStats
 from frontdesk.api.schemas import AgentBody, AgentPatch, MemberBody, PathId, TeamBody, TeamPatch
 from frontdesk.clock import now
 from frontdesk.domain.model import Role
@@ -74,16 +76,20 @@ class TeamController(Controller):
         return await db.read(lambda c: queries.team_detail(c, team_id))
 
     @get("/{team_id:int}/queue")
-    async def queue(self, db: Db, team_id: PathId) -> list[dict[str, Any]]:
+    async def queue(self, db: Db, team_id: PathId) -> list[QueueEntry]:
         """Conversations waiting for an agent of the team, in the order they will be served."""
         return await db.read(lambda c: team_queries.team_queue(c, team_id))
 
     @get("/{team_id:int}/stats")
-    async def stats(self, db: Db, team_id: PathId) -> dict[str, Any]:
+    async def stats(self, db: Db, team_id: PathId) -> TeamStats:
         """Live figures: queue length, longest wait, agents online, open conversations per agent."""
         return await db.read(lambda c: team_queries.team_stats(c, team_id, now()))
 
-    @put("/{team_id:int}/members/{agent_id:int}", opt={"role": Role.MANAGER})
+    @put(
+        "/{team_id:int}/members/{agent_id:int}",
+        opt={"role": Role.MANAGER},
+        responses={201: ResponseSpec(dict[str, Any], description="Added: the team")},
+    )
     async def add(
         self, db: Db, principal: Caller, team_id: PathId, agent_id: PathId, data: JSONBody[MemberBody | None] = None
     ) -> Response[dict[str, Any]]:

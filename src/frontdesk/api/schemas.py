@@ -1,26 +1,57 @@
 """Request bodies, and the ids of paths and queries. Unknown keys are refused so a typo never
-passes silently; ids are bounded so that none reaches the database as an integer it cannot hold."""
+passes silently; ids are bounded (1 to 2^63-1) so that none reaches the database as an integer it
+cannot hold, and body integers are strict: `true` is not contact 1."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from litestar.params import PathParameter, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
 
 from frontdesk.domain.model import Availability, ChannelType, FieldType, Role
 
 MAX_ID = 2**63 - 1  # the largest integer SQLite (and a PostgreSQL BIGINT) can hold
-Id = Annotated[int, Field(le=MAX_ID)]
-PathId = Annotated[int, PathParameter(le=MAX_ID)]
-QueryId = Annotated[int | None, QueryParameter(le=MAX_ID)]
+FORM = {"form": True}  # the validation context of web forms, whose values are all text
+
+
+def _integer(value: Any, info: ValidationInfo) -> Any:
+    """A JSON integer, not `true` (Python's 1) nor a numeric string; web forms send text, and say so."""
+    if isinstance(value, bool) or (isinstance(value, str) and info.context != FORM):
+        raise ValueError("must be an integer")
+    return value
+
+
+def _boolean(value: Any, info: ValidationInfo) -> Any:
+    """A JSON boolean, not 0 or "yes" (which pydantic would take); web forms send text, and say so."""
+    if not isinstance(value, bool) and info.context != FORM:
+        raise ValueError("must be true or false")
+    return value
+
+
+Boolean = Annotated[bool, BeforeValidator(_boolean)]
+# The bounds come before the validator, or pydantic's JSON schema writes them as "ge"/"le".
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integer)]
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
+Capacity = Annotated[int, Field(ge=0, le=1000), BeforeValidator(_integer)]
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 
 
+def never_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The published schema of a patch says what its validator does: its `never_null` keys may be
+    left out, but not null."""
+    for name in getattr(model, "never_null", ()):
+        field = schema["properties"][model.model_fields[name].alias or name]
+        options = [option for option in field.pop("anyOf", [field]) if option != {"type": "null"}]
+        field.update(options[0])
+        field.pop("default", None)
+
+
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=never_null)
 
 
 class InboundContact(Body):
@@ -48,6 +79,8 @@ class ChannelBody(Body):
 
 class ChannelPatch(Body):
     """Only the keys sent change: name, callback_url (api channels; null removes it), allowed_origins (webchat)."""
+
+    never_null: ClassVar = ("name", "allowed_origins")
 
     name: Name | None = None
     callback_url: HttpUrl | None = None
@@ -100,7 +133,7 @@ class AgentBody(Body):
     name: Name
     email: Annotated[str, Field(min_length=3, max_length=254)]
     role: Role = Role.AGENT
-    capacity: Annotated[int, Field(ge=0, le=1000)] = 10
+    capacity: Capacity = 10
     skills: dict[str, str] = Field(default_factory=dict)
     availability: Availability = Availability.OFFLINE
 
@@ -108,10 +141,12 @@ class AgentBody(Body):
 class AgentPatch(Body):
     """Only the keys sent change. None of them may be null: an agent always has each."""
 
+    never_null: ClassVar = ("name", "role", "availability", "capacity", "skills")
+
     name: Name | None = None
     role: Role | None = None
     availability: Availability | None = None
-    capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
+    capacity: Capacity | None = None
     skills: dict[str, str] | None = None
 
     @field_validator("*", mode="before")
@@ -132,14 +167,23 @@ class TeamBody(Body):
 class TeamPatch(Body):
     """Any of: name, assignment settings, business hours (null removes them), away message."""
 
+    never_null: ClassVar = ("name",)
+
     name: Name | None = None
     assignment: dict[str, Any] | None = None
     business_hours: dict[str, Any] | None = None
     away_message: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
 
+    @field_validator("name", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
 
 class MemberBody(Body):
-    capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
+    capacity: Capacity | None = None
 
 
 class TransferBody(Body):

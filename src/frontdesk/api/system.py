@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from frontdesk.actions.tokens import create_token, revoke_token
 from frontdesk.api.deps import Db
+from frontdesk.api.responses import CreatedToken, EventPage, Health, Token
 from frontdesk.api.schemas import MAX_ID, PathId, TokenBody
 from frontdesk.domain.model import Role
 from frontdesk.store import queries
@@ -28,7 +29,7 @@ class EventController(Controller):
         ] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
         type_: Annotated[list[str] | None, QueryParameter(name="type", description="only these event types")] = None,
-    ) -> dict[str, Any]:
+    ) -> EventPage:
         """Page through the event log in commit order. Pass `next_cursor` as `after` to go on."""
         items = await db.read(lambda c: queries.list_events(c, after, limit, type_))
         return {"events": items, "next_cursor": items[-1]["id"] if items else after}
@@ -39,11 +40,11 @@ class TokenController(Controller):
     tags = ["tokens"]
 
     @get("/", opt={"role": Role.ADMIN})
-    async def list_tokens(self, db: Db) -> list[dict[str, Any]]:
+    async def list_tokens(self, db: Db) -> list[Token]:
         return await db.read(queries.list_tokens)
 
     @post("/", opt={"role": Role.ADMIN})
-    async def create(self, db: Db, data: JSONBody[TokenBody]) -> dict[str, Any]:
+    async def create(self, db: Db, data: JSONBody[TokenBody]) -> CreatedToken:
         """Create a token; the answer is the only time it is shown."""
         token = await db.write(lambda c: create_token(c, data.name, data.role, data.agent_id))
         return {"token": token, "name": data.name, "role": data.role, "agent_id": data.agent_id}
@@ -55,7 +56,7 @@ class TokenController(Controller):
 
 
 @get("/healthz", opt={"auth": "public"}, tags=["system"])
-async def healthz(db: Db) -> dict[str, str]:
+async def healthz(db: Db) -> Health:
     """Liveness and database reachability (a read and a write through the writer)."""
     await db.read(lambda c: c.execute(text("SELECT 1")).scalar())
     await db.write(lambda c: c.execute(text("SELECT 1")).scalar())

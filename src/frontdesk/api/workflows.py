@@ -3,22 +3,24 @@ incoming-webhook trigger."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
 from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 
 from frontdesk.actions import workflows as actions
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import PathId, QueryId
+from frontdesk.api.responses import Run, RunDetail, StartedRun
+from frontdesk.api.schemas import MAX_ID, Boolean, Id, PathId, QueryId, never_null
 from frontdesk.clock import now
-from frontdesk.domain.errors import InvalidInput, NotFound
+from frontdesk.domain.errors import DomainError, InvalidInput, NotFound
 from frontdesk.domain.model import Role
 from frontdesk.domain.workflows.definition import InvalidWorkflow, parse
 from frontdesk.domain.workflows.schema import json_schema
+from frontdesk.domain.workflows.yaml_text import load_yaml
 from frontdesk.engine.dryrun import dry_run
 from frontdesk.store import run_queries
 from frontdesk.store.tables import workflows
@@ -26,13 +28,27 @@ from frontdesk.store.tables import workflows
 MANAGER = {"role": Role.MANAGER}
 
 
+def _exactly_one(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The schema says what the validators do: one of the two keys, not null."""
+    never_null(schema, model)
+    schema["oneOf"] = [{"required": ["definition"]}, {"required": ["yaml"]}]
+
+
 class DefinitionBody(BaseModel):
     """A workflow definition, as a JSON object (`definition`) or as YAML text (`yaml`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one)
+    never_null: ClassVar = ("definition", "yaml_text")
 
     definition: dict[str, Any] | None = None
     yaml_text: str | None = Field(default=None, alias="yaml", max_length=200_000)
+
+    @field_validator("definition", "yaml_text", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("give exactly one of definition (an object) or yaml (text), not null")
+        return value
 
     @model_validator(mode="after")
     def _one_of(self) -> DefinitionBody:
@@ -44,7 +60,7 @@ class DefinitionBody(BaseModel):
         if self.definition is not None:
             return self.definition
         try:
-            loaded = yaml.safe_load(self.yaml_text or "")
+            loaded = load_yaml(self.yaml_text or "")
         except yaml.YAMLError as exc:
             raise InvalidInput("invalid_yaml", f"yaml does not parse: {exc}", "yaml") from None
         if not isinstance(loaded, dict):
@@ -60,14 +76,14 @@ class DryRunBody(BaseModel):
     event: dict[str, Any] = Field(default_factory=dict)
     answers: list[str] = Field(default_factory=list, max_length=50)
     http: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    available: bool = True
+    available: Boolean = True
 
 
 class StartBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    contact_id: int | None = None
-    conversation_id: int | None = None
+    contact_id: Id | None = None
+    conversation_id: Id | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -149,7 +165,7 @@ class WorkflowController(Controller):
         return dry_run(workflow, data.model_dump(), now())
 
     @post("/{workflow_id:int}/runs", opt=MANAGER)
-    async def start(self, db: Db, workflow_id: PathId, data: JSONBody[StartBody]) -> dict[str, Any]:
+    async def start(self, db: Db, workflow_id: PathId, data: JSONBody[StartBody]) -> RunDetail:
         """Start the published version by hand (trigger `manual`)."""
         run_id = await db.write(
             lambda c: actions.start_run(c, workflow_id, "manual", data.data, data.contact_id, data.conversation_id)
@@ -171,7 +187,7 @@ class RunController(Controller):
         status: Annotated[str | None, QueryParameter(max_length=16)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         before: QueryId = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Run]:
         return await db.read(
             lambda c: run_queries.list_runs(
                 c,
@@ -185,13 +201,25 @@ class RunController(Controller):
         )
 
     @get("/{run_id:int}")
-    async def get_run(self, db: Db, run_id: PathId) -> dict[str, Any]:
+    async def get_run(self, db: Db, run_id: PathId) -> RunDetail:
         """A run with every step it executed: branch taken and why, output, error."""
         return await db.read(lambda c: run_queries.run_detail(c, run_id))
 
 
+def _bound_contact(data: dict[str, Any]) -> int | None:
+    """The contact a webhook's `contact_id` binds the run to: absent or null binds none; anything
+    but a contact id (`true`, text, a number no database holds) is refused, naming the key."""
+    contact_id = data.get("contact_id")
+    if contact_id is None:
+        return None
+    if isinstance(contact_id, bool) or not isinstance(contact_id, int) or not 1 <= contact_id <= MAX_ID:
+        problem = "contact_id: must be a contact id, an integer from 1 to 2^63-1"
+        raise DomainError("invalid_request", f"invalid request: {problem}", "contact_id")
+    return contact_id
+
+
 @post("/api/v1/hooks/{key:str}", opt={"auth": "public"}, status_code=202, tags=["workflows"])
-async def incoming_webhook(db: Db, key: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[dict[str, Any]]:
+async def incoming_webhook(db: Db, key: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[StartedRun]:
     """Start the workflow whose webhook URL this is; the body becomes `event.*`. The key in the
     URL is the credential (see the workflow's `webhook_key`)."""
     workflow_id = await db.read(
@@ -199,7 +227,7 @@ async def incoming_webhook(db: Db, key: FromPath[str], data: JSONBody[dict[str, 
     )
     if workflow_id is None:
         raise NotFound("webhook", "with this key")
-    contact_id = data.get("contact_id") if isinstance(data.get("contact_id"), int) else None
+    contact_id = _bound_contact(data)
     run_id = await db.write(
         lambda c: actions.start_run(c, workflow_id, "incoming_webhook", {"data": data}, contact_id, None)
     )

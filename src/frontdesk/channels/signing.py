@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 TIMESTAMP_HEADER = "x-frontdesk-timestamp"
 SIGNATURE_HEADER = "x-frontdesk-signature"
 TOLERANCE_SECONDS = 300
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() also takes "²"
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -29,8 +31,8 @@ def verify(secret: str, timestamp: str | None, given: str | None, body: bytes, n
     """None when the signature holds, else the reason it does not."""
     if not timestamp or not given:
         return f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header"
-    if not timestamp.isdigit():
-        return f"{TIMESTAMP_HEADER} must be Unix seconds"
+    if not _UNIX_SECONDS.fullmatch(timestamp):
+        return f"{TIMESTAMP_HEADER} must be Unix seconds: 1 to 12 ASCII digits"
     current = now if now is not None else time.time()
     if abs(current - int(timestamp)) > TOLERANCE_SECONDS:
         return f"{TIMESTAMP_HEADER} is more than {TOLERANCE_SECONDS} s away from the server's clock"

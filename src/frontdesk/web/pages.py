@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, ServerSentEvent, Template
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,7 @@ from frontdesk.actions.conversations import (
 )
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
+from frontdesk.api.schemas import PathId
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import Availability
@@ -190,7 +191,7 @@ class InboxController(Controller):
         self,
         db: Db,
         principal: Caller,
-        conversation_id: FromPath[int],
+        conversation_id: PathId,
         shown: NamedDependency[Shown],
         before: OptionalId = None,
     ) -> Template:
@@ -205,7 +206,7 @@ class InboxController(Controller):
 
     @post("/conversations/{conversation_id:int}/reply", status_code=303)
     async def reply(
-        self, db: Db, principal: Caller, conversation_id: FromPath[int], data: Annotated[ReplyForm, Form]
+        self, db: Db, principal: Caller, conversation_id: PathId, data: Annotated[ReplyForm, Form]
     ) -> Redirect:
         act = add_note if data.note else send_message
         await db.write(
@@ -215,7 +216,7 @@ class InboxController(Controller):
 
     @post("/conversations/{conversation_id:int}/close", status_code=303)
     async def close(
-        self, db: Db, principal: Caller, conversation_id: FromPath[int], data: Annotated[CloseForm, Form]
+        self, db: Db, principal: Caller, conversation_id: PathId, data: Annotated[CloseForm, Form]
     ) -> Redirect:
         note, category = (data.note or None), (data.category or None)
         await db.write(
@@ -228,7 +229,7 @@ class InboxController(Controller):
         return Redirect(f"/inbox?c={conversation_id}&status=closed")
 
     @post("/conversations/{conversation_id:int}/reopen", status_code=303)
-    async def reopen(self, db: Db, principal: Caller, conversation_id: FromPath[int]) -> Redirect:
+    async def reopen(self, db: Db, principal: Caller, conversation_id: PathId) -> Redirect:
         await db.write(
             when_seen(principal, conversation_id, lambda c: reopen_conversation(c, conversation_id, principal.actor))
         )
@@ -236,7 +237,7 @@ class InboxController(Controller):
 
     @post("/conversations/{conversation_id:int}/assign", status_code=303)
     async def assign(
-        self, db: Db, principal: Caller, conversation_id: FromPath[int], data: Annotated[AssignForm, Form]
+        self, db: Db, principal: Caller, conversation_id: PathId, data: Annotated[AssignForm, Form]
     ) -> Redirect:
         kind, _, ident = data.target.partition(":")
         agent_id, team_id = (int(ident), None) if kind == "agent" else (None, int(ident))

@@ -8,16 +8,18 @@ from typing import Annotated, Any
 
 import yaml
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.actions import workflows as actions
 from frontdesk.api.deps import Caller, Db
+from frontdesk.api.schemas import PathId
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError, NotFound
 from frontdesk.domain.model import Role
 from frontdesk.domain.workflows.definition import InvalidWorkflow, Problem, parse
+from frontdesk.domain.workflows.yaml_text import load_yaml
 from frontdesk.engine.dryrun import dry_run
 from frontdesk.store import run_queries, visibility
 from frontdesk.web import flow
@@ -41,7 +43,7 @@ class DryRunForm(BaseModel):
 
 def _parse_yaml(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as exc:
         raise DomainError("invalid_yaml", f"the YAML does not parse: {exc}", "yaml") from None
 
@@ -76,7 +78,7 @@ class WorkflowPages(Controller):
         return Redirect(f"/workflows/{workflow_id}")
 
     @get("/{workflow_id:int}")
-    async def editor(self, db: Db, workflow_id: FromPath[int]) -> Template:
+    async def editor(self, db: Db, workflow_id: PathId) -> Template:
         return await self._editor(db, workflow_id)
 
     async def _editor(
@@ -101,7 +103,7 @@ class WorkflowPages(Controller):
         return Template("workflow.html", context=context, status_code=status)
 
     @post("/{workflow_id:int}/draft", status_code=200)
-    async def save(self, db: Db, workflow_id: FromPath[int], data: Annotated[YamlForm, Form]) -> Template:
+    async def save(self, db: Db, workflow_id: PathId, data: Annotated[YamlForm, Form]) -> Template:
         """Save the draft as typed (even with problems: they are listed at their steps)."""
         definition = _parse_yaml(data.yaml)
         if not isinstance(definition, dict):
@@ -112,7 +114,7 @@ class WorkflowPages(Controller):
         return await self._editor(db, workflow_id, message="Draft saved.")
 
     @post("/{workflow_id:int}/publish", status_code=200)
-    async def publish(self, db: Db, principal: Caller, workflow_id: FromPath[int]) -> Response[Any]:
+    async def publish(self, db: Db, principal: Caller, workflow_id: PathId) -> Response[Any]:
         try:
             number = await db.write(lambda c: actions.publish(c, workflow_id, principal.actor))
         except actions.InvalidWorkflowError as exc:
@@ -121,17 +123,17 @@ class WorkflowPages(Controller):
         return await self._editor(db, workflow_id, message=f"Version {number} published.")
 
     @post("/{workflow_id:int}/enable", status_code=303)
-    async def enable(self, db: Db, principal: Caller, workflow_id: FromPath[int]) -> Redirect:
+    async def enable(self, db: Db, principal: Caller, workflow_id: PathId) -> Redirect:
         await db.write(lambda c: actions.set_enabled(c, workflow_id, True, principal.actor))
         return Redirect(f"/workflows/{workflow_id}")
 
     @post("/{workflow_id:int}/disable", status_code=303)
-    async def disable(self, db: Db, principal: Caller, workflow_id: FromPath[int]) -> Redirect:
+    async def disable(self, db: Db, principal: Caller, workflow_id: PathId) -> Redirect:
         await db.write(lambda c: actions.set_enabled(c, workflow_id, False, principal.actor))
         return Redirect(f"/workflows/{workflow_id}")
 
     @post("/{workflow_id:int}/dry-run", status_code=200)
-    async def try_it(self, db: Db, workflow_id: FromPath[int], data: Annotated[DryRunForm, Form]) -> Template:
+    async def try_it(self, db: Db, workflow_id: PathId, data: Annotated[DryRunForm, Form]) -> Template:
         """Walk the saved draft with a sample message and answers (one per line), changing nothing."""
         detail = await db.read(lambda c: run_queries.workflow_detail(c, workflow_id))
         answers = [line.strip() for line in data.answers.splitlines() if line.strip()]
@@ -146,7 +148,7 @@ class WorkflowPages(Controller):
     async def diff(
         self,
         db: Db,
-        workflow_id: FromPath[int],
+        workflow_id: PathId,
         a: Annotated[int, QueryParameter(ge=1, le=100_000)],
         b: Annotated[int | None, QueryParameter(ge=1, le=100_000)] = None,
     ) -> Template:
@@ -175,7 +177,7 @@ class RunPages(Controller):
     opt = {"auth": "session"}
 
     @get("/{run_id:int}")
-    async def run(self, db: Db, principal: Caller, run_id: FromPath[int]) -> Template:
+    async def run(self, db: Db, principal: Caller, run_id: PathId) -> Template:
         """A run of a conversation the agent may not see is not shown either (404)."""
 
         def read(conn: Any) -> dict[str, Any]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?) *([smhdw])")
+_TEXT = re.compile(r"([0-9]+(\.[0-9]+)? *[smhdw] *)+")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# The text parse_duration reads, as a JSON Schema pattern (ECMA regex) for the published schema.
+DURATION_PATTERN = r"^\s*([0-9]+(\.[0-9]+)? *[smhdwSMHDW] *)+\s*$"  # _TEXT, around blanks, any case
 
 
 def parse_duration(value: object) -> float:
@@ -18,8 +21,8 @@ def parse_duration(value: object) -> float:
         return float(value)
     if not isinstance(value, str):
         raise ValueError("expected a duration such as 30s, 15m, 2h or 7d")
-    text = value.strip().lower().replace(" ", "")
-    if text and _PART.sub("", text) == "" and _PART.match(text):
+    text = value.strip().lower()
+    if _TEXT.fullmatch(text):
         return float(sum(float(n) * _UNITS[u] for n, u in _PART.findall(text)))
     raise ValueError(f"{value!r} is not a duration (use 30s, 15m, 2h, 7d or seconds)")
 

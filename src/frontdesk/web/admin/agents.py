@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import Connection
 
@@ -15,7 +14,7 @@ from frontdesk.actions.agents import create_agent, update_agent
 from frontdesk.actions.teams import add_member, remove_member
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import AgentBody, AgentPatch
+from frontdesk.api.schemas import AgentBody, AgentPatch, PathId
 from frontdesk.domain.errors import DomainError, InvalidInput
 from frontdesk.domain.model import Availability, Role
 from frontdesk.domain.people import check_may_change_agent, check_may_create_agent
@@ -49,14 +48,12 @@ class AgentPages(Controller):
         return Redirect(f"/admin/agents/{agent_id}?saved=created", status_code=303)
 
     @get("/{agent_id:int}")
-    async def edit(self, db: Db, principal: Caller, agent_id: FromPath[int], saved: Saved = None) -> Template:
+    async def edit(self, db: Db, principal: Caller, agent_id: PathId, saved: Saved = None) -> Template:
         agent = await db.read(lambda c: queries.agent_detail(c, agent_id))
         return await _editor(db, principal, agent_id, _values_of(agent), saved=saved)
 
     @post("/{agent_id:int}", status_code=303)
-    async def save(
-        self, request: Request[Any, Any, Any], db: Db, principal: Caller, agent_id: FromPath[int]
-    ) -> Response[Any]:
+    async def save(self, request: Request[Any, Any, Any], db: Db, principal: Caller, agent_id: PathId) -> Response[Any]:
         form = await posted(request)
         try:
             fields = _agent_fields(form, ("name", "availability", "capacity", "role"))  # role: on admins' form only

@@ -7,13 +7,12 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from frontdesk.actions.channels import update_channel
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import ChannelPatch
+from frontdesk.api.schemas import ChannelPatch, PathId
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import ChannelType
 from frontdesk.store import queries
@@ -35,7 +34,7 @@ class ChannelPages(Controller):
         request: Request[Any, Any, Any],
         db: Db,
         principal: Caller,
-        channel_id: FromPath[int],
+        channel_id: PathId,
         saved: Saved = None,
     ) -> Template:
         channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
@@ -43,7 +42,7 @@ class ChannelPages(Controller):
 
     @post("/{channel_id:int}", opt=ADMIN, status_code=303)
     async def save(
-        self, request: Request[Any, Any, Any], db: Db, principal: Caller, channel_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db: Db, principal: Caller, channel_id: PathId
     ) -> Response[Any]:
         form = await posted(request)
         channel = await db.read(lambda c: queries.channel_detail(c, channel_id))

@@ -12,6 +12,7 @@ from litestar.response import Template
 from pydantic import BaseModel, ValidationError
 
 from frontdesk.api.auth import Principal
+from frontdesk.api.schemas import FORM
 from frontdesk.domain.errors import DomainError, InvalidInput
 from frontdesk.domain.model import Role
 
@@ -30,7 +31,7 @@ async def posted(request: Request[Any, Any, Any]) -> FormMultiDict:
 def checked(model: type[B], data: dict[str, Any]) -> B:
     """`data` as the API's `model` accepts it, or one InvalidInput naming every field at fault."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=FORM)  # form values are text: "10" is the capacity 10
     except ValidationError as exc:
         errors = exc.errors()
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in errors)

@@ -11,14 +11,13 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import Connection
 
 from frontdesk.actions.teams import create_team, update_team
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import TeamBody, TeamPatch
+from frontdesk.api.schemas import PathId, TeamBody, TeamPatch
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.schedule import DAY_NAMES, WEEKDAYS
@@ -53,14 +52,12 @@ class TeamPages(Controller):
         return Redirect(f"/admin/teams/{team_id}?saved=created", status_code=303)
 
     @get("/{team_id:int}")
-    async def edit(self, db: Db, principal: Caller, team_id: FromPath[int], saved: Saved = None) -> Template:
+    async def edit(self, db: Db, principal: Caller, team_id: PathId, saved: Saved = None) -> Template:
         team = await db.read(lambda c: queries.team_detail(c, team_id))
         return await _editor(db, principal, team_id, _values_of(team), saved=saved)
 
     @post("/{team_id:int}", status_code=303)
-    async def save(
-        self, request: Request[Any, Any, Any], db: Db, principal: Caller, team_id: FromPath[int]
-    ) -> Response[Any]:
+    async def save(self, request: Request[Any, Any, Any], db: Db, principal: Caller, team_id: PathId) -> Response[Any]:
         form = await posted(request)
         try:
             changes = checked(TeamPatch, _team_changes(form)).model_dump(exclude_unset=True)

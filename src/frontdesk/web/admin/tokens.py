@@ -7,14 +7,13 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import Connection
 
 from frontdesk.actions.tokens import create_token, revoke_token
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import TokenBody
+from frontdesk.api.schemas import PathId, TokenBody
 from frontdesk.domain.errors import DomainError
 from frontdesk.store import queries
 from frontdesk.web.admin.forms import ADMIN, checked, page, posted
@@ -44,7 +43,7 @@ class TokenPages(Controller):
 
     @post("/{token_id:int}/revoke", status_code=303)
     async def revoke(
-        self, request: Request[Any, Any, Any], db: Db, principal: Caller, token_id: FromPath[int]
+        self, request: Request[Any, Any, Any], db: Db, principal: Caller, token_id: PathId
     ) -> Response[Any]:
         await db.write(lambda c: revoke_token(c, token_id))
         request.app.state.authenticator.forget_token(token_id)
