@@ -3,6 +3,7 @@ passes silently; ids are bounded so that none reaches the database as an integer
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from litestar.params import PathParameter, QueryParameter
@@ -152,3 +153,5 @@ class TokenBody(Body):
     name: Name
     role: Role
     agent_id: Id | None = None
+    expires_at: dt.datetime | None = None  # checked by actions.tokens.check_expiry (aware, in the future)
+    expires_in_days: int | None = None

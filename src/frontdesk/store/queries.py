@@ -185,16 +185,6 @@ def list_events(conn: Connection, after: int, limit: int, types: list[str] | Non
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def token_principal(conn: Connection, token_hash: str) -> tuple[int, str, int | None] | None:
-    """(token id, role, agent id) of a live token, or None."""
-    row = conn.execute(
-        select(api_tokens.c.id, api_tokens.c.role, api_tokens.c.agent_id).where(
-            api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None)
-        )
-    ).first()
-    return None if row is None else (row.id, row.role, row.agent_id)
-
-
 def list_tokens(conn: Connection) -> list[dict[str, Any]]:
     query = select(api_tokens).order_by(api_tokens.c.id)
     return [{k: v for k, v in r.items() if k != "token_hash"} for r in conn.execute(query).mappings()]

@@ -64,6 +64,7 @@ class AgentPages(Controller):
             check_may_change_agent(principal.role, principal.agent_id, agent_id, changes)
             teams = _team_ids(form)
             await db.write(lambda c: _save(c, principal, agent_id, changes, teams))
+            request.app.state.authenticator.forget_agent(agent_id)
         except DomainError as exc:
             return await _editor(db, principal, agent_id, _values(form), error=exc)
         return Redirect(f"/admin/agents/{agent_id}?saved=1", status_code=303)
