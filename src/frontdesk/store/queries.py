@@ -36,8 +36,13 @@ def _one(conn: Connection, table: Any, ident: int, kind: str) -> dict[str, Any]:
 
 
 # -- contacts ------------------------------------------------------------------------------
-def list_contacts(conn: Connection, q: str | None, limit: int, before: int | None) -> list[dict[str, Any]]:
+def list_contacts(
+    conn: Connection, q: str | None, limit: int, before: int | None, visible: ColumnElement[bool] | None = None
+) -> list[dict[str, Any]]:
+    """`visible`: the contacts the caller may see (store.visibility.contacts_seen_by)."""
     query = select(contacts).order_by(contacts.c.id.desc()).limit(_page(limit))
+    if visible is not None:
+        query = query.where(visible)
     if before is not None:
         query = query.where(contacts.c.id < before)
     if q:
