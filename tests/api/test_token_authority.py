@@ -14,6 +14,7 @@ from frontdesk.api.auth import Authenticator
 from frontdesk.domain.model import SYSTEM, Role
 from frontdesk.settings import Settings
 from frontdesk.store.tables import api_tokens
+from frontdesk.web.sessions import check_login, open_session, session_agent, set_password
 from tests.factories import Api, make_agent, make_token
 
 
@@ -138,3 +139,54 @@ def test_a_token_without_an_expiry_never_expires(admin: Api) -> None:
     created = admin.post("/api/v1/tokens", {"name": "forever", "role": "agent"})
 
     assert created.json()["expires_at"] is None
+
+
+# -- deactivated agents ------------------------------------------------------------------------
+def test_a_deactivated_agents_token_stops_working_at_once_and_works_again_on_reactivation(admin: Api) -> None:
+    sam = make_agent(admin.db)
+    token = Api(admin.client, make_token(admin.db, "agent", sam))
+    assert token.get("/api/v1/contacts").status_code == 200  # cached
+
+    deactivated = admin.patch(f"/api/v1/agents/{sam}", {"active": False})
+
+    assert deactivated.status_code == 200, deactivated.text
+    assert (deactivated.json()["active"], deactivated.json()["availability"]) == (False, "offline")
+    refused = token.get("/api/v1/contacts")
+    assert refused.status_code == 401
+    assert "deactivated" in refused.json()["detail"]
+    assert admin.patch(f"/api/v1/agents/{sam}", {"active": True}).status_code == 200
+    assert token.get("/api/v1/contacts").status_code == 200
+
+
+def test_a_deactivated_agent_cannot_log_in_and_their_sessions_end(admin: Api) -> None:
+    sam = make_agent(admin.db, email="sam@example.test")
+    admin.db.write_sync(lambda c: set_password(c, sam, "a-long-enough-password"))
+    session = admin.db.write_sync(lambda c: open_session(c, sam, dt.datetime.now(dt.UTC)))
+
+    assert admin.patch(f"/api/v1/agents/{sam}", {"active": False}).status_code == 200
+
+    assert admin.db.read_sync(lambda c: check_login(c, "sam@example.test", "a-long-enough-password")) is None
+    assert admin.db.read_sync(lambda c: session_agent(c, session, dt.datetime.now(dt.UTC))) is None
+
+
+def test_a_deactivated_agent_cannot_be_set_online_nor_assigned_a_conversation(admin: Api) -> None:
+    sam = make_agent(admin.db)
+    conversation = admin.inbound(admin.channel()["id"], "ada", "Hello").json()["conversation_id"]
+    assert admin.patch(f"/api/v1/agents/{sam}", {"active": False}).status_code == 200
+
+    online = admin.patch(f"/api/v1/agents/{sam}", {"availability": "online"})
+    assigned = admin.post(f"/api/v1/conversations/{conversation}/assign", {"agent_id": sam})
+
+    assert (online.status_code, online.json()["error"]) == (409, "agent_inactive")
+    assert (assigned.status_code, assigned.json()["error"]) == (422, "agent_inactive")
+    assert admin.get(f"/api/v1/conversations/{conversation}").json()["assignee_id"] is None
+
+
+def test_only_an_admin_deactivates_an_agent(admin: Api) -> None:
+    sam = make_agent(admin.db)
+    manager = Api(admin.client, make_token(admin.db, "manager"))
+
+    response = manager.patch(f"/api/v1/agents/{sam}", {"active": False})
+
+    assert response.status_code == 403
+    assert admin.get(f"/api/v1/agents/{sam}").json()["active"] is True

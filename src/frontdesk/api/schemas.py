@@ -114,6 +114,7 @@ class AgentPatch(Body):
     availability: Availability | None = None
     capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
     skills: dict[str, str] | None = None
+    active: bool | None = None  # false deactivates (admins only): no login, no token, no assignment
 
     @field_validator("*", mode="before")
     @classmethod
