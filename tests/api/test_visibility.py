@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from frontdesk.actions.contacts import find_or_create_by_identity
 from tests.factories import Api, make_agent, make_token
 
 
@@ -140,3 +141,62 @@ def test_an_agent_who_joins_a_team_sees_its_conversations_at_once(office: Office
 
     shown = office.sales_agent.get(f"/api/v1/conversations/{billing['id']}")
     assert shown.status_code == 200, shown.text
+
+
+# -- contacts follow their conversations ---------------------------------------------------------
+def _contact_of(office: Office, name: str) -> int:
+    return int(office.admin.get(f"/api/v1/conversations/{office.conversations[name]}").json()["contact_id"])
+
+
+def test_an_agent_lists_the_contacts_of_conversations_they_may_see_and_contacts_with_none(office: Office) -> None:
+    channel = office.admin.get("/api/v1/channels").json()[0]["id"]
+    newcomer, _ = office.admin.db.write_sync(lambda c: find_or_create_by_identity(c, channel, "new", "Newcomer"))
+
+    listed = office.sales_agent.get("/api/v1/contacts").json()
+
+    expected = {_contact_of(office, name) for name in SEEN} | {newcomer}
+    assert {c["id"] for c in listed} == expected
+
+
+def test_a_search_never_finds_a_contact_an_agent_may_not_see(office: Office) -> None:
+    assert office.sales_agent.get("/api/v1/contacts", q="dan").json() == []
+    assert [c["name"] for c in office.admin.get("/api/v1/contacts", q="dan").json()] == ["Dan"]
+
+
+@pytest.mark.parametrize("name", HIDDEN)
+def test_a_contact_an_agent_may_not_see_answers_404_and_is_left_as_it_was(office: Office, name: str) -> None:
+    contact_id = _contact_of(office, name)
+    before = office.admin.get(f"/api/v1/contacts/{contact_id}").json()
+
+    read = office.sales_agent.get(f"/api/v1/contacts/{contact_id}")
+    change = office.sales_agent.patch(f"/api/v1/contacts/{contact_id}", {"name": "Renamed", "add_tags": ["vip"]})
+
+    for response in (read, change):
+        assert response.status_code == 404, response.text
+        assert response.json()["detail"] == f"contact {contact_id} does not exist"
+    assert office.admin.get(f"/api/v1/contacts/{contact_id}").json() == before
+
+
+@pytest.mark.parametrize("name", SEEN)
+def test_an_agent_reads_and_changes_a_contact_of_a_conversation_they_may_see(office: Office, name: str) -> None:
+    contact_id = _contact_of(office, name)
+
+    changed = office.sales_agent.patch(f"/api/v1/contacts/{contact_id}", {"add_tags": ["vip"]})
+
+    assert changed.status_code == 200, changed.text
+    assert "vip" in changed.json()["tags"]
+
+
+def test_an_agent_sees_a_contact_they_own_even_when_its_conversation_is_another_teams(office: Office) -> None:
+    contact_id = _contact_of(office, "queued in Billing")
+    assert office.admin.patch(f"/api/v1/contacts/{contact_id}", {"owner_agent_id": office.sam}).status_code == 200
+
+    assert office.sales_agent.get(f"/api/v1/contacts/{contact_id}").status_code == 200
+
+
+def test_managers_see_every_contact(office: Office) -> None:
+    manager = Api(office.admin.client, make_token(office.admin.db, "manager"))
+
+    listed = manager.get("/api/v1/contacts").json()
+
+    assert {c["id"] for c in listed} >= {_contact_of(office, name) for name in office.conversations}

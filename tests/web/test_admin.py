@@ -3,6 +3,7 @@ tokens with forms, and see the change through the API; a refused value is named 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
@@ -173,3 +174,21 @@ def test_a_manager_may_not_reach_tokens_nor_change_channels(page: Page, live_ser
 
     assert response is not None and response.status == 403
     expect(page.get_by_role("alert")).to_contain_text("this needs the admin role")
+
+
+def test_an_admin_deactivates_an_agent_who_can_then_no_longer_log_in(page: Page, live_server: LiveServer) -> None:
+    mia = add_person(live_server, "Mia Boss", MIA, role="manager")
+    login(page, live_server, live_server.email, live_server.password, target=f"/admin/agents/{mia}")
+
+    page.get_by_label("Active").uncheck()
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    with api(live_server) as client:
+        assert client.get(f"/api/v1/agents/{mia}").json()["active"] is False
+    page.click("text=Log out")
+    page.goto(f"{live_server.base_url}/login")
+    page.fill("#email", MIA)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/login"))

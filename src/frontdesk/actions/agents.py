@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
 from frontdesk.actions.events import emit
 from frontdesk.assignment.queue import drain_teams_of, requeue_unanswered
@@ -13,7 +13,7 @@ from frontdesk.domain import events as ev
 from frontdesk.domain.errors import Conflict, NotFound
 from frontdesk.domain.model import Actor, Availability, Role
 from frontdesk.domain.people import check_capacity, check_email, check_name, check_skills
-from frontdesk.store.tables import agents
+from frontdesk.store.tables import agents, web_sessions
 
 
 def get_agent(conn: Connection, agent_id: int) -> RowMapping:
@@ -62,6 +62,7 @@ def update_agent(conn: Connection, agent_id: int, actor: Actor, changes: dict[st
     checks = {"name": check_name, "capacity": check_capacity, "skills": check_skills}
     values = {key: checks.get(key, _same)(value) for key, value in changes.items()}
     values = {key: value for key, value in values.items() if agent[key] != value}
+    values = _keep_inactive_offline(conn, agent, values)
     if not values:
         return
     if "availability" in values:
@@ -83,6 +84,21 @@ def update_agent(conn: Connection, agent_id: int, actor: Actor, changes: dict[st
     if others:
         emit(conn, ev.AGENT_UPDATED, {"agent_id": agent_id, "changed": others, "actor": who})
     _rebalance(conn, agent, values)
+
+
+def _keep_inactive_offline(conn: Connection, agent: RowMapping, values: dict[str, Any]) -> dict[str, Any]:
+    """A deactivated agent is offline (so no strategy picks them and their unanswered
+    conversations may go back to the queue) and their web sessions end; they cannot go online."""
+    active = values.get("active", agent["active"])
+    if active:
+        return values
+    if values.get("availability", Availability.OFFLINE) != Availability.OFFLINE:
+        raise Conflict("agent_inactive", f"agent {agent['id']} is deactivated; reactivate them first", "availability")
+    if values.get("active") is False:
+        conn.execute(delete(web_sessions).where(web_sessions.c.agent_id == agent["id"]))
+        if agent["availability"] != Availability.OFFLINE:
+            values = {**values, "availability": Availability.OFFLINE}
+    return values
 
 
 def _rebalance(conn: Connection, before: RowMapping, values: dict[str, Any]) -> None:

@@ -283,6 +283,7 @@ def assign_conversation(
     check_open(conversation_id, conversation["status"], "assign")
     _check_exists(conn, agents, agent_id, "agent")
     _check_exists(conn, teams, team_id, "team")
+    _check_active(conn, agent_id)
     if agent_id is not None and team_id is not None and not _is_member(conn, team_id, agent_id):
         raise InvalidInput("not_a_member", f"agent {agent_id} is not a member of team {team_id}", "agent_id")
     at = now()
@@ -331,6 +332,11 @@ def unassign_conversation(conn: Connection, conversation_id: int, actor: Actor) 
 def _check_exists(conn: Connection, table: Any, ident: int | None, kind: str) -> None:
     if ident is not None and conn.execute(select(table.c.id).where(table.c.id == ident)).first() is None:
         raise NotFound(kind, ident, f"{kind}_id")
+
+
+def _check_active(conn: Connection, agent_id: int | None) -> None:
+    if agent_id is not None and not conn.execute(select(agents.c.active).where(agents.c.id == agent_id)).scalar():
+        raise InvalidInput("agent_inactive", f"agent {agent_id} is deactivated", "agent_id")
 
 
 def _is_member(conn: Connection, team_id: int, agent_id: int) -> bool:

@@ -7,6 +7,7 @@ HMAC signature instead of a token (provider-style inbound webhooks).
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from frontdesk.clock import now
 from frontdesk.domain.errors import Forbidden, Unauthorized
 from frontdesk.domain.model import Actor, AuthorKind, Role
 from frontdesk.store import queries
+from frontdesk.store.credentials import token_grant
 from frontdesk.store.database import Database
 from frontdesk.web.sessions import COOKIE as SESSION_COOKIE
 from frontdesk.web.sessions import session_agent
@@ -33,6 +35,7 @@ class Principal:
     token_id: int | None
     role: Role
     agent_id: int | None
+    expires_at: dt.datetime | None = None  # of the token; a web session is checked on every request
 
     @property
     def actor(self) -> Actor:
@@ -81,19 +84,27 @@ class Authenticator:
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("unauthorized", "send an API token: Authorization: Bearer <token>")
         digest = hash_token(authorization[7:].strip())
-        principal = self.tokens.get(digest)
+        principal: Principal | None = self.tokens.get(digest)
         if principal is None:
-            found = await self.db.read(lambda conn: queries.token_principal(conn, digest))
-            if found is None:
-                raise Unauthorized("unauthorized", "the API token is unknown or revoked")
-            principal = Principal(found[0], Role(found[1]), found[2])
+            grant = await self.db.read(lambda conn: token_grant(conn, digest))
+            if grant is None:
+                raise Unauthorized("unauthorized", "the API token is unknown or revoked, or its agent is deactivated")
+            principal = Principal(grant.token_id, grant.role, grant.agent_id, grant.expires_at)
             self.tokens.put(digest, principal)
+        if principal.expires_at is not None and principal.expires_at <= now():
+            when = principal.expires_at.isoformat(timespec="seconds")
+            raise Unauthorized("token_expired", f"the API token expired at {when}; ask an admin for a new one")
         return principal
 
     def forget_token(self, token_id: int) -> None:
         """A revoked token stops working at once in this process; other processes refuse it
         once their cache period has passed."""
         self.tokens.drop(lambda principal: principal.token_id == token_id)
+
+    def forget_agent(self, agent_id: int) -> None:
+        """An agent's role or activity changed: their tokens are checked again on their next use
+        in this process (at once); other processes re-read them once their cache period has passed."""
+        self.tokens.drop(lambda principal: principal.agent_id == agent_id)
 
     def seen(self, principal: Principal) -> None:
         """Note the agent's activity (at most once a minute; not awaited: never slows a request)."""

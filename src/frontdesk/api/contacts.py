@@ -12,6 +12,7 @@ from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import MAX_ID, ContactFieldBody, ContactPatch, PathId
 from frontdesk.domain.model import Role
 from frontdesk.store import queries
+from frontdesk.store.visibility import contacts_seen_by, when_contact_seen
 
 
 class ContactController(Controller):
@@ -22,17 +23,19 @@ class ContactController(Controller):
     async def list_contacts(
         self,
         db: Db,
+        principal: Caller,
         q: Annotated[str | None, QueryParameter(max_length=200, description="search name, fields, external id")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         before: Annotated[
             int | None, QueryParameter(ge=1, le=MAX_ID, description="only contacts with a smaller id")
         ] = None,
     ) -> list[dict[str, Any]]:
-        return await db.read(lambda c: queries.list_contacts(c, q, limit, before))
+        """An agent lists the contacts they may see (docs/api.md: which contacts an agent sees)."""
+        return await db.read(lambda c: queries.list_contacts(c, q, limit, before, contacts_seen_by(principal)))
 
     @get("/{contact_id:int}")
-    async def get_contact(self, db: Db, contact_id: PathId) -> dict[str, Any]:
-        return await db.read(lambda c: queries.contact_detail(c, contact_id))
+    async def get_contact(self, db: Db, principal: Caller, contact_id: PathId) -> dict[str, Any]:
+        return await db.read(when_contact_seen(principal, contact_id, lambda c: queries.contact_detail(c, contact_id)))
 
     @patch("/{contact_id:int}")
     async def update(
@@ -43,14 +46,18 @@ class ContactController(Controller):
             k: getattr(data, k) for k in ("name", "owner_agent_id") if k in data.model_fields_set
         }
         await db.write(
-            lambda c: update_contact(
-                c,
+            when_contact_seen(
+                principal,
                 contact_id,
-                principal.actor,
-                fields=data.fields,
-                add_tags=data.add_tags,
-                remove_tags=data.remove_tags,
-                **changes,
+                lambda c: update_contact(
+                    c,
+                    contact_id,
+                    principal.actor,
+                    fields=data.fields,
+                    add_tags=data.add_tags,
+                    remove_tags=data.remove_tags,
+                    **changes,
+                ),
             )
         )
         return await db.read(lambda c: queries.contact_detail(c, contact_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Response, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
@@ -38,12 +38,15 @@ class AgentController(Controller):
         return await db.read(lambda c: queries.agent_detail(c, agent_id))
 
     @patch("/{agent_id:int}")
-    async def update(self, db: Db, principal: Caller, agent_id: PathId, data: JSONBody[AgentPatch]) -> dict[str, Any]:
+    async def update(
+        self, request: Request[Any, Any, Any], db: Db, principal: Caller, agent_id: PathId, data: JSONBody[AgentPatch]
+    ) -> dict[str, Any]:
         """Managers change anything but roles, which only admins change; an agent may change
         only their own availability."""
         changes = data.model_dump(exclude_unset=True)
         check_may_change_agent(principal.role, principal.agent_id, agent_id, changes)
         await db.write(lambda c: update_agent(c, agent_id, principal.actor, changes))
+        request.app.state.authenticator.forget_agent(agent_id)
         return await db.read(lambda c: queries.agent_detail(c, agent_id))
 
 

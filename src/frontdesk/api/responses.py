@@ -130,6 +130,7 @@ class Token(TypedDict):
     agent_id: int | None
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None
 
 
 class CreatedToken(TypedDict):
@@ -137,6 +138,7 @@ class CreatedToken(TypedDict):
     name: str
     role: Role
     agent_id: int | None
+    expires_at: datetime | None
 
 
 class Event(TypedDict):

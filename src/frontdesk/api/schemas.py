@@ -4,6 +4,7 @@ cannot hold, and body integers are strict: `true` is not contact 1."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, ClassVar
 
 from litestar.params import PathParameter, QueryParameter
@@ -148,6 +149,7 @@ class AgentPatch(Body):
     availability: Availability | None = None
     capacity: Capacity | None = None
     skills: dict[str, str] | None = None
+    active: bool | None = None  # false deactivates (admins only): no login, no token, no assignment
 
     @field_validator("*", mode="before")
     @classmethod
@@ -196,3 +198,5 @@ class TokenBody(Body):
     name: Name
     role: Role
     agent_id: Id | None = None
+    expires_at: dt.datetime | None = None  # checked by actions.tokens.check_expiry (aware, in the future)
+    expires_in_days: int | None = None

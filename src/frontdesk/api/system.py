@@ -8,10 +8,11 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody, QueryParameter
 from sqlalchemy import text
 
-from frontdesk.actions.tokens import create_token, revoke_token
+from frontdesk.actions.tokens import check_expiry, create_token, revoke_token
 from frontdesk.api.deps import Db
 from frontdesk.api.responses import CreatedToken, EventPage, Health, Token
 from frontdesk.api.schemas import MAX_ID, PathId, TokenBody
+from frontdesk.clock import now
 from frontdesk.domain.model import Role
 from frontdesk.store import queries
 
@@ -45,9 +46,12 @@ class TokenController(Controller):
 
     @post("/", opt={"role": Role.ADMIN})
     async def create(self, db: Db, data: JSONBody[TokenBody]) -> CreatedToken:
-        """Create a token; the answer is the only time it is shown."""
-        token = await db.write(lambda c: create_token(c, data.name, data.role, data.agent_id))
-        return {"token": token, "name": data.name, "role": data.role, "agent_id": data.agent_id}
+        """Create a token; the answer is the only time it is shown. It may expire: `expires_at`
+        (with a time zone) or `expires_in_days`; without either it lasts until revoked."""
+        expires_at = check_expiry(data.expires_at, data.expires_in_days, now())
+        token = await db.write(lambda c: create_token(c, data.name, data.role, data.agent_id, expires_at))
+        made = {"name": data.name, "role": data.role, "agent_id": data.agent_id, "expires_at": expires_at}
+        return {"token": token, **made}
 
     @delete("/{token_id:int}", opt={"role": Role.ADMIN})
     async def revoke(self, request: Request[Any, Any, Any], db: Db, token_id: PathId) -> None:

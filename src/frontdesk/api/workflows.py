@@ -22,7 +22,7 @@ from frontdesk.domain.workflows.definition import InvalidWorkflow, parse
 from frontdesk.domain.workflows.schema import json_schema
 from frontdesk.domain.workflows.yaml_text import load_yaml
 from frontdesk.engine.dryrun import dry_run
-from frontdesk.store import run_queries
+from frontdesk.store import run_queries, workflow_access
 from frontdesk.store.tables import workflows
 
 MANAGER = {"role": Role.MANAGER}
@@ -96,8 +96,10 @@ class WorkflowController(Controller):
     tags = ["workflows"]
 
     @get("/")
-    async def list_workflows(self, db: Db) -> list[dict[str, Any]]:
-        return await db.read(run_queries.list_workflows)
+    async def list_workflows(self, db: Db, principal: Caller) -> list[dict[str, Any]]:
+        """Managers get each definition and webhook key; agents, names and status only."""
+        listed = await db.read(run_queries.list_workflows)
+        return workflow_access.workflows_shown_to(principal, listed)
 
     @get("/schema.json", opt={"auth": "public"})
     async def schema(self) -> dict[str, Any]:
@@ -116,7 +118,7 @@ class WorkflowController(Controller):
         workflow_id = await db.write(lambda c: actions.create_workflow(c, definition))
         return await self._detail(db, workflow_id)
 
-    @get("/{workflow_id:int}")
+    @get("/{workflow_id:int}", opt=MANAGER)
     async def get_workflow(self, db: Db, workflow_id: PathId) -> dict[str, Any]:
         return await self._detail(db, workflow_id)
 
@@ -150,7 +152,7 @@ class WorkflowController(Controller):
         await db.write(lambda c: actions.set_enabled(c, workflow_id, False, principal.actor))
         return await self._detail(db, workflow_id)
 
-    @get("/{workflow_id:int}/versions/{number:int}")
+    @get("/{workflow_id:int}/versions/{number:int}", opt=MANAGER)
     async def version(self, db: Db, workflow_id: PathId, number: PathId) -> dict[str, Any]:
         return await db.read(lambda c: run_queries.version_definition(c, workflow_id, number))
 
@@ -181,6 +183,7 @@ class RunController(Controller):
     async def list_runs(
         self,
         db: Db,
+        principal: Caller,
         workflow_id: QueryId = None,
         conversation_id: QueryId = None,
         contact_id: QueryId = None,
@@ -188,7 +191,8 @@ class RunController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         before: QueryId = None,
     ) -> list[Run]:
-        return await db.read(
+        """Newest first; an agent gets only the runs of conversations they may see."""
+        listed = await db.read(
             lambda c: run_queries.list_runs(
                 c,
                 workflow_id=workflow_id,
@@ -197,13 +201,16 @@ class RunController(Controller):
                 status=status,
                 limit=limit,
                 before=before,
+                visible=workflow_access.runs_seen_by(principal),
             )
         )
+        return [workflow_access.shown_to(principal, run) for run in listed]
 
     @get("/{run_id:int}")
-    async def get_run(self, db: Db, run_id: PathId) -> RunDetail:
-        """A run with every step it executed: branch taken and why, output, error."""
-        return await db.read(lambda c: run_queries.run_detail(c, run_id))
+    async def get_run(self, db: Db, principal: Caller, run_id: PathId) -> RunDetail:
+        """A run with every step it executed: branch taken and why, output, error (404 for a run
+        of a conversation an agent may not see)."""
+        return await db.read(lambda c: workflow_access.run_seen(c, principal, run_id))
 
 
 def _bound_contact(data: dict[str, Any]) -> int | None:

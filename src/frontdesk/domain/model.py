@@ -52,6 +52,10 @@ class Role(StrEnum):
         """Roles are nested: an admin may do all a manager may, a manager all an agent may."""
         return _RANK[self] >= _RANK[other]
 
+    def at_most(self, ceiling: Role) -> Role:
+        """The lower of the two: a token never acts above its agent's current role."""
+        return self if ceiling.includes(self) else ceiling
+
 
 _RANK = {Role.AGENT: 0, Role.MANAGER: 1, Role.ADMIN: 2}
 

@@ -48,12 +48,14 @@ def check_may_create_agent(caller: Role, role: Role) -> None:
 
 
 def check_may_change_agent(caller: Role, caller_agent_id: int | None, agent_id: int, changes: Iterable[str]) -> None:
-    """Managers change agents, but only an admin changes a role (so no manager can promote
-    themselves or demote an admin); an agent changes only their own availability."""
+    """Managers change agents, but only an admin changes a role or deactivates an agent (so no
+    manager can promote themselves or lock an admin out); an agent changes only their own availability."""
     changed = set(changes)
     if caller.includes(Role.MANAGER):
         if "role" in changed and not caller.includes(Role.ADMIN):
             raise Forbidden("forbidden", "only an admin can change a role", "role")
+        if "active" in changed and not caller.includes(Role.ADMIN):
+            raise Forbidden("forbidden", "only an admin can deactivate or reactivate an agent", "active")
         return
     if caller_agent_id != agent_id or changed - {"availability"}:
         raise Forbidden("forbidden", "an agent may only change their own availability")

@@ -36,8 +36,13 @@ def _one(conn: Connection, table: Any, ident: int, kind: str) -> dict[str, Any]:
 
 
 # -- contacts ------------------------------------------------------------------------------
-def list_contacts(conn: Connection, q: str | None, limit: int, before: int | None) -> list[dict[str, Any]]:
+def list_contacts(
+    conn: Connection, q: str | None, limit: int, before: int | None, visible: ColumnElement[bool] | None = None
+) -> list[dict[str, Any]]:
+    """`visible`: the contacts the caller may see (store.visibility.contacts_seen_by)."""
     query = select(contacts).order_by(contacts.c.id.desc()).limit(_page(limit))
+    if visible is not None:
+        query = query.where(visible)
     if before is not None:
         query = query.where(contacts.c.id < before)
     if q:
@@ -183,16 +188,6 @@ def list_events(conn: Connection, after: int, limit: int, types: list[str] | Non
     if types:
         query = query.where(events.c.type.in_(types))
     return [dict(r) for r in conn.execute(query).mappings()]
-
-
-def token_principal(conn: Connection, token_hash: str) -> tuple[int, str, int | None] | None:
-    """(token id, role, agent id) of a live token, or None."""
-    row = conn.execute(
-        select(api_tokens.c.id, api_tokens.c.role, api_tokens.c.agent_id).where(
-            api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None)
-        )
-    ).first()
-    return None if row is None else (row.id, row.role, row.agent_id)
 
 
 def list_tokens(conn: Connection) -> list[dict[str, Any]]:

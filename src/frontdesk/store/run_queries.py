@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import ColumnElement, Connection, and_, select, true
 
 from frontdesk.domain.errors import NotFound
 from frontdesk.store.tables import workflow_run_steps, workflow_runs, workflow_versions, workflows
@@ -61,7 +61,9 @@ def list_runs(
     status: str | None,
     limit: int,
     before: int | None,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[dict[str, Any]]:
+    """`visible`: the runs the caller may see (store.workflow_access.runs_seen_by)."""
     filters = [
         column == value
         for column, value in (
@@ -76,7 +78,7 @@ def list_runs(
         filters.append(workflow_runs.c.id < before)
     query = (
         select(workflow_runs)
-        .where(and_(True, *filters))
+        .where(and_(true() if visible is None else visible, *filters))
         .order_by(workflow_runs.c.id.desc())
         .limit(max(1, min(limit, MAX_PAGE)))
     )

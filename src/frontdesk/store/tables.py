@@ -23,6 +23,7 @@ from sqlalchemy import (
     false,
     literal_column,
     text,
+    true,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -82,6 +83,8 @@ agents = Table(
     Column("last_assigned_at", UTCDateTime(), nullable=True),
     Column("password_hash", String(255), nullable=True),  # argon2; None: cannot log in to the web
     Column("last_seen_at", UTCDateTime(), nullable=True),  # last request by the agent (minute precision)
+    # A deactivated agent keeps their history but cannot log in, use a token or be assigned.
+    Column("active", Boolean, nullable=False, server_default=true()),
     _created(),
 )
 
@@ -267,6 +270,7 @@ api_tokens = Table(
     Column("agent_id", Id, ForeignKey("agents.id", ondelete="CASCADE"), nullable=True),
     _created(),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("expires_at", UTCDateTime(), nullable=True),  # None: never expires
 )
 
 

@@ -4,6 +4,9 @@ Managers and admins see every conversation. An agent sees the ones assigned to t
 the teams they belong to (assigned to a colleague or waiting in the queue), and the ones nobody
 holds yet (no assignee, no team: a workflow has not routed them), so a new conversation is never
 hidden from everyone. A conversation someone may not see answers 404, as one that does not exist.
+
+Contacts follow their conversations: an agent sees a contact they own, one with a conversation
+they may see, and one with no conversation at all (created by an import or the API, nobody's yet).
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, or_, select, true
 
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Role
-from frontdesk.store.tables import conversations, team_members
+from frontdesk.store.tables import contacts, conversations, team_members
 
 T = TypeVar("T")
 
@@ -64,6 +67,33 @@ def when_seen(viewer: Viewer, conversation_id: int, work: Callable[[Connection],
 
     def checked(conn: Connection) -> T:
         check_seen(conn, viewer, conversation_id)
+        return work(conn)
+
+    return checked
+
+
+def contacts_seen_by(viewer: Viewer) -> ColumnElement[bool]:
+    """The condition on `contacts` rows that `viewer` may see."""
+    if viewer.role.includes(Role.MANAGER):
+        return true()
+    of_contact = conversations.c.contact_id == contacts.c.id
+    seen = [exists().where(of_contact, seen_by(viewer)), ~exists().where(of_contact)]
+    if viewer.agent_id is not None:
+        seen.append(contacts.c.owner_agent_id == viewer.agent_id)
+    return or_(*seen)
+
+
+def check_contact_seen(conn: Connection, viewer: Viewer, contact_id: int) -> None:
+    query = select(contacts.c.id).where(contacts.c.id == contact_id, contacts_seen_by(viewer))
+    if conn.execute(query).first() is None:
+        raise NotFound("contact", contact_id)
+
+
+def when_contact_seen(viewer: Viewer, contact_id: int, work: Callable[[Connection], T]) -> Callable[[Connection], T]:
+    """`work`, run only once `viewer` is known to see the contact (in the same transaction)."""
+
+    def checked(conn: Connection) -> T:
+        check_contact_seen(conn, viewer, contact_id)
         return work(conn)
 
     return checked

@@ -16,12 +16,12 @@ from frontdesk.actions import workflows as actions
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import PathId
 from frontdesk.clock import now
-from frontdesk.domain.errors import DomainError, NotFound
+from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import Role
 from frontdesk.domain.workflows.definition import InvalidWorkflow, Problem, parse
 from frontdesk.domain.workflows.yaml_text import load_yaml
 from frontdesk.engine.dryrun import dry_run
-from frontdesk.store import run_queries, visibility
+from frontdesk.store import run_queries, workflow_access
 from frontdesk.web import flow
 from frontdesk.web.pages import Form
 
@@ -181,11 +181,7 @@ class RunPages(Controller):
         """A run of a conversation the agent may not see is not shown either (404)."""
 
         def read(conn: Any) -> dict[str, Any]:
-            run = run_queries.run_detail(conn, run_id)
-            if run["conversation_id"] is not None and not visibility.seen_among(
-                conn, principal, [run["conversation_id"]]
-            ):
-                raise NotFound("run", run_id)
+            run = workflow_access.run_seen(conn, principal, run_id)
             definition = run_queries.version_definition(conn, run["workflow_id"], run["version"])
             return {"run": run, "definition": definition}
 

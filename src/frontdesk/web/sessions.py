@@ -34,7 +34,7 @@ def set_password(conn: Connection, agent_id: int, password: str) -> None:
 def check_login(conn: Connection, email: str, password: str) -> int | None:
     """The agent id when the e-mail and password match, else None (the same for both mistakes)."""
     row = conn.execute(
-        select(agents.c.id, agents.c.password_hash).where(agents.c.email == email.strip().lower())
+        select(agents.c.id, agents.c.password_hash).where(agents.c.email == email.strip().lower(), agents.c.active)
     ).first()
     if row is None or row.password_hash is None:
         _HASHER.hash(password)  # spend the same time as a real check: do not reveal who exists
@@ -57,11 +57,11 @@ def open_session(conn: Connection, agent_id: int, now: dt.datetime) -> str:
 
 
 def session_agent(conn: Connection, token: str, now: dt.datetime) -> tuple[int, str] | None:
-    """(agent id, role) of a live session, or None."""
+    """(agent id, current role) of a live session of an active agent, or None."""
     row = conn.execute(
         select(agents.c.id, agents.c.role)
         .join(web_sessions, web_sessions.c.agent_id == agents.c.id)
-        .where(web_sessions.c.token_hash == _digest(token), web_sessions.c.expires_at > now)
+        .where(web_sessions.c.token_hash == _digest(token), web_sessions.c.expires_at > now, agents.c.active)
     ).first()
     return None if row is None else (int(row.id), str(row.role))
 

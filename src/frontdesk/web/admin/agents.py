@@ -57,10 +57,13 @@ class AgentPages(Controller):
         form = await posted(request)
         try:
             fields = _agent_fields(form, ("name", "availability", "capacity", "role"))  # role: on admins' form only
+            if "active_shown" in form:  # admins' form only; an unticked box is left out by browsers
+                fields["active"] = "active" in form
             changes = checked(AgentPatch, fields).model_dump(exclude_unset=True)
             check_may_change_agent(principal.role, principal.agent_id, agent_id, changes)
             teams = _team_ids(form)
             await db.write(lambda c: _save(c, principal, agent_id, changes, teams))
+            request.app.state.authenticator.forget_agent(agent_id)
         except DomainError as exc:
             return await _editor(db, principal, agent_id, _values(form), error=exc)
         return Redirect(f"/admin/agents/{agent_id}?saved=1", status_code=303)
@@ -102,7 +105,7 @@ def _save(conn: Connection, principal: Principal, agent_id: int, changes: dict[s
 def _values_of(agent: dict[str, Any]) -> dict[str, Any]:
     """An agent as its form shows it."""
     return {
-        **{key: agent[key] for key in ("name", "email", "role", "availability")},
+        **{key: agent[key] for key in ("name", "email", "role", "availability", "active")},
         "capacity": str(agent["capacity"]),
         "skills": ", ".join(f"{key}={value}" for key, value in agent["skills"].items()),
         "team": [str(team_id) for team_id in agent["team_ids"]],
@@ -112,7 +115,7 @@ def _values_of(agent: dict[str, Any]) -> dict[str, Any]:
 def _values(form: FormMultiDict) -> dict[str, Any]:
     """What was typed, to show it again beside the refusal (never the password)."""
     keys = ("name", "email", "role", "availability", "capacity", "skills")
-    return {**{key: form.get(key, "") for key in keys}, "team": form.getall("team", [])}
+    return {**{key: form.get(key, "") for key in keys}, "team": form.getall("team", []), "active": "active" in form}
 
 
 async def _index(db: Db, principal: Principal, values: dict[str, Any], error: DomainError | None = None) -> Template:

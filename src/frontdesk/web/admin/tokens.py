@@ -10,15 +10,16 @@ from litestar.datastructures import FormMultiDict
 from litestar.response import Redirect, Template
 from sqlalchemy import Connection
 
-from frontdesk.actions.tokens import create_token, revoke_token
+from frontdesk.actions.tokens import check_expiry, create_token, revoke_token
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import PathId, TokenBody
+from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError
 from frontdesk.store import queries
 from frontdesk.web.admin.forms import ADMIN, checked, page, posted
 
-NEW_TOKEN = {"name": "", "role": "agent", "agent_id": ""}
+NEW_TOKEN = {"name": "", "role": "agent", "agent_id": "", "expires_in_days": ""}
 
 
 class TokenPages(Controller):
@@ -36,7 +37,8 @@ class TokenPages(Controller):
         form = await posted(request)
         try:
             body = checked(TokenBody, _token_fields(form))
-            token = await db.write(lambda c: create_token(c, body.name, body.role, body.agent_id))
+            expires_at = check_expiry(body.expires_at, body.expires_in_days, now())
+            token = await db.write(lambda c: create_token(c, body.name, body.role, body.agent_id, expires_at))
         except DomainError as exc:
             return await _index(db, principal, _values(form), exc)
         return await _index(db, principal, NEW_TOKEN, created={"name": body.name, "token": token})
@@ -52,13 +54,14 @@ class TokenPages(Controller):
 
 def _token_fields(form: FormMultiDict) -> dict[str, Any]:
     fields: dict[str, Any] = {"name": form.get("name", ""), "role": form.get("role", "")}
-    if form.get("agent_id"):
-        fields["agent_id"] = form["agent_id"]
+    for key in ("agent_id", "expires_in_days"):
+        if form.get(key):
+            fields[key] = form[key]
     return fields
 
 
 def _values(form: FormMultiDict) -> dict[str, Any]:
-    return {key: form.get(key, "") for key in ("name", "role", "agent_id")}
+    return {key: form.get(key, "") for key in ("name", "role", "agent_id", "expires_in_days")}
 
 
 async def _index(
