@@ -9,6 +9,7 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -29,6 +30,7 @@ from frontdesk.api.webchat import WebchatController, widget_demo
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
 from frontdesk.channels.delivery import DeliveryWorker
 from frontdesk.channels.webchat_live import VisitorFeed
+from frontdesk.clock import Clock, now
 from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
@@ -53,10 +55,12 @@ def _instance_secret(url: str) -> str:
         db.close()
 
 
-def create_app(settings: Settings | None = None, *, worker_process: bool = False) -> Litestar:
+def create_app(settings: Settings | None = None, *, worker_process: bool = False, clock: Clock = now) -> Litestar:
     """`worker_process`: the engine and delivery run in a process of their own (frontdesk.worker),
-    as `frontdesk serve` does; otherwise in this one (tests, embedded use)."""
+    as `frontdesk serve` does; otherwise in this one (tests, embedded use). `clock`: what the
+    limits against abuse read the time from (tests move it instead of sleeping)."""
     settings = settings or Settings()
+    secret = _instance_secret(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -110,6 +114,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
             create_static_files_router(path="/static", directories=[WEB / "static"], opt={"auth": "public"}),
         ],
         guards=[guard],
+        state=State({"clock": clock, "instance_secret": secret, "settings": settings}),
         dependencies={
             "db": Provide(database, sync_to_thread=False),
             "principal": Provide(principal, sync_to_thread=False),
@@ -120,7 +125,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
         logging_config=None,  # frontdesk.logs configures logging once, as JSON lines
         template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
         csrf_config=CSRFConfig(
-            secret=_instance_secret(settings.database_url),
+            secret=secret,
             cookie_name="fd_csrf",
             cookie_httponly=True,
             exclude=["/api/", "/healthz", "/webchat/"],  # token- and signature-authenticated, no cookies
