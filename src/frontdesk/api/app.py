@@ -29,6 +29,7 @@ from frontdesk.api.system import EventController, TokenController, healthz
 from frontdesk.api.webchat import WebchatController, widget_demo
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
 from frontdesk.channels.delivery import DeliveryWorker
+from frontdesk.channels.webchat_limits import WebchatLimits
 from frontdesk.channels.webchat_live import VisitorFeed
 from frontdesk.clock import Clock, now
 from frontdesk.engine.service import Engine
@@ -114,7 +115,14 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
             create_static_files_router(path="/static", directories=[WEB / "static"], opt={"auth": "public"}),
         ],
         guards=[guard],
-        state=State({"clock": clock, "instance_secret": secret, "settings": settings}),
+        state=State(
+            {
+                "clock": clock,
+                "instance_secret": secret,
+                "settings": settings,
+                "webchat_limits": WebchatLimits(settings, clock),
+            }
+        ),
         dependencies={
             "db": Provide(database, sync_to_thread=False),
             "principal": Provide(principal, sync_to_thread=False),
