@@ -36,6 +36,7 @@ from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
+from frontdesk.web import bidi
 from frontdesk.web.admin import ADMIN_PAGES
 from frontdesk.web.live import LiveFeed
 from frontdesk.web.pages import InboxController, LoginController
@@ -131,7 +132,9 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,  # frontdesk.logs configures logging once, as JSON lines
-        template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=WEB / "templates", engine=JinjaTemplateEngine, engine_callback=bidi.register
+        ),
         csrf_config=CSRFConfig(
             secret=secret,
             cookie_name="fd_csrf",
