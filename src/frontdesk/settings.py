@@ -28,3 +28,13 @@ class Settings(BaseSettings):
     http_allow_private: bool = Field(
         False, description="let http_request steps call loopback/private addresses (tests, on-premise CRMs)"
     )
+    webchat_token_days: int = Field(30, ge=1, description="web-chat visitor tokens expire this many days after issue")
+    webchat_visitor_messages_per_minute: int = Field(
+        20, ge=1, description="messages one web-chat visitor may send a minute (also the burst)"
+    )
+    webchat_address_requests_per_minute: int = Field(
+        300, ge=1, description="web-chat requests of any kind one client address may make a minute (per process)"
+    )
+    webchat_address_sessions_per_hour: int = Field(
+        60, ge=1, description="new web-chat sessions one client address may start an hour (per process)"
+    )

@@ -3,12 +3,17 @@ inbox, live both ways, through the demo's inbound workflow; text stays text; it 
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from frontdesk.channels import webchat
+from frontdesk.clock import now
+from frontdesk.store.database import Database
 from tests.conftest import LiveServer
 
 
@@ -148,3 +153,30 @@ def test_the_widget_opens_and_closes_from_the_keyboard(live_server: LiveServer, 
     expect(dialog).to_be_hidden()
     expect(launcher).to_be_focused()
     expect(launcher).to_have_attribute("aria-expanded", "false")
+
+
+def test_a_visitor_whose_token_expired_starts_a_new_session_and_is_heard(live_server: LiveServer, page: Page) -> None:
+    log = _open_widget(page, live_server)
+    _write(page, "First visit")
+    expect(log).to_contain_text("What can we help you with?")
+    channel = _webchat_channel(live_server)
+    key = f"frontdesk.webchat.{live_server.base_url}.{channel}"
+    saved = json.loads(page.evaluate("key => window.localStorage.getItem(key)", key))
+    db = Database(live_server.db_url)
+    try:
+        secret = db.read_sync(lambda c: webchat.load_channel(c, channel)).secret
+    finally:
+        db.close()
+    expired = webchat.visitor_token(secret, saved["visitor_id"], now() - dt.timedelta(days=1))
+    page.evaluate(
+        "([key, value]) => window.localStorage.setItem(key, value)", [key, json.dumps({**saved, "token": expired})]
+    )
+
+    page.reload()
+    page.get_by_role("button", name="Chat with us").click()
+    _write(page, "Back again")
+
+    expect(log).to_contain_text("Back again")
+    expect(log).not_to_contain_text("First visit")  # a new visitor: the old conversation is not theirs
+    again = json.loads(page.evaluate("key => window.localStorage.getItem(key)", key))
+    assert again["visitor_id"] != saved["visitor_id"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -30,11 +31,14 @@ from frontdesk.api.system import EventController, TokenController, healthz
 from frontdesk.api.webchat import WebchatController, widget_demo
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
 from frontdesk.channels.delivery import DeliveryWorker
+from frontdesk.channels.webchat_limits import WebchatLimits
 from frontdesk.channels.webchat_live import VisitorFeed
+from frontdesk.clock import Clock, now
 from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
+from frontdesk.web import bidi
 from frontdesk.web.admin import ADMIN_PAGES
 from frontdesk.web.live import LiveFeed
 from frontdesk.web.pages import InboxController, LoginController
@@ -55,10 +59,12 @@ def _instance_secret(url: str) -> str:
         db.close()
 
 
-def create_app(settings: Settings | None = None, *, worker_process: bool = False) -> Litestar:
+def create_app(settings: Settings | None = None, *, worker_process: bool = False, clock: Clock = now) -> Litestar:
     """`worker_process`: the engine and delivery run in a process of their own (frontdesk.worker),
-    as `frontdesk serve` does; otherwise in this one (tests, embedded use)."""
+    as `frontdesk serve` does; otherwise in this one (tests, embedded use). `clock`: what the
+    limits against abuse read the time from (tests move it instead of sleeping)."""
     settings = settings or Settings()
+    secret = _instance_secret(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -112,6 +118,14 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
             create_static_files_router(path="/static", directories=[WEB / "static"], opt={"auth": "public"}),
         ],
         guards=[guard],
+        state=State(
+            {
+                "clock": clock,
+                "instance_secret": secret,
+                "settings": settings,
+                "webchat_limits": WebchatLimits(settings, clock),
+            }
+        ),
         dependencies={
             "db": Provide(database, sync_to_thread=False),
             "principal": Provide(principal, sync_to_thread=False),
@@ -122,9 +136,11 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,  # frontdesk.logs configures logging once, as JSON lines
-        template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=WEB / "templates", engine=JinjaTemplateEngine, engine_callback=bidi.register
+        ),
         csrf_config=CSRFConfig(
-            secret=_instance_secret(settings.database_url),
+            secret=secret,
             cookie_name="fd_csrf",
             cookie_httponly=True,
             exclude=["/api/", "/healthz", "/webchat/"],  # token- and signature-authenticated, no cookies

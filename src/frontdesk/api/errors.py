@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from frontdesk.api.auth import LoginRequired
-from frontdesk.domain.errors import DomainError
+from frontdesk.domain.errors import DomainError, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def _for_person(request: Request[Any, Any, Any], response: Response[Any]) -> Res
     if request.url.path.startswith(JSON_PATHS) or not wants_html or not isinstance(response.content, dict):
         return response
     context = {"status": response.status_code, "detail": response.content["detail"]}
-    return Template("error.html", context=context, status_code=response.status_code)
+    return Template("error.html", context=context, status_code=response.status_code, headers=dict(response.headers))
 
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
@@ -39,7 +39,10 @@ def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[
     problems = getattr(exc, "problems", None)
     if problems is not None:  # an invalid workflow: every problem, each with its step and path
         extra["problems"] = [p.as_dict() for p in problems]
-    return _for_person(request, _response(exc.status, exc.code, exc.message, **extra))
+    response = _response(exc.status, exc.code, exc.message, **extra)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return _for_person(request, response)
 
 
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -2,11 +2,14 @@
 
 No API token here: a visitor proves who they are with their visitor token
 (`Authorization: Bearer <token>`, or `?token=` on the event stream, which EventSource cannot
-give headers). The channel's `allowed_origins` decide which sites may call (CORS).
+give headers). The channel's `allowed_origins` decide which sites may call (CORS). Every
+request counts against its client address's rate, new sessions and messages against their own
+(channels/webchat_limits.py): past them, 429 with Retry-After.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from functools import partial
@@ -25,10 +28,13 @@ from frontdesk.api.deps import Db
 from frontdesk.api.schemas import MAX_ID, Body
 from frontdesk.channels import webchat
 from frontdesk.channels.webchat import Profile, WebchatChannel
+from frontdesk.channels.webchat_limits import WebchatLimits
 from frontdesk.channels.webchat_live import VisitorFeed
 from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import Forbidden, NotFound, Unauthorized
+from frontdesk.settings import Settings
 from frontdesk.store.database import Database, sleep_until_set
+from frontdesk.web.addresses import client_address
 
 CHANNEL_KEY = "webchat_channel"
 KEEPALIVE_SECONDS = 15.0
@@ -47,6 +53,9 @@ class SessionBody(Body):
 class VisitorMessageBody(Body):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,100}$")]  # chosen by the widget: retries reuse it
     text: Annotated[str, Field(min_length=1, max_length=10_000)]
+    # Kept when this first message makes the visitor's contact (a session alone makes none).
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)] | None = None
 
 
 # -- which channel, from which site ------------------------------------------------------------
@@ -119,12 +128,32 @@ def _channel(request: Request[Any, Any, Any]) -> WebchatChannel:
 def _visitor(request: Request[Any, Any, Any], channel: Channel) -> str:
     """The visitor id the request's token proves (header, or `token` on the event stream)."""
     authorization = request.headers.get("authorization")
+    moment = request.app.state.clock()
     if authorization is None:
-        return webchat.visitor_of(channel, request.query_params.get("token"))
+        return webchat.visitor_of(channel, request.query_params.get("token"), moment)
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer":
         raise Unauthorized("bad_visitor_token", "send the visitor token as Authorization: Bearer <token>")
-    return webchat.visitor_of(channel, token.strip())
+    return webchat.visitor_of(channel, token.strip(), moment)
+
+
+def _limits(request: Request[Any, Any, Any]) -> WebchatLimits:
+    limits: WebchatLimits = request.app.state.webchat_limits
+    return limits
+
+
+def _count_request(request: Request[Any, Any, Any]) -> None:
+    """Every web-chat request counts against its client address (inside the handler, so a 429
+    carries the CORS headers and the widget can read it)."""
+    limits = _limits(request)
+    limits.take(limits.requests, client_address(request))
+
+
+def _new_token(request: Request[Any, Any, Any], channel: WebchatChannel, visitor_id: str) -> dict[str, str]:
+    settings: Settings = request.app.state.settings
+    expires_at = request.app.state.clock() + dt.timedelta(days=settings.webchat_token_days)
+    token = webchat.visitor_token(channel.secret, visitor_id, expires_at)
+    return {"visitor_id": visitor_id, "token": token, "expires_at": expires_at.isoformat(timespec="seconds")}
 
 
 # -- live delivery -----------------------------------------------------------------------------
@@ -154,6 +183,7 @@ class WebchatController(Controller):
     include_in_schema = False  # a visitor-token API for the widget; documented in docs/api.md
     opt = {"auth": "public"}
     middleware = [OriginGate]
+    before_request = staticmethod(_count_request)
     dependencies = {
         "channel": Provide(_channel, sync_to_thread=False),
         "visitor": Provide(_visitor, sync_to_thread=False),
@@ -163,28 +193,42 @@ class WebchatController(Controller):
     async def session(
         self, request: Request[Any, Any, Any], db: Db, channel: Channel, data: JSONBody[SessionBody]
     ) -> dict[str, str]:
-        """Start a visitor session (a new id, or the one the widget chose) or resume one with
-        its token; a name or e-mail given is kept on the visitor's contact."""
+        """Start a visitor session (a new id, or the one the widget chose) or resume one with its
+        token; either way a fresh token (the expiry slides). No contact is made here: the first
+        message makes it. A name or e-mail given is kept on the visitor's contact once it exists."""
         profile = Profile(data.name, data.email)
-        if "authorization" in request.headers:
-            visitor_id = _visitor(request, channel)
-            if data.visitor_id not in (None, visitor_id):
-                raise Unauthorized("bad_visitor_token", "the token is for another visitor_id")
-            known = await db.read(lambda c: webchat.visitor_contact(c, channel.id, visitor_id))
-            if profile != Profile() or known is None:
-                await db.write(lambda c: webchat.save_visitor(c, channel.id, visitor_id, profile))
-        else:
+        if "authorization" not in request.headers:
+            _limits(request).take(_limits(request).sessions, client_address(request))
             visitor_id = data.visitor_id or webchat.new_visitor_id()
-            await db.write(lambda c: webchat.claim_visitor(c, channel.id, visitor_id, profile))
-        return {"visitor_id": visitor_id, "token": webchat.visitor_token(channel.secret, visitor_id)}
+            await db.read(lambda c: webchat.check_unclaimed(c, channel.id, visitor_id))
+            await db.read(lambda c: webchat.check_profile(c, profile))
+            return _new_token(request, channel, visitor_id)
+        visitor_id = _visitor(request, channel)
+        if data.visitor_id not in (None, visitor_id):
+            raise Unauthorized("bad_visitor_token", "the token is for another visitor_id")
+        known = await db.read(lambda c: webchat.visitor_contact(c, channel.id, visitor_id))
+        if known is None:
+            await db.read(lambda c: webchat.check_profile(c, profile))
+        elif profile != Profile():
+            await db.write(lambda c: webchat.save_visitor(c, channel.id, visitor_id, profile))
+        return _new_token(request, channel, visitor_id)
 
     @post("/messages", status_code=200)
     async def send(
-        self, db: Db, channel: Channel, visitor: VisitorId, data: JSONBody[VisitorMessageBody]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        channel: Channel,
+        visitor: VisitorId,
+        data: JSONBody[VisitorMessageBody],
     ) -> Response[dict[str, Any]]:
         """The visitor writes. Idempotent on `id`: a retry answers the stored message again."""
         check_message_text(data.text)
-        message, duplicate = await db.write(lambda c: webchat.post_message(c, channel.id, visitor, data.id, data.text))
+        _limits(request).take(_limits(request).messages, f"{channel.id}:{visitor}")
+        profile = Profile(data.name, data.email)
+        message, duplicate = await db.write(
+            lambda c: webchat.post_message(c, channel.id, visitor, data.id, data.text, profile)
+        )
         return Response(message, headers={"Idempotent-Replayed": "true"} if duplicate else {})
 
     @get("/messages")

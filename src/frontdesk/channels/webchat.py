@@ -1,12 +1,15 @@
 """The web-chat channel: visitors of a business's site write from an embedded widget.
 
-A visitor is a random id their browser keeps; a visitor token (the id and an HMAC-SHA256 of it
-under the channel secret) proves it without any server-side session, so one visitor can never
-read or write as another. A channel lists the site origins allowed to embed it.
+A visitor is a random id their browser keeps; a visitor token (the id, an expiry and an
+HMAC-SHA256 of both under the channel secret) proves it without any server-side session, so one
+visitor can never read or write as another. The visitor's contact is made by their first message,
+not by the session: a script opening sessions makes no contacts. A channel lists the site
+origins allowed to embed it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -25,6 +28,7 @@ from frontdesk.domain.model import ChannelType
 from frontdesk.store.tables import channels, contact_identities, contacts, conversations, messages
 
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_EXPIRY = re.compile(r"[0-9]{1,11}")  # unix seconds, before the year 5000: a datetime can hold it
 CLIENT_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
 # Keeps visitor tokens apart from the channel's request signatures ("<digits>.<body>"), which
@@ -52,20 +56,33 @@ def new_visitor_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-def visitor_token(secret: str, visitor_id: str) -> str:
-    mac = hmac.new(secret.encode(), _TOKEN_CONTEXT + visitor_id.encode(), hashlib.sha256).hexdigest()
-    return f"{visitor_id}.{mac}"
+def visitor_token(secret: str, visitor_id: str, expires_at: dt.datetime) -> str:
+    """`<visitor id>.<expiry, unix seconds>.<mac>`: the expiry is signed with the id."""
+    signed = f"{visitor_id}.{int(expires_at.timestamp())}"
+    mac = hmac.new(secret.encode(), _TOKEN_CONTEXT + signed.encode(), hashlib.sha256).hexdigest()
+    return f"{signed}.{mac}"
 
 
-def visitor_of(channel: WebchatChannel, token: str | None) -> str:
+def visitor_of(channel: WebchatChannel, token: str | None, now: dt.datetime) -> str:
     """The visitor id a token proves, checked in constant time; Unauthorized otherwise."""
-    visitor_id, dot, _ = (token or "").rpartition(".")
-    if not dot or not VISITOR_ID.fullmatch(visitor_id):
+    visitor_id, expires = _token_parts(token or "")
+    if not VISITOR_ID.fullmatch(visitor_id) or not _EXPIRY.fullmatch(expires):
         raise Unauthorized("bad_visitor_token", "send the visitor token of a session: Authorization: Bearer <token>")
-    expected = visitor_token(channel.secret, visitor_id).encode()
+    expires_at = dt.datetime.fromtimestamp(int(expires), dt.UTC)
+    expected = visitor_token(channel.secret, visitor_id, expires_at).encode()
     if not hmac.compare_digest(expected, (token or "").encode()):
         raise Unauthorized("bad_visitor_token", "the visitor token does not match this channel")
+    if expires_at <= now:
+        raise Unauthorized(
+            "visitor_token_expired", f"the visitor token expired at {expires_at.isoformat()}: start a new session"
+        )
     return visitor_id
+
+
+def _token_parts(token: str) -> tuple[str, str]:
+    """(visitor id, expiry) of `<id>.<expiry>.<mac>`; empty strings for anything else."""
+    parts = token.split(".")
+    return (parts[0], parts[1]) if len(parts) == 3 else ("", "")
 
 
 # -- origins -----------------------------------------------------------------------------------
@@ -104,11 +121,16 @@ def first_channel_id(conn: Connection) -> int | None:
     return conn.execute(query).scalar()
 
 
-def claim_visitor(conn: Connection, channel_id: int, visitor_id: str, profile: Profile) -> None:
-    """A new visitor, with the id their widget chose. An id already in use needs its token."""
+def check_unclaimed(conn: Connection, channel_id: int, visitor_id: str) -> None:
+    """A new session may choose its visitor id, unless a visitor who wrote holds it (needs its token)."""
     if visitor_contact(conn, channel_id, visitor_id) is not None:
         raise Unauthorized("visitor_exists", "this visitor_id is in use: send its token to resume the session")
-    save_visitor(conn, channel_id, visitor_id, profile)
+
+
+def check_profile(conn: Connection, profile: Profile) -> None:
+    """Refuse a bad e-mail at once, though it is kept only with the visitor's first message."""
+    if profile.email:
+        _check_email(conn, profile.email)
 
 
 def save_visitor(conn: Connection, channel_id: int, visitor_id: str, profile: Profile) -> int:
@@ -143,12 +165,17 @@ def visitor_contact(conn: Connection, channel_id: int, visitor_id: str) -> int |
 
 
 def post_message(
-    conn: Connection, channel_id: int, visitor_id: str, client_id: str, text: str
+    conn: Connection, channel_id: int, visitor_id: str, client_id: str, text: str, profile: Profile
 ) -> tuple[dict[str, Any], bool]:
-    """The visitor's message, idempotent on their client id: (the stored message, was it a retry)."""
+    """The visitor's message, idempotent on their client id: (the stored message, was it a retry).
+    The first one makes the visitor's contact, with the name and e-mail they gave (`profile`)."""
     # The provider id carries the visitor id, so two visitors choosing the same client id never
     # collide (and one can never get the other's message back as a "retry").
-    inbound = InboundMessage(channel_id, visitor_id, f"{visitor_id}:{client_id}", text)
+    provider_id = f"{visitor_id}:{client_id}"
+    inbound = InboundMessage(channel_id, visitor_id, provider_id, text)
+    if visitor_contact(conn, channel_id, visitor_id) is None:
+        email = {"email": _check_email(conn, profile.email)} if profile.email else {}
+        inbound = InboundMessage(channel_id, visitor_id, provider_id, text, profile.name, email)
     receipt = receive_inbound(conn, inbound)
     row = conn.execute(select(*_SHOWN).where(messages.c.id == receipt.message_id)).mappings().one()
     return _shown(row), receipt.duplicate

@@ -42,6 +42,16 @@ class Unauthorized(DomainError):
     status = 401
 
 
+class TooManyRequests(DomainError):
+    """A limit against abuse refused the request; it may be tried again after `retry_after` seconds."""
+
+    status = 429
+
+    def __init__(self, code: str, message: str, retry_after: int) -> None:
+        super().__init__(code, message)
+        self.retry_after = max(1, retry_after)
+
+
 def invalid_from(exc: Exception, field: str) -> InvalidInput:
     """A pydantic ValidationError as one InvalidInput listing every problem under `field`."""
     errors = getattr(exc, "errors", None)

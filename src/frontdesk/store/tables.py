@@ -385,3 +385,16 @@ conversation_reads = Table(
     Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
     Column("last_read_message_id", Id, nullable=False),
 )
+
+
+# Failed web logins per client address and per account, for throttling (web/login_throttle.py).
+# In the database, not in memory: every server process sharing it sees the same counts.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(320), primary_key=True),  # "address:<ip>" or "account:<e-mail>"
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime(), nullable=False),
+    Column("blocked_until", UTCDateTime(), nullable=True),
+    Index("ix_login_failures_last_failure_at", "last_failure_at"),
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -25,12 +26,13 @@ from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import PathId
 from frontdesk.clock import now
-from frontdesk.domain.errors import DomainError
+from frontdesk.domain.errors import DomainError, TooManyRequests
 from frontdesk.domain.model import Availability
 from frontdesk.store import visibility
 from frontdesk.store.database import Database
 from frontdesk.store.visibility import when_seen
-from frontdesk.web import queries
+from frontdesk.web import login_throttle, queries
+from frontdesk.web.addresses import client_address
 from frontdesk.web.sessions import COOKIE, LIFETIME, check_login, close_session, open_session
 
 SESSION = {"auth": "session"}
@@ -81,6 +83,23 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/inbox"
 
 
+def _attempt(request: Request[Any, Any, Any], email: str) -> login_throttle.Attempt:
+    email = email.strip().lower()
+    cookie = request.cookies.get(login_throttle.KNOWN_COOKIE)
+    known = login_throttle.is_known_browser(request.app.state.instance_secret, email, cookie)
+    return login_throttle.Attempt(client_address(request), email, known)
+
+
+def _log_in(conn: Any, attempt: login_throttle.Attempt, agent_id: int, moment: dt.datetime) -> str:
+    login_throttle.succeeded(conn, attempt)
+    return open_session(conn, agent_id, moment)
+
+
+def _login_page(target: str, error: str, status: int, headers: dict[str, str] | None = None) -> Template:
+    context = {"next": _safe_next(target), "error": error}
+    return Template("login.html", context=context, status_code=status, headers=headers)
+
+
 class LoginController(Controller):
     path = "/"
     include_in_schema = False
@@ -95,15 +114,25 @@ class LoginController(Controller):
 
     @post("/login", opt={"auth": "public"}, status_code=200)
     async def login(self, request: Request[Any, Any, Any], db: Db, data: Annotated[LoginForm, Form]) -> Response[Any]:
+        """Throttled (web/login_throttle.py): a refused attempt answers 429 before any password check."""
+        attempt, clock = _attempt(request, data.email), request.app.state.clock
+        try:
+            await db.write(lambda c: login_throttle.admit(c, attempt, clock()))
+        except TooManyRequests as exc:
+            return _login_page(data.next, f"{exc.message.capitalize()}.", 429, {"Retry-After": str(exc.retry_after)})
         agent_id = await db.read(lambda c: check_login(c, data.email, data.password))
         if agent_id is None:
-            context = {"next": _safe_next(data.next), "error": "Wrong e-mail or password."}
-            return Template("login.html", context=context, status_code=401)
-        token = await db.write(lambda c: open_session(c, agent_id, now()))
+            return _login_page(data.next, "Wrong e-mail or password.", 401)
+        token = await db.write(lambda c: _log_in(c, attempt, agent_id, clock()))
         response: Redirect = Redirect(_safe_next(data.next))
+        secure = request.url.scheme == "https"
         response.set_cookie(
-            COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https",
-            max_age=int(LIFETIME.total_seconds()),
+            COOKIE, token, httponly=True, samesite="lax", secure=secure, max_age=int(LIFETIME.total_seconds())
+        )
+        known = login_throttle.known_browser_cookie(request.app.state.instance_secret, attempt.email)
+        response.set_cookie(
+            login_throttle.KNOWN_COOKIE, known, httponly=True, samesite="lax", secure=secure,
+            max_age=int(login_throttle.KNOWN_LIFETIME.total_seconds()),
         )  # fmt: skip
         return response
 

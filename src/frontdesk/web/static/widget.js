@@ -164,7 +164,7 @@
     }
   };
   const forget = () => {
-    for (const key of ["visitor_id", "token", "name", "email"]) delete saved[key];
+    for (const key of ["visitor_id", "token", "name", "email", "renew_at"]) delete saved[key];
     persist();
   };
   const profile = () => {
@@ -174,7 +174,16 @@
     return wanted;
   };
   // A session starts with the first message (no contact is made for a visitor who only looks),
-  // and is told again when the visitor changes their name or e-mail.
+  // and is told again when the visitor changes their name or e-mail. Each answer brings a fresh
+  // token: its expiry is kept, and the token renewed once half its life has passed.
+  const keep = (session, wanted) => {
+    const expires = Date.parse(session.expires_at);
+    Object.assign(saved, {
+      visitor_id: session.visitor_id, token: session.token, name: wanted.name, email: wanted.email,
+      renew_at: Number.isNaN(expires) ? undefined : Date.now() + (expires - Date.now()) / 2,
+    });
+    persist();
+  };
   const ensureSession = async () => {
     const wanted = profile();
     if (saved.token && wanted.name === saved.name && wanted.email === saved.email) return;
@@ -183,14 +192,23 @@
       session = await call("POST", "/session", saved.token ? wanted : { visitor_id: saved.visitor_id || randomId(), ...wanted });
     } catch (error) {
       if (error.status !== 401) throw error;
-      forget(); // the token no longer holds (or the id was taken): start afresh
+      forget(); // the token no longer holds (expired, or the id was taken): start afresh
       session = await call("POST", "/session", wanted);
     }
-    const fresh = session.token !== saved.token;
-    Object.assign(saved, { visitor_id: session.visitor_id, token: session.token, name: wanted.name, email: wanted.email });
-    persist();
+    keep(session, wanted);
     about.open = false; // kept: out of the way of the conversation
-    if (fresh) connect();
+  };
+  const renew = async () => {
+    try {
+      keep(await call("POST", "/session", {}), { name: saved.name, email: saved.email });
+    } catch (error) {
+      if (error.status === 401) forget();
+    }
+  };
+  // The name and e-mail go with each message: the first one makes the visitor's contact with them.
+  const post = async (id, body) => {
+    await ensureSession();
+    return withRetries(() => call("POST", "/messages", { id, text: body, ...profile() }));
   };
   const send = async (body) => {
     if (!body.trim()) return false;
@@ -199,8 +217,16 @@
     for (const button of quick.querySelectorAll("button")) button.disabled = true; // one answer, not two
     const id = randomId();
     try {
-      await ensureSession();
-      show([await withRetries(() => call("POST", "/messages", { id, text: body }))]);
+      let message;
+      try {
+        message = await post(id, body);
+      } catch (error) {
+        if (error.status !== 401) throw error;
+        forget(); // the token expired since the last message: a new session, and this message again
+        message = await post(id, body);
+      }
+      show([message]);
+      if (!source) connect(); // after the first message: before it the visitor has nothing to follow
       return true;
     } catch (error) {
       if (error.field === "email" || error.field === "name") {
@@ -263,7 +289,8 @@
       else retryLater();
     }
   };
-  if (saved.token) resume();
+  if (saved.token && saved.renew_at && Date.now() > saved.renew_at) renew().then(() => saved.token && resume());
+  else if (saved.token) resume();
 
   function CSS() {
     return `
