@@ -42,7 +42,7 @@ def settings_and_logs() -> Settings:
 
 
 def with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, secret_key=settings.secret_key)
     upgrade(db.write_engine)
     db.start()
     try:
@@ -55,7 +55,7 @@ def with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
 def migrate() -> None:
     """Bring the database to the newest schema."""
     settings = settings_and_logs()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, secret_key=settings.secret_key)
     upgrade(db.write_engine)
     db.close()
     typer.echo("database is up to date")

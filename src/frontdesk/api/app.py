@@ -43,8 +43,8 @@ from frontdesk.worker import WorkerProcess
 WEB = Path(__file__).resolve().parents[1] / "web"
 
 
-def _instance_secret(url: str) -> str:
-    db = Database(url)
+def _instance_secret(settings: Settings) -> str:
+    db = Database(settings.database_url, secret_key=settings.secret_key)
     upgrade(db.write_engine)
     db.start()
     try:
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, secret_key=settings.secret_key)
         upgrade(db.write_engine)
         db.start()
         app.state.db = db
@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
         logging_config=None,  # frontdesk.logs configures logging once, as JSON lines
         template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
         csrf_config=CSRFConfig(
-            secret=_instance_secret(settings.database_url),
+            secret=_instance_secret(settings),
             cookie_name="fd_csrf",
             cookie_httponly=True,
             exclude=["/api/", "/healthz", "/webchat/"],  # token- and signature-authenticated, no cookies

@@ -35,6 +35,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from frontdesk.store.encryption import SecretBox, attach
 from frontdesk.store.rows import dumps, loads, savepoint
 
 log = logging.getLogger(__name__)
@@ -67,13 +68,17 @@ class _Job:
 class Database:
     """Owns the engines. `write()` is the only way state changes; `read()` never blocks writes."""
 
-    def __init__(self, url: str, *, read_pool_size: int = 4) -> None:
+    def __init__(self, url: str, *, read_pool_size: int = 4, secret_key: str | None = None) -> None:
+        """`secret_key`: FRONTDESK_SECRET_KEY; None uses (and makes once) the key file `key_path(url)`."""
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
             _prepare_files(url)
+        self.box = SecretBox.load(secret_key, key_path(url))
         self.write_engine = _engine(url, self.is_sqlite, pool_size=1, begin="BEGIN IMMEDIATE")
         self.read_engine = _engine(url, self.is_sqlite, pool_size=read_pool_size, begin="BEGIN")
+        attach(self.write_engine, self.box)
+        attach(self.read_engine, self.box)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[set[str]], None]] = []
@@ -255,6 +260,15 @@ def _database_file(url: str) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database).expanduser().resolve()
+
+
+def key_path(url: str) -> Path | None:
+    """The key file beside an SQLite database (`var/frontdesk.db` -> `var/frontdesk.key`); for
+    another database, `var/frontdesk.key` under the working directory; None in memory."""
+    if in_memory(url):
+        return None
+    path = _database_file(url)
+    return path.with_suffix(".key") if path is not None else Path("var/frontdesk.key").resolve()
 
 
 def _lock_path(url: str) -> str | None:
