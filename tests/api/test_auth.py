@@ -69,6 +69,7 @@ LEAST_ROLE: dict[Operation, str] = {
     ("GET", "/api/v1/channels/{channel_id}"): "manager",
     ("PATCH", "/api/v1/channels/{channel_id}"): "admin",
     ("POST", "/api/v1/channels/{channel_id}/inbound"): "manager",
+    ("POST", "/api/v1/channels/{channel_id}/secret/rotate"): "admin",
     # the event log and API tokens
     ("GET", "/api/v1/events"): "manager",
     ("GET", "/api/v1/tokens"): "admin",

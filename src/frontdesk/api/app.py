@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
         upgrade(db.write_engine)
         db.start()
         app.state.db = db
+        app.state.settings = settings
         app.state.authenticator = Authenticator(db, settings.token_cache_seconds)
         app.state.live = LiveFeed(db)
         app.state.live.start()

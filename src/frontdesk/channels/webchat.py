@@ -19,6 +19,7 @@ from sqlalchemy import Connection, false, select
 
 from frontdesk.actions.contacts import field_definitions, find_or_create_by_identity, update_contact
 from frontdesk.actions.ingest import CONTACT, InboundMessage, receive_inbound
+from frontdesk.clock import now
 from frontdesk.domain.contacts import normalise_value
 from frontdesk.domain.errors import InvalidInput, NotFound, Unauthorized
 from frontdesk.domain.model import ChannelType
@@ -37,6 +38,7 @@ class WebchatChannel:
     id: int
     secret: str
     allowed_origins: tuple[str, ...]
+    previous_secret: str | None = None  # a rotated-out secret, still valid during its grace period
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ def visitor_of(channel: WebchatChannel, token: str | None) -> str:
     visitor_id, dot, _ = (token or "").rpartition(".")
     if not dot or not VISITOR_ID.fullmatch(visitor_id):
         raise Unauthorized("bad_visitor_token", "send the visitor token of a session: Authorization: Bearer <token>")
-    expected = visitor_token(channel.secret, visitor_id).encode()
-    if not hmac.compare_digest(expected, (token or "").encode()):
+    valid = (channel.secret, channel.previous_secret) if channel.previous_secret else (channel.secret,)
+    given = (token or "").encode()
+    if not any(hmac.compare_digest(visitor_token(secret, visitor_id).encode(), given) for secret in valid):
         raise Unauthorized("bad_visitor_token", "the visitor token does not match this channel")
     return visitor_id
 
@@ -96,7 +99,9 @@ def load_channel(conn: Connection, channel_id: int) -> WebchatChannel:
     row = conn.execute(select(channels).where(channels.c.id == channel_id)).mappings().first()
     if row is None or row["type"] != ChannelType.WEBCHAT:
         raise NotFound("webchat_channel", channel_id)
-    return WebchatChannel(row["id"], row["secret"], tuple(row["config"].get("allowed_origins") or ()))
+    until = row["previous_secret_until"]
+    previous = row["previous_secret"] if until is not None and until > now() else None
+    return WebchatChannel(row["id"], row["secret"], tuple(row["config"].get("allowed_origins") or ()), previous)
 
 
 def first_channel_id(conn: Connection) -> int | None:
