@@ -24,6 +24,7 @@ from frontdesk.api.contacts import ContactController, ContactFieldController
 from frontdesk.api.conversations import ConversationController
 from frontdesk.api.deps import database, principal
 from frontdesk.api.people import AgentController, TeamController
+from frontdesk.api.secrets import SecretController
 from frontdesk.api.system import EventController, TokenController, healthz
 from frontdesk.api.webchat import WebchatController, widget_demo
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
             ChannelController,
             EventController,
             TokenController,
+            SecretController,
             WorkflowController,
             RunController,
             incoming_webhook,

@@ -4,7 +4,9 @@ A call is claimed (leased) in the writer before it is made and its response is w
 so a crash in between makes the call again once the lease expires — at least once, never lost.
 Each request carries `Idempotency-Key: run-<id>-<step>-<visit>` so an API can drop a repeat.
 Addresses are checked after name resolution: loopback, private, link-local, multicast and
-reserved ranges are refused unless FRONTDESK_HTTP_ALLOW_PRIVATE is set.
+reserved ranges are refused unless FRONTDESK_HTTP_ALLOW_PRIVATE is set. Named secrets are read
+when a call is claimed and put in place of their marks in memory, for the call only; an answer
+or an error that repeats one is recorded with the value hidden (domain/workflows/secret_refs.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import Connection, or_, select, update
 
+from frontdesk.actions.named_secrets import secret_values
+from frontdesk.domain.workflows import secret_refs
 from frontdesk.engine.runs import VersionCache, load_run, resume
 from frontdesk.steps.base import HttpResult
 from frontdesk.store.tables import workflow_runs
@@ -45,7 +49,8 @@ def claim_calls(conn: Connection, now: dt.datetime, limit: int = 50) -> list[dic
         lease = now + dt.timedelta(seconds=float(request.get("timeout", 10)) + LEASE_MARGIN_SECONDS)
         conn.execute(update(workflow_runs).where(workflow_runs.c.id == row.id).values(lease_until=lease))
         key = f"run-{row.id}-{row.step_id}-{row.visits.get(row.step_id, 0)}"
-        claimed.append({"run_id": row.id, "step_id": row.step_id, "request": request, "key": key})
+        values = secret_values(conn, secret_refs.marked(request, request.get("secrets_nonce", "")))
+        claimed.append({"run_id": row.id, "step_id": row.step_id, "request": request, "key": key, "secrets": values})
     return claimed
 
 
@@ -64,13 +69,25 @@ def record_result(
 
 
 async def perform(client: httpx.AsyncClient, call: dict[str, Any], allow_private: bool) -> HttpResult:
-    request = call["request"]
+    """Make the call with its secrets filled in; what comes back has their values hidden."""
+    values: dict[str, str] = call.get("secrets", {})
+    try:
+        request = secret_refs.reveal(call["request"], call["request"].get("secrets_nonce", ""), values)
+    except KeyError as missing:
+        return HttpResult(None, None, f"secret {missing.args[0]!r} is not set")
+    result = await _perform(client, request, call["key"], allow_private)
+    if not values:
+        return result
+    return HttpResult(result.status, secret_refs.hide(result.body, values), secret_refs.hide(result.error, values))
+
+
+async def _perform(client: httpx.AsyncClient, request: dict[str, Any], key: str, allow_private: bool) -> HttpResult:
     url = request["url"]
     problem = await check_destination(url, allow_private)
     if problem:
         return HttpResult(None, None, problem)
     body = request.get("body")
-    headers = {"idempotency-key": call["key"], **request.get("headers", {})}
+    headers = {"idempotency-key": key, **request.get("headers", {})}
     content = None
     if body is not None:
         content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
