@@ -27,7 +27,7 @@ def test_an_admin_sets_a_secret_and_the_api_shows_its_name_and_dates_never_its_v
 
 
 def test_a_secret_value_is_sealed_in_the_database_files(admin: Api, db_url: str) -> None:
-    admin.put("/api/v1/secrets/CRM_KEY", {"value": VALUE})
+    assert admin.put("/api/v1/secrets/CRM_KEY", {"value": VALUE}).status_code == 201
 
     path = Path(db_url.removeprefix("sqlite:///"))
     stored = b"".join(p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name))
