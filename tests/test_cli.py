@@ -8,7 +8,7 @@ from pathlib import Path
 
 from litestar.testing import TestClient
 
-from tests.conftest import FRONTDESK
+from tests.conftest import FRONTDESK, LiveServer
 from tests.factories import eventually
 
 
@@ -116,3 +116,43 @@ def test_dry_run_of_a_file_prints_the_path_and_changes_nothing(db_url: str, tmp_
     assert "ends completed" in result.stdout
     refused = _run(db_url, "workflows", "dry-run", str(flow), "--answer", "sales", "--nobody-available")
     assert "to_sales [assign] → nobody_available" in refused.stdout
+
+
+def test_each_demo_login_revokes_the_previous_demo_token_and_the_log_holds_no_secret(
+    db_url: str,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    first = _run(db_url, "demo")
+    second = _run(db_url, "demo")
+
+    def login(result: subprocess.CompletedProcess[str]) -> tuple[str, str]:
+        token = result.stdout.split("Admin login (API token, Alice Martin): ")[1].split()[0]
+        password = result.stdout.split("log in as admin@demo.frontdesk.local / ")[1].split()[0]
+        return token, password
+
+    (old_token, old_password), (token, password) = login(first), login(second)
+    assert client.get("/api/v1/agents", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+    assert client.get("/api/v1/agents", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    demo_tokens = client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [t["revoked_at"] is None for t in demo_tokens if t["name"] == "demo login"] == [False, True]
+    for secret in (old_token, old_password, token, password):
+        assert secret not in first.stderr + second.stderr
+
+
+def test_serve_demo_prints_the_login_on_the_terminal_and_never_in_its_log(live_server: LiveServer) -> None:
+    assert live_server.token and live_server.password  # read from stdout
+
+    log = live_server.log_path.read_text()
+    assert live_server.token not in log
+    assert live_server.password not in log
+
+
+def test_new_key_prints_a_key_that_frontdesk_accepts(tmp_path: Path) -> None:
+    result = subprocess.run([str(FRONTDESK), "secrets", "new-key"], capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip()
+    env = {**os.environ, "FRONTDESK_DATABASE_URL": f"sqlite:///{tmp_path}/f.db", "FRONTDESK_SECRET_KEY": key}
+    migrated = subprocess.run([str(FRONTDESK), "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    assert migrated.returncode == 0, migrated.stderr
+    assert not (tmp_path / "f.key").exists()

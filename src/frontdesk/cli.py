@@ -27,6 +27,8 @@ tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
 agents_cli = typer.Typer(help="Agents.", no_args_is_help=True)
 app.add_typer(agents_cli, name="agents")
+secrets_cli = typer.Typer(help="Keys of the secrets sealed at rest (ADR 0005).", no_args_is_help=True)
+app.add_typer(secrets_cli, name="secrets")
 app.add_typer(workflows, name="workflows")
 app.add_typer(runs, name="runs")
 
@@ -42,7 +44,7 @@ def settings_and_logs() -> Settings:
 
 
 def with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, secret_key=settings.secret_key)
     upgrade(db.write_engine)
     db.start()
     try:
@@ -55,7 +57,7 @@ def with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
 def migrate() -> None:
     """Bring the database to the newest schema."""
     settings = settings_and_logs()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, secret_key=settings.secret_key)
     upgrade(db.write_engine)
     db.close()
     typer.echo("database is up to date")
@@ -149,6 +151,14 @@ def agents_password(
     with reported_errors():
         with_database(settings, work)
     typer.echo(chosen if password is None else "password set")
+
+
+@secrets_cli.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key for FRONTDESK_SECRET_KEY (to seal secrets with a key kept off the host's disk)."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
 
 
 def _print_welcome(settings: Settings, login: tuple[str, str]) -> None:

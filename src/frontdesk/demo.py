@@ -12,13 +12,14 @@ from frontdesk.actions.agents import create_agent
 from frontdesk.actions.channels import create_channel
 from frontdesk.actions.contacts import create_field
 from frontdesk.actions.teams import add_member, create_team
-from frontdesk.actions.tokens import create_token
+from frontdesk.actions.tokens import create_token, revoke_token
 from frontdesk.actions.workflows import create_workflow, publish, set_enabled
 from frontdesk.domain.model import SYSTEM, Availability, ChannelType, FieldType, Role
-from frontdesk.store.tables import agents
+from frontdesk.store.tables import agents, api_tokens
 from frontdesk.web.sessions import set_password
 
 ADMIN_EMAIL = "admin@demo.frontdesk.local"
+DEMO_TOKEN = "demo login"
 INBOUND_WORKFLOW = Path(__file__).parent / "examples" / "inbound-conversations.yaml"
 
 AGENTS = [
@@ -58,9 +59,15 @@ def load_demo(conn: Connection) -> bool:
 
 
 def demo_admin_login(conn: Connection) -> tuple[str, str]:
-    """A fresh API token and web password for the demo admin (both are stored hashed, so new
-    ones are made at each start and printed)."""
+    """A fresh API token and web password for the demo admin, for the terminal only. Both are
+    stored hashed, so new ones are made at each start: the previous demo token is revoked, so
+    restarts never pile up admin tokens that work for ever."""
     admin_id = conn.execute(select(agents.c.id).where(agents.c.email == ADMIN_EMAIL)).scalar_one()
     password = secrets.token_urlsafe(12)
     set_password(conn, admin_id, password)
-    return create_token(conn, "demo login", Role.ADMIN, admin_id), password
+    previous = select(api_tokens.c.id).where(
+        api_tokens.c.agent_id == admin_id, api_tokens.c.name == DEMO_TOKEN, api_tokens.c.revoked_at.is_(None)
+    )
+    for token_id in conn.execute(previous).scalars().all():
+        revoke_token(conn, token_id)
+    return create_token(conn, DEMO_TOKEN, Role.ADMIN, admin_id), password

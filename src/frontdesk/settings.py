@@ -25,6 +25,15 @@ class Settings(BaseSettings):
         "process",
         description="serve: run the engine and delivery in a worker process (two cores), or inline in the server's",
     )
+    secret_key: str | None = Field(
+        None,
+        description="Fernet key(s) sealing channel and named secrets at rest, comma-separated: the first seals, "
+        "any opens; unset: a key file made once beside the database (var/frontdesk.key)",
+        repr=False,
+    )
+    secret_rotation_grace_hours: float = Field(
+        24.0, ge=0, description="after a channel secret is rotated, how long the old one still verifies inbound calls"
+    )
     http_allow_private: bool = Field(
         False, description="let http_request steps call loopback/private addresses (tests, on-premise CRMs)"
     )

@@ -162,7 +162,7 @@ def run(settings: Settings, wake_fd: int) -> None:
 
 
 async def _serve(settings: Settings, sock: socket.socket) -> None:
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, secret_key=settings.secret_key)
     db.start()
     stopping = asyncio.Event()
     link = WakeLink(db, on_closed=stopping.set)

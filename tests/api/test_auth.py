@@ -69,11 +69,16 @@ LEAST_ROLE: dict[Operation, str] = {
     ("GET", "/api/v1/channels/{channel_id}"): "manager",
     ("PATCH", "/api/v1/channels/{channel_id}"): "admin",
     ("POST", "/api/v1/channels/{channel_id}/inbound"): "manager",
+    ("POST", "/api/v1/channels/{channel_id}/secret/rotate"): "admin",
     # the event log and API tokens
     ("GET", "/api/v1/events"): "manager",
     ("GET", "/api/v1/tokens"): "admin",
     ("POST", "/api/v1/tokens"): "admin",
     ("DELETE", "/api/v1/tokens/{token_id}"): "admin",
+    # named secrets: names for managers (who write workflows), values written by admins only
+    ("GET", "/api/v1/secrets"): "manager",
+    ("PUT", "/api/v1/secrets/{name}"): "admin",
+    ("DELETE", "/api/v1/secrets/{name}"): "admin",
     # workflows, their runs, and the incoming-webhook trigger (its key is the credential)
     ("GET", "/api/v1/workflows"): "agent",
     ("GET", "/api/v1/workflows/schema.json"): PUBLIC,
@@ -144,6 +149,7 @@ BODIES: dict[Operation, Callable[[World], Any]] = {
         "message": {"id": "auth-test-1", "text": "Are you there?"},
     },
     ("POST", "/api/v1/tokens"): lambda w: {"name": "ci", "role": "agent"},
+    ("PUT", "/api/v1/secrets/{name}"): lambda w: {"value": "crm-key"},
     ("POST", "/api/v1/workflows/validate"): lambda w: {"definition": {}},
     ("POST", "/api/v1/workflows"): lambda w: {"definition": {}},
     ("PUT", "/api/v1/workflows/{workflow_id}/draft"): lambda w: {"definition": {}},
@@ -200,6 +206,7 @@ def build_world(admin: Api) -> World:
     team = admin.post("/api/v1/teams", {"name": "Support"}).json()
     assert admin.put(f"/api/v1/teams/{team['id']}/members/{agent_id}").status_code == 201
     spare_token_id, _ = create_token(admin, "spare", "agent")
+    assert admin.put("/api/v1/secrets/CRM_KEY", {"value": "crm-key"}).status_code == 201
     return World(
         admin=admin,
         ids={
@@ -215,6 +222,7 @@ def build_world(admin: Api) -> World:
             "number": 1,
             "run_id": MISSING,
             "key": "no-such-key",
+            "name": "CRM_KEY",
         },
         tokens={
             "agent": make_token(admin.db, "agent", agent_id),

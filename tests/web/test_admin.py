@@ -9,6 +9,7 @@ from collections.abc import Callable
 import httpx
 from playwright.sync_api import Page, expect
 
+from frontdesk.channels import signing
 from tests.conftest import LiveServer
 from tests.web.support import PASSWORD, add_person, api, login, team_id
 
@@ -192,3 +193,23 @@ def test_an_admin_deactivates_an_agent_who_can_then_no_longer_log_in(page: Page,
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_an_admin_rotates_a_channel_secret_and_sees_the_new_one_once(page: Page, live_server: LiveServer) -> None:
+    login(page, live_server, live_server.email, live_server.password, target="/admin/channels")
+    page.get_by_role("link", name="Website API").click()
+
+    page.get_by_role("button", name="Rotate the secret").click()
+
+    secret = page.get_by_role("textbox", name="The new secret").input_value()
+    expect(page.get_by_role("status")).to_contain_text("the old secret still verifies inbound calls until")
+    with api(live_server) as client:
+        channel = next(c for c in client.get("/api/v1/channels").json() if c["type"] == "api")
+    body = b'{"contact": {"external_id": "ada"}, "message": {"id": "rotated-1", "text": "Hi"}}'
+    headers = {"content-type": "application/json", **signing.signed_headers(secret, body)}
+    inbound = httpx.post(
+        f"{live_server.base_url}/api/v1/channels/{channel['id']}/inbound", content=body, headers=headers
+    )
+    assert inbound.status_code == 200, inbound.text
+    page.goto(f"{live_server.base_url}/admin/channels/{channel['id']}")
+    assert secret not in page.content()  # never shown again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -45,6 +46,21 @@ def create_channel(conn: Connection, type_: ChannelType, name: str, settings: di
         insert(channels).values(type=type_, name=check_name(name), config=config, secret=secret, created_at=now())
     ).inserted_primary_key[0]
     return int(channel_id), secret
+
+
+def rotate_secret(conn: Connection, channel_id: int, actor: Actor, grace: dt.timedelta) -> tuple[str, dt.datetime]:
+    """A new secret, which signs outbound calls at once; the old one still verifies inbound calls
+    (and web-chat visitor tokens) for `grace`, so the channel's sender can switch without a gap.
+    Returns the new secret (shown once) and the end of the grace period."""
+    old = get_channel(conn, channel_id)["secret"]
+    secret = secrets.token_urlsafe(32)
+    until = now() + grace
+    values = {"secret": secret, "previous_secret": old, "previous_secret_until": until}
+    if not grace:
+        values.update(previous_secret=None, previous_secret_until=None)
+    conn.execute(update(channels).where(channels.c.id == channel_id).values(**values))
+    emit(conn, ev.CHANNEL_UPDATED, {"channel_id": channel_id, "changed": ["secret"], "actor": actor.as_payload()})
+    return secret, until
 
 
 def update_channel(conn: Connection, channel_id: int, actor: Actor, changes: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from frontdesk.actions.conversations import find_open_conversation, get_conversation
 from frontdesk.actions.events import emit
+from frontdesk.actions.named_secrets import secret_names
 from frontdesk.clock import now
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import Actor
@@ -31,6 +32,7 @@ def catalog(conn: Connection) -> Catalog:
         teams=frozenset(conn.execute(select(teams.c.name)).scalars()),
         agents=frozenset(conn.execute(select(agents.c.email)).scalars()),
         workflows=frozenset(conn.execute(select(workflows.c.name)).scalars()),
+        secrets=secret_names(conn),
     )
 
 

@@ -27,6 +27,7 @@ from frontdesk.api.conversations import ConversationController
 from frontdesk.api.deps import database, principal
 from frontdesk.api.people import AgentController, TeamController
 from frontdesk.api.requests import FrontdeskRequest
+from frontdesk.api.secrets import SecretController
 from frontdesk.api.system import EventController, TokenController, healthz
 from frontdesk.api.webchat import WebchatController, widget_demo
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
@@ -49,8 +50,8 @@ from frontdesk.worker import WorkerProcess
 WEB = Path(__file__).resolve().parents[1] / "web"
 
 
-def _instance_secret(url: str) -> str:
-    db = Database(url)
+def _instance_secret(settings: Settings) -> str:
+    db = Database(settings.database_url, secret_key=settings.secret_key)
     upgrade(db.write_engine)
     db.start()
     try:
@@ -64,14 +65,15 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     as `frontdesk serve` does; otherwise in this one (tests, embedded use). `clock`: what the
     limits against abuse read the time from (tests move it instead of sleeping)."""
     settings = settings or Settings()
-    secret = _instance_secret(settings.database_url)
+    secret = _instance_secret(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, secret_key=settings.secret_key)
         upgrade(db.write_engine)
         db.start()
         app.state.db = db
+        app.state.settings = settings
         app.state.authenticator = Authenticator(db, settings.token_cache_seconds)
         app.state.live = LiveFeed(db)
         app.state.live.start()
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
             ChannelController,
             EventController,
             TokenController,
+            SecretController,
             WorkflowController,
             RunController,
             incoming_webhook,

@@ -119,13 +119,19 @@ class Authenticator:
             raise LoginRequired()
         return Principal(None, Role(found[1]), found[0])
 
-    async def channel_secret(self, channel_id: int) -> str | None:
-        secret = self.secrets.get(channel_id)
-        if secret is None:
-            secret = await self.db.read(lambda conn: queries.channel_secret(conn, channel_id))
-            if secret is not None:
-                self.secrets.put(channel_id, secret)
-        return secret
+    async def channel_secrets(self, channel_id: int) -> tuple[str, ...] | None:
+        """The secrets that verify the channel's inbound calls (two during a rotation's grace),
+        opened once and kept for the cache period."""
+        found = self.secrets.get(channel_id)
+        if found is None:
+            found = await self.db.read(lambda conn: queries.channel_secrets(conn, channel_id, now()))
+            if found is not None:
+                self.secrets.put(channel_id, found)
+        return found
+
+    def forget_channel(self, channel_id: int) -> None:
+        """A rotated secret verifies at once in this process; in others after the cache period."""
+        self.secrets.put(channel_id, None)
 
 
 async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -157,16 +163,15 @@ def _check_role(principal: Principal, needed: Role) -> None:
 async def _check_channel_signature(connection: ASGIConnection[Any, Any, Any, Any], auth: Authenticator) -> None:
     channel_id = connection.path_params.get("channel_id")
     known = isinstance(channel_id, int) and abs(channel_id) <= MAX_ID  # else the database cannot hold it
-    secret = await auth.channel_secret(channel_id) if known else None
-    if secret is None:
+    secrets = await auth.channel_secrets(channel_id) if known else None
+    if secrets is None:
         raise Unauthorized("unauthorized", f"channel {channel_id} does not exist")
     assert isinstance(connection, Request)
     body = await connection.body()
-    problem = signing.verify(
-        secret,
+    timestamp, given = (
         connection.headers.get(signing.TIMESTAMP_HEADER),
         connection.headers.get(signing.SIGNATURE_HEADER),
-        body,
     )
-    if problem:
-        raise Unauthorized("bad_signature", problem)
+    problems = [signing.verify(secret, timestamp, given, body) for secret in secrets]
+    if all(problems):
+        raise Unauthorized("bad_signature", str(problems[0]))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
 from litestar import Controller, Response, get, patch, post
+from litestar.datastructures import State
 from litestar.params import JSONBody
 
-from frontdesk.actions.channels import create_channel, update_channel
+from frontdesk.actions.channels import create_channel, rotate_secret, update_channel
 from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
+from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.responses import InboundReceipt
 from frontdesk.api.schemas import ChannelBody, ChannelPatch, InboundBody, PathId
@@ -50,6 +53,13 @@ class ChannelController(Controller):
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
         return await db.read(lambda c: queries.channel_detail(c, channel_id))
 
+    @post("/{channel_id:int}/secret/rotate", opt={"role": Role.ADMIN}, status_code=200)
+    async def rotate_secret(self, state: State, principal: Caller, channel_id: PathId) -> dict[str, Any]:
+        """Give the channel a new `secret`, in this answer only: it signs outbound calls at once;
+        the old one still verifies inbound calls and visitor tokens until `previous_secret_until`
+        (FRONTDESK_SECRET_ROTATION_GRACE_HOURS, 24 h by default)."""
+        return await rotate_channel_secret(state, principal, channel_id)
+
     @post("/{channel_id:int}/inbound", opt={"auth": "channel"}, status_code=200)
     async def inbound(
         self, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[InboundBody]
@@ -77,3 +87,13 @@ class ChannelController(Controller):
             log.info("conversation opened", extra={"channel_id": channel_id, **body})
         headers = {"Idempotent-Replayed": "true"} if receipt.duplicate else {}
         return Response(body, status_code=200, headers=headers)
+
+
+async def rotate_channel_secret(state: State, principal: Principal, channel_id: int) -> dict[str, Any]:
+    """Rotate, then drop this process's cached secrets so the new one verifies at once."""
+    db = state.db
+    grace = dt.timedelta(hours=state.settings.secret_rotation_grace_hours)
+    secret, _ = await db.write(lambda c: rotate_secret(c, channel_id, principal.actor, grace))
+    state.authenticator.forget_channel(channel_id)
+    channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
+    return {**channel, "secret": secret}

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, false, select
 
 from frontdesk.actions.contacts import field_definitions, find_or_create_by_identity, update_contact
 from frontdesk.actions.ingest import CONTACT, InboundMessage, receive_inbound
+from frontdesk.clock import now
 from frontdesk.domain.contacts import normalise_value
 from frontdesk.domain.errors import InvalidInput, NotFound, Unauthorized
 from frontdesk.domain.model import ChannelType
@@ -41,6 +42,7 @@ class WebchatChannel:
     id: int
     secret: str
     allowed_origins: tuple[str, ...]
+    previous_secret: str | None = None  # a rotated-out secret, still valid during its grace period
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,9 @@ def visitor_of(channel: WebchatChannel, token: str | None, now: dt.datetime) -> 
     if not VISITOR_ID.fullmatch(visitor_id) or not _EXPIRY.fullmatch(expires):
         raise Unauthorized("bad_visitor_token", "send the visitor token of a session: Authorization: Bearer <token>")
     expires_at = dt.datetime.fromtimestamp(int(expires), dt.UTC)
-    expected = visitor_token(channel.secret, visitor_id, expires_at).encode()
-    if not hmac.compare_digest(expected, (token or "").encode()):
+    valid = (channel.secret, channel.previous_secret) if channel.previous_secret else (channel.secret,)
+    given = (token or "").encode()
+    if not any(hmac.compare_digest(visitor_token(s, visitor_id, expires_at).encode(), given) for s in valid):
         raise Unauthorized("bad_visitor_token", "the visitor token does not match this channel")
     if expires_at <= now:
         raise Unauthorized(
@@ -113,7 +116,9 @@ def load_channel(conn: Connection, channel_id: int) -> WebchatChannel:
     row = conn.execute(select(channels).where(channels.c.id == channel_id)).mappings().first()
     if row is None or row["type"] != ChannelType.WEBCHAT:
         raise NotFound("webchat_channel", channel_id)
-    return WebchatChannel(row["id"], row["secret"], tuple(row["config"].get("allowed_origins") or ()))
+    until = row["previous_secret_until"]
+    previous = row["previous_secret"] if until is not None and until > now() else None
+    return WebchatChannel(row["id"], row["secret"], tuple(row["config"].get("allowed_origins") or ()), previous)
 
 
 def first_channel_id(conn: Connection) -> int | None:

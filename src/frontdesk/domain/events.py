@@ -24,3 +24,5 @@ TEAM_CREATED = "team.created"
 TEAM_MEMBER_ADDED = "team.member_added"
 TEAM_MEMBER_REMOVED = "team.member_removed"
 CHANNEL_UPDATED = "channel.updated"
+SECRET_SET = "secret.set"  # payload: the name and who set it, never the value
+SECRET_DELETED = "secret.deleted"

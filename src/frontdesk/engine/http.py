@@ -4,7 +4,9 @@ A call is claimed (leased) in the writer before it is made and its response is w
 so a crash in between makes the call again once the lease expires — at least once, never lost.
 Each request carries `Idempotency-Key: run-<id>-<step>-<visit>` so an API can drop a repeat.
 Each call runs on its own (frontdesk.inflight), a few at once per host, so a slow API delays
-only the runs that call it. Where a call may connect is engine.destinations' to say.
+only the runs that call it. Where a call may connect is engine.destinations' to say. Named secrets
+are read when a call is claimed and put in place of their marks in memory, for the call only; an
+answer or an error that repeats one is recorded with the value hidden (domain/workflows/secret_refs.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection, or_, select, update
 
+from frontdesk.actions.named_secrets import secret_values
+from frontdesk.domain.workflows import secret_refs
 from frontdesk.engine import destinations
 from frontdesk.engine.runs import VersionCache, load_run, resume
 from frontdesk.inflight import Budget
@@ -61,7 +65,9 @@ def claim_calls(conn: Connection, now: dt.datetime, budget: Budget) -> list[dict
         lease = now + dt.timedelta(seconds=float(request.get("timeout", 10)) + LEASE_MARGIN_SECONDS)
         conn.execute(update(workflow_runs).where(workflow_runs.c.id == row.id).values(lease_until=lease))
         key = f"run-{row.id}-{row.step_id}-{row.visits.get(row.step_id, 0)}"
-        claimed.append({"run_id": row.id, "step_id": row.step_id, "request": request, "key": key, "host": host})
+        values = secret_values(conn, secret_refs.marked(request, request.get("secrets_nonce", "")))
+        call = {"run_id": row.id, "step_id": row.step_id, "request": request, "key": key, "host": host}
+        claimed.append({**call, "secrets": values})
     return claimed
 
 
@@ -88,13 +94,27 @@ def _tls() -> ssl.SSLContext:
 async def perform(
     call: dict[str, Any], allow_private: bool, resolve: destinations.Resolver = destinations.system_resolver
 ) -> HttpResult:
-    request = call["request"]
+    """Make the call with its secrets filled in; what comes back has their values hidden."""
+    values: dict[str, str] = call.get("secrets", {})
+    try:
+        request = secret_refs.reveal(call["request"], call["request"].get("secrets_nonce", ""), values)
+    except KeyError as missing:
+        return HttpResult(None, None, f"secret {missing.args[0]!r} is not set")
+    result = await _perform(request, call["key"], allow_private, resolve)
+    if not values:
+        return result
+    return HttpResult(result.status, secret_refs.hide(result.body, values), secret_refs.hide(result.error, values))
+
+
+async def _perform(
+    request: dict[str, Any], key: str, allow_private: bool, resolve: destinations.Resolver
+) -> HttpResult:
     try:
         destination = await destinations.pin(request["url"], allow_private, resolve)
     except destinations.Refused as exc:
         return HttpResult(None, None, str(exc))
     body = request.get("body")
-    headers = httpx.Headers({"idempotency-key": call["key"], **request.get("headers", {})})
+    headers = httpx.Headers({"idempotency-key": key, **request.get("headers", {})})
     headers.update(destination.headers)  # the host that was checked, whatever the step says
     content = None
     if body is not None:

@@ -30,6 +30,8 @@ class StepConfig(BaseModel):
 
     # A loop in the graph must pass through a step that waits or counts its visits (validation).
     breaks_loops: ClassVar[bool] = False
+    # Only steps whose templates go to an HTTP call may name secrets (`{{ secrets.NAME }}`).
+    uses_secrets: ClassVar[bool] = False
 
     def targets(self) -> dict[str, str | None]:
         """Outcome label -> target step id (None ends the run). The builder draws these."""
@@ -116,6 +118,7 @@ class Catalog:
     teams: frozenset[str] = frozenset()
     agents: frozenset[str] = frozenset()
     workflows: frozenset[str] = frozenset()
+    secrets: frozenset[str] = frozenset()  # names in the secret store (never their values)
     check_names: bool = True  # False when validating a file offline, without a database
 
 

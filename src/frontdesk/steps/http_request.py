@@ -2,15 +2,17 @@
 
 The request is built here; the engine performs it outside any database transaction, refuses
 loopback/private/link-local addresses unless the deployment allows them, and resumes the step
-with the response.
+with the response. `{{ secrets.NAME }}` renders to a mark the engine fills in only for the call
+(domain/workflows/secret_refs.py): the run records the template, never the value.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from frontdesk.domain.workflows import secret_refs
 from frontdesk.domain.workflows.paths import MISSING, resolve
 from frontdesk.domain.workflows.templates import render_value
 from frontdesk.steps._fields import Target
@@ -29,6 +31,8 @@ class Config(StepConfig):
     )
     next: Target = None
     on_failure: Target = None
+
+    uses_secrets: ClassVar[bool] = True
 
     def targets(self) -> dict[str, str | None]:
         return {"success": self.next, "failure": self.on_failure}
@@ -58,15 +62,19 @@ def _strings(value: Any, path: str) -> list[tuple[str, str]]:
 
 def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     if signal is None:
-        context = runtime.context()
+        nonce = secret_refs.new_nonce()
+        context = {**runtime.context(), "secrets": secret_refs.SecretMarks(nonce)}
         request = {
             "method": config.method,
-            "url": runtime.render(config.url),
-            "headers": {k: runtime.render(v) for k, v in config.headers.items()},
+            "url": render_value(config.url, context),
+            "headers": render_value(config.headers, context),
             "body": render_value(config.body, context) if config.body is not None else None,
             "timeout": config.timeout,
         }
-        return Outcome(wait=Wait("http", request=request), output={"request": request})
+        output = {"request": secret_refs.shown(request, nonce)}
+        if secret_refs.marked(request, nonce):
+            request["secrets_nonce"] = nonce
+        return Outcome(wait=Wait("http", request=request), output=output)
     if not isinstance(signal, HttpResult):
         raise TypeError(f"http_request cannot resume on {signal!r}")
     if signal.error is not None:

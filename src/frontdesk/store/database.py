@@ -10,6 +10,10 @@ Processes writing the same SQLite file (the server and its worker, ADR 0004) tak
 lock file beside it: a writer waiting for its turn sleeps in the kernel and wakes the moment
 the other commits, instead of polling in SQLite's busy handler (first retry after 1 ms, then
 2, 5, 10 … ms).
+
+The database, its -wal and -shm, the lock and the key file are readable by their owner only
+(0600; SQLite gives the -wal and -shm the mode of the database file), in a 0700 folder when
+Frontdesk creates it: they hold conversations and, encrypted, secrets (ADR 0005).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from frontdesk.store.encryption import SecretBox, attach
 from frontdesk.store.rows import dumps, loads, savepoint
 
 log = logging.getLogger(__name__)
@@ -63,13 +68,17 @@ class _Job:
 class Database:
     """Owns the engines. `write()` is the only way state changes; `read()` never blocks writes."""
 
-    def __init__(self, url: str, *, read_pool_size: int = 4) -> None:
+    def __init__(self, url: str, *, read_pool_size: int = 4, secret_key: str | None = None) -> None:
+        """`secret_key`: FRONTDESK_SECRET_KEY; None uses (and makes once) the key file `key_path(url)`."""
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
-            _ensure_directory(url)
+            _prepare_files(url)
+        self.box = SecretBox.load(secret_key, key_path(url))
         self.write_engine = _engine(url, self.is_sqlite, pool_size=1, begin="BEGIN IMMEDIATE")
         self.read_engine = _engine(url, self.is_sqlite, pool_size=read_pool_size, begin="BEGIN")
+        attach(self.write_engine, self.box)
+        attach(self.read_engine, self.box)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[set[str]], None]] = []
@@ -253,12 +262,44 @@ def _database_file(url: str) -> Path | None:
     return Path(database).expanduser().resolve()
 
 
+def key_path(url: str) -> Path | None:
+    """The key file beside an SQLite database (`var/frontdesk.db` -> `var/frontdesk.key`); for
+    another database, `var/frontdesk.key` under the working directory; None in memory."""
+    if in_memory(url):
+        return None
+    path = _database_file(url)
+    return path.with_suffix(".key") if path is not None else Path("var/frontdesk.key").resolve()
+
+
 def _lock_path(url: str) -> str | None:
     path = _database_file(url)
     return None if path is None else f"{path}-writer.lock"
 
 
-def _ensure_directory(url: str) -> None:
+OWNER_ONLY = 0o600
+_COMPANIONS = ("", "-wal", "-shm", "-writer.lock")
+
+
+def _prepare_files(url: str) -> None:
+    """Create the folder (0700) and the database file (0600) before SQLite does, and restrict
+    the files an older version left readable to others."""
     path = _database_file(url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if path is None:
+        return
+    if not path.parent.exists():
+        path.parent.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, OWNER_ONLY))
+    for suffix in _COMPANIONS:
+        restrict(Path(f"{path}{suffix}"))
+
+
+def restrict(path: Path) -> None:
+    """Make `path` (when it exists) readable and writable by its owner only."""
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(OWNER_ONLY)
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        log.warning("cannot restrict the file's mode to 0600", extra={"path": str(path)})

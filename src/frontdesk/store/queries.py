@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, String, and_, cast, func, or_, select
@@ -167,6 +168,7 @@ def team_detail(conn: Connection, team_id: int) -> dict[str, Any]:
 # -- channels ------------------------------------------------------------------------------
 def _public_channel(row: dict[str, Any]) -> dict[str, Any]:
     row.pop("secret", None)
+    row.pop("previous_secret", None)
     return row
 
 
@@ -178,8 +180,16 @@ def channel_detail(conn: Connection, channel_id: int) -> dict[str, Any]:
     return _public_channel(_one(conn, channels, channel_id, "channel"))
 
 
-def channel_secret(conn: Connection, channel_id: int) -> str | None:
-    return conn.execute(select(channels.c.secret).where(channels.c.id == channel_id)).scalar()
+def channel_secrets(conn: Connection, channel_id: int, at: dt.datetime) -> tuple[str, ...] | None:
+    """The secrets that verify the channel's inbound calls at `at`: its secret, then the one it
+    replaced while that one's grace period runs. None: no such channel."""
+    query = select(channels.c.secret, channels.c.previous_secret, channels.c.previous_secret_until)
+    row = conn.execute(query.where(channels.c.id == channel_id)).first()
+    if row is None:
+        return None
+    if row.previous_secret is None or row.previous_secret_until is None or row.previous_secret_until <= at:
+        return (row.secret,)
+    return (row.secret, row.previous_secret)
 
 
 # -- events and tokens ---------------------------------------------------------------------

@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from frontdesk.store.encryption import box_of
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -57,6 +59,19 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC)
+
+
+class Encrypted(TypeDecorator[str]):
+    """Text sealed with the key of the engine's Database (store/encryption.py, ADR 0005)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else box_of(dialect).seal(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else box_of(dialect).open(value)
 
 
 def _id() -> Column[int]:
@@ -117,7 +132,10 @@ channels = Table(
     Column("type", String(32), nullable=False),
     Column("name", String(120), nullable=False),
     Column("config", JSON, nullable=False),
-    Column("secret", String(128), nullable=False),
+    Column("secret", Encrypted(), nullable=False),  # signs inbound calls, outbound calls, visitor tokens
+    # After a rotation the previous secret still verifies inbound calls until then (not outbound).
+    Column("previous_secret", Encrypted(), nullable=True),
+    Column("previous_secret_until", UTCDateTime(), nullable=True),
     _created(),
 )
 
@@ -375,6 +393,16 @@ instance_settings = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+
+named_secrets = Table(
+    "named_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),  # referenced as {{ secrets.NAME }} in http_request steps
+    Column("value", Encrypted(), nullable=False),  # write-only: never returned by the API
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from frontdesk.domain.workflows import templates
+from frontdesk.domain.workflows import secret_refs, templates
 from frontdesk.domain.workflows.conditions import ConditionGroup
 from frontdesk.domain.workflows.paths import ROOTS, split
 from frontdesk.steps.base import REGISTRY, Catalog, StepConfig
@@ -168,12 +168,27 @@ def _check_step(step: StepConfig, steps: dict[str, StepConfig], declared: set[st
             templates.check(source)
         except templates.TemplateError as exc:
             found.append(Problem(step.id, path, str(exc)))
+        found += [
+            Problem(step.id, path, m)
+            for name in secret_refs.names_in(source)
+            if (m := _secret_problem(step, name, catalog))
+        ]
     written = {path for other in steps.values() for path in other.fields_written()}
     for path, field in step.fields_read():
         if message := _field_problem(field, catalog, written, in_trigger=False):
             found.append(Problem(step.id, path, message))
     found += [Problem(step.id, path, message) for path, message in step.problems(catalog)]
     return found
+
+
+def _secret_problem(step: StepConfig, name: str, catalog: Catalog) -> str | None:
+    if not step.uses_secrets:
+        return "secrets may be used only in http_request steps (url, headers, body)"
+    if not name:
+        return "name the secret: {{ secrets.NAME }}"
+    if catalog.check_names and name not in catalog.secrets:
+        return f"secret {name!r} is not set: an admin sets it with PUT /api/v1/secrets/{name}"
+    return None
 
 
 def _field_problem(field: str, catalog: Catalog, written: set[str], in_trigger: bool) -> str | None:

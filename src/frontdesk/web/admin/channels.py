@@ -1,5 +1,6 @@
 """Admin pages: channels — managers see them; admins rename them and change a web chat's
-allowed origins or an API channel's callback, through `update_channel`, as PATCH /api/v1/channels/{id}."""
+allowed origins or an API channel's callback, through `update_channel`, as PATCH /api/v1/channels/{id},
+and rotate a channel's secret as POST /api/v1/channels/{id}/secret/rotate does."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from frontdesk.actions.channels import update_channel
 from frontdesk.api.auth import Principal
+from frontdesk.api.channels import rotate_channel_secret
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import ChannelPatch, PathId
 from frontdesk.domain.errors import DomainError
@@ -53,6 +55,12 @@ class ChannelPages(Controller):
             return _editor(request, principal, channel, _values(form), error=exc)
         return Redirect(f"/admin/channels/{channel_id}?saved=1", status_code=303)
 
+    @post("/{channel_id:int}/secret", opt=ADMIN, status_code=200)
+    async def rotate(self, request: Request[Any, Any, Any], principal: Caller, channel_id: PathId) -> Template:
+        """The new secret is shown in this answer only (never in a URL a redirect would log)."""
+        channel = await rotate_channel_secret(request.app.state, principal, channel_id)
+        return _editor(request, principal, channel, _values_of(channel), rotated=channel["secret"])
+
 
 def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, Any]:
     """The PATCH body: the name, and the setting of the channel's type (a blank callback removes it)."""
@@ -81,6 +89,8 @@ def _editor(
     values: dict[str, Any],
     error: DomainError | None = None,
     saved: str | None = None,
+    rotated: str | None = None,
 ) -> Template:
     base = str(request.base_url).rstrip("/")
-    return page("channel", principal, error, channel=channel, values=values, saved=saved, base_url=base)
+    context = {"channel": channel, "values": values, "saved": saved, "base_url": base, "rotated": rotated}
+    return page("channel", principal, error, **context)
