@@ -1,7 +1,7 @@
 """Throttling of web logins: growing delays after repeated failures, per client address and per
 account, counted in the database so that every server process sharing it sees the same counts.
 
-The policy (docs/security-limits.md): an address gets 5 failures free, an account 10 (from any
+The policy (docs/security.md): an address gets 5 failures free, an account 10 (from any
 address); past that each further attempt must wait 1, 2, 4 … s, at most 5 minutes. A success
 resets its address and its account; failures 15 minutes old are forgotten. A browser that has
 logged in to an account before carries a signed "known browser" cookie and is exempt from that
