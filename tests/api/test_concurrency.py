@@ -97,6 +97,7 @@ def test_two_server_processes_on_one_database_still_open_one_conversation(
 ) -> None:
     second = LiveServer(db_url, tmp_path / "second.log")
     second.start()
+    live_server.token = second.token  # each demo start revokes the previous demo token
     try:
         channel_id = _channel(live_server)
         bodies = [{"contact": {"external_id": "both"}, "message": {"id": f"m{i}", "text": "hi"}} for i in range(60)]

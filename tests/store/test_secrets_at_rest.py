@@ -8,14 +8,21 @@ from pathlib import Path
 import pytest
 from alembic import command
 from cryptography.fernet import Fernet
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from frontdesk.actions.channels import create_channel
+from frontdesk.clock import now
 from frontdesk.domain.model import ChannelType
 from frontdesk.store import queries
 from frontdesk.store.database import Database
 from frontdesk.store.encryption import SecretKeyProblem
 from frontdesk.store.migrate import alembic_config, upgrade
+
+
+def _secret(conn: Connection, channel_id: int) -> str | None:
+    """The channel's current secret, as the signature check reads it."""
+    found = queries.channel_secrets(conn, channel_id, now())
+    return found[0] if found else None
 
 
 def _raw_files(path: Path) -> bytes:
@@ -33,7 +40,7 @@ def test_a_channel_secret_is_in_no_database_file_yet_reads_back_in_clear(tmp_pat
     db.start()
     try:
         channel_id, secret = _new_channel(db)
-        assert db.read_sync(lambda c: queries.channel_secret(c, channel_id)) == secret
+        assert db.read_sync(lambda c: _secret(c, channel_id)) == secret
         assert secret.encode() not in _raw_files(path)
         stored = sqlite3.connect(path).execute("SELECT secret FROM channels").fetchone()[0]
         assert stored.startswith("fernet:")
@@ -53,7 +60,7 @@ def test_a_copy_of_the_database_opened_with_another_key_reveals_no_secret(tmp_pa
     thief = Database(f"sqlite:///{path}")
     try:
         with pytest.raises(SecretKeyProblem, match="not the key it was sealed with"):
-            thief.read_sync(lambda c: queries.channel_secret(c, channel_id))
+            thief.read_sync(lambda c: _secret(c, channel_id))
     finally:
         thief.close()
 
@@ -69,7 +76,7 @@ def test_the_key_from_settings_is_used_and_no_key_file_is_made(tmp_path: Path) -
 
     again = Database(url, secret_key=f"{Fernet.generate_key().decode()},{key}")  # a new first key; the old opens
     try:
-        assert again.read_sync(lambda c: queries.channel_secret(c, channel_id)) == secret
+        assert again.read_sync(lambda c: _secret(c, channel_id)) == secret
     finally:
         again.close()
     assert not (tmp_path / "frontdesk.key").exists()
@@ -97,5 +104,5 @@ def test_plain_channel_secrets_from_before_the_upgrade_are_sealed_by_it_and_keep
 
     stored = sqlite3.connect(path).execute("SELECT secret FROM channels").fetchone()[0]
     assert stored.startswith("fernet:") and "plain-old-secret" not in stored
-    assert db.read_sync(lambda c: queries.channel_secret(c, 1)) == "plain-old-secret"
+    assert db.read_sync(lambda c: _secret(c, 1)) == "plain-old-secret"
     db.close()

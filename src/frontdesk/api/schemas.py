@@ -142,7 +142,7 @@ class AgentBody(Body):
 class AgentPatch(Body):
     """Only the keys sent change. None of them may be null: an agent always has each."""
 
-    never_null: ClassVar = ("name", "role", "availability", "capacity", "skills")
+    never_null: ClassVar = ("name", "role", "availability", "capacity", "skills", "active")
 
     name: Name | None = None
     role: Role | None = None
