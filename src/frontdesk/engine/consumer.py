@@ -96,7 +96,9 @@ def _deliver_reply(conn: Connection, cache: VersionCache, event: dict[str, Any],
     if run_id is None:
         return False
     payload = event["payload"]
-    resume(conn, load_run(conn, cache, run_id), Reply(payload["text"], payload["message_id"]), now)
+    run = load_run(conn, cache, run_id)
+    run.reply_event_id = event["id"]
+    resume(conn, run, Reply(payload["text"], payload["message_id"]), now)
     return True
 
 

@@ -47,6 +47,9 @@ class Run:
     trigger: dict[str, Any]
     wait_until: dt.datetime | None
     steps_executed: int
+    # The message.received event this run is answering, when a reply resumed it: the contact's
+    # later messages answer its next question, however far behind the engine was.
+    reply_event_id: int | None = None
 
 
 def start_run(
@@ -185,6 +188,7 @@ def _wait_values(conn: Connection, run: Run, wait: Wait, now: dt.datetime) -> di
         values["wait_until"] = now + dt.timedelta(seconds=wait.seconds)
     wake(conn, "timers")
     if wait.kind == "reply":
-        # Only messages the contact sends after this point answer the question.
-        values["wait_after_event"] = rows.scalar(conn, "SELECT max(id) FROM events") or 0
+        # Only messages the contact sends after this point answer the question: after the reply
+        # being handled (so that answers sent in a row each count), else after every event so far.
+        values["wait_after_event"] = run.reply_event_id or rows.scalar(conn, "SELECT max(id) FROM events") or 0
     return values
