@@ -43,6 +43,29 @@ class DeliveryStatus(StrEnum):
     STORED = "stored"  # the channel has nowhere to push it; clients read it from the API/events
 
 
+class RunStatus(StrEnum):
+    """Where a workflow run is: `running` only inside the engine's transaction."""
+
+    RUNNING = "running"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def ended(self) -> bool:
+        return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+class WaitKind(StrEnum):
+    """What a waiting run waits for."""
+
+    REPLY = "reply"  # the contact's answer to a question (or a timeout)
+    TIMER = "timer"  # a `wait` step's delay
+    HTTP = "http"  # an `http_request` call made outside the transaction
+    QUEUE = "queue"  # an agent for a queued conversation
+
+
 class Role(StrEnum):
     ADMIN = "admin"
     MANAGER = "manager"

@@ -1,0 +1,124 @@
+"""Typed records: the rows the store hands to the rest of the code, decoded by its codec.
+
+Frozen msgspec structs (attribute access, ~1 µs to build, checked by mypy). A record carries
+every column of its table; a caller that changes one writes through `actions/`, never by
+mutating the record. Read models that only serialise rows (the API's lists) may stay dicts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of the records: `Type.from_row(row)` builds one from a decoded row."""
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Any:
+        return cls(**row)
+
+
+class Contact(Record, frozen=True, kw_only=True):
+    id: int
+    name: str | None
+    fields: dict[str, Any]
+    tags: list[str]
+    owner_agent_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class Agent(Record, frozen=True, kw_only=True):
+    id: int
+    name: str
+    email: str
+    role: str
+    availability: str
+    capacity: int
+    skills: list[str]
+    availability_changed_at: dt.datetime
+    open_count: int
+    last_assigned_at: dt.datetime | None
+    password_hash: str | None
+    last_seen_at: dt.datetime | None
+    active: bool
+    created_at: dt.datetime
+
+
+class Team(Record, frozen=True, kw_only=True):
+    id: int
+    name: str
+    assignment: dict[str, Any]
+    business_hours: dict[str, Any] | None
+    away_message: str | None
+    rr_last_agent_id: int | None
+    created_at: dt.datetime
+
+
+class Conversation(Record, frozen=True, kw_only=True):
+    id: int
+    contact_id: int
+    channel_id: int | None
+    status: str
+    source: str
+    team_id: int | None
+    assignee_id: int | None
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    closing_note: str | None
+    closing_category: str | None
+    last_message_at: dt.datetime
+    assigned_at: dt.datetime | None
+    first_reply_at: dt.datetime | None
+    reply_due_at: dt.datetime | None
+    required_skills: list[str] | None
+    away_sent_at: dt.datetime | None
+
+
+class Message(Record, frozen=True, kw_only=True):
+    id: int
+    conversation_id: int
+    channel_id: int | None
+    direction: str
+    author_kind: str
+    author_agent_id: int | None
+    text: str
+    provider_message_id: str | None
+    opened_conversation: bool
+    delivery_status: str
+    delivery_attempts: int
+    next_attempt_at: dt.datetime | None
+    delivery_error: str | None
+    private: bool
+    quick_replies: list[str] | None
+    created_at: dt.datetime
+
+
+class Run(Record, frozen=True, kw_only=True):
+    """A workflow run's row (the engine's live `engine.runs.Run` adds the parsed workflow)."""
+
+    id: int
+    workflow_id: int
+    version_id: int
+    trigger_event_id: int | None
+    trigger: dict[str, Any]
+    contact_id: int | None
+    conversation_id: int | None
+    status: str
+    step_id: str | None
+    vars: dict[str, Any]
+    step_state: dict[str, Any]
+    visits: dict[str, Any]
+    wait_kind: str | None
+    wait_until: dt.datetime | None
+    wait_after_event: int | None
+    http_request: dict[str, Any] | None
+    lease_until: dt.datetime | None
+    steps_executed: int
+    started_at: dt.datetime
+    updated_at: dt.datetime
+    ended_at: dt.datetime | None
+    end_reason: str | None
