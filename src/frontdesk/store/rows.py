@@ -1,164 +1,81 @@
-"""Table rows read and written on the driver's cursor: the hot path's statements (ADR 0003).
+"""Table rows read and written on the driver's cursor: the primitives of the hot path (ADR 0003).
 
 SQLAlchemy Core spends 60-200 µs of Python on each statement it builds, compiles and wraps;
 the same statement on the sqlite3 cursor costs about 8 µs. Ingest, the engine and assignment
-run ~60 statements per new conversation, so they use these helpers. Values are encoded and
-decoded from the same table definitions (`tables.py`) exactly as SQLAlchemy stores them —
-timestamps as naive-UTC text, JSON as compact UTF-8 text (`dumps`, which SQLAlchemy's engines
-use too), booleans as 0/1 — so a row written here reads the same through SQLAlchemy, and the
-other way round.
-
-The SQL is SQLite's (`?` placeholders, `RETURNING`, `ON CONFLICT DO NOTHING`); the statements
-run inside the writer's transaction and savepoints like any other.
+run ~60 statements per new conversation, so the store's functions (`store/sql/`) run theirs
+through these helpers. Each connection carries the `Dialect` its `Database` chose: it runs the
+statements on the driver and encodes and decodes values from the same table definitions
+(`tables.py`) exactly as SQLAlchemy stores them, so a row written here reads the same through
+SQLAlchemy, and the other way round. The statements run inside the writer's transaction and
+savepoints like any other.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import json
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import msgspec
-from sqlalchemy import JSON, Boolean, Connection, Table
+from sqlalchemy import Connection, Engine, Table, event
 
-from frontdesk.store.tables import UTCDateTime
+from frontdesk.store.dialects.base import Cursor, Dialect, Row, dumps, loads, quote
+from frontdesk.store.dialects.sqlite import decode_time, encode_time
 
-Row = dict[str, Any]
-_DRIVER_KEY = "frontdesk.driver"
+# SQLite's time codec, for the callers that still encode their own parameters (assignment/);
+# the store's functions ask `dialect(conn)` instead.
+__all__ = ["Row", "decode_time", "dumps", "encode_time", "loads"]
+
+_SESSION_KEY = "frontdesk.session"
 _MEMO_KEY = "frontdesk.memo"
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
 
 
-def dumps(value: Any) -> str:
-    """JSON text as every path stores it: compact UTF-8, by msgspec (~10x json.dumps)."""
-    return _encode(value).decode()
+@dataclass(frozen=True, slots=True)
+class _Session:
+    driver: Any  # the DB-API connection under SQLAlchemy's
+    dialect: Dialect
 
 
-def loads(text: str | bytes) -> Any:
+def attach(engine: Engine, dialect: Dialect) -> None:
+    """Give every connection of `engine` the dialect its statements run with (`Database` does)."""
+
+    @event.listens_for(engine, "connect")
+    def _attach(dbapi_connection: Any, record: Any) -> None:
+        record.info[_SESSION_KEY] = _Session(dbapi_connection, dialect)
+
+
+def _session(conn: Connection) -> _Session:
     try:
-        return _decode(text)
-    except msgspec.MsgspecError:  # NaN, Infinity, 1e400: json.dumps wrote them in older rows
-        return json.loads(text)
+        return conn.info[_SESSION_KEY]  # type: ignore[no-any-return]
+    except KeyError:
+        raise RuntimeError("this connection has no store dialect: open it through store.database.Database") from None
 
 
-class _LastTime(threading.local):
-    value: dt.datetime | None = None
-    text: str | None = None
+def dialect(conn: Connection) -> Dialect:
+    """How `conn`'s database stores values: for a statement's own parameters and results."""
+    return _session(conn).dialect
 
 
-_last_time = _LastTime()
-
-
-def encode_time(value: dt.datetime | None) -> str | None:
-    """As SQLAlchemy's SQLite DATETIME stores it: naive UTC, always with microseconds."""
-    if value is None:
-        return None
-    last = _last_time
-    if value is last.value:  # a job writes its one `now` into many rows
-        return last.text
-    utc = value
-    if utc.tzinfo is not dt.UTC:
-        if utc.tzinfo is None:
-            raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
-        utc = utc.astimezone(dt.UTC)
-    text = utc.isoformat(" ", "microseconds")[:26]  # without "+00:00" (datetime.replace is slow)
-    last.value, last.text = value, text
-    return text
-
-
-def decode_time(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value + "+00:00")
-
-
-def _encode_json(value: Any) -> str:
-    return dumps(value)  # None too: SQLAlchemy's JSON writes it as the text 'null'
-
-
-def _encode_bool(value: bool | None) -> int | None:
-    return None if value is None else int(value)
-
-
-def _decode_json(value: str | float | None) -> Any:
-    # SQLite gives a JSON column numeric affinity: a top-level number comes back as a number.
-    return loads(value) if isinstance(value, str) else value
-
-
-def _decode_bool(value: int | None) -> bool | None:
-    return None if value is None else bool(value)
-
-
-class _Codec:
-    """How each column of a table is written and read, derived from its SQLAlchemy type."""
-
-    def __init__(self, table: Table) -> None:
-        self.table = table
-        self.columns = tuple(c.name for c in table.columns)
-        self.encoders: dict[str, Callable[[Any], Any]] = {}
-        self.decoders: list[tuple[str, Callable[[Any], Any]]] = []
-        for column in table.columns:
-            kind = column.type
-            if isinstance(kind, UTCDateTime):
-                self.encoders[column.name] = encode_time
-                self.decoders.append((column.name, decode_time))
-            elif isinstance(kind, JSON):
-                self.encoders[column.name] = _encode_json
-                self.decoders.append((column.name, _decode_json))
-            elif isinstance(kind, Boolean):
-                self.encoders[column.name] = _encode_bool
-                self.decoders.append((column.name, _decode_bool))
-        self.select = f"SELECT {', '.join(_quote(c) for c in self.columns)} FROM {table.name}"
-
-    def encode(self, values: Mapping[str, Any]) -> list[Any]:
-        encoders = self.encoders
-        return [encoders[k](v) if k in encoders else v for k, v in values.items()]
-
-    def decode(self, row: tuple[Any, ...], columns: tuple[str, ...] | None = None) -> Row:
-        found = dict(zip(columns or self.columns, row, strict=True))
-        for name, decode in self.decoders:
-            if name in found:
-                found[name] = decode(found[name])
-        return found
-
-
-@cache
-def _codec(table: Table) -> _Codec:
-    return _Codec(table)
-
-
-def _quote(name: str) -> str:
-    return f'"{name}"'
-
-
-def driver(conn: Connection) -> sqlite3.Connection:
-    """The sqlite3 connection under `conn` (the same transaction)."""
-    found = conn.info.get(_DRIVER_KEY)
-    if found is None:
-        found = conn.info[_DRIVER_KEY] = conn.connection.dbapi_connection
-    return found  # type: ignore[no-any-return]
-
-
-def execute(conn: Connection, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-    return driver(conn).execute(sql, tuple(params))
+def execute(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Cursor:
+    """Run one statement written with `?` placeholders, in `conn`'s transaction."""
+    session = _session(conn)
+    return session.dialect.execute(session.driver, sql, tuple(params))
 
 
 @contextlib.contextmanager
 def savepoint(conn: Connection) -> Iterator[None]:
     """Undo what the block wrote if it raises (a SAVEPOINT on the driver, nested as deep as needed)."""
-    db = driver(conn)
-    db.execute("SAVEPOINT fd")
+    session = _session(conn)
+    run, driver = session.dialect.execute, session.driver
+    run(driver, "SAVEPOINT fd", ())
     try:
         yield
     except BaseException:
-        db.execute("ROLLBACK TO fd")
-        db.execute("RELEASE fd")
+        run(driver, "ROLLBACK TO fd", ())
+        run(driver, "RELEASE fd", ())
         raise
-    db.execute("RELEASE fd")
+    run(driver, "RELEASE fd", ())
 
 
 @contextlib.contextmanager
@@ -189,7 +106,7 @@ def scalar(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any:
 
 @cache
 def _insert_sql(table: Table, keys: tuple[str, ...], ignore: bool) -> str:
-    columns = ", ".join(_quote(k) for k in keys)
+    columns = ", ".join(quote(k) for k in keys)
     marks = ", ".join("?" * len(keys))
     conflict = " ON CONFLICT DO NOTHING" if ignore else ""
     return f"INSERT INTO {table.name} ({columns}) VALUES ({marks}){conflict} RETURNING id"
@@ -197,36 +114,41 @@ def _insert_sql(table: Table, keys: tuple[str, ...], ignore: bool) -> str:
 
 def insert(conn: Connection, table: Table, values: Mapping[str, Any]) -> int:
     """Insert one row; its id."""
+    session = _session(conn)
     sql = _insert_sql(table, tuple(values), False)
-    return int(execute(conn, sql, _codec(table).encode(values)).fetchone()[0])
+    params = session.dialect.codec(table).encode(values)
+    return int(session.dialect.execute(session.driver, sql, params).fetchone()[0])
 
 
 def insert_new(conn: Connection, table: Table, values: Mapping[str, Any]) -> int | None:
     """Insert one row unless a unique constraint already holds its twin; its id, or None.
     (No savepoint needed: the conflicting row is simply not written.)"""
+    session = _session(conn)
     sql = _insert_sql(table, tuple(values), True)
-    row = execute(conn, sql, _codec(table).encode(values)).fetchone()
+    row = session.dialect.execute(session.driver, sql, session.dialect.codec(table).encode(values)).fetchone()
     return None if row is None else int(row[0])
 
 
-def insert_many(conn: Connection, table: Table, rows: list[Mapping[str, Any]]) -> None:
+def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     if not rows:
         return
-    codec = _codec(table)
-    keys = tuple(rows[0])
-    sql = _insert_sql(table, keys, False).removesuffix(" RETURNING id")
-    driver(conn).executemany(sql, [codec.encode(r) for r in rows])
+    session = _session(conn)
+    codec = session.dialect.codec(table)
+    sql = _insert_sql(table, tuple(rows[0]), False).removesuffix(" RETURNING id")
+    session.dialect.execute_many(session.driver, sql, [codec.encode(r) for r in rows])
 
 
 @cache
 def _update_sql(table: Table, keys: tuple[str, ...], where: str) -> str:
-    return f"UPDATE {table.name} SET {', '.join(f'{_quote(k)} = ?' for k in keys)} WHERE {where}"
+    return f"UPDATE {table.name} SET {', '.join(f'{quote(k)} = ?' for k in keys)} WHERE {where}"
 
 
 def update(conn: Connection, table: Table, where: str, params: Iterable[Any], values: Mapping[str, Any]) -> int:
     """`UPDATE table SET values WHERE where`; the number of rows changed."""
+    session = _session(conn)
     sql = _update_sql(table, tuple(values), where)
-    return execute(conn, sql, [*_codec(table).encode(values), *params]).rowcount
+    encoded = [*session.dialect.codec(table).encode(values), *params]
+    return session.dialect.execute(session.driver, sql, encoded).rowcount
 
 
 def update_by_id(conn: Connection, table: Table, row_id: int, values: Mapping[str, Any]) -> int:
@@ -235,13 +157,13 @@ def update_by_id(conn: Connection, table: Table, row_id: int, values: Mapping[st
 
 def select_one(conn: Connection, table: Table, where: str, params: Iterable[Any] = ()) -> Row | None:
     """The first row of `table` (every column, decoded) matching `where`."""
-    codec = _codec(table)
+    codec = dialect(conn).codec(table)
     row = execute(conn, f"{codec.select} WHERE {where}", params).fetchone()
     return None if row is None else codec.decode(row)
 
 
 def select_all(conn: Connection, table: Table, where: str, params: Iterable[Any] = ()) -> list[Row]:
-    codec = _codec(table)
+    codec = dialect(conn).codec(table)
     return [codec.decode(r) for r in execute(conn, f"{codec.select} WHERE {where}", params)]
 
 
@@ -251,10 +173,10 @@ def by_id(conn: Connection, table: Table, row_id: int) -> Row | None:
 
 def value(conn: Connection, table: Table, column: str, row_id: int) -> Any:
     """One column of the row with this id, decoded (None if there is no such row)."""
-    row = execute(conn, f"SELECT {_quote(column)} FROM {table.name} WHERE id = ?", (row_id,)).fetchone()
-    return None if row is None else _codec(table).decode(row, (column,))[column]
+    row = execute(conn, f"SELECT {quote(column)} FROM {table.name} WHERE id = ?", (row_id,)).fetchone()
+    return None if row is None else dialect(conn).codec(table).decode(row, (column,))[column]
 
 
-def decode(table: Table, columns: tuple[str, ...], row: tuple[Any, ...]) -> Row:
+def decode(conn: Connection, table: Table, columns: tuple[str, ...], row: Sequence[Any]) -> Row:
     """A row of some of `table`'s columns, read by a hand-written SELECT, decoded."""
-    return _codec(table).decode(row, columns)
+    return dialect(conn).codec(table).decode(row, columns)
