@@ -114,7 +114,7 @@ def _play(db: Database, actions: list[tuple[str, str, str]]) -> None:
 
 
 def _close(conn: Connection, channel_id: int, who: str) -> None:
-    from frontdesk.actions.contacts import _contact_by_identity
+    from frontdesk.store.sql.contacts import by_identity as _contact_by_identity
 
     contact_id = _contact_by_identity(conn, channel_id, who)
     open_one = find_open_conversation(conn, contact_id) if contact_id else None

@@ -13,8 +13,9 @@ from frontdesk.domain import events as ev
 from frontdesk.domain.contacts import FieldDefinition, check_field_key, check_field_values, normalise_tags
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import Actor, FieldType
-from frontdesk.store import rows
-from frontdesk.store.tables import agents, contact_fields, contact_identities, contacts
+from frontdesk.domain.records import Contact
+from frontdesk.store.sql import contacts
+from frontdesk.store.tables import agents, contact_fields
 
 
 def field_definitions(conn: Connection) -> dict[str, FieldDefinition]:
@@ -28,35 +29,31 @@ def create_field(conn: Connection, key: str, label: str, type_: FieldType, optio
         raise InvalidInput("missing_options", "a choice field needs at least one option", "options")
     if conn.execute(select(contact_fields.c.id).where(contact_fields.c.key == key)).first():
         raise Conflict("field_exists", f"contact field {key!r} already exists", "key")
-    return int(
-        conn.execute(
-            insert(contact_fields).values(key=key, label=label, type=type_, options=options, created_at=now())
-        ).inserted_primary_key[0]
-    )
+    added = conn.execute(
+        insert(contact_fields).values(key=key, label=label, type=type_, options=options, created_at=now())
+    ).inserted_primary_key
+    assert added is not None
+    return int(added[0])
 
 
-def get_contact(conn: Connection, contact_id: int) -> Mapping[str, Any]:
-    row = rows.by_id(conn, contacts, contact_id)
-    if row is None:
+def get_contact(conn: Connection, contact_id: int) -> Contact:
+    found = contacts.get(conn, contact_id)
+    if found is None:
         raise NotFound("contact", contact_id)
-    return row
+    return found
 
 
 def find_or_create_by_identity(
     conn: Connection, channel_id: int, external_id: str, name: str | None
 ) -> tuple[int, bool]:
     """The contact behind (channel, external id), created on first contact: (id, created)."""
-    found = _contact_by_identity(conn, channel_id, external_id)
+    found = contacts.by_identity(conn, channel_id, external_id)
     if found is not None:
         return found, False
-    at = now()
-    contact_id = rows.insert(
-        conn, contacts, {"name": name, "fields": {}, "tags": [], "created_at": at, "updated_at": at}
-    )
-    identity = {"contact_id": contact_id, "channel_id": channel_id, "external_id": external_id}
-    if rows.insert_new(conn, contact_identities, identity) is None:  # another process created it first
-        rows.execute(conn, "DELETE FROM contacts WHERE id = ?", (contact_id,))
-        winner = _contact_by_identity(conn, channel_id, external_id)
+    contact_id = contacts.add(conn, name, now())
+    if contacts.add_identity(conn, contact_id, channel_id, external_id) is None:  # another process created it first
+        contacts.delete(conn, contact_id)
+        winner = contacts.by_identity(conn, channel_id, external_id)
         assert winner is not None  # the identity that conflicted is there
         return winner, False
     emit(
@@ -66,14 +63,6 @@ def find_or_create_by_identity(
         contact_id=contact_id,
     )
     return contact_id, True
-
-
-def _contact_by_identity(conn: Connection, channel_id: int, external_id: str) -> int | None:
-    return rows.scalar(  # type: ignore[no-any-return]
-        conn,
-        "SELECT contact_id FROM contact_identities WHERE channel_id = ? AND external_id = ?",
-        (channel_id, external_id),
-    )
 
 
 _UNSET: Any = object()
@@ -102,11 +91,11 @@ def update_contact(
         raise NotFound("agent", owner_agent_id, "owner_agent_id")
 
     changes: dict[str, Any] = {}
-    if name is not _UNSET and name != contact["name"]:
+    if name is not _UNSET and name != contact.name:
         changes["name"] = name
-    if owner_agent_id is not _UNSET and owner_agent_id != contact["owner_agent_id"]:
+    if owner_agent_id is not _UNSET and owner_agent_id != contact.owner_agent_id:
         changes["owner_agent_id"] = owner_agent_id
-    new_fields = dict(contact["fields"])
+    new_fields = dict(contact.fields)
     changed_fields = {}
     for key, value in clean_fields.items():
         old = new_fields.get(key)
@@ -117,7 +106,7 @@ def update_contact(
             new_fields.pop(key, None)
         else:
             new_fields[key] = value
-    tags = list(contact["tags"])
+    tags = list(contact.tags)
     tags_added = [t for t in added if t not in tags]
     tags_removed = [t for t in removed if t in tags and t not in added]
     tags = [t for t in tags if t not in tags_removed] + tags_added
@@ -130,7 +119,7 @@ def update_contact(
     if not values:
         return
     values["updated_at"] = now()
-    rows.update_by_id(conn, contacts, contact_id, values)
+    contacts.change(conn, contact_id, values)
     who = actor.as_payload()
     for key, (old, new) in changed_fields.items():
         emit(

@@ -7,9 +7,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from frontdesk.clock import now
-from frontdesk.store import rows
 from frontdesk.store.database import wake
-from frontdesk.store.tables import events
+from frontdesk.store.sql import events
 
 
 def emit(
@@ -20,15 +19,5 @@ def emit(
     contact_id: int | None = None,
     conversation_id: int | None = None,
 ) -> None:
-    rows.insert(
-        conn,
-        events,
-        {
-            "type": type_,
-            "contact_id": contact_id,
-            "conversation_id": conversation_id,
-            "payload": payload,
-            "created_at": now(),
-        },
-    )
+    events.append(conn, type_, payload, contact_id, conversation_id, now())
     wake(conn, "events")

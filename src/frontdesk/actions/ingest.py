@@ -16,9 +16,10 @@ from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import NotFound
-from frontdesk.domain.model import Actor, AuthorKind, DeliveryStatus, Direction, Source
+from frontdesk.domain.model import Actor, AuthorKind, Source
 from frontdesk.store import rows
-from frontdesk.store.tables import contacts, conversations, messages
+from frontdesk.store.sql import contacts, messages
+from frontdesk.store.tables import conversations
 
 CONTACT = Actor(AuthorKind.CONTACT)
 
@@ -47,7 +48,7 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     earlier = _earlier_receipt(conn, inbound.channel_id, inbound.provider_message_id)
     if earlier is not None:
         return earlier
-    if rows.scalar(conn, "SELECT id FROM channels WHERE id = ?", (inbound.channel_id,)) is None:
+    if messages.channel(conn, inbound.channel_id) is None:
         raise NotFound("channel", inbound.channel_id)
 
     contact_id, created = find_or_create_by_identity(
@@ -60,20 +61,8 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
 
     conversation_id, opened = ensure_open_conversation(conn, contact_id, Source.CONTACT, inbound.channel_id, CONTACT)
     at = now()
-    message_id = rows.insert(
-        conn,
-        messages,
-        {
-            "conversation_id": conversation_id,
-            "channel_id": inbound.channel_id,
-            "direction": Direction.INBOUND,
-            "author_kind": AuthorKind.CONTACT,
-            "text": inbound.text,
-            "provider_message_id": inbound.provider_message_id,
-            "opened_conversation": opened,
-            "delivery_status": DeliveryStatus.RECEIVED,
-            "created_at": at,
-        },
+    message_id = messages.add_inbound(
+        conn, conversation_id, inbound.channel_id, inbound.text, inbound.provider_message_id, opened, at
     )
     if not opened:  # a conversation opened just now already has this channel and time
         rows.update_by_id(
@@ -91,18 +80,13 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
 
 def _fill_missing_name(conn: Connection, contact_id: int, name: str) -> None:
     """A channel's profile name fills an empty name; it never overwrites one a person set."""
-    if rows.value(conn, contacts, "name", contact_id) is None:
+    contact = contacts.get(conn, contact_id)
+    if contact is not None and contact.name is None:
         update_contact(conn, contact_id, CONTACT, name=name)
 
 
 def _earlier_receipt(conn: Connection, channel_id: int, provider_message_id: str) -> Receipt | None:
-    row = rows.execute(
-        conn,
-        "SELECT m.id, m.conversation_id, m.opened_conversation, c.contact_id FROM messages m"
-        " JOIN conversations c ON c.id = m.conversation_id WHERE m.channel_id = ? AND m.provider_message_id = ?",
-        (channel_id, provider_message_id),
-    ).fetchone()
-    if row is None:
+    found = messages.received(conn, channel_id, provider_message_id)
+    if found is None:
         return None
-    message_id, conversation_id, opened, contact_id = row
-    return Receipt(contact_id, conversation_id, message_id, bool(opened), duplicate=True)
+    return Receipt(found.contact_id, found.conversation_id, found.message_id, found.opened_conversation, duplicate=True)

@@ -122,3 +122,14 @@ class Run(Record, frozen=True, kw_only=True):
     updated_at: dt.datetime
     ended_at: dt.datetime | None
     end_reason: str | None
+
+
+class Event(Record, frozen=True, kw_only=True):
+    """An entry of the event log (`domain/events.py` names its types and payloads)."""
+
+    id: int
+    type: str
+    contact_id: int | None
+    conversation_id: int | None
+    payload: dict[str, Any]
+    created_at: dt.datetime

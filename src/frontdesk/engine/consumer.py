@@ -12,12 +12,13 @@ from sqlalchemy import Connection
 
 from frontdesk.assignment.away import maybe_send_away
 from frontdesk.domain import events as ev
+from frontdesk.domain.records import Event
 from frontdesk.domain.workflows.conditions import evaluate
 from frontdesk.engine.runs import VersionCache, load_run, resume, start_run
 from frontdesk.engine.runtime import build_context
 from frontdesk.steps.base import Assigned, Reply
 from frontdesk.store import rows
-from frontdesk.store.tables import events, workflow_runs
+from frontdesk.store.sql import events, messages, runs
 
 CURSOR = "workflows"
 # Events per writer job. A writer batch holds many requests' jobs and one of the engine's; each new
@@ -35,92 +36,73 @@ TRIGGERS = {
 
 def process_events(conn: Connection, cache: VersionCache, now: dt.datetime, limit: int = EVENT_BATCH) -> int:
     """Process up to `limit` events after the cursor; return how many."""
-    position = _cursor(conn)
-    batch = rows.select_all(conn, events, "id > ? ORDER BY id LIMIT ?", (position, limit))
+    batch = events.after(conn, events.cursor(conn, CURSOR), limit)
     if not batch:
         return 0
     by_trigger = _enabled_workflows(conn)
     with rows.memo(conn):  # no step changes a channel or a team's name
         for event in batch:
             _process(conn, cache, event, by_trigger, now)
-    rows.execute(conn, 'UPDATE engine_cursors SET "position" = ? WHERE name = ?', (batch[-1]["id"], CURSOR))
+    events.move_cursor(conn, CURSOR, batch[-1].id)
     return len(batch)
-
-
-def _cursor(conn: Connection) -> int:
-    position = rows.scalar(conn, 'SELECT "position" FROM engine_cursors WHERE name = ?', (CURSOR,))
-    if position is None:
-        rows.execute(conn, 'INSERT INTO engine_cursors (name, "position") VALUES (?, 0)', (CURSOR,))
-        return 0
-    return int(position)
 
 
 def _enabled_workflows(conn: Connection) -> dict[str, list[tuple[int, int]]]:
     found: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for workflow_id, version_id, trigger_event in rows.execute(
-        conn,
-        "SELECT id, published_version_id, trigger_event FROM workflows"
-        " WHERE enabled = 1 AND published_version_id IS NOT NULL",
-    ):
-        found[trigger_event].append((workflow_id, version_id))
+    for workflow in runs.published_workflows(conn):
+        if workflow.trigger_event is not None:
+            found[workflow.trigger_event].append((workflow.id, workflow.version_id))
     return found
 
 
 def _process(
     conn: Connection,
     cache: VersionCache,
-    event: dict[str, Any],
+    event: Event,
     by_trigger: dict[str, list[tuple[int, int]]],
     now: dt.datetime,
 ) -> None:
-    kind = event["type"]
+    kind = event.type
     if kind == ev.CONVERSATION_CLOSED:
-        cancel_runs(conn, event["conversation_id"], "conversation closed", now)
-    if kind == ev.CONVERSATION_ASSIGNED and event["payload"].get("agent_id") is not None:
+        cancel_runs(conn, event.conversation_id, "conversation closed", now)
+    if kind == ev.CONVERSATION_ASSIGNED and event.payload.get("agent_id") is not None:
         _resume_queued(conn, cache, event, now)
     if kind in (ev.MESSAGE_RECEIVED, ev.CONVERSATION_QUEUED):
-        maybe_send_away(conn, event["conversation_id"], now)
+        maybe_send_away(conn, event.conversation_id, now)
     if kind == ev.MESSAGE_RECEIVED and _deliver_reply(conn, cache, event, now):
         return  # an answer to a question belongs to the run that asked it
     if kind in TRIGGERS and by_trigger.get(kind):
         trigger_workflows(conn, cache, event, by_trigger[kind], now)
 
 
-def _deliver_reply(conn: Connection, cache: VersionCache, event: dict[str, Any], now: dt.datetime) -> bool:
-    run_id = rows.scalar(
-        conn,
-        "SELECT id FROM workflow_runs WHERE conversation_id = ? AND status = 'waiting' AND wait_kind = 'reply'"
-        " AND wait_after_event < ? ORDER BY id LIMIT 1",
-        (event["conversation_id"], event["id"]),
-    )
+def _deliver_reply(conn: Connection, cache: VersionCache, event: Event, now: dt.datetime) -> bool:
+    if event.conversation_id is None:
+        return False
+    run_id = runs.waiting_for_reply(conn, event.conversation_id, event.id)
     if run_id is None:
         return False
-    payload = event["payload"]
     run = load_run(conn, cache, run_id)
-    run.reply_event_id = event["id"]
-    resume(conn, run, Reply(payload["text"], payload["message_id"]), now)
+    run.reply_event_id = event.id
+    resume(conn, run, Reply(event.payload["text"], event.payload["message_id"]), now)
     return True
 
 
-def _resume_queued(conn: Connection, cache: VersionCache, event: dict[str, Any], now: dt.datetime) -> None:
+def _resume_queued(conn: Connection, cache: VersionCache, event: Event, now: dt.datetime) -> None:
     """A conversation a run left in a queue got an agent: the run goes on from its assign step."""
-    waiting = rows.execute(
-        conn,
-        "SELECT id FROM workflow_runs WHERE conversation_id = ? AND status = 'waiting' AND wait_kind = 'queue'",
-        (event["conversation_id"],),
-    ).fetchall()
-    for (run_id,) in waiting:
-        resume(conn, load_run(conn, cache, run_id), Assigned(event["payload"]["agent_id"]), now)
+    if event.conversation_id is None:
+        return
+    for run_id in runs.waiting_for_agent(conn, event.conversation_id):
+        resume(conn, load_run(conn, cache, run_id), Assigned(event.payload["agent_id"]), now)
 
 
 def trigger_workflows(
-    conn: Connection, cache: VersionCache, event: dict[str, Any], candidates: list[tuple[int, int]], now: dt.datetime
+    conn: Connection, cache: VersionCache, event: Event, candidates: list[tuple[int, int]], now: dt.datetime
 ) -> None:
     trigger = {
-        "event": {"id": event["id"], "type": event["type"], **event["payload"]},
+        "event": {"id": event.id, "type": event.type, **event.payload},
         "message": _message(conn, event),
     }
-    context = build_context(conn, event["contact_id"], event["conversation_id"], trigger)
+    context = build_context(conn, event.contact_id, event.conversation_id, trigger)
     unchanged: dict[str, Any] | None = context  # until a run has acted, its first step may reuse it
     for workflow_id, version_id in candidates:
         workflow = cache.get(conn, version_id)
@@ -131,10 +113,10 @@ def trigger_workflows(
             cache,
             workflow_id,
             version_id,
-            event["id"],
+            event.id,
             trigger,
-            event["contact_id"],
-            event["conversation_id"],
+            event.contact_id,
+            event.conversation_id,
             now,
             context=None if unchanged is None else dict(unchanged),
         )
@@ -142,36 +124,17 @@ def trigger_workflows(
             unchanged = None
 
 
-def _message(conn: Connection, event: dict[str, Any]) -> dict[str, Any] | None:
+def _message(conn: Connection, event: Event) -> dict[str, Any] | None:
     """The contact's message behind the event: its own, or the one that opened the conversation."""
-    payload = event["payload"]
+    payload = event.payload
     if "text" in payload and "message_id" in payload:
         return {"id": payload["message_id"], "text": payload["text"]}
-    if event["type"] != ev.CONVERSATION_OPENED or event["conversation_id"] is None:
+    if event.type != ev.CONVERSATION_OPENED or event.conversation_id is None:
         return None
-    row = rows.execute(
-        conn,
-        "SELECT id, text FROM messages WHERE conversation_id = ? AND direction = 'in' ORDER BY id LIMIT 1",
-        (event["conversation_id"],),
-    ).fetchone()
-    return {"id": row[0], "text": row[1]} if row else None
+    found = messages.first_inbound(conn, event.conversation_id)
+    return {"id": found[0], "text": found[1]} if found else None
 
 
 def cancel_runs(conn: Connection, conversation_id: int | None, reason: str, now: dt.datetime) -> None:
-    if conversation_id is None:
-        return
-    rows.update(
-        conn,
-        workflow_runs,
-        "conversation_id = ? AND status = 'waiting'",
-        (conversation_id,),
-        {
-            "status": "cancelled",
-            "end_reason": reason,
-            "ended_at": now,
-            "updated_at": now,
-            "wait_kind": None,
-            "wait_until": None,
-            "http_request": None,
-        },
-    )
+    if conversation_id is not None:
+        runs.cancel_waiting(conn, conversation_id, reason, now)

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from frontdesk.domain.contacts import normalise_tags
+from frontdesk.domain.model import RunStatus, WaitKind
 from frontdesk.domain.teams import AssignTarget
 from frontdesk.domain.workflows import templates
 from frontdesk.domain.workflows.definition import Workflow
@@ -105,12 +106,12 @@ def dry_run(workflow: Workflow, sample: dict[str, Any], now: dt.datetime) -> dic
     http = dict(sample.get("http") or {})
     records: list[StepRecord] = advance(workflow, state, runtime)
     for _ in range(MAX_RESUMES):
-        if state.status != "waiting" or state.wait is None:
+        if state.status != RunStatus.WAITING or state.wait is None:
             break
         signal: Signal
-        if state.wait.kind == "reply":
+        if state.wait.kind == WaitKind.REPLY:
             signal = Reply(answers.pop(0), 0) if answers else Timeout()
-        elif state.wait.kind == "http":
+        elif state.wait.kind == WaitKind.HTTP:
             response = http.get(state.step_id or "")
             signal = (
                 HttpResult(int(response.get("status", 200)), response.get("body"), None)

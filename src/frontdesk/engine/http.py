@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection
 
 from frontdesk.actions.named_secrets import secret_values
 from frontdesk.domain.workflows import secret_refs
@@ -26,7 +26,7 @@ from frontdesk.engine import destinations
 from frontdesk.engine.runs import VersionCache, load_run, resume
 from frontdesk.inflight import Budget
 from frontdesk.steps.base import HttpResult
-from frontdesk.store.tables import workflow_runs
+from frontdesk.store.sql import runs
 
 MAX_RESPONSE_BYTES = 1_000_000
 LEASE_MARGIN_SECONDS = 30
@@ -44,29 +44,20 @@ def host_of(request: dict[str, Any]) -> str:
 
 
 def claim_calls(conn: Connection, now: dt.datetime, budget: Budget) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(workflow_runs.c.id, workflow_runs.c.step_id, workflow_runs.c.visits, workflow_runs.c.http_request)
-        .where(
-            workflow_runs.c.status == "waiting",
-            workflow_runs.c.wait_kind == "http",
-            or_(workflow_runs.c.lease_until.is_(None), workflow_runs.c.lease_until < now),
-        )
-        .order_by(workflow_runs.c.id)
-        .limit(CANDIDATES)
-    ).all()
     claimed = []
-    for row in rows:
-        request = dict(row.http_request)
+    for pending in runs.calls_to_claim(conn, now, CANDIDATES):
+        request = dict(pending.request)
         host = host_of(request)
         if budget.free <= 0:
             break
         if not budget.take(host):
             continue
         lease = now + dt.timedelta(seconds=float(request.get("timeout", 10)) + LEASE_MARGIN_SECONDS)
-        conn.execute(update(workflow_runs).where(workflow_runs.c.id == row.id).values(lease_until=lease))
-        key = f"run-{row.id}-{row.step_id}-{row.visits.get(row.step_id, 0)}"
+        runs.lease_call(conn, pending.run_id, lease)
+        step_id = pending.step_id
+        key = f"run-{pending.run_id}-{step_id}-{pending.visits.get(step_id, 0)}"
         values = secret_values(conn, secret_refs.marked(request, request.get("secrets_nonce", "")))
-        call = {"run_id": row.id, "step_id": row.step_id, "request": request, "key": key, "host": host}
+        call = {"run_id": pending.run_id, "step_id": step_id, "request": request, "key": key, "host": host}
         claimed.append({**call, "secrets": values})
     return claimed
 
@@ -75,14 +66,8 @@ def record_result(
     conn: Connection, cache: VersionCache, call: dict[str, Any], result: HttpResult, now: dt.datetime
 ) -> None:
     """Resume the run with the response, unless it moved on meanwhile (cancelled, say)."""
-    current = conn.execute(
-        select(workflow_runs.c.status, workflow_runs.c.wait_kind, workflow_runs.c.step_id).where(
-            workflow_runs.c.id == call["run_id"]
-        )
-    ).first()
-    if current is None or tuple(current) != ("waiting", "http", call["step_id"]):
-        return
-    resume(conn, load_run(conn, cache, call["run_id"]), result, now)
+    if runs.waits_for_call(conn, call["run_id"], call["step_id"]):
+        resume(conn, load_run(conn, cache, call["run_id"]), result, now)
 
 
 @cache

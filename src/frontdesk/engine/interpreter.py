@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from frontdesk.domain.model import RunStatus
 from frontdesk.domain.workflows.definition import Workflow
 from frontdesk.steps.base import REGISTRY, Outcome, Runtime, Signal, Wait
 
@@ -21,7 +22,7 @@ class RunState:
     vars: dict[str, Any] = field(default_factory=dict)
     step_state: dict[str, Any] = field(default_factory=dict)
     visits: dict[str, int] = field(default_factory=dict)
-    status: str = "running"  # running, waiting, completed, failed, cancelled
+    status: RunStatus = RunStatus.RUNNING
     wait: Wait | None = None
     end_reason: str | None = None
 
@@ -52,11 +53,11 @@ class RunCancelled(Exception):
 def advance(workflow: Workflow, state: RunState, runtime: Runtime, signal: Signal = None) -> list[StepRecord]:
     """Execute steps from `state.step_id`, delivering `signal` to it first; mutate `state`."""
     records: list[StepRecord] = []
-    state.status = "running"
+    state.status = RunStatus.RUNNING
     state.wait = None
     while state.step_id is not None:
         if len(records) >= MAX_STEPS_PER_ADVANCE:
-            _end(state, "failed", f"more than {MAX_STEPS_PER_ADVANCE} steps without waiting")
+            _end(state, RunStatus.FAILED, f"more than {MAX_STEPS_PER_ADVANCE} steps without waiting")
             return records
         step = workflow.step(state.step_id)
         if signal is None:
@@ -68,26 +69,26 @@ def advance(workflow: Workflow, state: RunState, runtime: Runtime, signal: Signa
             outcome = REGISTRY[step.type].execute(step, runtime, signal)
         except RunCancelled as exc:
             records.append(_skipped(step.id, step.type, str(exc), started))
-            _end(state, "cancelled", str(exc))
+            _end(state, RunStatus.CANCELLED, str(exc))
             return records
         except Exception as exc:  # a step's failure ends its run, never the engine
             records.append(_record(step.id, step.type, Outcome(branch=""), started, error=_describe(exc)))
-            _end(state, "failed", f"step {step.id!r} failed: {_describe(exc)}")
+            _end(state, RunStatus.FAILED, f"step {step.id!r} failed: {_describe(exc)}")
             return records
         signal = None
         if outcome.wait is not None:
-            state.status, state.wait = "waiting", outcome.wait
+            state.status, state.wait = RunStatus.WAITING, outcome.wait
             state.step_state = outcome.state if outcome.state is not None else state.step_state
             records.append(_record(step.id, step.type, outcome, started, waiting=outcome.wait.kind))
             return records
         records.append(_record(step.id, step.type, outcome, started))
         state.step_id = step.targets().get(outcome.branch)
         if state.step_id is None:
-            _end(state, "completed", f"ended after step {step.id!r} ({outcome.branch})")
+            _end(state, RunStatus.COMPLETED, f"ended after step {step.id!r} ({outcome.branch})")
     return records
 
 
-def _end(state: RunState, status: str, reason: str) -> None:
+def _end(state: RunState, status: RunStatus, reason: str) -> None:
     state.status, state.end_reason, state.wait = status, reason, None
 
 

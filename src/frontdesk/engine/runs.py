@@ -9,14 +9,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from frontdesk.domain.model import RunStatus, WaitKind
 from frontdesk.domain.workflows.definition import Workflow, parse
 from frontdesk.engine.interpreter import RunState, StepRecord, advance
-from frontdesk.engine.queue import new_run_row
 from frontdesk.engine.runtime import DbRuntime
 from frontdesk.steps.base import Signal, Wait
 from frontdesk.store import rows
 from frontdesk.store.database import wake
-from frontdesk.store.tables import workflow_run_steps, workflow_runs, workflow_versions
+from frontdesk.store.sql import events, runs
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,7 @@ class VersionCache:
     def get(self, conn: Connection, version_id: int) -> Workflow:
         workflow = self._items.get(version_id)
         if workflow is None:
-            definition = rows.value(conn, workflow_versions, "definition", version_id)
-            workflow = self._items[version_id] = parse(definition)
+            workflow = self._items[version_id] = parse(runs.definition(conn, version_id))
         return workflow
 
 
@@ -68,11 +67,9 @@ def start_run(
     """Create and advance a run; None if this event already started one for this workflow.
     `context`: what conditions and templates see, when the caller has just read it."""
     workflow = cache.get(conn, version_id)
-    row = new_run_row(
-        workflow_id, version_id, trigger, contact_id, conversation_id, now,
-        status="running", step_id=workflow.start, trigger_event_id=trigger_event_id,
-    )  # fmt: skip
-    run_id = rows.insert_new(conn, workflow_runs, row)  # None: this event already started one
+    run_id = runs.add_running(
+        conn, workflow_id, version_id, trigger_event_id, trigger, contact_id, conversation_id, workflow.start, now
+    )
     if run_id is None:
         return None
     run = Run(
@@ -92,27 +89,27 @@ def start_run(
 
 
 def load_run(conn: Connection, cache: VersionCache, run_id: int) -> Run:
-    row = rows.by_id(conn, workflow_runs, run_id)
+    row = runs.load(conn, run_id)
     assert row is not None, f"run {run_id} is gone"
     state = RunState(
-        step_id=row["step_id"],
-        vars=dict(row["vars"]),
-        step_state=dict(row["step_state"]),
-        visits=dict(row["visits"]),
-        status=row["status"],
-        wait=Wait(row["wait_kind"]) if row["wait_kind"] else None,
+        step_id=row.step_id,
+        vars=dict(row.vars),
+        step_state=dict(row.step_state),
+        visits=dict(row.visits),
+        status=RunStatus(row.status),
+        wait=Wait(row.wait_kind) if row.wait_kind else None,
     )
     return Run(
-        row["id"],
-        row["workflow_id"],
-        row["version_id"],
-        cache.get(conn, row["version_id"]),
+        row.id,
+        row.workflow_id,
+        row.version_id,
+        cache.get(conn, row.version_id),
         state,
-        row["contact_id"],
-        row["conversation_id"],
-        dict(row["trigger"]),
-        row["wait_until"],
-        row["steps_executed"],
+        row.contact_id,
+        row.conversation_id,
+        dict(row.trigger),
+        row.wait_until,
+        row.steps_executed,
     )
 
 
@@ -127,7 +124,7 @@ def resume(
             _save(conn, run, records, now)
     except Exception as exc:  # never let one run break the batch it is processed in
         log.exception("run failed to advance", extra={"run_id": run.id})
-        run.state.status, run.state.end_reason, run.state.wait = "failed", f"engine error: {exc}", None
+        run.state.status, run.state.end_reason, run.state.wait = RunStatus.FAILED, f"engine error: {exc}", None
         _save(conn, run, [], now)
 
 
@@ -151,11 +148,10 @@ def _save(conn: Connection, run: Run, records: list[StepRecord], now: dt.datetim
         values.update(_wait_values(conn, run, state.wait, now))
     else:
         values.update(ended_at=now, end_reason=state.end_reason)
-    rows.update_by_id(conn, workflow_runs, run.id, values)
+    runs.save(conn, run.id, values)
     if records:
-        rows.insert_many(
+        runs.add_steps(
             conn,
-            workflow_run_steps,
             [
                 {
                     "run_id": run.id,
@@ -178,7 +174,7 @@ def _save(conn: Connection, run: Run, records: list[StepRecord], now: dt.datetim
 
 def _wait_values(conn: Connection, run: Run, wait: Wait, now: dt.datetime) -> dict[str, Any]:
     values: dict[str, Any] = {"wait_kind": wait.kind}
-    if wait.kind == "http":
+    if wait.kind == WaitKind.HTTP:
         values["http_request"] = wait.request
         wake(conn, "http")
         return values
@@ -187,8 +183,8 @@ def _wait_values(conn: Connection, run: Run, wait: Wait, now: dt.datetime) -> di
     elif wait.seconds is not None:
         values["wait_until"] = now + dt.timedelta(seconds=wait.seconds)
     wake(conn, "timers")
-    if wait.kind == "reply":
+    if wait.kind == WaitKind.REPLY:
         # Only messages the contact sends after this point answer the question: after the reply
         # being handled (so that answers sent in a row each count), else after every event so far.
-        values["wait_after_event"] = run.reply_event_id or rows.scalar(conn, "SELECT max(id) FROM events") or 0
+        values["wait_after_event"] = run.reply_event_id or events.last_id(conn)
     return values

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from frontdesk.actions.contacts import update_contact
 from frontdesk.actions.conversations import add_note, close_conversation, get_conversation, open_conversation
@@ -22,7 +22,7 @@ from frontdesk.engine.interpreter import RunCancelled, StepFailed
 from frontdesk.engine.queue import queue_run
 from frontdesk.steps.base import Assignment, Catalog
 from frontdesk.store import rows
-from frontdesk.store.tables import contacts, workflows
+from frontdesk.store.sql import contacts, messages, runs
 
 if TYPE_CHECKING:
     from frontdesk.engine.runs import Run
@@ -126,18 +126,14 @@ class DbRuntime:
 
     def start_workflow(self, name: str) -> bool:
         """Queue a run of `name`; the timer loop starts it (no recursion inside this step)."""
-        target = self.conn.execute(
-            select(workflows.c.id, workflows.c.published_version_id).where(
-                workflows.c.name == name, workflows.c.enabled.is_(True)
-            )
-        ).first()
-        if target is None or target.published_version_id is None:
+        target = next((w for w in runs.published_workflows(self.conn) if w.name == name), None)
+        if target is None:
             return False
         run = self.run
         queue_run(
             self.conn,
             target.id,
-            target.published_version_id,
+            target.version_id,
             run.trigger,
             run.contact_id,
             run.conversation_id,
@@ -159,16 +155,16 @@ def build_context(
         "vars": {},
     }
     if contact_id is not None:
-        row = rows.by_id(conn, contacts, contact_id)
-        if row is not None:
-            name = row["name"] or ""
+        contact = contacts.get(conn, contact_id)
+        if contact is not None:
+            name = contact.name or ""
             context["contact"] = {
-                "id": row["id"],
+                "id": contact.id,
                 "name": name,
                 "first_name": name.split(" ")[0] if name else "",
-                "fields": dict(row["fields"]),
-                "tags": list(row["tags"]),
-                "owner_agent_id": row["owner_agent_id"],
+                "fields": dict(contact.fields),
+                "tags": list(contact.tags),
+                "owner_agent_id": contact.owner_agent_id,
             }
     if conversation_id is not None:
         conversation = get_conversation(conn, conversation_id)
@@ -177,12 +173,6 @@ def build_context(
         }
         channel_id = conversation["channel_id"]
         if channel_id is not None:
-            channel = rows.remembered(
-                conn,
-                ("channel", channel_id),
-                lambda: rows.execute(
-                    conn, "SELECT id, type, name FROM channels WHERE id = ?", (channel_id,)
-                ).fetchone(),
-            )
-            context["channel"] = dict(zip(("id", "type", "name"), channel, strict=True)) if channel else {}
+            channel = rows.remembered(conn, ("channel", channel_id), lambda: messages.channel(conn, channel_id))
+            context["channel"] = channel._asdict() if channel else {}
     return context

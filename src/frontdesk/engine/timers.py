@@ -5,29 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
+from frontdesk.domain.model import WaitKind
 from frontdesk.engine.runs import VersionCache, load_run, resume
 from frontdesk.steps.base import Timeout
-from frontdesk.store.tables import WAITING, workflow_runs
-
-TIMED = ("reply", "timer", "start", "queue")
+from frontdesk.store.sql import runs
 
 
 def fire_due(conn: Connection, cache: VersionCache, now: dt.datetime, limit: int = 200) -> int:
-    due = conn.execute(
-        select(workflow_runs.c.id, workflow_runs.c.wait_kind)
-        .where(
-            workflow_runs.c.status == WAITING,
-            workflow_runs.c.wait_until <= now,
-            workflow_runs.c.wait_kind.in_(TIMED),
-        )
-        .order_by(workflow_runs.c.wait_until)
-        .limit(limit)
-    ).all()
+    due = runs.due(conn, now, limit)
     for run_id, kind in due:
         run = load_run(conn, cache, run_id)
-        if kind == "start":
+        if kind == WaitKind.START:
             run.state.step_id = run.workflow.start
             resume(conn, run, None, now)
         else:
@@ -36,8 +26,4 @@ def fire_due(conn: Connection, cache: VersionCache, now: dt.datetime, limit: int
 
 
 def next_due(conn: Connection) -> dt.datetime | None:
-    return conn.execute(
-        select(func.min(workflow_runs.c.wait_until)).where(
-            workflow_runs.c.status == WAITING, workflow_runs.c.wait_kind.in_(TIMED)
-        )
-    ).scalar()
+    return runs.next_due(conn)

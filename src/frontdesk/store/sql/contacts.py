@@ -1,0 +1,47 @@
+"""Contacts and their channel identities (channel + external id: who wrote, as the channel knows them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection
+
+from frontdesk.domain.records import Contact
+from frontdesk.store import rows
+from frontdesk.store.tables import contact_identities, contacts
+
+_BY_IDENTITY = "SELECT contact_id FROM contact_identities WHERE channel_id = ? AND external_id = ?"
+_DELETE = "DELETE FROM contacts WHERE id = ?"
+
+
+def get(conn: Connection, contact_id: int) -> Contact | None:
+    row = rows.by_id(conn, contacts, contact_id)
+    return None if row is None else Contact(**row)
+
+
+def by_identity(conn: Connection, channel_id: int, external_id: str) -> int | None:
+    """The contact known on `channel_id` as `external_id`, if any."""
+    found = rows.scalar(conn, _BY_IDENTITY, (channel_id, external_id))
+    return None if found is None else int(found)
+
+
+def add(conn: Connection, name: str | None, at: dt.datetime) -> int:
+    return rows.insert(conn, contacts, {"name": name, "fields": {}, "tags": [], "created_at": at, "updated_at": at})
+
+
+def add_identity(conn: Connection, contact_id: int, channel_id: int, external_id: str) -> int | None:
+    """Link the contact to its identity on a channel; None if another contact holds it already
+    (no savepoint needed: the conflicting row is simply not written)."""
+    identity = {"contact_id": contact_id, "channel_id": channel_id, "external_id": external_id}
+    return rows.insert_new(conn, contact_identities, identity)
+
+
+def delete(conn: Connection, contact_id: int) -> None:
+    rows.execute(conn, _DELETE, (contact_id,))
+
+
+def change(conn: Connection, contact_id: int, values: Mapping[str, Any]) -> None:
+    """Write the changed columns (name, fields, tags, owner_agent_id, updated_at)."""
+    rows.update_by_id(conn, contacts, contact_id, values)

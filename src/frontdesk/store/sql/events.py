@@ -1,0 +1,60 @@
+"""The event log and the cursors that read it: appended in the writer's transaction with the
+change each event describes, consumed in id order (ids are never reused: AUTOINCREMENT)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection
+
+from frontdesk.domain.records import Event
+from frontdesk.store import rows
+from frontdesk.store.tables import events
+
+_AFTER = "id > ? ORDER BY id LIMIT ?"
+_LAST = "SELECT max(id) FROM events"
+_CURSOR = 'SELECT "position" FROM engine_cursors WHERE name = ?'
+_NEW_CURSOR = 'INSERT INTO engine_cursors (name, "position") VALUES (?, 0)'
+_MOVE_CURSOR = 'UPDATE engine_cursors SET "position" = ? WHERE name = ?'
+
+
+def append(
+    conn: Connection,
+    type_: str,
+    payload: dict[str, Any],
+    contact_id: int | None,
+    conversation_id: int | None,
+    at: dt.datetime,
+) -> int:
+    values = {
+        "type": type_,
+        "contact_id": contact_id,
+        "conversation_id": conversation_id,
+        "payload": payload,
+        "created_at": at,
+    }
+    return rows.insert(conn, events, values)
+
+
+def after(conn: Connection, position: int, limit: int) -> list[Event]:
+    """Up to `limit` events after `position`, oldest first."""
+    return [Event(**row) for row in rows.select_all(conn, events, _AFTER, (position, limit))]
+
+
+def last_id(conn: Connection) -> int:
+    """The newest event's id (0 before the first)."""
+    return int(rows.scalar(conn, _LAST) or 0)
+
+
+def cursor(conn: Connection, name: str) -> int:
+    """Where the reader `name` stopped (a new reader starts before the first event)."""
+    position = rows.scalar(conn, _CURSOR, (name,))
+    if position is None:
+        rows.execute(conn, _NEW_CURSOR, (name,))
+        return 0
+    return int(position)
+
+
+def move_cursor(conn: Connection, name: str, position: int) -> None:
+    rows.execute(conn, _MOVE_CURSOR, (position, name))

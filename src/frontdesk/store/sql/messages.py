@@ -1,0 +1,80 @@
+"""Messages as ingest and the engine read and write them, and the channel they travel on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+from sqlalchemy import Connection
+
+from frontdesk.domain.model import AuthorKind, DeliveryStatus, Direction
+from frontdesk.store import rows
+from frontdesk.store.tables import messages
+
+_BY_PROVIDER_ID = (
+    "SELECT m.id, m.conversation_id, m.opened_conversation, c.contact_id FROM messages m"
+    " JOIN conversations c ON c.id = m.conversation_id WHERE m.channel_id = ? AND m.provider_message_id = ?"
+)
+# `direction` as a literal: the partial index on inbound messages applies only when the planner sees it.
+_FIRST_INBOUND = (
+    f"SELECT id, text FROM messages WHERE conversation_id = ? AND direction = '{Direction.INBOUND}' ORDER BY id LIMIT 1"
+)
+_CHANNEL = "SELECT id, type, name FROM channels WHERE id = ?"
+
+
+class Received(NamedTuple):
+    """An inbound message already stored, and where it went."""
+
+    message_id: int
+    conversation_id: int
+    opened_conversation: bool
+    contact_id: int
+
+
+class ChannelRef(NamedTuple):
+    id: int
+    type: str
+    name: str
+
+
+def received(conn: Connection, channel_id: int, provider_message_id: str) -> Received | None:
+    """The message a channel already delivered under this provider id (a provider's retry)."""
+    row = rows.execute(conn, _BY_PROVIDER_ID, (channel_id, provider_message_id)).fetchone()
+    if row is None:
+        return None
+    message_id, conversation_id, opened, contact_id = row
+    return Received(message_id, conversation_id, bool(rows.dialect(conn).decode_bool(opened)), contact_id)
+
+
+def add_inbound(
+    conn: Connection,
+    conversation_id: int,
+    channel_id: int,
+    text: str,
+    provider_message_id: str,
+    opened_conversation: bool,
+    at: dt.datetime,
+) -> int:
+    values = {
+        "conversation_id": conversation_id,
+        "channel_id": channel_id,
+        "direction": Direction.INBOUND,
+        "author_kind": AuthorKind.CONTACT,
+        "text": text,
+        "provider_message_id": provider_message_id,
+        "opened_conversation": opened_conversation,
+        "delivery_status": DeliveryStatus.RECEIVED,
+        "created_at": at,
+    }
+    return rows.insert(conn, messages, values)
+
+
+def first_inbound(conn: Connection, conversation_id: int) -> tuple[int, str] | None:
+    """The contact's first message in the conversation: (id, text)."""
+    row = rows.execute(conn, _FIRST_INBOUND, (conversation_id,)).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def channel(conn: Connection, channel_id: int) -> ChannelRef | None:
+    row = rows.execute(conn, _CHANNEL, (channel_id,)).fetchone()
+    return None if row is None else ChannelRef(*row)

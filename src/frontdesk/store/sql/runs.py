@@ -1,0 +1,197 @@
+"""Workflow runs as rows, their step history, and the published workflows they start from.
+
+Statuses and wait kinds are written into the statements as literals (from the enums), not bound:
+SQLite's planner uses the partial index on waiting runs only when it sees `status = 'waiting'`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection
+
+from frontdesk.domain.model import RunStatus, WaitKind
+from frontdesk.domain.records import Run
+from frontdesk.store import rows
+from frontdesk.store.tables import workflow_run_steps, workflow_runs, workflow_versions
+
+_WAITING = f"status = '{RunStatus.WAITING}'"
+_TIMED = f"wait_kind IN ('{WaitKind.REPLY}', '{WaitKind.TIMER}', '{WaitKind.START}', '{WaitKind.QUEUE}')"
+_REPLY_WAITER = (
+    f"SELECT id FROM workflow_runs WHERE conversation_id = ? AND {_WAITING} AND wait_kind = '{WaitKind.REPLY}'"
+    " AND wait_after_event < ? ORDER BY id LIMIT 1"
+)
+_QUEUE_WAITERS = (
+    f"SELECT id FROM workflow_runs WHERE conversation_id = ? AND {_WAITING} AND wait_kind = '{WaitKind.QUEUE}'"
+)
+_DUE = (
+    f"SELECT id, wait_kind FROM workflow_runs WHERE {_WAITING} AND wait_until <= ? AND {_TIMED}"
+    " ORDER BY wait_until LIMIT ?"
+)
+_NEXT_DUE = f"SELECT min(wait_until) FROM workflow_runs WHERE {_WAITING} AND {_TIMED}"
+_CALL_COLUMNS = ("id", "step_id", "visits", "http_request")
+_CALLS = (
+    f"SELECT {', '.join(_CALL_COLUMNS)} FROM workflow_runs WHERE {_WAITING} AND wait_kind = '{WaitKind.HTTP}'"
+    " AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?"
+)
+_WAITS_FOR_CALL = (
+    f"SELECT 1 FROM workflow_runs WHERE id = ? AND {_WAITING} AND wait_kind = '{WaitKind.HTTP}' AND step_id = ?"
+)
+_PUBLISHED = (
+    "SELECT id, name, published_version_id, trigger_event FROM workflows"
+    " WHERE enabled AND published_version_id IS NOT NULL"
+)
+
+
+class PublishedWorkflow(NamedTuple):
+    id: int
+    name: str
+    version_id: int
+    trigger_event: str | None
+
+
+class PendingCall(NamedTuple):
+    """An http_request step's call waiting to be made."""
+
+    run_id: int
+    step_id: str
+    visits: dict[str, int]
+    request: dict[str, Any]
+
+
+def published_workflows(conn: Connection) -> list[PublishedWorkflow]:
+    """The enabled workflows that have a published version: the ones a run may start from."""
+    return [PublishedWorkflow(*row) for row in rows.execute(conn, _PUBLISHED)]
+
+
+def definition(conn: Connection, version_id: int) -> dict[str, Any]:
+    """A published version's workflow definition (immutable once written)."""
+    found = rows.value(conn, workflow_versions, "definition", version_id)
+    if found is None:
+        raise LookupError(f"workflow version {version_id} is gone")
+    return dict(found)
+
+
+def _new(
+    workflow_id: int,
+    version_id: int,
+    trigger: dict[str, Any],
+    contact_id: int | None,
+    conversation_id: int | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "workflow_id": workflow_id,
+        "version_id": version_id,
+        "trigger": trigger,
+        "contact_id": contact_id,
+        "conversation_id": conversation_id,
+        "vars": {},
+        "step_state": {},
+        "visits": {},
+        "started_at": now,
+        "updated_at": now,
+    }
+
+
+def add_running(
+    conn: Connection,
+    workflow_id: int,
+    version_id: int,
+    trigger_event_id: int | None,
+    trigger: dict[str, Any],
+    contact_id: int | None,
+    conversation_id: int | None,
+    step_id: str,
+    now: dt.datetime,
+) -> int | None:
+    """A run starting at `step_id`; None if this event already started one of this workflow."""
+    row = _new(workflow_id, version_id, trigger, contact_id, conversation_id, now)
+    row.update(status=RunStatus.RUNNING, step_id=step_id, trigger_event_id=trigger_event_id)
+    return rows.insert_new(conn, workflow_runs, row)
+
+
+def add_queued(
+    conn: Connection,
+    workflow_id: int,
+    version_id: int,
+    trigger: dict[str, Any],
+    contact_id: int | None,
+    conversation_id: int | None,
+    now: dt.datetime,
+) -> int:
+    """A run the timers start from its first step once `now` is due."""
+    row = _new(workflow_id, version_id, trigger, contact_id, conversation_id, now)
+    row.update(status=RunStatus.WAITING, step_id=None, wait_kind=WaitKind.START, wait_until=now)
+    return rows.insert(conn, workflow_runs, row)
+
+
+def load(conn: Connection, run_id: int) -> Run | None:
+    row = rows.by_id(conn, workflow_runs, run_id)
+    return None if row is None else Run(**row)
+
+
+def save(conn: Connection, run_id: int, values: Mapping[str, Any]) -> None:
+    """Write a run's state after it advanced (the engine decides which columns)."""
+    rows.update_by_id(conn, workflow_runs, run_id, values)
+
+
+def add_steps(conn: Connection, steps: Sequence[Mapping[str, Any]]) -> None:
+    """Append executed steps to their runs' history."""
+    rows.insert_many(conn, workflow_run_steps, steps)
+
+
+def waiting_for_reply(conn: Connection, conversation_id: int, event_id: int) -> int | None:
+    """The run whose question the contact's message (event `event_id`) answers, if any."""
+    found = rows.scalar(conn, _REPLY_WAITER, (conversation_id, event_id))
+    return None if found is None else int(found)
+
+
+def waiting_for_agent(conn: Connection, conversation_id: int) -> list[int]:
+    """The runs that left this conversation in a team's queue."""
+    return [run_id for (run_id,) in rows.execute(conn, _QUEUE_WAITERS, (conversation_id,))]
+
+
+def cancel_waiting(conn: Connection, conversation_id: int, reason: str, now: dt.datetime) -> int:
+    """End every waiting run of the conversation; how many."""
+    values = {
+        "status": RunStatus.CANCELLED,
+        "end_reason": reason,
+        "ended_at": now,
+        "updated_at": now,
+        "wait_kind": None,
+        "wait_until": None,
+        "http_request": None,
+    }
+    return rows.update(conn, workflow_runs, f"conversation_id = ? AND {_WAITING}", (conversation_id,), values)
+
+
+def due(conn: Connection, now: dt.datetime, limit: int) -> list[tuple[int, WaitKind]]:
+    """Waiting runs whose time has come (timeouts, waits, queued starts), the earliest first."""
+    at = rows.dialect(conn).encode_time(now)
+    found = rows.execute(conn, _DUE, (at, limit))
+    return [(run_id, WaitKind(kind)) for run_id, kind in found]
+
+
+def next_due(conn: Connection) -> dt.datetime | None:
+    return rows.dialect(conn).decode_time(rows.scalar(conn, _NEXT_DUE))
+
+
+def calls_to_claim(conn: Connection, now: dt.datetime, limit: int) -> list[PendingCall]:
+    """Runs waiting on an HTTP call nobody holds a lease on, oldest first."""
+    at = rows.dialect(conn).encode_time(now)
+    found = rows.execute(conn, _CALLS, (at, limit))
+    decoded = (rows.decode(conn, workflow_runs, _CALL_COLUMNS, row) for row in found)
+    return [PendingCall(r["id"], r["step_id"], r["visits"], r["http_request"]) for r in decoded]
+
+
+def lease_call(conn: Connection, run_id: int, until: dt.datetime) -> None:
+    """Hold the run's call until `until`: a crash before its answer lands makes it again then."""
+    rows.update_by_id(conn, workflow_runs, run_id, {"lease_until": until})
+
+
+def waits_for_call(conn: Connection, run_id: int, step_id: str) -> bool:
+    """Whether the run still waits on the call its step `step_id` made (not cancelled meanwhile)."""
+    return rows.scalar(conn, _WAITS_FOR_CALL, (run_id, step_id)) is not None
