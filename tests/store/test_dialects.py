@@ -1,0 +1,60 @@
+"""The store's statements run on the dialect `Database` chose for its URL, and only on one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+
+from frontdesk.store import rows
+from frontdesk.store.database import Database
+from frontdesk.store.dialects.sqlite import SQLite
+from frontdesk.store.sql import contacts, events
+
+
+def test_database_runs_its_statements_on_the_dialect_of_its_url(db: Database) -> None:
+    assert db.dialect.name == "sqlite"
+    assert db.write_sync(rows.dialect) is db.dialect
+    assert db.read_sync(rows.dialect) is db.dialect
+
+
+def test_a_database_the_store_has_no_dialect_for_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="no store dialect for 'mysql'"):
+        Database("mysql://frontdesk@localhost/frontdesk")
+
+
+def test_a_connection_opened_without_database_refuses_the_store_functions(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn, pytest.raises(RuntimeError, match="no store dialect"):
+            events.last_id(conn)
+    finally:
+        engine.dispose()
+
+
+class _Recording(SQLite):
+    """SQLite that notes each statement: stands for a second database's dialect."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statements: list[str] = []
+
+    def execute(self, driver: Any, sql: str, params: Sequence[Any]) -> Any:
+        self.statements.append(sql)
+        return super().execute(driver, sql, params)
+
+
+def test_the_store_functions_run_on_whichever_dialect_the_connection_carries(db_url: str) -> None:
+    engine = create_engine(db_url)
+    dialect = _Recording()
+    rows.attach(engine, dialect)
+    try:
+        with engine.connect() as conn:
+            assert contacts.by_identity(conn, 1, "nobody") is None
+            assert events.last_id(conn) >= 0
+    finally:
+        engine.dispose()
+    assert len(dialect.statements) == 2
+    assert dialect.statements[0].startswith("SELECT contact_id FROM contact_identities")
