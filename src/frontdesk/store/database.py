@@ -73,7 +73,7 @@ class Database:
         """`secret_key`: FRONTDESK_SECRET_KEY; None uses (and makes once) the key file `key_path(url)`."""
         self.url = url
         self.dialect = dialects.for_url(url)  # how the store's statements run on this database
-        self.is_sqlite = self.dialect.name == "sqlite"
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
             _prepare_files(url)
         self.box = SecretBox.load(secret_key, key_path(url))
@@ -81,7 +81,8 @@ class Database:
         self.read_engine = _engine(url, self.is_sqlite, pool_size=read_pool_size, begin="BEGIN")
         for engine in (self.write_engine, self.read_engine):
             attach(engine, self.box)
-            rows.attach(engine, self.dialect)
+            if self.dialect is not None:
+                rows.attach(engine, self.dialect)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[set[str]], None]] = []

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, event
 
+from frontdesk.store import dialects
 from frontdesk.store.dialects.base import Cursor, Dialect, Row, dumps, loads, quote
 from frontdesk.store.dialects.sqlite import decode_time, encode_time
 
@@ -49,7 +50,10 @@ def _session(conn: Connection) -> _Session:
     try:
         return conn.info[_SESSION_KEY]  # type: ignore[no-any-return]
     except KeyError:
-        raise RuntimeError("this connection has no store dialect: open it through store.database.Database") from None
+        raise RuntimeError(
+            f"no store dialect on this {conn.dialect.name} connection: the store runs on"
+            f" {', '.join(dialects.known())}, through store.database.Database"
+        ) from None
 
 
 def dialect(conn: Connection) -> Dialect:

@@ -14,10 +14,12 @@ from frontdesk.store.dialects.sqlite import SQLite
 _DIALECTS: dict[str, type[Dialect]] = {SQLite.name: SQLite}
 
 
-def for_url(url: str) -> Dialect:
-    """The dialect for a database URL; ValueError for a database the store cannot run on yet."""
-    backend = make_url(url).get_backend_name()
-    found = _DIALECTS.get(backend)
-    if found is None:
-        raise ValueError(f"no store dialect for {backend!r} databases (supported: {', '.join(_DIALECTS)})")
-    return found()
+def for_url(url: str) -> Dialect | None:
+    """The dialect for a database URL; None for a database the store's statements cannot run on
+    yet (SQLAlchemy alone still serves it: `frontdesk migrate`, say)."""
+    found = _DIALECTS.get(make_url(url).get_backend_name())
+    return None if found is None else found()
+
+
+def known() -> list[str]:
+    return list(_DIALECTS)
