@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from frontdesk.actions.events import emit
 from frontdesk.clock import now
@@ -15,25 +15,21 @@ from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import Actor, FieldType
 from frontdesk.domain.records import Contact
 from frontdesk.store.sql import contacts
-from frontdesk.store.tables import agents, contact_fields
+from frontdesk.store.tables import agents
 
 
 def field_definitions(conn: Connection) -> dict[str, FieldDefinition]:
-    rows = conn.execute(select(contact_fields)).mappings()
-    return {r["key"]: FieldDefinition(r["key"], r["label"], FieldType(r["type"]), tuple(r["options"])) for r in rows}
+    return {f.key: f for f in contacts.field_definitions(conn)}
 
 
 def create_field(conn: Connection, key: str, label: str, type_: FieldType, options: list[str]) -> int:
     check_field_key(key)
     if type_ is FieldType.CHOICE and not options:
         raise InvalidInput("missing_options", "a choice field needs at least one option", "options")
-    if conn.execute(select(contact_fields.c.id).where(contact_fields.c.key == key)).first():
+    field_id = contacts.add_field(conn, key, label, type_, options, now())
+    if field_id is None:
         raise Conflict("field_exists", f"contact field {key!r} already exists", "key")
-    added = conn.execute(
-        insert(contact_fields).values(key=key, label=label, type=type_, options=options, created_at=now())
-    ).inserted_primary_key
-    assert added is not None
-    return int(added[0])
+    return field_id
 
 
 def get_contact(conn: Connection, contact_id: int) -> Contact:

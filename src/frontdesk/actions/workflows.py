@@ -14,8 +14,8 @@ from frontdesk.clock import now
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import Actor
 from frontdesk.domain.workflows.definition import Problem, validate
-from frontdesk.engine.queue import queue_run
 from frontdesk.steps.base import Catalog
+from frontdesk.store.sql import runs
 from frontdesk.store.tables import agents, contact_fields, contacts, teams, workflow_versions, workflows
 
 
@@ -162,4 +162,4 @@ def start_run(
         if conversation["contact_id"] != contact_id:
             raise InvalidInput("wrong_contact", f"conversation {conversation_id} is not contact {contact_id}'s")
     trigger = {"event": {"type": event_type, **payload}, "message": None}
-    return queue_run(conn, workflow_id, workflow["published_version_id"], trigger, contact_id, conversation_id, now())
+    return runs.queue(conn, workflow_id, workflow["published_version_id"], trigger, contact_id, conversation_id, now())

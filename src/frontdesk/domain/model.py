@@ -64,7 +64,7 @@ class WaitKind(StrEnum):
     TIMER = "timer"  # a `wait` step's delay
     HTTP = "http"  # an `http_request` call made outside the transaction
     QUEUE = "queue"  # an agent for a queued conversation
-    START = "start"  # the engine's next tick, for a run queued to start (engine.queue)
+    START = "start"  # the timers' next tick, for a run queued to start (store.sql.runs.queue)
 
 
 class Role(StrEnum):

@@ -19,7 +19,6 @@ from frontdesk.domain.model import Actor, AuthorKind, ConversationStatus
 from frontdesk.domain.teams import AssignTarget
 from frontdesk.domain.workflows import templates
 from frontdesk.engine.interpreter import RunCancelled, StepFailed
-from frontdesk.engine.queue import queue_run
 from frontdesk.steps.base import Assignment, Catalog
 from frontdesk.store import rows
 from frontdesk.store.sql import contacts, messages, runs
@@ -130,7 +129,7 @@ class DbRuntime:
         if target is None:
             return False
         run = self.run
-        queue_run(
+        runs.queue(
             self.conn,
             target.id,
             target.version_id,

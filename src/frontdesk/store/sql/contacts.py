@@ -1,4 +1,5 @@
-"""Contacts and their channel identities (channel + external id: who wrote, as the channel knows them)."""
+"""Contacts, their channel identities (channel + external id: who wrote, as the channel knows
+them) and the custom fields the business declared for them."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from frontdesk.domain.contacts import FieldDefinition
+from frontdesk.domain.model import FieldType
 from frontdesk.domain.records import Contact
 from frontdesk.store import rows
-from frontdesk.store.tables import contact_identities, contacts
+from frontdesk.store.tables import contact_fields, contact_identities, contacts
 
 _BY_IDENTITY = "SELECT contact_id FROM contact_identities WHERE channel_id = ? AND external_id = ?"
 _DELETE = "DELETE FROM contacts WHERE id = ?"
+_FIELD_COLUMNS = ("key", "label", "type", "options")
+_FIELDS = f"SELECT {', '.join(_FIELD_COLUMNS)} FROM contact_fields ORDER BY id"
 
 
 def get(conn: Connection, contact_id: int) -> Contact | None:
@@ -45,3 +50,17 @@ def delete(conn: Connection, contact_id: int) -> None:
 def change(conn: Connection, contact_id: int, values: Mapping[str, Any]) -> None:
     """Write the changed columns (name, fields, tags, owner_agent_id, updated_at)."""
     rows.update_by_id(conn, contacts, contact_id, values)
+
+
+def field_definitions(conn: Connection) -> list[FieldDefinition]:
+    """The declared custom fields, in the order they were declared."""
+    decoded = (rows.decode(conn, contact_fields, _FIELD_COLUMNS, row) for row in rows.execute(conn, _FIELDS))
+    return [FieldDefinition(f["key"], f["label"], FieldType(f["type"]), tuple(f["options"])) for f in decoded]
+
+
+def add_field(
+    conn: Connection, key: str, label: str, type_: FieldType, options: list[str], at: dt.datetime
+) -> int | None:
+    """Declare a custom field; None if one with this key exists."""
+    values = {"key": key, "label": label, "type": type_, "options": options, "created_at": at}
+    return rows.insert_new(conn, contact_fields, values)

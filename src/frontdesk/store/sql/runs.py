@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from frontdesk.domain.model import RunStatus, WaitKind
 from frontdesk.domain.records import Run
 from frontdesk.store import rows
+from frontdesk.store.database import wake
 from frontdesk.store.tables import workflow_run_steps, workflow_runs, workflow_versions
 
 _WAITING = f"status = '{RunStatus.WAITING}'"
@@ -113,7 +114,7 @@ def add_running(
     return rows.insert_new(conn, workflow_runs, row)
 
 
-def add_queued(
+def queue(
     conn: Connection,
     workflow_id: int,
     version_id: int,
@@ -122,10 +123,13 @@ def add_queued(
     conversation_id: int | None,
     now: dt.datetime,
 ) -> int:
-    """A run the timers start from its first step once `now` is due."""
+    """A run the timers start from its first step on their next tick (manual starts, webhooks,
+    `trigger_workflow`); they are woken once the transaction commits."""
     row = _new(workflow_id, version_id, trigger, contact_id, conversation_id, now)
     row.update(status=RunStatus.WAITING, step_id=None, wait_kind=WaitKind.START, wait_until=now)
-    return rows.insert(conn, workflow_runs, row)
+    run_id = rows.insert(conn, workflow_runs, row)
+    wake(conn, "timers")
+    return run_id
 
 
 def load(conn: Connection, run_id: int) -> Run | None:
