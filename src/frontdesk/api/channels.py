@@ -77,7 +77,7 @@ class ChannelController(Controller):
             contact_fields=data.contact.fields,
         )
         receipt: Receipt = await db.write(lambda c: receive_inbound(c, inbound))
-        body = {
+        body: InboundReceipt = {
             "contact_id": receipt.contact_id,
             "conversation_id": receipt.conversation_id,
             "message_id": receipt.message_id,

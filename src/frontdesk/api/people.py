@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.openapi import ResponseSpec
@@ -81,12 +81,12 @@ class TeamController(Controller):
     @get("/{team_id:int}/queue")
     async def queue(self, db: Db, team_id: PathId) -> list[QueueEntry]:
         """Conversations waiting for an agent of the team, in the order they will be served."""
-        return await db.read(lambda c: team_queries.team_queue(c, team_id))
+        return cast(list[QueueEntry], await db.read(lambda c: team_queries.team_queue(c, team_id)))
 
     @get("/{team_id:int}/stats")
     async def stats(self, db: Db, team_id: PathId) -> TeamStats:
         """Live figures: queue length, longest wait, agents online, open conversations per agent."""
-        return await db.read(lambda c: team_queries.team_stats(c, team_id, now()))
+        return cast(TeamStats, await db.read(lambda c: team_queries.team_stats(c, team_id, now())))
 
     @put(
         "/{team_id:int}/members/{agent_id:int}",

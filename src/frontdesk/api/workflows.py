@@ -3,7 +3,7 @@ incoming-webhook trigger."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, cast
 
 import yaml
 from litestar import Controller, Response, get, post, put
@@ -26,6 +26,9 @@ from frontdesk.store import run_queries, workflow_access
 from frontdesk.store.tables import workflows
 
 MANAGER = {"role": Role.MANAGER}
+
+# run_queries builds each run as Run (RunDetail with its version and steps) shows it; the casts
+# below only name that shape.
 
 
 def _exactly_one(schema: dict[str, Any], model: type[BaseModel]) -> None:
@@ -172,7 +175,7 @@ class WorkflowController(Controller):
         run_id = await db.write(
             lambda c: actions.start_run(c, workflow_id, "manual", data.data, data.contact_id, data.conversation_id)
         )
-        return await db.read(lambda c: run_queries.run_detail(c, run_id))
+        return cast(RunDetail, await db.read(lambda c: run_queries.run_detail(c, run_id)))
 
 
 class RunController(Controller):
@@ -204,13 +207,13 @@ class RunController(Controller):
                 visible=workflow_access.runs_seen_by(principal),
             )
         )
-        return [workflow_access.shown_to(principal, run) for run in listed]
+        return cast(list[Run], [workflow_access.shown_to(principal, run) for run in listed])
 
     @get("/{run_id:int}")
     async def get_run(self, db: Db, principal: Caller, run_id: PathId) -> RunDetail:
         """A run with every step it executed: branch taken and why, output, error (404 for a run
         of a conversation an agent may not see)."""
-        return await db.read(lambda c: workflow_access.run_seen(c, principal, run_id))
+        return cast(RunDetail, await db.read(lambda c: workflow_access.run_seen(c, principal, run_id)))
 
 
 def _bound_contact(data: dict[str, Any]) -> int | None:

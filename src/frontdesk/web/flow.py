@@ -123,6 +123,8 @@ def render(definition: Any, problems: dict[str, list[str]] | None = None, path: 
         x1, y1 = corner(source)
         x2, y2 = corner(target)
         css = "edge taken" if (source, target) in taken else "edge"
+        lx: float
+        ly: float
         if (source, target) in lanes:  # back or sideways: around the right of the drawing, in its own lane
             lane = MARGIN + columns * (BOX_W + GAP_X) + 14 * lanes[(source, target)]
             sy, ty = y1 + BOX_H / 2 + 6, y2 + BOX_H / 2 - 6
