@@ -13,7 +13,7 @@ def test_every_event_type_has_a_payload_shape() -> None:
     assert all(is_typeddict(shape) for shape in PAYLOADS.values())
 
 
-def test_every_payload_names_who_caused_it_except_what_a_contact_or_delivery_did() -> None:
+def test_payloads_name_their_actor_except_those_of_contacts_deliveries_and_queues() -> None:
     anonymous = {
         EventType.MESSAGE_RECEIVED,
         EventType.MESSAGE_SENT,  # `author` instead
