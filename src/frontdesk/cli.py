@@ -10,7 +10,8 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy import Connection, select
 
-from frontdesk import logs
+from frontdesk import assignment, logs
+from frontdesk.actions.sessions import set_password
 from frontdesk.actions.tokens import create_token
 from frontdesk.cli_workflows import reported_errors, runs, workflows
 from frontdesk.demo import ADMIN_EMAIL, demo_admin_login, load_demo
@@ -20,7 +21,6 @@ from frontdesk.settings import Settings
 from frontdesk.store.database import Database, in_memory
 from frontdesk.store.migrate import upgrade
 from frontdesk.store.tables import agents, channels
-from frontdesk.web.sessions import set_password
 
 app = typer.Typer(help="Frontdesk: inbound customer conversations, self-hosted.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -44,6 +44,7 @@ def settings_and_logs() -> Settings:
 
 
 def with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
+    assignment.install()
     db = Database(settings.database_url, secret_key=settings.secret_key)
     upgrade(db.write_engine)
     db.start()

@@ -11,12 +11,12 @@ from sqlalchemy import Connection, select
 from frontdesk.actions.agents import create_agent
 from frontdesk.actions.channels import create_channel
 from frontdesk.actions.contacts import create_field
+from frontdesk.actions.sessions import set_password
 from frontdesk.actions.teams import add_member, create_team
 from frontdesk.actions.tokens import create_token, revoke_token
 from frontdesk.actions.workflows import create_workflow, publish, set_enabled
 from frontdesk.domain.model import SYSTEM, Availability, ChannelType, FieldType, Role
 from frontdesk.store.tables import agents, api_tokens
-from frontdesk.web.sessions import set_password
 
 ADMIN_EMAIL = "admin@demo.frontdesk.local"
 DEMO_TOKEN = "demo login"

@@ -26,6 +26,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+from frontdesk import assignment
 from frontdesk.channels.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
@@ -162,6 +163,7 @@ def run(settings: Settings, wake_fd: int) -> None:
 
 
 async def _serve(settings: Settings, sock: socket.socket) -> None:
+    assignment.install()
     db = Database(settings.database_url, secret_key=settings.secret_key)
     db.start()
     stopping = asyncio.Event()

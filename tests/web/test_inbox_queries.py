@@ -13,6 +13,7 @@ from frontdesk.actions.agents import create_agent
 from frontdesk.actions.channels import create_channel
 from frontdesk.actions.conversations import add_note, close_conversation, open_conversation, send_message
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
+from frontdesk.actions.read_marks import mark_read
 from frontdesk.domain.model import SYSTEM, Actor, AuthorKind, ChannelType
 from frontdesk.store.database import Database
 from frontdesk.store.tables import conversation_reads, messages
@@ -35,7 +36,7 @@ def _conversations_of_every_shape(conn: Connection, rng: random.Random) -> list[
             elif r < 0.85:
                 add_note(conn, receipt.conversation_id, agent, f"note {j}")
             else:
-                queries.mark_read(conn, rng.choice(agents), receipt.conversation_id)
+                mark_read(conn, rng.choice(agents), receipt.conversation_id)
     for k in range(4):  # opened again by an agent after a close: nothing in it yet, or only a note
         first = receive_inbound(conn, InboundMessage(channel_id, f"back-{k}", f"back-{k}", "thanks, bye"))
         close_conversation(conn, first.conversation_id, SYSTEM, None, None)

@@ -16,11 +16,11 @@ from frontdesk.actions.agents import create_agent
 from frontdesk.actions.channels import create_channel
 from frontdesk.actions.conversations import add_note, send_message
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
+from frontdesk.actions.sessions import set_password
 from frontdesk.domain.model import SYSTEM, Actor, AuthorKind, ChannelType
 from frontdesk.store.database import Database
 from frontdesk.web import queries
 from frontdesk.web.queries import THREAD_PAGE
-from frontdesk.web.sessions import set_password
 from tests.factories import Api, make_agent
 from tests.web.support import PASSWORD, csrf_of
 

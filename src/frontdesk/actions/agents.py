@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
+from frontdesk.actions.assignments import queues
 from frontdesk.actions.events import emit
-from frontdesk.assignment.queue import drain_teams_of, requeue_unanswered
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.errors import Conflict, NotFound
@@ -107,10 +107,10 @@ def _rebalance(conn: Connection, before: RowMapping, values: dict[str, Any]) -> 
     at = now()
     availability = values.get("availability")
     if availability is not None and availability != Availability.ONLINE:
-        requeue_unanswered(conn, before["id"], at)
+        queues().requeue_unanswered(conn, before["id"], at)
         return
     if availability == Availability.ONLINE or values.get("capacity", 0) > before["capacity"]:
-        drain_teams_of(conn, before["id"], at)
+        queues().drain_teams_of(conn, before["id"], at)
 
 
 def _same(value: Any) -> Any:

@@ -8,8 +8,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, delete, insert, select, update
 
 from frontdesk.actions.agents import get_agent
+from frontdesk.actions.assignments import queues
 from frontdesk.actions.events import emit
-from frontdesk.assignment.queue import drain
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.errors import Conflict, NotFound, invalid_from
@@ -67,11 +67,11 @@ def add_member(conn: Connection, team_id: int, agent_id: int, actor: Actor, capa
                 .where(team_members.c.team_id == team_id, team_members.c.agent_id == agent_id)
                 .values(capacity=capacity)
             )
-            drain(conn, team_id, now())
+            queues().drain(conn, team_id, now())
         return False
     conn.execute(insert(team_members).values(team_id=team_id, agent_id=agent_id, capacity=capacity, created_at=now()))
     emit(conn, ev.TEAM_MEMBER_ADDED, {"team_id": team_id, "agent_id": agent_id, "actor": actor.as_payload()})
-    drain(conn, team_id, now())
+    queues().drain(conn, team_id, now())
     return True
 
 
@@ -102,7 +102,7 @@ def update_team(conn: Connection, team_id: int, actor: Actor, changes: dict[str,
         return
     conn.execute(update(teams).where(teams.c.id == team_id).values(**values))
     emit(conn, "team.updated", {"team_id": team_id, "changed": sorted(values), "actor": actor.as_payload()})
-    drain(conn, team_id, now())
+    queues().drain(conn, team_id, now())
 
 
 def remove_member(conn: Connection, team_id: int, agent_id: int, actor: Actor) -> None:

@@ -17,7 +17,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from frontdesk import __version__
+from frontdesk import __version__, assignment
+from frontdesk.actions.sessions import instance_secret
 from frontdesk.api import errors, openapi
 from frontdesk.api.allow import allow_every_method
 from frontdesk.api.auth import Authenticator, guard
@@ -44,7 +45,6 @@ from frontdesk.web.admin import ADMIN_PAGES
 from frontdesk.web.live import LiveFeed
 from frontdesk.web.pages import InboxController, LoginController
 from frontdesk.web.pages_workflows import RunPages, WorkflowPages
-from frontdesk.web.sessions import instance_secret
 from frontdesk.worker import WorkerProcess
 
 WEB = Path(__file__).resolve().parents[1] / "web"
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     as `frontdesk serve` does; otherwise in this one (tests, embedded use). `clock`: what the
     limits against abuse read the time from (tests move it instead of sleeping)."""
     settings = settings or Settings()
+    assignment.install()
     secret = _instance_secret(settings)
 
     @asynccontextmanager

@@ -16,9 +16,12 @@ from typing import Any, Generic, TypeGuard, TypeVar
 from litestar.connection import ASGIConnection, Request
 from litestar.handlers.base import BaseRouteHandler
 
+from frontdesk.actions.assignments import record_activity
+from frontdesk.actions.sessions import COOKIE as SESSION_COOKIE
+from frontdesk.actions.sessions import session_agent
 from frontdesk.actions.tokens import hash_token
 from frontdesk.api.schemas import MAX_ID
-from frontdesk.assignment.presence import ActivityRecorder, record_activity
+from frontdesk.assignment.presence import ActivityRecorder
 from frontdesk.channels import signing
 from frontdesk.clock import now
 from frontdesk.domain.errors import Forbidden, Unauthorized
@@ -26,8 +29,6 @@ from frontdesk.domain.model import Actor, AuthorKind, Role
 from frontdesk.store import queries
 from frontdesk.store.credentials import token_grant
 from frontdesk.store.database import Database
-from frontdesk.web.sessions import COOKIE as SESSION_COOKIE
-from frontdesk.web.sessions import session_agent
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -24,6 +24,7 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 from pydantic import Field, StringConstraints
 from sqlalchemy import Connection
 
+from frontdesk.api.addresses import client_address
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import MAX_ID, Body
 from frontdesk.channels import webchat
@@ -34,7 +35,6 @@ from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import Forbidden, NotFound, Unauthorized
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database, sleep_until_set
-from frontdesk.web.addresses import client_address
 
 CHANNEL_KEY = "webchat_channel"
 KEEPALIVE_SECONDS = 15.0

@@ -38,7 +38,7 @@ class Agent(Record, frozen=True, kw_only=True):
     role: str
     availability: str
     capacity: int
-    skills: list[str]
+    skills: dict[str, str]
     availability_changed_at: dt.datetime
     open_count: int
     last_assigned_at: dt.datetime | None
@@ -74,7 +74,7 @@ class Conversation(Record, frozen=True, kw_only=True):
     assigned_at: dt.datetime | None
     first_reply_at: dt.datetime | None
     reply_due_at: dt.datetime | None
-    required_skills: list[str] | None
+    required_skills: dict[str, str] | None
     away_sent_at: dt.datetime | None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, select
 
 from frontdesk.domain.errors import NotFound
 from frontdesk.store.tables import (
@@ -94,20 +94,6 @@ def _unread(conn: Connection, viewer: int | None, conversation_ids: list[int]) -
     )
     rows = conn.execute(select(conversations.c.id, unseen).where(conversations.c.id.in_(conversation_ids))).all()
     return {conversation_id: count for conversation_id, count in rows if count}
-
-
-def mark_read(conn: Connection, agent_id: int, conversation_id: int) -> None:
-    """The agent has seen the conversation up to its newest message."""
-    newest = conn.execute(select(func.max(messages.c.id)).where(messages.c.conversation_id == conversation_id)).scalar()
-    if newest is None:
-        return
-    key = and_(conversation_reads.c.agent_id == agent_id, conversation_reads.c.conversation_id == conversation_id)
-    if conn.execute(update(conversation_reads).where(key).values(last_read_message_id=newest)).rowcount == 0:
-        conn.execute(
-            insert(conversation_reads).values(
-                agent_id=agent_id, conversation_id=conversation_id, last_read_message_id=newest
-            )
-        )
 
 
 def _last_messages(conn: Connection, conversation_ids: list[int]) -> dict[int, dict[str, Any]]:

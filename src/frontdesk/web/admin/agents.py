@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import Connection
 
 from frontdesk.actions.agents import create_agent, update_agent
+from frontdesk.actions.sessions import set_password
 from frontdesk.actions.teams import add_member, remove_member
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
@@ -21,7 +22,6 @@ from frontdesk.domain.people import check_may_change_agent, check_may_create_age
 from frontdesk.domain.teams import parse_skills
 from frontdesk.store import queries
 from frontdesk.web.admin.forms import MANAGER, Saved, checked, page, posted
-from frontdesk.web.sessions import set_password
 
 NEW_AGENT = {"role": Role.AGENT, "capacity": "10", "availability": Availability.OFFLINE, "team": []}
 
