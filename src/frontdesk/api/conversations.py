@@ -34,7 +34,8 @@ from frontdesk.api.schemas import (
 )
 from frontdesk.domain.errors import Conflict
 from frontdesk.domain.model import ConversationStatus
-from frontdesk.store import queries, visibility
+from frontdesk.store import visibility
+from frontdesk.store.sql.inbox import conversation_detail, list_conversations, list_messages
 from frontdesk.store.visibility import when_seen
 
 
@@ -58,7 +59,7 @@ class ConversationController(Controller):
         ] = None,
     ) -> list[Conversation]:
         return await db.read(
-            lambda c: queries.list_conversations(
+            lambda c: list_conversations(
                 c,
                 status=status,
                 team_id=team_id,
@@ -73,9 +74,7 @@ class ConversationController(Controller):
 
     @get("/{conversation_id:int}")
     async def get_conversation(self, db: Db, principal: Caller, conversation_id: PathId) -> Conversation:
-        return await db.read(
-            when_seen(principal, conversation_id, lambda c: queries.conversation_detail(c, conversation_id))
-        )
+        return await db.read(when_seen(principal, conversation_id, lambda c: conversation_detail(c, conversation_id)))
 
     @post("/", responses={200: ResponseSpec(OpenedConversation, description="The contact's open conversation")})
     async def open(
@@ -96,7 +95,7 @@ class ConversationController(Controller):
             return conversation_id, opened
 
         conversation_id, opened = await db.write(work)
-        conversation = await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        conversation = await db.read(lambda c: conversation_detail(c, conversation_id))
         return Response({**conversation, "opened": opened}, status_code=201 if opened else 200)
 
     @get("/{conversation_id:int}/messages")
@@ -111,7 +110,7 @@ class ConversationController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
     ) -> list[Message]:
         return await db.read(
-            when_seen(principal, conversation_id, lambda c: queries.list_messages(c, conversation_id, after, limit))
+            when_seen(principal, conversation_id, lambda c: list_messages(c, conversation_id, after, limit))
         )
 
     @post("/{conversation_id:int}/messages")
@@ -121,7 +120,7 @@ class ConversationController(Controller):
                 principal, conversation_id, lambda c: send_message(c, conversation_id, principal.actor, data.text)
             )
         )
-        rows = await db.read(lambda c: queries.list_messages(c, conversation_id, message_id - 1, 1))
+        rows = await db.read(lambda c: list_messages(c, conversation_id, message_id - 1, 1))
         return rows[0]
 
     @post("/{conversation_id:int}/close", status_code=200)
@@ -140,7 +139,7 @@ class ConversationController(Controller):
                 lambda c: close_conversation(c, conversation_id, principal.actor, body.note, body.category),
             )
         )
-        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        return await db.read(lambda c: conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/assign", status_code=200)
     async def assign(
@@ -157,7 +156,7 @@ class ConversationController(Controller):
                 ),
             )
         )
-        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        return await db.read(lambda c: conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/transfer", status_code=200)
     async def transfer(
@@ -172,7 +171,7 @@ class ConversationController(Controller):
                 lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id, reason),
             )
         )
-        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        return await db.read(lambda c: conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/reopen", status_code=200)
     async def reopen(self, db: Db, principal: Caller, conversation_id: PathId) -> Conversation:
@@ -180,11 +179,11 @@ class ConversationController(Controller):
         await db.write(
             when_seen(principal, conversation_id, lambda c: reopen_conversation(c, conversation_id, principal.actor))
         )
-        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        return await db.read(lambda c: conversation_detail(c, conversation_id))
 
     @post("/{conversation_id:int}/unassign", status_code=200)
     async def unassign(self, db: Db, principal: Caller, conversation_id: PathId) -> Conversation:
         await db.write(
             when_seen(principal, conversation_id, lambda c: unassign_conversation(c, conversation_id, principal.actor))
         )
-        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        return await db.read(lambda c: conversation_detail(c, conversation_id))

@@ -30,6 +30,7 @@ from frontdesk.domain.errors import DomainError, TooManyRequests
 from frontdesk.domain.model import Availability
 from frontdesk.store import visibility
 from frontdesk.store.database import Database
+from frontdesk.store.sql.inbox import mark_read
 from frontdesk.store.visibility import when_seen
 from frontdesk.web import login_throttle, queries
 from frontdesk.web.addresses import client_address
@@ -308,7 +309,7 @@ def _open_thread(principal: Principal, conversation_id: int) -> Any:
     def work(conn: Any) -> None:
         visibility.check_seen(conn, principal, conversation_id)
         if principal.agent_id is not None:
-            queries.mark_read(conn, principal.agent_id, conversation_id)
+            mark_read(conn, principal.agent_id, conversation_id)
 
     return work
 
