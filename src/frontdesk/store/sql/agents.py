@@ -40,11 +40,17 @@ def insert_agent(
     skills: dict[str, str],
     at: dt.datetime,
 ) -> int:
-    values = {"name": name, "email": email, "role": role, "availability": availability, "capacity": capacity}
-    query = (
-        insert(agents).values(**values, skills=skills, availability_changed_at=at, created_at=at).returning(agents.c.id)
+    query = insert(agents).values(
+        name=name,
+        email=email,
+        role=role,
+        availability=availability,
+        capacity=capacity,
+        skills=skills,
+        availability_changed_at=at,
+        created_at=at,
     )
-    return int(conn.execute(query).scalar_one())
+    return int(conn.execute(query.returning(agents.c.id)).scalar_one())
 
 
 def update_agent(conn: Connection, agent_id: int, values: Mapping[str, Any]) -> None:
