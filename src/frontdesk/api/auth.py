@@ -26,9 +26,9 @@ from frontdesk.channels import signing
 from frontdesk.clock import now
 from frontdesk.domain.errors import Forbidden, Unauthorized
 from frontdesk.domain.model import Actor, AuthorKind, Role
-from frontdesk.store import queries
-from frontdesk.store.credentials import token_grant
 from frontdesk.store.database import Database
+from frontdesk.store.sql.channel_reads import channel_secrets
+from frontdesk.store.sql.tokens import token_grant
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -128,7 +128,7 @@ class Authenticator:
         opened once and kept for the cache period."""
         found = self.secrets.get(channel_id)
         if found is None:
-            found = await self.db.read(lambda conn: queries.channel_secrets(conn, channel_id, now()))
+            found = await self.db.read(lambda conn: channel_secrets(conn, channel_id, now()))
             if found is not None:
                 self.secrets.put(channel_id, found)
         return found

@@ -18,7 +18,7 @@ from frontdesk.api.responses import InboundReceipt
 from frontdesk.api.schemas import ChannelBody, ChannelPatch, InboundBody, PathId
 from frontdesk.domain.errors import Forbidden
 from frontdesk.domain.model import Role
-from frontdesk.store import queries
+from frontdesk.store.sql.channel_reads import channel_detail, list_channels
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +29,18 @@ class ChannelController(Controller):
 
     @get("/", opt={"role": Role.MANAGER})
     async def list_channels(self, db: Db) -> list[dict[str, Any]]:
-        return await db.read(queries.list_channels)
+        return await db.read(list_channels)
 
     @get("/{channel_id:int}", opt={"role": Role.MANAGER})
     async def get_channel(self, db: Db, channel_id: PathId) -> dict[str, Any]:
-        return await db.read(lambda c: queries.channel_detail(c, channel_id))
+        return await db.read(lambda c: channel_detail(c, channel_id))
 
     @post("/", opt={"role": Role.ADMIN})
     async def create(self, db: Db, data: JSONBody[ChannelBody]) -> dict[str, Any]:
         """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls."""
         settings = data.model_dump(include={"callback_url", "allowed_origins"}, exclude_none=True)
         channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings))
-        channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
+        channel = await db.read(lambda c: channel_detail(c, channel_id))
         return {**channel, "secret": secret}
 
     @patch("/{channel_id:int}", opt={"role": Role.ADMIN})
@@ -51,7 +51,7 @@ class ChannelController(Controller):
         `allowed_origins` (webchat). Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
-        return await db.read(lambda c: queries.channel_detail(c, channel_id))
+        return await db.read(lambda c: channel_detail(c, channel_id))
 
     @post("/{channel_id:int}/secret/rotate", opt={"role": Role.ADMIN}, status_code=200)
     async def rotate_secret(self, state: State, principal: Caller, channel_id: PathId) -> dict[str, Any]:
@@ -95,5 +95,5 @@ async def rotate_channel_secret(state: State, principal: Principal, channel_id: 
     grace = dt.timedelta(hours=state.settings.secret_rotation_grace_hours)
     secret, _ = await db.write(lambda c: rotate_secret(c, channel_id, principal.actor, grace))
     state.authenticator.forget_channel(channel_id)
-    channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
+    channel = await db.read(lambda c: channel_detail(c, channel_id))
     return {**channel, "secret": secret}

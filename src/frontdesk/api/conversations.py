@@ -34,7 +34,8 @@ from frontdesk.api.schemas import (
 )
 from frontdesk.domain.errors import Conflict
 from frontdesk.domain.model import ConversationStatus
-from frontdesk.store import queries, visibility
+from frontdesk.store import visibility
+from frontdesk.store.sql.inbox import conversation_detail, list_conversations, list_messages
 from frontdesk.store.visibility import when_seen
 
 
@@ -58,7 +59,7 @@ class ConversationController(Controller):
         ] = None,
     ) -> list[Conversation]:
         listed = await db.read(
-            lambda c: queries.list_conversations(
+            lambda c: list_conversations(
                 c,
                 status=status,
                 team_id=team_id,
@@ -192,8 +193,8 @@ class ConversationController(Controller):
 # The store's rows typed as the answers they are: a conversation row's columns are exactly
 # Conversation's keys, and list_messages leaves out the one internal column (next_attempt_at).
 def _conversation(conn: Connection, conversation_id: int) -> Conversation:
-    return cast(Conversation, queries.conversation_detail(conn, conversation_id))
+    return cast(Conversation, conversation_detail(conn, conversation_id))
 
 
 def _messages(conn: Connection, conversation_id: int, after: int | None, limit: int) -> list[Message]:
-    return cast(list[Message], queries.list_messages(conn, conversation_id, after, limit))
+    return cast(list[Message], list_messages(conn, conversation_id, after, limit))

@@ -6,7 +6,6 @@ from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody, QueryParameter
-from sqlalchemy import text
 
 from frontdesk.actions.tokens import check_expiry, create_token, revoke_token
 from frontdesk.api.deps import Db
@@ -14,7 +13,9 @@ from frontdesk.api.responses import CreatedToken, Event, EventPage, Health, Toke
 from frontdesk.api.schemas import MAX_ID, PathId, TokenBody
 from frontdesk.clock import now
 from frontdesk.domain.model import Role
-from frontdesk.store import queries
+from frontdesk.store.sql.event_reads import list_events
+from frontdesk.store.sql.health import ping
+from frontdesk.store.sql.tokens import list_tokens
 
 
 class EventController(Controller):
@@ -32,7 +33,7 @@ class EventController(Controller):
         type_: Annotated[list[str] | None, QueryParameter(name="type", description="only these event types")] = None,
     ) -> EventPage:
         """Page through the event log in commit order. Pass `next_cursor` as `after` to go on."""
-        items = cast(list[Event], await db.read(lambda c: queries.list_events(c, after, limit, type_)))
+        items = cast(list[Event], await db.read(lambda c: list_events(c, after, limit, type_)))
         return {"events": items, "next_cursor": items[-1]["id"] if items else after}
 
 
@@ -42,7 +43,7 @@ class TokenController(Controller):
 
     @get("/", opt={"role": Role.ADMIN})
     async def list_tokens(self, db: Db) -> list[Token]:
-        return cast(list[Token], await db.read(queries.list_tokens))
+        return cast(list[Token], await db.read(list_tokens))
 
     @post("/", opt={"role": Role.ADMIN})
     async def create(self, db: Db, data: JSONBody[TokenBody]) -> CreatedToken:
@@ -67,6 +68,6 @@ class TokenController(Controller):
 @get("/healthz", opt={"auth": "public"}, tags=["system"])
 async def healthz(db: Db) -> Health:
     """Liveness and database reachability (a read and a write through the writer)."""
-    await db.read(lambda c: c.execute(text("SELECT 1")).scalar())
-    await db.write(lambda c: c.execute(text("SELECT 1")).scalar())
+    await db.read(ping)
+    await db.write(ping)
     return {"status": "ok"}

@@ -9,7 +9,6 @@ import yaml
 from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import select
 
 from frontdesk.actions import workflows as actions
 from frontdesk.api.deps import Caller, Db
@@ -23,7 +22,7 @@ from frontdesk.domain.workflows.schema import json_schema
 from frontdesk.domain.workflows.yaml_text import load_yaml
 from frontdesk.engine.dryrun import dry_run
 from frontdesk.store import run_queries, workflow_access
-from frontdesk.store.tables import workflows
+from frontdesk.store.sql.workflows import workflow_id_by_webhook_key
 
 MANAGER = {"role": Role.MANAGER}
 
@@ -232,9 +231,7 @@ def _bound_contact(data: dict[str, Any]) -> int | None:
 async def incoming_webhook(db: Db, key: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[StartedRun]:
     """Start the workflow whose webhook URL this is; the body becomes `event.*`. The key in the
     URL is the credential (see the workflow's `webhook_key`)."""
-    workflow_id = await db.read(
-        lambda c: c.execute(select(workflows.c.id).where(workflows.c.webhook_key == key)).scalar()
-    )
+    workflow_id = await db.read(lambda c: workflow_id_by_webhook_key(c, key))
     if workflow_id is None:
         raise NotFound("webhook", "with this key")
     contact_id = _bound_contact(data)

@@ -20,12 +20,12 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection, or_, select, update
 
-from frontdesk.actions.named_secrets import secret_values
 from frontdesk.domain.workflows import secret_refs
 from frontdesk.engine import destinations
 from frontdesk.engine.runs import VersionCache, load_run, resume
 from frontdesk.inflight import Budget
 from frontdesk.steps.base import HttpResult
+from frontdesk.store.sql.secrets import secret_values
 from frontdesk.store.tables import workflow_runs
 
 MAX_RESPONSE_BYTES = 1_000_000
