@@ -60,22 +60,12 @@ SQL_ALLOWLIST = {
     "engine/http.py": "seam: store/sql for the engine",
     "actions/ingest.py": "seam: store/sql for ingest",
     "actions/contacts.py": "seam: store/sql for contacts",
-    "actions/workflows.py": "admin actions' store modules",
-    "actions/teams.py": "admin actions' store modules",
-    "actions/named_secrets.py": "admin actions' store modules",
-    "actions/agents.py": "admin actions' store modules",
-    "actions/tokens.py": "admin actions' store modules",
     "actions/channels.py": "admin actions' store modules",
     "channels/delivery.py": "channels' store module",
     "channels/webchat.py": "channels' store module",
     "channels/webchat_live.py": "channels' store module",
-    "web/queries.py": "the inbox's read queries",
     "web/live.py": "the inbox's read queries",
-    "api/system.py": "the API's read queries",
-    "api/workflows.py": "the API's read queries",
     "cli.py": "the CLI's statements",
-    "cli_workflows.py": "the CLI's statements",
-    "demo.py": "the demo's statements",
 }
 
 SQL_TEXT = re.compile(
