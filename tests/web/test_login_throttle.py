@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from frontdesk.api.app import create_app
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from frontdesk.web.login_throttle import KNOWN_COOKIE
 from frontdesk.web.sessions import set_password

@@ -11,6 +11,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 from frontdesk.api.auth import LoginRequired
 from frontdesk.domain.errors import DomainError, TooManyRequests
@@ -97,7 +98,7 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return _response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "internal error; see the server log")
 
 
-HANDLERS: dict[type[Exception], Any] = {
+HANDLERS: ExceptionHandlersMap = {
     LoginRequired: login_required,
     DomainError: domain_error,
     ValidationException: validation_error,

@@ -11,22 +11,23 @@ from typing import Any
 from litestar.response import ServerSentEventMessage
 from sqlalchemy import Connection
 
+from frontdesk.domain import events as ev
 from frontdesk.store.database import Database, sleep_until_set
 from frontdesk.store.sql.feeds import events_after, last_event_id
 from frontdesk.store.visibility import Viewer, seen_among
 from frontdesk.store.wakeup import Wakeup
 
 SHOWN = (
-    "message.received",
-    "message.sent",
-    "note.added",
-    "conversation.opened",
-    "conversation.closed",
-    "conversation.reopened",
-    "conversation.assigned",
-    "conversation.unassigned",
-    "conversation.queued",
-    "agent.availability_changed",
+    ev.MESSAGE_RECEIVED,
+    ev.MESSAGE_SENT,
+    ev.NOTE_ADDED,
+    ev.CONVERSATION_OPENED,
+    ev.CONVERSATION_CLOSED,
+    ev.CONVERSATION_REOPENED,
+    ev.CONVERSATION_ASSIGNED,
+    ev.CONVERSATION_UNASSIGNED,
+    ev.CONVERSATION_QUEUED,
+    ev.AGENT_AVAILABILITY_CHANGED,
 )
 KEEPALIVE_SECONDS = 15.0
 
