@@ -17,7 +17,7 @@ import pytest
 from litestar.testing import TestClient
 
 from frontdesk import assignment
-from frontdesk.api.app import create_app
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade

@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from frontdesk.actions.conversations import add_note
-from frontdesk.api.app import create_app
+from frontdesk.server import create_app
 from frontdesk.domain.events import PAYLOADS, EventType
 from frontdesk.domain.model import SYSTEM
 from frontdesk.settings import Settings

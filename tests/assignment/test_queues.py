@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from frontdesk.api.app import create_app
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.factories import Api, make_token
 

@@ -11,7 +11,7 @@ import pytest
 
 from frontdesk.actions.login_throttle import KNOWN_COOKIE
 from frontdesk.actions.sessions import set_password
-from frontdesk.api.app import create_app
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.clients import AddressedClient, FakeClock
 from tests.factories import make_agent

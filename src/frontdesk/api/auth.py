@@ -22,10 +22,10 @@ from frontdesk.actions.sessions import session_agent
 from frontdesk.actions.tokens import hash_token
 from frontdesk.api.schemas import MAX_ID
 from frontdesk.assignment.presence import ActivityRecorder
-from frontdesk.channels import signing
+from frontdesk.channels import ADAPTERS, signing
 from frontdesk.clock import now
 from frontdesk.domain.errors import Forbidden, Unauthorized
-from frontdesk.domain.model import Actor, AuthorKind, Role
+from frontdesk.domain.model import Actor, AuthorKind, ChannelType, Role
 from frontdesk.store.database import Database
 from frontdesk.store.sql.channel_reads import channel_secrets
 from frontdesk.store.sql.tokens import token_grant
@@ -174,11 +174,6 @@ async def _check_channel_signature(connection: ASGIConnection[Any, Any, Any, Any
     if secrets is None:
         raise Unauthorized("unauthorized", f"channel {channel_id} does not exist")
     assert isinstance(connection, Request)
-    body = await connection.body()
-    timestamp, given = (
-        connection.headers.get(signing.TIMESTAMP_HEADER),
-        connection.headers.get(signing.SIGNATURE_HEADER),
-    )
-    problems = [signing.verify(secret, timestamp, given, body) for secret in secrets]
-    if all(problems):
-        raise Unauthorized("bad_signature", str(problems[0]))
+    problem = ADAPTERS[ChannelType.API].verify(secrets, connection.headers, await connection.body(), time.time())
+    if problem:
+        raise Unauthorized("bad_signature", problem)

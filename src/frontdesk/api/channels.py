@@ -16,8 +16,9 @@ from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.responses import InboundReceipt
 from frontdesk.api.schemas import ChannelBody, ChannelPatch, InboundBody, PathId
+from frontdesk.channels import ADAPTERS
 from frontdesk.domain.errors import Forbidden
-from frontdesk.domain.model import Role
+from frontdesk.domain.model import ChannelType, Role
 from frontdesk.store.sql.channel_reads import channel_detail, list_channels
 
 log = logging.getLogger(__name__)
@@ -68,13 +69,9 @@ class ChannelController(Controller):
         manager token). Idempotent on `message.id`: a retry returns the first answer."""
         if principal.token_id is not None and not principal.role.includes(Role.MANAGER):
             raise Forbidden("forbidden", "posting inbound messages needs the channel signature or a manager token")
+        (item,) = ADAPTERS[ChannelType.API].parse(data.model_dump())
         inbound = InboundMessage(
-            channel_id=channel_id,
-            external_id=data.contact.external_id,
-            provider_message_id=data.message.id,
-            text=data.message.text,
-            contact_name=data.contact.name,
-            contact_fields=data.contact.fields,
+            channel_id, item.external_id, item.provider_message_id, item.text, item.contact_name, item.contact_fields
         )
         receipt: Receipt = await db.write(lambda c: receive_inbound(c, inbound))
         body: InboundReceipt = {

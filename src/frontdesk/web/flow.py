@@ -10,7 +10,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from frontdesk.steps.base import REGISTRY
+from frontdesk.steps import STEP_TYPES
 
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 190, 46, 40, 70, 20
 
@@ -38,10 +38,10 @@ def graph(definition: Any) -> tuple[list[dict[str, Any]], list[Edge], str | None
 
 
 def _targets(step: dict[str, Any]) -> dict[str, Any]:
-    step_type = REGISTRY.get(str(step.get("type")))
-    if step_type is not None:
+    kind = str(step.get("type"))
+    if kind in STEP_TYPES:
         try:
-            return step_type.config.model_validate(step).targets()
+            return STEP_TYPES[kind].config.model_validate(step).targets()
         except Exception:  # an invalid step: fall back to the fields that look like targets
             pass
     found = {k: v for k, v in step.items() if k == "next" or k.startswith("on_")}
