@@ -47,6 +47,7 @@ def main() -> None:
 def measure(
     path: Path, count: int, batch: int, profile: bool, statements: bool = False, sort: str = "tottime"
 ) -> dict[str, float]:
+    from frontdesk import assignment
     from frontdesk.actions.ingest import InboundMessage, receive_inbound
     from frontdesk.clock import now
     from frontdesk.engine.consumer import process_events
@@ -54,6 +55,7 @@ def measure(
     from frontdesk.store.database import Database
     from frontdesk.store.migrate import upgrade
 
+    assignment.install()
     db = Database(f"sqlite:///{path}")
     upgrade(db.write_engine)
     db.start()

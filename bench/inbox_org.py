@@ -15,14 +15,15 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from frontdesk import assignment
 from frontdesk.actions.agents import create_agent
+from frontdesk.actions.sessions import set_password
 from frontdesk.actions.teams import add_member, create_team
 from frontdesk.demo import load_demo
 from frontdesk.domain.model import SYSTEM, Availability, ChannelType, Role
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
 from frontdesk.store.tables import agents, channels, team_members, teams
-from frontdesk.web.sessions import set_password
 
 PASSWORD = "bench-inbox-password"  # a benchmark database only: every measured viewer logs in with it
 EXTRA_TEAMS = ("Onboarding", "Enterprise", "Returns", "Partners", "Shipping", "Technical")
@@ -64,6 +65,7 @@ class Organisation:
 
 def create(path: Path, extra_agents: int, extra_teams: int, rng: random.Random) -> Organisation:
     """Migrate a new database at `path` (as `frontdesk migrate` does) and create the organisation."""
+    assignment.install()
     db = Database(f"sqlite:///{path}")
     upgrade(db.write_engine)
     db.start()

@@ -36,7 +36,7 @@ def statements(count: int) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    from frontdesk.api.app import create_app
+    from frontdesk.server import create_app
     from frontdesk.settings import Settings
 
     stats: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])

@@ -16,12 +16,14 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from frontdesk.api.app import create_app
+from frontdesk import assignment
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
 from tests.factories import Api, make_token
 
+assignment.install()  # as every composition root does: tests write through actions/ directly
 ROOT = Path(__file__).resolve().parents[1]
 FRONTDESK = Path(sys.executable).parent / "frontdesk"
 

@@ -10,17 +10,16 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy import Connection, select
 
-from frontdesk import logs
+from frontdesk import assignment, logs
+from frontdesk.actions.sessions import set_password
 from frontdesk.actions.tokens import create_token
 from frontdesk.cli_workflows import reported_errors, runs, workflows
 from frontdesk.demo import ADMIN_EMAIL, demo_admin_login, load_demo
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Role
 from frontdesk.settings import Settings
-from frontdesk.store.database import Database, in_memory
-from frontdesk.store.migrate import upgrade
+from frontdesk.store.migrate import open_migrated
 from frontdesk.store.tables import agents, channels
-from frontdesk.web.sessions import set_password
 
 app = typer.Typer(help="Frontdesk: inbound customer conversations, self-hosted.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -44,9 +43,8 @@ def settings_and_logs() -> Settings:
 
 
 def with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
-    db = Database(settings.database_url, secret_key=settings.secret_key)
-    upgrade(db.write_engine)
-    db.start()
+    assignment.install()
+    db = open_migrated(settings.database_url, settings.secret_key)
     try:
         return db.write_sync(work)
     finally:
@@ -57,9 +55,7 @@ def with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
 def migrate() -> None:
     """Bring the database to the newest schema."""
     settings = settings_and_logs()
-    db = Database(settings.database_url, secret_key=settings.secret_key)
-    upgrade(db.write_engine)
-    db.close()
+    open_migrated(settings.database_url, settings.secret_key).close()
     typer.echo("database is up to date")
 
 
@@ -71,9 +67,11 @@ def demo() -> None:
     _print_welcome(settings, token)
 
 
-def _demo_with_token(conn: Connection) -> tuple[str, str]:
+def _demo_with_token(conn: Connection) -> tuple[str, str, int | None]:
+    """Load the demo (once); a fresh admin login, and the API channel the welcome's example posts to."""
     load_demo(conn)
-    return demo_admin_login(conn)
+    token, password = demo_admin_login(conn)
+    return token, password, conn.execute(select(channels.c.id).order_by(channels.c.id)).scalar()
 
 
 @app.command()
@@ -82,26 +80,17 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port (default $PORT or 8000)")] = None,
     with_demo: Annotated[bool, typer.Option("--demo", help="load the demo and print a login first")] = False,
 ) -> None:
-    """Serve the API (and, later, the inbox)."""
-    import uvicorn
-
-    from frontdesk.api.app import create_app
+    """Serve the inbox, the web chat and the API: the database is opened and migrated once, the
+    demo (if asked) loaded into it, then the server runs over it (frontdesk.server)."""
+    from frontdesk import server
 
     settings = settings_and_logs()
     settings.host = host or settings.host
     settings.port = port or settings.port
+    db = open_migrated(settings.database_url, settings.secret_key)
     if with_demo:
-        _print_welcome(settings, with_database(settings, _demo_with_token))
-    uvicorn.run(
-        create_app(settings, worker_process=settings.worker == "process" and not in_memory(settings.database_url)),
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=5,  # open live streams (inbox, web chat) would otherwise hold a stop forever
-    )
+        _print_welcome(settings, db.write_sync(_demo_with_token))
+    server.serve(settings, db)
 
 
 @app.command(hidden=True)
@@ -161,10 +150,9 @@ def secrets_new_key() -> None:
     typer.echo(Fernet.generate_key().decode())
 
 
-def _print_welcome(settings: Settings, login: tuple[str, str]) -> None:
-    token, password = login
+def _print_welcome(settings: Settings, login: tuple[str, str, int | None]) -> None:
+    token, password, channel_id = login
     base = f"http://{settings.host}:{settings.port}"
-    channel_id = with_database(settings, lambda c: c.execute(select(channels.c.id).order_by(channels.c.id)).scalar())
     typer.echo(
         f"""
   Frontdesk — {base}

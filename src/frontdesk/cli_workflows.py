@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from frontdesk.actions import workflows as actions
 from frontdesk.clock import now
@@ -20,7 +20,7 @@ from frontdesk.domain.workflows.definition import InvalidWorkflow, parse, valida
 from frontdesk.engine.dryrun import dry_run
 from frontdesk.steps.base import Catalog
 from frontdesk.store import run_queries
-from frontdesk.store.tables import workflows as workflows_table
+from frontdesk.store.sql.workflows import workflow_by_name
 
 workflows = typer.Typer(help="Workflows as YAML/JSON files: validate, import, export.", no_args_is_help=True)
 runs = typer.Typer(help="Workflow runs.", no_args_is_help=True)
@@ -80,11 +80,11 @@ def import_file(
 
     def work(conn: Connection) -> str:
         name = definition.get("name") if isinstance(definition, dict) else None
-        existing = conn.execute(select(workflows_table.c.id).where(workflows_table.c.name == name)).scalar()
+        existing = workflow_by_name(conn, name) if isinstance(name, str) else None
         if existing is None:
             workflow_id = actions.create_workflow(conn, definition)
         else:
-            workflow_id = existing
+            workflow_id = existing["id"]
             actions.save_draft(conn, workflow_id, definition)
         message = f"workflow {workflow_id} ({name}): draft saved"
         if publish or enable:
@@ -137,7 +137,7 @@ def export(
     """Print a workflow's draft (or a published version) as YAML or JSON."""
 
     def work(conn: Connection) -> dict[str, Any]:
-        row = conn.execute(select(workflows_table).where(workflows_table.c.name == name)).mappings().first()
+        row = workflow_by_name(conn, name)
         if row is None:
             raise NotFound("workflow", repr(name))
         return dict(row["draft"]) if version is None else run_queries.version_definition(conn, row["id"], version)

@@ -6,17 +6,19 @@ import secrets
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from frontdesk.actions.agents import create_agent
 from frontdesk.actions.channels import create_channel
 from frontdesk.actions.contacts import create_field
+from frontdesk.actions.sessions import set_password
 from frontdesk.actions.teams import add_member, create_team
 from frontdesk.actions.tokens import create_token, revoke_token
 from frontdesk.actions.workflows import create_workflow, publish, set_enabled
+from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import SYSTEM, Availability, ChannelType, FieldType, Role
-from frontdesk.store.tables import agents, api_tokens
-from frontdesk.web.sessions import set_password
+from frontdesk.store.sql.agents import agent_id_by_email
+from frontdesk.store.sql.tokens import live_token_ids
 
 ADMIN_EMAIL = "admin@demo.frontdesk.local"
 DEMO_TOKEN = "demo login"
@@ -39,7 +41,7 @@ FIELDS = [
 
 def load_demo(conn: Connection) -> bool:
     """Create the demo organisation unless it exists; True when it was created now."""
-    if conn.execute(select(agents.c.id).where(agents.c.email == ADMIN_EMAIL)).first():
+    if agent_id_by_email(conn, ADMIN_EMAIL) is not None:
         return False
     team_ids = {name: create_team(conn, SYSTEM, name) for name in ("Sales", "Support", "Billing")}
     for name, email, role, skills, teams in AGENTS:
@@ -62,12 +64,11 @@ def demo_admin_login(conn: Connection) -> tuple[str, str]:
     """A fresh API token and web password for the demo admin, for the terminal only. Both are
     stored hashed, so new ones are made at each start: the previous demo token is revoked, so
     restarts never pile up admin tokens that work for ever."""
-    admin_id = conn.execute(select(agents.c.id).where(agents.c.email == ADMIN_EMAIL)).scalar_one()
+    admin_id = agent_id_by_email(conn, ADMIN_EMAIL)
+    if admin_id is None:
+        raise NotFound("agent", ADMIN_EMAIL)
     password = secrets.token_urlsafe(12)
     set_password(conn, admin_id, password)
-    previous = select(api_tokens.c.id).where(
-        api_tokens.c.agent_id == admin_id, api_tokens.c.name == DEMO_TOKEN, api_tokens.c.revoked_at.is_(None)
-    )
-    for token_id in conn.execute(previous).scalars().all():
+    for token_id in live_token_ids(conn, admin_id, DEMO_TOKEN):
         revoke_token(conn, token_id)
     return create_token(conn, DEMO_TOKEN, Role.ADMIN, admin_id), password

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Coroutine, Hashable
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,16 @@ class Budget:
         return True
 
 
+class Wake(Protocol):
+    """What a landing sets: an asyncio.Event, or the bell of the claim loop (store.wakeup)."""
+
+    def set(self) -> None: ...
+
+
 class InFlight:
     """The calls running now. `wake` is set each time one lands: its claim loop has room again."""
 
-    def __init__(self, name: str, limit: int, per_key: int, wake: asyncio.Event) -> None:
+    def __init__(self, name: str, limit: int, per_key: int, wake: Wake) -> None:
         self.name = name
         self.limit = limit
         self.per_key = per_key

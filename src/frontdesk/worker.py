@@ -26,10 +26,12 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from frontdesk.channels.delivery import DeliveryWorker
+from frontdesk import assignment
+from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
+from frontdesk.store.wakeup import WakeLoop, Wakeup
 
 log = logging.getLogger(__name__)
 RESTART_SECONDS = 1.0
@@ -103,7 +105,7 @@ class WorkerProcess:
     def __init__(self, db: Database) -> None:
         self.link = WakeLink(db)
         self.process: subprocess.Popen[bytes] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._watch = WakeLoop("worker-watch", Wakeup(db), self._restart_if_exited)  # no topic: polls only
 
     async def start(self) -> None:
         """Start the worker and wait until its loops run: until then new events would only queue.
@@ -120,12 +122,10 @@ class WorkerProcess:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(0.1):
                     await self.link.ready.wait()
-        self._task = asyncio.create_task(self._watch(), name="frontdesk-worker-watch")
+        self._watch.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._watch.stop()
         self.link.close()  # the worker sees its socket close and stops after its current batch
         process = self.process
         if process is not None:
@@ -146,12 +146,11 @@ class WorkerProcess:
             )
         self.link.connect(mine)  # the worker's loops start with what the server wrote meanwhile
 
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(RESTART_SECONDS)
-            if self.process is not None and self.process.poll() is not None:
-                log.error("worker process exited; starting another", extra={"returncode": self.process.returncode})
-                self._spawn()
+    async def _restart_if_exited(self) -> float:
+        if self.process is not None and self.process.poll() is not None:
+            log.error("worker process exited; starting another", extra={"returncode": self.process.returncode})
+            self._spawn()
+        return RESTART_SECONDS
 
 
 def run(settings: Settings, wake_fd: int) -> None:
@@ -162,6 +161,7 @@ def run(settings: Settings, wake_fd: int) -> None:
 
 
 async def _serve(settings: Settings, sock: socket.socket) -> None:
+    assignment.install()
     db = Database(settings.database_url, secret_key=settings.secret_key)
     db.start()
     stopping = asyncio.Event()

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from frontdesk.actions.sessions import COOKIE, open_session
 from frontdesk.api.requests import MAX_JSON_DEPTH
 from frontdesk.channels import signing
 from frontdesk.clock import now
-from frontdesk.web.sessions import COOKIE, open_session
 from tests.api.test_bad_input import DOCUMENT, World, assert_error, inbound_from_carol, refused, start_world
 from tests.engine.support import install
 from tests.factories import make_agent

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from frontdesk.api.app import create_app
 from frontdesk.channels import signing
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.factories import Api, make_agent, make_token
 

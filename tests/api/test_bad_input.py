@@ -25,8 +25,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from frontdesk.api.app import create_app
 from frontdesk.channels import signing
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.factories import Api, make_agent, make_token
 

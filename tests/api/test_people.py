@@ -51,7 +51,7 @@ def test_team_members_are_added_once_and_removed(admin: Api) -> None:
 
 def test_agent_answers_never_carry_the_password_hash(admin: Api) -> None:
     agent_id = make_agent(admin.db)
-    from frontdesk.web.sessions import set_password
+    from frontdesk.actions.sessions import set_password
 
     admin.db.write_sync(lambda c: set_password(c, agent_id, "a long enough password"))
 

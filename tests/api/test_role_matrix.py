@@ -21,7 +21,7 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from frontdesk.api.app import create_app
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.api.test_auth import LEAST_ROLE, PUBLIC, Operation, served_operations
 from tests.factories import Api, eventually, make_agent, make_token

@@ -11,8 +11,8 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import update
 
-from frontdesk.api.app import create_app
 from frontdesk.channels import signing
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from frontdesk.store.tables import channels
 from tests.channels.test_delivery import Receiver, reply, settled

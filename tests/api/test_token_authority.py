@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import update
 
 from frontdesk.actions.agents import update_agent
+from frontdesk.actions.sessions import check_login, open_session, session_agent, set_password
 from frontdesk.api.auth import Authenticator
 from frontdesk.domain.model import SYSTEM, Role
 from frontdesk.settings import Settings
 from frontdesk.store.tables import api_tokens
-from frontdesk.web.sessions import check_login, open_session, session_agent, set_password
 from tests.factories import Api, make_agent, make_token
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from frontdesk.api.app import create_app
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.factories import Api, make_token
 
@@ -111,12 +111,10 @@ def test_raising_capacity_or_adding_a_member_drains_the_queue(admin: Api) -> Non
 
 
 def test_queue_is_served_by_priority_then_waiting_time(admin: Api) -> None:
-    from sqlalchemy import select
-
     from frontdesk.assignment.pool import load_team
     from frontdesk.assignment.queue import enqueue
     from frontdesk.clock import now
-    from frontdesk.store.tables import conversations
+    from frontdesk.store.sql import conversations
 
     team = _team(admin)
     agent = _agent(admin, team, "Later", availability="offline", capacity=1)
@@ -125,8 +123,7 @@ def test_queue_is_served_by_priority_then_waiting_time(admin: Api) -> None:
 
     def queue_both(conn: Any) -> None:
         for conversation_id, priority in ((early, 0), (urgent, 5)):
-            row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).mappings().one()
-            enqueue(conn, row, load_team(conn, team), priority, {}, now())
+            enqueue(conn, conversations.get(conn, conversation_id), load_team(conn, team), priority, {}, now())
 
     admin.db.write_sync(queue_both)
     assert [e["conversation_id"] for e in admin.get(f"/api/v1/teams/{team}/queue").json()] == [urgent, early]
@@ -247,7 +244,7 @@ def test_entries_nobody_can_take_do_not_hide_the_ones_behind_them(admin: Api) ->
     from frontdesk.assignment.queue import DRAIN_BATCH, drain, enqueue
     from frontdesk.clock import now
     from frontdesk.store import rows
-    from frontdesk.store.tables import conversations
+    from frontdesk.store.sql import conversations
 
     team = _team(admin)
     agent = _agent(admin, team, "Plain", availability="offline", capacity=1000)
@@ -261,7 +258,7 @@ def test_entries_nobody_can_take_do_not_hide_the_ones_behind_them(admin: Api) ->
         ]
         for position, conversation_id in enumerate(ids):
             skills = {"language": "klingon"} if position < blocked_count else {}
-            enqueue(conn, rows.by_id(conn, conversations, conversation_id), load_team(conn, team), 0, skills, now())
+            enqueue(conn, conversations.get(conn, conversation_id), load_team(conn, team), 0, skills, now())
         return ids[:blocked_count], ids[blocked_count:]
 
     blocked, takeable = admin.db.write_sync(arrive)

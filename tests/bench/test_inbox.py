@@ -20,12 +20,12 @@ from bench.scenarios import BenchConfig
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from frontdesk.actions.sessions import check_login
 from frontdesk.api.auth import Principal
 from frontdesk.domain.model import Role
 from frontdesk.store.database import Database
 from frontdesk.store.visibility import seen_by
 from frontdesk.web import queries
-from frontdesk.web.sessions import check_login
 
 SIZES = Sizes.for_contacts(400)
 

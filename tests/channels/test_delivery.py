@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 import pytest
 from litestar.testing import TestClient
 
-from frontdesk.api.app import create_app
 from frontdesk.channels import signing
-from frontdesk.channels.delivery import IDLE_SECONDS
+from frontdesk.delivery import IDLE_SECONDS
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.conftest import free_port
 from tests.factories import Api, eventually, make_token

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from frontdesk.api.app import create_app
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from frontdesk.store.tables import contacts
 from tests.channels.test_webchat import SHOP, declare_email, webchat_channel

@@ -20,7 +20,7 @@ from frontdesk.domain.model import SYSTEM, Availability, ChannelType
 from frontdesk.engine.consumer import process_events
 from frontdesk.engine.runs import VersionCache
 from frontdesk.engine.timers import fire_due
-from frontdesk.steps import REGISTRY
+from frontdesk.steps import STEP_TYPES
 from frontdesk.store.database import Database
 from frontdesk.store.tables import conversations, events, workflow_run_steps, workflow_runs
 from tests.factories import fresh_database
@@ -149,5 +149,5 @@ def _check_invariants(conn: Connection) -> None:
         if record["branch"] is None:
             continue
         raw = next(s for s in steps if s["id"] == record["step_id"])  # type: ignore[index]
-        config = REGISTRY[raw["type"]].config.model_validate(raw)
+        config = STEP_TYPES[raw["type"]].config.model_validate(raw)
         assert record["branch"] in config.targets()

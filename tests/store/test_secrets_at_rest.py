@@ -13,15 +13,15 @@ from sqlalchemy import Connection, text
 from frontdesk.actions.channels import create_channel
 from frontdesk.clock import now
 from frontdesk.domain.model import ChannelType
-from frontdesk.store import queries
 from frontdesk.store.database import Database
 from frontdesk.store.encryption import SecretKeyProblem
 from frontdesk.store.migrate import alembic_config, upgrade
+from frontdesk.store.sql.channel_reads import channel_secrets
 
 
 def _secret(conn: Connection, channel_id: int) -> str | None:
     """The channel's current secret, as the signature check reads it."""
-    found = queries.channel_secrets(conn, channel_id, now())
+    found = channel_secrets(conn, channel_id, now())
     return found[0] if found else None
 
 

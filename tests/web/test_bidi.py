@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 from litestar.testing import TestClient
 
-from frontdesk.web.sessions import set_password
+from frontdesk.actions.sessions import set_password
 from tests.factories import Api, make_agent
 from tests.web.support import PASSWORD, csrf_of
 

@@ -9,8 +9,8 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
+from frontdesk.actions.sessions import set_password
 from frontdesk.store.tables import events
-from frontdesk.web.sessions import set_password
 from tests.factories import Api, make_agent
 from tests.web.support import PASSWORD, csrf_of
 

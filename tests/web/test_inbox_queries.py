@@ -13,8 +13,10 @@ from frontdesk.actions.agents import create_agent
 from frontdesk.actions.channels import create_channel
 from frontdesk.actions.conversations import add_note, close_conversation, open_conversation, send_message
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
+from frontdesk.actions.read_marks import mark_read
 from frontdesk.domain.model import SYSTEM, Actor, AuthorKind, ChannelType
 from frontdesk.store.database import Database
+from frontdesk.store.sql import inbox
 from frontdesk.store.tables import conversation_reads, messages
 from frontdesk.web import queries
 
@@ -35,7 +37,7 @@ def _conversations_of_every_shape(conn: Connection, rng: random.Random) -> list[
             elif r < 0.85:
                 add_note(conn, receipt.conversation_id, agent, f"note {j}")
             else:
-                queries.mark_read(conn, rng.choice(agents), receipt.conversation_id)
+                mark_read(conn, rng.choice(agents), receipt.conversation_id)
     for k in range(4):  # opened again by an agent after a close: nothing in it yet, or only a note
         first = receive_inbound(conn, InboundMessage(channel_id, f"back-{k}", f"back-{k}", "thanks, bye"))
         close_conversation(conn, first.conversation_id, SYSTEM, None, None)
@@ -75,8 +77,8 @@ def test_last_messages_and_unread_counts_match_every_message_read_plainly(db: Da
 
     for viewer in [*agents, 999]:  # 999: an agent who never read anything
         last, unread = db.read_sync(lambda c, v=viewer: _expected(c, v, conversation_ids))  # type: ignore[misc]
-        assert db.read_sync(lambda c: queries._last_messages(c, conversation_ids)) == last
-        assert db.read_sync(lambda c, v=viewer: queries._unread(c, v, conversation_ids)) == unread  # type: ignore[misc]
+        assert db.read_sync(lambda c: inbox.last_messages(c, conversation_ids)) == last
+        assert db.read_sync(lambda c, v=viewer: inbox.unread_counts(c, v, conversation_ids)) == unread  # type: ignore[misc]
         listed = db.read_sync(
             lambda c, v=viewer: queries.inbox_list(c, v, "all", "open", None, 200, visible=true())  # type: ignore[misc]
         )
@@ -84,5 +86,5 @@ def test_last_messages_and_unread_counts_match_every_message_read_plainly(db: Da
             assert item["last"] == last.get(item["id"])
             assert item["unread"] == unread.get(item["id"], 0)
     assert any(c not in last for c in conversation_ids)  # empty and notes-only conversations have none
-    assert db.read_sync(lambda c: queries._unread(c, None, conversation_ids)) == {}
-    assert db.read_sync(lambda c: queries._last_messages(c, [])) == {}
+    assert db.read_sync(lambda c: inbox.unread_counts(c, None, conversation_ids)) == {}
+    assert db.read_sync(lambda c: inbox.last_messages(c, [])) == {}

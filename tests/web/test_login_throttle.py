@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from frontdesk.api.app import create_app
+from frontdesk.actions.login_throttle import KNOWN_COOKIE
+from frontdesk.actions.sessions import set_password
+from frontdesk.server import create_app
 from frontdesk.settings import Settings
-from frontdesk.web.login_throttle import KNOWN_COOKIE
-from frontdesk.web.sessions import set_password
 from tests.clients import AddressedClient, FakeClock
 from tests.factories import make_agent
 from tests.web.support import PASSWORD, csrf_of

@@ -16,11 +16,12 @@ from frontdesk.actions.agents import create_agent
 from frontdesk.actions.channels import create_channel
 from frontdesk.actions.conversations import add_note, send_message
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
+from frontdesk.actions.sessions import set_password
 from frontdesk.domain.model import SYSTEM, Actor, AuthorKind, ChannelType
 from frontdesk.store.database import Database
+from frontdesk.store.sql.inbox import unread_counts
 from frontdesk.web import queries
 from frontdesk.web.queries import THREAD_PAGE
-from frontdesk.web.sessions import set_password
 from tests.factories import Api, make_agent
 from tests.web.support import PASSWORD, csrf_of
 
@@ -220,7 +221,7 @@ def test_only_the_newest_page_marks_the_thread_read(
     conversation_id, ids = _long_thread(db)
 
     def unread() -> int:
-        return db.read_sync(lambda c: queries._unread(c, agent_id, [conversation_id])).get(conversation_id, 0)
+        return db.read_sync(lambda c: unread_counts(c, agent_id, [conversation_id])).get(conversation_id, 0)
 
     assert unread() > 0
     assert client.get(f"/inbox/conversations/{conversation_id}?before={ids[-50]}").status_code == 200

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from frontdesk.actions import webchat as visitors
 from frontdesk.channels import webchat
 from frontdesk.clock import now
 from frontdesk.store.database import Database
@@ -164,7 +165,7 @@ def test_a_visitor_whose_token_expired_starts_a_new_session_and_is_heard(live_se
     saved = json.loads(page.evaluate("key => window.localStorage.getItem(key)", key))
     db = Database(live_server.db_url)
     try:
-        secret = db.read_sync(lambda c: webchat.load_channel(c, channel)).secret
+        secret = db.read_sync(lambda c: visitors.load_channel(c, channel)).secret
     finally:
         db.close()
     expired = webchat.visitor_token(secret, saved["visitor_id"], now() - dt.timedelta(days=1))

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection
 
+from frontdesk.actions.assignments import queues
 from frontdesk.actions.events import emit
-from frontdesk.assignment.queue import drain_teams_of, requeue_unanswered
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.errors import Conflict, NotFound
 from frontdesk.domain.model import Actor, Availability, Role
 from frontdesk.domain.people import check_capacity, check_email, check_name, check_skills
-from frontdesk.store.tables import agents, web_sessions
+from frontdesk.domain.records import Agent
+from frontdesk.store.sql import agents
 
 
-def get_agent(conn: Connection, agent_id: int) -> RowMapping:
-    row = conn.execute(select(agents).where(agents.c.id == agent_id)).mappings().first()
-    if row is None:
+def get_agent(conn: Connection, agent_id: int) -> Agent:
+    agent = agents.agent_by_id(conn, agent_id)
+    if agent is None:
         raise NotFound("agent", agent_id)
-    return row
+    return agent
 
 
 def create_agent(
@@ -35,22 +37,17 @@ def create_agent(
     availability: Availability = Availability.OFFLINE,
 ) -> int:
     email = check_email(email)
-    if conn.execute(select(agents.c.id).where(agents.c.email == email)).first():
+    if agents.agent_id_by_email(conn, email) is not None:
         raise Conflict("email_taken", f"an agent with e-mail {email} already exists", "email")
-    at = now()
-    agent_id = int(
-        conn.execute(
-            insert(agents).values(
-                name=check_name(name),
-                email=email,
-                role=role,
-                availability=availability,
-                capacity=check_capacity(capacity),
-                skills=check_skills(skills or {}),
-                availability_changed_at=at,
-                created_at=at,
-            )
-        ).inserted_primary_key[0]
+    agent_id = agents.insert_agent(
+        conn,
+        name=check_name(name),
+        email=email,
+        role=role,
+        availability=availability,
+        capacity=check_capacity(capacity),
+        skills=check_skills(skills or {}),
+        at=now(),
     )
     emit(conn, ev.AGENT_CREATED, {"agent_id": agent_id, "role": str(role), "actor": actor.as_payload()})
     return agent_id
@@ -59,15 +56,15 @@ def create_agent(
 def update_agent(conn: Connection, agent_id: int, actor: Actor, changes: dict[str, Any]) -> None:
     """`changes` may hold name, role, availability, capacity, skills; unchanged keys are ignored."""
     agent = get_agent(conn, agent_id)
-    checks = {"name": check_name, "capacity": check_capacity, "skills": check_skills}
+    checks: dict[str, Callable[[Any], Any]] = {"name": check_name, "capacity": check_capacity, "skills": check_skills}
     values = {key: checks.get(key, _same)(value) for key, value in changes.items()}
-    values = {key: value for key, value in values.items() if agent[key] != value}
+    values = {key: value for key, value in values.items() if getattr(agent, key) != value}
     values = _keep_inactive_offline(conn, agent, values)
     if not values:
         return
     if "availability" in values:
         values["availability_changed_at"] = now()
-    conn.execute(update(agents).where(agents.c.id == agent_id).values(**values))
+    agents.update_agent(conn, agent_id, values)
     who = actor.as_payload()
     if "availability" in values:
         emit(
@@ -75,7 +72,7 @@ def update_agent(conn: Connection, agent_id: int, actor: Actor, changes: dict[st
             ev.AGENT_AVAILABILITY_CHANGED,
             {
                 "agent_id": agent_id,
-                "old": agent["availability"],
+                "old": agent.availability,
                 "new": str(values["availability"]),
                 "actor": who,
             },
@@ -86,31 +83,31 @@ def update_agent(conn: Connection, agent_id: int, actor: Actor, changes: dict[st
     _rebalance(conn, agent, values)
 
 
-def _keep_inactive_offline(conn: Connection, agent: RowMapping, values: dict[str, Any]) -> dict[str, Any]:
+def _keep_inactive_offline(conn: Connection, agent: Agent, values: dict[str, Any]) -> dict[str, Any]:
     """A deactivated agent is offline (so no strategy picks them and their unanswered
     conversations may go back to the queue) and their web sessions end; they cannot go online."""
-    active = values.get("active", agent["active"])
+    active = values.get("active", agent.active)
     if active:
         return values
     if values.get("availability", Availability.OFFLINE) != Availability.OFFLINE:
-        raise Conflict("agent_inactive", f"agent {agent['id']} is deactivated; reactivate them first", "availability")
+        raise Conflict("agent_inactive", f"agent {agent.id} is deactivated; reactivate them first", "availability")
     if values.get("active") is False:
-        conn.execute(delete(web_sessions).where(web_sessions.c.agent_id == agent["id"]))
-        if agent["availability"] != Availability.OFFLINE:
+        agents.end_sessions(conn, agent.id)
+        if agent.availability != Availability.OFFLINE:
             values = {**values, "availability": Availability.OFFLINE}
     return values
 
 
-def _rebalance(conn: Connection, before: RowMapping, values: dict[str, Any]) -> None:
+def _rebalance(conn: Connection, before: Agent, values: dict[str, Any]) -> None:
     """Capacity appeared (online, more room): the agent's queues move now. It vanished: their
     unanswered conversations may go back to the queue (a team setting)."""
     at = now()
     availability = values.get("availability")
     if availability is not None and availability != Availability.ONLINE:
-        requeue_unanswered(conn, before["id"], at)
+        queues().requeue_unanswered(conn, before.id, at)
         return
-    if availability == Availability.ONLINE or values.get("capacity", 0) > before["capacity"]:
-        drain_teams_of(conn, before["id"], at)
+    if availability == Availability.ONLINE or values.get("capacity", 0) > before.capacity:
+        queues().drain_teams_of(conn, before.id, at)
 
 
 def _same(value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Channels: where contacts write from. Each gets a secret used to sign what crosses it."""
+"""Channels: where contacts write from. Each gets a secret used to sign what crosses it; its
+settings are checked by its type's adapter (frontdesk.channels)."""
 
 from __future__ import annotations
 
@@ -6,82 +7,61 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection
 
 from frontdesk.actions.events import emit
-from frontdesk.channels import webchat
+from frontdesk.channels import ADAPTERS
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
-from frontdesk.domain.errors import InvalidInput, NotFound
+from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Actor, ChannelType
 from frontdesk.domain.people import check_name
-from frontdesk.store.tables import channels
-
-DEFAULT_CONFIG: dict[ChannelType, dict[str, Any]] = {
-    ChannelType.API: {"callback_url": None},
-    ChannelType.WEBCHAT: {"allowed_origins": []},
-}
-
-
-def check_config(type_: ChannelType, settings: dict[str, Any]) -> dict[str, Any]:
-    """The config keys `settings` sets, checked for the channel's type. Each type keeps its own
-    settings; one meant for the other type is refused, not ignored."""
-    if type_ is ChannelType.WEBCHAT:
-        if "callback_url" in settings:
-            raise InvalidInput("not_for_webchat", "callback_url: web chat answers in the widget", "callback_url")
-        return webchat.channel_config(settings["allowed_origins"]) if "allowed_origins" in settings else {}
-    if "allowed_origins" in settings:
-        raise InvalidInput("not_for_api", "allowed_origins: only webchat channels have them", "allowed_origins")
-    if "callback_url" not in settings:
-        return {}
-    url = settings["callback_url"]
-    return {"callback_url": str(url) if url else None}
+from frontdesk.domain.records import Channel
+from frontdesk.store.sql import channels
 
 
 def create_channel(conn: Connection, type_: ChannelType, name: str, settings: dict[str, Any]) -> tuple[int, str]:
-    """Return (id, secret); the secret is shown once to the creator and used for HMAC signatures."""
-    config = {**DEFAULT_CONFIG[type_], **check_config(type_, settings)}
+    """Return (id, secret); the secret is shown once to the creator and used for HMAC signatures.
+    `settings` are checked by the type's adapter: one meant for another type is refused, not ignored."""
+    adapter = ADAPTERS[type_]
+    config = {**adapter.default_config(), **adapter.check_config(settings)}
     secret = secrets.token_urlsafe(32)
-    channel_id = conn.execute(
-        insert(channels).values(type=type_, name=check_name(name), config=config, secret=secret, created_at=now())
-    ).inserted_primary_key[0]
-    return int(channel_id), secret
+    return channels.insert_channel(conn, type_, check_name(name), config, secret, now()), secret
 
 
 def rotate_secret(conn: Connection, channel_id: int, actor: Actor, grace: dt.timedelta) -> tuple[str, dt.datetime]:
     """A new secret, which signs outbound calls at once; the old one still verifies inbound calls
     (and web-chat visitor tokens) for `grace`, so the channel's sender can switch without a gap.
     Returns the new secret (shown once) and the end of the grace period."""
-    old = get_channel(conn, channel_id)["secret"]
+    old = get_channel(conn, channel_id).secret
     secret = secrets.token_urlsafe(32)
     until = now() + grace
-    values = {"secret": secret, "previous_secret": old, "previous_secret_until": until}
-    if not grace:
-        values.update(previous_secret=None, previous_secret_until=None)
-    conn.execute(update(channels).where(channels.c.id == channel_id).values(**values))
+    previous, previous_until = (old, until) if grace else (None, None)
+    channels.set_secrets(conn, channel_id, secret, previous, previous_until)
     emit(conn, ev.CHANNEL_UPDATED, {"channel_id": channel_id, "changed": ["secret"], "actor": actor.as_payload()})
     return secret, until
 
 
 def update_channel(conn: Connection, channel_id: int, actor: Actor, changes: dict[str, Any]) -> None:
-    """`changes` may hold name, callback_url (api; None removes it), allowed_origins (webchat)."""
+    """`changes` may hold name and the settings of the channel's type (callback_url for api, None
+    removing it; allowed_origins for webchat), which its adapter checks."""
     channel = get_channel(conn, channel_id)
-    name = check_name(changes["name"]) if "name" in changes else channel["name"]
-    settings = {key: changes[key] for key in ("callback_url", "allowed_origins") if key in changes}
-    before = channel["config"]
-    config = {**before, **check_config(ChannelType(channel["type"]), settings)}
+    name = check_name(changes["name"]) if "name" in changes else channel.name
+    settings = {key: value for key, value in changes.items() if key != "name"}
+    before = channel.config
+    config = {**before, **ADAPTERS[channel.type].check_config(settings)}
     changed = {key for key in config if config[key] != before.get(key)}
-    if name != channel["name"]:
+    if name != channel.name:
         changed.add("name")
     if not changed:
         return
-    conn.execute(update(channels).where(channels.c.id == channel_id).values(name=name, config=config))
+    channels.set_name_and_config(conn, channel_id, name, config)
     payload = {"channel_id": channel_id, "changed": sorted(changed), "actor": actor.as_payload()}
     emit(conn, ev.CHANNEL_UPDATED, payload)
 
 
-def get_channel(conn: Connection, channel_id: int) -> RowMapping:
-    row = conn.execute(select(channels).where(channels.c.id == channel_id)).mappings().first()
-    if row is None:
+def get_channel(conn: Connection, channel_id: int) -> Channel:
+    found = channels.channel(conn, channel_id)
+    if found is None:
         raise NotFound("channel", channel_id)
-    return row
+    return found

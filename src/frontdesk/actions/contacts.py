@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from frontdesk.actions.events import emit
 from frontdesk.clock import now
@@ -14,8 +14,7 @@ from frontdesk.domain.contacts import FieldDefinition, check_field_key, check_fi
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import Actor, FieldType
 from frontdesk.domain.records import Contact
-from frontdesk.store.sql import contacts
-from frontdesk.store.tables import agents
+from frontdesk.store.sql import assignment, contacts
 
 
 def field_definitions(conn: Connection) -> dict[str, FieldDefinition]:
@@ -80,10 +79,7 @@ def update_contact(
     clean_fields = check_field_values(fields, field_definitions(conn)) if fields else {}
     added = normalise_tags(add_tags or [], "add_tags")
     removed = normalise_tags(remove_tags or [], "remove_tags")
-    if (
-        owner_agent_id not in (_UNSET, None)
-        and not conn.execute(select(agents.c.id).where(agents.c.id == owner_agent_id)).first()
-    ):
+    if owner_agent_id not in (_UNSET, None) and not assignment.agent_exists(conn, owner_agent_id):
         raise NotFound("agent", owner_agent_id, "owner_agent_id")
 
     changes: dict[str, Any] = {}

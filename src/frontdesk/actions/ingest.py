@@ -18,7 +18,7 @@ from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Actor, AuthorKind, Source
 from frontdesk.store import rows
-from frontdesk.store.sql import contacts, messages
+from frontdesk.store.sql import channels, contacts, messages
 from frontdesk.store.tables import conversations
 
 CONTACT = Actor(AuthorKind.CONTACT)
@@ -48,7 +48,7 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     earlier = _earlier_receipt(conn, inbound.channel_id, inbound.provider_message_id)
     if earlier is not None:
         return earlier
-    if messages.channel(conn, inbound.channel_id) is None:
+    if channels.summary(conn, inbound.channel_id) is None:
         raise NotFound("channel", inbound.channel_id)
 
     contact_id, created = find_or_create_by_identity(

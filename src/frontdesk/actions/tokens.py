@@ -6,13 +6,13 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from frontdesk.clock import now
 from frontdesk.domain.errors import InvalidInput, NotFound
 from frontdesk.domain.model import Role
 from frontdesk.domain.people import check_name
-from frontdesk.store.tables import agents, api_tokens
+from frontdesk.store.sql import agents, tokens
 
 PREFIX = "fd_"
 MAX_LIFETIME_DAYS = 3650
@@ -46,32 +46,26 @@ def create_token(
 ) -> str:
     """Return the new token in clear; it cannot be read back later. `expires_at` passed `check_expiry`."""
     if agent_id is not None:
-        agent_role = conn.execute(select(agents.c.role).where(agents.c.id == agent_id)).scalar()
-        if agent_role is None:
+        agent = agents.agent_by_id(conn, agent_id)
+        if agent is None:
             raise NotFound("agent", agent_id, "agent_id")
-        if not Role(agent_role).includes(role):
+        if not Role(agent.role).includes(role):
             raise InvalidInput(
-                "role_too_high", f"agent {agent_id} is a {agent_role}; cannot hold a {role} token", "role"
+                "role_too_high", f"agent {agent_id} is a {agent.role}; cannot hold a {role} token", "role"
             )
     token = PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
-        insert(api_tokens).values(
-            name=check_name(name),
-            token_hash=hash_token(token),
-            role=role,
-            agent_id=agent_id,
-            created_at=now(),
-            expires_at=expires_at,
-        )
+    tokens.insert_token(
+        conn,
+        name=check_name(name),
+        token_hash=hash_token(token),
+        role=role,
+        agent_id=agent_id,
+        created_at=now(),
+        expires_at=expires_at,
     )
     return token
 
 
 def revoke_token(conn: Connection, token_id: int) -> None:
-    result = conn.execute(
-        update(api_tokens)
-        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now())
-    )
-    if result.rowcount == 0:
+    if not tokens.revoke_token(conn, token_id, now()):
         raise NotFound("token", token_id)

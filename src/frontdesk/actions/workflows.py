@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
+from secrets import token_urlsafe
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection
 
 from frontdesk.actions.conversations import find_open_conversation, get_conversation
 from frontdesk.actions.events import emit
-from frontdesk.actions.named_secrets import secret_names
 from frontdesk.clock import now
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import Actor
 from frontdesk.domain.workflows.definition import Problem, validate
 from frontdesk.steps.base import Catalog
-from frontdesk.store.sql import runs
-from frontdesk.store.tables import agents, contact_fields, contacts, teams, workflow_versions, workflows
+from frontdesk.store.sql import agents, contact_reads, runs, secrets, teams, workflows
 
 
 class InvalidWorkflowError(InvalidInput):
@@ -28,11 +26,11 @@ class InvalidWorkflowError(InvalidInput):
 def catalog(conn: Connection) -> Catalog:
     """What exists now, so validation can say "team 'Sales' does not exist"."""
     return Catalog(
-        fields=frozenset(conn.execute(select(contact_fields.c.key)).scalars()),
-        teams=frozenset(conn.execute(select(teams.c.name)).scalars()),
-        agents=frozenset(conn.execute(select(agents.c.email)).scalars()),
-        workflows=frozenset(conn.execute(select(workflows.c.name)).scalars()),
-        secrets=secret_names(conn),
+        fields=contact_reads.contact_field_keys(conn),
+        teams=teams.team_names(conn),
+        agents=agents.agent_emails(conn),
+        workflows=workflows.workflow_names(conn),
+        secrets=secrets.secret_names(conn),
     )
 
 
@@ -40,8 +38,8 @@ def check_definition(conn: Connection, definition: Any) -> list[Problem]:
     return validate(definition, catalog(conn))[1]
 
 
-def get_workflow(conn: Connection, workflow_id: int) -> RowMapping:
-    row = conn.execute(select(workflows).where(workflows.c.id == workflow_id)).mappings().first()
+def get_workflow(conn: Connection, workflow_id: int) -> dict[str, Any]:
+    row = workflows.workflow_by_id(conn, workflow_id)
     if row is None:
         raise NotFound("workflow", workflow_id)
     return row
@@ -57,31 +55,24 @@ def _name_of(definition: Any) -> str:
 def create_workflow(conn: Connection, definition: dict[str, Any]) -> int:
     """Store a new workflow as a draft (drafts may be incomplete; publishing validates)."""
     name = _name_of(definition)
-    if conn.execute(select(workflows.c.id).where(workflows.c.name == name)).first():
+    if workflows.workflow_name_taken(conn, name):
         raise Conflict("workflow_exists", f"a workflow named {name!r} already exists", "definition.name")
-    at = now()
-    return int(
-        conn.execute(
-            insert(workflows).values(
-                name=name,
-                description=definition.get("description"),
-                draft=definition,
-                enabled=False,
-                webhook_key=secrets.token_urlsafe(24),
-                created_at=at,
-                updated_at=at,
-            )
-        ).inserted_primary_key[0]
+    return workflows.insert_workflow(
+        conn,
+        name=name,
+        description=definition.get("description"),
+        draft=definition,
+        webhook_key=token_urlsafe(24),
+        at=now(),
     )
 
 
 def save_draft(conn: Connection, workflow_id: int, definition: dict[str, Any]) -> None:
     get_workflow(conn, workflow_id)
     name = _name_of(definition)
-    clash = conn.execute(select(workflows.c.id).where(workflows.c.name == name, workflows.c.id != workflow_id)).first()
-    if clash:
+    if workflows.workflow_name_taken(conn, name, other_than=workflow_id):
         raise Conflict("workflow_exists", f"a workflow named {name!r} already exists", "definition.name")
-    conn.execute(update(workflows).where(workflows.c.id == workflow_id).values(draft=definition, updated_at=now()))
+    workflows.save_draft(conn, workflow_id, definition, now())
 
 
 def publish(conn: Connection, workflow_id: int, actor: Actor) -> int:
@@ -91,33 +82,18 @@ def publish(conn: Connection, workflow_id: int, actor: Actor) -> int:
     parsed, problems = validate(definition, catalog(conn))
     if parsed is None or problems:
         raise InvalidWorkflowError(problems)
-    number = (
-        conn.execute(
-            select(func.max(workflow_versions.c.number)).where(workflow_versions.c.workflow_id == workflow_id)
-        ).scalar()
-        or 0
-    ) + 1
-    version_id = int(
-        conn.execute(
-            insert(workflow_versions).values(
-                workflow_id=workflow_id,
-                number=number,
-                definition=definition,
-                published_by=actor.as_payload(),
-                created_at=now(),
-            )
-        ).inserted_primary_key[0]
+    number = workflows.latest_version_number(conn, workflow_id) + 1
+    version_id = workflows.insert_version(
+        conn, workflow_id=workflow_id, number=number, definition=definition, published_by=actor.as_payload(), at=now()
     )
-    conn.execute(
-        update(workflows)
-        .where(workflows.c.id == workflow_id)
-        .values(
-            published_version_id=version_id,
-            trigger_event=str(parsed.trigger.event),
-            name=parsed.name,
-            description=parsed.description,
-            updated_at=now(),
-        )
+    workflows.mark_published(
+        conn,
+        workflow_id,
+        version_id=version_id,
+        trigger_event=str(parsed.trigger.event),
+        name=parsed.name,
+        description=parsed.description,
+        at=now(),
     )
     emit(conn, "workflow.published", {"workflow_id": workflow_id, "version": number, "actor": actor.as_payload()})
     return number
@@ -129,7 +105,7 @@ def set_enabled(conn: Connection, workflow_id: int, enabled: bool, actor: Actor)
         raise Conflict("not_published", f"workflow {workflow_id} has no published version to enable")
     if workflow["enabled"] == enabled:
         return
-    conn.execute(update(workflows).where(workflows.c.id == workflow_id).values(enabled=enabled, updated_at=now()))
+    workflows.write_enabled(conn, workflow_id, enabled, now())
     kind = "workflow.enabled" if enabled else "workflow.disabled"
     emit(conn, kind, {"workflow_id": workflow_id, "actor": actor.as_payload()})
 
@@ -148,10 +124,7 @@ def start_run(
         raise Conflict("not_enabled", f"workflow {workflow_id} is not published and enabled")
     if workflow["trigger_event"] != event_type:
         raise Conflict("wrong_trigger", f"workflow {workflow_id} is triggered by {workflow['trigger_event']}")
-    if (
-        contact_id is not None
-        and conn.execute(select(contacts.c.id).where(contacts.c.id == contact_id)).first() is None
-    ):
+    if contact_id is not None and not contact_reads.contact_exists(conn, contact_id):
         raise NotFound("contact", contact_id, "contact_id")
     if conversation_id is None and contact_id is not None:
         open_one = find_open_conversation(conn, contact_id)

@@ -1,11 +1,12 @@
-"""Builds the Litestar application: database, auth guard, controllers, OpenAPI, background workers."""
+"""Builds the Litestar application: auth guard, controllers, templates, CSRF, OpenAPI. What it runs
+over (the database, the feeds, the engine or the worker process) comes from frontdesk.server."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
@@ -20,7 +21,7 @@ from litestar.template.config import TemplateConfig
 from frontdesk import __version__
 from frontdesk.api import errors, openapi
 from frontdesk.api.allow import allow_every_method
-from frontdesk.api.auth import Authenticator, guard
+from frontdesk.api.auth import guard
 from frontdesk.api.channels import ChannelController
 from frontdesk.api.contacts import ContactController, ContactFieldController
 from frontdesk.api.conversations import ConversationController
@@ -31,71 +32,19 @@ from frontdesk.api.secrets import SecretController
 from frontdesk.api.system import EventController, TokenController, healthz
 from frontdesk.api.webchat import WebchatController, widget_demo
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
-from frontdesk.channels.delivery import DeliveryWorker
-from frontdesk.channels.webchat_limits import WebchatLimits
-from frontdesk.channels.webchat_live import VisitorFeed
-from frontdesk.clock import Clock, now
-from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
-from frontdesk.store.database import Database
-from frontdesk.store.migrate import upgrade
 from frontdesk.web import bidi
 from frontdesk.web.admin import ADMIN_PAGES
-from frontdesk.web.live import LiveFeed
 from frontdesk.web.pages import InboxController, LoginController
 from frontdesk.web.pages_workflows import RunPages, WorkflowPages
-from frontdesk.web.sessions import instance_secret
-from frontdesk.worker import WorkerProcess
 
 WEB = Path(__file__).resolve().parents[1] / "web"
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
-def _instance_secret(settings: Settings) -> str:
-    db = Database(settings.database_url, secret_key=settings.secret_key)
-    upgrade(db.write_engine)
-    db.start()
-    try:
-        return db.write_sync(instance_secret)
-    finally:
-        db.close()
-
-
-def create_app(settings: Settings | None = None, *, worker_process: bool = False, clock: Clock = now) -> Litestar:
-    """`worker_process`: the engine and delivery run in a process of their own (frontdesk.worker),
-    as `frontdesk serve` does; otherwise in this one (tests, embedded use). `clock`: what the
-    limits against abuse read the time from (tests move it instead of sleeping)."""
-    settings = settings or Settings()
-    secret = _instance_secret(settings)
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = Database(settings.database_url, secret_key=settings.secret_key)
-        upgrade(db.write_engine)
-        db.start()
-        app.state.db = db
-        app.state.settings = settings
-        app.state.authenticator = Authenticator(db, settings.token_cache_seconds)
-        app.state.live = LiveFeed(db)
-        app.state.live.start()
-        app.state.visitors = VisitorFeed(db)
-        app.state.visitors.start()
-        worker = WorkerProcess(db) if worker_process else None
-        inline = [] if worker else [DeliveryWorker(db, settings), Engine(db, settings)]
-        if worker:
-            await worker.start()
-        for part in inline:
-            part.start()
-        gc.freeze()  # what start-up made lives on: full collections skip it (they paused requests ~50-90 ms)
-        try:
-            yield
-        finally:
-            await app.state.visitors.stop()
-            for part in reversed(inline):
-                await part.stop()
-            if worker:
-                await worker.stop()
-            db.close()
-
+def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, csrf_secret: str) -> Litestar:
+    """The routes and their configuration; `state` holds what the composition root
+    (frontdesk.server) built for them: the database, the feeds, the authenticator..."""
     app = Litestar(
         route_handlers=[
             ContactController,
@@ -121,14 +70,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
             create_static_files_router(path="/static", directories=[WEB / "static"], opt={"auth": "public"}),
         ],
         guards=[guard],
-        state=State(
-            {
-                "clock": clock,
-                "instance_secret": secret,
-                "settings": settings,
-                "webchat_limits": WebchatLimits(settings, clock),
-            }
-        ),
+        state=State(state),
         dependencies={
             "db": Provide(database, sync_to_thread=False),
             "principal": Provide(principal, sync_to_thread=False),
@@ -143,7 +85,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
             directory=WEB / "templates", engine=JinjaTemplateEngine, engine_callback=bidi.register
         ),
         csrf_config=CSRFConfig(
-            secret=secret,
+            secret=csrf_secret,
             cookie_name="fd_csrf",
             cookie_httponly=True,
             exclude=["/api/", "/healthz", "/webchat/"],  # token- and signature-authenticated, no cookies

@@ -11,23 +11,27 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeGuard, TypeVar
 
 from litestar.connection import ASGIConnection, Request
 from litestar.handlers.base import BaseRouteHandler
 
+from frontdesk.actions.assignments import record_activity
+from frontdesk.actions.sessions import COOKIE as SESSION_COOKIE
+from frontdesk.actions.sessions import session_agent
 from frontdesk.actions.tokens import hash_token
 from frontdesk.api.schemas import MAX_ID
-from frontdesk.assignment.presence import ActivityRecorder, record_activity
-from frontdesk.channels import signing
+from frontdesk.assignment.presence import ActivityRecorder
+from frontdesk.channels import ADAPTERS, signing
 from frontdesk.clock import now
 from frontdesk.domain.errors import Forbidden, Unauthorized
-from frontdesk.domain.model import Actor, AuthorKind, Role
-from frontdesk.store import queries
-from frontdesk.store.credentials import token_grant
+from frontdesk.domain.model import Actor, AuthorKind, ChannelType, Role
 from frontdesk.store.database import Database
-from frontdesk.web.sessions import COOKIE as SESSION_COOKIE
-from frontdesk.web.sessions import session_agent
+from frontdesk.store.sql.channel_reads import channel_secrets
+from frontdesk.store.sql.tokens import token_grant
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -51,40 +55,40 @@ class LoginRequired(Exception):
     """A web page without a valid session: the browser is sent to the login page."""
 
 
-class TtlCache:
+class TtlCache(Generic[K, V]):
     """A small in-memory cache; only positive answers are kept, so junk input cannot grow it."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._items: dict[Any, tuple[float, Any]] = {}
+        self._items: dict[K, tuple[float, V]] = {}
 
-    def get(self, key: Any) -> Any:
+    def get(self, key: K) -> V | None:
         item = self._items.get(key)
         if item is None or item[0] < time.monotonic():
             return None
         return item[1]
 
-    def put(self, key: Any, value: Any) -> None:
+    def put(self, key: K, value: V) -> None:
         if len(self._items) > 10_000:
             self._items.clear()
         self._items[key] = (time.monotonic() + self.seconds, value)
 
-    def drop(self, matches: Callable[[Any], bool]) -> None:
+    def drop(self, matches: Callable[[V], bool]) -> None:
         self._items = {key: item for key, item in self._items.items() if not matches(item[1])}
 
 
 class Authenticator:
     def __init__(self, db: Database, cache_seconds: float) -> None:
         self.db = db
-        self.tokens = TtlCache(cache_seconds)
-        self.secrets = TtlCache(cache_seconds)
+        self.tokens: TtlCache[str, Principal] = TtlCache(cache_seconds)
+        self.secrets: TtlCache[int, tuple[str, ...] | None] = TtlCache(cache_seconds)  # None: forgotten
         self.activity = ActivityRecorder()
 
     async def principal_for(self, authorization: str | None) -> Principal:
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("unauthorized", "send an API token: Authorization: Bearer <token>")
         digest = hash_token(authorization[7:].strip())
-        principal: Principal | None = self.tokens.get(digest)
+        principal = self.tokens.get(digest)
         if principal is None:
             grant = await self.db.read(lambda conn: token_grant(conn, digest))
             if grant is None:
@@ -124,7 +128,7 @@ class Authenticator:
         opened once and kept for the cache period."""
         found = self.secrets.get(channel_id)
         if found is None:
-            found = await self.db.read(lambda conn: queries.channel_secrets(conn, channel_id, now()))
+            found = await self.db.read(lambda conn: channel_secrets(conn, channel_id, now()))
             if found is not None:
                 self.secrets.put(channel_id, found)
         return found
@@ -160,18 +164,16 @@ def _check_role(principal: Principal, needed: Role) -> None:
         raise Forbidden("forbidden", f"this needs the {needed} role; you have {principal.role}")
 
 
+def _storable_id(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and abs(value) <= MAX_ID  # else the database cannot hold it
+
+
 async def _check_channel_signature(connection: ASGIConnection[Any, Any, Any, Any], auth: Authenticator) -> None:
     channel_id = connection.path_params.get("channel_id")
-    known = isinstance(channel_id, int) and abs(channel_id) <= MAX_ID  # else the database cannot hold it
-    secrets = await auth.channel_secrets(channel_id) if known else None
+    secrets = await auth.channel_secrets(channel_id) if _storable_id(channel_id) else None
     if secrets is None:
         raise Unauthorized("unauthorized", f"channel {channel_id} does not exist")
     assert isinstance(connection, Request)
-    body = await connection.body()
-    timestamp, given = (
-        connection.headers.get(signing.TIMESTAMP_HEADER),
-        connection.headers.get(signing.SIGNATURE_HEADER),
-    )
-    problems = [signing.verify(secret, timestamp, given, body) for secret in secrets]
-    if all(problems):
-        raise Unauthorized("bad_signature", str(problems[0]))
+    problem = ADAPTERS[ChannelType.API].verify(secrets, connection.headers, await connection.body(), time.time())
+    if problem:
+        raise Unauthorized("bad_signature", problem)

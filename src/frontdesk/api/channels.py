@@ -16,9 +16,10 @@ from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.responses import InboundReceipt
 from frontdesk.api.schemas import ChannelBody, ChannelPatch, InboundBody, PathId
+from frontdesk.channels import ADAPTERS
 from frontdesk.domain.errors import Forbidden
-from frontdesk.domain.model import Role
-from frontdesk.store import queries
+from frontdesk.domain.model import ChannelType, Role
+from frontdesk.store.sql.channel_reads import channel_detail, list_channels
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +30,18 @@ class ChannelController(Controller):
 
     @get("/", opt={"role": Role.MANAGER})
     async def list_channels(self, db: Db) -> list[dict[str, Any]]:
-        return await db.read(queries.list_channels)
+        return await db.read(list_channels)
 
     @get("/{channel_id:int}", opt={"role": Role.MANAGER})
     async def get_channel(self, db: Db, channel_id: PathId) -> dict[str, Any]:
-        return await db.read(lambda c: queries.channel_detail(c, channel_id))
+        return await db.read(lambda c: channel_detail(c, channel_id))
 
     @post("/", opt={"role": Role.ADMIN})
     async def create(self, db: Db, data: JSONBody[ChannelBody]) -> dict[str, Any]:
         """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls."""
         settings = data.model_dump(include={"callback_url", "allowed_origins"}, exclude_none=True)
         channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings))
-        channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
+        channel = await db.read(lambda c: channel_detail(c, channel_id))
         return {**channel, "secret": secret}
 
     @patch("/{channel_id:int}", opt={"role": Role.ADMIN})
@@ -51,7 +52,7 @@ class ChannelController(Controller):
         `allowed_origins` (webchat). Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
-        return await db.read(lambda c: queries.channel_detail(c, channel_id))
+        return await db.read(lambda c: channel_detail(c, channel_id))
 
     @post("/{channel_id:int}/secret/rotate", opt={"role": Role.ADMIN}, status_code=200)
     async def rotate_secret(self, state: State, principal: Caller, channel_id: PathId) -> dict[str, Any]:
@@ -68,16 +69,12 @@ class ChannelController(Controller):
         manager token). Idempotent on `message.id`: a retry returns the first answer."""
         if principal.token_id is not None and not principal.role.includes(Role.MANAGER):
             raise Forbidden("forbidden", "posting inbound messages needs the channel signature or a manager token")
+        (item,) = ADAPTERS[ChannelType.API].parse(data.model_dump())
         inbound = InboundMessage(
-            channel_id=channel_id,
-            external_id=data.contact.external_id,
-            provider_message_id=data.message.id,
-            text=data.message.text,
-            contact_name=data.contact.name,
-            contact_fields=data.contact.fields,
+            channel_id, item.external_id, item.provider_message_id, item.text, item.contact_name, item.contact_fields
         )
         receipt: Receipt = await db.write(lambda c: receive_inbound(c, inbound))
-        body = {
+        body: InboundReceipt = {
             "contact_id": receipt.contact_id,
             "conversation_id": receipt.conversation_id,
             "message_id": receipt.message_id,
@@ -95,5 +92,5 @@ async def rotate_channel_secret(state: State, principal: Principal, channel_id: 
     grace = dt.timedelta(hours=state.settings.secret_rotation_grace_hours)
     secret, _ = await db.write(lambda c: rotate_secret(c, channel_id, principal.actor, grace))
     state.authenticator.forget_channel(channel_id)
-    channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
+    channel = await db.read(lambda c: channel_detail(c, channel_id))
     return {**channel, "secret": secret}

@@ -11,7 +11,7 @@ from frontdesk.actions.contacts import create_field, update_contact
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import MAX_ID, ContactFieldBody, ContactPatch, PathId
 from frontdesk.domain.model import Role
-from frontdesk.store import queries
+from frontdesk.store.sql.contact_reads import contact_detail, list_contact_fields, list_contacts
 from frontdesk.store.visibility import contacts_seen_by, when_contact_seen
 
 
@@ -31,11 +31,11 @@ class ContactController(Controller):
         ] = None,
     ) -> list[dict[str, Any]]:
         """An agent lists the contacts they may see (docs/api.md: which contacts an agent sees)."""
-        return await db.read(lambda c: queries.list_contacts(c, q, limit, before, contacts_seen_by(principal)))
+        return await db.read(lambda c: list_contacts(c, q, limit, before, contacts_seen_by(principal)))
 
     @get("/{contact_id:int}")
     async def get_contact(self, db: Db, principal: Caller, contact_id: PathId) -> dict[str, Any]:
-        return await db.read(when_contact_seen(principal, contact_id, lambda c: queries.contact_detail(c, contact_id)))
+        return await db.read(when_contact_seen(principal, contact_id, lambda c: contact_detail(c, contact_id)))
 
     @patch("/{contact_id:int}")
     async def update(
@@ -60,7 +60,7 @@ class ContactController(Controller):
                 ),
             )
         )
-        return await db.read(lambda c: queries.contact_detail(c, contact_id))
+        return await db.read(lambda c: contact_detail(c, contact_id))
 
 
 class ContactFieldController(Controller):
@@ -69,10 +69,10 @@ class ContactFieldController(Controller):
 
     @get("/")
     async def list_fields(self, db: Db) -> list[dict[str, Any]]:
-        return await db.read(queries.list_contact_fields)
+        return await db.read(list_contact_fields)
 
     @post("/", opt={"role": Role.MANAGER})
     async def create(self, db: Db, data: JSONBody[ContactFieldBody]) -> dict[str, Any]:
         await db.write(lambda c: create_field(c, data.key, data.label, data.type, data.options))
-        fields = await db.read(queries.list_contact_fields)
+        fields = await db.read(list_contact_fields)
         return next(f for f in fields if f["key"] == data.key)

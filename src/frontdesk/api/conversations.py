@@ -5,7 +5,7 @@ others are left out of lists and answer 404, as if they did not exist."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from litestar import Controller, Response, get, post
 from litestar.openapi import ResponseSpec
@@ -34,7 +34,8 @@ from frontdesk.api.schemas import (
 )
 from frontdesk.domain.errors import Conflict
 from frontdesk.domain.model import ConversationStatus
-from frontdesk.store import queries, visibility
+from frontdesk.store import visibility
+from frontdesk.store.sql.inbox import conversation_detail, list_conversations, list_messages
 from frontdesk.store.visibility import when_seen
 
 
@@ -57,8 +58,8 @@ class ConversationController(Controller):
             int | None, QueryParameter(ge=1, le=MAX_ID, description="only conversations with a smaller id")
         ] = None,
     ) -> list[Conversation]:
-        return await db.read(
-            lambda c: queries.list_conversations(
+        listed = await db.read(
+            lambda c: list_conversations(
                 c,
                 status=status,
                 team_id=team_id,
@@ -70,12 +71,11 @@ class ConversationController(Controller):
                 visible=visibility.seen_by(principal),
             )
         )
+        return cast(list[Conversation], listed)  # the rows' columns are exactly Conversation's keys
 
     @get("/{conversation_id:int}")
     async def get_conversation(self, db: Db, principal: Caller, conversation_id: PathId) -> Conversation:
-        return await db.read(
-            when_seen(principal, conversation_id, lambda c: queries.conversation_detail(c, conversation_id))
-        )
+        return await db.read(when_seen(principal, conversation_id, lambda c: _conversation(c, conversation_id)))
 
     @post("/", responses={200: ResponseSpec(OpenedConversation, description="The contact's open conversation")})
     async def open(
@@ -96,7 +96,7 @@ class ConversationController(Controller):
             return conversation_id, opened
 
         conversation_id, opened = await db.write(work)
-        conversation = await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        conversation = await db.read(lambda c: _conversation(c, conversation_id))
         return Response({**conversation, "opened": opened}, status_code=201 if opened else 200)
 
     @get("/{conversation_id:int}/messages")
@@ -111,7 +111,7 @@ class ConversationController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 100,
     ) -> list[Message]:
         return await db.read(
-            when_seen(principal, conversation_id, lambda c: queries.list_messages(c, conversation_id, after, limit))
+            when_seen(principal, conversation_id, lambda c: _messages(c, conversation_id, after, limit))
         )
 
     @post("/{conversation_id:int}/messages")
@@ -121,7 +121,7 @@ class ConversationController(Controller):
                 principal, conversation_id, lambda c: send_message(c, conversation_id, principal.actor, data.text)
             )
         )
-        rows = await db.read(lambda c: queries.list_messages(c, conversation_id, message_id - 1, 1))
+        rows = await db.read(lambda c: _messages(c, conversation_id, message_id - 1, 1))
         return rows[0]
 
     @post("/{conversation_id:int}/close", status_code=200)
@@ -140,7 +140,7 @@ class ConversationController(Controller):
                 lambda c: close_conversation(c, conversation_id, principal.actor, body.note, body.category),
             )
         )
-        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        return await db.read(lambda c: _conversation(c, conversation_id))
 
     @post("/{conversation_id:int}/assign", status_code=200)
     async def assign(
@@ -157,7 +157,7 @@ class ConversationController(Controller):
                 ),
             )
         )
-        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        return await db.read(lambda c: _conversation(c, conversation_id))
 
     @post("/{conversation_id:int}/transfer", status_code=200)
     async def transfer(
@@ -172,7 +172,7 @@ class ConversationController(Controller):
                 lambda c: assign_conversation(c, conversation_id, principal.actor, data.agent_id, data.team_id, reason),
             )
         )
-        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        return await db.read(lambda c: _conversation(c, conversation_id))
 
     @post("/{conversation_id:int}/reopen", status_code=200)
     async def reopen(self, db: Db, principal: Caller, conversation_id: PathId) -> Conversation:
@@ -180,11 +180,21 @@ class ConversationController(Controller):
         await db.write(
             when_seen(principal, conversation_id, lambda c: reopen_conversation(c, conversation_id, principal.actor))
         )
-        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        return await db.read(lambda c: _conversation(c, conversation_id))
 
     @post("/{conversation_id:int}/unassign", status_code=200)
     async def unassign(self, db: Db, principal: Caller, conversation_id: PathId) -> Conversation:
         await db.write(
             when_seen(principal, conversation_id, lambda c: unassign_conversation(c, conversation_id, principal.actor))
         )
-        return await db.read(lambda c: queries.conversation_detail(c, conversation_id))
+        return await db.read(lambda c: _conversation(c, conversation_id))
+
+
+# The store's rows typed as the answers they are: a conversation row's columns are exactly
+# Conversation's keys, and list_messages leaves out the one internal column (next_attempt_at).
+def _conversation(conn: Connection, conversation_id: int) -> Conversation:
+    return cast(Conversation, conversation_detail(conn, conversation_id))
+
+
+def _messages(conn: Connection, conversation_id: int, after: int | None, limit: int) -> list[Message]:
+    return cast(list[Message], list_messages(conn, conversation_id, after, limit))

@@ -11,6 +11,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 from frontdesk.api.auth import LoginRequired
 from frontdesk.domain.errors import DomainError, TooManyRequests
@@ -28,10 +29,13 @@ def _response(status: int, code: str, detail: str, **extra: Any) -> Response[Any
 def _for_person(request: Request[Any, Any, Any], response: Response[Any]) -> Response[Any]:
     """A browser on a web page gets the error as a page; the API and scripts keep the JSON."""
     wants_html = "text/html" in request.headers.get("accept", "")
-    if request.url.path.startswith(JSON_PATHS) or not wants_html or not isinstance(response.content, dict):
+    status = response.status_code  # set by _response; None only on a response built elsewhere
+    if request.url.path.startswith(JSON_PATHS) or not wants_html or status is None:
         return response
-    context = {"status": response.status_code, "detail": response.content["detail"]}
-    return Template("error.html", context=context, status_code=response.status_code, headers=dict(response.headers))
+    if not isinstance(response.content, dict):
+        return response
+    context = {"status": status, "detail": response.content["detail"]}
+    return Template("error.html", context=context, status_code=status, headers=dict(response.headers))
 
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
@@ -97,7 +101,7 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return _response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "internal error; see the server log")
 
 
-HANDLERS: dict[type[Exception], Any] = {
+HANDLERS: ExceptionHandlersMap = {
     LoginRequired: login_required,
     DomainError: domain_error,
     ValidationException: validation_error,

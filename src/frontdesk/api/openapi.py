@@ -116,10 +116,12 @@ def _exact_bounds(handler: HTTPRouteHandler, operation: Operation) -> None:
         if isinstance(kwarg, ParameterKwarg):
             declared[kwarg.query or kwarg.header or kwarg.cookie or name] = kwarg
     for parameter in operation.parameters or []:
-        kwarg = declared.get(parameter.name) if isinstance(parameter, Parameter) else None
-        if kwarg is None or not isinstance(parameter.schema, Schema):  # type: ignore[union-attr]
+        if not isinstance(parameter, Parameter) or not isinstance(parameter.schema, Schema):
             continue
-        schema = parameter.schema  # type: ignore[union-attr]
+        kwarg = declared.get(parameter.name)
+        if kwarg is None:
+            continue
+        schema = parameter.schema
         if isinstance(kwarg.ge, int):
             schema.minimum = kwarg.ge
         if isinstance(kwarg.le, int):
@@ -137,10 +139,11 @@ _Operation = tuple[str, str, HTTPRouteHandler, Operation]  # method, path, handl
 
 
 def _operations(app: Litestar, document: OpenAPI) -> Iterator[_Operation]:
+    paths = document.paths or {}
     for route in app.routes:
-        if not isinstance(route, HTTPRoute) or route.path_format not in (document.paths or {}):
+        if not isinstance(route, HTTPRoute) or route.path_format not in paths:
             continue
-        item = document.paths[route.path_format]  # type: ignore[index]
+        item = paths[route.path_format]
         for handler in route.route_handlers:
             for method in handler.http_methods:
                 operation = getattr(item, method.lower(), None)

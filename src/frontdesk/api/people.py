@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.openapi import ResponseSpec
@@ -16,7 +16,8 @@ from frontdesk.api.schemas import AgentBody, AgentPatch, MemberBody, PathId, Tea
 from frontdesk.clock import now
 from frontdesk.domain.model import Role
 from frontdesk.domain.people import check_may_change_agent, check_may_create_agent
-from frontdesk.store import queries, team_queries
+from frontdesk.store.sql.agents import agent_detail, list_agents
+from frontdesk.store.sql.teams import list_teams, team_detail, team_queue, team_stats
 
 
 class AgentController(Controller):
@@ -25,17 +26,17 @@ class AgentController(Controller):
 
     @get("/")
     async def list_agents(self, db: Db) -> list[dict[str, Any]]:
-        return await db.read(queries.list_agents)
+        return await db.read(list_agents)
 
     @get("/{agent_id:int}")
     async def get_agent(self, db: Db, agent_id: PathId) -> dict[str, Any]:
-        return await db.read(lambda c: queries.agent_detail(c, agent_id))
+        return await db.read(lambda c: agent_detail(c, agent_id))
 
     @post("/", opt={"role": Role.MANAGER})
     async def create(self, db: Db, principal: Caller, data: JSONBody[AgentBody]) -> dict[str, Any]:
         check_may_create_agent(principal.role, data.role)
         agent_id = await db.write(lambda c: create_agent(c, principal.actor, **data.model_dump()))
-        return await db.read(lambda c: queries.agent_detail(c, agent_id))
+        return await db.read(lambda c: agent_detail(c, agent_id))
 
     @patch("/{agent_id:int}")
     async def update(
@@ -47,7 +48,7 @@ class AgentController(Controller):
         check_may_change_agent(principal.role, principal.agent_id, agent_id, changes)
         await db.write(lambda c: update_agent(c, agent_id, principal.actor, changes))
         request.app.state.authenticator.forget_agent(agent_id)
-        return await db.read(lambda c: queries.agent_detail(c, agent_id))
+        return await db.read(lambda c: agent_detail(c, agent_id))
 
 
 class TeamController(Controller):
@@ -56,11 +57,11 @@ class TeamController(Controller):
 
     @get("/")
     async def list_teams(self, db: Db) -> list[dict[str, Any]]:
-        return await db.read(queries.list_teams)
+        return await db.read(list_teams)
 
     @get("/{team_id:int}")
     async def get_team(self, db: Db, team_id: PathId) -> dict[str, Any]:
-        return await db.read(lambda c: queries.team_detail(c, team_id))
+        return await db.read(lambda c: team_detail(c, team_id))
 
     @post("/", opt={"role": Role.MANAGER})
     async def create(self, db: Db, principal: Caller, data: JSONBody[TeamBody]) -> dict[str, Any]:
@@ -69,24 +70,24 @@ class TeamController(Controller):
                 c, principal.actor, data.name, data.assignment, data.business_hours, data.away_message
             )
         )
-        return await db.read(lambda c: queries.team_detail(c, team_id))
+        return await db.read(lambda c: team_detail(c, team_id))
 
     @patch("/{team_id:int}", opt={"role": Role.MANAGER})
     async def update(self, db: Db, principal: Caller, team_id: PathId, data: JSONBody[TeamPatch]) -> dict[str, Any]:
         """Name, assignment settings, business hours (null removes them), away message."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_team(c, team_id, principal.actor, changes))
-        return await db.read(lambda c: queries.team_detail(c, team_id))
+        return await db.read(lambda c: team_detail(c, team_id))
 
     @get("/{team_id:int}/queue")
     async def queue(self, db: Db, team_id: PathId) -> list[QueueEntry]:
         """Conversations waiting for an agent of the team, in the order they will be served."""
-        return await db.read(lambda c: team_queries.team_queue(c, team_id))
+        return cast(list[QueueEntry], await db.read(lambda c: team_queue(c, team_id)))
 
     @get("/{team_id:int}/stats")
     async def stats(self, db: Db, team_id: PathId) -> TeamStats:
         """Live figures: queue length, longest wait, agents online, open conversations per agent."""
-        return await db.read(lambda c: team_queries.team_stats(c, team_id, now()))
+        return cast(TeamStats, await db.read(lambda c: team_stats(c, team_id, now())))
 
     @put(
         "/{team_id:int}/members/{agent_id:int}",
@@ -99,7 +100,7 @@ class TeamController(Controller):
         """Add a member, optionally with a capacity for this team (set again to change it)."""
         capacity = data.capacity if data else None
         added = await db.write(lambda c: add_member(c, team_id, agent_id, principal.actor, capacity))
-        team = await db.read(lambda c: queries.team_detail(c, team_id))
+        team = await db.read(lambda c: team_detail(c, team_id))
         return Response(team, status_code=201 if added else 200)
 
     @delete("/{team_id:int}/members/{agent_id:int}", opt={"role": Role.MANAGER})

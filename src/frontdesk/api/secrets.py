@@ -8,10 +8,11 @@ from litestar import Controller, Response, delete, get, put
 from litestar.params import JSONBody, PathParameter
 from pydantic import Field
 
-from frontdesk.actions.named_secrets import MAX_VALUE, delete_secret, list_secrets, set_secret
+from frontdesk.actions.named_secrets import MAX_VALUE, delete_secret, set_secret
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import Body
 from frontdesk.domain.model import Role
+from frontdesk.store.sql.secrets import list_secrets
 
 SecretName = Annotated[str, PathParameter(min_length=1, max_length=64, description="letters, digits, _")]
 

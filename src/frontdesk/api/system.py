@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody, QueryParameter
-from sqlalchemy import text
 
 from frontdesk.actions.tokens import check_expiry, create_token, revoke_token
 from frontdesk.api.deps import Db
-from frontdesk.api.responses import CreatedToken, EventPage, Health, Token
+from frontdesk.api.responses import CreatedToken, Event, EventPage, Health, Token
 from frontdesk.api.schemas import MAX_ID, PathId, TokenBody
 from frontdesk.clock import now
 from frontdesk.domain.model import Role
-from frontdesk.store import queries
+from frontdesk.store.sql.event_reads import list_events
+from frontdesk.store.sql.health import ping
+from frontdesk.store.sql.tokens import list_tokens
 
 
 class EventController(Controller):
@@ -32,7 +33,7 @@ class EventController(Controller):
         type_: Annotated[list[str] | None, QueryParameter(name="type", description="only these event types")] = None,
     ) -> EventPage:
         """Page through the event log in commit order. Pass `next_cursor` as `after` to go on."""
-        items = await db.read(lambda c: queries.list_events(c, after, limit, type_))
+        items = cast(list[Event], await db.read(lambda c: list_events(c, after, limit, type_)))
         return {"events": items, "next_cursor": items[-1]["id"] if items else after}
 
 
@@ -42,7 +43,7 @@ class TokenController(Controller):
 
     @get("/", opt={"role": Role.ADMIN})
     async def list_tokens(self, db: Db) -> list[Token]:
-        return await db.read(queries.list_tokens)
+        return cast(list[Token], await db.read(list_tokens))
 
     @post("/", opt={"role": Role.ADMIN})
     async def create(self, db: Db, data: JSONBody[TokenBody]) -> CreatedToken:
@@ -50,8 +51,13 @@ class TokenController(Controller):
         (with a time zone) or `expires_in_days`; without either it lasts until revoked."""
         expires_at = check_expiry(data.expires_at, data.expires_in_days, now())
         token = await db.write(lambda c: create_token(c, data.name, data.role, data.agent_id, expires_at))
-        made = {"name": data.name, "role": data.role, "agent_id": data.agent_id, "expires_at": expires_at}
-        return {"token": token, **made}
+        return {
+            "token": token,
+            "name": data.name,
+            "role": data.role,
+            "agent_id": data.agent_id,
+            "expires_at": expires_at,
+        }
 
     @delete("/{token_id:int}", opt={"role": Role.ADMIN})
     async def revoke(self, request: Request[Any, Any, Any], db: Db, token_id: PathId) -> None:
@@ -62,6 +68,6 @@ class TokenController(Controller):
 @get("/healthz", opt={"auth": "public"}, tags=["system"])
 async def healthz(db: Db) -> Health:
     """Liveness and database reachability (a read and a write through the writer)."""
-    await db.read(lambda c: c.execute(text("SELECT 1")).scalar())
-    await db.write(lambda c: c.execute(text("SELECT 1")).scalar())
+    await db.read(ping)
+    await db.write(ping)
     return {"status": "ok"}

@@ -24,6 +24,8 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 from pydantic import Field, StringConstraints
 from sqlalchemy import Connection
 
+from frontdesk.actions import webchat as visitors
+from frontdesk.api.addresses import client_address
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import MAX_ID, Body
 from frontdesk.channels import webchat
@@ -34,7 +36,6 @@ from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import Forbidden, NotFound, Unauthorized
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database, sleep_until_set
-from frontdesk.web.addresses import client_address
 
 CHANNEL_KEY = "webchat_channel"
 KEEPALIVE_SECONDS = 15.0
@@ -72,7 +73,7 @@ class OriginGate:
         if not isinstance(channel_id, int) or not 0 < channel_id <= MAX_ID:
             raise NotFound("webchat_channel", channel_id)
         db: Database = Litestar.from_scope(scope).state.db
-        channel = await db.read(lambda c: webchat.load_channel(c, channel_id))
+        channel = await db.read(lambda c: visitors.load_channel(c, channel_id))
         headers = Headers.from_scope(scope)
         origin = headers.get("origin")
         if origin is not None and not webchat.origin_allowed(
@@ -165,7 +166,9 @@ async def _visitor_events(
         while True:
             woken.clear()
             found = await db.read(
-                partial(webchat.visitor_messages, channel_id=channel_id, contact_id=contact_id, after=after, limit=PAGE)
+                partial(
+                    visitors.visitor_messages, channel_id=channel_id, contact_id=contact_id, after=after, limit=PAGE
+                )
             )
             for message in found:
                 yield ServerSentEventMessage(event="message", data=json.dumps(message))
@@ -200,17 +203,17 @@ class WebchatController(Controller):
         if "authorization" not in request.headers:
             _limits(request).take(_limits(request).sessions, client_address(request))
             visitor_id = data.visitor_id or webchat.new_visitor_id()
-            await db.read(lambda c: webchat.check_unclaimed(c, channel.id, visitor_id))
-            await db.read(lambda c: webchat.check_profile(c, profile))
+            await db.read(lambda c: visitors.check_unclaimed(c, channel.id, visitor_id))
+            await db.read(lambda c: visitors.check_profile(c, profile))
             return _new_token(request, channel, visitor_id)
         visitor_id = _visitor(request, channel)
         if data.visitor_id not in (None, visitor_id):
             raise Unauthorized("bad_visitor_token", "the token is for another visitor_id")
-        known = await db.read(lambda c: webchat.visitor_contact(c, channel.id, visitor_id))
+        known = await db.read(lambda c: visitors.visitor_contact(c, channel.id, visitor_id))
         if known is None:
-            await db.read(lambda c: webchat.check_profile(c, profile))
+            await db.read(lambda c: visitors.check_profile(c, profile))
         elif profile != Profile():
-            await db.write(lambda c: webchat.save_visitor(c, channel.id, visitor_id, profile))
+            await db.write(lambda c: visitors.save_visitor(c, channel.id, visitor_id, profile))
         return _new_token(request, channel, visitor_id)
 
     @post("/messages", status_code=200)
@@ -227,7 +230,7 @@ class WebchatController(Controller):
         _limits(request).take(_limits(request).messages, f"{channel.id}:{visitor}")
         profile = Profile(data.name, data.email)
         message, duplicate = await db.write(
-            lambda c: webchat.post_message(c, channel.id, visitor, data.id, data.text, profile)
+            lambda c: visitors.post_message(c, channel.id, visitor, data.id, data.text, profile)
         )
         return Response(message, headers={"Idempotent-Replayed": "true"} if duplicate else {})
 
@@ -243,12 +246,12 @@ class WebchatController(Controller):
         wait: Annotated[float, QueryParameter(ge=0, le=30)] = 0,
     ) -> dict[str, Any]:
         """The visitor's messages after a cursor; with `wait`, a long poll of up to that many seconds."""
-        contact_id = await db.read(lambda c: webchat.visitor_contact(c, channel.id, visitor))
+        contact_id = await db.read(lambda c: visitors.visitor_contact(c, channel.id, visitor))
         if contact_id is None:
             return {"messages": [], "cursor": after}
 
         def read(conn: Connection) -> list[dict[str, Any]]:
-            return webchat.visitor_messages(conn, channel.id, contact_id, after, limit)
+            return visitors.visitor_messages(conn, channel.id, contact_id, after, limit)
 
         feed: VisitorFeed = request.app.state.visitors
         with feed.watch(contact_id) as woken:
@@ -269,7 +272,7 @@ class WebchatController(Controller):
     ) -> ServerSentEvent:
         """Server-Sent Events: `ready`, then each of the visitor's messages after the cursor as a
         `message` event, as it is committed; a comment every 15 s keeps proxies from closing it."""
-        contact_id = await db.read(lambda c: webchat.visitor_contact(c, channel.id, visitor))
+        contact_id = await db.read(lambda c: visitors.visitor_contact(c, channel.id, visitor))
         if contact_id is None:
             raise NotFound("visitor", visitor)
         feed: VisitorFeed = request.app.state.visitors
@@ -282,11 +285,11 @@ class WebchatController(Controller):
 @get("/widget/demo", opt={"auth": "public"}, include_in_schema=False)
 async def widget_demo(db: Db, channel: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None) -> Template:
     """A sample shop page embedding the widget (the first webchat channel unless `channel` says)."""
-    channel_id = channel if channel is not None else await db.read(webchat.first_channel_id)
+    channel_id = channel if channel is not None else await db.read(visitors.first_channel_id)
     try:
         if channel_id is None:
             raise NotFound("webchat_channel", "")
-        await db.read(lambda c: webchat.load_channel(c, channel_id))
+        await db.read(lambda c: visitors.load_channel(c, channel_id))
     except NotFound:
         return Template("widget_demo.html", context={"channel_id": None, "asked": channel}, status_code=404)
     return Template("widget_demo.html", context={"channel_id": channel_id, "asked": channel})

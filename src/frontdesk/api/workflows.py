@@ -3,13 +3,12 @@ incoming-webhook trigger."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, cast
 
 import yaml
 from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import select
 
 from frontdesk.actions import workflows as actions
 from frontdesk.api.deps import Caller, Db
@@ -23,9 +22,12 @@ from frontdesk.domain.workflows.schema import json_schema
 from frontdesk.domain.workflows.yaml_text import load_yaml
 from frontdesk.engine.dryrun import dry_run
 from frontdesk.store import run_queries, workflow_access
-from frontdesk.store.tables import workflows
+from frontdesk.store.sql.workflows import workflow_id_by_webhook_key
 
 MANAGER = {"role": Role.MANAGER}
+
+# run_queries builds each run as Run (RunDetail with its version and steps) shows it; the casts
+# below only name that shape.
 
 
 def _exactly_one(schema: dict[str, Any], model: type[BaseModel]) -> None:
@@ -172,7 +174,7 @@ class WorkflowController(Controller):
         run_id = await db.write(
             lambda c: actions.start_run(c, workflow_id, "manual", data.data, data.contact_id, data.conversation_id)
         )
-        return await db.read(lambda c: run_queries.run_detail(c, run_id))
+        return cast(RunDetail, await db.read(lambda c: run_queries.run_detail(c, run_id)))
 
 
 class RunController(Controller):
@@ -204,13 +206,13 @@ class RunController(Controller):
                 visible=workflow_access.runs_seen_by(principal),
             )
         )
-        return [workflow_access.shown_to(principal, run) for run in listed]
+        return cast(list[Run], [workflow_access.shown_to(principal, run) for run in listed])
 
     @get("/{run_id:int}")
     async def get_run(self, db: Db, principal: Caller, run_id: PathId) -> RunDetail:
         """A run with every step it executed: branch taken and why, output, error (404 for a run
         of a conversation an agent may not see)."""
-        return await db.read(lambda c: workflow_access.run_seen(c, principal, run_id))
+        return cast(RunDetail, await db.read(lambda c: workflow_access.run_seen(c, principal, run_id)))
 
 
 def _bound_contact(data: dict[str, Any]) -> int | None:
@@ -229,9 +231,7 @@ def _bound_contact(data: dict[str, Any]) -> int | None:
 async def incoming_webhook(db: Db, key: FromPath[str], data: JSONBody[dict[str, Any]]) -> Response[StartedRun]:
     """Start the workflow whose webhook URL this is; the body becomes `event.*`. The key in the
     URL is the credential (see the workflow's `webhook_key`)."""
-    workflow_id = await db.read(
-        lambda c: c.execute(select(workflows.c.id).where(workflows.c.webhook_key == key)).scalar()
-    )
+    workflow_id = await db.read(lambda c: workflow_id_by_webhook_key(c, key))
     if workflow_id is None:
         raise NotFound("webhook", "with this key")
     contact_id = _bound_contact(data)

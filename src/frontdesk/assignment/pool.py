@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
 
 from sqlalchemy import Connection
 
 from frontdesk.assignment.strategies import Candidate, TeamState
 from frontdesk.domain.errors import NotFound
-from frontdesk.domain.model import Availability
 from frontdesk.domain.teams import AssignmentSettings, has_skills
-from frontdesk.store import rows
+from frontdesk.store.sql import assignment as sql
 
 
 @dataclass
@@ -44,43 +42,23 @@ class Member:
 
 
 def load_team(conn: Connection, team_id: int) -> Team:
-    row = rows.execute(
-        conn, "SELECT id, name, assignment, rr_last_agent_id FROM teams WHERE id = ?", (team_id,)
-    ).fetchone()
-    if row is None:
+    rule = sql.team_rule(conn, team_id)
+    if rule is None:
         raise NotFound("team", team_id, "team_id")
-    return Team(row[0], row[1], assignment_settings(row[2]), row[3])
-
-
-@lru_cache(maxsize=1024)
-def assignment_settings(stored: str | None) -> AssignmentSettings:
-    """A team's settings from their stored JSON, validated once per distinct text (not per
-    assignment). Callers only read them."""
-    return AssignmentSettings.model_validate(rows.loads(stored) if stored else {})
-
-
-@lru_cache(maxsize=4096)
-def _skills(stored: str | None) -> dict[str, str]:
-    return rows.loads(stored) if stored else {}  # type: ignore[no-any-return]
+    return Team(rule.id, rule.name, rule.settings, rule.rr_last_agent_id)
 
 
 def online_members(conn: Connection, team: Team) -> list[Member]:
     found = []
-    for agent_id, open_count, agent_capacity, last_assigned_at, skills, team_capacity in rows.execute(
-        conn,
-        "SELECT a.id, a.open_count, a.capacity, a.last_assigned_at, a.skills, m.capacity"
-        " FROM agents a JOIN team_members m ON m.agent_id = a.id"
-        " WHERE m.team_id = ? AND a.availability = ? ORDER BY a.id",
-        (team.id, Availability.ONLINE),
-    ):
-        capacity = team_capacity if team_capacity is not None else team.settings.capacity
+    for m in sql.online_members(conn, team.id):
+        capacity = m.team_capacity if m.team_capacity is not None else team.settings.capacity
         found.append(
             Member(
-                agent_id,
-                open_count,
-                capacity if capacity is not None else agent_capacity,
-                rows.decode_time(last_assigned_at),
-                _skills(skills),  # read only (has_skills)
+                m.agent_id,
+                m.open_count,
+                capacity if capacity is not None else m.capacity,
+                m.last_assigned_at,
+                m.skills,  # read only (has_skills)
             )
         )
     return found

@@ -6,58 +6,42 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, RowMapping, func, select, update
+from sqlalchemy import Connection
 
-from frontdesk.actions.events import emit
-from frontdesk.assignment.apply import release_place
+from frontdesk.actions import assignments
 from frontdesk.assignment.pool import load_team, online_members
-from frontdesk.assignment.queue import SYSTEM, assign_from_pool, enqueue
-from frontdesk.domain import events as ev
+from frontdesk.assignment.queue import assign_from_pool, enqueue
+from frontdesk.domain.model import SYSTEM
+from frontdesk.domain.records import Conversation
 from frontdesk.domain.workflows.durations import format_duration
-from frontdesk.store.tables import conversations
-
-_DUE = (conversations.c.status == "open") & conversations.c.first_reply_at.is_(None)
+from frontdesk.store.sql import conversations as conversations_sql
 
 
 def reassign_due(conn: Connection, now: dt.datetime, limit: int = 200) -> int:
-    due = conn.execute(
-        select(conversations)
-        .where(_DUE, conversations.c.reply_due_at <= now)
-        .order_by(conversations.c.reply_due_at)
-        .limit(limit)
-    ).mappings()
-    count = 0
-    for conversation in list(due):
+    due = conversations_sql.reply_overdue(conn, now, limit)
+    for conversation in due:
         _reassign(conn, conversation, now)
-        count += 1
-    return count
+    return len(due)
 
 
 def next_reply_due(conn: Connection) -> dt.datetime | None:
-    return conn.execute(select(func.min(conversations.c.reply_due_at)).where(_DUE)).scalar()
+    return conversations_sql.next_reply_due(conn)
 
 
-def _reassign(conn: Connection, row: RowMapping, now: dt.datetime) -> None:
-    previous = row["assignee_id"]
-    team_id = row["team_id"]
-    conn.execute(update(conversations).where(conversations.c.id == row["id"]).values(reply_due_at=None))
+def _reassign(conn: Connection, conversation: Conversation, now: dt.datetime) -> None:
+    previous = conversation.assignee_id
+    team_id = conversation.team_id
+    assignments.clear_reply_due(conn, conversation.id)
     if team_id is None or previous is None:
         return
     team = load_team(conn, team_id)
     silence = format_duration(team.settings.reassign_after or 0)
     why = f"no first reply from agent {previous} within {silence}"
-    skills = dict(row["required_skills"] or {})
+    skills = dict(conversation.required_skills or {})
     members = online_members(conn, team)
     exclude = frozenset({previous})
-    if assign_from_pool(conn, row, team, members, skills, now, actor=SYSTEM, why=why, exclude=exclude) is not None:
+    chosen = assign_from_pool(conn, conversation, team, members, skills, now, actor=SYSTEM, why=why, exclude=exclude)
+    if chosen is not None:
         return
-    release_place(conn, previous)
-    conn.execute(update(conversations).where(conversations.c.id == row["id"]).values(assignee_id=None))
-    emit(
-        conn,
-        ev.CONVERSATION_UNASSIGNED,
-        {"previous_agent_id": previous, "reason": f"{why}; nobody else available", "actor": SYSTEM.as_payload()},
-        contact_id=row["contact_id"],
-        conversation_id=row["id"],
-    )
-    enqueue(conn, row, team, 0, skills, now)
+    assignments.unassign_silent(conn, conversation, f"{why}; nobody else available")
+    enqueue(conn, conversation, team, 0, skills, now)

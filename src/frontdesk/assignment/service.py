@@ -4,20 +4,20 @@ the agent who last handled the contact — trying fallbacks in order, or queuein
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from frontdesk.assignment.apply import record_assignment, take_place
+from frontdesk.actions import assignments
 from frontdesk.assignment.pool import load_team, online_members
 from frontdesk.assignment.queue import assign_from_pool, enqueue
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import Actor, Availability, ConversationStatus
+from frontdesk.domain.records import Conversation
 from frontdesk.domain.teams import AssignTarget, has_skills
 from frontdesk.steps.base import Assignment
 from frontdesk.store import rows
-from frontdesk.store.tables import agents, contacts, conversations
+from frontdesk.store.sql import assignment as sql
+from frontdesk.store.sql import conversations as conversations_sql
 
 
 def assign_first_available(
@@ -57,7 +57,7 @@ def assign_target(
 
 def assign_to_team(
     conn: Connection,
-    conversation: Mapping[str, Any],
+    conversation: Conversation,
     team_id: int,
     skills: dict[str, str],
     actor: Actor,
@@ -74,7 +74,7 @@ def assign_to_team(
 
 def assign_to_agent(
     conn: Connection,
-    conversation: Mapping[str, Any],
+    conversation: Conversation,
     agent_id: int,
     skills: dict[str, str],
     actor: Actor,
@@ -82,16 +82,16 @@ def assign_to_agent(
     *,
     why: str,
 ) -> Assignment:
-    agent = rows.by_id(conn, agents, agent_id)
+    agent = sql.agent(conn, agent_id)
     if agent is None:
         return Assignment(None, None, f"{why}: agent {agent_id} does not exist")
-    if agent["availability"] != Availability.ONLINE:
-        return Assignment(None, None, f"{why} ({agent['name']}) is {agent['availability']}")
-    if not has_skills(agent["skills"] or {}, skills):
-        return Assignment(None, None, f"{why} ({agent['name']}) lacks the skills")
-    if not take_place(conn, agent_id, agent["capacity"], now):
-        return Assignment(None, None, f"{why} ({agent['name']}) is at capacity")
-    record_assignment(conn, conversation, agent_id, None, actor, strategy="direct", reason=why, now=now)
+    if agent.availability != Availability.ONLINE:
+        return Assignment(None, None, f"{why} ({agent.name}) is {agent.availability}")
+    if not has_skills(agent.skills or {}, skills):
+        return Assignment(None, None, f"{why} ({agent.name}) lacks the skills")
+    if not assignments.take_place(conn, agent_id, agent.capacity, now):
+        return Assignment(None, None, f"{why} ({agent.name}) is at capacity")
+    assignments.record_assignment(conn, conversation, agent_id, None, actor, strategy="direct", reason=why, now=now)
     return Assignment(agent_id, None, why)
 
 
@@ -106,32 +106,20 @@ def queue_for(
 
 
 def _team_id(conn: Connection, name: str) -> int | None:
-    return rows.remembered(  # type: ignore[no-any-return]
-        conn, ("team.id", name), lambda: rows.scalar(conn, "SELECT id FROM teams WHERE name = ?", (name,))
-    )
+    return rows.remembered(conn, ("team.id", name), lambda: sql.team_id_named(conn, name))  # type: ignore[no-any-return]
 
 
-def _open_conversation(conn: Connection, conversation_id: int) -> Mapping[str, Any]:
-    conversation = rows.by_id(conn, conversations, conversation_id)
+def _open_conversation(conn: Connection, conversation_id: int) -> Conversation:
+    conversation = conversations_sql.get(conn, conversation_id)
     assert conversation is not None, f"conversation {conversation_id} is gone"
-    if conversation["status"] != ConversationStatus.OPEN:
+    if conversation.status != ConversationStatus.OPEN:
         raise InvalidInput("conversation_closed", f"conversation {conversation_id} is closed", "conversation_id")
     return conversation
 
 
-def _agent_for(conn: Connection, conversation: Mapping[str, Any], target: AssignTarget) -> int | None:
-    contact_id = conversation["contact_id"]
+def _agent_for(conn: Connection, conversation: Conversation, target: AssignTarget) -> int | None:
     if target.agent is not None:
-        return conn.execute(select(agents.c.id).where(agents.c.email == target.agent.lower())).scalar()
+        return sql.agent_id_by_email(conn, target.agent.lower())
     if target.owner:
-        return conn.execute(select(contacts.c.owner_agent_id).where(contacts.c.id == contact_id)).scalar()
-    return conn.execute(
-        select(conversations.c.assignee_id)
-        .where(
-            conversations.c.contact_id == contact_id,
-            conversations.c.id != conversation["id"],
-            conversations.c.assignee_id.is_not(None),
-        )
-        .order_by(conversations.c.id.desc())
-        .limit(1)
-    ).scalar()
+        return conversations_sql.contact_owner(conn, conversation.contact_id)
+    return conversations_sql.previous_assignee(conn, conversation.contact_id, conversation.id)

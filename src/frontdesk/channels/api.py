@@ -1,45 +1,96 @@
 """The generic API channel (respond.io's "custom channel"): your system posts the contact's
-messages to Frontdesk, and Frontdesk posts replies to your `callback_url`, signed."""
+messages to Frontdesk, signed, and Frontdesk posts replies to your `callback_url`, signed."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import httpx
+
 from frontdesk.channels import signing
+from frontdesk.channels.base import Capabilities, InboundItem, SendResult, Verdict
+from frontdesk.domain.errors import InvalidInput
+from frontdesk.domain.model import ChannelType
+from frontdesk.domain.records import Outbound
 
 
-@dataclass(frozen=True)
-class OutboundRequest:
-    url: str
-    body: bytes
-    headers: dict[str, str]
+class ApiChannel:
+    type = ChannelType.API
+    capabilities = Capabilities(max_quick_replies=10)
+
+    def default_config(self) -> dict[str, Any]:
+        return {"callback_url": None}
+
+    def check_config(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        if "allowed_origins" in settings:
+            raise InvalidInput("not_for_api", "allowed_origins: only webchat channels have them", "allowed_origins")
+        if "callback_url" not in settings:
+            return {}
+        url = settings["callback_url"]
+        return {"callback_url": str(url) if url else None}
+
+    def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
+        """Signed with the channel's secret (or, during a rotation's grace, the previous one)."""
+        timestamp, given = headers.get(signing.TIMESTAMP_HEADER), headers.get(signing.SIGNATURE_HEADER)
+        problems = [signing.verify(secret, timestamp, given, body, now) for secret in secrets]
+        if not problems:
+            return "the channel has no secret"
+        return None if not all(problems) else problems[0]
+
+    def parse(self, payload: Any) -> list[InboundItem]:
+        """`{"contact": {external_id, name?, fields?}, "message": {id, text}}`, validated by the endpoint."""
+        contact, message = payload["contact"], payload["message"]
+        return [
+            InboundItem(
+                external_id=contact["external_id"],
+                provider_message_id=message["id"],
+                text=message["text"],
+                contact_name=contact.get("name"),
+                contact_fields=contact.get("fields") or {},
+            )
+        ]
+
+    async def send(
+        self, client: httpx.AsyncClient, config: Mapping[str, Any], secret: str, message: Outbound
+    ) -> SendResult:
+        """POST the message to the callback URL. Every failure is retried: a receiver that is down
+        or refuses today may take it tomorrow, and the attempts are bounded."""
+        url = config.get("callback_url")
+        if not url:
+            return SendResult(Verdict.RETRY, "the channel has no callback_url")
+        body = _body(message)
+        headers = {
+            "content-type": "application/json",
+            # Receivers dedupe on this: a delivery retried after a lost answer carries the same id.
+            "x-frontdesk-delivery": str(message.id),
+            "x-frontdesk-attempt": str(message.attempt),
+            **signing.signed_headers(secret, body),
+        }
+        try:
+            response = await client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return SendResult(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
+        if response.is_success:
+            return SendResult(Verdict.SENT)
+        return SendResult(Verdict.RETRY, f"callback answered HTTP {response.status_code}")
 
 
-def outbound_request(config: dict[str, Any], secret: str, message: dict[str, Any]) -> OutboundRequest | None:
-    """The POST that delivers `message`; None when the channel has no callback URL."""
-    url = config.get("callback_url")
-    if not url:
-        return None
+def _body(message: Outbound) -> bytes:
     payload = {
         "type": "message",
         "message": {
-            "id": message["id"],
-            "text": message["text"],
-            "quick_replies": message.get("quick_replies") or [],
-            "conversation_id": message["conversation_id"],
-            "author": {"kind": message["author_kind"], "agent_id": message["author_agent_id"]},
-            "created_at": message["created_at"].isoformat(),
+            "id": message.id,
+            "text": message.text,
+            "quick_replies": message.quick_replies,
+            "conversation_id": message.conversation_id,
+            "author": {"kind": message.author_kind, "agent_id": message.author_agent_id},
+            "created_at": message.created_at.isoformat(),
         },
-        "contact": {"id": message["contact_id"], "external_id": message["external_id"]},
+        "contact": {"id": message.contact_id, "external_id": message.external_id},
     }
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    headers = {
-        "content-type": "application/json",
-        # Receivers dedupe on this: a delivery retried after a lost answer carries the same id.
-        "x-frontdesk-delivery": str(message["id"]),
-        "x-frontdesk-attempt": str(message["delivery_attempts"]),
-        **signing.signed_headers(secret, body),
-    }
-    return OutboundRequest(url, body, headers)
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+ADAPTER = ApiChannel()

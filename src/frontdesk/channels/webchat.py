@@ -1,6 +1,7 @@
 """The web-chat channel: visitors of a business's site write from an embedded widget.
 
-A visitor is a random id their browser keeps; a visitor token (the id, an expiry and an
+The widget's endpoints (api/webchat.py) use this adapter; actions.webchat writes what visitors
+send. A visitor is a random id their browser keeps; a visitor token (the id, an expiry and an
 HMAC-SHA256 of both under the channel secret) proves it without any server-side session, so one
 visitor can never read or write as another. The visitor's contact is made by their first message,
 not by the session: a script opening sessions makes no contacts. A channel lists the site
@@ -14,19 +15,17 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, false, select
+import httpx
 
-from frontdesk.actions.contacts import field_definitions, find_or_create_by_identity, update_contact
-from frontdesk.actions.ingest import CONTACT, InboundMessage, receive_inbound
-from frontdesk.clock import now
-from frontdesk.domain.contacts import normalise_value
-from frontdesk.domain.errors import InvalidInput, NotFound, Unauthorized
+from frontdesk.channels.base import Capabilities, InboundItem, SendResult, Verdict
+from frontdesk.domain.errors import InvalidInput, Unauthorized
 from frontdesk.domain.model import ChannelType
-from frontdesk.store.tables import channels, contact_identities, contacts, conversations, messages
+from frontdesk.domain.records import Channel, Outbound
 
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _EXPIRY = re.compile(r"[0-9]{1,11}")  # unix seconds, before the year 5000: a datetime can hold it
@@ -111,111 +110,60 @@ def origin_allowed(channel: WebchatChannel, origin: str, hosts: tuple[str | None
     return origin in channel.allowed_origins or urlsplit(origin).netloc in {h for h in hosts if h}
 
 
-# -- reads and writes --------------------------------------------------------------------------
-def load_channel(conn: Connection, channel_id: int) -> WebchatChannel:
-    row = conn.execute(select(channels).where(channels.c.id == channel_id)).mappings().first()
-    if row is None or row["type"] != ChannelType.WEBCHAT:
-        raise NotFound("webchat_channel", channel_id)
-    until = row["previous_secret_until"]
-    previous = row["previous_secret"] if until is not None and until > now() else None
-    return WebchatChannel(row["id"], row["secret"], tuple(row["config"].get("allowed_origins") or ()), previous)
+# -- the adapter -------------------------------------------------------------------------------
+def webchat_channel(channel: Channel, now: dt.datetime) -> WebchatChannel:
+    """What the widget's endpoints check a request against; a rotated-out secret while its grace runs."""
+    until = channel.previous_secret_until
+    previous = channel.previous_secret if until is not None and until > now else None
+    return WebchatChannel(channel.id, channel.secret, tuple(channel.config.get("allowed_origins") or ()), previous)
 
 
-def first_channel_id(conn: Connection) -> int | None:
-    query = select(channels.c.id).where(channels.c.type == ChannelType.WEBCHAT).order_by(channels.c.id)
-    return conn.execute(query).scalar()
+def provider_message_id(visitor_id: str, client_id: str) -> str:
+    """The provider id carries the visitor id, so two visitors choosing the same client id never
+    collide (and one can never get the other's message back as a "retry")."""
+    return f"{visitor_id}:{client_id}"
 
 
-def check_unclaimed(conn: Connection, channel_id: int, visitor_id: str) -> None:
-    """A new session may choose its visitor id, unless a visitor who wrote holds it (needs its token)."""
-    if visitor_contact(conn, channel_id, visitor_id) is not None:
-        raise Unauthorized("visitor_exists", "this visitor_id is in use: send its token to resume the session")
+class WebchatAdapter:
+    type = ChannelType.WEBCHAT
+    capabilities = Capabilities(max_quick_replies=10)
+
+    def default_config(self) -> dict[str, Any]:
+        return {"allowed_origins": []}
+
+    def check_config(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        if "callback_url" in settings:
+            raise InvalidInput("not_for_webchat", "callback_url: web chat answers in the widget", "callback_url")
+        return channel_config(settings["allowed_origins"]) if "allowed_origins" in settings else {}
+
+    def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
+        """A visitor's request carries its visitor token (`Authorization: Bearer <token>`)."""
+        token = headers.get("authorization", "").removeprefix("Bearer ").strip()
+        channel = WebchatChannel(0, secrets[0], (), secrets[1] if len(secrets) > 1 else None)
+        try:
+            visitor_of(channel, token, dt.datetime.fromtimestamp(now, dt.UTC))
+        except Unauthorized as exc:
+            return exc.message
+        return None
+
+    def parse(self, payload: Any) -> list[InboundItem]:
+        """`{visitor_id, client_id, text, name?, email?}`: the message a visitor posted."""
+        visitor_id = payload["visitor_id"]
+        email = payload.get("email")
+        return [
+            InboundItem(
+                external_id=visitor_id,
+                provider_message_id=provider_message_id(visitor_id, payload["client_id"]),
+                text=payload["text"],
+                contact_name=payload.get("name"),
+                contact_fields={"email": email} if email else {},
+            )
+        ]
+
+    async def send(
+        self, client: httpx.AsyncClient, config: Mapping[str, Any], secret: str, message: Outbound
+    ) -> SendResult:
+        return SendResult(Verdict.FAILED, "web chat answers in the widget: there is nothing to send to")
 
 
-def check_profile(conn: Connection, profile: Profile) -> None:
-    """Refuse a bad e-mail at once, though it is kept only with the visitor's first message."""
-    if profile.email:
-        _check_email(conn, profile.email)
-
-
-def save_visitor(conn: Connection, channel_id: int, visitor_id: str, profile: Profile) -> int:
-    """Find or create the visitor's contact and keep what they told: a name fills an empty one
-    (never overwriting what an agent set); an e-mail goes to the declared `email` field."""
-    email = _check_email(conn, profile.email) if profile.email else None
-    contact_id, created = find_or_create_by_identity(conn, channel_id, visitor_id, profile.name)
-    if profile.name and not created:
-        current = conn.execute(select(contacts.c.name).where(contacts.c.id == contact_id)).scalar()
-        if current is None:
-            update_contact(conn, contact_id, CONTACT, name=profile.name)
-    if email:
-        update_contact(conn, contact_id, CONTACT, fields={"email": email})
-    return contact_id
-
-
-def _check_email(conn: Connection, email: str) -> object:
-    definition = field_definitions(conn).get("email")
-    if definition is None:
-        raise InvalidInput("no_email_field", "email: this Frontdesk declares no `email` contact field", "email")
-    try:
-        return normalise_value(definition, email)
-    except ValueError as exc:
-        raise InvalidInput("invalid_email", f"email: {exc}", "email") from exc
-
-
-def visitor_contact(conn: Connection, channel_id: int, visitor_id: str) -> int | None:
-    query = select(contact_identities.c.contact_id).where(
-        contact_identities.c.channel_id == channel_id, contact_identities.c.external_id == visitor_id
-    )
-    return conn.execute(query).scalar()
-
-
-def post_message(
-    conn: Connection, channel_id: int, visitor_id: str, client_id: str, text: str, profile: Profile
-) -> tuple[dict[str, Any], bool]:
-    """The visitor's message, idempotent on their client id: (the stored message, was it a retry).
-    The first one makes the visitor's contact, with the name and e-mail they gave (`profile`)."""
-    # The provider id carries the visitor id, so two visitors choosing the same client id never
-    # collide (and one can never get the other's message back as a "retry").
-    provider_id = f"{visitor_id}:{client_id}"
-    inbound = InboundMessage(channel_id, visitor_id, provider_id, text)
-    if visitor_contact(conn, channel_id, visitor_id) is None:
-        email = {"email": _check_email(conn, profile.email)} if profile.email else {}
-        inbound = InboundMessage(channel_id, visitor_id, provider_id, text, profile.name, email)
-    receipt = receive_inbound(conn, inbound)
-    row = conn.execute(select(*_SHOWN).where(messages.c.id == receipt.message_id)).mappings().one()
-    return _shown(row), receipt.duplicate
-
-
-def visitor_messages(
-    conn: Connection, channel_id: int, contact_id: int, after: int, limit: int
-) -> list[dict[str, Any]]:
-    """What the visitor may read: the non-private messages of their conversations on this channel."""
-    theirs = select(conversations.c.id).where(conversations.c.contact_id == contact_id)
-    query = (
-        select(*_SHOWN)
-        .where(
-            messages.c.conversation_id.in_(theirs),
-            # `+ 0` keeps SQLite on the (conversation, id) index rather than scanning the channel.
-            messages.c.channel_id + 0 == channel_id,
-            messages.c.private == false(),
-            messages.c.id > after,
-        )
-        .order_by(messages.c.id)
-        .limit(limit)
-    )
-    return [_shown(r) for r in conn.execute(query).mappings()]
-
-
-_SHOWN = (
-    messages.c.id,
-    messages.c.conversation_id,
-    messages.c.direction,
-    messages.c.author_kind,
-    messages.c.text,
-    messages.c.quick_replies,
-    messages.c.created_at,
-)
-
-
-def _shown(row: Any) -> dict[str, Any]:
-    return {**row, "quick_replies": row["quick_replies"] or [], "created_at": row["created_at"].isoformat()}
+ADAPTER = WebchatAdapter()

@@ -5,42 +5,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Iterator
-from functools import partial
-
-from sqlalchemy import Connection, func, select
 
 from frontdesk.domain import events as ev
-from frontdesk.store.database import Database, sleep_until_set
-from frontdesk.store.tables import events
+from frontdesk.store.database import Database
+from frontdesk.store.sql.events import last_id
+from frontdesk.store.sql.feeds import events_after
+from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup
 
-log = logging.getLogger(__name__)
+MESSAGES = (ev.MESSAGE_RECEIVED, ev.MESSAGE_SENT)
 
 
 class VisitorFeed:
     """Wakes the streams of the visitors who got a message: after each commit, one read of the
     event log for all of them (not one per stream), filtered by contact."""
 
-    IDLE_SECONDS = 1.0  # also picks up what another process wrote
     BATCH = 1000
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._watchers: dict[int, set[asyncio.Event]] = {}
-        self._committed = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._cursor: int | None = None  # from the newest event: streams read their own backlog
+        self._loop = WakeLoop("webchat-feed", Wakeup(db, "events"), self._wake_readers)
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.db.on_commit(self._on_commit)
-        self._task = asyncio.create_task(self._run(), name="frontdesk-webchat-feed")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._loop.stop()
 
     @contextlib.contextmanager
     def watch(self, contact_id: int) -> Iterator[asyncio.Event]:
@@ -55,52 +47,23 @@ class VisitorFeed:
             if not watchers:
                 self._watchers.pop(contact_id, None)
 
-    def _on_commit(self, topics: set[str]) -> None:
-        if "events" in topics and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._committed.set)
-
-    async def _run(self) -> None:
-        cursor: int | None = None  # from the newest event: streams read their own backlog
-        while True:
-            self._committed.clear()  # before the read: a commit during it is not missed
-            if not self._watchers:  # nobody to wake: no read of the log after every commit
-                cursor = None
-                await sleep_until_set(self._committed, self.IDLE_SECONDS)
-                continue
-            try:
-                if cursor is None:
-                    cursor = await self.db.read(_last_event_id)
-                    self._wake_everyone()  # what committed before the cursor, they read themselves
-                rows = await self.db.read(partial(_message_events, after=cursor, limit=self.BATCH))
-            except Exception:
-                log.exception("webchat feed: reading the event log failed", extra={"cursor": cursor})
-                rows = []
-            for event_id, contact_id in rows:
-                cursor = event_id
-                if contact_id is None:
-                    continue
-                for woken in list(self._watchers.get(contact_id, ())):
+    async def _wake_readers(self) -> float:
+        if not self._watchers:  # nobody to wake: no read of the log after every commit
+            self._cursor = None
+            return IDLE_SECONDS
+        if self._cursor is None:
+            self._cursor = await self.db.read(last_id)
+            self._wake_everyone()  # what committed before the cursor, they read themselves
+        after, limit = self._cursor, self.BATCH
+        found = await self.db.read(lambda c: events_after(c, after, limit))
+        for event in found:  # every id moves the cursor; only message events name a contact to wake
+            self._cursor = event["id"]
+            if event["type"] in MESSAGES and event["contact_id"] is not None:
+                for woken in list(self._watchers.get(event["contact_id"], ())):
                     woken.set()
-            if len(rows) < self.BATCH:
-                await sleep_until_set(self._committed, self.IDLE_SECONDS)
+        return IDLE_SECONDS if len(found) < self.BATCH else 0
 
     def _wake_everyone(self) -> None:
         for watchers in list(self._watchers.values()):
             for woken in list(watchers):
                 woken.set()
-
-
-def _last_event_id(conn: Connection) -> int:
-    return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)
-
-
-def _message_events(conn: Connection, after: int, limit: int) -> list[tuple[int, int | None]]:
-    query = (
-        select(events.c.id, events.c.contact_id, events.c.type)
-        .where(events.c.id > after)
-        .order_by(events.c.id)
-        .limit(limit)
-    )
-    kinds = (ev.MESSAGE_RECEIVED, ev.MESSAGE_SENT)
-    # Every id moves the cursor; only message events name a contact to wake.
-    return [(r.id, r.contact_id if r.type in kinds else None) for r in conn.execute(query)]

@@ -38,7 +38,7 @@ class Agent(Record, frozen=True, kw_only=True):
     role: str
     availability: str
     capacity: int
-    skills: list[str]
+    skills: dict[str, str]
     availability_changed_at: dt.datetime
     open_count: int
     last_assigned_at: dt.datetime | None
@@ -74,7 +74,7 @@ class Conversation(Record, frozen=True, kw_only=True):
     assigned_at: dt.datetime | None
     first_reply_at: dt.datetime | None
     reply_due_at: dt.datetime | None
-    required_skills: list[str] | None
+    required_skills: dict[str, str] | None
     away_sent_at: dt.datetime | None
 
 
@@ -122,6 +122,35 @@ class Run(Record, frozen=True, kw_only=True):
     updated_at: dt.datetime
     ended_at: dt.datetime | None
     end_reason: str | None
+
+
+class Channel(Record, frozen=True, kw_only=True):
+    """A channel's row, secrets decrypted: its adapter (`frontdesk.channels`) is chosen by `type`."""
+
+    id: int
+    type: str
+    name: str
+    config: dict[str, Any]
+    secret: str
+    previous_secret: str | None
+    previous_secret_until: dt.datetime | None
+    created_at: dt.datetime
+
+
+class Outbound(Record, frozen=True, kw_only=True):
+    """A message claimed for delivery: what its channel's adapter sends, and to whom."""
+
+    id: int
+    channel_id: int
+    conversation_id: int
+    contact_id: int
+    external_id: str | None  # the contact's identity on the channel
+    text: str
+    quick_replies: list[str]
+    author_kind: str
+    author_agent_id: int | None
+    created_at: dt.datetime
+    attempt: int  # 1 for the first
 
 
 class Event(Record, frozen=True, kw_only=True):

@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection
 
-from frontdesk.actions.named_secrets import secret_values
 from frontdesk.domain.workflows import secret_refs
 from frontdesk.engine import destinations
 from frontdesk.engine.runs import VersionCache, load_run, resume
 from frontdesk.inflight import Budget
 from frontdesk.steps.base import HttpResult
 from frontdesk.store.sql import runs
+from frontdesk.store.sql.secrets import secret_values
 
 MAX_RESPONSE_BYTES = 1_000_000
 LEASE_MARGIN_SECONDS = 30

@@ -9,7 +9,8 @@ from typing import Any
 
 from frontdesk.domain.model import RunStatus
 from frontdesk.domain.workflows.definition import Workflow
-from frontdesk.steps.base import REGISTRY, Outcome, Runtime, Signal, Wait
+from frontdesk.steps import STEP_TYPES
+from frontdesk.steps.base import Outcome, Runtime, Signal, Wait
 
 MAX_STEPS_PER_ADVANCE = 200  # validation forbids unguarded loops; this is the belt to those braces
 
@@ -66,7 +67,7 @@ def advance(workflow: Workflow, state: RunState, runtime: Runtime, signal: Signa
         runtime.step_state = state.step_state
         started = time.perf_counter()
         try:
-            outcome = REGISTRY[step.type].execute(step, runtime, signal)
+            outcome = STEP_TYPES[step.type].execute(step, runtime, signal)
         except RunCancelled as exc:
             records.append(_skipped(step.id, step.type, str(exc), started))
             _end(state, RunStatus.CANCELLED, str(exc))

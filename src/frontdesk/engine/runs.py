@@ -97,7 +97,7 @@ def load_run(conn: Connection, cache: VersionCache, run_id: int) -> Run:
         step_state=dict(row.step_state),
         visits=dict(row.visits),
         status=RunStatus(row.status),
-        wait=Wait(row.wait_kind) if row.wait_kind else None,
+        wait=Wait(WaitKind(row.wait_kind)) if row.wait_kind else None,
     )
     return Run(
         row.id,

@@ -21,7 +21,7 @@ from frontdesk.domain.workflows import templates
 from frontdesk.engine.interpreter import RunCancelled, StepFailed
 from frontdesk.steps.base import Assignment, Catalog
 from frontdesk.store import rows
-from frontdesk.store.sql import contacts, messages, runs
+from frontdesk.store.sql import channels, contacts, runs
 
 if TYPE_CHECKING:
     from frontdesk.engine.runs import Run
@@ -172,6 +172,6 @@ def build_context(
         }
         channel_id = conversation["channel_id"]
         if channel_id is not None:
-            channel = rows.remembered(conn, ("channel", channel_id), lambda: messages.channel(conn, channel_id))
+            channel = rows.remembered(conn, ("channel", channel_id), lambda: channels.summary(conn, channel_id))
             context["channel"] = channel._asdict() if channel else {}
     return context

@@ -1,4 +1,5 @@
-"""The engine inside a server process: three loops, each doing its database work as writer jobs.
+"""The engine inside a server process: three loops woken on commit (store.wakeup), each doing its
+database work as writer jobs.
 
 - events: woken by every commit that wrote events; processes them in order, in batches;
 - timers: sleeps until the next due time (at most a second), then fires what is due (run
@@ -11,9 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from frontdesk.assignment.presence import auto_away_due
@@ -26,10 +24,8 @@ from frontdesk.engine.runs import VersionCache
 from frontdesk.engine.timers import fire_due, next_due
 from frontdesk.inflight import InFlight
 from frontdesk.settings import Settings
-from frontdesk.store.database import Database, sleep_until_set
-
-log = logging.getLogger(__name__)
-IDLE_SECONDS = 1.0
+from frontdesk.store.database import Database
+from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup, until
 
 
 class Engine:
@@ -37,56 +33,29 @@ class Engine:
         self.db = db
         self.settings = settings
         self.cache = VersionCache()
-        self._events = asyncio.Event()
-        self._timers = asyncio.Event()
-        self._http = asyncio.Event()
-        self._calls = InFlight("http", IN_FLIGHT, PER_HOST, self._http)
-        self._tasks: list[asyncio.Task[None]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
+        http = Wakeup(db, "http")
+        self._calls = InFlight("http", IN_FLIGHT, PER_HOST, http)
+        self._loops = (
+            WakeLoop("engine-events", Wakeup(db, "events"), self._events_pass),
+            WakeLoop("engine-timers", Wakeup(db, "timers"), self._timers_pass),
+            WakeLoop("engine-http", http, self._http_pass),
+        )
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.db.on_commit(self._on_commit)
-        for name, body in (("events", self._events_loop), ("timers", self._timers_loop), ("http", self._http_loop)):
-            self._tasks.append(asyncio.create_task(self._forever(name, body), name=f"frontdesk-engine-{name}"))
+        for loop in self._loops:
+            loop.start()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        for loop in self._loops:
+            await loop.stop()
         await self._calls.cancel()
 
-    def _on_commit(self, topics: set[str]) -> None:
-        if self._loop is None:
-            return
-        for topic, flag in (("events", self._events), ("timers", self._timers), ("http", self._http)):
-            if topic in topics:
-                self._loop.call_soon_threadsafe(flag.set)
-
-    async def _forever(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
-        while True:
-            try:
-                await body()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # keep the engine alive; the failing batch is retried
-                log.exception("engine loop failed", extra={"loop": name})
-                await asyncio.sleep(IDLE_SECONDS)
-
-    @staticmethod
-    async def _sleep(flag: asyncio.Event, seconds: float) -> None:
-        await sleep_until_set(flag, seconds)
-
-    async def _events_loop(self) -> None:
-        self._events.clear()
+    async def _events_pass(self) -> float:
         cache = self.cache
         processed = await self.db.write(lambda c: process_events(c, cache, now()))
-        if processed == 0:
-            await self._sleep(self._events, IDLE_SECONDS)
+        return 0 if processed else IDLE_SECONDS
 
-    async def _timers_loop(self) -> None:
-        self._timers.clear()
+    async def _timers_pass(self) -> float:
         cache = self.cache
         fired = await self.db.write(
             lambda c: (
@@ -98,21 +67,19 @@ class Engine:
             )
         )
         if fired:
-            return
+            return 0
         due = await self.db.read(
             lambda c: min(filter(None, (next_due(c), next_reply_due(c), next_relax(c))), default=None)
         )
-        wait = IDLE_SECONDS if due is None else min(IDLE_SECONDS, (due - now()).total_seconds())
-        await self._sleep(self._timers, wait)
+        return until(None if due is None else (due - now()).total_seconds())
 
-    async def _http_loop(self) -> None:
-        self._http.clear()
+    async def _http_pass(self) -> float:
         budget = self._calls.budget()
         calls = await self.db.write(lambda c: claim_calls(c, now(), budget)) if budget.free > 0 else []
         for call in calls:
             self._calls.launch(call["host"], self._call(call))
-        if not calls or budget.free <= 0:  # nothing more to claim now: a commit or a landing wakes us
-            await self._sleep(self._http, IDLE_SECONDS)
+        # Nothing more to claim now: a commit or a landing rings the bell.
+        return IDLE_SECONDS if not calls or budget.free <= 0 else 0
 
     async def _call(self, call: dict[str, Any]) -> None:
         result = await perform(call, self.settings.http_allow_private)

@@ -1,6 +1,11 @@
-"""Step types: one module each, registered here in the order the docs list them."""
+"""Step types: one module each, listed in the registry in the order the docs list them.
 
-from frontdesk.steps import (  # noqa: F401  (importing registers each step type)
+The registry is built here from that explicit list (no registration by importing a module), so
+adding a step type is its module, one line below, its test and its doc section.
+"""
+
+from frontdesk.domain.plugins import Registry
+from frontdesk.steps import (
     add_comment,
     ask_question,
     assign,
@@ -16,6 +21,24 @@ from frontdesk.steps import (  # noqa: F401  (importing registers each step type
     update_tags,
     wait,
 )
-from frontdesk.steps.base import REGISTRY, Outcome, Runtime, StepConfig
+from frontdesk.steps.base import Outcome, Runtime, StepConfig, StepType
 
-__all__ = ["REGISTRY", "Outcome", "Runtime", "StepConfig"]
+BUILTIN: tuple[StepType, ...] = (
+    add_comment.STEP,
+    ask_question.STEP,
+    assign.STEP,
+    branch.STEP,
+    business_hours.STEP,
+    close_conversation.STEP,
+    http_request.STEP,
+    jump_to.STEP,
+    open_conversation.STEP,
+    send_message.STEP,
+    trigger_workflow.STEP,
+    update_contact_field.STEP,
+    update_tags.STEP,
+    wait.STEP,
+)
+STEP_TYPES: Registry[StepType] = Registry("step type", ((step.name, step) for step in BUILTIN))
+
+__all__ = ["STEP_TYPES", "Outcome", "Runtime", "StepConfig", "StepType"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from frontdesk.steps._fields import Target, Template
-from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, register
+from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, StepType
 
 
 class Config(StepConfig):
@@ -23,4 +23,4 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     return Outcome(output={"text": text})
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

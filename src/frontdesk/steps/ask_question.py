@@ -12,9 +12,10 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.domain.contacts import EMAIL, PHONE
+from frontdesk.domain.model import WaitKind
 from frontdesk.domain.workflows.durations import format_duration
 from frontdesk.steps._fields import SAVE_TO, Duration, Target, Template, field_problem
-from frontdesk.steps.base import Catalog, Outcome, Reply, Runtime, Signal, StepConfig, Timeout, Wait, register
+from frontdesk.steps.base import Catalog, Outcome, Reply, Runtime, Signal, StepConfig, StepType, Timeout, Wait
 
 MIN_TIMEOUT = 1.0
 MAX_TIMEOUT = 30 * 86400.0
@@ -64,7 +65,7 @@ class Config(StepConfig):
 def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     if signal is None:
         runtime.send_message(runtime.render(config.text), list(config.answer.options))
-        return Outcome(wait=Wait("reply", config.timeout), state={"retries": 0}, output={"asked": True})
+        return Outcome(wait=Wait(WaitKind.REPLY, config.timeout), state={"retries": 0}, output={"asked": True})
     if isinstance(signal, Timeout):
         return Outcome("timed_out", f"no valid answer within {format_duration(config.timeout)}")
     if not isinstance(signal, Reply):
@@ -78,7 +79,7 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
         return Outcome("invalid", f"{retries} invalid answers; last: {problem}", {"answer": signal.text})
     runtime.send_message(runtime.render(config.retry_message), list(config.answer.options))
     return Outcome(
-        wait=Wait("reply", keep_deadline=True),
+        wait=Wait(WaitKind.REPLY, keep_deadline=True),
         state={"retries": retries},
         output={"invalid": signal.text, "problem": problem},
     )
@@ -129,4 +130,4 @@ def _choice(options: list[str], reply: str) -> tuple[Any, str | None]:
     return None, f"{reply!r} is not one of {', '.join(options)}"
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from frontdesk.domain.model import WaitKind
 from frontdesk.domain.teams import AssignTarget, parse_skills
 from frontdesk.domain.workflows.durations import format_duration
 from frontdesk.steps._fields import Duration, Target
@@ -21,9 +22,9 @@ from frontdesk.steps.base import (
     Runtime,
     Signal,
     StepConfig,
+    StepType,
     Timeout,
     Wait,
-    register,
 )
 
 
@@ -94,9 +95,9 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     team = config.queue_team()
     if config.queue and team is not None and runtime.enqueue(team, config.priority, skills):
         return Outcome(
-            wait=Wait("queue", config.queue_timeout), output={**output, "queued_in": team, "why": result.reason}
+            wait=Wait(WaitKind.QUEUE, config.queue_timeout), output={**output, "queued_in": team, "why": result.reason}
         )
     return Outcome("nobody_available", result.reason, output)
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

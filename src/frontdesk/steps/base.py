@@ -1,7 +1,8 @@
 """What every step type shares: its config base class, what it returns, and what it may do.
 
-A step type is one module with a `Config` (a pydantic model, `type` as its tag) and one function
-`execute(config, runtime, signal) -> Outcome`. `signal` is None when the run enters the step, or
+A step type is one module with a `Config` (a pydantic model, `type` as its tag), one function
+`execute(config, runtime, signal) -> Outcome` and a `STEP` line pairing them, which
+`frontdesk.steps` lists in its registry. `signal` is None when the run enters the step, or
 what the step waited for (a reply, its timeout, an HTTP response). Steps never touch the
 database or the network themselves: they act through the `Runtime`, which the engine backs with
 the database and the dry run backs with memory.
@@ -16,6 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from frontdesk.domain.model import WaitKind
 from frontdesk.domain.teams import AssignTarget
 
 STEP_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -84,9 +86,9 @@ Signal = Reply | Timeout | HttpResult | Assigned | None
 
 @dataclass(frozen=True)
 class Wait:
-    """The run stops here until `kind` happens: "reply", "timer", "queue" or "http" (`request`)."""
+    """The run stops here until `kind` happens (for an HTTP wait, the call is `request`)."""
 
-    kind: str
+    kind: WaitKind
     seconds: float | None = None  # None: no deadline
     request: dict[str, Any] | None = None
     keep_deadline: bool = False  # wait again until the deadline already set (a question's retry)
@@ -150,14 +152,12 @@ Execute = Callable[[Any, Runtime, Signal], Outcome]
 
 @dataclass(frozen=True)
 class StepType:
+    """The contract of a step type: its config model (`type` names it) and the function running it."""
+
     name: str
     config: type[StepConfig]
     execute: Execute
 
-
-REGISTRY: dict[str, StepType] = {}
-
-
-def register(config: type[StepConfig], execute: Execute) -> None:
-    name = config.model_fields["type"].default
-    REGISTRY[name] = StepType(name, config, execute)
+    @classmethod
+    def of(cls, config: type[StepConfig], execute: Execute) -> StepType:
+        return cls(config.model_fields["type"].default, config, execute)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.domain.workflows.conditions import ConditionGroup, evaluate
 from frontdesk.steps._fields import Target
-from frontdesk.steps.base import Catalog, Outcome, Runtime, Signal, StepConfig, register
+from frontdesk.steps.base import Catalog, Outcome, Runtime, Signal, StepConfig, StepType
 
 
 class Branch(BaseModel):
@@ -52,4 +52,4 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     return Outcome("else", "no branch matched")
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

@@ -10,7 +10,7 @@ from typing import Literal
 
 from frontdesk.domain.schedule import Schedule
 from frontdesk.steps._fields import Target
-from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, register
+from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, StepType
 
 
 class Config(Schedule, StepConfig):
@@ -41,4 +41,4 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     return Outcome("closed", f"closed at {local:%a %H:%M} {config.timezone}", output)
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

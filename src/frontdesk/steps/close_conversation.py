@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from frontdesk.steps._fields import Target
-from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, register
+from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, StepType
 
 
 class Config(StepConfig):
@@ -22,4 +22,4 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     return Outcome(reason="closed" if closed else "it was not open", output={"closed": closed})
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

@@ -12,11 +12,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from frontdesk.domain.model import WaitKind
 from frontdesk.domain.workflows import secret_refs
 from frontdesk.domain.workflows.paths import MISSING, resolve
 from frontdesk.domain.workflows.templates import render_value
 from frontdesk.steps._fields import Target
-from frontdesk.steps.base import Catalog, HttpResult, Outcome, Runtime, Signal, StepConfig, Wait, register
+from frontdesk.steps.base import Catalog, HttpResult, Outcome, Runtime, Signal, StepConfig, StepType, Wait
 
 
 class Config(StepConfig):
@@ -74,7 +75,7 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
         output = {"request": secret_refs.shown(request, nonce)}
         if secret_refs.marked(request, nonce):
             request["secrets_nonce"] = nonce
-        return Outcome(wait=Wait("http", request=request), output=output)
+        return Outcome(wait=Wait(WaitKind.HTTP, request=request), output=output)
     if not isinstance(signal, HttpResult):
         raise TypeError(f"http_request cannot resume on {signal!r}")
     if signal.error is not None:
@@ -89,4 +90,4 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     return Outcome("success", f"HTTP {signal.status}", {"status": signal.status, "saved": saved})
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

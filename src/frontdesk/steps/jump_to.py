@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from frontdesk.steps._fields import Target
-from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, register
+from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, StepType
 
 
 class Config(StepConfig):
@@ -29,4 +29,4 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     return Outcome("jump", f"jump {visits} of {config.max_jumps}")
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

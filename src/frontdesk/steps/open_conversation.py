@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from frontdesk.steps._fields import Target
-from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, register
+from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, StepType
 
 
 class Config(StepConfig):
@@ -18,4 +18,4 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     return Outcome(reason="opened" if opened else "one was already open", output={"opened": opened})
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

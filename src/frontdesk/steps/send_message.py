@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from frontdesk.steps._fields import Target, Template
-from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, register
+from frontdesk.steps.base import Outcome, Runtime, Signal, StepConfig, StepType
 
 
 class Config(StepConfig):
@@ -27,4 +27,4 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     return Outcome(output={"text": text, "quick_replies": replies})
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

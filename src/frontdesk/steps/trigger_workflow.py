@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from frontdesk.steps._fields import Target
-from frontdesk.steps.base import Catalog, Outcome, Runtime, Signal, StepConfig, register
+from frontdesk.steps.base import Catalog, Outcome, Runtime, Signal, StepConfig, StepType
 
 
 class Config(StepConfig):
@@ -27,4 +27,4 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     return Outcome(reason=f"workflow {config.workflow!r} {reason}", output={"started": started})
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from frontdesk.steps._fields import Target, field_problem
-from frontdesk.steps.base import Catalog, Outcome, Runtime, Signal, StepConfig, register
+from frontdesk.steps.base import Catalog, Outcome, Runtime, Signal, StepConfig, StepType
 
 
 class Config(StepConfig):
@@ -32,4 +32,4 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     return Outcome(output={"field": config.field, "value": value})
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from frontdesk.steps._fields import Target
-from frontdesk.steps.base import Catalog, Outcome, Runtime, Signal, StepConfig, register
+from frontdesk.steps.base import Catalog, Outcome, Runtime, Signal, StepConfig, StepType
 
 Tag = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -27,4 +27,4 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     return Outcome(output={"added": config.add, "removed": config.remove})
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

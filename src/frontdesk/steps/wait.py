@@ -6,9 +6,10 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from frontdesk.domain.model import WaitKind
 from frontdesk.domain.workflows.durations import format_duration
 from frontdesk.steps._fields import Duration, Target
-from frontdesk.steps.base import Catalog, Outcome, Runtime, Signal, StepConfig, Timeout, Wait, register
+from frontdesk.steps.base import Catalog, Outcome, Runtime, Signal, StepConfig, StepType, Timeout, Wait
 
 
 class Config(StepConfig):
@@ -25,7 +26,7 @@ class Config(StepConfig):
 def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
     if isinstance(signal, Timeout):
         return Outcome("next", f"waited {format_duration(config.duration)}")
-    return Outcome(wait=Wait("timer", config.duration))
+    return Outcome(wait=Wait(WaitKind.TIMER, config.duration))
 
 
-register(Config, execute)
+STEP = StepType.of(Config, execute)

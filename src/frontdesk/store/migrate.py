@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from frontdesk.store.database import Database
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -24,3 +26,12 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def open_migrated(url: str, secret_key: str | None) -> Database:
+    """The database at `url`, brought to the newest schema, its writer started: how a server or a
+    command opens it, once per process (the worker process opens it already migrated)."""
+    db = Database(url, secret_key=secret_key)
+    upgrade(db.write_engine)
+    db.start()
+    return db

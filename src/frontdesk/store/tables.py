@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +24,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.types import TypeDecorator
 
 from frontdesk.store.encryption import box_of
@@ -55,7 +55,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
         return value.astimezone(dt.UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC)
@@ -177,9 +177,9 @@ _OPEN = text("status = 'open'")
 
 # Queries that should use a partial index compare with these literals, not with bound values:
 # SQLite's planner can only prove a partial index applies when it sees the literal.
-OPEN = literal_column("'open'")
-WAITING = literal_column("'waiting'")
-PENDING = literal_column("'pending'")
+OPEN: ColumnClause[str] = literal_column("'open'")
+WAITING: ColumnClause[str] = literal_column("'waiting'")
+PENDING: ColumnClause[str] = literal_column("'pending'")
 
 conversations = Table(
     "conversations",
@@ -236,7 +236,7 @@ queue_entries = Table(
 
 _PENDING = text("delivery_status = 'pending'")
 _INBOUND = text("direction = 'in'")
-INBOUND = literal_column("'in'")
+INBOUND: ColumnClause[str] = literal_column("'in'")
 
 messages = Table(
     "messages",

@@ -10,7 +10,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from frontdesk.steps.base import REGISTRY
+from frontdesk.steps import STEP_TYPES
 
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 190, 46, 40, 70, 20
 
@@ -38,10 +38,10 @@ def graph(definition: Any) -> tuple[list[dict[str, Any]], list[Edge], str | None
 
 
 def _targets(step: dict[str, Any]) -> dict[str, Any]:
-    step_type = REGISTRY.get(str(step.get("type")))
-    if step_type is not None:
+    kind = str(step.get("type"))
+    if kind in STEP_TYPES:
         try:
-            return step_type.config.model_validate(step).targets()
+            return STEP_TYPES[kind].config.model_validate(step).targets()
         except Exception:  # an invalid step: fall back to the fields that look like targets
             pass
     found = {k: v for k, v in step.items() if k == "next" or k.startswith("on_")}
@@ -123,6 +123,8 @@ def render(definition: Any, problems: dict[str, list[str]] | None = None, path: 
         x1, y1 = corner(source)
         x2, y2 = corner(target)
         css = "edge taken" if (source, target) in taken else "edge"
+        lx: float
+        ly: float
         if (source, target) in lanes:  # back or sideways: around the right of the drawing, in its own lane
             lane = MARGIN + columns * (BOX_W + GAP_X) + 14 * lanes[(source, target)]
             sy, ty = y1 + BOX_H / 2 + 6, y2 + BOX_H / 2 - 6

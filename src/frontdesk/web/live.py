@@ -3,63 +3,54 @@ Each stream carries only the events of conversations its viewer may see (store.v
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 from litestar.response import ServerSentEventMessage
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
-from frontdesk.store.database import Database
-from frontdesk.store.tables import events
+from frontdesk.domain import events as ev
+from frontdesk.store.database import Database, sleep_until_set
+from frontdesk.store.sql.events import last_id
+from frontdesk.store.sql.feeds import events_after
 from frontdesk.store.visibility import Viewer, seen_among
+from frontdesk.store.wakeup import Wakeup
 
 SHOWN = (
-    "message.received",
-    "message.sent",
-    "note.added",
-    "conversation.opened",
-    "conversation.closed",
-    "conversation.reopened",
-    "conversation.assigned",
-    "conversation.unassigned",
-    "conversation.queued",
-    "agent.availability_changed",
+    ev.MESSAGE_RECEIVED,
+    ev.MESSAGE_SENT,
+    ev.NOTE_ADDED,
+    ev.CONVERSATION_OPENED,
+    ev.CONVERSATION_CLOSED,
+    ev.CONVERSATION_REOPENED,
+    ev.CONVERSATION_ASSIGNED,
+    ev.CONVERSATION_UNASSIGNED,
+    ev.CONVERSATION_QUEUED,
+    ev.AGENT_AVAILABILITY_CHANGED,
 )
 KEEPALIVE_SECONDS = 15.0
 
 
 class LiveFeed:
-    """Wakes every stream when the writer commits events; streams then read what is new."""
+    """Wakes every stream when the writer commits events (store.wakeup); streams then read what is new."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._changed = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup = Wakeup(db, "events")
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.db.on_commit(self._on_commit)
-
-    def _on_commit(self, topics: set[str]) -> None:
-        if "events" in topics and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._pulse)
-
-    def _pulse(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        self._wakeup.start()
 
     async def stream(self, viewer: Viewer) -> AsyncIterator[ServerSentEventMessage]:
-        cursor = await self.db.read(lambda c: c.execute(select(func.max(events.c.id))).scalar() or 0)
+        ring = self._wakeup.next_ring()  # before the first read: a commit during it is not missed
+        cursor = await self.db.read(last_id)
         yield ServerSentEventMessage(event="ready", data=json.dumps({"cursor": cursor}))
         while True:
-            changed = self._changed
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(KEEPALIVE_SECONDS):
-                    await changed.wait()
-            found, seen = await self.db.read(lambda c, after=cursor: _after(c, after, viewer))
+            await sleep_until_set(ring, KEEPALIVE_SECONDS)
+            ring = self._wakeup.next_ring()
+            found, seen = await self.db.read(partial(_after, cursor=cursor, viewer=viewer))
             if not found:
                 yield ServerSentEventMessage(comment="keepalive")
                 continue
@@ -72,12 +63,6 @@ class LiveFeed:
 def _after(conn: Connection, cursor: int, viewer: Viewer) -> tuple[list[dict[str, Any]], set[int | None]]:
     """The events after `cursor`, and which of their conversations the viewer may see (None
     stands for the events of no conversation, such as an agent's availability)."""
-    rows = conn.execute(
-        select(events.c.id, events.c.type, events.c.conversation_id, events.c.contact_id)
-        .where(events.c.id > cursor)
-        .order_by(events.c.id)
-        .limit(500)
-    ).mappings()
-    found = [dict(r) for r in rows]
+    found = events_after(conn, cursor, 500)
     named = {e["conversation_id"] for e in found if e["conversation_id"] is not None}
     return found, {None, *seen_among(conn, viewer, named)}

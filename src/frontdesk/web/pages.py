@@ -14,6 +14,7 @@ from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, ServerSentEvent, Template
 from pydantic import BaseModel, ConfigDict, Field
 
+from frontdesk.actions import login_throttle
 from frontdesk.actions.agents import update_agent
 from frontdesk.actions.conversations import (
     add_note,
@@ -22,6 +23,9 @@ from frontdesk.actions.conversations import (
     reopen_conversation,
     send_message,
 )
+from frontdesk.actions.read_marks import mark_read
+from frontdesk.actions.sessions import COOKIE, LIFETIME, check_login, close_session, open_session
+from frontdesk.api.addresses import client_address
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import PathId
@@ -31,9 +35,7 @@ from frontdesk.domain.model import Availability
 from frontdesk.store import visibility
 from frontdesk.store.database import Database
 from frontdesk.store.visibility import when_seen
-from frontdesk.web import login_throttle, queries
-from frontdesk.web.addresses import client_address
-from frontdesk.web.sessions import COOKIE, LIFETIME, check_login, close_session, open_session
+from frontdesk.web import queries
 
 SESSION = {"auth": "session"}
 View = Annotated[str, QueryParameter(pattern="^(mine|unassigned|all)$")]
@@ -308,7 +310,7 @@ def _open_thread(principal: Principal, conversation_id: int) -> Any:
     def work(conn: Any) -> None:
         visibility.check_seen(conn, principal, conversation_id)
         if principal.agent_id is not None:
-            queries.mark_read(conn, principal.agent_id, conversation_id)
+            mark_read(conn, principal.agent_id, conversation_id)
 
     return work
 

@@ -1,7 +1,8 @@
 """Assignment strategies: pure functions choosing one agent among eligible candidates.
 
-Each strategy is one module with `choose(candidates, team) -> Candidate`; candidates are already
-filtered (online, member, under capacity, skills) and never empty.
+Each strategy is one module with `choose(candidates, team) -> Candidate` (the `Strategy`
+contract); candidates are already filtered (online, member, under capacity, skills) and never
+empty. The registry below lists them by the name a team's settings store.
 """
 
 from __future__ import annotations
@@ -10,14 +11,18 @@ from collections.abc import Callable
 
 from frontdesk.assignment.strategies import least_open, longest_idle, random_choice, round_robin
 from frontdesk.assignment.strategies.base import Candidate, TeamState
+from frontdesk.domain.plugins import Registry
 
 Strategy = Callable[[list[Candidate], TeamState], Candidate]
 
-STRATEGIES: dict[str, Strategy] = {
-    "round_robin": round_robin.choose,
-    "least_open": least_open.choose,
-    "longest_idle": longest_idle.choose,
-    "random": random_choice.choose,
-}
+STRATEGIES: Registry[Strategy] = Registry(
+    "assignment strategy",
+    [
+        ("round_robin", round_robin.choose),
+        ("least_open", least_open.choose),
+        ("longest_idle", longest_idle.choose),
+        ("random", random_choice.choose),
+    ],
+)
 
 __all__ = ["STRATEGIES", "Candidate", "Strategy", "TeamState"]

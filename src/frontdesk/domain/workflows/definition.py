@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from frontdesk.domain.workflows import secret_refs, templates
 from frontdesk.domain.workflows.conditions import ConditionGroup
 from frontdesk.domain.workflows.paths import ROOTS, split
-from frontdesk.steps.base import REGISTRY, Catalog, StepConfig
+from frontdesk.steps import STEP_TYPES
+from frontdesk.steps.base import Catalog, StepConfig
 
 
 class TriggerEvent(StrEnum):
@@ -137,13 +138,12 @@ def _loc(loc: tuple[Any, ...]) -> str:
 def _parse_step(index: int, raw: dict[str, Any], problems: list[Problem]) -> StepConfig | None:
     step_id = raw.get("id") if isinstance(raw.get("id"), str) else None
     kind = raw.get("type")
-    step_type = REGISTRY.get(kind) if isinstance(kind, str) else None
-    if step_type is None:
-        known = ", ".join(sorted(REGISTRY))
+    if not isinstance(kind, str) or kind not in STEP_TYPES:
+        known = ", ".join(sorted(STEP_TYPES.names()))
         problems.append(Problem(step_id, f"steps[{index}].type", f"unknown step type {kind!r} (known: {known})"))
         return None
     try:
-        return step_type.config.model_validate(raw)
+        return STEP_TYPES[kind].config.model_validate(raw)
     except ValidationError as exc:
         for error in exc.errors():
             problems.append(Problem(step_id, _loc(error["loc"]) or "type", error["msg"]))

@@ -8,12 +8,12 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.domain.workflows.definition import Trigger
-from frontdesk.steps.base import REGISTRY
+from frontdesk.steps import STEP_TYPES
 
 
 @cache
 def json_schema() -> dict[str, Any]:
-    configs = tuple(step.config for step in REGISTRY.values())
+    configs = tuple(step.config for step in STEP_TYPES.values())
     Step = Annotated[Union[configs], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
 
     class WorkflowDefinition(BaseModel):

@@ -1,4 +1,4 @@
-"""Messages as ingest and the engine read and write them, and the channel they travel on."""
+"""Messages as ingest and the engine read and write them."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ _BY_PROVIDER_ID = (
 _FIRST_INBOUND = (
     f"SELECT id, text FROM messages WHERE conversation_id = ? AND direction = '{Direction.INBOUND}' ORDER BY id LIMIT 1"
 )
-_CHANNEL = "SELECT id, type, name FROM channels WHERE id = ?"
 
 
 class Received(NamedTuple):
@@ -29,12 +28,6 @@ class Received(NamedTuple):
     conversation_id: int
     opened_conversation: bool
     contact_id: int
-
-
-class ChannelRef(NamedTuple):
-    id: int
-    type: str
-    name: str
 
 
 def received(conn: Connection, channel_id: int, provider_message_id: str) -> Received | None:
@@ -73,8 +66,3 @@ def first_inbound(conn: Connection, conversation_id: int) -> tuple[int, str] | N
     """The contact's first message in the conversation: (id, text)."""
     row = rows.execute(conn, _FIRST_INBOUND, (conversation_id,)).fetchone()
     return None if row is None else (row[0], row[1])
-
-
-def channel(conn: Connection, channel_id: int) -> ChannelRef | None:
-    row = rows.execute(conn, _CHANNEL, (channel_id,)).fetchone()
-    return None if row is None else ChannelRef(*row)

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import Connection
 
 from frontdesk.actions.agents import create_agent, update_agent
+from frontdesk.actions.sessions import set_password
 from frontdesk.actions.teams import add_member, remove_member
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
@@ -19,9 +20,9 @@ from frontdesk.domain.errors import DomainError, InvalidInput
 from frontdesk.domain.model import Availability, Role
 from frontdesk.domain.people import check_may_change_agent, check_may_create_agent
 from frontdesk.domain.teams import parse_skills
-from frontdesk.store import queries
+from frontdesk.store.sql.agents import agent_detail, list_agents
+from frontdesk.store.sql.teams import list_teams
 from frontdesk.web.admin.forms import MANAGER, Saved, checked, page, posted
-from frontdesk.web.sessions import set_password
 
 NEW_AGENT = {"role": Role.AGENT, "capacity": "10", "availability": Availability.OFFLINE, "team": []}
 
@@ -49,7 +50,7 @@ class AgentPages(Controller):
 
     @get("/{agent_id:int}")
     async def edit(self, db: Db, principal: Caller, agent_id: PathId, saved: Saved = None) -> Template:
-        agent = await db.read(lambda c: queries.agent_detail(c, agent_id))
+        agent = await db.read(lambda c: agent_detail(c, agent_id))
         return await _editor(db, principal, agent_id, _values_of(agent), saved=saved)
 
     @post("/{agent_id:int}", status_code=303)
@@ -95,7 +96,7 @@ def _create(conn: Connection, principal: Principal, body: AgentBody, password: s
 
 def _save(conn: Connection, principal: Principal, agent_id: int, changes: dict[str, Any], teams: set[int]) -> None:
     update_agent(conn, agent_id, principal.actor, changes)
-    current = set(queries.agent_detail(conn, agent_id)["team_ids"])
+    current = set(agent_detail(conn, agent_id)["team_ids"])
     for team_id in sorted(teams - current):
         add_member(conn, team_id, agent_id, principal.actor)
     for team_id in sorted(current - teams):
@@ -120,7 +121,7 @@ def _values(form: FormMultiDict) -> dict[str, Any]:
 
 async def _index(db: Db, principal: Principal, values: dict[str, Any], error: DomainError | None = None) -> Template:
     def read(conn: Connection) -> dict[str, Any]:
-        return {"agents": queries.list_agents(conn), "teams": queries.list_teams(conn)}
+        return {"agents": list_agents(conn), "teams": list_teams(conn)}
 
     return page("agents", principal, error, values=values, **await db.read(read))
 
@@ -134,6 +135,6 @@ async def _editor(
     saved: str | None = None,
 ) -> Template:
     def read(conn: Connection) -> dict[str, Any]:
-        return {"agent": queries.agent_detail(conn, agent_id), "teams": queries.list_teams(conn)}
+        return {"agent": agent_detail(conn, agent_id), "teams": list_teams(conn)}
 
     return page("agent", principal, error, values=values, saved=saved, **await db.read(read))

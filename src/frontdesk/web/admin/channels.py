@@ -17,7 +17,7 @@ from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import ChannelPatch, PathId
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import ChannelType
-from frontdesk.store import queries
+from frontdesk.store.sql.channel_reads import channel_detail, list_channels
 from frontdesk.web.admin.forms import ADMIN, MANAGER, Saved, checked, lines, page, posted
 
 
@@ -28,7 +28,7 @@ class ChannelPages(Controller):
 
     @get("/")
     async def index(self, db: Db, principal: Caller) -> Template:
-        return page("channels", principal, channels=await db.read(queries.list_channels))
+        return page("channels", principal, channels=await db.read(list_channels))
 
     @get("/{channel_id:int}", opt=ADMIN)
     async def edit(
@@ -39,7 +39,7 @@ class ChannelPages(Controller):
         channel_id: PathId,
         saved: Saved = None,
     ) -> Template:
-        channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
+        channel = await db.read(lambda c: channel_detail(c, channel_id))
         return _editor(request, principal, channel, _values_of(channel), saved=saved)
 
     @post("/{channel_id:int}", opt=ADMIN, status_code=303)
@@ -47,7 +47,7 @@ class ChannelPages(Controller):
         self, request: Request[Any, Any, Any], db: Db, principal: Caller, channel_id: PathId
     ) -> Response[Any]:
         form = await posted(request)
-        channel = await db.read(lambda c: queries.channel_detail(c, channel_id))
+        channel = await db.read(lambda c: channel_detail(c, channel_id))
         try:
             changes = checked(ChannelPatch, _channel_changes(channel, form)).model_dump(exclude_unset=True)
             await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from frontdesk.api.deps import Caller, Db
 from frontdesk.clock import now
-from frontdesk.store import queries, team_queries
+from frontdesk.store.sql.teams import list_teams, team_stats
 from frontdesk.web.admin.forms import MANAGER, page
 
 
@@ -23,7 +23,7 @@ class AdminOverview(Controller):
     async def overview(self, db: Db, principal: Caller) -> Template:
         def read(conn: Connection) -> dict[str, Any]:
             at = now()
-            teams = queries.list_teams(conn)
-            return {"teams": [{**t, "stats": team_queries.team_stats(conn, t["id"], at)} for t in teams]}
+            teams = list_teams(conn)
+            return {"teams": [{**t, "stats": team_stats(conn, t["id"], at)} for t in teams]}
 
         return page("overview", principal, **await db.read(read))

@@ -23,7 +23,8 @@ from frontdesk.domain.errors import DomainError
 from frontdesk.domain.schedule import DAY_NAMES, WEEKDAYS
 from frontdesk.domain.teams import AssignmentSettings
 from frontdesk.domain.workflows.durations import format_duration
-from frontdesk.store import queries, team_queries
+from frontdesk.store.sql.agents import list_agents
+from frontdesk.store.sql.teams import list_teams, team_detail, team_stats
 from frontdesk.web.admin.forms import MANAGER, Saved, checked, lines, page, posted
 
 STRATEGIES = typing.get_args(AssignmentSettings.model_fields["strategy"].annotation)
@@ -53,7 +54,7 @@ class TeamPages(Controller):
 
     @get("/{team_id:int}")
     async def edit(self, db: Db, principal: Caller, team_id: PathId, saved: Saved = None) -> Template:
-        team = await db.read(lambda c: queries.team_detail(c, team_id))
+        team = await db.read(lambda c: team_detail(c, team_id))
         return await _editor(db, principal, team_id, _values_of(team), saved=saved)
 
     @post("/{team_id:int}", status_code=303)
@@ -127,7 +128,7 @@ def _time_zones() -> list[str]:
 
 async def _index(db: Db, principal: Principal, values: dict[str, Any], error: DomainError | None = None) -> Template:
     def read(conn: Connection) -> dict[str, Any]:
-        return {"teams": queries.list_teams(conn), "agents": queries.list_agents(conn)}
+        return {"teams": list_teams(conn), "agents": list_agents(conn)}
 
     return page("teams", principal, error, values=values, **await db.read(read))
 
@@ -142,8 +143,8 @@ async def _editor(
 ) -> Template:
     def read(conn: Connection) -> dict[str, Any]:
         return {
-            "team": queries.team_detail(conn, team_id),
-            "stats": team_queries.team_stats(conn, team_id, now()),
+            "team": team_detail(conn, team_id),
+            "stats": team_stats(conn, team_id, now()),
         }
 
     context = {"strategies": STRATEGIES, "days": DAYS, "time_zones": _time_zones(), **await db.read(read)}

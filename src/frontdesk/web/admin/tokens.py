@@ -16,7 +16,8 @@ from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import PathId, TokenBody
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError
-from frontdesk.store import queries
+from frontdesk.store.sql.agents import list_agents
+from frontdesk.store.sql.tokens import list_tokens
 from frontdesk.web.admin.forms import ADMIN, checked, page, posted
 
 NEW_TOKEN = {"name": "", "role": "agent", "agent_id": "", "expires_in_days": ""}
@@ -72,6 +73,6 @@ async def _index(
     created: dict[str, str] | None = None,
 ) -> Template:
     def read(conn: Connection) -> dict[str, Any]:
-        return {"tokens": queries.list_tokens(conn), "agents": queries.list_agents(conn)}
+        return {"tokens": list_tokens(conn), "agents": list_agents(conn)}
 
     return page("tokens", principal, error, values=values, created=created, **await db.read(read))

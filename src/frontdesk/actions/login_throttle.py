@@ -18,13 +18,11 @@ import hashlib
 import hmac
 import math
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection
 
 from frontdesk.domain.errors import TooManyRequests
-from frontdesk.store.tables import login_failures
+from frontdesk.store.sql import sessions as sql
 
 KNOWN_COOKIE = "fd_known"
 KNOWN_LIFETIME = dt.timedelta(days=180)
@@ -64,39 +62,21 @@ class Attempt:
 
 def admit(conn: Connection, attempt: Attempt, now: dt.datetime) -> None:
     """Count the attempt (as a failure until it succeeds), or refuse it while a delay runs."""
-    conn.execute(delete(login_failures).where(login_failures.c.last_failure_at < now - WINDOW))
-    counts = [(key, limit, _locked_count(conn, key, now)) for key, limit in attempt.counters()]
+    sql.forget_failures_before(conn, now - WINDOW)
+    counts = [(key, limit, sql.locked_failures(conn, key, now)) for key, limit in attempt.counters()]
     blocked = [until for _, _, (_, until) in counts if until is not None and until > now]
     if blocked:
         wait = math.ceil((max(blocked) - now).total_seconds())
         raise TooManyRequests("too_many_attempts", f"too many failed attempts; try again in {wait} s", wait)
     for key, limit, (failures, _) in counts:
         delay = limit.delay(failures + 1)
-        conn.execute(
-            update(login_failures)
-            .where(login_failures.c.key == key)
-            .values(failures=failures + 1, last_failure_at=now, blocked_until=now + delay if delay else None)
-        )
+        sql.set_failures(conn, key, failures + 1, now, now + delay if delay else None)
 
 
 def succeeded(conn: Connection, attempt: Attempt) -> None:
     """The right password: its address and account start afresh."""
     keys = [f"address:{attempt.address}", f"account:{attempt.email}"]
-    conn.execute(delete(login_failures).where(login_failures.c.key.in_(keys)))
-
-
-def _locked_count(conn: Connection, key: str, now: dt.datetime) -> tuple[int, dt.datetime | None]:
-    """(failures, blocked until) of a counter, created at zero if absent and locked until commit
-    (PostgreSQL: concurrent attempts on other processes wait for this one)."""
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(
-        dialect.insert(login_failures)
-        .values(key=key, failures=0, last_failure_at=now, blocked_until=None)
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
-    query = select(login_failures.c.failures, login_failures.c.blocked_until).where(login_failures.c.key == key)
-    row = conn.execute(query.with_for_update()).one()
-    return int(row.failures), row.blocked_until
+    sql.forget_failures(conn, keys)
 
 
 # -- the known-browser cookie ------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Agent logins: argon2 password hashes, and sessions as rows behind an HttpOnly cookie."""
+"""Agent logins: argon2 password hashes, and sessions as rows behind an HttpOnly cookie.
+
+The web pages and the API's cookie auth both use these; the statements are store/sql/sessions.py."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection
 
 from frontdesk.domain.errors import InvalidInput, NotFound
-from frontdesk.store.tables import agents, instance_settings, web_sessions
+from frontdesk.store.sql import sessions as sql
 
 COOKIE = "fd_session"
 LIFETIME = dt.timedelta(days=14)
@@ -26,54 +28,43 @@ def _digest(token: str) -> str:
 def set_password(conn: Connection, agent_id: int, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise InvalidInput("weak_password", f"a password needs at least {MIN_PASSWORD} characters", "password")
-    result = conn.execute(update(agents).where(agents.c.id == agent_id).values(password_hash=_HASHER.hash(password)))
-    if result.rowcount == 0:
+    if not sql.set_password_hash(conn, agent_id, _HASHER.hash(password)):
         raise NotFound("agent", agent_id)
 
 
 def check_login(conn: Connection, email: str, password: str) -> int | None:
     """The agent id when the e-mail and password match, else None (the same for both mistakes)."""
-    row = conn.execute(
-        select(agents.c.id, agents.c.password_hash).where(agents.c.email == email.strip().lower(), agents.c.active)
-    ).first()
-    if row is None or row.password_hash is None:
+    found = sql.login_of(conn, email.strip().lower())
+    if found is None:
         _HASHER.hash(password)  # spend the same time as a real check: do not reveal who exists
         return None
+    agent_id, password_hash = found
     try:
-        _HASHER.verify(row.password_hash, password)
+        _HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    return int(row.id)
+    return agent_id
 
 
 def open_session(conn: Connection, agent_id: int, now: dt.datetime) -> str:
     token = secrets.token_urlsafe(32)
-    conn.execute(
-        insert(web_sessions).values(
-            token_hash=_digest(token), agent_id=agent_id, created_at=now, expires_at=now + LIFETIME
-        )
-    )
+    sql.insert_session(conn, _digest(token), agent_id, now, now + LIFETIME)
     return token
 
 
 def session_agent(conn: Connection, token: str, now: dt.datetime) -> tuple[int, str] | None:
     """(agent id, current role) of a live session of an active agent, or None."""
-    row = conn.execute(
-        select(agents.c.id, agents.c.role)
-        .join(web_sessions, web_sessions.c.agent_id == agents.c.id)
-        .where(web_sessions.c.token_hash == _digest(token), web_sessions.c.expires_at > now, agents.c.active)
-    ).first()
-    return None if row is None else (int(row.id), str(row.role))
+    return sql.session_agent(conn, _digest(token), now)
 
 
 def close_session(conn: Connection, token: str) -> None:
-    conn.execute(delete(web_sessions).where(web_sessions.c.token_hash == _digest(token)))
+    sql.delete_session(conn, _digest(token))
 
 
 def instance_secret(conn: Connection) -> str:
     """A random secret made once per installation (CSRF tokens), shared by every process."""
-    value = conn.execute(select(instance_settings.c.value).where(instance_settings.c.key == "secret")).scalar()
+    value = sql.setting(conn, "secret")
     if value is None:
         value = secrets.token_urlsafe(32)
-        conn.execute(insert(instance_settings).values(key="secret", value=value))
-    return str(value)
+        sql.insert_setting(conn, "secret", value)
+    return value

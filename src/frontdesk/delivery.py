@@ -1,0 +1,79 @@
+"""Delivers outbound messages to their channel, with retries and a recorded status.
+
+A loop woken on commit (store.wakeup) claims what is due (actions.delivery: each message leased
+and its attempt counted before it is sent, so it is never in flight twice; receivers get a
+stable delivery id to drop the duplicate a lost acknowledgement could cause), sends each through
+its channel's adapter (frontdesk.channels) on its own task (frontdesk.inflight), at most a few
+at once per channel so a slow receiver delays only its own channel, and records the adapter's
+verdict.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+
+from frontdesk.actions.delivery import claim_due, record_attempt
+from frontdesk.channels import ADAPTERS
+from frontdesk.clock import now
+from frontdesk.domain.records import Channel, Outbound
+from frontdesk.inflight import Budget, InFlight
+from frontdesk.settings import Settings
+from frontdesk.store.database import Database
+from frontdesk.store.sql.delivery import next_attempt
+from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup, until
+
+log = logging.getLogger(__name__)
+IN_FLIGHT = 64  # messages being sent at once, over all channels
+PER_CHANNEL = 8  # of which for one channel (one callback_url): a slow one cannot take every slot
+
+
+class DeliveryWorker:
+    """One per process: wakes when the writer commits a pending message or a send lands, else
+    polls each second."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        wakeup = Wakeup(db, "delivery")
+        self._sends = InFlight("delivery", IN_FLIGHT, PER_CHANNEL, wakeup)
+        self._loop = WakeLoop("delivery", wakeup, self._claim)
+        self._client = httpx.AsyncClient(timeout=settings.delivery_timeout_seconds, follow_redirects=False)
+
+    def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
+        await self._sends.cancel()
+        await self._client.aclose()
+
+    async def _claim(self) -> float:
+        """Launch what is due and fits, then sleep until more could: a commit, a landing, a due time."""
+        budget = self._sends.budget()
+        if budget.free > 0:
+            lease, limit, skip = self.settings.delivery_timeout_seconds * 3, budget.free, _channels(budget)
+            claimed = await self.db.write(lambda c: claim_due(c, now(), lease, limit, skip, budget.take))
+            for message, channel in claimed:
+                self._sends.launch(message.channel_id, self._deliver(message, channel))
+        if budget.free <= 0:  # every slot taken: the next landing wakes this loop
+            return IDLE_SECONDS
+        skip = _channels(budget)
+        due = await self.db.read(lambda c: next_attempt(c, skip))
+        return until(None if due is None else (due - now()).total_seconds())
+
+    async def _deliver(self, message: Outbound, channel: Channel) -> None:
+        result = await ADAPTERS[channel.type].send(self._client, channel.config, channel.secret, message)
+        if result.error:
+            log.warning(
+                "delivery failed",
+                extra={"message_id": message.id, "attempt": message.attempt, "error": result.error},
+            )
+        max_attempts, backoff = self.settings.delivery_max_attempts, self.settings.delivery_backoff_seconds
+        await self.db.write(lambda c: record_attempt(c, message, result, now(), max_attempts, backoff))
+
+
+def _channels(budget: Budget) -> set[int]:
+    """The channels at their bound (the budget's keys are channel ids)."""
+    return {key for key in budget.full() if isinstance(key, int)}

@@ -1,0 +1,242 @@
+"""Assignment's statements: agents' open counters, team queues, the team pool, presence.
+
+On the driver's cursor (ADR 0003): a new conversation is assigned on the hot path. Values come
+back decoded (datetimes, dicts, `AssignmentSettings`), so SQLite's encoding stays here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection
+
+from frontdesk.domain.model import Availability
+from frontdesk.domain.records import Agent
+from frontdesk.domain.teams import AssignmentSettings
+from frontdesk.store import rows
+from frontdesk.store.tables import agents
+
+
+class TeamRule(NamedTuple):
+    """A team as assignment reads it: its settings and where its rotation stands."""
+
+    id: int
+    name: str
+    settings: AssignmentSettings
+    rr_last_agent_id: int | None
+
+
+class OnlineMember(NamedTuple):
+    """An online member of a team; `team_capacity` is the member's cap in this team, if any."""
+
+    agent_id: int
+    open_count: int
+    capacity: int
+    last_assigned_at: dt.datetime | None
+    skills: dict[str, str]
+    team_capacity: int | None
+
+
+class QueueEntry(NamedTuple):
+    conversation_id: int
+    skills: dict[str, str]
+    relax_at: dt.datetime | None
+
+
+class AwayRule(NamedTuple):
+    """A team's away message and the hours it answers in."""
+
+    name: str
+    settings: AssignmentSettings
+    business_hours: dict[str, Any]
+    away_message: str
+
+
+@lru_cache(maxsize=1024)
+def _settings(stored: str | None) -> AssignmentSettings:
+    """Validated once per distinct stored text, not per assignment. Callers only read them."""
+    return AssignmentSettings.model_validate(rows.loads(stored) if stored else {})
+
+
+@lru_cache(maxsize=4096)
+def _skills(stored: str | None) -> dict[str, str]:
+    return rows.loads(stored) if stored else {}
+
+
+# -- capacity counters -----------------------------------------------------------------------
+def take_place(conn: Connection, agent_id: int, capacity: int, now: dt.datetime) -> bool:
+    """One more open conversation for the agent if they are under `capacity`: whether it fit."""
+    changed = rows.execute(
+        conn,
+        "UPDATE agents SET open_count = open_count + 1, last_assigned_at = ? WHERE id = ? AND open_count < ?",
+        (rows.encode_time(now), agent_id, capacity),
+    ).rowcount
+    return bool(changed == 1)
+
+
+def add_place(conn: Connection, agent_id: int, now: dt.datetime) -> None:
+    rows.execute(
+        conn,
+        "UPDATE agents SET open_count = open_count + 1, last_assigned_at = ? WHERE id = ?",
+        (rows.encode_time(now), agent_id),
+    )
+
+
+def release_place(conn: Connection, agent_id: int) -> None:
+    rows.execute(conn, "UPDATE agents SET open_count = open_count - 1 WHERE id = ? AND open_count > 0", (agent_id,))
+
+
+# -- teams and their members -----------------------------------------------------------------
+def team_rule(conn: Connection, team_id: int) -> TeamRule | None:
+    row = rows.execute(
+        conn, "SELECT id, name, assignment, rr_last_agent_id FROM teams WHERE id = ?", (team_id,)
+    ).fetchone()
+    return None if row is None else TeamRule(row[0], row[1], _settings(row[2]), row[3])
+
+
+def team_rules(conn: Connection) -> list[TeamRule]:
+    found = rows.execute(conn, "SELECT id, name, assignment, rr_last_agent_id FROM teams ORDER BY id").fetchall()
+    return [TeamRule(r[0], r[1], _settings(r[2]), r[3]) for r in found]
+
+
+def team_id_named(conn: Connection, name: str) -> int | None:
+    found = rows.scalar(conn, "SELECT id FROM teams WHERE name = ?", (name,))
+    return None if found is None else int(found)
+
+
+def set_rotation(conn: Connection, team_id: int, agent_id: int) -> None:
+    """Round robin goes on after `agent_id` next time."""
+    rows.execute(conn, "UPDATE teams SET rr_last_agent_id = ? WHERE id = ?", (agent_id, team_id))
+
+
+def away_rule(conn: Connection, team_id: int) -> AwayRule | None:
+    """The team's away message and hours, or None when it has no message or no hours."""
+    row = rows.execute(
+        conn, "SELECT name, assignment, business_hours, away_message FROM teams WHERE id = ?", (team_id,)
+    ).fetchone()
+    if row is None or not row[3] or not row[2]:  # no away message: nothing to decode
+        return None
+    hours = rows.loads(row[2])
+    return AwayRule(row[0], _settings(row[1]), hours, row[3]) if hours else None
+
+
+def online_members(conn: Connection, team_id: int) -> list[OnlineMember]:
+    found = rows.execute(
+        conn,
+        "SELECT a.id, a.open_count, a.capacity, a.last_assigned_at, a.skills, m.capacity"
+        " FROM agents a JOIN team_members m ON m.agent_id = a.id"
+        " WHERE m.team_id = ? AND a.availability = ? ORDER BY a.id",
+        (team_id, Availability.ONLINE),
+    )
+    return [
+        OnlineMember(agent_id, open_count, capacity, rows.decode_time(last), _skills(skills), team_capacity)
+        for agent_id, open_count, capacity, last, skills, team_capacity in found
+    ]
+
+
+def team_ids_of(conn: Connection, agent_id: int) -> list[int]:
+    return [r[0] for r in rows.execute(conn, "SELECT team_id FROM team_members WHERE agent_id = ?", (agent_id,))]
+
+
+def member_ids(conn: Connection, team_id: int) -> list[int]:
+    return [r[0] for r in rows.execute(conn, "SELECT agent_id FROM team_members WHERE team_id = ?", (team_id,))]
+
+
+def is_member(conn: Connection, team_id: int, agent_id: int) -> bool:
+    sql = "SELECT 1 FROM team_members WHERE team_id = ? AND agent_id = ?"
+    return rows.execute(conn, sql, (team_id, agent_id)).fetchone() is not None
+
+
+def team_exists(conn: Connection, team_id: int) -> bool:
+    return rows.execute(conn, "SELECT 1 FROM teams WHERE id = ?", (team_id,)).fetchone() is not None
+
+
+# -- agents as assignment sees them ----------------------------------------------------------
+def agent(conn: Connection, agent_id: int) -> Agent | None:
+    row = rows.by_id(conn, agents, agent_id)
+    return None if row is None else Agent.from_row(row)
+
+
+def agent_id_by_email(conn: Connection, email: str) -> int | None:
+    found = rows.scalar(conn, "SELECT id FROM agents WHERE email = ?", (email,))
+    return None if found is None else int(found)
+
+
+def agent_exists(conn: Connection, agent_id: int) -> bool:
+    return rows.execute(conn, "SELECT 1 FROM agents WHERE id = ?", (agent_id,)).fetchone() is not None
+
+
+def agent_active(conn: Connection, agent_id: int) -> bool:
+    return bool(rows.scalar(conn, "SELECT active FROM agents WHERE id = ?", (agent_id,)))
+
+
+# -- presence --------------------------------------------------------------------------------
+def record_activity(conn: Connection, agent_id: int, now: dt.datetime) -> None:
+    rows.execute(conn, "UPDATE agents SET last_seen_at = ? WHERE id = ?", (rows.encode_time(now), agent_id))
+
+
+def idle_online(conn: Connection, agent_id: int, since: dt.datetime) -> bool:
+    """Whether the agent is online and has not been seen (or changed availability) since `since`."""
+    row = rows.execute(
+        conn,
+        "SELECT 1 FROM agents WHERE id = ? AND availability = ?"
+        " AND coalesce(last_seen_at, availability_changed_at) < ?",
+        (agent_id, Availability.ONLINE, rows.encode_time(since)),
+    ).fetchone()
+    return row is not None
+
+
+# -- team queues -----------------------------------------------------------------------------
+def enqueue(
+    conn: Connection,
+    conversation_id: int,
+    team_id: int,
+    priority: int,
+    skills: dict[str, str],
+    relax_at: dt.datetime | None,
+    now: dt.datetime,
+) -> None:
+    """Put the conversation in the team's queue (out of any queue it was in)."""
+    dequeue(conn, conversation_id)
+    rows.execute(
+        conn,
+        "INSERT INTO queue_entries (conversation_id, team_id, priority, skills, relax_at, enqueued_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (conversation_id, team_id, priority, rows.dumps(skills), rows.encode_time(relax_at), rows.encode_time(now)),
+    )
+
+
+def dequeue(conn: Connection, conversation_id: int) -> bool:
+    """Take the conversation out of its queue: whether it was in one."""
+    return bool(rows.execute(conn, "DELETE FROM queue_entries WHERE conversation_id = ?", (conversation_id,)).rowcount)
+
+
+def queue_page(conn: Connection, team_id: int, limit: int, offset: int) -> list[QueueEntry]:
+    """Entries of the team's queue in the order they are served."""
+    found = rows.execute(
+        conn,
+        "SELECT conversation_id, skills, relax_at FROM queue_entries WHERE team_id = ?"
+        " ORDER BY priority DESC, enqueued_at, id LIMIT ? OFFSET ?",
+        (team_id, limit, offset),
+    )
+    return [QueueEntry(c, rows.loads(s), rows.decode_time(r)) for c, s, r in found]
+
+
+def queued_team_ids(conn: Connection) -> list[int]:
+    return [r[0] for r in rows.execute(conn, "SELECT DISTINCT team_id FROM queue_entries")]
+
+
+def relax_due(conn: Connection, now: dt.datetime) -> list[int]:
+    """Drop the skills of the entries whose `relax_at` has passed: the teams they are in."""
+    found = rows.execute(
+        conn,
+        "UPDATE queue_entries SET skills = ?, relax_at = NULL WHERE relax_at <= ? RETURNING team_id",
+        (rows.dumps({}), rows.encode_time(now)),
+    ).fetchall()
+    return [r[0] for r in found]
+
+
+def next_relax(conn: Connection) -> dt.datetime | None:
+    return rows.decode_time(rows.scalar(conn, "SELECT min(relax_at) FROM queue_entries"))

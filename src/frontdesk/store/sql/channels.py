@@ -1,0 +1,98 @@
+"""Channels' statements: the channel rows, and what a web-chat visitor may read of their conversations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, false, insert, select, update
+
+from frontdesk.domain.records import Channel
+from frontdesk.store import rows
+from frontdesk.store.tables import channels, conversations, messages
+
+_SUMMARY = "SELECT id, type, name FROM channels WHERE id = ?"
+
+
+class ChannelSummary(NamedTuple):
+    id: int
+    type: str
+    name: str
+
+
+def channel(conn: Connection, channel_id: int) -> Channel | None:
+    row = conn.execute(select(channels).where(channels.c.id == channel_id)).mappings().first()
+    return None if row is None else Channel(**row)
+
+
+def summary(conn: Connection, channel_id: int) -> ChannelSummary | None:
+    """A channel's id, type and name, on the cursor and without its secrets: what ingest checks
+    and templates show, on the hot path."""
+    row = rows.execute(conn, _SUMMARY, (channel_id,)).fetchone()
+    return None if row is None else ChannelSummary(*row)
+
+
+def first_channel_id(conn: Connection, type_: str) -> int | None:
+    """The oldest channel of `type_` (the demo's web chat)."""
+    query = select(channels.c.id).where(channels.c.type == type_).order_by(channels.c.id)
+    found: int | None = conn.execute(query).scalar()
+    return found
+
+
+def insert_channel(
+    conn: Connection, type_: str, name: str, config: dict[str, Any], secret: str, at: dt.datetime
+) -> int:
+    values = {"type": type_, "name": name, "config": config, "secret": secret, "created_at": at}
+    return int(conn.execute(insert(channels).values(**values).returning(channels.c.id)).scalar_one())
+
+
+def set_name_and_config(conn: Connection, channel_id: int, name: str, config: dict[str, Any]) -> None:
+    conn.execute(update(channels).where(channels.c.id == channel_id).values(name=name, config=config))
+
+
+def set_secrets(
+    conn: Connection, channel_id: int, secret: str, previous: str | None, previous_until: dt.datetime | None
+) -> None:
+    """The channel's new secret, and the one it replaces while that one still verifies (None: not at all)."""
+    values = {"secret": secret, "previous_secret": previous, "previous_secret_until": previous_until}
+    conn.execute(update(channels).where(channels.c.id == channel_id).values(**values))
+
+
+def visitor_message(conn: Connection, message_id: int) -> dict[str, Any]:
+    """One message as the widget shows it."""
+    return _shown(conn.execute(select(*_SHOWN).where(messages.c.id == message_id)).mappings().one())
+
+
+def visitor_messages(
+    conn: Connection, channel_id: int, contact_id: int, after: int, limit: int
+) -> list[dict[str, Any]]:
+    """What the visitor may read: the non-private messages of their conversations on this channel."""
+    theirs = select(conversations.c.id).where(conversations.c.contact_id == contact_id)
+    query = (
+        select(*_SHOWN)
+        .where(
+            messages.c.conversation_id.in_(theirs),
+            # `+ 0` keeps SQLite on the (conversation, id) index rather than scanning the channel.
+            messages.c.channel_id + 0 == channel_id,
+            messages.c.private == false(),
+            messages.c.id > after,
+        )
+        .order_by(messages.c.id)
+        .limit(limit)
+    )
+    return [_shown(r) for r in conn.execute(query).mappings()]
+
+
+_SHOWN = (
+    messages.c.id,
+    messages.c.conversation_id,
+    messages.c.direction,
+    messages.c.author_kind,
+    messages.c.text,
+    messages.c.quick_replies,
+    messages.c.created_at,
+)
+
+
+def _shown(row: Any) -> dict[str, Any]:
+    return {**row, "quick_replies": row["quick_replies"] or [], "created_at": row["created_at"].isoformat()}

@@ -1,0 +1,254 @@
+"""Conversations' statements: opening, assigning, closing, the deadlines, the read marks.
+
+On the driver's cursor (ADR 0003): ingest, the engine and assignment touch conversations on
+the hot path. Rows come back as `Conversation` records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection
+
+from frontdesk.domain.model import ConversationStatus, DeliveryStatus, Direction
+from frontdesk.domain.records import Conversation
+from frontdesk.store import rows
+from frontdesk.store.tables import conversations, messages
+
+# The literal 'open' lets SQLite use the partial unique index (tables.py).
+_OPEN = "status = 'open'"
+_UNANSWERED = "status = 'open' AND first_reply_at IS NULL"
+
+
+def _record(row: dict[str, Any] | None) -> Conversation | None:
+    return None if row is None else Conversation.from_row(row)
+
+
+def get(conn: Connection, conversation_id: int) -> Conversation | None:
+    return _record(rows.by_id(conn, conversations, conversation_id))
+
+
+def find_open(conn: Connection, contact_id: int) -> Conversation | None:
+    return _record(rows.select_one(conn, conversations, f"contact_id = ? AND {_OPEN}", (contact_id,)))
+
+
+def open_id(conn: Connection, contact_id: int) -> int | None:
+    """Only the id: every message into an open conversation asks (the partial index answers)."""
+    found = rows.scalar(conn, f"SELECT id FROM conversations WHERE contact_id = ? AND {_OPEN}", (contact_id,))
+    return None if found is None else int(found)
+
+
+def insert_open(conn: Connection, contact_id: int, channel_id: int | None, source: str, at: dt.datetime) -> int | None:
+    """A new open conversation's id, or None if the contact has one already (the partial
+    unique index decides races between processes)."""
+    values = {
+        "contact_id": contact_id,
+        "channel_id": channel_id,
+        "status": ConversationStatus.OPEN,
+        "source": source,
+        "opened_at": at,
+        "last_message_at": at,
+    }
+    return rows.insert_new(conn, conversations, values)
+
+
+def close(conn: Connection, conversation_id: int, at: dt.datetime, note: str | None, category: str | None) -> None:
+    values = {
+        "status": ConversationStatus.CLOSED,
+        "closed_at": at,
+        "closing_note": note,
+        "closing_category": category,
+        "reply_due_at": None,
+    }
+    rows.update_by_id(conn, conversations, conversation_id, values)
+
+
+def reopen(conn: Connection, conversation_id: int) -> None:
+    values = {"status": ConversationStatus.OPEN, "closed_at": None, "closing_note": None, "closing_category": None}
+    rows.update_by_id(conn, conversations, conversation_id, values)
+
+
+def assign(
+    conn: Connection,
+    conversation_id: int,
+    agent_id: int | None,
+    team_id: int | None,
+    at: dt.datetime,
+    reply_due_at: dt.datetime | None,
+    *,
+    new_assignee: bool,
+) -> None:
+    """Point the conversation at its assignee (and team, if given). A new assignee has not
+    answered yet: their first reply is still to come."""
+    values: dict[str, Any] = {"assignee_id": agent_id, "assigned_at": at, "reply_due_at": reply_due_at}
+    if new_assignee:
+        values["first_reply_at"] = None
+    if team_id is not None:
+        values["team_id"] = team_id
+    rows.update_by_id(conn, conversations, conversation_id, values)
+
+
+def set_team(conn: Connection, conversation_id: int, team_id: int) -> None:
+    rows.update_by_id(conn, conversations, conversation_id, {"team_id": team_id})
+
+
+def clear_assignee(conn: Connection, conversation_id: int) -> None:
+    rows.update_by_id(conn, conversations, conversation_id, {"assignee_id": None})
+
+
+def clear_assignment(conn: Connection, conversation_id: int) -> None:
+    """Nobody holds it, nothing is due."""
+    values = {"assignee_id": None, "reply_due_at": None, "assigned_at": None}
+    rows.update_by_id(conn, conversations, conversation_id, values)
+
+
+def clear_reply_due(conn: Connection, conversation_id: int) -> None:
+    rows.update_by_id(conn, conversations, conversation_id, {"reply_due_at": None})
+
+
+def message_sent(conn: Connection, conversation_id: int, at: dt.datetime) -> None:
+    rows.update_by_id(conn, conversations, conversation_id, {"last_message_at": at})
+
+
+def first_reply_sent(conn: Connection, conversation_id: int, at: dt.datetime) -> None:
+    """The assignee answered: no reassignment for silence any more."""
+    values = {"last_message_at": at, "first_reply_at": at, "reply_due_at": None}
+    rows.update_by_id(conn, conversations, conversation_id, values)
+
+
+def away_state(conn: Connection, conversation_id: int) -> tuple[int | None, str, dt.datetime | None] | None:
+    """(team id, status, when the away message was sent) of the conversation."""
+    row = rows.execute(
+        conn, "SELECT team_id, status, away_sent_at FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()
+    return None if row is None else (row[0], row[1], rows.decode_time(row[2]))
+
+
+def away_sent(conn: Connection, conversation_id: int, at: dt.datetime) -> None:
+    rows.update_by_id(conn, conversations, conversation_id, {"away_sent_at": at})
+
+
+def unanswered_of(conn: Connection, agent_id: int, team_id: int) -> list[Conversation]:
+    """The agent's open conversations in the team still without their first reply."""
+    found = rows.select_all(
+        conn, conversations, f"assignee_id = ? AND team_id = ? AND {_UNANSWERED}", (agent_id, team_id)
+    )
+    return [Conversation.from_row(r) for r in found]
+
+
+def reply_overdue(conn: Connection, now: dt.datetime, limit: int) -> list[Conversation]:
+    """Unanswered conversations whose reply deadline has passed, oldest deadline first."""
+    where = f"{_UNANSWERED} AND reply_due_at <= ? ORDER BY reply_due_at LIMIT ?"
+    found = rows.select_all(conn, conversations, where, (rows.encode_time(now), limit))
+    return [Conversation.from_row(r) for r in found]
+
+
+def next_reply_due(conn: Connection) -> dt.datetime | None:
+    return rows.decode_time(rows.scalar(conn, f"SELECT min(reply_due_at) FROM conversations WHERE {_UNANSWERED}"))
+
+
+def previous_assignee(conn: Connection, contact_id: int, other_than: int) -> int | None:
+    """Who last handled the contact, in another conversation than `other_than`."""
+    found = rows.scalar(
+        conn,
+        "SELECT assignee_id FROM conversations WHERE contact_id = ? AND id != ? AND assignee_id IS NOT NULL"
+        " ORDER BY id DESC LIMIT 1",
+        (contact_id, other_than),
+    )
+    return None if found is None else int(found)
+
+
+# -- what the conversation is with and on ----------------------------------------------------
+def contact_exists(conn: Connection, contact_id: int) -> bool:
+    return rows.execute(conn, "SELECT 1 FROM contacts WHERE id = ?", (contact_id,)).fetchone() is not None
+
+
+def contact_owner(conn: Connection, contact_id: int) -> int | None:
+    found = rows.scalar(conn, "SELECT owner_agent_id FROM contacts WHERE id = ?", (contact_id,))
+    return None if found is None else int(found)
+
+
+def channel_exists(conn: Connection, channel_id: int) -> bool:
+    return rows.execute(conn, "SELECT 1 FROM channels WHERE id = ?", (channel_id,)).fetchone() is not None
+
+
+def latest_channel_of(conn: Connection, contact_id: int) -> int | None:
+    """The channel of the contact's newest identity."""
+    found = rows.scalar(
+        conn, "SELECT channel_id FROM contact_identities WHERE contact_id = ? ORDER BY id DESC LIMIT 1", (contact_id,)
+    )
+    return None if found is None else int(found)
+
+
+def reachable_on(conn: Connection, contact_id: int, channel_id: int) -> bool:
+    sql = "SELECT 1 FROM contact_identities WHERE contact_id = ? AND channel_id = ?"
+    return rows.execute(conn, sql, (contact_id, channel_id)).fetchone() is not None
+
+
+# -- messages written into a conversation ----------------------------------------------------
+def add_outbound(
+    conn: Connection,
+    conversation: Conversation,
+    author_kind: str,
+    author_agent_id: int | None,
+    text: str,
+    status: DeliveryStatus,
+    quick_replies: list[str] | None,
+    at: dt.datetime,
+) -> int:
+    """A message to the contact, queued for delivery when `status` is pending; its id."""
+    values = {
+        "conversation_id": conversation.id,
+        "channel_id": conversation.channel_id,
+        "direction": Direction.OUTBOUND,
+        "author_kind": author_kind,
+        "author_agent_id": author_agent_id,
+        "text": text,
+        "opened_conversation": False,
+        "delivery_status": status,
+        "next_attempt_at": at if status is DeliveryStatus.PENDING else None,
+        "quick_replies": quick_replies,
+        "created_at": at,
+    }
+    return rows.insert(conn, messages, values)
+
+
+def add_note(
+    conn: Connection, conversation_id: int, author_kind: str, author_agent_id: int | None, text: str, at: dt.datetime
+) -> int:
+    """An internal note: in the thread for agents, never delivered; its id."""
+    values = {
+        "conversation_id": conversation_id,
+        "channel_id": None,
+        "direction": Direction.OUTBOUND,
+        "author_kind": author_kind,
+        "author_agent_id": author_agent_id,
+        "text": text,
+        "opened_conversation": False,
+        "delivery_status": DeliveryStatus.STORED,
+        "private": True,
+        "created_at": at,
+    }
+    return rows.insert(conn, messages, values)
+
+
+# -- read marks ------------------------------------------------------------------------------
+def newest_message_id(conn: Connection, conversation_id: int) -> int | None:
+    found = rows.scalar(conn, "SELECT max(id) FROM messages WHERE conversation_id = ?", (conversation_id,))
+    return None if found is None else int(found)
+
+
+def set_read_mark(conn: Connection, agent_id: int, conversation_id: int, message_id: int) -> None:
+    """The agent has read the conversation up to `message_id`."""
+    changed = rows.execute(
+        conn,
+        "UPDATE conversation_reads SET last_read_message_id = ? WHERE agent_id = ? AND conversation_id = ?",
+        (message_id, agent_id, conversation_id),
+    ).rowcount
+    if changed == 0:
+        rows.execute(
+            conn,
+            "INSERT INTO conversation_reads (agent_id, conversation_id, last_read_message_id) VALUES (?, ?, ?)",
+            (agent_id, conversation_id, message_id),
+        )

@@ -1,0 +1,111 @@
+"""Outbound delivery's statements: which messages are due, their lease, and how each attempt ended.
+
+A claim leases a message (its `next_attempt_at` pushed past the request's timeout, its attempt
+counted) in the writer before it is sent; the outcome is written only while it is still pending.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select, update
+
+from frontdesk.domain.model import DeliveryStatus
+from frontdesk.domain.records import Channel, Outbound
+from frontdesk.store.tables import PENDING, channels, contact_identities, conversations, messages
+
+_DUE = select(
+    messages.c.id,
+    messages.c.channel_id,
+    messages.c.conversation_id,
+    conversations.c.contact_id,
+    contact_identities.c.external_id,
+    messages.c.text,
+    messages.c.quick_replies,
+    messages.c.author_kind,
+    messages.c.author_agent_id,
+    messages.c.created_at,
+    messages.c.delivery_attempts,
+    *(column.label(f"channel__{column.name}") for column in channels.c),
+)
+
+
+def due(conn: Connection, at: dt.datetime, skip: Collection[int], limit: int) -> list[tuple[Outbound, Channel]]:
+    """The pending messages due at `at`, oldest first, outside the channels in `skip`; each with
+    the attempt a claim would make and the channel it goes out on."""
+    query = (
+        _DUE.join(conversations, conversations.c.id == messages.c.conversation_id)
+        .join(channels, channels.c.id == messages.c.channel_id)
+        .outerjoin(
+            contact_identities,
+            and_(
+                contact_identities.c.contact_id == conversations.c.contact_id,
+                contact_identities.c.channel_id == messages.c.channel_id,
+            ),
+        )
+        .where(
+            messages.c.delivery_status == PENDING,
+            messages.c.next_attempt_at <= at,
+            messages.c.channel_id.not_in(skip),
+        )
+        .order_by(messages.c.next_attempt_at, messages.c.id)
+        .limit(limit)
+    )
+    return [_due(row) for row in conn.execute(query).mappings()]
+
+
+def _due(row: Any) -> tuple[Outbound, Channel]:
+    message = Outbound(
+        id=row["id"],
+        channel_id=row["channel_id"],
+        conversation_id=row["conversation_id"],
+        contact_id=row["contact_id"],
+        external_id=row["external_id"],
+        text=row["text"],
+        quick_replies=row["quick_replies"] or [],
+        author_kind=row["author_kind"],
+        author_agent_id=row["author_agent_id"],
+        created_at=row["created_at"],
+        attempt=row["delivery_attempts"] + 1,
+    )
+    channel = Channel(**{column.name: row[f"channel__{column.name}"] for column in channels.c})
+    return message, channel
+
+
+def lease(conn: Connection, message_id: int, until: dt.datetime, attempt: int) -> None:
+    """Count the attempt and keep other claims off the message until `until`."""
+    values = {"next_attempt_at": until, "delivery_attempts": attempt}
+    conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+
+
+def mark_sent(conn: Connection, message_id: int) -> bool:
+    """False when the message was no longer pending."""
+    return _settle(conn, message_id, DeliveryStatus.SENT, None)
+
+
+def mark_failed(conn: Connection, message_id: int, error: str) -> bool:
+    """For good: never tried again. False when the message was no longer pending."""
+    return _settle(conn, message_id, DeliveryStatus.FAILED, error)
+
+
+def retry_at(conn: Connection, message_id: int, at: dt.datetime, error: str) -> None:
+    values = {"next_attempt_at": at, "delivery_error": error}
+    conn.execute(update(messages).where(_pending(message_id)).values(**values))
+
+
+def next_attempt(conn: Connection, skip: Collection[int]) -> dt.datetime | None:
+    """When the next pending message falls due, outside the channels in `skip`."""
+    pending = and_(messages.c.delivery_status == PENDING, messages.c.channel_id.not_in(skip))
+    found: dt.datetime | None = conn.execute(select(func.min(messages.c.next_attempt_at)).where(pending)).scalar()
+    return found
+
+
+def _settle(conn: Connection, message_id: int, status: DeliveryStatus, error: str | None) -> bool:
+    values = {"delivery_status": status, "next_attempt_at": None, "delivery_error": error}
+    return bool(conn.execute(update(messages).where(_pending(message_id)).values(**values)).rowcount)
+
+
+def _pending(message_id: int) -> Any:
+    return and_(messages.c.id == message_id, messages.c.delivery_status == DeliveryStatus.PENDING)
