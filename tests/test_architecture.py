@@ -15,17 +15,22 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "frontdesk"
 
 # Lower layers never import higher ones. Steps are plugins on the domain: they see nothing of the
-# store. Assignment chooses and asks actions/ to write; actions/ reaches the queues through the
-# hook assignment installs at composition (actions.assignments.use_queues).
+# store. Channel adapters are plugins too (verify, parse, send: no writes), so actions/ may look
+# one up; the loop that delivers through them (`delivery`) writes through actions/, beside the
+# engine. Assignment chooses and asks actions/ to write; actions/ reaches the queues through the
+# hook assignment installs at composition (actions.assignments.use_queues). `server` is the
+# composition root.
 LAYERS: list[set[str]] = [
     {"domain", "clock", "settings", "logs", "inflight", "__init__"},
     {"steps"},
     {"store"},
+    {"channels"},
     {"actions"},
     {"assignment"},
-    {"engine", "channels"},
+    {"engine", "delivery"},
     {"worker"},
     {"api", "web"},
+    {"server"},
     {"cli"},
 ]
 # Imports allowed between two packages of the same layer (the other way round is a cycle).
@@ -35,9 +40,10 @@ UNITS = {"cli_workflows": "cli", "demo": "cli", "__main__": "cli"}
 
 # Imports not yet moved, each with why. The lead empties this list as the branches merge.
 ALLOWED_IMPORTS: set[tuple[str, str]] = {
-    # The step registry (REGISTRY, Catalog, StepConfig) moves to domain/ with the plugin work.
+    # Parsing a workflow needs the step registry: definition and schema leave domain/ (lead).
+    ("frontdesk.domain.workflows.definition", "frontdesk.steps"),
     ("frontdesk.domain.workflows.definition", "frontdesk.steps.base"),
-    ("frontdesk.domain.workflows.schema", "frontdesk.steps.base"),
+    ("frontdesk.domain.workflows.schema", "frontdesk.steps"),
     # Creating a web-chat channel checks its settings with channels/webchat (plugin work).
     ("frontdesk.actions.channels", "frontdesk.channels"),
     # Triggering a workflow by hand queues a run with the engine's queue_run (store seam work).
@@ -45,7 +51,6 @@ ALLOWED_IMPORTS: set[tuple[str, str]] = {
     # The composition root (create_app) still lives in api/app.py and mounts the web pages.
     ("frontdesk.api.app", "frontdesk.web"),
     ("frontdesk.api.app", "frontdesk.web.admin"),
-    ("frontdesk.api.app", "frontdesk.web.live"),
     ("frontdesk.api.app", "frontdesk.web.pages"),
     ("frontdesk.api.app", "frontdesk.web.pages_workflows"),
 }
@@ -60,11 +65,6 @@ SQL_ALLOWLIST = {
     "engine/http.py": "seam: store/sql for the engine",
     "actions/ingest.py": "seam: store/sql for ingest",
     "actions/contacts.py": "seam: store/sql for contacts",
-    "actions/channels.py": "admin actions' store modules",
-    "channels/delivery.py": "channels' store module",
-    "channels/webchat.py": "channels' store module",
-    "channels/webchat_live.py": "channels' store module",
-    "web/live.py": "the inbox's read queries",
     "cli.py": "the CLI's statements",
 }
 
