@@ -58,7 +58,11 @@ def test_booleans_and_null_json_read_as_sqlalchemy_reads_them(db: Database) -> N
             conn,
             "INSERT INTO conversations (contact_id, status, source, opened_at, last_message_at)"
             " VALUES (?, 'open', 'api', ?, ?) RETURNING id",
-            (contact, rows.encode_time(dt.datetime.now(dt.UTC)), rows.encode_time(dt.datetime.now(dt.UTC))),
+            (
+                contact,
+                rows.dialect(conn).encode_time(dt.datetime.now(dt.UTC)),
+                rows.dialect(conn).encode_time(dt.datetime.now(dt.UTC)),
+            ),
         ).fetchone()[0]
         return rows.insert(
             conn,

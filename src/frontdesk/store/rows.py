@@ -21,12 +21,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, event
 
 from frontdesk.store import dialects
-from frontdesk.store.dialects.base import Cursor, Dialect, Row, dumps, loads, quote
-from frontdesk.store.dialects.sqlite import decode_time, encode_time
+from frontdesk.store.dialects.base import Cursor, Dialect, Row, loads, quote
 
-# SQLite's time codec, for the callers that still encode their own parameters (assignment/);
-# the store's functions ask `dialect(conn)` instead.
-__all__ = ["Row", "decode_time", "dumps", "encode_time", "loads"]
+# `loads`: the JSON text of SQLite's rows, for decoders cached by that text (store.sql.assignment).
+__all__ = ["Row", "loads"]
 
 _SESSION_KEY = "frontdesk.session"
 _MEMO_KEY = "frontdesk.memo"

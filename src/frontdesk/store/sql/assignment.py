@@ -71,7 +71,7 @@ def take_place(conn: Connection, agent_id: int, capacity: int, now: dt.datetime)
     changed = rows.execute(
         conn,
         "UPDATE agents SET open_count = open_count + 1, last_assigned_at = ? WHERE id = ? AND open_count < ?",
-        (rows.encode_time(now), agent_id, capacity),
+        (rows.dialect(conn).encode_time(now), agent_id, capacity),
     ).rowcount
     return bool(changed == 1)
 
@@ -80,7 +80,7 @@ def add_place(conn: Connection, agent_id: int, now: dt.datetime) -> None:
     rows.execute(
         conn,
         "UPDATE agents SET open_count = open_count + 1, last_assigned_at = ? WHERE id = ?",
-        (rows.encode_time(now), agent_id),
+        (rows.dialect(conn).encode_time(now), agent_id),
     )
 
 
@@ -118,7 +118,7 @@ def away_rule(conn: Connection, team_id: int) -> AwayRule | None:
     ).fetchone()
     if row is None or not row[3] or not row[2]:  # no away message: nothing to decode
         return None
-    hours = rows.loads(row[2])
+    hours = rows.dialect(conn).decode_json(row[2])
     return AwayRule(row[0], _settings(row[1]), hours, row[3]) if hours else None
 
 
@@ -130,8 +130,9 @@ def online_members(conn: Connection, team_id: int) -> list[OnlineMember]:
         " WHERE m.team_id = ? AND a.availability = ? ORDER BY a.id",
         (team_id, Availability.ONLINE),
     )
+    decode_time = rows.dialect(conn).decode_time
     return [
-        OnlineMember(agent_id, open_count, capacity, rows.decode_time(last), _skills(skills), team_capacity)
+        OnlineMember(agent_id, open_count, capacity, decode_time(last), _skills(skills), team_capacity)
         for agent_id, open_count, capacity, last, skills, team_capacity in found
     ]
 
@@ -174,7 +175,9 @@ def agent_active(conn: Connection, agent_id: int) -> bool:
 
 # -- presence --------------------------------------------------------------------------------
 def record_activity(conn: Connection, agent_id: int, now: dt.datetime) -> None:
-    rows.execute(conn, "UPDATE agents SET last_seen_at = ? WHERE id = ?", (rows.encode_time(now), agent_id))
+    rows.execute(
+        conn, "UPDATE agents SET last_seen_at = ? WHERE id = ?", (rows.dialect(conn).encode_time(now), agent_id)
+    )
 
 
 def idle_online(conn: Connection, agent_id: int, since: dt.datetime) -> bool:
@@ -183,7 +186,7 @@ def idle_online(conn: Connection, agent_id: int, since: dt.datetime) -> bool:
         conn,
         "SELECT 1 FROM agents WHERE id = ? AND availability = ?"
         " AND coalesce(last_seen_at, availability_changed_at) < ?",
-        (agent_id, Availability.ONLINE, rows.encode_time(since)),
+        (agent_id, Availability.ONLINE, rows.dialect(conn).encode_time(since)),
     ).fetchone()
     return row is not None
 
@@ -200,11 +203,12 @@ def enqueue(
 ) -> None:
     """Put the conversation in the team's queue (out of any queue it was in)."""
     dequeue(conn, conversation_id)
+    d = rows.dialect(conn)
     rows.execute(
         conn,
         "INSERT INTO queue_entries (conversation_id, team_id, priority, skills, relax_at, enqueued_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (conversation_id, team_id, priority, rows.dumps(skills), rows.encode_time(relax_at), rows.encode_time(now)),
+        (conversation_id, team_id, priority, d.encode_json(skills), d.encode_time(relax_at), d.encode_time(now)),
     )
 
 
@@ -221,7 +225,8 @@ def queue_page(conn: Connection, team_id: int, limit: int, offset: int) -> list[
         " ORDER BY priority DESC, enqueued_at, id LIMIT ? OFFSET ?",
         (team_id, limit, offset),
     )
-    return [QueueEntry(c, rows.loads(s), rows.decode_time(r)) for c, s, r in found]
+    d = rows.dialect(conn)
+    return [QueueEntry(c, d.decode_json(s), d.decode_time(r)) for c, s, r in found]
 
 
 def queued_team_ids(conn: Connection) -> list[int]:
@@ -233,10 +238,10 @@ def relax_due(conn: Connection, now: dt.datetime) -> list[int]:
     found = rows.execute(
         conn,
         "UPDATE queue_entries SET skills = ?, relax_at = NULL WHERE relax_at <= ? RETURNING team_id",
-        (rows.dumps({}), rows.encode_time(now)),
+        (rows.dialect(conn).encode_json({}), rows.dialect(conn).encode_time(now)),
     ).fetchall()
     return [r[0] for r in found]
 
 
 def next_relax(conn: Connection) -> dt.datetime | None:
-    return rows.decode_time(rows.scalar(conn, "SELECT min(relax_at) FROM queue_entries"))
+    return rows.dialect(conn).decode_time(rows.scalar(conn, "SELECT min(relax_at) FROM queue_entries"))

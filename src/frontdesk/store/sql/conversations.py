@@ -122,7 +122,7 @@ def away_state(conn: Connection, conversation_id: int) -> tuple[int | None, str,
     row = rows.execute(
         conn, "SELECT team_id, status, away_sent_at FROM conversations WHERE id = ?", (conversation_id,)
     ).fetchone()
-    return None if row is None else (row[0], row[1], rows.decode_time(row[2]))
+    return None if row is None else (row[0], row[1], rows.dialect(conn).decode_time(row[2]))
 
 
 def away_sent(conn: Connection, conversation_id: int, at: dt.datetime) -> None:
@@ -140,12 +140,13 @@ def unanswered_of(conn: Connection, agent_id: int, team_id: int) -> list[Convers
 def reply_overdue(conn: Connection, now: dt.datetime, limit: int) -> list[Conversation]:
     """Unanswered conversations whose reply deadline has passed, oldest deadline first."""
     where = f"{_UNANSWERED} AND reply_due_at <= ? ORDER BY reply_due_at LIMIT ?"
-    found = rows.select_all(conn, conversations, where, (rows.encode_time(now), limit))
+    found = rows.select_all(conn, conversations, where, (rows.dialect(conn).encode_time(now), limit))
     return [Conversation.from_row(r) for r in found]
 
 
 def next_reply_due(conn: Connection) -> dt.datetime | None:
-    return rows.decode_time(rows.scalar(conn, f"SELECT min(reply_due_at) FROM conversations WHERE {_UNANSWERED}"))
+    last = rows.scalar(conn, f"SELECT min(reply_due_at) FROM conversations WHERE {_UNANSWERED}")
+    return rows.dialect(conn).decode_time(last)
 
 
 def previous_assignee(conn: Connection, contact_id: int, other_than: int) -> int | None:
