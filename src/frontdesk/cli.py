@@ -89,7 +89,6 @@ def serve(
     settings.port = port or settings.port
     db = open_migrated(settings.database_url, settings.secret_key)
     if with_demo:
-        assignment.install()  # the demo adds team members, which drains queues
         _print_welcome(settings, db.write_sync(_demo_with_token))
     server.serve(settings, db)
 
