@@ -35,6 +35,8 @@ T = TypeVar("T")
 
 
 def settings_and_logs() -> Settings:
+    """What every command starts with: settings, logging, and assignment plugged into actions/."""
+    assignment.install()
     settings = Settings()
     if "PORT" in os.environ and "FRONTDESK_PORT" not in os.environ:
         settings.port = int(os.environ["PORT"])
@@ -43,7 +45,6 @@ def settings_and_logs() -> Settings:
 
 
 def with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
-    assignment.install()
     db = open_migrated(settings.database_url, settings.secret_key)
     try:
         return db.write_sync(work)
