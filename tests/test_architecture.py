@@ -19,10 +19,11 @@ PACKAGE = SRC / "frontdesk"
 # one up; the loop that delivers through them (`delivery`) writes through actions/, beside the
 # engine. Assignment chooses and asks actions/ to write; actions/ reaches the queues through the
 # hook assignment installs at composition (actions.assignments.use_queues). `server` is the
-# composition root.
+# composition root; `application` assembles the API and the web pages into one app.
 LAYERS: list[set[str]] = [
     {"domain", "clock", "settings", "logs", "inflight", "__init__"},
     {"steps"},
+    {"workflows"},
     {"store"},
     {"channels"},
     {"actions"},
@@ -30,6 +31,7 @@ LAYERS: list[set[str]] = [
     {"engine", "delivery"},
     {"worker"},
     {"api", "web"},
+    {"application"},
     {"server"},
     {"cli"},
 ]
@@ -37,26 +39,6 @@ LAYERS: list[set[str]] = [
 SIDEWAYS = {("web", "api")}
 # Top-level modules that belong to a package-like unit.
 UNITS = {"cli_workflows": "cli", "demo": "cli", "__main__": "cli"}
-
-# Imports not yet moved, each with why. The lead empties this list as the branches merge.
-ALLOWED_IMPORTS: set[tuple[str, str]] = {
-    # Parsing a workflow needs the step registry: definition and schema leave domain/ (lead).
-    ("frontdesk.domain.workflows.definition", "frontdesk.steps"),
-    ("frontdesk.domain.workflows.definition", "frontdesk.steps.base"),
-    ("frontdesk.domain.workflows.schema", "frontdesk.steps"),
-    # Creating a web-chat channel checks its settings with channels/webchat (plugin work).
-    ("frontdesk.actions.channels", "frontdesk.channels"),
-    # The composition root (create_app) still lives in api/app.py and mounts the web pages.
-    ("frontdesk.api.app", "frontdesk.web"),
-    ("frontdesk.api.app", "frontdesk.web.admin"),
-    ("frontdesk.api.app", "frontdesk.web.pages"),
-    ("frontdesk.api.app", "frontdesk.web.pages_workflows"),
-}
-
-# SQL text outside store/: files other engineers are moving now (issue 12), each to its store module.
-SQL_ALLOWLIST = {
-    "cli.py": "the CLI's statements",
-}
 
 SQL_TEXT = re.compile(
     r"\b(SELECT\s.+\sFROM|INSERT INTO|UPDATE\s+\w+\s+SET|DELETE FROM)\b|\bWHERE\s+\w+\s*(=|<|>|IN\b|IS\b)"
@@ -107,7 +89,7 @@ def import_violations() -> list[str]:
         unit = _unit(module)
         for line, target in _imports(module, path):
             other = _unit(target)
-            if other == unit or (module, target) in ALLOWED_IMPORTS:
+            if other == unit:
                 continue
             below = _rank(other) < _rank(unit)
             if not below and (unit, other) not in SIDEWAYS:
@@ -127,17 +109,14 @@ def test_packages_import_only_lower_layers() -> None:
     )
 
 
-def test_the_allowed_imports_are_still_needed() -> None:
-    present = {(m, t) for m, path in _modules() for _, t in _imports(m, path)}
-    assert present >= ALLOWED_IMPORTS, f"remove from ALLOWED_IMPORTS: {sorted(ALLOWED_IMPORTS - present)}"
-
-
 def _sql_in(path: Path) -> list[str]:
-    """SQL text (string literals) and SQLAlchemy statement builders the file holds."""
+    """SQL text (string literals), SQLAlchemy statement builders and table imports the file holds."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL_TEXT.search(node.value):
             found.append(f"{_relative(path)}:{node.lineno} SQL text {node.value[:60]!r}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "frontdesk.store.tables":
+            found.append(f"{_relative(path)}:{node.lineno} reads the schema: from {node.module} import ...")
         elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
             built = sorted(a.name for a in node.names if a.name in STATEMENT_BUILDERS)
             if built:
@@ -150,10 +129,5 @@ def _outside_store() -> Iterator[Path]:
 
 
 def test_no_sql_outside_the_store() -> None:
-    found = [hit for path in _outside_store() if _relative(path) not in SQL_ALLOWLIST for hit in _sql_in(path)]
+    found = [hit for path in _outside_store() for hit in _sql_in(path)]
     assert found == [], "SQL belongs in store/ (one function per operation):\n" + "\n".join(found)
-
-
-def test_the_sql_allowlist_names_only_files_that_still_hold_sql() -> None:
-    done = [name for name in SQL_ALLOWLIST if not (PACKAGE / name).exists() or not _sql_in(PACKAGE / name)]
-    assert done == [], f"no SQL left in these: remove them from SQL_ALLOWLIST: {done}"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from frontdesk import assignment, logs
 from frontdesk.actions.sessions import set_password
@@ -16,10 +16,11 @@ from frontdesk.actions.tokens import create_token
 from frontdesk.cli_workflows import reported_errors, runs, workflows
 from frontdesk.demo import ADMIN_EMAIL, demo_admin_login, load_demo
 from frontdesk.domain.errors import NotFound
-from frontdesk.domain.model import Role
+from frontdesk.domain.model import ChannelType, Role
 from frontdesk.settings import Settings
 from frontdesk.store.migrate import open_migrated
-from frontdesk.store.tables import agents, channels
+from frontdesk.store.sql.agents import agent_id_by_email
+from frontdesk.store.sql.channels import first_channel_id
 
 app = typer.Typer(help="Frontdesk: inbound customer conversations, self-hosted.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -72,7 +73,7 @@ def _demo_with_token(conn: Connection) -> tuple[str, str, int | None]:
     """Load the demo (once); a fresh admin login, and the API channel the welcome's example posts to."""
     load_demo(conn)
     token, password = demo_admin_login(conn)
-    return token, password, conn.execute(select(channels.c.id).order_by(channels.c.id)).scalar()
+    return token, password, first_channel_id(conn, ChannelType.API)
 
 
 @app.command()
@@ -114,7 +115,7 @@ def tokens_create(
     def work(conn: Connection) -> str:
         agent_id = None
         if agent is not None:
-            agent_id = conn.execute(select(agents.c.id).where(agents.c.email == agent.lower())).scalar()
+            agent_id = agent_id_by_email(conn, agent.lower())
             if agent_id is None:
                 raise NotFound("agent", agent, "agent")
         return create_token(conn, name, role, agent_id)
@@ -133,7 +134,7 @@ def agents_password(
     chosen = password or secrets.token_urlsafe(12)
 
     def work(conn: Connection) -> None:
-        agent_id = conn.execute(select(agents.c.id).where(agents.c.email == email.lower())).scalar()
+        agent_id = agent_id_by_email(conn, email.lower())
         if agent_id is None:
             raise NotFound("agent", email, "email")
         set_password(conn, agent_id, chosen)

@@ -16,11 +16,11 @@ from frontdesk.actions import workflows as actions
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError, NotFound
 from frontdesk.domain.model import SYSTEM
-from frontdesk.domain.workflows.definition import InvalidWorkflow, parse, validate
 from frontdesk.engine.dryrun import dry_run
 from frontdesk.steps.base import Catalog
 from frontdesk.store import run_queries
 from frontdesk.store.sql.workflows import workflow_by_name
+from frontdesk.workflows.definition import InvalidWorkflow, parse, validate
 
 workflows = typer.Typer(help="Workflows as YAML/JSON files: validate, import, export.", no_args_is_help=True)
 runs = typer.Typer(help="Workflow runs.", no_args_is_help=True)

@@ -18,8 +18,8 @@ from litestar import Litestar
 
 from frontdesk import assignment
 from frontdesk.actions.sessions import instance_secret
-from frontdesk.api.app import build_app
 from frontdesk.api.auth import Authenticator
+from frontdesk.application import build_app
 from frontdesk.channels.webchat_limits import WebchatLimits
 from frontdesk.channels.webchat_live import VisitorFeed
 from frontdesk.clock import Clock, now

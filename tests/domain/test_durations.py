@@ -7,7 +7,7 @@ import re
 import pytest
 
 from frontdesk.domain.workflows.durations import DURATION_PATTERN, parse_duration
-from frontdesk.domain.workflows.schema import json_schema
+from frontdesk.workflows.schema import json_schema
 
 TEXTS = ["10m", "30s", "2h", "7d", "1w", "1h30m", " 2 h ", "1.5h", "7D", "30", "x", "10 minutes", "2\th", "-5m", ""]
 

@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 from frontdesk.actions import assignments
 from frontdesk.actions.events import emit
+from frontdesk.channels import ADAPTERS
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.conversations import check_closing_note, check_message_text, check_open
@@ -17,8 +18,8 @@ from frontdesk.store import rows
 from frontdesk.store.database import wake
 from frontdesk.store.rows import Row
 from frontdesk.store.sql import assignment as assignment_sql
+from frontdesk.store.sql import channels as channel_rows
 from frontdesk.store.sql import conversations as sql
-from frontdesk.store.tables import channels
 
 
 def conversation(conn: Connection, conversation_id: int) -> Conversation:
@@ -127,10 +128,13 @@ def add_note(conn: Connection, conversation_id: int, actor: Actor, text: str) ->
 def _delivery_status(conn: Connection, channel_id: int | None) -> DeliveryStatus:
     if channel_id is None:
         return DeliveryStatus.STORED
-    config = rows.remembered(
-        conn, ("channel.config", channel_id), lambda: rows.value(conn, channels, "config", channel_id)
+    found = rows.remembered(
+        conn, ("channel.outbound", channel_id), lambda: channel_rows.outbound_settings(conn, channel_id)
     )
-    return DeliveryStatus.PENDING if config and config.get("callback_url") else DeliveryStatus.STORED
+    if found is None:
+        return DeliveryStatus.STORED
+    type_, config = found
+    return DeliveryStatus.PENDING if ADAPTERS[type_].pushes(config) else DeliveryStatus.STORED
 
 
 def close_conversation(

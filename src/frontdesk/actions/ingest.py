@@ -17,9 +17,8 @@ from frontdesk.domain import events as ev
 from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Actor, AuthorKind, Source
-from frontdesk.store import rows
 from frontdesk.store.sql import channels, contacts, messages
-from frontdesk.store.tables import conversations
+from frontdesk.store.sql import conversations as conversation_rows
 
 CONTACT = Actor(AuthorKind.CONTACT)
 
@@ -65,9 +64,7 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
         conn, conversation_id, inbound.channel_id, inbound.text, inbound.provider_message_id, opened, at
     )
     if not opened:  # a conversation opened just now already has this channel and time
-        rows.update_by_id(
-            conn, conversations, conversation_id, {"last_message_at": at, "channel_id": inbound.channel_id}
-        )
+        conversation_rows.message_received(conn, conversation_id, inbound.channel_id, at)
     emit(
         conn,
         ev.MESSAGE_RECEIVED,

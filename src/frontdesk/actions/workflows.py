@@ -12,9 +12,9 @@ from frontdesk.actions.events import emit
 from frontdesk.clock import now
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import Actor
-from frontdesk.domain.workflows.definition import Problem, validate
 from frontdesk.steps.base import Catalog
 from frontdesk.store.sql import agents, contact_reads, runs, secrets, teams, workflows
+from frontdesk.workflows.definition import Problem, validate
 
 
 class InvalidWorkflowError(InvalidInput):

@@ -17,12 +17,12 @@ from frontdesk.api.schemas import MAX_ID, Boolean, Id, PathId, QueryId, never_nu
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError, InvalidInput, NotFound
 from frontdesk.domain.model import Role
-from frontdesk.domain.workflows.definition import InvalidWorkflow, parse
-from frontdesk.domain.workflows.schema import json_schema
 from frontdesk.domain.workflows.yaml_text import load_yaml
 from frontdesk.engine.dryrun import dry_run
 from frontdesk.store import run_queries, workflow_access
 from frontdesk.store.sql.workflows import workflow_id_by_webhook_key
+from frontdesk.workflows.definition import InvalidWorkflow, parse
+from frontdesk.workflows.schema import json_schema
 
 MANAGER = {"role": Role.MANAGER}
 

@@ -52,6 +52,9 @@ class ApiChannel:
             )
         ]
 
+    def pushes(self, config: Mapping[str, Any]) -> bool:
+        return bool(config.get("callback_url"))
+
     async def send(
         self, client: httpx.AsyncClient, config: Mapping[str, Any], secret: str, message: Outbound
     ) -> SendResult:

@@ -70,6 +70,11 @@ class ChannelAdapter(Protocol):
         """The inbound items of a verified request's decoded body."""
         ...
 
+    def pushes(self, config: Mapping[str, Any]) -> bool:
+        """Whether an outbound message is sent to the provider (`pending` until delivery has it),
+        or only stored for clients to read (the API without a callback URL, the web chat)."""
+        ...
+
     async def send(
         self, client: httpx.AsyncClient, config: Mapping[str, Any], secret: str, message: Outbound
     ) -> SendResult: ...

@@ -160,6 +160,9 @@ class WebchatAdapter:
             )
         ]
 
+    def pushes(self, config: Mapping[str, Any]) -> bool:
+        return False  # the widget reads its answers from the visitor feed
+
     async def send(
         self, client: httpx.AsyncClient, config: Mapping[str, Any], secret: str, message: Outbound
     ) -> SendResult:

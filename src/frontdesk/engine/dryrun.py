@@ -13,9 +13,9 @@ from frontdesk.domain.contacts import normalise_tags
 from frontdesk.domain.model import RunStatus, WaitKind
 from frontdesk.domain.teams import AssignTarget
 from frontdesk.domain.workflows import templates
-from frontdesk.domain.workflows.definition import Workflow
 from frontdesk.engine.interpreter import RunState, StepFailed, StepRecord, advance
 from frontdesk.steps.base import Assignment, Catalog, HttpResult, Reply, Signal, Timeout
+from frontdesk.workflows.definition import Workflow
 
 MAX_RESUMES = 100
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from frontdesk.domain.model import RunStatus
-from frontdesk.domain.workflows.definition import Workflow
 from frontdesk.steps import STEP_TYPES
 from frontdesk.steps.base import Outcome, Runtime, Signal, Wait
+from frontdesk.workflows.definition import Workflow
 
 MAX_STEPS_PER_ADVANCE = 200  # validation forbids unguarded loops; this is the belt to those braces
 

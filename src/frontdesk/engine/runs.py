@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from frontdesk.domain.model import RunStatus, WaitKind
-from frontdesk.domain.workflows.definition import Workflow, parse
 from frontdesk.engine.interpreter import RunState, StepRecord, advance
 from frontdesk.engine.runtime import DbRuntime
 from frontdesk.steps.base import Signal, Wait
 from frontdesk.store import rows
 from frontdesk.store.database import wake
 from frontdesk.store.sql import events, runs
+from frontdesk.workflows.definition import Workflow, parse
 
 log = logging.getLogger(__name__)
 

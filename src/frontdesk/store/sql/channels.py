@@ -12,6 +12,7 @@ from frontdesk.store import rows
 from frontdesk.store.tables import channels, conversations, messages
 
 _SUMMARY = "SELECT id, type, name FROM channels WHERE id = ?"
+_OUTBOUND = "SELECT type, config FROM channels WHERE id = ?"
 
 
 class ChannelSummary(NamedTuple):
@@ -23,6 +24,13 @@ class ChannelSummary(NamedTuple):
 def channel(conn: Connection, channel_id: int) -> Channel | None:
     row = conn.execute(select(channels).where(channels.c.id == channel_id)).mappings().first()
     return None if row is None else Channel(**row)
+
+
+def outbound_settings(conn: Connection, channel_id: int) -> tuple[str, dict[str, Any]] | None:
+    """A channel's type and config, on the cursor and without its secrets: what sending a
+    message checks to know whether delivery will push it."""
+    row = rows.execute(conn, _OUTBOUND, (channel_id,)).fetchone()
+    return None if row is None else (row[0], rows.decode(conn, channels, ("config",), (row[1],))["config"])
 
 
 def summary(conn: Connection, channel_id: int) -> ChannelSummary | None:

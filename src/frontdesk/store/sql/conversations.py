@@ -107,6 +107,11 @@ def clear_reply_due(conn: Connection, conversation_id: int) -> None:
     rows.update_by_id(conn, conversations, conversation_id, {"reply_due_at": None})
 
 
+def message_received(conn: Connection, conversation_id: int, channel_id: int, at: dt.datetime) -> None:
+    """The contact wrote on `channel_id`: answers go back there."""
+    rows.update_by_id(conn, conversations, conversation_id, {"last_message_at": at, "channel_id": channel_id})
+
+
 def message_sent(conn: Connection, conversation_id: int, at: dt.datetime) -> None:
     rows.update_by_id(conn, conversations, conversation_id, {"last_message_at": at})
 

@@ -1,4 +1,5 @@
-"""Builds the Litestar application: auth guard, controllers, templates, CSRF, OpenAPI. What it runs
+"""Builds the Litestar application: auth guard, the API's controllers and the web pages, templates,
+CSRF, OpenAPI. It sits above both api/ and web/ (neither imports the other's routes); what it runs
 over (the database, the feeds, the engine or the worker process) comes from frontdesk.server."""
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from frontdesk.web.admin import ADMIN_PAGES
 from frontdesk.web.pages import InboxController, LoginController
 from frontdesk.web.pages_workflows import RunPages, WorkflowPages
 
-WEB = Path(__file__).resolve().parents[1] / "web"
+WEB = Path(__file__).resolve().parent / "web"
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from frontdesk.domain.workflows.definition import Trigger
 from frontdesk.steps import STEP_TYPES
+from frontdesk.workflows.definition import Trigger
 
 
 @cache
