@@ -16,7 +16,7 @@ from frontdesk.domain.model import ChannelType
 from frontdesk.store.database import Database
 from frontdesk.store.encryption import SecretKeyProblem
 from frontdesk.store.migrate import alembic_config, upgrade
-from frontdesk.store.sql.channel_reads import channel_secrets
+from frontdesk.store.sql.channels import channel_secrets
 
 
 def _secret(conn: Connection, channel_id: int) -> str | None:

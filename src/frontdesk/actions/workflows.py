@@ -13,7 +13,8 @@ from frontdesk.clock import now
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import Actor
 from frontdesk.steps.base import Catalog
-from frontdesk.store.sql import agents, contact_reads, runs, secrets, teams, workflows
+from frontdesk.store.sql import agents, runs, secrets, teams, workflows
+from frontdesk.store.sql import contacts as contact_rows
 from frontdesk.workflows.definition import Problem, validate
 
 
@@ -26,7 +27,7 @@ class InvalidWorkflowError(InvalidInput):
 def catalog(conn: Connection) -> Catalog:
     """What exists now, so validation can say "team 'Sales' does not exist"."""
     return Catalog(
-        fields=contact_reads.contact_field_keys(conn),
+        fields=contact_rows.contact_field_keys(conn),
         teams=teams.team_names(conn),
         agents=agents.agent_emails(conn),
         workflows=workflows.workflow_names(conn),
@@ -124,7 +125,7 @@ def start_run(
         raise Conflict("not_enabled", f"workflow {workflow_id} is not published and enabled")
     if workflow["trigger_event"] != event_type:
         raise Conflict("wrong_trigger", f"workflow {workflow_id} is triggered by {workflow['trigger_event']}")
-    if contact_id is not None and not contact_reads.contact_exists(conn, contact_id):
+    if contact_id is not None and not contact_rows.contact_exists(conn, contact_id):
         raise NotFound("contact", contact_id, "contact_id")
     if conversation_id is None and contact_id is not None:
         open_one = find_open_conversation(conn, contact_id)

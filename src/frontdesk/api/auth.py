@@ -27,7 +27,7 @@ from frontdesk.clock import now
 from frontdesk.domain.errors import Forbidden, Unauthorized
 from frontdesk.domain.model import Actor, AuthorKind, ChannelType, Role
 from frontdesk.store.database import Database
-from frontdesk.store.sql.channel_reads import channel_secrets
+from frontdesk.store.sql.channels import channel_secrets
 from frontdesk.store.sql.tokens import token_grant
 
 K = TypeVar("K")

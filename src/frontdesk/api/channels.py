@@ -19,7 +19,7 @@ from frontdesk.api.schemas import ChannelBody, ChannelPatch, InboundBody, PathId
 from frontdesk.channels import ADAPTERS
 from frontdesk.domain.errors import Forbidden
 from frontdesk.domain.model import ChannelType, Role
-from frontdesk.store.sql.channel_reads import channel_detail, list_channels
+from frontdesk.store.sql.channels import channel_detail, list_channels
 
 log = logging.getLogger(__name__)
 

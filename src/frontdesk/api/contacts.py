@@ -11,7 +11,7 @@ from frontdesk.actions.contacts import create_field, update_contact
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import MAX_ID, ContactFieldBody, ContactPatch, PathId
 from frontdesk.domain.model import Role
-from frontdesk.store.sql.contact_reads import contact_detail, list_contact_fields, list_contacts
+from frontdesk.store.sql.contacts import contact_detail, list_contact_fields, list_contacts
 from frontdesk.store.visibility import contacts_seen_by, when_contact_seen
 
 

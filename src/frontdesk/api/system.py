@@ -13,7 +13,7 @@ from frontdesk.api.responses import CreatedToken, Event, EventPage, Health, Toke
 from frontdesk.api.schemas import MAX_ID, PathId, TokenBody
 from frontdesk.clock import now
 from frontdesk.domain.model import Role
-from frontdesk.store.sql.event_reads import list_events
+from frontdesk.store.sql.events import list_events
 from frontdesk.store.sql.health import ping
 from frontdesk.store.sql.tokens import list_tokens
 

@@ -9,8 +9,7 @@ from collections.abc import Iterator
 
 from frontdesk.domain import events as ev
 from frontdesk.store.database import Database
-from frontdesk.store.sql.events import last_id
-from frontdesk.store.sql.feeds import events_after
+from frontdesk.store.sql.events import events_after, last_id
 from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup
 
 MESSAGES = (ev.MESSAGE_RECEIVED, ev.MESSAGE_SENT)

@@ -13,8 +13,7 @@ from sqlalchemy import Connection
 
 from frontdesk.domain import events as ev
 from frontdesk.store.database import Database, sleep_until_set
-from frontdesk.store.sql.events import last_id
-from frontdesk.store.sql.feeds import events_after
+from frontdesk.store.sql.events import events_after, last_id
 from frontdesk.store.visibility import Viewer, seen_among
 from frontdesk.store.wakeup import Wakeup
 

@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection
 
 from frontdesk.domain.errors import NotFound
-from frontdesk.store.sql import agents, channel_reads, contact_reads, inbox, teams
+from frontdesk.store.sql import agents, inbox, teams
+from frontdesk.store.sql import channels as channel_rows
+from frontdesk.store.sql import contacts as contact_rows
 
 VIEWS = ("mine", "unassigned", "all")
 THREAD_PAGE = 50  # messages a thread shows at once; "Earlier messages" reads the page before
@@ -43,7 +45,7 @@ def thread(
     conversation = inbox.conversation_detail(conn, conversation_id)
     names = agents.agent_names(conn)
     page = _message_page(conn, conversation_id, before)
-    contact = contact_reads.contact_row(conn, conversation["contact_id"])
+    contact = contact_rows.contact_row(conn, conversation["contact_id"])
     return {
         "conversation": conversation,
         "messages": [{**m, "author_name": names.get(m["author_agent_id"])} for m in page["messages"]],
@@ -86,6 +88,6 @@ def viewer(conn: Connection, agent_id: int) -> dict[str, Any]:
 def choices(conn: Connection) -> dict[str, Any]:
     return {
         "teams": teams.team_choices(conn),
-        "channels": channel_reads.channel_choices(conn),
+        "channels": channel_rows.channel_choices(conn),
         "agents": agents.agent_choices(conn),
     }

@@ -1,4 +1,8 @@
-"""Channels' statements: the channel rows, and what a web-chat visitor may read of their conversations."""
+"""Channels' statements: the channel rows, and what a web-chat visitor may read of their conversations.
+
+Channels as the API and the admin pages read them (never their secrets), and the secrets that
+verify a channel's inbound calls.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, false, insert, select, update
 
+from frontdesk.domain.errors import NotFound
 from frontdesk.domain.records import Channel
 from frontdesk.store import rows
 from frontdesk.store.tables import channels, conversations, messages
@@ -104,3 +109,38 @@ _SHOWN = (
 
 def _shown(row: Any) -> dict[str, Any]:
     return {**row, "quick_replies": row["quick_replies"] or [], "created_at": row["created_at"].isoformat()}
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    row.pop("secret", None)
+    row.pop("previous_secret", None)
+    return row
+
+
+def list_channels(conn: Connection) -> list[dict[str, Any]]:
+    return [_public(dict(r)) for r in conn.execute(select(channels).order_by(channels.c.id)).mappings()]
+
+
+def channel_detail(conn: Connection, channel_id: int) -> dict[str, Any]:
+    row = conn.execute(select(channels).where(channels.c.id == channel_id)).mappings().first()
+    if row is None:
+        raise NotFound("channel", channel_id)
+    return _public(dict(row))
+
+
+def channel_choices(conn: Connection) -> list[dict[str, Any]]:
+    """Every channel's id, name and type, by id (the pages' pickers)."""
+    query = select(channels.c.id, channels.c.name, channels.c.type).order_by(channels.c.id)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def channel_secrets(conn: Connection, channel_id: int, at: dt.datetime) -> tuple[str, ...] | None:
+    """The secrets that verify the channel's inbound calls at `at`: its secret, then the one it
+    replaced while that one's grace period runs. None: no such channel."""
+    query = select(channels.c.secret, channels.c.previous_secret, channels.c.previous_secret_until)
+    row = conn.execute(query.where(channels.c.id == channel_id)).first()
+    if row is None:
+        return None
+    if row.previous_secret is None or row.previous_secret_until is None or row.previous_secret_until <= at:
+        return (row.secret,)
+    return (row.secret, row.previous_secret)

@@ -1,15 +1,19 @@
 """The event log and the cursors that read it: appended in the writer's transaction with the
-change each event describes, consumed in id order (ids are never reused: AUTOINCREMENT)."""
+change each event describes, consumed in id order (ids are never reused: AUTOINCREMENT).
+The engine reads it on the driver cursor; the API pages through it (`list_events`) and the live
+feeds (the inbox's streams, the web chat's) read what came after their cursor (`events_after`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from frontdesk.domain.records import Event
 from frontdesk.store import rows
+from frontdesk.store.sql.paging import page_size
 from frontdesk.store.tables import events
 
 _AFTER = "id > ? ORDER BY id LIMIT ?"
@@ -58,3 +62,21 @@ def cursor(conn: Connection, name: str) -> int:
 
 def move_cursor(conn: Connection, name: str, position: int) -> None:
     rows.execute(conn, _MOVE_CURSOR, (position, name))
+
+
+def list_events(conn: Connection, after: int, limit: int, types: list[str] | None) -> list[dict[str, Any]]:
+    query = select(events).where(events.c.id > after).order_by(events.c.id).limit(page_size(limit))
+    if types:
+        query = query.where(events.c.type.in_(types))
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def events_after(conn: Connection, after: int, limit: int) -> list[dict[str, Any]]:
+    """`{id, type, conversation_id, contact_id}` of the events after `after`, oldest first."""
+    query = (
+        select(events.c.id, events.c.type, events.c.conversation_id, events.c.contact_id)
+        .where(events.c.id > after)
+        .order_by(events.c.id)
+        .limit(limit)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]

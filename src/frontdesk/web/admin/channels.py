@@ -17,7 +17,7 @@ from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import ChannelPatch, PathId
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import ChannelType
-from frontdesk.store.sql.channel_reads import channel_detail, list_channels
+from frontdesk.store.sql.channels import channel_detail, list_channels
 from frontdesk.web.admin.forms import ADMIN, MANAGER, Saved, checked, lines, page, posted
 
 
