@@ -14,6 +14,7 @@ from frontdesk.channels import ADAPTERS
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.errors import NotFound
+from frontdesk.domain.events import ChannelUpdatedPayload
 from frontdesk.domain.model import Actor, ChannelType
 from frontdesk.domain.people import check_name
 from frontdesk.domain.records import Channel
@@ -56,7 +57,7 @@ def update_channel(conn: Connection, channel_id: int, actor: Actor, changes: dic
     if not changed:
         return
     channels.set_name_and_config(conn, channel_id, name, config)
-    payload = {"channel_id": channel_id, "changed": sorted(changed), "actor": actor.as_payload()}
+    payload: ChannelUpdatedPayload = {"channel_id": channel_id, "changed": sorted(changed), "actor": actor.as_payload()}
     emit(conn, ev.CHANNEL_UPDATED, payload)
 
 

@@ -12,6 +12,7 @@ from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.contacts import FieldDefinition, check_field_key, check_field_values, normalise_tags
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
+from frontdesk.domain.events import ContactChanges
 from frontdesk.domain.model import Actor, FieldType
 from frontdesk.domain.records import Contact
 from frontdesk.store.sql import assignment, contacts
@@ -124,10 +125,9 @@ def update_contact(
         emit(conn, ev.CONTACT_TAG_ADDED, {"tag": tag, "actor": who}, contact_id=contact_id)
     for tag in tags_removed:
         emit(conn, ev.CONTACT_TAG_REMOVED, {"tag": tag, "actor": who}, contact_id=contact_id)
-    summary = {
-        **changes,
-        "fields": sorted(changed_fields),
-        "tags_added": tags_added,
-        "tags_removed": tags_removed,
-    }
+    summary: ContactChanges = {"fields": sorted(changed_fields), "tags_added": tags_added, "tags_removed": tags_removed}
+    if "name" in changes:
+        summary["name"] = changes["name"]
+    if "owner_agent_id" in changes:
+        summary["owner_agent_id"] = changes["owner_agent_id"]
     emit(conn, ev.CONTACT_UPDATED, {"changes": summary, "actor": who}, contact_id=contact_id)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection
 
 from frontdesk.clock import now
+from frontdesk.domain.events import EventType, Payload
 from frontdesk.store.database import wake
 from frontdesk.store.sql import events
 
 
 def emit(
     conn: Connection,
-    type_: str,
-    payload: dict[str, Any],
+    type_: EventType,
+    payload: Payload,
     *,
     contact_id: int | None = None,
     conversation_id: int | None = None,

@@ -92,7 +92,7 @@ def update_team(conn: Connection, team_id: int, actor: Actor, changes: dict[str,
     if not values:
         return
     teams.update_team(conn, team_id, values)
-    emit(conn, "team.updated", {"team_id": team_id, "changed": sorted(values), "actor": actor.as_payload()})
+    emit(conn, ev.TEAM_UPDATED, {"team_id": team_id, "changed": sorted(values), "actor": actor.as_payload()})
     queues().drain(conn, team_id, now())
 
 

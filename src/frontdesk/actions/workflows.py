@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from frontdesk.actions.conversations import find_open_conversation, get_conversation
 from frontdesk.actions.events import emit
 from frontdesk.clock import now
+from frontdesk.domain import events as ev
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import Actor
 from frontdesk.steps.base import Catalog
@@ -96,7 +97,7 @@ def publish(conn: Connection, workflow_id: int, actor: Actor) -> int:
         description=parsed.description,
         at=now(),
     )
-    emit(conn, "workflow.published", {"workflow_id": workflow_id, "version": number, "actor": actor.as_payload()})
+    emit(conn, ev.WORKFLOW_PUBLISHED, {"workflow_id": workflow_id, "version": number, "actor": actor.as_payload()})
     return number
 
 
@@ -107,7 +108,7 @@ def set_enabled(conn: Connection, workflow_id: int, enabled: bool, actor: Actor)
     if workflow["enabled"] == enabled:
         return
     workflows.write_enabled(conn, workflow_id, enabled, now())
-    kind = "workflow.enabled" if enabled else "workflow.disabled"
+    kind = ev.WORKFLOW_ENABLED if enabled else ev.WORKFLOW_DISABLED
     emit(conn, kind, {"workflow_id": workflow_id, "actor": actor.as_payload()})
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from frontdesk.domain.events import ActorPayload
 
 
 class ConversationStatus(StrEnum):
@@ -114,7 +118,7 @@ class Actor:
         self.kind = kind
         self.agent_id = agent_id
 
-    def as_payload(self) -> dict[str, object]:
+    def as_payload(self) -> ActorPayload:
         return {"kind": str(self.kind), "agent_id": self.agent_id}
 
     @property

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from frontdesk.domain.events import EventType
 from frontdesk.domain.workflows import secret_refs, templates
 from frontdesk.domain.workflows.conditions import ConditionGroup
 from frontdesk.domain.workflows.paths import ROOTS, split
@@ -21,12 +22,12 @@ from frontdesk.steps.base import Catalog, StepConfig
 
 
 class TriggerEvent(StrEnum):
-    CONVERSATION_OPENED = "conversation.opened"
-    CONVERSATION_CLOSED = "conversation.closed"
-    MESSAGE_RECEIVED = "message.received"
-    CONTACT_FIELD_UPDATED = "contact.field_updated"
-    CONTACT_TAG_ADDED = "contact.tag_added"
-    CONTACT_TAG_REMOVED = "contact.tag_removed"
+    CONVERSATION_OPENED = EventType.CONVERSATION_OPENED.value
+    CONVERSATION_CLOSED = EventType.CONVERSATION_CLOSED.value
+    MESSAGE_RECEIVED = EventType.MESSAGE_RECEIVED.value
+    CONTACT_FIELD_UPDATED = EventType.CONTACT_FIELD_UPDATED.value
+    CONTACT_TAG_ADDED = EventType.CONTACT_TAG_ADDED.value
+    CONTACT_TAG_REMOVED = EventType.CONTACT_TAG_REMOVED.value
     INCOMING_WEBHOOK = "incoming_webhook"
     MANUAL = "manual"
 

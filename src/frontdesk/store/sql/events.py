@@ -7,6 +7,7 @@ feeds (the inbox's streams, the web chat's) read what came after their cursor (`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -26,7 +27,7 @@ _MOVE_CURSOR = 'UPDATE engine_cursors SET "position" = ? WHERE name = ?'
 def append(
     conn: Connection,
     type_: str,
-    payload: dict[str, Any],
+    payload: Mapping[str, Any],
     contact_id: int | None,
     conversation_id: int | None,
     at: dt.datetime,

@@ -7,6 +7,7 @@ and details the API and the builder show are in store/run_queries.py.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -81,7 +82,7 @@ def insert_version(
     workflow_id: int,
     number: int,
     definition: dict[str, Any],
-    published_by: dict[str, Any],
+    published_by: Mapping[str, Any],
     at: dt.datetime,
 ) -> int:
     query = (
