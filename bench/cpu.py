@@ -55,7 +55,8 @@ def measure(
     from frontdesk.store.database import Database
     from frontdesk.store.migrate import upgrade
 
-    assignment.install()
+    if hasattr(assignment, "install"):  # `--commit` of a version before issue 12 has no hook
+        assignment.install()
     db = Database(f"sqlite:///{path}")
     upgrade(db.write_engine)
     db.start()

@@ -65,7 +65,8 @@ class Organisation:
 
 def create(path: Path, extra_agents: int, extra_teams: int, rng: random.Random) -> Organisation:
     """Migrate a new database at `path` (as `frontdesk migrate` does) and create the organisation."""
-    assignment.install()
+    if hasattr(assignment, "install"):  # `--commit` of a version before issue 12 has no hook
+        assignment.install()
     db = Database(f"sqlite:///{path}")
     upgrade(db.write_engine)
     db.start()
