@@ -48,15 +48,6 @@ class Agent(Record, frozen=True, kw_only=True):
     created_at: dt.datetime
 
 
-class Team(Record, frozen=True, kw_only=True):
-    id: int
-    name: str
-    assignment: dict[str, Any]
-    business_hours: dict[str, Any] | None
-    away_message: str | None
-    rr_last_agent_id: int | None
-    created_at: dt.datetime
-
 
 class Conversation(Record, frozen=True, kw_only=True):
     id: int
