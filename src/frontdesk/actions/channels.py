@@ -4,6 +4,7 @@ settings are checked by its type's adapter (frontdesk.channels)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from typing import Any
 
@@ -13,7 +14,7 @@ from frontdesk.actions.events import emit
 from frontdesk.channels import ADAPTERS
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
-from frontdesk.domain.errors import NotFound
+from frontdesk.domain.errors import InvalidInput, NotFound
 from frontdesk.domain.events import ChannelUpdatedPayload
 from frontdesk.domain.model import Actor, ChannelType
 from frontdesk.domain.people import check_name
@@ -21,13 +22,31 @@ from frontdesk.domain.records import Channel
 from frontdesk.store.sql import channels
 
 
-def create_channel(conn: Connection, type_: ChannelType, name: str, settings: dict[str, Any]) -> tuple[int, str]:
+def create_channel(
+    conn: Connection, type_: ChannelType, name: str, settings: dict[str, Any], credentials: dict[str, str] | None = None
+) -> tuple[int, str]:
     """Return (id, secret); the secret is shown once to the creator and used for HMAC signatures.
-    `settings` are checked by the type's adapter: one meant for another type is refused, not ignored."""
+    `settings` are checked by the type's adapter: one meant for another type is refused, not ignored.
+    `credentials` (a provider's tokens) are sealed and never shown again."""
     adapter = ADAPTERS[type_]
+    given = credentials or {}
+    check_credentials(type_, adapter.credential_names, given)
+    missing = sorted(adapter.required - {key for key, value in {**settings, **given}.items() if value})
+    if missing:
+        raise InvalidInput("missing_setting", f"{missing[0]}: a {type_} channel needs it", missing[0])
     config = {**adapter.default_config(), **adapter.check_config(settings)}
     secret = secrets.token_urlsafe(32)
-    return channels.insert_channel(conn, type_, check_name(name), config, secret, now()), secret
+    sealed = json.dumps(given, sort_keys=True) if given else None
+    return channels.insert_channel(conn, type_, check_name(name), config, secret, now(), sealed), secret
+
+
+def check_credentials(type_: str, names: frozenset[str], given: dict[str, str]) -> None:
+    """Only the credentials the channel's type takes, each a non-empty string."""
+    for key, value in given.items():
+        if key not in names:
+            raise InvalidInput("not_for_type", f"{key}: a {type_} channel does not take it", key)
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput("invalid_credential", f"{key}: must be a non-empty string", key)
 
 
 def rotate_secret(conn: Connection, channel_id: int, actor: Actor, grace: dt.timedelta) -> tuple[str, dt.datetime]:

@@ -71,11 +71,19 @@ class InboundBody(Body):
     message: InboundText
 
 
+Credential = Annotated[str, Field(min_length=1, max_length=1000, json_schema_extra={"writeOnly": True})]
+
+
 class ChannelBody(Body):
     type: ChannelType
     name: Name
     callback_url: HttpUrl | None = None  # api channels
     allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=50)  # webchat
+    # whatsapp: the phone number id, and write-only credentials (sealed, never returned)
+    phone_number_id: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")] | None = None
+    access_token: Credential | None = None
+    app_secret: Credential | None = None
+    verify_token: Credential | None = None
 
 
 class ChannelPatch(Body):
