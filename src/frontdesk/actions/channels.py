@@ -40,6 +40,10 @@ def create_channel(
     return channels.insert_channel(conn, type_, check_name(name), config, secret, now(), sealed), secret
 
 
+# Every credential any channel type takes: a PATCH's keys by these names are credentials, never config.
+CREDENTIAL_KEYS = frozenset(name for adapter in ADAPTERS.values() for name in adapter.credential_names)
+
+
 def check_credentials(type_: str, names: frozenset[str], given: dict[str, str]) -> None:
     """Only the credentials the channel's type takes, each a non-empty string."""
     for key, value in given.items():
@@ -66,16 +70,23 @@ def update_channel(conn: Connection, channel_id: int, actor: Actor, changes: dic
     """`changes` may hold name and the settings of the channel's type (callback_url for api, None
     removing it; allowed_origins for webchat), which its adapter checks."""
     channel = get_channel(conn, channel_id)
+    adapter = ADAPTERS[channel.type]
     name = check_name(changes["name"]) if "name" in changes else channel.name
-    settings = {key: value for key, value in changes.items() if key != "name"}
+    given = {key: value for key, value in changes.items() if key in CREDENTIAL_KEYS}
+    check_credentials(channel.type, adapter.credential_names, given)
+    settings = {key: value for key, value in changes.items() if key != "name" and key not in CREDENTIAL_KEYS}
     before = channel.config
-    config = {**before, **ADAPTERS[channel.type].check_config(settings)}
+    config = {**before, **adapter.check_config(settings)}
     changed = {key for key in config if config[key] != before.get(key)}
+    changed |= {key for key, value in given.items() if value != channel.credential(key)}
     if name != channel.name:
         changed.add("name")
     if not changed:
         return
     channels.set_name_and_config(conn, channel_id, name, config)
+    if given:
+        credentials = {**(json.loads(channel.credentials) if channel.credentials else {}), **given}
+        channels.set_credentials(conn, channel_id, json.dumps(credentials, sort_keys=True))
     payload: ChannelUpdatedPayload = {"channel_id": channel_id, "changed": sorted(changed), "actor": actor.as_payload()}
     emit(conn, ev.CHANNEL_UPDATED, payload)
 

@@ -15,7 +15,7 @@ from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.responses import InboundReceipt
-from frontdesk.api.schemas import ChannelBody, ChannelPatch, InboundBody, PathId
+from frontdesk.api.schemas import CREDENTIALS, ChannelBody, ChannelPatch, InboundBody, PathId
 from frontdesk.channels import api as api_channel
 from frontdesk.domain.errors import Forbidden
 from frontdesk.domain.model import Role
@@ -42,7 +42,7 @@ class ChannelController(Controller):
         A whatsapp channel takes `phone_number_id` and its write-only `access_token`, `app_secret`
         and `verify_token` (sealed at rest, never returned)."""
         settings = data.model_dump(include={"callback_url", "allowed_origins", "phone_number_id"}, exclude_none=True)
-        credentials = data.model_dump(include={"access_token", "app_secret", "verify_token"}, exclude_none=True)
+        credentials = data.model_dump(include=set(CREDENTIALS), exclude_none=True)
         channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings, credentials))
         channel = await db.read(lambda c: channel_detail(c, channel_id))
         return {**channel, "secret": secret}
@@ -51,8 +51,9 @@ class ChannelController(Controller):
     async def update(
         self, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[ChannelPatch]
     ) -> dict[str, Any]:
-        """Rename a channel, change its `callback_url` (api; null removes it) or its
-        `allowed_origins` (webchat). Only the keys sent change; the secret never does."""
+        """Rename a channel, change its `callback_url` (api; null removes it), its
+        `allowed_origins` (webchat), its `phone_number_id` or write-only credentials (whatsapp).
+        Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
         return await db.read(lambda c: channel_detail(c, channel_id))

@@ -18,7 +18,7 @@ from litestar import MediaType, Request, Response, get, post
 from litestar.params import QueryParameter
 
 from frontdesk.actions.delivery import record_status
-from frontdesk.actions.ingest import InboundMessage, receive_inbound
+from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import PathId
 from frontdesk.channels import whatsapp
@@ -52,8 +52,8 @@ async def whatsapp_verify(
 @post("/webhooks/whatsapp/{channel_id:int}", opt=PUBLIC, tags=["channels"], status_code=200)
 async def whatsapp_webhook(request: Request[Any, Any, Any], db: Db, channel_id: PathId) -> Response[dict[str, int]]:
     """A delivery of messages and statuses, signed with the app secret (`X-Hub-Signature-256`).
-    Answers 200 with how many messages were stored and statuses applied; a retried delivery
-    stores nothing twice."""
+    Answers 200 with how many new messages were stored and statuses applied; a retried delivery
+    stores nothing twice (and counts 0)."""
     channel = await _whatsapp_channel(db, channel_id)
     body = await request.body()
     problem = whatsapp.ADAPTER.verify((channel.credential(whatsapp.APP_SECRET),), request.headers, body, time.time())
@@ -90,8 +90,8 @@ async def _take(db: Database, channel_id: int, item: Item) -> bool:
     try:
         if isinstance(item, StatusUpdate):
             return bool(await db.write(lambda c: record_status(c, channel_id, item)))
-        await db.write(lambda c: receive_inbound(c, _inbound(channel_id, item)))
-        return True
+        receipt: Receipt = await db.write(lambda c: receive_inbound(c, _inbound(channel_id, item)))
+        return not receipt.duplicate
     except DomainError as exc:
         log.warning("whatsapp item skipped", extra={"channel_id": channel_id, "reason": exc.message})
         return False

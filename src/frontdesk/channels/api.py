@@ -29,6 +29,8 @@ class ApiChannel:
     def check_config(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         if "allowed_origins" in settings:
             raise InvalidInput("not_for_api", "allowed_origins: only webchat channels have them", "allowed_origins")
+        if "phone_number_id" in settings:
+            raise InvalidInput("not_for_api", "phone_number_id: only whatsapp channels have one", "phone_number_id")
         if "callback_url" not in settings:
             return {}
         url = settings["callback_url"]

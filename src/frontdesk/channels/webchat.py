@@ -137,6 +137,8 @@ class WebchatAdapter:
     def check_config(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         if "callback_url" in settings:
             raise InvalidInput("not_for_webchat", "callback_url: web chat answers in the widget", "callback_url")
+        if "phone_number_id" in settings:
+            raise InvalidInput("not_for_webchat", "phone_number_id: only whatsapp channels have one", "phone_number_id")
         return channel_config(settings["allowed_origins"]) if "allowed_origins" in settings else {}
 
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:

@@ -71,6 +71,11 @@ def set_name_and_config(conn: Connection, channel_id: int, name: str, config: di
     conn.execute(update(channels).where(channels.c.id == channel_id).values(name=name, config=config))
 
 
+def set_credentials(conn: Connection, channel_id: int, credentials: str) -> None:
+    """The provider's credentials as JSON text (sealed by the column type)."""
+    conn.execute(update(channels).where(channels.c.id == channel_id).values(credentials=credentials))
+
+
 def set_secrets(
     conn: Connection, channel_id: int, secret: str, previous: str | None, previous_until: dt.datetime | None
 ) -> None:
