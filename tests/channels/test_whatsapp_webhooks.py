@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from frontdesk.settings import Settings
 from tests.channels.whatsapp_support import (
@@ -310,3 +312,56 @@ def test_a_refused_send_fails_for_good_with_the_providers_message(
     assert [r.status for r in graph.sent] == [400]
     assert sent["delivery_status"] == "failed"
     assert "(#400) scripted failure" in sent["delivery_error"]
+
+
+# -- the 24-hour customer-service window -------------------------------------------------------
+def age_inbound_messages(admin: Api, hours: float) -> None:
+    """The contact wrote `hours` ago: their messages' times moved back (the clock is the wall's)."""
+    when = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)).replace(tzinfo=None).isoformat(sep=" ")
+    admin.db.write_sync(
+        lambda c: c.execute(text("UPDATE messages SET created_at = :at WHERE direction = 'in'"), {"at": when})
+    )
+
+
+def test_a_reply_outside_the_24_hour_window_is_refused_before_sending(
+    admin: Api, channel: dict[str, Any], graph: FakeGraph
+) -> None:
+    post_webhook(admin, channel["id"], payload("text"))
+    conversation_id = one_conversation(admin)
+    age_inbound_messages(admin, 25)
+
+    response = admin.post(f"/api/v1/conversations/{conversation_id}/messages", {"text": "Still interested?"})
+
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "outside_reply_window"
+    assert "outside WhatsApp's 24-hour window: send a template" in response.json()["detail"]
+    assert [m["direction"] for m in thread(admin, conversation_id)] == ["in"]
+    assert graph.sent == []
+
+
+def test_a_reply_within_the_window_is_sent(admin: Api, channel: dict[str, Any], graph: FakeGraph) -> None:
+    post_webhook(admin, channel["id"], payload("text"))
+    conversation_id = one_conversation(admin)
+    age_inbound_messages(admin, 23)
+
+    sent = reply(admin, conversation_id, "Yes, in blue.")
+
+    assert eventually(lambda: settled(admin, conversation_id, sent["id"]), "the delivery")["delivery_status"] == "sent"
+
+
+def test_a_workflow_message_outside_the_window_fails_its_run_with_the_reason(
+    admin: Api, channel: dict[str, Any], graph: FakeGraph
+) -> None:
+    post_webhook(admin, channel["id"], payload("text"))
+    age_inbound_messages(admin, 25)
+    nudge = {"id": "nudge", "type": "send_message", "text": "Still interested?"}
+    workflow_id = install(admin, {"name": "Follow-up", "trigger": {"event": "manual"}, "steps": [nudge]})
+    [contact] = admin.get("/api/v1/contacts").json()
+
+    started = admin.post(f"/api/v1/workflows/{workflow_id}/runs", {"contact_id": contact["id"]})
+
+    assert started.status_code == 201, started.text
+    run_id = started.json()["id"]
+    run = eventually(lambda: (r := admin.get(f"/api/v1/runs/{run_id}").json())["status"] == "failed" and r, "the run")
+    assert "outside WhatsApp's 24-hour window" in str(run)
+    assert graph.sent == []

@@ -9,6 +9,7 @@ parse and delivery records what they answer.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -72,6 +73,10 @@ class Capabilities:
 
     max_quick_replies: int
     media: frozenset[str] = frozenset()  # attachment kinds it accepts (none yet)
+    # A free-form message is refused once the contact's last message on the channel is older
+    # (WhatsApp's customer-service window); None: no window. `outside_window` says so plainly.
+    reply_window: dt.timedelta | None = None
+    outside_window: str = ""
 
 
 class ChannelAdapter(Protocol):

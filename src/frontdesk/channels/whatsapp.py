@@ -8,6 +8,7 @@ becomes an `Ignored` item (logged by the route, never fatal: Meta retries an err
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -37,7 +38,11 @@ _STATUSES = {
 
 class WhatsAppChannel:
     type = ChannelType.WHATSAPP
-    capabilities = Capabilities(max_quick_replies=MAX_ROWS)
+    capabilities = Capabilities(
+        max_quick_replies=MAX_ROWS,
+        reply_window=dt.timedelta(hours=24),
+        outside_window="outside WhatsApp's 24-hour window: send a template (the contact last wrote over 24 hours ago)",
+    )
     required = frozenset({"phone_number_id", ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN})
     credential_names = frozenset({ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN})
 
