@@ -85,7 +85,8 @@ def _items(body: bytes, channel_id: int) -> list[Item]:
 async def _take(db: Database, channel_id: int, item: Item) -> bool:
     """Store one item; a refused one is logged and skipped so the rest of the delivery lands."""
     if isinstance(item, Ignored):
-        log.info("whatsapp item skipped", extra={"channel_id": channel_id, "reason": item.reason})
+        extra = {"channel_id": channel_id, "reason": item.reason, "provider_message_id": item.provider_message_id}
+        log.info("whatsapp item skipped", extra=extra)
         return False
     try:
         if isinstance(item, StatusUpdate):
@@ -93,7 +94,8 @@ async def _take(db: Database, channel_id: int, item: Item) -> bool:
         receipt: Receipt = await db.write(lambda c: receive_inbound(c, _inbound(channel_id, item)))
         return not receipt.duplicate
     except DomainError as exc:
-        log.warning("whatsapp item skipped", extra={"channel_id": channel_id, "reason": exc.message})
+        extra = {"channel_id": channel_id, "reason": exc.message, "provider_message_id": item.provider_message_id}
+        log.warning("whatsapp item skipped", extra=extra)
         return False
 
 
