@@ -32,6 +32,7 @@ from frontdesk.api.requests import FrontdeskRequest
 from frontdesk.api.secrets import SecretController
 from frontdesk.api.system import EventController, TokenController, healthz
 from frontdesk.api.webchat import WebchatController, widget_demo
+from frontdesk.api.whatsapp import whatsapp_verify, whatsapp_webhook
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
 from frontdesk.settings import Settings
 from frontdesk.web import bidi
@@ -64,6 +65,8 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             LoginController,
             InboxController,
             WebchatController,
+            whatsapp_verify,
+            whatsapp_webhook,
             widget_demo,
             WorkflowPages,
             RunPages,
@@ -89,7 +92,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             secret=csrf_secret,
             cookie_name="fd_csrf",
             cookie_httponly=True,
-            exclude=["/api/", "/healthz", "/webchat/"],  # token- and signature-authenticated, no cookies
+            exclude=["/api/", "/healthz", "/webchat/", "/webhooks/"],  # token- and signature-authenticated, no cookies
         ),
         openapi_config=OpenAPIConfig(
             title="Frontdesk API",

@@ -64,7 +64,7 @@ class DeliveryWorker:
         return until(None if due is None else (due - now()).total_seconds())
 
     async def _deliver(self, message: Outbound, channel: Channel) -> None:
-        result = await ADAPTERS[channel.type].send(self._client, channel.config, channel.secret, message)
+        result = await ADAPTERS[channel.type].send(self._client, channel, message, self.settings)
         if result.error:
             log.warning(
                 "delivery failed",

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     http_allow_private: bool = Field(
         False, description="let http_request steps call loopback/private addresses (tests, on-premise CRMs)"
     )
+    whatsapp_graph_base_url: str = Field(
+        "https://graph.facebook.com", description="WhatsApp Cloud API: the Graph API's base URL (a fake in tests)"
+    )
+    whatsapp_api_version: str = Field("v21.0", description="WhatsApp Cloud API: the Graph API version sent to")
     webchat_token_days: int = Field(30, ge=1, description="web-chat visitor tokens expire this many days after issue")
     webchat_visitor_messages_per_minute: int = Field(
         20, ge=1, description="messages one web-chat visitor may send a minute (also the burst)"

@@ -4,6 +4,7 @@ settings are checked by its type's adapter (frontdesk.channels)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from typing import Any
 
@@ -13,7 +14,7 @@ from frontdesk.actions.events import emit
 from frontdesk.channels import ADAPTERS
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
-from frontdesk.domain.errors import NotFound
+from frontdesk.domain.errors import InvalidInput, NotFound
 from frontdesk.domain.events import ChannelUpdatedPayload
 from frontdesk.domain.model import Actor, ChannelType
 from frontdesk.domain.people import check_name
@@ -21,13 +22,35 @@ from frontdesk.domain.records import Channel
 from frontdesk.store.sql import channels
 
 
-def create_channel(conn: Connection, type_: ChannelType, name: str, settings: dict[str, Any]) -> tuple[int, str]:
+def create_channel(
+    conn: Connection, type_: ChannelType, name: str, settings: dict[str, Any], credentials: dict[str, str] | None = None
+) -> tuple[int, str]:
     """Return (id, secret); the secret is shown once to the creator and used for HMAC signatures.
-    `settings` are checked by the type's adapter: one meant for another type is refused, not ignored."""
+    `settings` are checked by the type's adapter: one meant for another type is refused, not ignored.
+    `credentials` (a provider's tokens) are sealed and never shown again."""
     adapter = ADAPTERS[type_]
+    given = credentials or {}
+    check_credentials(type_, adapter.credential_names, given)
+    missing = sorted(adapter.required - {key for key, value in {**settings, **given}.items() if value})
+    if missing:
+        raise InvalidInput("missing_setting", f"{missing[0]}: a {type_} channel needs it", missing[0])
     config = {**adapter.default_config(), **adapter.check_config(settings)}
     secret = secrets.token_urlsafe(32)
-    return channels.insert_channel(conn, type_, check_name(name), config, secret, now()), secret
+    sealed = json.dumps(given, sort_keys=True) if given else None
+    return channels.insert_channel(conn, type_, check_name(name), config, secret, now(), sealed), secret
+
+
+# Every credential any channel type takes: a PATCH's keys by these names are credentials, never config.
+CREDENTIAL_KEYS = frozenset(name for adapter in ADAPTERS.values() for name in adapter.credential_names)
+
+
+def check_credentials(type_: str, names: frozenset[str], given: dict[str, str]) -> None:
+    """Only the credentials the channel's type takes, each a non-empty string."""
+    for key, value in given.items():
+        if key not in names:
+            raise InvalidInput("not_for_type", f"{key}: a {type_} channel does not take it", key)
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput("invalid_credential", f"{key}: must be a non-empty string", key)
 
 
 def rotate_secret(conn: Connection, channel_id: int, actor: Actor, grace: dt.timedelta) -> tuple[str, dt.datetime]:
@@ -47,16 +70,23 @@ def update_channel(conn: Connection, channel_id: int, actor: Actor, changes: dic
     """`changes` may hold name and the settings of the channel's type (callback_url for api, None
     removing it; allowed_origins for webchat), which its adapter checks."""
     channel = get_channel(conn, channel_id)
+    adapter = ADAPTERS[channel.type]
     name = check_name(changes["name"]) if "name" in changes else channel.name
-    settings = {key: value for key, value in changes.items() if key != "name"}
+    given = {key: value for key, value in changes.items() if key in CREDENTIAL_KEYS}
+    check_credentials(channel.type, adapter.credential_names, given)
+    settings = {key: value for key, value in changes.items() if key != "name" and key not in CREDENTIAL_KEYS}
     before = channel.config
-    config = {**before, **ADAPTERS[channel.type].check_config(settings)}
+    config = {**before, **adapter.check_config(settings)}
     changed = {key for key in config if config[key] != before.get(key)}
+    changed |= {key for key, value in given.items() if value != channel.credential(key)}
     if name != channel.name:
         changed.add("name")
     if not changed:
         return
     channels.set_name_and_config(conn, channel_id, name, config)
+    if given:
+        credentials = {**(json.loads(channel.credentials) if channel.credentials else {}), **given}
+        channels.set_credentials(conn, channel_id, json.dumps(credentials, sort_keys=True))
     payload: ChannelUpdatedPayload = {"channel_id": channel_id, "changed": sorted(changed), "actor": actor.as_payload()}
     emit(conn, ev.CHANNEL_UPDATED, payload)
 

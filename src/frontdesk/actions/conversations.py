@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import msgspec
 from sqlalchemy import Connection
 
@@ -20,6 +23,7 @@ from frontdesk.store.rows import Row
 from frontdesk.store.sql import assignment as assignment_sql
 from frontdesk.store.sql import channels as channel_rows
 from frontdesk.store.sql import conversations as sql
+from frontdesk.store.sql import messages as message_rows
 
 
 def conversation(conn: Connection, conversation_id: int) -> Conversation:
@@ -91,8 +95,9 @@ def send_message(
     check_message_text(text)
     found = conversation(conn, conversation_id)
     check_open(conversation_id, found.status, "reply to")
-    status = _delivery_status(conn, found.channel_id)
     at = now()
+    check_reply_window(conn, found.contact_id, found.channel_id, at)
+    status = _delivery_status(conn, found.channel_id)
     message_id = sql.add_outbound(conn, found, actor.kind, actor.agent_id, text, status, quick_replies or None, at)
     if actor.agent_id is not None and actor.agent_id == found.assignee_id and not found.first_reply_at:
         sql.first_reply_sent(conn, conversation_id, at)  # answered: no reassignment for silence
@@ -126,15 +131,34 @@ def add_note(conn: Connection, conversation_id: int, actor: Actor, text: str) ->
 
 
 def _delivery_status(conn: Connection, channel_id: int | None) -> DeliveryStatus:
-    if channel_id is None:
-        return DeliveryStatus.STORED
-    found = rows.remembered(
-        conn, ("channel.outbound", channel_id), lambda: channel_rows.outbound_settings(conn, channel_id)
-    )
+    found = _outbound_settings(conn, channel_id)
     if found is None:
         return DeliveryStatus.STORED
     type_, config = found
     return DeliveryStatus.PENDING if ADAPTERS[type_].pushes(config) else DeliveryStatus.STORED
+
+
+def check_reply_window(conn: Connection, contact_id: int, channel_id: int | None, at: dt.datetime) -> None:
+    """A channel with a reply window (WhatsApp's 24 hours) refuses a free-form message to a
+    contact who has not written within it, before anything is stored or sent."""
+    found = _outbound_settings(conn, channel_id)
+    if found is None or channel_id is None:
+        return
+    capabilities = ADAPTERS[found[0]].capabilities
+    if capabilities.reply_window is None:
+        return
+    last = message_rows.last_inbound_at(conn, contact_id, channel_id)
+    if last is None or at - last > capabilities.reply_window:
+        raise Conflict("outside_reply_window", capabilities.outside_window)
+
+
+def _outbound_settings(conn: Connection, channel_id: int | None) -> tuple[str, dict[str, Any]] | None:
+    if channel_id is None:
+        return None
+    found: tuple[str, dict[str, Any]] | None = rows.remembered(
+        conn, ("channel.outbound", channel_id), lambda: channel_rows.outbound_settings(conn, channel_id)
+    )
+    return found
 
 
 def close_conversation(

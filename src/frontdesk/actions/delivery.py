@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection
 from sqlalchemy import Connection
 
 from frontdesk.actions.events import emit
-from frontdesk.channels.base import SendResult, Verdict
+from frontdesk.channels.base import SendResult, StatusUpdate, Verdict
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import DeliveryStatus
 from frontdesk.domain.records import Channel, Outbound
@@ -40,7 +40,7 @@ def record_attempt(
     an exponential backoff. The event is emitted only for a status the message did not have."""
     error = result.error or "the channel refused the message"
     if result.verdict is Verdict.SENT:
-        status, changed = DeliveryStatus.SENT, delivery.mark_sent(conn, message.id)
+        status, changed = DeliveryStatus.SENT, delivery.mark_sent(conn, message.id, result.provider_message_id)
     elif result.verdict is Verdict.FAILED or message.attempt >= max_attempts:
         status, changed = DeliveryStatus.FAILED, delivery.mark_failed(conn, message.id, error)
     else:
@@ -54,3 +54,33 @@ def record_attempt(
             contact_id=message.contact_id,
             conversation_id=message.conversation_id,
         )
+
+
+# How far a message got: a provider's report never moves it back (a late `sent` after `read`).
+_PROGRESS = {DeliveryStatus.SENT: 1, DeliveryStatus.DELIVERED: 2, DeliveryStatus.READ: 3}
+
+
+def record_status(conn: Connection, channel_id: int, update: StatusUpdate) -> bool:
+    """Apply a provider's status report to the outbound message it names, forwards only
+    (sent → delivered → read; failed, with its reason, unless already read). False when no
+    message has that id on the channel, or the report changes nothing."""
+    found = delivery.sent_by_provider_id(conn, channel_id, update.provider_message_id)
+    if found is None or not _moves_forward(DeliveryStatus(found.status), update.status):
+        return False
+    delivery.set_status(conn, found.id, update.status, update.error)
+    emit(
+        conn,
+        ev.MESSAGE_DELIVERY_UPDATED,
+        {"message_id": found.id, "status": str(update.status), "attempts": found.attempts, "error": update.error},
+        contact_id=found.contact_id,
+        conversation_id=found.conversation_id,
+    )
+    return True
+
+
+def _moves_forward(current: DeliveryStatus, reported: DeliveryStatus) -> bool:
+    if reported is DeliveryStatus.FAILED:
+        return current in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
+    if current not in _PROGRESS or reported not in _PROGRESS:
+        return False
+    return _PROGRESS[reported] > _PROGRESS[current]

@@ -15,10 +15,10 @@ from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.responses import InboundReceipt
-from frontdesk.api.schemas import ChannelBody, ChannelPatch, InboundBody, PathId
-from frontdesk.channels import ADAPTERS
+from frontdesk.api.schemas import CREDENTIALS, ChannelBody, ChannelPatch, InboundBody, PathId
+from frontdesk.channels import api as api_channel
 from frontdesk.domain.errors import Forbidden
-from frontdesk.domain.model import ChannelType, Role
+from frontdesk.domain.model import Role
 from frontdesk.store.sql.channels import channel_detail, list_channels
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,12 @@ class ChannelController(Controller):
 
     @post("/", opt={"role": Role.ADMIN})
     async def create(self, db: Db, data: JSONBody[ChannelBody]) -> dict[str, Any]:
-        """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls."""
-        settings = data.model_dump(include={"callback_url", "allowed_origins"}, exclude_none=True)
-        channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings))
+        """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls.
+        A whatsapp channel takes `phone_number_id` and its write-only `access_token`, `app_secret`
+        and `verify_token` (sealed at rest, never returned)."""
+        settings = data.model_dump(include={"callback_url", "allowed_origins", "phone_number_id"}, exclude_none=True)
+        credentials = data.model_dump(include=set(CREDENTIALS), exclude_none=True)
+        channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings, credentials))
         channel = await db.read(lambda c: channel_detail(c, channel_id))
         return {**channel, "secret": secret}
 
@@ -48,8 +51,9 @@ class ChannelController(Controller):
     async def update(
         self, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[ChannelPatch]
     ) -> dict[str, Any]:
-        """Rename a channel, change its `callback_url` (api; null removes it) or its
-        `allowed_origins` (webchat). Only the keys sent change; the secret never does."""
+        """Rename a channel, change its `callback_url` (api; null removes it), its
+        `allowed_origins` (webchat), its `phone_number_id` or write-only credentials (whatsapp).
+        Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
         return await db.read(lambda c: channel_detail(c, channel_id))
@@ -69,7 +73,7 @@ class ChannelController(Controller):
         manager token). Idempotent on `message.id`: a retry returns the first answer."""
         if principal.token_id is not None and not principal.role.includes(Role.MANAGER):
             raise Forbidden("forbidden", "posting inbound messages needs the channel signature or a manager token")
-        (item,) = ADAPTERS[ChannelType.API].parse(data.model_dump())
+        (item,) = api_channel.ADAPTER.parse(data.model_dump())
         inbound = InboundMessage(
             channel_id, item.external_id, item.provider_message_id, item.text, item.contact_name, item.contact_fields
         )

@@ -19,7 +19,7 @@ from frontdesk.domain.errors import DomainError, TooManyRequests
 log = logging.getLogger(__name__)
 
 
-JSON_PATHS = ("/api/", "/webchat/", "/healthz")
+JSON_PATHS = ("/api/", "/webchat/", "/webhooks/", "/healthz")
 
 
 def _response(status: int, code: str, detail: str, **extra: Any) -> Response[Any]:

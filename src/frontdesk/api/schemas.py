@@ -71,23 +71,38 @@ class InboundBody(Body):
     message: InboundText
 
 
+Credential = Annotated[str, Field(min_length=1, max_length=1000, json_schema_extra={"writeOnly": True})]
+CREDENTIALS = ("access_token", "app_secret", "verify_token")  # whatsapp's, sealed and never returned
+PhoneNumberId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
+
+
 class ChannelBody(Body):
     type: ChannelType
     name: Name
     callback_url: HttpUrl | None = None  # api channels
     allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=50)  # webchat
+    # whatsapp: the phone number id, and write-only credentials (sealed, never returned)
+    phone_number_id: PhoneNumberId | None = None
+    access_token: Credential | None = None
+    app_secret: Credential | None = None
+    verify_token: Credential | None = None
 
 
 class ChannelPatch(Body):
-    """Only the keys sent change: name, callback_url (api channels; null removes it), allowed_origins (webchat)."""
+    """Only the keys sent change: name, callback_url (api channels; null removes it), allowed_origins
+    (webchat), phone_number_id and the write-only credentials (whatsapp)."""
 
-    never_null: ClassVar = ("name", "allowed_origins")
+    never_null: ClassVar = ("name", "allowed_origins", "phone_number_id", *CREDENTIALS)
 
     name: Name | None = None
     callback_url: HttpUrl | None = None
     allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=50)
+    phone_number_id: PhoneNumberId | None = None
+    access_token: Credential | None = None
+    app_secret: Credential | None = None
+    verify_token: Credential | None = None
 
-    @field_validator("name", "allowed_origins", mode="before")
+    @field_validator("name", "allowed_origins", "phone_number_id", *CREDENTIALS, mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:

@@ -13,12 +13,15 @@ from frontdesk.channels import signing
 from frontdesk.channels.base import Capabilities, InboundItem, SendResult, Verdict
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
-from frontdesk.domain.records import Outbound
+from frontdesk.domain.records import Channel, Outbound
+from frontdesk.settings import Settings
 
 
 class ApiChannel:
     type = ChannelType.API
     capabilities = Capabilities(max_quick_replies=10)
+    required: frozenset[str] = frozenset()
+    credential_names: frozenset[str] = frozenset()
 
     def default_config(self) -> dict[str, Any]:
         return {"callback_url": None}
@@ -26,6 +29,8 @@ class ApiChannel:
     def check_config(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         if "allowed_origins" in settings:
             raise InvalidInput("not_for_api", "allowed_origins: only webchat channels have them", "allowed_origins")
+        if "phone_number_id" in settings:
+            raise InvalidInput("not_for_api", "phone_number_id: only whatsapp channels have one", "phone_number_id")
         if "callback_url" not in settings:
             return {}
         url = settings["callback_url"]
@@ -56,11 +61,11 @@ class ApiChannel:
         return bool(config.get("callback_url"))
 
     async def send(
-        self, client: httpx.AsyncClient, config: Mapping[str, Any], secret: str, message: Outbound
+        self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
     ) -> SendResult:
         """POST the message to the callback URL. Every failure is retried: a receiver that is down
         or refuses today may take it tomorrow, and the attempts are bounded."""
-        url = config.get("callback_url")
+        url, secret = channel.config.get("callback_url"), channel.secret
         if not url:
             return SendResult(Verdict.RETRY, "the channel has no callback_url")
         body = _body(message)

@@ -9,6 +9,7 @@ parse and delivery records what they answer.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,8 +17,9 @@ from typing import Any, Protocol
 
 import httpx
 
-from frontdesk.domain.model import ChannelType
-from frontdesk.domain.records import Outbound
+from frontdesk.domain.model import ChannelType, DeliveryStatus
+from frontdesk.domain.records import Channel, Outbound
+from frontdesk.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,27 @@ class InboundItem:
     text: str
     contact_name: str | None = None
     contact_fields: dict[str, object] = field(default_factory=dict)
+    reply_id: str | None = None  # the id of the button or list row the contact tapped
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """The provider's news about an earlier outbound message (found by the id it gave at send)."""
+
+    provider_message_id: str
+    status: DeliveryStatus  # sent, delivered, read or failed
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """Something the payload holds that this channel does not take (yet): logged, never fatal."""
+
+    reason: str
+    provider_message_id: str | None = None
+
+
+Item = InboundItem | StatusUpdate | Ignored
 
 
 class Verdict(StrEnum):
@@ -50,11 +73,17 @@ class Capabilities:
 
     max_quick_replies: int
     media: frozenset[str] = frozenset()  # attachment kinds it accepts (none yet)
+    # A free-form message is refused once the contact's last message on the channel is older
+    # (WhatsApp's customer-service window); None: no window. `outside_window` says so plainly.
+    reply_window: dt.timedelta | None = None
+    outside_window: str = ""
 
 
 class ChannelAdapter(Protocol):
     type: ChannelType
     capabilities: Capabilities
+    required: frozenset[str]  # the settings and credentials a new channel of this type must be given
+    credential_names: frozenset[str]  # its write-only credentials (sealed, never returned)
 
     def default_config(self) -> dict[str, Any]: ...
 
@@ -66,8 +95,8 @@ class ChannelAdapter(Protocol):
         """None when the request is the provider's (signed with one of `secrets`), else why not."""
         ...
 
-    def parse(self, payload: Any) -> list[InboundItem]:
-        """The inbound items of a verified request's decoded body."""
+    def parse(self, payload: Any) -> Sequence[Item]:
+        """The items of a verified request's decoded body: messages, status updates, and what it skips."""
         ...
 
     def pushes(self, config: Mapping[str, Any]) -> bool:
@@ -76,5 +105,7 @@ class ChannelAdapter(Protocol):
         ...
 
     async def send(
-        self, client: httpx.AsyncClient, config: Mapping[str, Any], secret: str, message: Outbound
-    ) -> SendResult: ...
+        self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
+    ) -> SendResult:
+        """Send `message` on `channel` (its config, secret and credentials) and classify the answer."""
+        ...

@@ -26,6 +26,7 @@ from frontdesk.channels.base import Capabilities, InboundItem, SendResult, Verdi
 from frontdesk.domain.errors import InvalidInput, Unauthorized
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel, Outbound
+from frontdesk.settings import Settings
 
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _EXPIRY = re.compile(r"[0-9]{1,11}")  # unix seconds, before the year 5000: a datetime can hold it
@@ -127,6 +128,8 @@ def provider_message_id(visitor_id: str, client_id: str) -> str:
 class WebchatAdapter:
     type = ChannelType.WEBCHAT
     capabilities = Capabilities(max_quick_replies=10)
+    required: frozenset[str] = frozenset()
+    credential_names: frozenset[str] = frozenset()
 
     def default_config(self) -> dict[str, Any]:
         return {"allowed_origins": []}
@@ -134,6 +137,8 @@ class WebchatAdapter:
     def check_config(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         if "callback_url" in settings:
             raise InvalidInput("not_for_webchat", "callback_url: web chat answers in the widget", "callback_url")
+        if "phone_number_id" in settings:
+            raise InvalidInput("not_for_webchat", "phone_number_id: only whatsapp channels have one", "phone_number_id")
         return channel_config(settings["allowed_origins"]) if "allowed_origins" in settings else {}
 
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
@@ -164,7 +169,7 @@ class WebchatAdapter:
         return False  # the widget reads its answers from the visitor feed
 
     async def send(
-        self, client: httpx.AsyncClient, config: Mapping[str, Any], secret: str, message: Outbound
+        self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
     ) -> SendResult:
         return SendResult(Verdict.FAILED, "web chat answers in the widget: there is nothing to send to")
 

@@ -98,7 +98,7 @@ class MessageSentPayload(TypedDict):
 
 class MessageDeliveryUpdatedPayload(TypedDict):
     message_id: int
-    status: str  # the final DeliveryStatus: sent or failed
+    status: str  # a DeliveryStatus: sent or failed; then delivered, read (or failed) as a provider reports them
     attempts: int
     error: str | None
 

@@ -43,6 +43,8 @@ class DeliveryStatus(StrEnum):
     RECEIVED = "received"
     PENDING = "pending"
     SENT = "sent"
+    DELIVERED = "delivered"  # the provider says it reached the contact's device (WhatsApp)
+    READ = "read"  # the contact opened it (WhatsApp); never moves back to delivered or sent
     FAILED = "failed"
     STORED = "stored"  # the channel has nowhere to push it; clients read it from the API/events
 
@@ -97,6 +99,7 @@ class Availability(StrEnum):
 class ChannelType(StrEnum):
     API = "api"
     WEBCHAT = "webchat"
+    WHATSAPP = "whatsapp"
 
 
 class FieldType(StrEnum):

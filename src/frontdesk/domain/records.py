@@ -8,6 +8,7 @@ mutating the record. Read models that only serialise rows (the API's lists) may 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import msgspec
@@ -125,7 +126,13 @@ class Channel(Record, frozen=True, kw_only=True):
     secret: str
     previous_secret: str | None
     previous_secret_until: dt.datetime | None
+    credentials: str | None = None  # the provider's credentials as JSON text (opened, never shown)
     created_at: dt.datetime
+
+    def credential(self, name: str) -> str:
+        """One of the provider's credentials ("" when the channel has none by that name)."""
+        values = json.loads(self.credentials) if self.credentials else {}
+        return str(values.get(name) or "")
 
 
 class Outbound(Record, frozen=True, kw_only=True):

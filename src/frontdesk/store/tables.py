@@ -136,6 +136,9 @@ channels = Table(
     # After a rotation the previous secret still verifies inbound calls until then (not outbound).
     Column("previous_secret", Encrypted(), nullable=True),
     Column("previous_secret_until", UTCDateTime(), nullable=True),
+    # A provider's write-only credentials (WhatsApp's access token, app secret, verify token) as
+    # sealed JSON: never returned by the API, opened only by the webhook route and delivery.
+    Column("credentials", Encrypted(), nullable=True),
     _created(),
 )
 

@@ -53,14 +53,27 @@ def first_channel_id(conn: Connection, type_: str) -> int | None:
 
 
 def insert_channel(
-    conn: Connection, type_: str, name: str, config: dict[str, Any], secret: str, at: dt.datetime
+    conn: Connection,
+    type_: str,
+    name: str,
+    config: dict[str, Any],
+    secret: str,
+    at: dt.datetime,
+    credentials: str | None = None,
 ) -> int:
+    """`credentials` (JSON text) are sealed by the column type, like the secret."""
     values = {"type": type_, "name": name, "config": config, "secret": secret, "created_at": at}
+    values["credentials"] = credentials
     return int(conn.execute(insert(channels).values(**values).returning(channels.c.id)).scalar_one())
 
 
 def set_name_and_config(conn: Connection, channel_id: int, name: str, config: dict[str, Any]) -> None:
     conn.execute(update(channels).where(channels.c.id == channel_id).values(name=name, config=config))
+
+
+def set_credentials(conn: Connection, channel_id: int, credentials: str) -> None:
+    """The provider's credentials as JSON text (sealed by the column type)."""
+    conn.execute(update(channels).where(channels.c.id == channel_id).values(credentials=credentials))
 
 
 def set_secrets(
@@ -114,6 +127,7 @@ def _shown(row: Any) -> dict[str, Any]:
 def _public(row: dict[str, Any]) -> dict[str, Any]:
     row.pop("secret", None)
     row.pop("previous_secret", None)
+    row.pop("credentials", None)
     return row
 
 

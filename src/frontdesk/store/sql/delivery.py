@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, func, select, update
 
-from frontdesk.domain.model import DeliveryStatus
+from frontdesk.domain.model import DeliveryStatus, Direction
 from frontdesk.domain.records import Channel, Outbound
 from frontdesk.store.tables import PENDING, channels, contact_identities, conversations, messages
 
@@ -80,9 +80,49 @@ def lease(conn: Connection, message_id: int, until: dt.datetime, attempt: int) -
     conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
 
 
-def mark_sent(conn: Connection, message_id: int) -> bool:
-    """False when the message was no longer pending."""
-    return _settle(conn, message_id, DeliveryStatus.SENT, None)
+def mark_sent(conn: Connection, message_id: int, provider_message_id: str | None = None) -> bool:
+    """False when the message was no longer pending. The provider's id lets its later status
+    reports (delivered, read) find the message."""
+    values: dict[str, Any] = {"delivery_status": DeliveryStatus.SENT, "next_attempt_at": None, "delivery_error": None}
+    if provider_message_id:
+        values["provider_message_id"] = provider_message_id
+    return bool(conn.execute(update(messages).where(_pending(message_id)).values(**values)).rowcount)
+
+
+class Sent(NamedTuple):
+    """An outbound message a provider reports on: where it is, and its delivery so far."""
+
+    id: int
+    conversation_id: int
+    contact_id: int
+    status: str
+    attempts: int
+
+
+def sent_by_provider_id(conn: Connection, channel_id: int, provider_message_id: str) -> Sent | None:
+    """The outbound message the provider knows by this id on this channel."""
+    query = (
+        select(
+            messages.c.id,
+            messages.c.conversation_id,
+            conversations.c.contact_id,
+            messages.c.delivery_status,
+            messages.c.delivery_attempts,
+        )
+        .join(conversations, conversations.c.id == messages.c.conversation_id)
+        .where(
+            messages.c.channel_id == channel_id,
+            messages.c.provider_message_id == provider_message_id,
+            messages.c.direction == Direction.OUTBOUND,
+        )
+    )
+    row = conn.execute(query).first()
+    return None if row is None else Sent(*row)
+
+
+def set_status(conn: Connection, message_id: int, status: DeliveryStatus, error: str | None) -> None:
+    values = {"delivery_status": status, "next_attempt_at": None, "delivery_error": error}
+    conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
 
 
 def mark_failed(conn: Connection, message_id: int, error: str) -> bool:

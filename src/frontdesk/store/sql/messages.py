@@ -20,6 +20,13 @@ _FIRST_INBOUND = (
     f"SELECT id, text FROM messages WHERE conversation_id = ? AND direction = '{Direction.INBOUND}' ORDER BY id LIMIT 1"
 )
 
+# The contact's latest message on a channel, over their conversations (each on its inbound index).
+_LAST_INBOUND = (
+    "SELECT m.created_at FROM messages m WHERE m.conversation_id IN"
+    " (SELECT id FROM conversations WHERE contact_id = ?)"
+    f" AND m.direction = '{Direction.INBOUND}' AND m.channel_id = ? ORDER BY m.id DESC LIMIT 1"
+)
+
 
 class Received(NamedTuple):
     """An inbound message already stored, and where it went."""
@@ -66,3 +73,9 @@ def first_inbound(conn: Connection, conversation_id: int) -> tuple[int, str] | N
     """The contact's first message in the conversation: (id, text)."""
     row = rows.execute(conn, _FIRST_INBOUND, (conversation_id,)).fetchone()
     return None if row is None else (row[0], row[1])
+
+
+def last_inbound_at(conn: Connection, contact_id: int, channel_id: int) -> dt.datetime | None:
+    """When the contact last wrote on the channel (None: never)."""
+    row = rows.execute(conn, _LAST_INBOUND, (contact_id, channel_id)).fetchone()
+    return None if row is None else rows.dialect(conn).decode_time(row[0])

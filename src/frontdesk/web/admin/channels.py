@@ -1,5 +1,6 @@
 """Admin pages: channels — managers see them; admins rename them and change a web chat's
-allowed origins or an API channel's callback, through `update_channel`, as PATCH /api/v1/channels/{id},
+allowed origins, an API channel's callback or a WhatsApp channel's phone number id and
+(write-only) credentials, through `update_channel`, as PATCH /api/v1/channels/{id},
 and rotate a channel's secret as POST /api/v1/channels/{id}/secret/rotate does."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from frontdesk.actions.channels import update_channel
 from frontdesk.api.auth import Principal
 from frontdesk.api.channels import rotate_channel_secret
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import ChannelPatch, PathId
+from frontdesk.api.schemas import CREDENTIALS, ChannelPatch, PathId
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import ChannelType
 from frontdesk.store.sql.channels import channel_detail, list_channels
@@ -63,9 +64,13 @@ class ChannelPages(Controller):
 
 
 def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, Any]:
-    """The PATCH body: the name, and the setting of the channel's type (a blank callback removes it)."""
+    """The PATCH body: the name, and the setting of the channel's type (a blank callback removes it;
+    a blank WhatsApp credential keeps the current one, which the page never shows)."""
     if channel["type"] == ChannelType.WEBCHAT:
         return {"name": form.get("name", ""), "allowed_origins": lines(form.get("allowed_origins"))}
+    if channel["type"] == ChannelType.WHATSAPP:
+        typed = {key: form.get(key) for key in CREDENTIALS if form.get(key)}
+        return {"name": form.get("name", ""), "phone_number_id": form.get("phone_number_id", ""), **typed}
     return {"name": form.get("name", ""), "callback_url": form.get("callback_url") or None}
 
 
@@ -75,11 +80,13 @@ def _values_of(channel: dict[str, Any]) -> dict[str, Any]:
         "name": channel["name"],
         "callback_url": config.get("callback_url") or "",
         "allowed_origins": "\n".join(config.get("allowed_origins") or []),
+        "phone_number_id": config.get("phone_number_id") or "",
     }
 
 
 def _values(form: FormMultiDict) -> dict[str, Any]:
-    return {key: form.get(key, "") for key in ("name", "callback_url", "allowed_origins")}
+    """What the form showed, typed again on a refusal (never the credentials: they are not echoed)."""
+    return {key: form.get(key, "") for key in ("name", "callback_url", "allowed_origins", "phone_number_id")}
 
 
 def _editor(

@@ -1,0 +1,103 @@
+"""WhatsApp Cloud API webhooks: Meta's subscription check (GET) and its deliveries (POST).
+
+Public routes authenticated by the channel's own credentials: the verify token for the GET, the
+app secret's signature of the raw body for the POST. Past the signature, nothing in a payload may
+make the answer an error (Meta retries errors for days): an item Frontdesk cannot take is
+skipped and logged, and each message goes through the one ingest path, in the payload's order.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from typing import Annotated, Any
+
+from litestar import MediaType, Request, Response, get, post
+from litestar.params import QueryParameter
+
+from frontdesk.actions.delivery import record_status
+from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
+from frontdesk.api.deps import Db
+from frontdesk.api.schemas import PathId
+from frontdesk.channels import whatsapp
+from frontdesk.channels.base import Ignored, InboundItem, Item, StatusUpdate
+from frontdesk.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from frontdesk.domain.model import ChannelType
+from frontdesk.domain.records import Channel
+from frontdesk.store.database import Database
+from frontdesk.store.sql.channels import channel as channel_row
+
+log = logging.getLogger(__name__)
+PUBLIC = {"auth": "public"}
+HubParam = Annotated[str | None, QueryParameter(query="hub.mode", required=False)]
+TokenParam = Annotated[str | None, QueryParameter(query="hub.verify_token", required=False)]
+ChallengeParam = Annotated[str | None, QueryParameter(query="hub.challenge", required=False, max_length=200)]
+
+
+@get("/webhooks/whatsapp/{channel_id:int}", opt=PUBLIC, tags=["channels"], media_type=MediaType.TEXT)
+async def whatsapp_verify(
+    db: Db, channel_id: PathId, mode: HubParam = None, token: TokenParam = None, challenge: ChallengeParam = None
+) -> str:
+    """Meta's subscription check: `hub.mode=subscribe` with the channel's verify token gets
+    `hub.challenge` back as text; anything else 403."""
+    channel = await _whatsapp_channel(db, channel_id)
+    expected = channel.credential(whatsapp.VERIFY_TOKEN)
+    if mode != "subscribe" or not expected or not hmac.compare_digest(expected, token or ""):
+        raise Forbidden("bad_verify_token", "hub.verify_token: does not match the channel's verify token")
+    return challenge or ""
+
+
+@post("/webhooks/whatsapp/{channel_id:int}", opt=PUBLIC, tags=["channels"], status_code=200)
+async def whatsapp_webhook(request: Request[Any, Any, Any], db: Db, channel_id: PathId) -> Response[dict[str, int]]:
+    """A delivery of messages and statuses, signed with the app secret (`X-Hub-Signature-256`).
+    Answers 200 with how many new messages were stored and statuses applied; a retried delivery
+    stores nothing twice (and counts 0)."""
+    channel = await _whatsapp_channel(db, channel_id)
+    body = await request.body()
+    problem = whatsapp.ADAPTER.verify((channel.credential(whatsapp.APP_SECRET),), request.headers, body, time.time())
+    if problem is not None:
+        raise Unauthorized("bad_signature", problem)
+    counts = {"messages": 0, "statuses": 0}
+    for item in _items(body, channel_id):
+        if await _take(db, channel_id, item):
+            counts["messages" if isinstance(item, InboundItem) else "statuses"] += 1
+    return Response(counts, status_code=200)
+
+
+async def _whatsapp_channel(db: Database, channel_id: int) -> Channel:
+    found = await db.read(lambda c: channel_row(c, channel_id))
+    if found is None or found.type != ChannelType.WHATSAPP:
+        raise NotFound("whatsapp channel", channel_id)
+    return found
+
+
+def _items(body: bytes, channel_id: int) -> list[Item]:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        log.warning("whatsapp webhook skipped: not JSON", extra={"channel_id": channel_id})
+        return []
+    return list(whatsapp.ADAPTER.parse(payload))
+
+
+async def _take(db: Database, channel_id: int, item: Item) -> bool:
+    """Store one item; a refused one is logged and skipped so the rest of the delivery lands."""
+    if isinstance(item, Ignored):
+        extra = {"channel_id": channel_id, "reason": item.reason, "provider_message_id": item.provider_message_id}
+        log.info("whatsapp item skipped", extra=extra)
+        return False
+    try:
+        if isinstance(item, StatusUpdate):
+            return bool(await db.write(lambda c: record_status(c, channel_id, item)))
+        receipt: Receipt = await db.write(lambda c: receive_inbound(c, _inbound(channel_id, item)))
+        return not receipt.duplicate
+    except DomainError as exc:
+        extra = {"channel_id": channel_id, "reason": exc.message, "provider_message_id": item.provider_message_id}
+        log.warning("whatsapp item skipped", extra=extra)
+        return False
+
+
+def _inbound(channel_id: int, item: InboundItem) -> InboundMessage:
+    return InboundMessage(channel_id, item.external_id, item.provider_message_id, item.text, item.contact_name)

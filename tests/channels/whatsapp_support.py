@@ -1,0 +1,143 @@
+"""A fake Graph API on 127.0.0.1 for WhatsApp's send endpoint, the documented webhook payloads,
+and small helpers to sign and post them, shared by the WhatsApp tests."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.factories import Api
+
+FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "whatsapp_webhooks.json").read_text())
+PHONE_NUMBER_ID = "106540352242922"
+ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN = "EAAG-test-access-token", "app-secret-for-tests", "verify-me"
+VERSION = "v21.0"
+
+
+def payload(name: str, **message: Any) -> dict[str, Any]:
+    """A documented payload; `message` overrides fields of its first message or status."""
+    found = copy.deepcopy(FIXTURES[name])
+    value = found["entry"][0]["changes"][0]["value"]
+    items = value.get("messages") or value.get("statuses")
+    items[0].update(message)
+    return dict(found)
+
+
+def sign(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Hub-Signature-256": f"sha256={digest}", "content-type": "application/json"}
+
+
+def post_webhook(admin: Api, channel_id: int, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+    raw = json.dumps(body).encode() if not isinstance(body, bytes) else body
+    return admin.client.post(
+        f"/webhooks/whatsapp/{channel_id}", content=raw, headers=sign(raw) if headers is None else headers
+    )
+
+
+def create_channel(admin: Api) -> dict[str, Any]:
+    body = {
+        "type": "whatsapp",
+        "name": "WhatsApp",
+        "phone_number_id": PHONE_NUMBER_ID,
+        "access_token": ACCESS_TOKEN,
+        "app_secret": APP_SECRET,
+        "verify_token": VERIFY_TOKEN,
+    }
+    response = admin.post("/api/v1/channels", body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+@dataclass(frozen=True)
+class Sent:
+    path: str
+    authorization: str
+    body: dict[str, Any]
+    status: int
+    problem: str | None  # why the request is not what the Graph API takes; None when it is
+
+
+class FakeGraph:
+    """Answers `POST /{version}/{phone number id}/messages` like the Graph API: checks the bearer
+    token and the body's shape, records the request, and answers the scripted statuses in order
+    (then 200 for ever) — a 200 with `messages[0].id`, an error with `error.message`."""
+
+    def __init__(self, script: Sequence[int] = ()) -> None:
+        self._script = list(script)
+        self._lock = threading.Lock()
+        self._sent: list[Sent] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def sent(self) -> list[Sent]:
+        with self._lock:
+            return list(self._sent)
+
+    def script(self, *statuses: int) -> None:
+        with self._lock:
+            self._script.extend(statuses)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _answer(self, path: str, authorization: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        body = json.loads(raw)
+        problem = _problem(path, authorization, body)
+        with self._lock:
+            status = 401 if problem else (self._script.pop(0) if self._script else 200)
+            self._sent.append(Sent(path, authorization, body, status, problem))
+            number = len(self._sent)
+        if status == 200:
+            return 200, {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.OUT{number}"}]}
+        return status, {"error": {"message": problem or f"(#{status}) scripted failure", "code": status}}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        graph = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length", "0")))
+                status, answer = graph._answer(self.path, self.headers.get("authorization", ""), raw)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+def _problem(path: str, authorization: str, body: dict[str, Any]) -> str | None:
+    if path != f"/{VERSION}/{PHONE_NUMBER_ID}/messages":
+        return f"unknown path {path}"
+    if authorization != f"Bearer {ACCESS_TOKEN}":
+        return "bad access token"
+    if body.get("messaging_product") != "whatsapp" or not body.get("to"):
+        return "messaging_product and to are required"
+    kind = body.get("type")
+    if kind == "text" and isinstance(body.get("text", {}).get("body"), str):
+        return None
+    if kind == "interactive" and body.get("interactive", {}).get("type") in ("button", "list"):
+        return None
+    return f"unexpected body {body}"
