@@ -49,7 +49,6 @@ class Agent(Record, frozen=True, kw_only=True):
     created_at: dt.datetime
 
 
-
 class Conversation(Record, frozen=True, kw_only=True):
     id: int
     contact_id: int
