@@ -81,6 +81,17 @@ def test_a_telegram_channel_without_a_usable_credential_is_refused_naming_it(
     assert admin.get("/api/v1/channels").json() == []
 
 
+def test_a_replaced_webhook_secret_applies_at_once_and_is_never_shown(admin: Api, channel: dict[str, Any]) -> None:
+    response = admin.patch(f"/api/v1/channels/{channel['id']}", {"webhook_secret": "rotated_secret-2"})
+
+    assert response.status_code == 200, response.text
+    assert "rotated_secret-2" not in response.text
+    assert post_update(admin, channel["id"], update("text")).status_code == 401
+    assert post_update(admin, channel["id"], update("text"), "rotated_secret-2").status_code == 200
+    [changed] = admin.events(type="channel.updated")
+    assert changed["payload"]["changed"] == ["webhook_secret"]
+
+
 # -- inbound -----------------------------------------------------------------------------------
 def test_a_first_message_opens_a_conversation_named_after_the_sender(admin: Api, channel: dict[str, Any]) -> None:
     response = post_update(admin, channel["id"], update("text"))
