@@ -80,6 +80,8 @@ class FakeBotApi:
 
     def _answer(self, path: str, raw: bytes) -> tuple[int, dict[str, Any]]:
         body = json.loads(raw)
+        if path.endswith("/setWebhook"):
+            return self._set_webhook(path, body)
         problem = _problem(path, body)
         with self._lock:
             status = (404 if "token" in problem else 400) if problem else (self._script.pop(0) if self._script else 200)
@@ -93,6 +95,18 @@ class FakeBotApi:
             return 429, {"ok": False, "error_code": 429, "description": description, "parameters": {"retry_after": 1}}
         description = problem or f"Bad Request: scripted failure {status}"
         return status, {"ok": False, "error_code": status, "description": description}
+
+    def _set_webhook(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """`setWebhook`: the token in the path, an HTTPS-or-local `url` and a `secret_token`."""
+        problem = None if path == f"/bot{BOT_TOKEN}/setWebhook" else "Not Found: unknown token"
+        if problem is None and (not str(body.get("url", "")).startswith("http") or not body.get("secret_token")):
+            problem = "Bad Request: url and secret_token are required"
+        status = (404 if "token" in problem else 400) if problem else 200
+        with self._lock:
+            self._sent.append(Sent(path, body, status, problem))
+        if problem:
+            return status, {"ok": False, "error_code": status, "description": problem}
+        return 200, {"ok": True, "result": True, "description": "Webhook was set"}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self

@@ -110,6 +110,30 @@ def webhook_answer(payload: Any) -> dict[str, Any] | None:
     return {"method": "answerCallbackQuery", "callback_query_id": query_id}
 
 
+def webhook_url(public_base_url: str, channel_id: int) -> str:
+    """The URL Telegram posts a channel's updates to (what `setWebhook` is given)."""
+    return f"{public_base_url.rstrip('/')}/webhooks/telegram/{channel_id}"
+
+
+def set_webhook(client: httpx.Client, channel: Channel, settings: Settings, public_base_url: str) -> str | None:
+    """Register the channel's webhook URL and secret with Telegram (`setWebhook`, for the update
+    kinds Frontdesk takes): None when Telegram accepted it, else why not (never the token)."""
+    body = {
+        "url": webhook_url(public_base_url, channel.id),
+        "secret_token": channel.credential(WEBHOOK_SECRET),
+        "allowed_updates": ["message", "callback_query"],
+    }
+    url = f"{settings.telegram_base_url.rstrip('/')}/bot{channel.credential(BOT_TOKEN)}/setWebhook"
+    try:
+        response = client.post(url, json=body)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__} reaching the Telegram Bot API"
+    answer = _json(response)
+    if response.is_success and answer.get("ok") is True:
+        return None
+    return f"Telegram answered HTTP {response.status_code}: {_description(answer, response)}"
+
+
 def _classify(response: httpx.Response) -> SendResult:
     answer = _json(response)
     if response.is_success and answer.get("ok") is True:
