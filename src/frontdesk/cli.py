@@ -1,4 +1,4 @@
-"""The `frontdesk` command: serve, migrate, demo, tokens."""
+"""The `frontdesk` command: serve, migrate, demo, tokens, channels."""
 
 from __future__ import annotations
 
@@ -7,19 +7,23 @@ import secrets
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
+import httpx
 import typer
 from sqlalchemy import Connection
 
 from frontdesk import assignment, logs
 from frontdesk.actions.sessions import set_password
 from frontdesk.actions.tokens import create_token
+from frontdesk.channels import telegram
 from frontdesk.cli_workflows import reported_errors, runs, workflows
 from frontdesk.demo import ADMIN_EMAIL, demo_admin_login, load_demo
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import ChannelType, Role
+from frontdesk.domain.records import Channel
 from frontdesk.settings import Settings
 from frontdesk.store.migrate import open_migrated
 from frontdesk.store.sql.agents import agent_id_by_email
+from frontdesk.store.sql.channels import channel as channel_row
 from frontdesk.store.sql.channels import first_channel_id
 
 app = typer.Typer(help="Frontdesk: inbound customer conversations, self-hosted.", no_args_is_help=True)
@@ -29,6 +33,8 @@ agents_cli = typer.Typer(help="Agents.", no_args_is_help=True)
 app.add_typer(agents_cli, name="agents")
 secrets_cli = typer.Typer(help="Keys of the secrets sealed at rest (ADR 0005).", no_args_is_help=True)
 app.add_typer(secrets_cli, name="secrets")
+channels_cli = typer.Typer(help="Channels.", no_args_is_help=True)
+app.add_typer(channels_cli, name="channels")
 app.add_typer(workflows, name="workflows")
 app.add_typer(runs, name="runs")
 
@@ -142,6 +148,33 @@ def agents_password(
     with reported_errors():
         with_database(settings, work)
     typer.echo(chosen if password is None else "password set")
+
+
+@channels_cli.command("telegram-webhook")
+def channels_telegram_webhook(
+    channel_id: int,
+    public_url: Annotated[str, typer.Option(help="Frontdesk's public HTTPS base URL, e.g. https://frontdesk.example")],
+) -> None:
+    """Register a Telegram channel's webhook with Telegram (setWebhook with its URL and secret)."""
+    settings = settings_and_logs()
+    if not public_url.startswith(("https://", "http://")):
+        typer.echo("error: --public-url: an http(s) URL", err=True)
+        raise typer.Exit(2)
+
+    def work(conn: Connection) -> Channel:
+        found = channel_row(conn, channel_id)
+        if found is None or found.type != ChannelType.TELEGRAM:
+            raise NotFound("telegram channel", channel_id, "channel_id")
+        return found
+
+    with reported_errors():
+        channel = with_database(settings, work)
+    with httpx.Client(timeout=settings.delivery_timeout_seconds) as client:
+        problem = telegram.set_webhook(client, channel, settings, public_url)
+    if problem is not None:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"webhook set: {telegram.webhook_url(public_url, channel_id)}")
 
 
 @secrets_cli.command("new-key")

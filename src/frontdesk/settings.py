@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         "https://graph.facebook.com", description="WhatsApp Cloud API: the Graph API's base URL (a fake in tests)"
     )
     whatsapp_api_version: str = Field("v21.0", description="WhatsApp Cloud API: the Graph API version sent to")
+    telegram_base_url: str = Field(
+        "https://api.telegram.org", description="Telegram Bot API: its base URL (a fake in tests)"
+    )
     webchat_token_days: int = Field(30, ge=1, description="web-chat visitor tokens expire this many days after issue")
     webchat_visitor_messages_per_minute: int = Field(
         20, ge=1, description="messages one web-chat visitor may send a minute (also the burst)"

@@ -73,6 +73,8 @@ LEAST_ROLE: dict[Operation, str] = {
     # WhatsApp's webhooks: the channel's verify token and app-secret signature are the credential
     ("GET", "/webhooks/whatsapp/{channel_id}"): PUBLIC,
     ("POST", "/webhooks/whatsapp/{channel_id}"): PUBLIC,
+    # Telegram's webhook: the channel's secret token header is the credential
+    ("POST", "/webhooks/telegram/{channel_id}"): PUBLIC,
     # the event log and API tokens
     ("GET", "/api/v1/events"): "manager",
     ("GET", "/api/v1/tokens"): "admin",
@@ -107,8 +109,8 @@ NAMES_NO_REAL_OBJECT = {
 } | {("POST", "/api/v1/workflows")}
 # The shared conversation is open, so reopening it is refused (409) once past the guard.
 NAMES_NO_REAL_OBJECT |= {("POST", "/api/v1/conversations/{conversation_id}/reopen")}
-# The shared channel is an API channel: WhatsApp's webhooks answer 404 for it.
-NAMES_NO_REAL_OBJECT |= {op for op in LEAST_ROLE if op[1].startswith("/webhooks/whatsapp/")}
+# The shared channel is an API channel: WhatsApp's and Telegram's webhooks answer 404 for it.
+NAMES_NO_REAL_OBJECT |= {op for op in LEAST_ROLE if op[1].startswith(("/webhooks/whatsapp/", "/webhooks/telegram/"))}
 
 
 @dataclass

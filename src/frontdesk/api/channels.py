@@ -40,7 +40,8 @@ class ChannelController(Controller):
     async def create(self, db: Db, data: JSONBody[ChannelBody]) -> dict[str, Any]:
         """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls.
         A whatsapp channel takes `phone_number_id` and its write-only `access_token`, `app_secret`
-        and `verify_token` (sealed at rest, never returned)."""
+        and `verify_token`, a telegram channel its write-only `bot_token` and `webhook_secret`
+        (sealed at rest, never returned)."""
         settings = data.model_dump(include={"callback_url", "allowed_origins", "phone_number_id"}, exclude_none=True)
         credentials = data.model_dump(include=set(CREDENTIALS), exclude_none=True)
         channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings, credentials))
@@ -52,7 +53,7 @@ class ChannelController(Controller):
         self, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[ChannelPatch]
     ) -> dict[str, Any]:
         """Rename a channel, change its `callback_url` (api; null removes it), its
-        `allowed_origins` (webchat), its `phone_number_id` or write-only credentials (whatsapp).
+        `allowed_origins` (webchat), its `phone_number_id` or write-only credentials (whatsapp, telegram).
         Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))

@@ -72,7 +72,12 @@ class InboundBody(Body):
 
 
 Credential = Annotated[str, Field(min_length=1, max_length=1000, json_schema_extra={"writeOnly": True})]
-CREDENTIALS = ("access_token", "app_secret", "verify_token")  # whatsapp's, sealed and never returned
+# whatsapp's and telegram's, sealed and never returned
+CREDENTIALS = ("access_token", "app_secret", "verify_token", "bot_token", "webhook_secret")
+# Telegram's setWebhook secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -
+WebhookSecret = Annotated[
+    str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$", json_schema_extra={"writeOnly": True})
+]
 PhoneNumberId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
 
 
@@ -86,11 +91,14 @@ class ChannelBody(Body):
     access_token: Credential | None = None
     app_secret: Credential | None = None
     verify_token: Credential | None = None
+    # telegram: write-only too
+    bot_token: Credential | None = None
+    webhook_secret: WebhookSecret | None = None
 
 
 class ChannelPatch(Body):
     """Only the keys sent change: name, callback_url (api channels; null removes it), allowed_origins
-    (webchat), phone_number_id and the write-only credentials (whatsapp)."""
+    (webchat), phone_number_id and the write-only credentials (whatsapp, telegram)."""
 
     never_null: ClassVar = ("name", "allowed_origins", "phone_number_id", *CREDENTIALS)
 
@@ -101,6 +109,9 @@ class ChannelPatch(Body):
     access_token: Credential | None = None
     app_secret: Credential | None = None
     verify_token: Credential | None = None
+    # telegram: write-only too
+    bot_token: Credential | None = None
+    webhook_secret: WebhookSecret | None = None
 
     @field_validator("name", "allowed_origins", "phone_number_id", *CREDENTIALS, mode="before")
     @classmethod

@@ -100,6 +100,7 @@ class ChannelType(StrEnum):
     API = "api"
     WEBCHAT = "webchat"
     WHATSAPP = "whatsapp"
+    TELEGRAM = "telegram"
 
 
 class FieldType(StrEnum):

@@ -1,6 +1,6 @@
 """Admin pages: channels — managers see them; admins rename them and change a web chat's
-allowed origins, an API channel's callback or a WhatsApp channel's phone number id and
-(write-only) credentials, through `update_channel`, as PATCH /api/v1/channels/{id},
+allowed origins, an API channel's callback, a WhatsApp channel's phone number id or the
+write-only credentials of WhatsApp and Telegram, through `update_channel`, as PATCH /api/v1/channels/{id},
 and rotate a channel's secret as POST /api/v1/channels/{id}/secret/rotate does."""
 
 from __future__ import annotations
@@ -65,12 +65,15 @@ class ChannelPages(Controller):
 
 def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, Any]:
     """The PATCH body: the name, and the setting of the channel's type (a blank callback removes it;
-    a blank WhatsApp credential keeps the current one, which the page never shows)."""
+    a blank WhatsApp or Telegram credential keeps the current one, which the page never shows)."""
     if channel["type"] == ChannelType.WEBCHAT:
         return {"name": form.get("name", ""), "allowed_origins": lines(form.get("allowed_origins"))}
     if channel["type"] == ChannelType.WHATSAPP:
         typed = {key: form.get(key) for key in CREDENTIALS if form.get(key)}
         return {"name": form.get("name", ""), "phone_number_id": form.get("phone_number_id", ""), **typed}
+    if channel["type"] == ChannelType.TELEGRAM:
+        typed = {key: form.get(key) for key in ("bot_token", "webhook_secret") if form.get(key)}
+        return {"name": form.get("name", ""), **typed}
     return {"name": form.get("name", ""), "callback_url": form.get("callback_url") or None}
 
 

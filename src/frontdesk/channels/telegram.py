@@ -1,0 +1,200 @@
+"""Telegram Bot API: webhooks carrying the channel's secret token in a header, messages sent with
+the bot token to `{telegram base}/bot<token>/sendMessage`.
+
+Text only in this slice: inbound text messages of private chats and taps on inline-keyboard
+buttons (`callback_query`); outbound text, with a question's options as an inline keyboard.
+Anything else in an update becomes an `Ignored` item (logged by the route, never fatal: Telegram
+retries an error and holds back the bot's later updates meanwhile).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from frontdesk.channels.base import Capabilities, Ignored, InboundItem, Item, SendResult, Verdict
+from frontdesk.domain.errors import InvalidInput
+from frontdesk.domain.model import ChannelType
+from frontdesk.domain.records import Channel, Outbound
+from frontdesk.settings import Settings
+
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+BOT_TOKEN, WEBHOOK_SECRET = "bot_token", "webhook_secret"
+MAX_BUTTONS = 10  # a keyboard may hold more; beyond this a question's options are numbered text
+MAX_CALLBACK_DATA = 64  # bytes: Telegram refuses a longer callback_data
+_SKIPPED_KINDS = ("edited_message", "channel_post", "edited_channel_post", "my_chat_member", "chat_member")
+
+
+class TelegramChannel:
+    type = ChannelType.TELEGRAM
+    capabilities = Capabilities(max_quick_replies=MAX_BUTTONS)
+    required = frozenset({BOT_TOKEN, WEBHOOK_SECRET})
+    credential_names = frozenset({BOT_TOKEN, WEBHOOK_SECRET})
+
+    def default_config(self) -> dict[str, Any]:
+        return {}
+
+    def check_config(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        for key in settings:
+            raise InvalidInput("not_for_telegram", f"{key}: telegram channels do not take it", key)
+        return {}
+
+    def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
+        """`X-Telegram-Bot-Api-Secret-Token` equals the webhook secret given to `setWebhook`."""
+        given = headers.get(SECRET_HEADER, "")
+        if not given:
+            return f"missing {SECRET_HEADER} header"
+        usable = [secret for secret in secrets if secret]
+        if not usable:
+            return "the channel has no webhook secret"
+        if any(hmac.compare_digest(secret.encode(), given.encode()) for secret in usable):
+            return None
+        return f"{SECRET_HEADER} does not match the channel's webhook secret"
+
+    def parse(self, payload: Any) -> Sequence[Item]:
+        """One update holds one thing: a message, a callback query, or a kind skipped."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+            return [Ignored("not a Telegram update (no update_id)")]
+        if isinstance(payload.get("message"), dict):
+            return [_message(payload["message"])]
+        if isinstance(payload.get("callback_query"), dict):
+            return [_callback(payload["callback_query"])]
+        kind = next((key for key in payload if key != "update_id"), "empty")
+        known = "is not taken" if kind in _SKIPPED_KINDS else "is not supported"
+        return [Ignored(f"update kind {kind!r} {known}", f"update:{payload['update_id']}")]
+
+    def pushes(self, config: Mapping[str, Any]) -> bool:
+        return True
+
+    async def send(
+        self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
+    ) -> SendResult:
+        """Text, or a question's options as an inline keyboard; `ok` sent, 429/5xx/network
+        retried, any other answer failed with Telegram's own `description`."""
+        token = channel.credential(BOT_TOKEN)
+        if not token or not message.external_id:
+            return SendResult(Verdict.FAILED, "the channel has no bot_token or the contact no chat id")
+        url = f"{settings.telegram_base_url.rstrip('/')}/bot{token}/sendMessage"
+        try:
+            response = await client.post(url, json=message_body(message))
+        except httpx.HTTPError as exc:  # the URL holds the token: never put the exception's text in the error
+            return SendResult(Verdict.RETRY, f"{type(exc).__name__} reaching the Telegram Bot API")
+        return _classify(response)
+
+
+def message_body(message: Outbound) -> dict[str, Any]:
+    """The sendMessage body: options as an inline keyboard (one button a row, the option as its
+    callback_data), or numbered under the text when there are too many or one is too long."""
+    external_id = message.external_id or ""
+    chat_id: int | str = int(external_id) if _is_int(external_id) else external_id
+    options = message.quick_replies
+    if options and len(options) <= MAX_BUTTONS and all(len(o.encode()) <= MAX_CALLBACK_DATA for o in options):
+        keyboard = [[{"text": o, "callback_data": o}] for o in options]
+        return {"chat_id": chat_id, "text": message.text, "reply_markup": {"inline_keyboard": keyboard}}
+    text = message.text
+    if options:
+        text += "\n" + "\n".join(f"{n}. {o}" for n, o in enumerate(options, 1))
+    return {"chat_id": chat_id, "text": text}
+
+
+def webhook_answer(payload: Any) -> dict[str, Any] | None:
+    """For a callback query, the `answerCallbackQuery` call to return as the webhook's answer
+    (Telegram runs a method given in the answer body), which stops the button's spinner."""
+    query = payload.get("callback_query") if isinstance(payload, dict) else None
+    query_id = query.get("id") if isinstance(query, dict) else None
+    if not isinstance(query_id, str) or not query_id:
+        return None
+    return {"method": "answerCallbackQuery", "callback_query_id": query_id}
+
+
+def webhook_url(public_base_url: str, channel_id: int) -> str:
+    """The URL Telegram posts a channel's updates to (what `setWebhook` is given)."""
+    return f"{public_base_url.rstrip('/')}/webhooks/telegram/{channel_id}"
+
+
+def set_webhook(client: httpx.Client, channel: Channel, settings: Settings, public_base_url: str) -> str | None:
+    """Register the channel's webhook URL and secret with Telegram (`setWebhook`, for the update
+    kinds Frontdesk takes): None when Telegram accepted it, else why not (never the token)."""
+    body = {
+        "url": webhook_url(public_base_url, channel.id),
+        "secret_token": channel.credential(WEBHOOK_SECRET),
+        "allowed_updates": ["message", "callback_query"],
+    }
+    url = f"{settings.telegram_base_url.rstrip('/')}/bot{channel.credential(BOT_TOKEN)}/setWebhook"
+    try:
+        response = client.post(url, json=body)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__} reaching the Telegram Bot API"
+    answer = _json(response)
+    if response.is_success and answer.get("ok") is True:
+        return None
+    return f"Telegram answered HTTP {response.status_code}: {_description(answer, response)}"
+
+
+def _classify(response: httpx.Response) -> SendResult:
+    answer = _json(response)
+    if response.is_success and answer.get("ok") is True:
+        result = answer.get("result")
+        provider_id = result.get("message_id") if isinstance(result, dict) else None
+        return SendResult(Verdict.SENT, provider_message_id=None if provider_id is None else str(provider_id))
+    reason = f"Telegram answered HTTP {response.status_code}: {_description(answer, response)}"
+    if response.status_code == 429 or response.status_code >= 500:
+        return SendResult(Verdict.RETRY, reason)
+    return SendResult(Verdict.FAILED, reason)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        found = response.json()
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _description(answer: dict[str, Any], response: httpx.Response) -> str:
+    description = answer.get("description")
+    if isinstance(description, str) and description:
+        retry_after = (answer.get("parameters") or {}).get("retry_after")
+        return description[:500] + (f" (retry after {retry_after} s)" if isinstance(retry_after, int) else "")
+    return response.text[:200] or "no description"
+
+
+def _message(message: dict[str, Any]) -> Item:
+    chat, sender, message_id = message.get("chat"), message.get("from"), message.get("message_id")
+    if not isinstance(chat, dict) or not isinstance(chat.get("id"), int) or not isinstance(message_id, int):
+        return Ignored("a message without chat.id or message_id")
+    provider_id = f"{chat['id']}:{message_id}"
+    if chat.get("type") != "private":
+        return Ignored(f"a message in a {chat.get('type')!r} chat: only private chats are taken", provider_id)
+    text = message.get("text")
+    if not isinstance(text, str) or not text:
+        return Ignored("a message without text is not supported yet", provider_id)
+    person = sender if isinstance(sender, dict) else chat
+    return InboundItem(str(chat["id"]), provider_id, text, _name(person))
+
+
+def _callback(query: dict[str, Any]) -> Item:
+    query_id, sender, data = query.get("id"), query.get("from"), query.get("data")
+    if not isinstance(query_id, str) or not isinstance(sender, dict) or not isinstance(sender.get("id"), int):
+        return Ignored("a callback query without id or from.id")
+    provider_id = f"callback:{query_id}"
+    if not isinstance(data, str) or not data:
+        return Ignored("a callback query without data (a game button)", provider_id)
+    return InboundItem(str(sender["id"]), provider_id, data, _name(sender), reply_id=data)
+
+
+def _name(person: dict[str, Any]) -> str | None:
+    parts = [person.get("first_name"), person.get("last_name")]
+    full = " ".join(part for part in parts if isinstance(part, str) and part)
+    username = person.get("username")
+    return full or (f"@{username}" if isinstance(username, str) and username else None)
+
+
+def _is_int(value: str) -> bool:
+    return value.removeprefix("-").isdigit()
+
+
+ADAPTER = TelegramChannel()
