@@ -31,9 +31,9 @@ from frontdesk.store.sql.channels import channel as channel_row
 
 log = logging.getLogger(__name__)
 PUBLIC = {"auth": "public"}
-HubParam = Annotated[str | None, QueryParameter(query="hub.mode", required=False)]
-TokenParam = Annotated[str | None, QueryParameter(query="hub.verify_token", required=False)]
-ChallengeParam = Annotated[str | None, QueryParameter(query="hub.challenge", required=False, max_length=200)]
+HubParam = Annotated[str | None, QueryParameter(name="hub.mode", required=False)]
+TokenParam = Annotated[str | None, QueryParameter(name="hub.verify_token", required=False)]
+ChallengeParam = Annotated[str | None, QueryParameter(name="hub.challenge", required=False, max_length=200)]
 
 
 @get("/webhooks/whatsapp/{channel_id:int}", opt=PUBLIC, tags=["channels"], media_type=MediaType.TEXT)
