@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from frontdesk.settings import Settings
+from tests.channels.conversations import conversations, inbound_texts, one_conversation
 from tests.channels.telegram_support import (
     BOT_TOKEN,
     CHAT_ID,
@@ -38,19 +39,6 @@ def settings(db_url: str, bot_api: FakeBotApi) -> Settings:
 @pytest.fixture
 def channel(admin: Api) -> dict[str, Any]:
     return create_channel(admin)
-
-
-def conversations(admin: Api) -> list[dict[str, Any]]:
-    return list(admin.get("/api/v1/conversations", limit=200).json())
-
-
-def inbound_texts(admin: Api, conversation_id: int) -> list[str]:
-    return [m["text"] for m in thread(admin, conversation_id) if m["direction"] == "in"]
-
-
-def one_conversation(admin: Api) -> int:
-    [conversation] = conversations(admin)
-    return int(conversation["id"])
 
 
 # -- the channel and its credentials -----------------------------------------------------------
