@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.channels.fake_provider import FakeProvider
 from tests.factories import Api
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "telegram_updates.json").read_text())
@@ -49,36 +48,12 @@ class Sent:
     problem: str | None  # why the request is not what the Bot API takes; None when it is
 
 
-class FakeBotApi:
+class FakeBotApi(FakeProvider[Sent]):
     """Answers `POST /bot<token>/sendMessage` like the Bot API: checks the token in the path and
     the body's shape, records the request, and answers the scripted statuses in order (then 200
     for ever) — `{"ok": true, "result": {"message_id": ..}}`, or `ok: false` with a description."""
 
-    def __init__(self, script: Sequence[int] = ()) -> None:
-        self._script = list(script)
-        self._lock = threading.Lock()
-        self._sent: list[Sent] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    @property
-    def sent(self) -> list[Sent]:
-        with self._lock:
-            return list(self._sent)
-
-    def script(self, *statuses: int) -> None:
-        with self._lock:
-            self._script.extend(statuses)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _answer(self, path: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+    def _answer(self, path: str, headers: Message, raw: bytes) -> tuple[int, dict[str, Any]]:
         body = json.loads(raw)
         if path.endswith("/setWebhook"):
             return self._set_webhook(path, body)
@@ -107,25 +82,6 @@ class FakeBotApi:
         if problem:
             return status, {"ok": False, "error_code": status, "description": problem}
         return 200, {"ok": True, "result": True, "description": "Webhook was set"}
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length", "0")))
-                status, answer = fake._answer(self.path, raw)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
 
 
 def _problem(path: str, body: dict[str, Any]) -> str | None:

@@ -7,15 +7,14 @@ import copy
 import hashlib
 import hmac
 import json
-import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.channels.fake_provider import FakeProvider
 from tests.factories import Api
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "whatsapp_webhooks.json").read_text())
@@ -68,36 +67,13 @@ class Sent:
     problem: str | None  # why the request is not what the Graph API takes; None when it is
 
 
-class FakeGraph:
+class FakeGraph(FakeProvider[Sent]):
     """Answers `POST /{version}/{phone number id}/messages` like the Graph API: checks the bearer
     token and the body's shape, records the request, and answers the scripted statuses in order
     (then 200 for ever) — a 200 with `messages[0].id`, an error with `error.message`."""
 
-    def __init__(self, script: Sequence[int] = ()) -> None:
-        self._script = list(script)
-        self._lock = threading.Lock()
-        self._sent: list[Sent] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    @property
-    def sent(self) -> list[Sent]:
-        with self._lock:
-            return list(self._sent)
-
-    def script(self, *statuses: int) -> None:
-        with self._lock:
-            self._script.extend(statuses)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _answer(self, path: str, authorization: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+    def _answer(self, path: str, headers: Message, raw: bytes) -> tuple[int, dict[str, Any]]:
+        authorization = headers.get("authorization", "")
         body = json.loads(raw)
         problem = _problem(path, authorization, body)
         with self._lock:
@@ -107,25 +83,6 @@ class FakeGraph:
         if status == 200:
             return 200, {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.OUT{number}"}]}
         return status, {"error": {"message": problem or f"(#{status}) scripted failure", "code": status}}
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        graph = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length", "0")))
-                status, answer = graph._answer(self.path, self.headers.get("authorization", ""), raw)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
 
 
 def _problem(path: str, authorization: str, body: dict[str, Any]) -> str | None:
