@@ -56,8 +56,10 @@ def db(db_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, delivery_backoff_seconds=0.05, log_format="text")
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=db_url, delivery_backoff_seconds=0.05, log_format="text", media_dir=str(tmp_path / "media")
+    )
 
 
 @pytest.fixture

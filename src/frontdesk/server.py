@@ -27,6 +27,7 @@ from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database, in_memory
+from frontdesk.store.media import media_store
 from frontdesk.store.migrate import open_migrated
 from frontdesk.web.live import LiveFeed
 from frontdesk.worker import WorkerProcess
@@ -95,6 +96,7 @@ def create_app(
         "live": background.live,
         "visitors": background.visitors,
         "webchat_limits": WebchatLimits(settings, clock),
+        "media": media_store(settings),
     }
     return build_app(settings, state, lifespan, csrf_secret=secret)
 

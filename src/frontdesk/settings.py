@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     http_allow_private: bool = Field(
         False, description="let http_request steps call loopback/private addresses (tests, on-premise CRMs)"
     )
+    media_dir: str = Field(
+        "var/media", description="where attachments' content is kept on disk (content-addressed by SHA-256)"
+    )
+    media_max_bytes: int = Field(
+        25 * 1024 * 1024, ge=1, description="largest attachment accepted: uploaded, or fetched from a provider or URL"
+    )
     whatsapp_graph_base_url: str = Field(
         "https://graph.facebook.com", description="WhatsApp Cloud API: the Graph API's base URL (a fake in tests)"
     )

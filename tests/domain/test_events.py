@@ -19,6 +19,7 @@ def test_payloads_name_their_actor_except_those_of_contacts_deliveries_and_queue
         EventType.MESSAGE_SENT,  # `author` instead
         EventType.NOTE_ADDED,  # `author` instead
         EventType.MESSAGE_DELIVERY_UPDATED,
+        EventType.ATTACHMENT_UPDATED,  # the media fetcher, no one else
         EventType.CONVERSATION_QUEUED,
         EventType.CONTACT_CREATED,
     }

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from sqlalchemy import Connection
 
 from frontdesk.actions import assignments
+from frontdesk.actions.attachments import store_attachments
 from frontdesk.actions.events import emit
 from frontdesk.channels import ADAPTERS
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
+from frontdesk.domain.attachments import NewAttachment, check_attachments
 from frontdesk.domain.conversations import check_closing_note, check_message_text, check_open
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.model import Actor, ConversationStatus, DeliveryStatus, Source
@@ -89,10 +92,18 @@ def open_conversation(
 
 
 def send_message(
-    conn: Connection, conversation_id: int, actor: Actor, text: str, quick_replies: list[str] | None = None
+    conn: Connection,
+    conversation_id: int,
+    actor: Actor,
+    text: str,
+    quick_replies: list[str] | None = None,
+    attachments: Sequence[NewAttachment] = (),
 ) -> int:
-    """An agent/API/workflow message to the contact; queued for delivery on the channel."""
-    check_message_text(text)
+    """An agent/API/workflow message to the contact, with its attachments (text may then be
+    empty); queued for delivery on the channel."""
+    if text or not attachments:
+        check_message_text(text)
+    check_attachments(attachments, "attachments")
     found = conversation(conn, conversation_id)
     check_open(conversation_id, found.status, "reply to")
     at = now()
@@ -103,10 +114,18 @@ def send_message(
         sql.first_reply_sent(conn, conversation_id, at)  # answered: no reassignment for silence
     else:
         sql.message_sent(conn, conversation_id, at)
+    payload: ev.MessageSentPayload = {
+        "message_id": message_id,
+        "author": actor.as_payload(),
+        "text": text,
+        "quick_replies": quick_replies or [],
+    }
+    if attachments:
+        payload["attachments"] = store_attachments(conn, message_id, attachments, at)
     emit(
         conn,
         ev.MESSAGE_SENT,
-        {"message_id": message_id, "author": actor.as_payload(), "text": text, "quick_replies": quick_replies or []},
+        payload,
         contact_id=found.contact_id,
         conversation_id=conversation_id,
     )

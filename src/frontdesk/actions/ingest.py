@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
+from frontdesk.actions.attachments import store_attachments
 from frontdesk.actions.contacts import find_or_create_by_identity, update_contact
 from frontdesk.actions.conversations import ensure_open_conversation
 from frontdesk.actions.events import emit
+from frontdesk.channels.base import InboundItem
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
+from frontdesk.domain.attachments import NewAttachment, check_attachments
 from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Actor, AuthorKind, Source
@@ -31,6 +34,20 @@ class InboundMessage:
     text: str
     contact_name: str | None = None
     contact_fields: dict[str, object] = field(default_factory=dict)
+    attachments: tuple[NewAttachment, ...] = ()  # media is fetched later; the message is stored now
+
+    @classmethod
+    def of(cls, channel_id: int, item: InboundItem) -> InboundMessage:
+        """The message a channel adapter parsed, for ingest."""
+        return cls(
+            channel_id,
+            item.external_id,
+            item.provider_message_id,
+            item.text,
+            item.contact_name,
+            item.contact_fields,
+            item.attachments,
+        )
 
 
 @dataclass(frozen=True)
@@ -43,7 +60,9 @@ class Receipt:
 
 
 def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
-    check_message_text(inbound.text, "message.text")
+    if inbound.text or not inbound.attachments:  # a photo without a caption has no text
+        check_message_text(inbound.text, "message.text")
+    check_attachments(inbound.attachments, "message.attachments")
     earlier = _earlier_receipt(conn, inbound.channel_id, inbound.provider_message_id)
     if earlier is not None:
         return earlier
@@ -65,10 +84,17 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     )
     if not opened:  # a conversation opened just now already has this channel and time
         conversation_rows.message_received(conn, conversation_id, inbound.channel_id, at)
+    payload: ev.MessageReceivedPayload = {
+        "message_id": message_id,
+        "channel_id": inbound.channel_id,
+        "text": inbound.text,
+    }
+    if inbound.attachments:
+        payload["attachments"] = store_attachments(conn, message_id, inbound.attachments, at)
     emit(
         conn,
         ev.MESSAGE_RECEIVED,
-        {"message_id": message_id, "channel_id": inbound.channel_id, "text": inbound.text},
+        payload,
         contact_id=contact_id,
         conversation_id=conversation_id,
     )

@@ -75,9 +75,7 @@ class ChannelController(Controller):
         if principal.token_id is not None and not principal.role.includes(Role.MANAGER):
             raise Forbidden("forbidden", "posting inbound messages needs the channel signature or a manager token")
         (item,) = api_channel.ADAPTER.parse(data.model_dump())
-        inbound = InboundMessage(
-            channel_id, item.external_id, item.provider_message_id, item.text, item.contact_name, item.contact_fields
-        )
+        inbound = InboundMessage.of(channel_id, item)
         receipt: Receipt = await db.write(lambda c: receive_inbound(c, inbound))
         body: InboundReceipt = {
             "contact_id": receipt.contact_id,

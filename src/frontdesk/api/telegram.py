@@ -70,7 +70,7 @@ async def _take(db: Database, channel_id: int, item: Item) -> int:
         reason = item.reason if isinstance(item, Ignored) else "a status update"
         log.info("telegram item skipped", extra={"channel_id": channel_id, "reason": reason})
         return 0
-    inbound = InboundMessage(channel_id, item.external_id, item.provider_message_id, item.text, item.contact_name)
+    inbound = InboundMessage.of(channel_id, item)
     try:
         receipt: Receipt = await db.write(lambda c: receive_inbound(c, inbound))
     except DomainError as exc:

@@ -91,13 +91,9 @@ async def _take(db: Database, channel_id: int, item: Item) -> bool:
     try:
         if isinstance(item, StatusUpdate):
             return bool(await db.write(lambda c: record_status(c, channel_id, item)))
-        receipt: Receipt = await db.write(lambda c: receive_inbound(c, _inbound(channel_id, item)))
+        receipt: Receipt = await db.write(lambda c: receive_inbound(c, InboundMessage.of(channel_id, item)))
         return not receipt.duplicate
     except DomainError as exc:
         extra = {"channel_id": channel_id, "reason": exc.message, "provider_message_id": item.provider_message_id}
         log.warning("whatsapp item skipped", extra=extra)
         return False
-
-
-def _inbound(channel_id: int, item: InboundItem) -> InboundMessage:
-    return InboundMessage(channel_id, item.external_id, item.provider_message_id, item.text, item.contact_name)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.model import ChannelType, DeliveryStatus
 from frontdesk.domain.records import Channel, Outbound
 from frontdesk.settings import Settings
@@ -32,6 +33,7 @@ class InboundItem:
     contact_name: str | None = None
     contact_fields: dict[str, object] = field(default_factory=dict)
     reply_id: str | None = None  # the id of the button or list row the contact tapped
+    attachments: tuple[NewAttachment, ...] = ()  # media to fetch (provider ids), a location, a contact card
 
 
 @dataclass(frozen=True)

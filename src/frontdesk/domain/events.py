@@ -16,6 +16,7 @@ class EventType(StrEnum):
     MESSAGE_RECEIVED = "message.received"
     MESSAGE_SENT = "message.sent"
     MESSAGE_DELIVERY_UPDATED = "message.delivery_updated"
+    ATTACHMENT_UPDATED = "attachment.updated"
     NOTE_ADDED = "note.added"
     CONVERSATION_OPENED = "conversation.opened"
     CONVERSATION_CLOSED = "conversation.closed"
@@ -48,6 +49,7 @@ class EventType(StrEnum):
 MESSAGE_RECEIVED = EventType.MESSAGE_RECEIVED
 MESSAGE_SENT = EventType.MESSAGE_SENT
 MESSAGE_DELIVERY_UPDATED = EventType.MESSAGE_DELIVERY_UPDATED
+ATTACHMENT_UPDATED = EventType.ATTACHMENT_UPDATED
 NOTE_ADDED = EventType.NOTE_ADDED
 CONVERSATION_OPENED = EventType.CONVERSATION_OPENED
 CONVERSATION_CLOSED = EventType.CONVERSATION_CLOSED
@@ -83,10 +85,16 @@ class ActorPayload(TypedDict):
 
 
 # -- messages --------------------------------------------------------------------------------
+class AttachmentRef(TypedDict):
+    id: int
+    kind: str  # an AttachmentKind
+
+
 class MessageReceivedPayload(TypedDict):
     message_id: int
     channel_id: int
     text: str
+    attachments: NotRequired[list[AttachmentRef]]  # present when the message carries any
 
 
 class MessageSentPayload(TypedDict):
@@ -94,6 +102,14 @@ class MessageSentPayload(TypedDict):
     author: ActorPayload
     text: str
     quick_replies: list[str]
+    attachments: NotRequired[list[AttachmentRef]]  # present when the message carries any
+
+
+class AttachmentUpdatedPayload(TypedDict):
+    attachment_id: int
+    message_id: int
+    state: str  # an AttachmentState: ready, or failed with `error`
+    error: str | None
 
 
 class MessageDeliveryUpdatedPayload(TypedDict):
@@ -248,6 +264,7 @@ PAYLOADS: dict[EventType, type[Mapping[str, object]]] = {
     EventType.MESSAGE_RECEIVED: MessageReceivedPayload,
     EventType.MESSAGE_SENT: MessageSentPayload,
     EventType.MESSAGE_DELIVERY_UPDATED: MessageDeliveryUpdatedPayload,
+    EventType.ATTACHMENT_UPDATED: AttachmentUpdatedPayload,
     EventType.NOTE_ADDED: NoteAddedPayload,
     EventType.CONVERSATION_OPENED: ConversationOpenedPayload,
     EventType.CONVERSATION_CLOSED: ConversationClosedPayload,

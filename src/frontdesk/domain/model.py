@@ -96,6 +96,25 @@ class Availability(StrEnum):
     OFFLINE = "offline"
 
 
+class AttachmentKind(StrEnum):
+    """What an attachment is, as the inbox shows it (a sticker is an image, a voice note audio)."""
+
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+    FILE = "file"
+    LOCATION = "location"  # no content: `data` holds latitude, longitude, name, address
+    CONTACT = "contact"  # a shared contact card: `data` holds its name and phones
+
+
+class AttachmentState(StrEnum):
+    """Whether an attachment's content is here: inbound media is fetched after the message is stored."""
+
+    PENDING = "pending"  # to fetch (a provider media id or a URL)
+    READY = "ready"  # stored (or nothing to fetch: a location, a contact card, a link sent as is)
+    FAILED = "failed"  # too big, unreachable, lying about its type: `error` says which
+
+
 class ChannelType(StrEnum):
     API = "api"
     WEBCHAT = "webchat"

@@ -88,6 +88,27 @@ class Message(Record, frozen=True, kw_only=True):
     created_at: dt.datetime
 
 
+class Attachment(Record, frozen=True, kw_only=True):
+    """A file, location or contact card carried by a message (`domain.model.AttachmentKind`)."""
+
+    id: int
+    message_id: int
+    kind: str
+    state: str
+    mime_type: str | None
+    size: int | None
+    file_name: str | None
+    sha256: str | None
+    storage_key: str | None  # where the media store keeps the content (None until fetched)
+    provider_media_id: str | None  # the provider's handle to fetch it (WhatsApp media id, Telegram file_id)
+    source_url: str | None  # a URL to fetch it from, or a link sent as is
+    data: dict[str, Any] | None  # a location's or contact card's fields
+    error: str | None
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    created_at: dt.datetime
+
+
 class Run(Record, frozen=True, kw_only=True):
     """A workflow run's row (the engine's live `engine.runs.Run` adds the parsed workflow)."""
 

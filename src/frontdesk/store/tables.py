@@ -268,6 +268,37 @@ messages = Table(
     Index("ix_messages_pending", "next_attempt_at", sqlite_where=_PENDING, postgresql_where=_PENDING),
 )
 
+_ATTACHMENT_PENDING = text("state = 'pending'")
+
+attachments = Table(
+    "attachments",
+    metadata,
+    _id(),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("mime_type", String(200), nullable=True),
+    Column("size", BigInteger, nullable=True),
+    Column("file_name", String(255), nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("storage_key", String(200), nullable=True),
+    Column("provider_media_id", String(500), nullable=True),
+    Column("source_url", Text, nullable=True),
+    Column("data", JSON, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UTCDateTime(), nullable=True),
+    _created(),
+    Index("ix_attachments_message", "message_id"),
+    # The media fetcher's queue: only what is still to fetch.
+    Index(
+        "ix_attachments_pending",
+        "next_attempt_at",
+        sqlite_where=_ATTACHMENT_PENDING,
+        postgresql_where=_ATTACHMENT_PENDING,
+    ),
+)
+
 events = Table(
     "events",
     metadata,
