@@ -40,3 +40,23 @@ def test_what_is_put_is_what_is_got(content: bytes) -> None:
         stored = store.put(content)
         assert store.get(stored.key) == content
         assert not list(Path(root).rglob(".incoming-*"))
+
+
+def test_content_types_come_from_the_bytes_and_a_lie_is_named() -> None:
+    from frontdesk.domain.attachments import content_type, shows_inline
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 20
+    assert content_type(png, "image/png") == ("image/png", None)
+    assert content_type(png, None) == ("image/png", None)
+    assert content_type(b"<html><script>alert(1)</script>", "image/jpeg") == (
+        "text/html",
+        "declared image/jpeg but the content is text/html",
+    )
+    assert content_type(b'<?xml version="1.0"?><svg onload="alert(1)"/>', "image/png")[1] is not None
+    assert content_type(b"<svg onload=alert(1)>", "application/octet-stream") == ("image/svg+xml", None)
+    assert not shows_inline(content_type(b"<svg onload=alert(1)>", None)[0])
+    assert content_type(b"plain words", "text/plain") == ("text/plain", None)
+    assert content_type(b"plain words", "text/html") == ("application/octet-stream", None)
+    assert content_type(b"RIFF\0\0\0\0WEBPVP8 ", "image/webp") == ("image/webp", None)
+    assert content_type(b"\0\0\0\x18ftypmp42", "video/mp4") == ("video/mp4", None)
+    assert content_type(b"OggS\0", "audio/ogg; codecs=opus") == ("audio/ogg", None)

@@ -76,3 +76,60 @@ def check_attachments(attachments: Sequence[NewAttachment], field: str) -> None:
             raise InvalidInput(
                 "file_name_too_long", f"{field}: a file name is at most {MAX_FILE_NAME} characters", field
             )
+
+
+# Leading bytes of the formats people send (RIFF-based ones also need their form type at offset 8).
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+    (b"OggS", "audio/ogg"),
+    (b"ID3", "audio/mpeg"),
+    (b"#!AMR", "audio/amr"),
+    (b"\x1a\x45\xdf\xa3", "video/webm"),
+    (b"PK\x03\x04", "application/zip"),
+)
+_RIFF = {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}
+_MARKUP_TYPES = ("text/html", "image/svg+xml")
+_MARKUP = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<iframe", b"<?xml", b"<svg")
+
+
+def sniff(content: bytes) -> str | None:
+    """The type the bytes themselves show (None: not one we recognise). Markup is named as such
+    — HTML or SVG — whatever a sender declared, so it is never shown inline."""
+    head = content[:512]
+    for magic, mime in _MAGIC:
+        if head.startswith(magic):
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] in _RIFF:
+        return _RIFF[head[8:12]]
+    if head[4:8] == b"ftyp":
+        return "video/3gpp" if head[8:11] == b"3gp" else ("audio/mp4" if head[8:11] == b"M4A" else "video/mp4")
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "audio/mpeg"  # an MPEG audio frame without an ID3 tag
+    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if b"<svg" in lowered[:256] and lowered.startswith((b"<svg", b"<?xml", b"<!doctype svg")):
+        return "image/svg+xml"
+    if lowered.startswith(_MARKUP):
+        return "text/html"
+    return None
+
+
+def content_type(content: bytes, declared: str | None) -> tuple[str, str | None]:
+    """The MIME type to store and serve, and why the content is refused (None: accepted).
+
+    The bytes decide when they are recognised; a declared type they contradict within media
+    (an "image/jpeg" that is HTML, a "video/mp4" that is a PNG) is a lie and refused. Unknown bytes
+    keep a declared non-markup type, or are `application/octet-stream`."""
+    said = (declared or "").split(";")[0].strip().lower() or None
+    seen = sniff(content)
+    if seen is None:
+        if said in _MARKUP_TYPES or said is None:
+            return "application/octet-stream", None
+        return said, None
+    claims_media = said is not None and said != seen and kind_of(said) is not AttachmentKind.FILE
+    if claims_media and (kind_of(said) is not kind_of(seen) or seen in _MARKUP_TYPES):
+        return seen, f"declared {said} but the content is {seen}"
+    return seen, None
