@@ -153,12 +153,18 @@ def agents_password(
 @channels_cli.command("telegram-webhook")
 def channels_telegram_webhook(
     channel_id: int,
-    public_url: Annotated[str, typer.Option(help="Frontdesk's public HTTPS base URL, e.g. https://frontdesk.example")],
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Frontdesk's public HTTPS base URL, e.g. https://frontdesk.example (default $FRONTDESK_PUBLIC_URL)"
+        ),
+    ] = None,
 ) -> None:
     """Register a Telegram channel's webhook with Telegram (setWebhook with its URL and secret)."""
     settings = settings_and_logs()
-    if not public_url.startswith(("https://", "http://")):
-        typer.echo("error: --public-url: an http(s) URL", err=True)
+    public_url = public_url or settings.public_url
+    if not public_url or not public_url.startswith(("https://", "http://")):
+        typer.echo("error: --public-url: an http(s) URL (or set FRONTDESK_PUBLIC_URL)", err=True)
         raise typer.Exit(2)
 
     def work(conn: Connection) -> Channel:
