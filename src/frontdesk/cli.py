@@ -16,7 +16,7 @@ from frontdesk.actions.sessions import set_password
 from frontdesk.actions.tokens import create_token
 from frontdesk.channels import telegram
 from frontdesk.cli_workflows import reported_errors, runs, workflows
-from frontdesk.demo import ADMIN_EMAIL, demo_admin_login, load_demo
+from frontdesk.demo import ADMIN_EMAIL, DEMO_APP_SECRET, demo_admin_login, load_demo
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import ChannelType, Role
 from frontdesk.domain.records import Channel
@@ -75,11 +75,14 @@ def demo() -> None:
     _print_welcome(settings, token)
 
 
-def _demo_with_token(conn: Connection) -> tuple[str, str, int | None]:
-    """Load the demo (once); a fresh admin login, and the API channel the welcome's example posts to."""
+Welcome = tuple[str, str, int | None, int | None]  # token, password, the API and WhatsApp channels' ids
+
+
+def _demo_with_token(conn: Connection) -> Welcome:
+    """Load the demo (once); a fresh admin login, and the channels the welcome's examples post to."""
     load_demo(conn)
     token, password = demo_admin_login(conn)
-    return token, password, first_channel_id(conn, ChannelType.API)
+    return token, password, first_channel_id(conn, ChannelType.API), first_channel_id(conn, ChannelType.WHATSAPP)
 
 
 @app.command()
@@ -191,8 +194,8 @@ def secrets_new_key() -> None:
     typer.echo(Fernet.generate_key().decode())
 
 
-def _print_welcome(settings: Settings, login: tuple[str, str, int | None]) -> None:
-    token, password, channel_id = login
+def _print_welcome(settings: Settings, login: Welcome) -> None:
+    token, password, channel_id, whatsapp_id = login
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(
         f"""
@@ -201,6 +204,7 @@ def _print_welcome(settings: Settings, login: tuple[str, str, int | None]) -> No
   Web chat, as a visitor: {base}/widget/demo
   API reference (OpenAPI): {base}/api/v1/schema
   Admin login (API token, Alice Martin): {token}
+  WhatsApp webhook (demo channel, not connected; app secret {DEMO_APP_SECRET}): {base}/webhooks/whatsapp/{whatsapp_id}
 
   Try it:
     export TOKEN={token}
