@@ -54,13 +54,14 @@ class ChannelController(Controller):
 
     @patch("/{channel_id:int}", opt={"role": Role.ADMIN})
     async def update(
-        self, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[ChannelPatch]
+        self, state: State, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[ChannelPatch]
     ) -> dict[str, Any]:
         """Rename a channel, change its `callback_url` (api; null removes it), its
         `allowed_origins` (webchat), its `phone_number_id` or write-only credentials (whatsapp, telegram).
         Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
+        state.authenticator.forget_channel(channel_id)  # a new credential verifies webhooks at once
         return await db.read(lambda c: channel_detail(c, channel_id))
 
     @post("/{channel_id:int}/secret/rotate", opt={"role": Role.ADMIN}, status_code=200)

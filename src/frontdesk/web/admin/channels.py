@@ -60,6 +60,7 @@ class ChannelPages(Controller):
         try:
             changes = checked(ChannelPatch, _channel_changes(channel, form)).model_dump(exclude_unset=True)
             await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
+            request.app.state.authenticator.forget_channel(channel_id)
         except DomainError as exc:
             return _editor(request, principal, channel, _values(form), error=exc)
         return Redirect(f"/admin/channels/{channel_id}?saved=1", status_code=303)
@@ -73,9 +74,9 @@ class ChannelPages(Controller):
     @post("/{channel_id:int}/check", opt=ADMIN, status_code=200)
     async def check(self, request: Request[Any, Any, Any], db: Db, principal: Caller, channel_id: PathId) -> Template:
         """The provider's answer, shown in this page (as POST /api/v1/channels/{id}/check gives it)."""
-        checked = await check_channel(request.app.state, channel_id)
+        answer = await check_channel(request.app.state, channel_id)
         channel = await db.read(lambda c: channel_detail(c, channel_id))
-        return _editor(request, principal, channel, _values_of(channel), checked=checked)
+        return _editor(request, principal, channel, _values_of(channel), checked=answer)
 
     @post("/{channel_id:int}/webhook", opt=ADMIN, status_code=200)
     async def register_webhook(
