@@ -110,3 +110,16 @@ def test_the_cli_registers_at_the_public_url_setting_when_not_given_one(
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"webhook set: {PUBLIC}/webhooks/telegram/{channel['id']}"
+
+
+def test_the_cli_without_a_public_url_nor_the_setting_says_what_it_needs(db_url: str, bot_api: tg.FakeBotApi) -> None:
+    env = {**os.environ, "FRONTDESK_DATABASE_URL": db_url, "FRONTDESK_TELEGRAM_BASE_URL": bot_api.url}
+    env.pop("FRONTDESK_PUBLIC_URL", None)
+
+    result = subprocess.run(
+        [str(FRONTDESK), "channels", "telegram-webhook", "1"], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 2
+    assert "--public-url: an http(s) URL (or set FRONTDESK_PUBLIC_URL)" in result.stderr
+    assert bot_api.sent == []
