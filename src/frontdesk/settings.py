@@ -37,11 +37,6 @@ class Settings(BaseSettings):
     http_allow_private: bool = Field(
         False, description="let http_request steps call loopback/private addresses (tests, on-premise CRMs)"
     )
-    public_url: str | None = Field(
-        None,
-        description="Frontdesk's public base URL (https://frontdesk.example): the webhook URLs the admin pages show "
-        "and Telegram's setWebhook registers; unset: the URL the admin page was opened with",
-    )
     whatsapp_graph_base_url: str = Field(
         "https://graph.facebook.com", description="WhatsApp Cloud API: the Graph API's base URL (a fake in tests)"
     )
@@ -58,4 +53,9 @@ class Settings(BaseSettings):
     )
     webchat_address_sessions_per_hour: int = Field(
         60, ge=1, description="new web-chat sessions one client address may start an hour (per process)"
+    )
+    public_url: str | None = Field(
+        None,
+        description="Frontdesk's public base URL (https://frontdesk.example): the webhook URLs the admin pages show "
+        "and Telegram's setWebhook registers; unset: the URL the admin page was opened with",
     )
