@@ -70,6 +70,7 @@ LEAST_ROLE: dict[Operation, str] = {
     ("PATCH", "/api/v1/channels/{channel_id}"): "admin",
     ("POST", "/api/v1/channels/{channel_id}/inbound"): "manager",
     ("POST", "/api/v1/channels/{channel_id}/secret/rotate"): "admin",
+    ("POST", "/api/v1/channels/{channel_id}/check"): "manager",  # asks the provider; changes nothing
     # WhatsApp's webhooks: the channel's verify token and app-secret signature are the credential
     ("GET", "/webhooks/whatsapp/{channel_id}"): PUBLIC,
     ("POST", "/webhooks/whatsapp/{channel_id}"): PUBLIC,

@@ -42,13 +42,22 @@ class FakeProvider(Generic[T]):
     def _answer(self, path: str, headers: Message, raw: bytes) -> tuple[int, dict[str, Any]]:
         raise NotImplementedError
 
+    def _answer_get(self, path: str, headers: Message) -> tuple[int, dict[str, Any]]:
+        """A GET (an identity or media endpoint); a provider without one answers 404."""
+        return 404, {"error": f"no GET endpoint at {path}"}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length", "0")))
-                status, answer = fake._answer(self.path, self.headers, raw)
+                self._reply(*fake._answer(self.path, self.headers, raw))
+
+            def do_GET(self) -> None:
+                self._reply(*fake._answer_get(self.path, self.headers))
+
+            def _reply(self, status: int, answer: dict[str, Any]) -> None:
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

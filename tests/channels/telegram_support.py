@@ -18,6 +18,7 @@ from tests.factories import Api
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "telegram_updates.json").read_text())
 BOT_TOKEN, WEBHOOK_SECRET = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "webhook-secret_for-tests"
 CHAT_ID = 1111111
+BOT_ID, BOT_NAME, BOT_USERNAME = 123456, "Frontdesk Test", "frontdesk_test_bot"
 
 
 def update(name: str, **changes: Any) -> dict[str, Any]:
@@ -54,6 +55,8 @@ class FakeBotApi(FakeProvider[Sent]):
     for ever) — `{"ok": true, "result": {"message_id": ..}}`, or `ok: false` with a description."""
 
     def _answer(self, path: str, headers: Message, raw: bytes) -> tuple[int, dict[str, Any]]:
+        if path.endswith("/getMe"):
+            return _get_me(path)
         body = json.loads(raw)
         if path.endswith("/setWebhook"):
             return self._set_webhook(path, body)
@@ -82,6 +85,14 @@ class FakeBotApi(FakeProvider[Sent]):
         if problem:
             return status, {"ok": False, "error_code": status, "description": problem}
         return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+
+
+def _get_me(path: str) -> tuple[int, dict[str, Any]]:
+    """`getMe` (core.telegram.org/bots/api#getme): the bot as a User; a wrong token gets 401 Unauthorized."""
+    if path != f"/bot{BOT_TOKEN}/getMe":
+        return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    bot = {"id": BOT_ID, "is_bot": True, "first_name": BOT_NAME, "username": BOT_USERNAME, "can_join_groups": True}
+    return 200, {"ok": True, "result": bot}
 
 
 def _problem(path: str, body: dict[str, Any]) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypedDict
 
+from frontdesk.channels.base import CheckOutcome
 from frontdesk.domain.model import ConversationStatus, Role
 
 
@@ -164,3 +165,12 @@ class InboundReceipt(TypedDict):
 
 class Health(TypedDict):
     status: str
+
+
+class ChannelCheck(TypedDict):
+    """What the provider's identity endpoint said of the channel's credentials (POST …/check)."""
+
+    channel_id: int
+    outcome: CheckOutcome  # ok, failed (unreachable or refused: detail says which) or nothing_to_check
+    detail: str
+    identity: dict[str, str]  # the provider's own fields: WhatsApp's verified_name…, Telegram's username…

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from frontdesk.channels import signing
-from frontdesk.channels.base import Capabilities, InboundItem, SendResult, Verdict
+from frontdesk.channels.base import Capabilities, CheckResult, InboundItem, SendResult, Verdict, nothing_to_check
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel, Outbound
@@ -83,6 +83,9 @@ class ApiChannel:
         if response.is_success:
             return SendResult(Verdict.SENT)
         return SendResult(Verdict.RETRY, f"callback answered HTTP {response.status_code}")
+
+    async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
+        return nothing_to_check("API")
 
 
 def _body(message: Outbound) -> bytes:

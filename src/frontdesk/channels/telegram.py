@@ -15,7 +15,17 @@ from typing import Any
 
 import httpx
 
-from frontdesk.channels.base import Capabilities, Ignored, InboundItem, Item, SendResult, Verdict
+from frontdesk.channels.base import (
+    Capabilities,
+    CheckOutcome,
+    CheckResult,
+    Ignored,
+    InboundItem,
+    Item,
+    SendResult,
+    Verdict,
+    unreachable,
+)
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel, Outbound
@@ -84,6 +94,15 @@ class TelegramChannel:
             return SendResult(Verdict.RETRY, f"{type(exc).__name__} reaching the Telegram Bot API")
         return _classify(response)
 
+    async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
+        """`getMe` with the bot token: the bot's username, name and id, or why not."""
+        base = settings.telegram_base_url.rstrip("/")
+        try:
+            response = await client.post(f"{base}/bot{channel.credential(BOT_TOKEN)}/getMe")
+        except httpx.HTTPError as exc:  # the URL holds the token: `unreachable` leaves the exception's text out
+            return unreachable("the Telegram Bot API", base, exc)
+        return _identity(response)
+
 
 def message_body(message: Outbound) -> dict[str, Any]:
     """The sendMessage body: options as an inline keyboard (one button a row, the option as its
@@ -132,6 +151,21 @@ def set_webhook(client: httpx.Client, channel: Channel, settings: Settings, publ
     if response.is_success and answer.get("ok") is True:
         return None
     return f"Telegram answered HTTP {response.status_code}: {_description(answer, response)}"
+
+
+def _identity(response: httpx.Response) -> CheckResult:
+    answer = _json(response)
+    bot = answer.get("result")
+    if not response.is_success or answer.get("ok") is not True or not isinstance(bot, dict):
+        refused = "Telegram refused the bot token" if response.status_code in (401, 404) else "Telegram answered"
+        return CheckResult(
+            CheckOutcome.FAILED, f"{refused} (HTTP {response.status_code}: {_description(answer, response)})"
+        )
+    identity = {key: str(bot[key])[:200] for key in ("id", "username", "first_name") if bot.get(key)}
+    username = f"@{identity['username']}" if "username" in identity else "a bot without a username"
+    return CheckResult(
+        CheckOutcome.OK, f"{username} ({identity.get('first_name', '?')}, id {identity.get('id', '?')})", identity
+    )
 
 
 def _classify(response: httpx.Response) -> SendResult:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from frontdesk.channels.base import Capabilities, InboundItem, SendResult, Verdict
+from frontdesk.channels.base import Capabilities, CheckResult, InboundItem, SendResult, Verdict, nothing_to_check
 from frontdesk.domain.errors import InvalidInput, Unauthorized
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel, Outbound
@@ -172,6 +172,9 @@ class WebchatAdapter:
         self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
     ) -> SendResult:
         return SendResult(Verdict.FAILED, "web chat answers in the widget: there is nothing to send to")
+
+    async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
+        return nothing_to_check("web chat")
 
 
 ADAPTER = WebchatAdapter()

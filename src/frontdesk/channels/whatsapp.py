@@ -17,7 +17,18 @@ from typing import Any
 
 import httpx
 
-from frontdesk.channels.base import Capabilities, Ignored, InboundItem, Item, SendResult, StatusUpdate, Verdict
+from frontdesk.channels.base import (
+    Capabilities,
+    CheckOutcome,
+    CheckResult,
+    Ignored,
+    InboundItem,
+    Item,
+    SendResult,
+    StatusUpdate,
+    Verdict,
+    unreachable,
+)
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType, DeliveryStatus
 from frontdesk.domain.records import Channel, Outbound
@@ -27,6 +38,7 @@ SIGNATURE_HEADER = "x-hub-signature-256"
 ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN = "access_token", "app_secret", "verify_token"
 MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20  # Meta's limits on interactive reply buttons
 MAX_ROWS, MAX_ROW_TITLE = 10, 24  # and on a list message's rows
+IDENTITY_FIELDS = {"fields": "display_phone_number,verified_name"}
 _PHONE_NUMBER_ID = re.compile(r"[0-9]{1,32}")
 _STATUSES = {
     "sent": DeliveryStatus.SENT,
@@ -103,6 +115,22 @@ class WhatsAppChannel:
             return SendResult(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
         return _classify(response)
 
+    async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
+        """`GET /{version}/{phone number id}?fields=display_phone_number,verified_name` with the
+        access token: the number and the business name Meta holds for it, or why not."""
+        phone_number_id = channel.config.get("phone_number_id")
+        if not phone_number_id:
+            return CheckResult(CheckOutcome.FAILED, "the channel has no phone_number_id")
+        base = settings.whatsapp_graph_base_url.rstrip("/")
+        headers = {"authorization": f"Bearer {channel.credential(ACCESS_TOKEN)}"}
+        try:
+            response = await client.get(
+                f"{base}/{settings.whatsapp_api_version}/{phone_number_id}", params=IDENTITY_FIELDS, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            return unreachable("the WhatsApp Graph API", base, exc)
+        return _identity(response)
+
 
 def message_body(message: Outbound) -> dict[str, Any]:
     """The Graph API body: options as reply buttons (≤ 3 short titles), a list (≤ 10 rows), or
@@ -122,6 +150,29 @@ def message_body(message: Outbound) -> dict[str, Any]:
     if options:
         text += "\n" + "\n".join(f"{n}. {o}" for n, o in enumerate(options, 1))
     return {**base, "type": "text", "text": {"preview_url": False, "body": text}}
+
+
+def _identity(response: httpx.Response) -> CheckResult:
+    if response.status_code in (401, 403):
+        return CheckResult(
+            CheckOutcome.FAILED,
+            f"WhatsApp refused the access token (HTTP {response.status_code}: {_error_message(response)})",
+        )
+    if not response.is_success:
+        return CheckResult(
+            CheckOutcome.FAILED, f"WhatsApp answered HTTP {response.status_code}: {_error_message(response)}"
+        )
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        return CheckResult(CheckOutcome.FAILED, "WhatsApp answered without a JSON object")
+    identity = {
+        key: str(answer[key])[:200] for key in ("id", "display_phone_number", "verified_name") if answer.get(key)
+    }
+    name, number = identity.get("verified_name", "(no verified name)"), identity.get("display_phone_number", "?")
+    return CheckResult(CheckOutcome.OK, f"{name}, phone number {number}", identity)
 
 
 def _classify(response: httpx.Response) -> SendResult:
