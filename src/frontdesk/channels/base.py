@@ -65,6 +65,7 @@ class SendResult:
     verdict: Verdict
     error: str | None = None  # why, when not sent
     provider_message_id: str | None = None
+    retry_after: float | None = None  # seconds the provider asked to wait before a retry (429/5xx)
 
 
 @dataclass(frozen=True)

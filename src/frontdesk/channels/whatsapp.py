@@ -9,6 +9,7 @@ becomes an `Ignored` item (logged by the route, never fatal: Meta retries an err
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import hmac
 import re
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 
 from frontdesk.channels.base import Capabilities, Ignored, InboundItem, Item, SendResult, StatusUpdate, Verdict
+from frontdesk.clock import now
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType, DeliveryStatus
 from frontdesk.domain.records import Channel, Outbound
@@ -133,8 +135,24 @@ def _classify(response: httpx.Response) -> SendResult:
         return SendResult(Verdict.SENT, provider_message_id=provider_id)
     reason = f"WhatsApp answered HTTP {response.status_code}: {_error_message(response)}"
     if response.status_code == 429 or response.status_code >= 500:
-        return SendResult(Verdict.RETRY, reason)
+        return SendResult(Verdict.RETRY, reason, retry_after=retry_after(response.headers.get("retry-after")))
     return SendResult(Verdict.FAILED, reason)
+
+
+def retry_after(value: str | None) -> float | None:
+    """An HTTP `Retry-After` header: delay-seconds, or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now()).total_seconds())
 
 
 def _error_message(response: httpx.Response) -> str:
