@@ -78,6 +78,9 @@ class Capabilities:
     # (WhatsApp's customer-service window); None: no window. `outside_window` says so plainly.
     reply_window: dt.timedelta | None = None
     outside_window: str = ""
+    # Sends pre-approved template messages (domain.message_templates), the ones its config lists:
+    # they are what a reply window still lets through.
+    templates: bool = False
 
 
 class ChannelAdapter(Protocol):

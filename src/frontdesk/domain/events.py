@@ -89,11 +89,20 @@ class MessageReceivedPayload(TypedDict):
     text: str
 
 
+class TemplatePayload(TypedDict):
+    """A template message: the channel's template, and the texts of its body parameters."""
+
+    name: str
+    language: str
+    parameters: list[str]
+
+
 class MessageSentPayload(TypedDict):
     message_id: int
     author: ActorPayload
     text: str
     quick_replies: list[str]
+    template: NotRequired[TemplatePayload]  # a template message (`text` is its readable form)
 
 
 class MessageDeliveryUpdatedPayload(TypedDict):
