@@ -16,6 +16,7 @@ from frontdesk.domain.errors import Conflict
 from frontdesk.domain.events import TemplatePayload
 from frontdesk.domain.message_templates import MessageTemplate, check_send, configured, thread_text
 from frontdesk.domain.model import Actor
+from frontdesk.store.sql import channels
 
 
 def channel_templates(conn: Connection, channel_id: int | None) -> list[MessageTemplate]:
@@ -25,6 +26,12 @@ def channel_templates(conn: Connection, channel_id: int | None) -> list[MessageT
         kind = "no channel" if found is None else f"a {found[0]} channel"
         raise Conflict("templates_not_supported", f"template messages go out on WhatsApp only; this is {kind}")
     return configured(found[1])
+
+
+def every_channels_templates(conn: Connection) -> list[MessageTemplate]:
+    """The templates of every channel that sends them (what a workflow's send_template may name)."""
+    listed = channels.list_channels(conn)
+    return [t for c in listed if ADAPTERS[c["type"]].capabilities.templates for t in configured(c["config"])]
 
 
 def send_template(

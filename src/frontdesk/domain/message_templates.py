@@ -75,7 +75,7 @@ def problem(templates: Iterable[MessageTemplate], name: str, language: str, give
     found = next((t for t in available if (t.name, t.language) == (name, language)), None)
     if found is None:
         known = ", ".join(t.label() for t in available) or "none"
-        message = f"template {name} ({language}) is not configured on the channel (it has: {known})"
+        message = f"template {name} ({language}) is not configured (configured: {known})"
         return TemplateProblem("unknown_template", message, "name")
     if given != found.parameters:
         message = f"template {found.label()} takes {found.parameters} parameter(s), not {given}"
