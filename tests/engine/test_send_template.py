@@ -160,3 +160,16 @@ def logged_in_page(admin: Api, path: str) -> str:
     form = {"email": email, "password": PASSWORD, "_csrf_token": csrf_of(client.get("/login").text)}
     assert client.post("/login", data=form, follow_redirects=False).status_code == 302
     return str(client.get(path, headers={"accept": "text/html"}).text)
+
+
+def test_a_dry_run_shows_the_template_it_would_send_and_sends_nothing(
+    admin: Api, channel: dict[str, Any], graph: FakeGraph
+) -> None:
+    definition = {"name": "Follow-up", "trigger": {"event": "manual"}, "steps": [FOLLOW_UP]}
+    workflow = admin.post("/api/v1/workflows", {"definition": definition}).json()
+
+    result = admin.post(f"/api/v1/workflows/{workflow['id']}/dry-run", {"contact": {"name": "Ada Byron"}}).json()
+
+    assert result["status"] == "completed"
+    assert result["effects"] == [{"send_template": "order_update", "language": "en_US", "parameters": ["Ada", "#1042"]}]
+    assert graph.sent == []
