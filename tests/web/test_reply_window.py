@@ -142,3 +142,16 @@ def test_a_template_with_the_wrong_parameters_is_refused_on_the_thread(
     assert response.status_code == 422, response.text
     assert "takes 2 parameter(s), not 1" in html.unescape(response.text)
     assert [m["direction"] for m in thread(admin, conversation_id)] == ["in"]
+
+
+def test_outside_the_window_without_templates_the_thread_says_where_they_come_from(
+    admin: Api, browser_session: Api, conversation_id: int
+) -> None:
+    [channel] = admin.get("/api/v1/channels").json()
+    assert admin.patch(f"/api/v1/channels/{channel['id']}", {"templates": []}).status_code == 200
+    age_inbound_messages(admin, 25)
+
+    shown = page(browser_session, conversation_id)
+
+    assert WINDOW in shown
+    assert "lists no templates yet" in shown and "Send template" not in shown
