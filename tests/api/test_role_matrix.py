@@ -27,7 +27,7 @@ from tests.api.test_auth import LEAST_ROLE, PUBLIC, Operation, served_operations
 from tests.factories import Api, eventually, make_agent, make_token
 
 CONVERSATION, CONTACT, RUN, FILTERED, UNSCOPED = "conversation", "contact", "run", "filtered list", "unscoped"
-_CONVERSATION_OPS = ["", "/messages", "/close", "/assign", "/transfer", "/reopen", "/unassign"]
+_CONVERSATION_OPS = ["", "/messages", "/template", "/close", "/assign", "/transfer", "/reopen", "/unassign"]
 
 SCOPE: dict[Operation, str] = {
     **{op: UNSCOPED for op in LEAST_ROLE},
@@ -37,6 +37,7 @@ SCOPE: dict[Operation, str] = {
     ("GET", "/api/v1/conversations/{conversation_id}"): CONVERSATION,
     ("GET", "/api/v1/conversations/{conversation_id}/messages"): CONVERSATION,
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): CONVERSATION,
+    ("POST", "/api/v1/conversations/{conversation_id}/template"): CONVERSATION,
     ("POST", "/api/v1/conversations/{conversation_id}/close"): CONVERSATION,
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): CONVERSATION,
     ("POST", "/api/v1/conversations/{conversation_id}/transfer"): CONVERSATION,
@@ -54,6 +55,7 @@ LISTS = {
 }
 BODIES: dict[Operation, dict[str, Any]] = {
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"text": "Not mine to answer"},
+    ("POST", "/api/v1/conversations/{conversation_id}/template"): {"name": "order_update", "language": "en"},
     ("POST", "/api/v1/conversations/{conversation_id}/close"): {"note": "closed by a stranger"},
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): {"team_id": 0},  # the stranger's team
     ("POST", "/api/v1/conversations/{conversation_id}/transfer"): {"team_id": 0, "reason": "mine now"},

@@ -19,6 +19,9 @@ class FakeProvider(Generic[T]):
         self._script = list(script)
         self._lock = threading.Lock()
         self._sent: list[T] = []
+        # Seconds a 429 or 5xx answer asks to wait (an HTTP Retry-After header; a provider may
+        # also say it in its body); None: the answer does not say.
+        self.retry_after: int | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
@@ -62,6 +65,8 @@ class FakeProvider(Generic[T]):
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
+                if fake.retry_after is not None and (status == 429 or status >= 500):
+                    self.send_header("retry-after", str(fake.retry_after))
                 self.end_headers()
                 self.wfile.write(data)
 

@@ -69,8 +69,9 @@ class FakeBotApi(FakeProvider[Sent]):
             result = {"message_id": 2000 + number, "chat": {"id": body["chat_id"], "type": "private"}, "text": ""}
             return 200, {"ok": True, "result": result}
         if status == 429:
-            description = "Too Many Requests: retry after 1"
-            return 429, {"ok": False, "error_code": 429, "description": description, "parameters": {"retry_after": 1}}
+            wait = 1 if self.retry_after is None else self.retry_after
+            limited = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {wait}"}
+            return 429, {**limited, "parameters": {"retry_after": wait}}
         description = problem or f"Bad Request: scripted failure {status}"
         return status, {"ok": False, "error_code": status, "description": description}
 

@@ -110,4 +110,20 @@ def _problem(path: str, authorization: str, body: dict[str, Any]) -> str | None:
         return None
     if kind == "interactive" and body.get("interactive", {}).get("type") in ("button", "list"):
         return None
+    if kind == "template":
+        return _template_problem(body.get("template"))
     return f"unexpected body {body}"
+
+
+def _template_problem(template: Any) -> str | None:
+    """Meta's template object: a name, `language.code`, and components whose body parameters are
+    `{"type": "text", "text": ...}` (https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates)."""
+    if not isinstance(template, dict) or not template.get("name") or not template.get("language", {}).get("code"):
+        return "a template needs name and language.code"
+    for component in template.get("components", []):
+        parameters = component.get("parameters")
+        if component.get("type") != "body" or not parameters:
+            return f"unexpected component {component}"
+        if any(p.get("type") != "text" or not p.get("text") for p in parameters):
+            return f"a body parameter needs type text and a text: {parameters}"
+    return None

@@ -43,10 +43,11 @@ class ChannelController(Controller):
     @post("/", opt={"role": Role.ADMIN})
     async def create(self, db: Db, data: JSONBody[ChannelBody]) -> dict[str, Any]:
         """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls.
-        A whatsapp channel takes `phone_number_id` and its write-only `access_token`, `app_secret`
-        and `verify_token`, a telegram channel its write-only `bot_token` and `webhook_secret`
-        (sealed at rest, never returned)."""
-        settings = data.model_dump(include={"callback_url", "allowed_origins", "phone_number_id"}, exclude_none=True)
+        A whatsapp channel takes `phone_number_id`, its write-only `access_token`, `app_secret`
+        and `verify_token`, and the `templates` it may send; a telegram channel its write-only
+        `bot_token` and `webhook_secret` (credentials are sealed at rest, never returned)."""
+        keys = {"callback_url", "allowed_origins", "phone_number_id", "templates"}
+        settings = data.model_dump(include=keys, exclude_none=True)
         credentials = data.model_dump(include=set(CREDENTIALS), exclude_none=True)
         channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings, credentials))
         channel = await db.read(lambda c: channel_detail(c, channel_id))
@@ -57,7 +58,8 @@ class ChannelController(Controller):
         self, state: State, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[ChannelPatch]
     ) -> dict[str, Any]:
         """Rename a channel, change its `callback_url` (api; null removes it), its
-        `allowed_origins` (webchat), its `phone_number_id` or write-only credentials (whatsapp, telegram).
+        `allowed_origins` (webchat), its `phone_number_id`, `templates` or write-only credentials
+        (whatsapp, telegram).
         Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))

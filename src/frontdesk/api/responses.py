@@ -51,6 +51,7 @@ class Message(TypedDict):
     private: bool
     quick_replies: list[Any] | None
     created_at: datetime
+    template: dict[str, Any] | None  # a template message: {name, language, parameters}
 
 
 class Run(TypedDict):

@@ -31,6 +31,8 @@ class ApiChannel:
             raise InvalidInput("not_for_api", "allowed_origins: only webchat channels have them", "allowed_origins")
         if "phone_number_id" in settings:
             raise InvalidInput("not_for_api", "phone_number_id: only whatsapp channels have one", "phone_number_id")
+        if "templates" in settings:
+            raise InvalidInput("not_for_api", "templates: only whatsapp channels send templates", "templates")
         if "callback_url" not in settings:
             return {}
         url = settings["callback_url"]

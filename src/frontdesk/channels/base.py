@@ -67,6 +67,7 @@ class SendResult:
     verdict: Verdict
     error: str | None = None  # why, when not sent
     provider_message_id: str | None = None
+    retry_after: float | None = None  # seconds the provider asked to wait before a retry (429/5xx)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class Capabilities:
     # (WhatsApp's customer-service window); None: no window. `outside_window` says so plainly.
     reply_window: dt.timedelta | None = None
     outside_window: str = ""
+    # Sends pre-approved template messages (domain.message_templates), the ones its config lists:
+    # they are what a reply window still lets through.
+    templates: bool = False
 
 
 class ChannelAdapter(Protocol):

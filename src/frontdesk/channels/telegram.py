@@ -176,8 +176,15 @@ def _classify(response: httpx.Response) -> SendResult:
         return SendResult(Verdict.SENT, provider_message_id=None if provider_id is None else str(provider_id))
     reason = f"Telegram answered HTTP {response.status_code}: {_description(answer, response)}"
     if response.status_code == 429 or response.status_code >= 500:
-        return SendResult(Verdict.RETRY, reason)
+        return SendResult(Verdict.RETRY, reason, retry_after=_retry_after(answer))
     return SendResult(Verdict.FAILED, reason)
+
+
+def _retry_after(answer: dict[str, Any]) -> float | None:
+    """A flood-limited call's `parameters.retry_after`: the seconds Telegram asks to wait."""
+    parameters = answer.get("parameters")
+    value = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

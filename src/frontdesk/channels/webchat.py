@@ -139,6 +139,8 @@ class WebchatAdapter:
             raise InvalidInput("not_for_webchat", "callback_url: web chat answers in the widget", "callback_url")
         if "phone_number_id" in settings:
             raise InvalidInput("not_for_webchat", "phone_number_id: only whatsapp channels have one", "phone_number_id")
+        if "templates" in settings:
+            raise InvalidInput("not_for_webchat", "templates: only whatsapp channels send templates", "templates")
         return channel_config(settings["allowed_origins"]) if "allowed_origins" in settings else {}
 
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:

@@ -2,13 +2,15 @@
 with the access token to `{graph base}/{version}/{phone number id}/messages`.
 
 Text only in this slice: inbound text, interactive replies and template quick-reply buttons;
-outbound text, with a question's options as reply buttons or a list. Anything else in a webhook
+outbound text, with a question's options as reply buttons or a list, and the template messages the
+channel's config lists (the only kind Meta delivers outside the 24-hour window). Anything else in a webhook
 becomes an `Ignored` item (logged by the route, never fatal: Meta retries an error for days).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import hmac
 import re
@@ -29,7 +31,9 @@ from frontdesk.channels.base import (
     Verdict,
     unreachable,
 )
+from frontdesk.clock import now
 from frontdesk.domain.errors import InvalidInput
+from frontdesk.domain.message_templates import parse_templates
 from frontdesk.domain.model import ChannelType, DeliveryStatus
 from frontdesk.domain.records import Channel, Outbound
 from frontdesk.settings import Settings
@@ -54,6 +58,7 @@ class WhatsAppChannel:
         max_quick_replies=MAX_ROWS,
         reply_window=dt.timedelta(hours=24),
         outside_window="outside WhatsApp's 24-hour window: send a template (the contact last wrote over 24 hours ago)",
+        templates=True,
     )
     required = frozenset({"phone_number_id", ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN})
     credential_names = frozenset({ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN})
@@ -65,14 +70,17 @@ class WhatsAppChannel:
         for key in ("callback_url", "allowed_origins"):
             if key in settings:
                 raise InvalidInput("not_for_whatsapp", f"{key}: whatsapp channels do not take it", key)
+        checked: dict[str, Any] = {}
+        if "templates" in settings:  # the approved templates it may send, as Meta's console lists them
+            checked["templates"] = [t.as_config() for t in parse_templates(settings["templates"])]
         if "phone_number_id" not in settings:
-            return {}
+            return checked
         value = str(settings["phone_number_id"] or "")
         if not _PHONE_NUMBER_ID.fullmatch(value):
             raise InvalidInput(
                 "invalid_phone_number_id", "phone_number_id: the digits Meta's console shows", "phone_number_id"
             )
-        return {"phone_number_id": value}
+        return {**checked, "phone_number_id": value}
 
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
         """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>`."""
@@ -133,9 +141,11 @@ class WhatsAppChannel:
 
 
 def message_body(message: Outbound) -> dict[str, Any]:
-    """The Graph API body: options as reply buttons (≤ 3 short titles), a list (≤ 10 rows), or
-    numbered under the text when they fit neither."""
+    """The Graph API body: a template, or text with options as reply buttons (≤ 3 short titles),
+    a list (≤ 10 rows), or numbered under the text when they fit neither."""
     base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.external_id}
+    if message.template is not None:
+        return {**base, "type": "template", "template": template_body(message.template)}
     options = message.quick_replies
     if options and len(options) <= MAX_BUTTONS and all(len(o) <= MAX_BUTTON_TITLE for o in options):
         buttons = [{"type": "reply", "reply": {"id": o, "title": o}} for o in options]
@@ -175,6 +185,16 @@ def _identity(response: httpx.Response) -> CheckResult:
     return CheckResult(CheckOutcome.OK, f"{name}, phone number {number}", identity)
 
 
+def template_body(template: Mapping[str, Any]) -> dict[str, Any]:
+    """Meta's template object: its name, its language's code, and the body parameters as texts
+    (a template without parameters sends no components)."""
+    body: dict[str, Any] = {"name": template["name"], "language": {"code": template["language"]}}
+    parameters = [{"type": "text", "text": str(text)} for text in template.get("parameters") or []]
+    if parameters:
+        body["components"] = [{"type": "body", "parameters": parameters}]
+    return body
+
+
 def _classify(response: httpx.Response) -> SendResult:
     if response.is_success:
         try:
@@ -184,8 +204,24 @@ def _classify(response: httpx.Response) -> SendResult:
         return SendResult(Verdict.SENT, provider_message_id=provider_id)
     reason = f"WhatsApp answered HTTP {response.status_code}: {_error_message(response)}"
     if response.status_code == 429 or response.status_code >= 500:
-        return SendResult(Verdict.RETRY, reason)
+        return SendResult(Verdict.RETRY, reason, retry_after=retry_after(response.headers.get("retry-after")))
     return SendResult(Verdict.FAILED, reason)
+
+
+def retry_after(value: str | None) -> float | None:
+    """An HTTP `Retry-After` header: delay-seconds, or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now()).total_seconds())
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -1,5 +1,5 @@
 """Admin pages: channels — managers see them; admins rename them and change a web chat's
-allowed origins, an API channel's callback, a WhatsApp channel's phone number id or the
+allowed origins, an API channel's callback, a WhatsApp channel's phone number id and templates or the
 write-only credentials of WhatsApp and Telegram, through `update_channel`, as PATCH /api/v1/channels/{id},
 and rotate a channel's secret as POST /api/v1/channels/{id}/secret/rotate does. A WhatsApp or
 Telegram channel's page checks its credentials with the provider, and registers Telegram's webhook
@@ -114,26 +114,38 @@ def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, 
         return {"name": form.get("name", ""), "allowed_origins": lines(form.get("allowed_origins"))}
     if channel["type"] == ChannelType.WHATSAPP:
         typed = {key: form.get(key) for key in CREDENTIALS if form.get(key)}
-        return {"name": form.get("name", ""), "phone_number_id": form.get("phone_number_id", ""), **typed}
+        templates = [_template(line) for line in (form.get("templates") or "").splitlines() if line.strip()]
+        named = {"name": form.get("name", ""), "phone_number_id": form.get("phone_number_id", "")}
+        return {**named, "templates": templates, **typed}
     if channel["type"] == ChannelType.TELEGRAM:
         typed = {key: form.get(key) for key in ("bot_token", "webhook_secret") if form.get(key)}
         return {"name": form.get("name", ""), **typed}
     return {"name": form.get("name", ""), "callback_url": form.get("callback_url") or None}
 
 
+def _template(line: str) -> dict[str, Any]:
+    """`name language [parameters]`, as a line of the templates field: the API's body checks it."""
+    parts = line.split()
+    parameters = parts[2] if len(parts) > 2 else "0"
+    return {"name": parts[0], "language": parts[1] if len(parts) > 1 else "", "parameters": parameters}
+
+
 def _values_of(channel: dict[str, Any]) -> dict[str, Any]:
     config = channel["config"]
+    templates = config.get("templates") or []
     return {
         "name": channel["name"],
         "callback_url": config.get("callback_url") or "",
         "allowed_origins": "\n".join(config.get("allowed_origins") or []),
         "phone_number_id": config.get("phone_number_id") or "",
+        "templates": "\n".join(f"{t['name']} {t['language']} {t['parameters']}" for t in templates),
     }
 
 
 def _values(form: FormMultiDict) -> dict[str, Any]:
     """What the form showed, typed again on a refusal (never the credentials: they are not echoed)."""
-    return {key: form.get(key, "") for key in ("name", "callback_url", "allowed_origins", "phone_number_id")}
+    keys = ("name", "callback_url", "allowed_origins", "phone_number_id", "templates")
+    return {key: form.get(key, "") for key in keys}
 
 
 def _editor(
