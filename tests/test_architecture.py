@@ -21,14 +21,14 @@ PACKAGE = SRC / "frontdesk"
 # hook assignment installs at composition (actions.assignments.use_queues). `server` is the
 # composition root; `application` assembles the API and the web pages into one app.
 LAYERS: list[set[str]] = [
-    {"domain", "clock", "settings", "logs", "inflight", "__init__"},
+    {"domain", "clock", "settings", "logs", "inflight", "destinations", "__init__"},
     {"steps"},
     {"workflows"},
     {"store"},
     {"channels"},
     {"actions"},
     {"assignment"},
-    {"engine", "delivery"},
+    {"engine", "delivery", "media_fetcher"},
     {"worker"},
     {"api", "web"},
     {"application"},

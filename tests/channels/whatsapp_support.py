@@ -1,4 +1,4 @@
-"""A fake Graph API on 127.0.0.1 for WhatsApp's send endpoint, the documented webhook payloads,
+"""A fake Graph API on 127.0.0.1 for WhatsApp's send and media endpoints, the documented webhook payloads,
 and small helpers to sign and post them, shared by the WhatsApp tests."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from typing import Any
 
 import httpx
 
-from tests.channels.fake_provider import FakeProvider
+from tests.channels.fake_provider import Answer, FakeProvider
 from tests.factories import Api
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "whatsapp_webhooks.json").read_text())
+MEDIA_FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "whatsapp_media_webhooks.json").read_text())
 PHONE_NUMBER_ID = "106540352242922"
 ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN = "EAAG-test-access-token", "app-secret-for-tests", "verify-me"
 VERSION = "v21.0"
@@ -25,7 +26,7 @@ VERSION = "v21.0"
 
 def payload(name: str, **message: Any) -> dict[str, Any]:
     """A documented payload; `message` overrides fields of its first message or status."""
-    found = copy.deepcopy(FIXTURES[name])
+    found = copy.deepcopy(FIXTURES[name] if name in FIXTURES else MEDIA_FIXTURES[name])
     value = found["entry"][0]["changes"][0]["value"]
     items = value.get("messages") or value.get("statuses")
     items[0].update(message)
@@ -83,6 +84,38 @@ class FakeGraph(FakeProvider[Sent]):
         if status == 200:
             return 200, {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.OUT{number}"}]}
         return status, {"error": {"message": problem or f"(#{status}) scripted failure", "code": status}}
+
+    def _answer_get(self, path: str, headers: Message) -> Answer:
+        """The media endpoints: `GET /{version}/{media id}` answers the media's JSON (a URL on this
+        fake, its type, SHA-256 and size), `GET /media-download/{media id}` its bytes; both need the
+        bearer token (401 without), an unknown id is a 404 with Meta's error shape."""
+        if headers.get("authorization", "") != f"Bearer {ACCESS_TOKEN}":
+            return _graph_error(401, "Invalid OAuth access token")
+        download = path.removeprefix("/media-download/")
+        info = path.removeprefix(f"/{VERSION}/")
+        if download != path:
+            status, media = self._media_look_up(path, download)
+            if media is None or status != 200:
+                return _graph_error(status if status != 200 else 404, "scripted download failure")
+            return 200, {"content-type": media.mime_type}, media.content
+        status, media = self._media_look_up(path, info)
+        if media is None or status != 200:
+            code = status if status != 200 else 404
+            return _graph_error(code, f"(#{code}) Unsupported get request. Object with ID '{info}' does not exist")
+        answer = {
+            "messaging_product": "whatsapp",
+            "url": f"{self.url}/media-download/{info}",
+            "mime_type": media.mime_type,
+            "sha256": hashlib.sha256(media.content).hexdigest(),
+            "file_size": str(len(media.content)),
+            "id": info,
+        }
+        return 200, {"content-type": "application/json"}, json.dumps(answer).encode()
+
+
+def _graph_error(status: int, message: str) -> Answer:
+    body = {"error": {"message": message, "type": "OAuthException", "code": status}}
+    return status, {"content-type": "application/json"}, json.dumps(body).encode()
 
 
 def _problem(path: str, authorization: str, body: dict[str, Any]) -> str | None:

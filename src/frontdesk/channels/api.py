@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 
 from frontdesk.channels import signing
-from frontdesk.channels.base import Capabilities, InboundItem, SendResult, Verdict
+from frontdesk.channels.base import Capabilities, InboundItem, MediaFetch, SendResult, Verdict
+from frontdesk.channels.media import fetch_source_url
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
-from frontdesk.domain.records import Channel, Outbound
+from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
 
 
@@ -83,6 +84,12 @@ class ApiChannel:
         if response.is_success:
             return SendResult(Verdict.SENT)
         return SendResult(Verdict.RETRY, f"callback answered HTTP {response.status_code}")
+
+    async def fetch_media(
+        self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int
+    ) -> MediaFetch:
+        """An attachment given by URL, through the private-address guard."""
+        return await fetch_source_url(client, attachment, settings, limit)
 
 
 def _body(message: Outbound) -> bytes:

@@ -22,10 +22,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from frontdesk.channels.base import Capabilities, InboundItem, SendResult, Verdict
+from frontdesk.channels.base import Capabilities, InboundItem, MediaFetch, SendResult, Verdict
+from frontdesk.channels.media import fetch_source_url
 from frontdesk.domain.errors import InvalidInput, Unauthorized
 from frontdesk.domain.model import ChannelType
-from frontdesk.domain.records import Channel, Outbound
+from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
 
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -172,6 +173,12 @@ class WebchatAdapter:
         self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
     ) -> SendResult:
         return SendResult(Verdict.FAILED, "web chat answers in the widget: there is nothing to send to")
+
+    async def fetch_media(
+        self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int
+    ) -> MediaFetch:
+        """An attachment given by URL, through the private-address guard."""
+        return await fetch_source_url(client, attachment, settings, limit)
 
 
 ADAPTER = WebchatAdapter()

@@ -300,6 +300,7 @@ Payload = (
     MessageReceivedPayload
     | MessageSentPayload
     | MessageDeliveryUpdatedPayload
+    | AttachmentUpdatedPayload
     | NoteAddedPayload
     | ConversationOpenedPayload
     | ConversationClosedPayload

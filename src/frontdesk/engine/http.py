@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection
 
+from frontdesk import destinations
 from frontdesk.domain.workflows import secret_refs
-from frontdesk.engine import destinations
 from frontdesk.engine.runs import VersionCache, load_run, resume
 from frontdesk.inflight import Budget
 from frontdesk.steps.base import HttpResult
