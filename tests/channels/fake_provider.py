@@ -68,14 +68,11 @@ class FakeProvider(Generic[T]):
         with self._lock:
             return list(self._media_requests)
 
-    def _media_look_up(self, path: str, media_id: str) -> tuple[int, Media | None]:
-        """Record a media request; its scripted status, or 200/404 with what is held under `media_id`."""
+    def _media_look_up(self, path: str, media_id: str) -> tuple[int | None, Media | None]:
+        """Record a media request: its scripted status (None: none scripted) and what `media_id` holds."""
         with self._lock:
             self._media_requests.append(path)
-            media = self._media.get(media_id)
-            if self._media_script:
-                return self._media_script.pop(0), media
-        return (200 if media is not None else 404), media
+            return (self._media_script.pop(0) if self._media_script else None), self._media.get(media_id)
 
     def close(self) -> None:
         self._server.shutdown()

@@ -86,19 +86,20 @@ class FakeBotApi(FakeProvider[Sent]):
         url = urllib.parse.urlsplit(path)
         if url.path == f"/bot{BOT_TOKEN}/getFile":
             file_id = urllib.parse.parse_qs(url.query).get("file_id", [""])[0]
-            status, media = self._media_look_up(path, file_id)
-            if media is not None and media.too_big_for_bots:
+            scripted, media = self._media_look_up(path, file_id)
+            if scripted is not None:
+                return _bot_error(scripted, "Internal Server Error")
+            if media is None:
+                return _bot_error(400, "Bad Request: invalid file_id")
+            if media.too_big_for_bots:
                 return _bot_error(400, "Bad Request: file is too big")
-            if media is None or status != 200:
-                code = status if status != 200 else 400
-                return _bot_error(code, "Bad Request: invalid file_id" if code == 400 else "Internal Server Error")
             result = {"file_id": file_id, "file_unique_id": f"U{file_id}", "file_size": len(media.content)}
             body = {"ok": True, "result": {**result, "file_path": f"documents/{file_id}.bin"}}
             return 200, {"content-type": "application/json"}, json.dumps(body).encode()
         prefix = f"/file/bot{BOT_TOKEN}/documents/"
         if url.path.startswith(prefix) and url.path.endswith(".bin"):
-            status, media = self._media_look_up(path, url.path.removeprefix(prefix).removesuffix(".bin"))
-            if media is not None and status == 200:
+            scripted, media = self._media_look_up(path, url.path.removeprefix(prefix).removesuffix(".bin"))
+            if media is not None and scripted is None:
                 return 200, {"content-type": "application/octet-stream"}, media.content
             return 404, {"content-type": "text/plain"}, b"Not Found"
         return _bot_error(404, "Not Found: unknown token or method")

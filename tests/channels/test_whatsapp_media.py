@@ -194,7 +194,7 @@ def test_media_the_provider_does_not_have_fails_for_good(admin: Api, channel: di
     [image] = settled(db)
     assert image.state == "failed" and image.attempts == 1
     assert image.error is not None and image.error.startswith(
-        "WhatsApp answered HTTP 404: (#404) Unsupported get request"
+        "WhatsApp answered HTTP 404: (#100) Unsupported get request"
     )
 
 

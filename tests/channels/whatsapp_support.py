@@ -94,14 +94,15 @@ class FakeGraph(FakeProvider[Sent]):
         download = path.removeprefix("/media-download/")
         info = path.removeprefix(f"/{VERSION}/")
         if download != path:
-            status, media = self._media_look_up(path, download)
-            if media is None or status != 200:
-                return _graph_error(status if status != 200 else 404, "scripted download failure")
+            scripted, media = self._media_look_up(path, download)
+            if scripted is not None or media is None:
+                return _graph_error(scripted or 404, f"(#{scripted or 404}) scripted failure or no such download")
             return 200, {"content-type": media.mime_type}, media.content
-        status, media = self._media_look_up(path, info)
-        if media is None or status != 200:
-            code = status if status != 200 else 404
-            return _graph_error(code, f"(#{code}) Unsupported get request. Object with ID '{info}' does not exist")
+        scripted, media = self._media_look_up(path, info)
+        if scripted is not None:
+            return _graph_error(scripted, f"(#{scripted}) scripted failure")
+        if media is None:
+            return _graph_error(404, f"(#100) Unsupported get request. Object with ID '{info}' does not exist")
         answer = {
             "messaging_product": "whatsapp",
             "url": f"{self.url}/media-download/{info}",
