@@ -87,6 +87,10 @@ class FakeBotApi(FakeProvider[Sent]):
         if url.path == f"/bot{BOT_TOKEN}/getFile":
             file_id = urllib.parse.parse_qs(url.query).get("file_id", [""])[0]
             scripted, media = self._media_look_up(path, file_id)
+            if scripted == 429:
+                body = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 2"}
+                answer = json.dumps({**body, "parameters": {"retry_after": 2}}).encode()
+                return 429, {"content-type": "application/json"}, answer
             if scripted is not None:
                 return _bot_error(scripted, "Internal Server Error")
             if media is None:

@@ -3,6 +3,7 @@ content fetched afterwards from a fake Bot API (getFile, then the file) by the m
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from tests.channels.conversations import inbound_texts, one_conversation
 from tests.channels.fake_provider import Media
 from tests.channels.media_support import HTML, LIMIT, PNG, TOO_BIG, all_attachments, on_disk, settled, updates
 from tests.channels.telegram_support import BOT_TOKEN, FakeBotApi, create_channel, media_update, post_update
-from tests.factories import Api
+from tests.factories import Api, eventually
 
 PHOTO_ID = "AgAD-photo-large"  # the photo fixture's largest size
 
@@ -173,6 +174,20 @@ def test_a_provider_error_is_retried_until_the_file_is_fetched(
     [photo] = settled(db)
     assert (photo.state, photo.attempts) == ("ready", 2)
     assert bot_api.media_requests == [_requests(PHOTO_ID)[0], *_requests(PHOTO_ID)]
+
+
+def test_a_rate_limited_get_file_is_retried_no_sooner_than_telegram_asks(
+    admin: Api, channel: dict[str, Any], bot_api: FakeBotApi, db: Database
+) -> None:
+    bot_api.hold(PHOTO_ID, Media(PNG, "application/octet-stream"))
+    bot_api.script_media(429)
+    post_update(admin, channel["id"], media_update("photo"))
+
+    [waiting] = eventually(lambda: [a for a in all_attachments(db) if a.error], "the first attempt's outcome")
+    assert waiting.error == "Telegram answered HTTP 429: Too Many Requests: retry after 2 (retry after 2 s)"
+    assert waiting.next_attempt_at is not None
+    assert waiting.next_attempt_at >= waiting.created_at + dt.timedelta(seconds=2)  # the backoff alone is 0.05 s
+    assert settled(db)[0].state == "ready"
 
 
 def test_a_file_lying_about_its_type_fails(

@@ -12,6 +12,7 @@ retries an error and holds back the bot's later updates meanwhile).
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import math
 from collections.abc import Mapping, Sequence
@@ -137,7 +138,11 @@ async def _file_path(client: httpx.AsyncClient, base: str, file_id: str) -> Medi
     description = _description(answer, response)
     if "too big" in description.lower():
         return MediaFetch(error=TOO_BIG_FOR_BOTS)
-    return answered(response, "Telegram", description)
+    refused = answered(response, "Telegram", description)
+    retry_after = _obj(answer.get("parameters")).get("retry_after")
+    if refused.retry and isinstance(retry_after, int) and not isinstance(retry_after, bool):
+        return dataclasses.replace(refused, retry_after=float(max(retry_after, 0)))
+    return refused
 
 
 def message_body(message: Outbound) -> dict[str, Any]:
@@ -212,7 +217,7 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 def _description(answer: dict[str, Any], response: httpx.Response) -> str:
     description = answer.get("description")
     if isinstance(description, str) and description:
-        retry_after = (answer.get("parameters") or {}).get("retry_after")
+        retry_after = _obj(answer.get("parameters")).get("retry_after")
         return description[:500] + (f" (retry after {retry_after} s)" if isinstance(retry_after, int) else "")
     return response.text[:200] or "no description"
 
@@ -302,6 +307,10 @@ def _location(message: dict[str, Any]) -> NewAttachment | None:
 def _str(value: Any, limit: int = 500) -> str | None:
     """A non-empty string, cut to what its column holds; None for anything else."""
     return value[:limit] if isinstance(value, str) and value else None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _is_number(value: Any) -> bool:
