@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ import httpx
 
 from frontdesk.channels.base import Capabilities, Ignored, InboundItem, Item, MediaFetch, SendResult, Verdict
 from frontdesk.channels.media import answered, download, later, too_big
+from frontdesk.channels.payload import is_number, mapping, string
 from frontdesk.domain.attachments import MAX_FILE_NAME, NewAttachment, kind_of
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import AttachmentKind, AttachmentState, ChannelType
@@ -139,7 +139,7 @@ async def _file_path(client: httpx.AsyncClient, base: str, file_id: str) -> Medi
     if "too big" in description.lower():
         return MediaFetch(error=TOO_BIG_FOR_BOTS)
     refused = answered(response, "Telegram", description)
-    retry_after = _obj(answer.get("parameters")).get("retry_after")
+    retry_after = mapping(answer.get("parameters")).get("retry_after")
     if refused.retry and isinstance(retry_after, int) and not isinstance(retry_after, bool):
         return dataclasses.replace(refused, retry_after=float(max(retry_after, 0)))
     return refused
@@ -217,7 +217,7 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 def _description(answer: dict[str, Any], response: httpx.Response) -> str:
     description = answer.get("description")
     if isinstance(description, str) and description:
-        retry_after = _obj(answer.get("parameters")).get("retry_after")
+        retry_after = mapping(answer.get("parameters")).get("retry_after")
         return description[:500] + (f" (retry after {retry_after} s)" if isinstance(retry_after, int) else "")
     return response.text[:200] or "no description"
 
@@ -242,15 +242,15 @@ def _attachments(message: dict[str, Any]) -> tuple[NewAttachment, ...]:
     """The file a message carries (by its file_id, fetched later), or a location or contact."""
     for kind, default_type in _FILES.items():
         file = _largest(message.get("photo")) if kind == "photo" else message.get(kind)
-        if isinstance(file, dict) and _str(file.get("file_id")):
+        if isinstance(file, dict) and string(file.get("file_id")):
             return (_file(file, _sticker_type(file) if kind == "sticker" else default_type),)
     place = _location(message)
     if place is not None:
         return (place,)
     contact = message.get("contact")
-    if isinstance(contact, dict) and _str(contact.get("phone_number")):
-        name = " ".join(p for p in (_str(contact.get("first_name")), _str(contact.get("last_name"))) if p)
-        data = {"name": name or None, "phones": [_str(contact.get("phone_number"))]}
+    if isinstance(contact, dict) and string(contact.get("phone_number")):
+        name = " ".join(p for p in (string(contact.get("first_name")), string(contact.get("last_name"))) if p)
+        data = {"name": name or None, "phones": [string(contact.get("phone_number"))]}
         return (NewAttachment(AttachmentKind.CONTACT, AttachmentState.READY, data=data),)
     return ()
 
@@ -268,14 +268,14 @@ def _area(size: dict[str, Any]) -> int:
 
 
 def _file(file: dict[str, Any], default_type: str | None) -> NewAttachment:
-    mime_type = _str(file.get("mime_type"), 200) or default_type
+    mime_type = string(file.get("mime_type"), 200) or default_type
     size = file.get("file_size")
     return NewAttachment(
         kind_of(mime_type),
-        provider_media_id=_str(file.get("file_id"), 500),
+        provider_media_id=string(file.get("file_id"), 500),
         mime_type=mime_type,
         size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
-        file_name=_str(file.get("file_name"), MAX_FILE_NAME),
+        file_name=string(file.get("file_name"), MAX_FILE_NAME),
     )
 
 
@@ -292,29 +292,16 @@ def _location(message: dict[str, Any]) -> NewAttachment | None:
     if not isinstance(location, dict):
         return None
     latitude, longitude = location.get("latitude"), location.get("longitude")
-    if not _is_number(latitude) or not _is_number(longitude):
+    if not is_number(latitude) or not is_number(longitude):
         return None
     venue = venue if isinstance(venue, dict) else {}
     data = {
         "latitude": latitude,
         "longitude": longitude,
-        "name": _str(venue.get("title")),
-        "address": _str(venue.get("address")),
+        "name": string(venue.get("title")),
+        "address": string(venue.get("address")),
     }
     return NewAttachment(AttachmentKind.LOCATION, AttachmentState.READY, data=data)
-
-
-def _str(value: Any, limit: int = 500) -> str | None:
-    """A non-empty string, cut to what its column holds; None for anything else."""
-    return value[:limit] if isinstance(value, str) and value else None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _callback(query: dict[str, Any]) -> Item:

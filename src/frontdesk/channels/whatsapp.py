@@ -14,7 +14,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import math
 import re
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
@@ -34,6 +33,7 @@ from frontdesk.channels.base import (
     Verdict,
 )
 from frontdesk.channels.media import answered, download, later, too_big
+from frontdesk.channels.payload import is_number, mapping, string
 from frontdesk.domain.attachments import MAX_ATTACHMENTS, MAX_FILE_NAME, NewAttachment
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import AttachmentKind, AttachmentState, ChannelType, DeliveryStatus
@@ -146,10 +146,10 @@ class WhatsAppChannel:
         fetched = await download(client, str(info["url"]), limit, "WhatsApp", headers)
         if fetched.content is None:
             return fetched
-        expected = _str(info.get("sha256"), 100) or attachment.sha256
+        expected = string(info.get("sha256"), 100) or attachment.sha256
         if expected and not _matches(expected, fetched.content):
             return later("the content WhatsApp sent does not match its SHA-256")
-        declared = _str(info.get("mime_type"), 200) or attachment.mime_type or fetched.mime_type
+        declared = string(info.get("mime_type"), 200) or attachment.mime_type or fetched.mime_type
         return MediaFetch(fetched.content, declared)
 
 
@@ -205,7 +205,7 @@ async def _media_info(client: httpx.AsyncClient, url: str, headers: dict[str, st
         info = response.json()
     except ValueError:
         info = None
-    if not isinstance(info, dict) or not _str(info.get("url"), 4000):
+    if not isinstance(info, dict) or not string(info.get("url"), 4000):
         return MediaFetch(error="WhatsApp's answer about the media has no url")
     return info
 
@@ -236,7 +236,7 @@ def _list(value: Any) -> list[dict[str, Any]]:
 
 def _items(value: dict[str, Any]) -> Iterator[Item]:
     contacts = _list(value.get("contacts"))
-    names = {c["wa_id"]: _obj(c.get("profile")).get("name") for c in contacts if isinstance(c.get("wa_id"), str)}
+    names = {c["wa_id"]: mapping(c.get("profile")).get("name") for c in contacts if isinstance(c.get("wa_id"), str)}
     for message in _list(value.get("messages")):
         yield _message(message, names)
     for status in _list(value.get("statuses")):
@@ -244,11 +244,11 @@ def _items(value: dict[str, Any]) -> Iterator[Item]:
 
 
 def _message(message: dict[str, Any], names: Mapping[Any, Any]) -> Item:
-    sender, provider_id, kind = message.get("from"), message.get("id"), _str(message.get("type"), 40) or "unknown"
+    sender, provider_id, kind = message.get("from"), message.get("id"), string(message.get("type"), 40) or "unknown"
     if not isinstance(sender, str) or not isinstance(provider_id, str) or not sender or not provider_id:
         return Ignored("a message without from or id")
     if kind == "reaction":
-        return _reaction(sender, provider_id, _obj(message.get("reaction")))
+        return _reaction(sender, provider_id, mapping(message.get("reaction")))
     text, reply_id = _text(message, kind)
     attachments = _attachments(message, kind)
     if not text and not attachments:
@@ -261,38 +261,38 @@ def _message(message: dict[str, Any], names: Mapping[Any, Any]) -> Item:
 def _text(message: dict[str, Any], kind: str) -> tuple[str, str | None]:
     """The message's text (a media's caption) and, for a tapped button or list row, its id."""
     if kind == "text":
-        return str(_obj(message.get("text")).get("body") or ""), None
+        return str(mapping(message.get("text")).get("body") or ""), None
     if kind in _MEDIA:
-        return str(_obj(message.get(kind)).get("caption") or ""), None
+        return str(mapping(message.get(kind)).get("caption") or ""), None
     if kind == "button":  # a template's quick-reply button
-        button = _obj(message.get("button"))
-        return str(button.get("text") or ""), _str(button.get("payload"))
+        button = mapping(message.get("button"))
+        return str(button.get("text") or ""), string(button.get("payload"))
     if kind == "interactive":
-        interactive = _obj(message.get("interactive"))
+        interactive = mapping(message.get("interactive"))
         reply = interactive.get(str(interactive.get("type")))
         if interactive.get("type") in ("button_reply", "list_reply") and isinstance(reply, dict):
-            return str(reply.get("title") or ""), _str(reply.get("id"))
+            return str(reply.get("title") or ""), string(reply.get("id"))
     return "", None
 
 
 def _attachments(message: dict[str, Any], kind: str) -> tuple[NewAttachment, ...]:
     """Media to fetch by its id, or a location or contact cards (nothing to fetch: ready now)."""
     if kind in _MEDIA:
-        media = _obj(message.get(kind))
-        media_id = _str(media.get("id"), 500)
+        media = mapping(message.get(kind))
+        media_id = string(media.get("id"), 500)
         if media_id is None:
             return ()
         return (
             NewAttachment(
                 _MEDIA[kind],
                 provider_media_id=media_id,
-                mime_type=_str(media.get("mime_type"), 200),
-                file_name=_str(media.get("filename"), MAX_FILE_NAME),
-                sha256=_str(media.get("sha256"), 64),
+                mime_type=string(media.get("mime_type"), 200),
+                file_name=string(media.get("filename"), MAX_FILE_NAME),
+                sha256=string(media.get("sha256"), 64),
             ),
         )
     if kind == "location":
-        place = _location(_obj(message.get("location")))
+        place = _location(mapping(message.get("location")))
         return () if place is None else (place,)
     if kind == "contacts":
         cards = _list(message.get("contacts"))[:MAX_ATTACHMENTS]
@@ -302,22 +302,22 @@ def _attachments(message: dict[str, Any], kind: str) -> tuple[NewAttachment, ...
 
 def _location(location: dict[str, Any]) -> NewAttachment | None:
     latitude, longitude = location.get("latitude"), location.get("longitude")
-    if not _is_number(latitude) or not _is_number(longitude):
+    if not is_number(latitude) or not is_number(longitude):
         return None
     data = {
         "latitude": latitude,
         "longitude": longitude,
-        "name": _str(location.get("name"), 500),
-        "address": _str(location.get("address"), 500),
+        "name": string(location.get("name"), 500),
+        "address": string(location.get("address"), 500),
     }
     return NewAttachment(AttachmentKind.LOCATION, AttachmentState.READY, data=data)
 
 
 def _contact_card(card: dict[str, Any]) -> NewAttachment:
-    name = _obj(card.get("name"))
-    phones = [_str(phone.get("phone"), 100) for phone in _list(card.get("phones"))]
+    name = mapping(card.get("name"))
+    phones = [string(phone.get("phone"), 100) for phone in _list(card.get("phones"))]
     data = {
-        "name": _str(name.get("formatted_name"), 500) or _str(name.get("first_name"), 500),
+        "name": string(name.get("formatted_name"), 500) or string(name.get("first_name"), 500),
         "phones": [phone for phone in phones if phone],
     }
     return NewAttachment(AttachmentKind.CONTACT, AttachmentState.READY, data=data)
@@ -325,7 +325,7 @@ def _contact_card(card: dict[str, Any]) -> NewAttachment:
 
 def _reaction(sender: str, provider_id: str, reaction: dict[str, Any]) -> Item:
     """A reaction to one of our messages: a note in the open conversation, never a message to answer."""
-    emoji = _str(reaction.get("emoji"), 20)
+    emoji = string(reaction.get("emoji"), 20)
     return Notice(
         sender, provider_id, f"The contact reacted {emoji} to a message" if emoji else "The contact removed a reaction"
     )
@@ -334,25 +334,12 @@ def _reaction(sender: str, provider_id: str, reaction: dict[str, Any]) -> Item:
 def _status(status: dict[str, Any]) -> Item:
     provider_id, state = status.get("id"), _STATUSES.get(str(status.get("status")))
     if not isinstance(provider_id, str) or state is None:
-        return Ignored(f"status {status.get('status')!r} is not one frontdesk follows", _str(provider_id))
+        return Ignored(f"status {status.get('status')!r} is not one frontdesk follows", string(provider_id))
     errors = _list(status.get("errors"))
     error = (errors[0].get("title") or errors[0].get("message")) if errors else None
     if state is DeliveryStatus.FAILED and not error:
         error = "WhatsApp reported the message failed"
     return StatusUpdate(provider_id, state, None if error is None else str(error))
-
-
-def _str(value: Any, limit: int = 500) -> str | None:
-    """A non-empty string, cut to what its column holds; None for anything else."""
-    return value[:limit] if isinstance(value, str) and value else None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 ADAPTER = WhatsAppChannel()
