@@ -25,6 +25,7 @@ from frontdesk.store.database import Database
 from frontdesk.store.media import Stored
 from tests.channels.fake_provider import Answer, FakeProvider, Media
 from tests.channels.media_support import PNG, all_attachments, on_disk, updates
+from tests.channels.telegram_support import BOT_TOKEN, WEBHOOK_SECRET, FakeBotApi
 from tests.channels.whatsapp_support import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, FakeGraph
 from tests.factories import run_async
 
@@ -50,11 +51,19 @@ def graph() -> Iterator[FakeGraph]:
 
 
 @pytest.fixture
-def settings(db_url: str, graph: FakeGraph, tmp_path: Path) -> Settings:
+def bot_api() -> Iterator[FakeBotApi]:
+    fake = FakeBotApi()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def settings(db_url: str, graph: FakeGraph, bot_api: FakeBotApi, tmp_path: Path) -> Settings:
     return Settings(
         database_url=db_url,
         log_format="text",
         whatsapp_graph_base_url=graph.url,
+        telegram_base_url=bot_api.url,
         media_dir=str(tmp_path / "media"),
         media_fetch_max_attempts=2,
     )
@@ -67,6 +76,14 @@ def _whatsapp_image(db: Database) -> None:
     )[0]
     image = NewAttachment(AttachmentKind.IMAGE, provider_media_id=MEDIA_ID, mime_type="image/png")
     inbound = InboundMessage(channel_id, "16505551234", "wamid.IMG", "", attachments=(image,))
+    db.write_sync(lambda c: receive_inbound(c, inbound))
+
+
+def _telegram_photo(db: Database) -> None:
+    credentials = {"bot_token": BOT_TOKEN, "webhook_secret": WEBHOOK_SECRET}
+    channel_id = db.write_sync(lambda c: create_channel(c, ChannelType.TELEGRAM, "tg", {}, credentials))[0]
+    photo = NewAttachment(AttachmentKind.IMAGE, provider_media_id=MEDIA_ID, mime_type="image/jpeg", size=len(PNG))
+    inbound = InboundMessage(channel_id, "1111111", "1111111:1401", "", attachments=(photo,))
     db.write_sync(lambda c: receive_inbound(c, inbound))
 
 
@@ -95,11 +112,13 @@ def test_a_claimed_attachment_is_claimed_by_no_one_else_until_its_lease_ends(db:
     assert first.attempts == 1
 
 
+@pytest.mark.parametrize("provider", ["whatsapp", "telegram"])
 def test_a_fetch_killed_midway_is_claimed_again_after_its_lease_and_fetched_once(
-    db: Database, settings: Settings, graph: FakeGraph
+    db: Database, settings: Settings, graph: FakeGraph, bot_api: FakeBotApi, provider: str
 ) -> None:
-    graph.hold(MEDIA_ID, Media(PNG, "image/png"))
-    _whatsapp_image(db)
+    fake: FakeGraph | FakeBotApi = graph if provider == "whatsapp" else bot_api
+    fake.hold(MEDIA_ID, Media(PNG, "image/png"))
+    (_whatsapp_image if provider == "whatsapp" else _telegram_photo)(db)
     _claim(db, now())  # the process that claimed it is killed before it fetched anything
 
     [(again, channel)] = _claim(db, now() + dt.timedelta(seconds=LEASE + 1))
@@ -108,7 +127,7 @@ def test_a_fetch_killed_midway_is_claimed_again_after_its_lease_and_fetched_once
     [image] = all_attachments(db)
     assert (image.state, image.attempts) == ("ready", 2)
     assert on_disk(Path(settings.media_dir), PNG).exists()
-    assert graph.media_requests == [f"/v21.0/{MEDIA_ID}", f"/media-download/{MEDIA_ID}"]
+    assert len(fake.media_requests) == 2  # the media's address, then its content: once
 
 
 def test_a_late_landing_after_a_second_claim_changes_nothing_twice(db: Database) -> None:
