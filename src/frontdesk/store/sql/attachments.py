@@ -128,11 +128,13 @@ def retry_at(conn: Connection, attachment_id: int, at: dt.datetime, error: str) 
 
 
 def next_attempt(conn: Connection, skip: Collection[int]) -> dt.datetime | None:
-    """When the next pending attachment falls due, outside the channels in `skip`."""
+    """When the next pending attachment falls due, outside the channels in `skip` (only those `due`
+    can claim: one on a message without a channel would otherwise keep the loop spinning)."""
     query = (
         select(func.min(attachments.c.next_attempt_at))
         .join(messages, messages.c.id == attachments.c.message_id)
-        .where(attachments.c.state == AttachmentState.PENDING, messages.c.channel_id.not_in(skip))
+        .join(channels, channels.c.id == messages.c.channel_id)
+        .where(attachments.c.state == AttachmentState.PENDING, channels.c.id.not_in(skip))
     )
     found: dt.datetime | None = conn.execute(query).scalar()
     return found
