@@ -1,10 +1,11 @@
-"""A fake Telegram Bot API on 127.0.0.1 for sendMessage, the documented update payloads, and
+"""A fake Telegram Bot API on 127.0.0.1 for sendMessage and getFile, the documented update payloads, and
 helpers to post them with the webhook's secret token, shared by the Telegram tests."""
 
 from __future__ import annotations
 
 import copy
 import json
+import urllib.parse
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -12,10 +13,11 @@ from typing import Any
 
 import httpx
 
-from tests.channels.fake_provider import FakeProvider
+from tests.channels.fake_provider import Answer, FakeProvider, json_answer
 from tests.factories import Api
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "telegram_updates.json").read_text())
+MEDIA_FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "telegram_media_updates.json").read_text())
 BOT_TOKEN, WEBHOOK_SECRET = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "webhook-secret_for-tests"
 CHAT_ID = 1111111
 BOT_ID, BOT_NAME, BOT_USERNAME = 123456, "Frontdesk Test", "frontdesk_test_bot"
@@ -24,6 +26,13 @@ BOT_ID, BOT_NAME, BOT_USERNAME = 123456, "Frontdesk Test", "frontdesk_test_bot"
 def update(name: str, **changes: Any) -> dict[str, Any]:
     """A documented update; `changes` override its top-level fields (update_id, ...)."""
     return {**copy.deepcopy(FIXTURES[name]), **changes}
+
+
+def media_update(name: str, **message: Any) -> dict[str, Any]:
+    """A documented update carrying media, a location or a contact; `message` overrides its message's fields."""
+    found = copy.deepcopy(MEDIA_FIXTURES[name])
+    found["message"].update(message)
+    return dict(found)
 
 
 def post_update(admin: Api, channel_id: int, body: Any, secret: str | None = WEBHOOK_SECRET) -> httpx.Response:
@@ -75,6 +84,34 @@ class FakeBotApi(FakeProvider[Sent]):
         description = problem or f"Bad Request: scripted failure {status}"
         return status, {"ok": False, "error_code": status, "description": description}
 
+    def _answer_get(self, path: str, headers: Message) -> Answer:
+        """`getFile?file_id=` (the token in the path) answers the file's `file_path`, or refuses
+        a file over 20 MB as the Bot API does; `/file/bot<token>/<file_path>` serves its bytes."""
+        url = urllib.parse.urlsplit(path)
+        if url.path == f"/bot{BOT_TOKEN}/getFile":
+            file_id = urllib.parse.parse_qs(url.query).get("file_id", [""])[0]
+            scripted, media = self._media_look_up(path, file_id)
+            if scripted == 429:
+                body = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 2"}
+                answer = json.dumps({**body, "parameters": {"retry_after": 2}}).encode()
+                return 429, {"content-type": "application/json"}, answer
+            if scripted is not None:
+                return _bot_error(scripted, "Internal Server Error")
+            if media is None:
+                return _bot_error(400, "Bad Request: invalid file_id")
+            if media.too_big_for_bots:
+                return _bot_error(400, "Bad Request: file is too big")
+            result = {"file_id": file_id, "file_unique_id": f"U{file_id}", "file_size": len(media.content)}
+            body = {"ok": True, "result": {**result, "file_path": f"documents/{file_id}.bin"}}
+            return json_answer(200, body)
+        prefix = f"/file/bot{BOT_TOKEN}/documents/"
+        if url.path.startswith(prefix) and url.path.endswith(".bin"):
+            scripted, media = self._media_look_up(path, url.path.removeprefix(prefix).removesuffix(".bin"))
+            if media is not None and scripted is None:
+                return 200, {"content-type": "application/octet-stream"}, media.content
+            return 404, {"content-type": "text/plain"}, b"Not Found"
+        return _bot_error(404, "Not Found: unknown token or method")
+
     def _set_webhook(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """`setWebhook`: the token in the path, an HTTPS-or-local `url` and a `secret_token`."""
         problem = None if path == f"/bot{BOT_TOKEN}/setWebhook" else "Not Found: unknown token"
@@ -94,6 +131,10 @@ def _get_me(path: str) -> tuple[int, dict[str, Any]]:
         return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
     bot = {"id": BOT_ID, "is_bot": True, "first_name": BOT_NAME, "username": BOT_USERNAME, "can_join_groups": True}
     return 200, {"ok": True, "result": bot}
+
+
+def _bot_error(status: int, description: str) -> Answer:
+    return json_answer(status, {"ok": False, "error_code": status, "description": description})
 
 
 def _problem(path: str, body: dict[str, Any]) -> str | None:

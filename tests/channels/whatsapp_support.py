@@ -1,4 +1,4 @@
-"""A fake Graph API on 127.0.0.1 for WhatsApp's send endpoint, the documented webhook payloads,
+"""A fake Graph API on 127.0.0.1 for WhatsApp's send and media endpoints, the documented webhook payloads,
 and small helpers to sign and post them, shared by the WhatsApp tests."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from typing import Any
 
 import httpx
 
-from tests.channels.fake_provider import FakeProvider
+from tests.channels.fake_provider import Answer, FakeProvider, json_answer
 from tests.factories import Api
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "whatsapp_webhooks.json").read_text())
+MEDIA_FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "whatsapp_media_webhooks.json").read_text())
 PHONE_NUMBER_ID = "106540352242922"
 ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN = "EAAG-test-access-token", "app-secret-for-tests", "verify-me"
 VERSION = "v21.0"
@@ -26,7 +27,7 @@ DISPLAY_PHONE_NUMBER, VERIFIED_NAME = "+1 631-555-5555", "Jasper's Market"
 
 def payload(name: str, **message: Any) -> dict[str, Any]:
     """A documented payload; `message` overrides fields of its first message or status."""
-    found = copy.deepcopy(FIXTURES[name])
+    found = copy.deepcopy(FIXTURES[name] if name in FIXTURES else MEDIA_FIXTURES[name])
     value = found["entry"][0]["changes"][0]["value"]
     items = value.get("messages") or value.get("statuses")
     items[0].update(message)
@@ -85,17 +86,48 @@ class FakeGraph(FakeProvider[Sent]):
             return 200, {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.OUT{number}"}]}
         return status, {"error": {"message": problem or f"(#{status}) scripted failure", "code": status}}
 
-    def _answer_get(self, path: str, headers: Message) -> tuple[int, dict[str, Any]]:
+    def _answer_get(self, path: str, headers: Message) -> Answer:
         """The phone number node, `GET /{version}/{phone number id}?fields=…`, as the Graph API
         reference's example answers it (developers.facebook.com/docs/graph-api/reference/
-        whats-app-business-account-to-number-current-status/); a wrong token gets Meta's 401."""
+        whats-app-business-account-to-number-current-status/), and the media endpoints:
+        `GET /{version}/{media id}` answers the media's JSON (a URL on this fake, its type, SHA-256
+        and size), `GET /media-download/{media id}` its bytes. All need the bearer token (Meta's
+        401 without); an unknown id is a 404 with Meta's error shape."""
         if headers.get("authorization", "") != f"Bearer {ACCESS_TOKEN}":
-            error = {"message": "Invalid OAuth access token - Cannot parse access token", "type": "OAuthException"}
-            return 401, {"error": {**error, "code": 190}}
+            return _graph_error(401, "Invalid OAuth access token - Cannot parse access token")
+        if path.startswith(f"/{VERSION}/{PHONE_NUMBER_ID}?"):
+            return self._phone_number(path)
+        download = path.removeprefix("/media-download/")
+        info = path.removeprefix(f"/{VERSION}/")
+        if download != path:
+            scripted, media = self._media_look_up(path, download)
+            if scripted is not None or media is None:
+                return _graph_error(scripted or 404, f"(#{scripted or 404}) scripted failure or no such download")
+            return 200, {"content-type": media.mime_type}, media.content
+        scripted, media = self._media_look_up(path, info)
+        if scripted is not None:
+            return _graph_error(scripted, f"(#{scripted}) scripted failure")
+        if media is None:
+            return _graph_error(404, f"(#100) Unsupported get request. Object with ID '{info}' does not exist")
+        answer = {
+            "messaging_product": "whatsapp",
+            "url": f"{self.url}/media-download/{info}",
+            "mime_type": media.mime_type,
+            "sha256": hashlib.sha256(media.content).hexdigest(),
+            "file_size": str(len(media.content)),
+            "id": info,
+        }
+        return json_answer(200, answer)
+
+    def _phone_number(self, path: str) -> Answer:
         if path != f"/{VERSION}/{PHONE_NUMBER_ID}?fields=display_phone_number%2Cverified_name":
-            return 400, {"error": {"message": f"Unsupported get request: {path}", "code": 100}}
+            return json_answer(400, {"error": {"message": f"Unsupported get request: {path}", "code": 100}})
         number = {"display_phone_number": DISPLAY_PHONE_NUMBER, "verified_name": VERIFIED_NAME}
-        return 200, {**number, "id": PHONE_NUMBER_ID}
+        return json_answer(200, {**number, "id": PHONE_NUMBER_ID})
+
+
+def _graph_error(status: int, message: str) -> Answer:
+    return json_answer(status, {"error": {"message": message, "type": "OAuthException", "code": status}})
 
 
 def _problem(path: str, authorization: str, body: dict[str, Any]) -> str | None:

@@ -10,10 +10,19 @@ from typing import Any
 import httpx
 
 from frontdesk.channels import signing
-from frontdesk.channels.base import Capabilities, CheckResult, InboundItem, SendResult, Verdict, nothing_to_check
+from frontdesk.channels.base import (
+    Capabilities,
+    CheckResult,
+    InboundItem,
+    MediaFetch,
+    SendResult,
+    Verdict,
+    nothing_to_check,
+)
+from frontdesk.channels.media import fetch_source_url
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
-from frontdesk.domain.records import Channel, Outbound
+from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
 
 
@@ -88,6 +97,12 @@ class ApiChannel:
 
     async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
         return nothing_to_check("API")
+
+    async def fetch_media(
+        self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int
+    ) -> MediaFetch:
+        """An attachment given by URL, through the private-address guard."""
+        return await fetch_source_url(client, attachment, settings, limit)
 
 
 def _body(message: Outbound) -> bytes:

@@ -1,14 +1,18 @@
 """Telegram Bot API: webhooks carrying the channel's secret token in a header, messages sent with
 the bot token to `{telegram base}/bot<token>/sendMessage`.
 
-Text only in this slice: inbound text messages of private chats and taps on inline-keyboard
-buttons (`callback_query`); outbound text, with a question's options as an inline keyboard.
+Inbound: messages of private chats — text, and a photo, document, voice note, audio, video,
+video note or sticker (its `file_id` stored at once, the content fetched later by the media
+fetcher through `fetch_media`; the caption is the text), a location, a contact — and taps on
+inline-keyboard buttons (`callback_query`). Outbound text, with a question's options as an inline
+keyboard.
 Anything else in an update becomes an `Ignored` item (logged by the route, never fatal: Telegram
 retries an error and holds back the bot's later updates meanwhile).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,19 +26,36 @@ from frontdesk.channels.base import (
     Ignored,
     InboundItem,
     Item,
+    MediaFetch,
     SendResult,
     Verdict,
     unreachable,
 )
+from frontdesk.channels.media import answered, download, later, too_big
+from frontdesk.channels.payload import is_number, mapping, string
+from frontdesk.domain.attachments import MAX_FILE_NAME, NewAttachment, kind_of
 from frontdesk.domain.errors import InvalidInput
-from frontdesk.domain.model import ChannelType
-from frontdesk.domain.records import Channel, Outbound
+from frontdesk.domain.model import AttachmentKind, AttachmentState, ChannelType
+from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 BOT_TOKEN, WEBHOOK_SECRET = "bot_token", "webhook_secret"
 MAX_BUTTONS = 10  # a keyboard may hold more; beyond this a question's options are numbered text
 MAX_CALLBACK_DATA = 64  # bytes: Telegram refuses a longer callback_data
+BOT_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files to bots
+TOO_BIG_FOR_BOTS = "larger than 20 MB: Telegram bots cannot download files over 20 MB"
+# The message fields holding a file, in the order a message is read, with the type a field's file
+# has when Telegram names none (a photo's sizes have no mime_type, a video note is always MP4).
+_FILES: dict[str, str | None] = {
+    "photo": "image/jpeg",
+    "document": None,
+    "voice": "audio/ogg",
+    "audio": None,
+    "video": "video/mp4",
+    "video_note": "video/mp4",
+    "sticker": "image/webp",
+}
 _SKIPPED_KINDS = ("edited_message", "channel_post", "edited_channel_post", "my_chat_member", "chat_member")
 
 
@@ -102,6 +123,46 @@ class TelegramChannel:
         except httpx.HTTPError as exc:  # the URL holds the token: `unreachable` leaves the exception's text out
             return unreachable("the Telegram Bot API", base, exc)
         return _identity(response)
+
+    async def fetch_media(
+        self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int
+    ) -> MediaFetch:
+        """`getFile?file_id=` names the file's path; the content is at `{base}/file/bot<token>/<path>`."""
+        if not attachment.provider_media_id:
+            return MediaFetch(error="nothing to fetch: the attachment has no Telegram file_id")
+        if (attachment.size or 0) > BOT_DOWNLOAD_LIMIT:
+            return MediaFetch(error=TOO_BIG_FOR_BOTS)
+        if (attachment.size or 0) > limit:
+            return too_big(limit)
+        base, token = settings.telegram_base_url.rstrip("/"), channel.credential(BOT_TOKEN)
+        found = await _file_path(client, f"{base}/bot{token}", attachment.provider_media_id)
+        if isinstance(found, MediaFetch):
+            return found
+        fetched = await download(client, f"{base}/file/bot{token}/{found}", limit, "Telegram")
+        if fetched.content is None:
+            return fetched
+        return MediaFetch(fetched.content, attachment.mime_type or fetched.mime_type)
+
+
+async def _file_path(client: httpx.AsyncClient, base: str, file_id: str) -> MediaFetch | str:
+    """`getFile`: where the file is to download, or why not (a file over 20 MB is refused to bots)."""
+    try:
+        response = await client.get(f"{base}/getFile", params={"file_id": file_id})
+    except httpx.HTTPError as exc:  # the URL holds the token: never put the exception's text in the error
+        return later(f"{type(exc).__name__} reaching the Telegram Bot API")
+    answer = _json(response)
+    result = answer.get("result")
+    file_path = result.get("file_path") if isinstance(result, dict) else None
+    if response.is_success and answer.get("ok") is True and isinstance(file_path, str) and file_path:
+        return file_path
+    description = _description(answer, response)
+    if "too big" in description.lower():
+        return MediaFetch(error=TOO_BIG_FOR_BOTS)
+    refused = answered(response, "Telegram", description)
+    retry_after = mapping(answer.get("parameters")).get("retry_after")
+    if refused.retry and isinstance(retry_after, int) and not isinstance(retry_after, bool):
+        return dataclasses.replace(refused, retry_after=float(max(retry_after, 0)))
+    return refused
 
 
 def message_body(message: Outbound) -> dict[str, Any]:
@@ -198,7 +259,7 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 def _description(answer: dict[str, Any], response: httpx.Response) -> str:
     description = answer.get("description")
     if isinstance(description, str) and description:
-        retry_after = (answer.get("parameters") or {}).get("retry_after")
+        retry_after = mapping(answer.get("parameters")).get("retry_after")
         return description[:500] + (f" (retry after {retry_after} s)" if isinstance(retry_after, int) else "")
     return response.text[:200] or "no description"
 
@@ -210,11 +271,79 @@ def _message(message: dict[str, Any]) -> Item:
     provider_id = f"{chat['id']}:{message_id}"
     if chat.get("type") != "private":
         return Ignored(f"a message in a {chat.get('type')!r} chat: only private chats are taken", provider_id)
-    text = message.get("text")
-    if not isinstance(text, str) or not text:
-        return Ignored("a message without text is not supported yet", provider_id)
+    text = message.get("text") if isinstance(message.get("text"), str) else message.get("caption")
+    text = text if isinstance(text, str) else ""
+    attachments = _attachments(message)
+    if not text and not attachments:
+        return Ignored("a message without text or an attachment Frontdesk takes", provider_id)
     person = sender if isinstance(sender, dict) else chat
-    return InboundItem(str(chat["id"]), provider_id, text, _name(person))
+    return InboundItem(str(chat["id"]), provider_id, text, _name(person), attachments=attachments)
+
+
+def _attachments(message: dict[str, Any]) -> tuple[NewAttachment, ...]:
+    """The file a message carries (by its file_id, fetched later), or a location or contact."""
+    for kind, default_type in _FILES.items():
+        file = _largest(message.get("photo")) if kind == "photo" else message.get(kind)
+        if isinstance(file, dict) and string(file.get("file_id")):
+            return (_file(file, _sticker_type(file) if kind == "sticker" else default_type),)
+    place = _location(message)
+    if place is not None:
+        return (place,)
+    contact = message.get("contact")
+    if isinstance(contact, dict) and string(contact.get("phone_number")):
+        name = " ".join(p for p in (string(contact.get("first_name")), string(contact.get("last_name"))) if p)
+        data = {"name": name or None, "phones": [string(contact.get("phone_number"))]}
+        return (NewAttachment(AttachmentKind.CONTACT, AttachmentState.READY, data=data),)
+    return ()
+
+
+def _largest(photo: Any) -> dict[str, Any] | None:
+    """A photo comes in several sizes: the largest one's file."""
+    sizes = [size for size in photo if isinstance(size, dict)] if isinstance(photo, list) else []
+    return max(sizes, key=lambda size: _area(size), default=None)
+
+
+def _area(size: dict[str, Any]) -> int:
+    width, height, file_size = size.get("width"), size.get("height"), size.get("file_size")
+    numbers = [n if isinstance(n, int) and not isinstance(n, bool) else 0 for n in (width, height, file_size)]
+    return numbers[0] * numbers[1] * 10**12 + numbers[2]
+
+
+def _file(file: dict[str, Any], default_type: str | None) -> NewAttachment:
+    mime_type = string(file.get("mime_type"), 200) or default_type
+    size = file.get("file_size")
+    return NewAttachment(
+        kind_of(mime_type),
+        provider_media_id=string(file.get("file_id"), 500),
+        mime_type=mime_type,
+        size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
+        file_name=string(file.get("file_name"), MAX_FILE_NAME),
+    )
+
+
+def _sticker_type(sticker: dict[str, Any]) -> str:
+    """A sticker is a WebP image, a WebM video, or an animated `.tgs` (gzipped Lottie: a file)."""
+    if sticker.get("is_video") is True:
+        return "video/webm"
+    return "application/x-tgsticker" if sticker.get("is_animated") is True else "image/webp"
+
+
+def _location(message: dict[str, Any]) -> NewAttachment | None:
+    """A location, or a venue (a location with a title and an address)."""
+    location, venue = message.get("location"), message.get("venue")
+    if not isinstance(location, dict):
+        return None
+    latitude, longitude = location.get("latitude"), location.get("longitude")
+    if not is_number(latitude) or not is_number(longitude):
+        return None
+    venue = venue if isinstance(venue, dict) else {}
+    data = {
+        "latitude": latitude,
+        "longitude": longitude,
+        "name": string(venue.get("title")),
+        "address": string(venue.get("address")),
+    }
+    return NewAttachment(AttachmentKind.LOCATION, AttachmentState.READY, data=data)
 
 
 def _callback(query: dict[str, Any]) -> Item:

@@ -309,6 +309,7 @@ Payload = (
     MessageReceivedPayload
     | MessageSentPayload
     | MessageDeliveryUpdatedPayload
+    | AttachmentUpdatedPayload
     | NoteAddedPayload
     | ConversationOpenedPayload
     | ConversationClosedPayload
