@@ -4,6 +4,7 @@ with the access token to `{graph base}/{version}/{phone number id}/messages`.
 Text only in this slice: inbound text, interactive replies and template quick-reply buttons;
 outbound text, with a question's options as reply buttons or a list. Anything else in a webhook
 becomes an `Ignored` item (logged by the route, never fatal: Meta retries an error for days).
+Outbound media: uploaded or linked, one Graph message per attachment (channels/whatsapp_media.py).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 
 import httpx
 
+from frontdesk.channels import outbound_media, whatsapp_media
 from frontdesk.channels.base import Capabilities, Ignored, InboundItem, Item, SendResult, StatusUpdate, Verdict
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType, DeliveryStatus
-from frontdesk.domain.records import Channel, Outbound
+from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
 
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -40,6 +42,7 @@ class WhatsAppChannel:
     type = ChannelType.WHATSAPP
     capabilities = Capabilities(
         max_quick_replies=MAX_ROWS,
+        media=whatsapp_media.LIMITS,
         reply_window=dt.timedelta(hours=24),
         outside_window="outside WhatsApp's 24-hour window: send a template (the contact last wrote over 24 hours ago)",
     )
@@ -88,26 +91,72 @@ class WhatsAppChannel:
     async def send(
         self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
     ) -> SendResult:
-        """Text, or a question's options as buttons/a list; 2xx sent, 429/5xx/network retried,
-        any other answer failed with Meta's own `error.message`."""
+        """Text, or a question's options as buttons/a list, or media (`_send_media`); 2xx sent,
+        429/5xx/network retried, any other answer failed with Meta's own `error.message`."""
         phone_number_id = channel.config.get("phone_number_id")
         if not phone_number_id or not message.external_id:
             return SendResult(Verdict.FAILED, "the channel has no phone_number_id or the contact no wa_id")
-        url = (
-            f"{settings.whatsapp_graph_base_url.rstrip('/')}/{settings.whatsapp_api_version}/{phone_number_id}/messages"
-        )
+        url = f"{settings.whatsapp_graph_base_url.rstrip('/')}/{settings.whatsapp_api_version}/{phone_number_id}"
         headers = {"authorization": f"Bearer {channel.credential(ACCESS_TOKEN)}"}
-        try:
-            response = await client.post(url, json=message_body(message), headers=headers)
-        except httpx.HTTPError as exc:
-            return SendResult(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
-        return _classify(response)
+        if message.attachments:
+            return await self._send_media(client, url, headers, message, settings)
+        return await _post(client, f"{url}/messages", message_body(message), headers)
+
+    async def _send_media(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], message: Outbound, settings: Settings
+    ) -> SendResult:
+        """Every stored file uploaded first (a failed upload is retried: nothing went out yet),
+        then one Graph message per attachment; the text captions the first media or goes on its
+        own first, a question's options go last."""
+        refused = outbound_media.refusal(message, self.capabilities, "WhatsApp")
+        if refused:
+            return SendResult(Verdict.FAILED, refused)
+        refs = []
+        for attachment in message.attachments:
+            ref = await _media_ref(client, f"{url}/media", headers, attachment, settings)
+            if isinstance(ref, SendResult):
+                return ref
+            refs.append(ref)
+        parts = whatsapp_media.media_bodies(_base(message), message, refs)
+        if message.quick_replies:
+            parts.append(message_body(message))
+        elif message.text and whatsapp_media.caption(message) is None:
+            parts.insert(0, message_body(message))
+        return await outbound_media.send_parts(parts, lambda body: _post(client, f"{url}/messages", body, headers))
+
+
+async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]) -> SendResult:
+    try:
+        response = await client.post(url, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return SendResult(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
+    return _classify(response)
+
+
+async def _media_ref(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], attachment: Attachment, settings: Settings
+) -> dict[str, str] | SendResult:
+    """`{"link": …}` for a link sent as is, else `{"id": …}` of the file uploaded to Meta."""
+    if not attachment.storage_key:
+        return {"link": str(attachment.source_url)}
+    content = await outbound_media.content(settings, attachment)
+    if content is None:
+        return outbound_media.missing(attachment)
+    fields, files = whatsapp_media.upload_form(attachment, content)
+    try:
+        response = await client.post(url, data=fields, files=files, headers=headers)
+    except httpx.HTTPError as exc:
+        return SendResult(Verdict.RETRY, f"{type(exc).__name__} uploading the media: {exc}")
+    try:
+        return {"id": str(response.json()["id"])} if response.is_success else _failure(response, "the upload")
+    except (ValueError, LookupError, TypeError):
+        return SendResult(Verdict.RETRY, "WhatsApp answered the upload without a media id")
 
 
 def message_body(message: Outbound) -> dict[str, Any]:
     """The Graph API body: options as reply buttons (≤ 3 short titles), a list (≤ 10 rows), or
     numbered under the text when they fit neither."""
-    base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.external_id}
+    base = _base(message)
     options = message.quick_replies
     if options and len(options) <= MAX_BUTTONS and all(len(o) <= MAX_BUTTON_TITLE for o in options):
         buttons = [{"type": "reply", "reply": {"id": o, "title": o}} for o in options]
@@ -124,6 +173,10 @@ def message_body(message: Outbound) -> dict[str, Any]:
     return {**base, "type": "text", "text": {"preview_url": False, "body": text}}
 
 
+def _base(message: Outbound) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.external_id}
+
+
 def _classify(response: httpx.Response) -> SendResult:
     if response.is_success:
         try:
@@ -131,7 +184,13 @@ def _classify(response: httpx.Response) -> SendResult:
         except (ValueError, LookupError, TypeError):
             provider_id = None
         return SendResult(Verdict.SENT, provider_message_id=provider_id)
-    reason = f"WhatsApp answered HTTP {response.status_code}: {_error_message(response)}"
+    return _failure(response, "")
+
+
+def _failure(response: httpx.Response, what: str) -> SendResult:
+    """429/5xx retried, any other answer failed for good, with Meta's own reason."""
+    about = f" to {what}" if what else ""
+    reason = f"WhatsApp answered HTTP {response.status_code}{about}: {_error_message(response)}"
     if response.status_code == 429 or response.status_code >= 500:
         return SendResult(Verdict.RETRY, reason)
     return SendResult(Verdict.FAILED, reason)

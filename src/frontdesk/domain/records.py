@@ -169,6 +169,7 @@ class Outbound(Record, frozen=True, kw_only=True):
     author_agent_id: int | None
     created_at: dt.datetime
     attempt: int  # 1 for the first
+    attachments: list[Attachment] = msgspec.field(default_factory=list)  # what it carries, in order
 
 
 class Event(Record, frozen=True, kw_only=True):
