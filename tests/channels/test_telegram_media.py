@@ -118,3 +118,15 @@ def test_a_link_is_passed_for_telegram_to_fetch(
     [call] = bot_api.sent
     assert (call.path, call.problem, call.files) == (f"/bot{BOT_TOKEN}/sendDocument", None, {})
     assert call.body == {"chat_id": CHAT_ID, "caption": "Our brochure", "document": "https://cdn.example/brochure.pdf"}
+
+
+def test_a_text_too_long_for_a_caption_goes_first_on_its_own(
+    client: TestClient[Any], admin: Api, conversation: int, bot_api: FakeBotApi
+) -> None:
+    image = stored(client.app, AttachmentKind.IMAGE, "image/png", "receipt.png", PNG)
+
+    settled(admin, conversation, reply(client.app, conversation, "x" * 1100, [image]))
+
+    text, photo = bot_api.sent
+    assert (text.path.rsplit("/", 1)[1], len(text.body["text"])) == ("sendMessage", 1100)
+    assert (photo.path.rsplit("/", 1)[1], photo.body) == ("sendPhoto", {"chat_id": str(CHAT_ID)})

@@ -15,7 +15,7 @@ from frontdesk.settings import Settings
 from tests.channels.conversations import one_conversation
 from tests.channels.media_support import MB, OGG, PNG, link, reply, stored
 from tests.channels.whatsapp_support import ACCESS_TOKEN, FakeGraph, create_channel, payload, post_webhook
-from tests.engine.support import thread
+from tests.engine.support import install, thread
 from tests.factories import Api, eventually
 
 WA_ID = "16505551234"
@@ -155,3 +155,31 @@ def test_a_link_is_sent_as_a_link_without_an_upload(
         "filename": "brochure.pdf",
     }
     assert sent["delivery_status"] == "sent"
+
+
+def test_a_workflows_send_message_attachment_reaches_whatsapp_as_a_link(admin: Api, graph: FakeGraph) -> None:
+    install(
+        admin,
+        {
+            "name": "Menu",
+            "trigger": {"event": "conversation.opened"},
+            "steps": [
+                {
+                    "id": "menu",
+                    "type": "send_message",
+                    "text": "Today's menu, {{ contact.first_name }}",
+                    "attachment": {"url": "https://cdn.example/menu.jpg"},
+                }
+            ],
+        },
+    )
+    channel = create_channel(admin)
+    post_webhook(admin, channel["id"], payload("text"))
+
+    sent = eventually(lambda: graph.sent or None, "the menu sent to WhatsApp")[0]
+
+    assert sent.problem is None and graph.uploads == []
+    assert (sent.body["type"], sent.body["image"]) == (
+        "image",
+        {"link": "https://cdn.example/menu.jpg", "caption": "Today's menu, Sheena"},
+    )

@@ -61,7 +61,7 @@ def calls(chat_id: int | str, attachments: list[Attachment], lead: dict[str, Any
     for n, attachment in enumerate(attachments):
         method, field = method_of(attachment)
         fields: dict[str, Any] = {"chat_id": chat_id}
-        if lead is not None and n == 0:
+        if lead is not None and n == 0 and lead["text"]:
             fields["caption"] = lead["text"]
         if lead is not None and n == len(attachments) - 1 and "reply_markup" in lead:
             fields["reply_markup"] = lead["reply_markup"]

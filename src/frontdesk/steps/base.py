@@ -11,12 +11,13 @@ the database and the dry run backs with memory.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.model import WaitKind
 from frontdesk.domain.teams import AssignTarget
 
@@ -57,9 +58,19 @@ class StepConfig(BaseModel):
 
 
 @dataclass(frozen=True)
+class ReplyAttachment:
+    """An attachment the contact's reply carries (a location's `data` holds its coordinates)."""
+
+    id: int
+    kind: str  # an AttachmentKind
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     message_id: int
+    attachments: tuple[ReplyAttachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,7 @@ class Runtime(Protocol):
 
     def context(self) -> dict[str, Any]: ...
     def render(self, source: str) -> str: ...
-    def send_message(self, text: str, quick_replies: list[str]) -> None: ...
+    def send_message(self, text: str, quick_replies: list[str], attachments: Sequence[NewAttachment] = ()) -> None: ...
     def add_comment(self, text: str) -> None: ...
     def set_field(self, key: str, value: Any) -> None: ...
     def set_var(self, name: str, value: Any) -> None: ...
