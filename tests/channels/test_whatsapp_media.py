@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from frontdesk.domain.model import AttachmentKind
+from frontdesk.domain.attachments import NewAttachment
+from frontdesk.domain.model import AttachmentKind, AttachmentState
 from frontdesk.settings import Settings
 from tests.channels.conversations import one_conversation
 from tests.channels.media_support import MB, OGG, PNG, link, reply, stored
@@ -183,3 +184,30 @@ def test_a_workflows_send_message_attachment_reaches_whatsapp_as_a_link(admin: A
         "image",
         {"link": "https://cdn.example/menu.jpg", "caption": "Today's menu, Sheena"},
     )
+
+
+def test_an_attachment_still_being_fetched_holds_the_message_back_unsent(
+    client: TestClient[Any], admin: Api, conversation: int, graph: FakeGraph
+) -> None:
+    fetching = NewAttachment(AttachmentKind.IMAGE, source_url="https://shop.example/receipt.png")
+    message_id = reply(client.app, conversation, "Receipt", [fetching])
+
+    def retried() -> dict[str, Any] | None:
+        found = next(m for m in thread(admin, conversation) if m["id"] == message_id)
+        return found if found["delivery_attempts"] >= 2 else None
+
+    found = eventually(retried, "a second attempt")
+    assert found["delivery_status"] == "pending"
+    assert found["delivery_error"] == "attachment 1 is still being fetched"
+    assert graph.uploads == [] and graph.sent == []
+
+
+def test_an_attachment_that_could_not_be_fetched_fails_the_message_with_why(
+    client: TestClient[Any], admin: Api, conversation: int, graph: FakeGraph
+) -> None:
+    lost = NewAttachment(AttachmentKind.FILE, AttachmentState.FAILED, file_name="quote.pdf")
+    sent = settled(admin, conversation, reply(client.app, conversation, "Quote", [lost]))
+
+    assert (sent["delivery_status"], sent["delivery_attempts"]) == ("failed", 1)
+    assert sent["delivery_error"] == "quote.pdf has no content to send: failed"
+    assert graph.sent == []

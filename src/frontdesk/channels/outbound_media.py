@@ -24,17 +24,23 @@ CAPTION_MAX = 1024  # characters, on WhatsApp and on Telegram
 Part = TypeVar("Part")
 
 
-def refusal(message: Outbound, capabilities: Capabilities, provider: str) -> str | None:
-    """Why the channel cannot carry the message's attachments (None: it can)."""
+def check(message: Outbound, capabilities: Capabilities, provider: str) -> SendResult | None:
+    """None when the channel can carry the message's attachments now; else retry later (one is
+    still being fetched) or fail for good (a kind it does not send, too big, a failed fetch)."""
     for attachment in message.attachments:
+        name = attachment.file_name or f"attachment {attachment.id}"
         limit = capabilities.media.get(attachment.kind)
         if limit is None:
-            return f"{provider} cannot send a {attachment.kind} attachment"
+            return SendResult(Verdict.FAILED, f"{provider} cannot send a {attachment.kind} attachment")
+        if attachment.state == AttachmentState.PENDING:
+            return SendResult(Verdict.RETRY, f"{name} is still being fetched")
         if attachment.state != AttachmentState.READY or not (attachment.storage_key or attachment.source_url):
-            return f"attachment {attachment.id} has no content to send ({attachment.state})"
+            return SendResult(Verdict.FAILED, f"{name} has no content to send: {attachment.error or attachment.state}")
         if attachment.size is not None and attachment.size > limit:
-            name, size = attachment.file_name or f"attachment {attachment.id}", _mb(attachment.size)
-            return f"{name} is {size}: {provider} takes {attachment.kind} attachments up to {_mb(limit)}"
+            size = _mb(attachment.size)
+            return SendResult(
+                Verdict.FAILED, f"{name} is {size}: {provider} takes {attachment.kind} attachments up to {_mb(limit)}"
+            )
     return None
 
 

@@ -89,9 +89,9 @@ class TelegramChannel:
     ) -> SendResult:
         """One call per attachment (the file uploaded with it, or its link); the text captions the
         first, the keyboard rides on the last; a text too long for a caption goes first on its own."""
-        refused = outbound_media.refusal(message, self.capabilities, "Telegram")
-        if refused:
-            return SendResult(Verdict.FAILED, refused)
+        refused = outbound_media.check(message, self.capabilities, "Telegram")
+        if refused is not None:
+            return refused
         lead = message_body(message) if message.text or message.quick_replies else None
         parts: list[telegram_media.Call | dict[str, Any]] = []
         if lead is not None and lead["text"] and not telegram_media.fits_caption(lead):

@@ -108,9 +108,9 @@ class WhatsAppChannel:
         """Every stored file uploaded first (a failed upload is retried: nothing went out yet),
         then one Graph message per attachment; the text captions the first media or goes on its
         own first, a question's options go last."""
-        refused = outbound_media.refusal(message, self.capabilities, "WhatsApp")
-        if refused:
-            return SendResult(Verdict.FAILED, refused)
+        refused = outbound_media.check(message, self.capabilities, "WhatsApp")
+        if refused is not None:
+            return refused
         refs = []
         for attachment in message.attachments:
             ref = await _media_ref(client, f"{url}/media", headers, attachment, settings)
