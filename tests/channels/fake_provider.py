@@ -9,6 +9,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import Message
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Generic, TypeVar
 
@@ -123,3 +125,32 @@ class FakeProvider(Generic[T]):
                 pass
 
         return Handler
+
+
+@dataclass(frozen=True)
+class FormFile:
+    """A file part of a multipart body, as it arrived."""
+
+    file_name: str | None
+    content_type: str
+    content: bytes
+
+
+def multipart(headers: Message, raw: bytes) -> tuple[dict[str, str], dict[str, FormFile]] | None:
+    """The text fields and the files of a `multipart/form-data` body (None when it is not one)."""
+    content_type = headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return None
+    parsed = BytesParser(policy=HTTP).parsebytes(f"content-type: {content_type}\r\n\r\n".encode() + raw)
+    fields: dict[str, str] = {}
+    files: dict[str, FormFile] = {}
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        if part.get_filename() is None:
+            fields[name] = payload.decode()
+        else:
+            files[name] = FormFile(part.get_filename(), part.get_content_type(), payload)
+    return fields, files

@@ -1,19 +1,20 @@
-"""A fake Telegram Bot API on 127.0.0.1 for sendMessage and getFile, the documented update payloads, and
-helpers to post them with the webhook's secret token, shared by the Telegram tests."""
+"""A fake Telegram Bot API on 127.0.0.1 for sendMessage, getFile and the media methods, the
+documented update payloads, and helpers to post them with the webhook's secret token, shared by
+the Telegram tests."""
 
 from __future__ import annotations
 
 import copy
 import json
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.channels.fake_provider import Answer, FakeProvider, json_answer
+from tests.channels.fake_provider import Answer, FakeProvider, FormFile, json_answer, multipart
 from tests.factories import Api
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "telegram_updates.json").read_text())
@@ -53,26 +54,39 @@ def create_channel(admin: Api) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Sent:
     path: str
-    body: dict[str, Any]
+    body: dict[str, Any]  # the JSON body, or a multipart body's text fields
     status: int
     problem: str | None  # why the request is not what the Bot API takes; None when it is
+    files: dict[str, FormFile] = field(default_factory=dict)  # a multipart body's files
+
+
+# The media methods Frontdesk uses, each with the field that carries the file or its URL.
+MEDIA_FIELDS = {
+    "sendPhoto": "photo",
+    "sendDocument": "document",
+    "sendVoice": "voice",
+    "sendAudio": "audio",
+    "sendVideo": "video",
+}
 
 
 class FakeBotApi(FakeProvider[Sent]):
-    """Answers `POST /bot<token>/sendMessage` like the Bot API: checks the token in the path and
-    the body's shape, records the request, and answers the scripted statuses in order (then 200
+    """Answers `POST /bot<token>/sendMessage` and the media methods (`sendPhoto`, `sendVoice`, …:
+    a multipart upload or the file's URL as the field's value) like the Bot API: checks the
+    token in the path and the body's shape, records the request, and answers the scripted statuses in order (then 200
     for ever) — `{"ok": true, "result": {"message_id": ..}}`, or `ok: false` with a description."""
 
     def _answer(self, path: str, headers: Message, raw: bytes) -> tuple[int, dict[str, Any]]:
         if path.endswith("/getMe"):
             return _get_me(path)
-        body = json.loads(raw)
+        form = multipart(headers, raw)
+        body, files = form if form is not None else (json.loads(raw), {})
         if path.endswith("/setWebhook"):
             return self._set_webhook(path, body)
-        problem = _problem(path, body)
+        problem = _problem(path, body, files)
         with self._lock:
             status = (404 if "token" in problem else 400) if problem else (self._script.pop(0) if self._script else 200)
-            self._sent.append(Sent(path, body, status, problem))
+            self._sent.append(Sent(path, body, status, problem, files))
             number = len(self._sent)
         if status == 200:
             result = {"message_id": 2000 + number, "chat": {"id": body["chat_id"], "type": "private"}, "text": ""}
@@ -137,16 +151,38 @@ def _bot_error(status: int, description: str) -> Answer:
     return json_answer(status, {"ok": False, "error_code": status, "description": description})
 
 
-def _problem(path: str, body: dict[str, Any]) -> str | None:
-    if path != f"/bot{BOT_TOKEN}/sendMessage":
-        return f"Not Found: unknown token or method in {path.split('/')[-1]}"
-    if not isinstance(body.get("chat_id"), int | str) or not isinstance(body.get("text"), str) or not body["text"]:
+def _problem(path: str, body: dict[str, Any], files: dict[str, FormFile]) -> str | None:
+    method = path.split("/")[-1]
+    if path != f"/bot{BOT_TOKEN}/{method}" or method not in ("sendMessage", *MEDIA_FIELDS):
+        return f"Not Found: unknown token or method in {method}"
+    if not isinstance(body.get("chat_id"), int | str) or not body["chat_id"]:
+        return "Bad Request: chat_id is required"
+    if method == "sendMessage" and (not isinstance(body.get("text"), str) or not body["text"]):
         return "Bad Request: chat_id and a non-empty text are required"
+    if method in MEDIA_FIELDS:
+        found = _media_problem(MEDIA_FIELDS[method], body, files)
+        if found:
+            return found
     markup = body.get("reply_markup")
     if markup is None:
         return None
+    markup = json.loads(markup) if isinstance(markup, str) else markup  # multipart fields are text
     rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
     buttons = [b for row in rows for b in row] if isinstance(rows, list) else []
     if not buttons or any(not b.get("text") or len(str(b.get("callback_data", "")).encode()) > 64 for b in buttons):
         return "Bad Request: BUTTON_DATA_INVALID"
+    return None
+
+
+def _media_problem(name: str, body: dict[str, Any], files: dict[str, FormFile]) -> str | None:
+    """The media is an uploaded file in its field, or an http(s) URL as the field's value."""
+    upload, url = files.get(name), body.get(name)
+    if (upload is None) == (url is None):
+        return f"Bad Request: there is no {name} in the request"
+    if upload is not None and not upload.content:
+        return f"Bad Request: {name} is empty"
+    if url is not None and not str(url).startswith(("http://", "https://")):
+        return "Bad Request: wrong HTTP URL specified"
+    if len(str(body.get("caption", ""))) > 1024:
+        return "Bad Request: message caption is too long"
     return None

@@ -115,10 +115,24 @@ def _body(message: Outbound) -> bytes:
             "conversation_id": message.conversation_id,
             "author": {"kind": message.author_kind, "agent_id": message.author_agent_id},
             "created_at": message.created_at.isoformat(),
+            "attachments": [_attachment(a) for a in message.attachments],
         },
         "contact": {"id": message.contact_id, "external_id": message.external_id},
     }
     return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _attachment(attachment: Attachment) -> dict[str, Any]:
+    """What a receiver needs to show or fetch it: `url` is set for a link sent as is; a stored
+    file is read through the API by its id (there is no public URL to give here)."""
+    return {
+        "id": attachment.id,
+        "kind": attachment.kind,
+        "mime_type": attachment.mime_type,
+        "file_name": attachment.file_name,
+        "size": attachment.size,
+        "url": None if attachment.storage_key else attachment.source_url,
+    }
 
 
 ADAPTER = ApiChannel()

@@ -85,7 +85,8 @@ class Capabilities:
     """What a channel can carry; workflows and the inbox adapt what they send to it."""
 
     max_quick_replies: int
-    media: frozenset[str] = frozenset()  # attachment kinds it accepts (none yet)
+    # The attachment kinds it sends, each with the largest size it takes (bytes), checked before sending.
+    media: Mapping[str, int] = field(default_factory=dict)
     # A free-form message is refused once the contact's last message on the channel is older
     # (WhatsApp's customer-service window); None: no window. `outside_window` says so plainly.
     reply_window: dt.timedelta | None = None

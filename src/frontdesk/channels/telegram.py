@@ -8,6 +8,7 @@ inline-keyboard buttons (`callback_query`). Outbound text, with a question's opt
 keyboard.
 Anything else in an update becomes an `Ignored` item (logged by the route, never fatal: Telegram
 retries an error and holds back the bot's later updates meanwhile).
+Outbound media: one `sendPhoto`/`sendVoice`/… call per attachment (channels/telegram_media.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from frontdesk.channels import outbound_media, telegram_media
 from frontdesk.channels.base import (
     Capabilities,
     CheckOutcome,
@@ -61,7 +63,7 @@ _SKIPPED_KINDS = ("edited_message", "channel_post", "edited_channel_post", "my_c
 
 class TelegramChannel:
     type = ChannelType.TELEGRAM
-    capabilities = Capabilities(max_quick_replies=MAX_BUTTONS)
+    capabilities = Capabilities(max_quick_replies=MAX_BUTTONS, media=telegram_media.LIMITS)
     required = frozenset({BOT_TOKEN, WEBHOOK_SECRET})
     credential_names = frozenset({BOT_TOKEN, WEBHOOK_SECRET})
 
@@ -103,17 +105,36 @@ class TelegramChannel:
     async def send(
         self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
     ) -> SendResult:
-        """Text, or a question's options as an inline keyboard; `ok` sent, 429/5xx/network
-        retried, any other answer failed with Telegram's own `description`."""
+        """Text, or a question's options as an inline keyboard, or media (`_send_media`); `ok`
+        sent, 429/5xx/network retried, any other answer failed with Telegram's own `description`."""
         token = channel.credential(BOT_TOKEN)
         if not token or not message.external_id:
             return SendResult(Verdict.FAILED, "the channel has no bot_token or the contact no chat id")
-        url = f"{settings.telegram_base_url.rstrip('/')}/bot{token}/sendMessage"
-        try:
-            response = await client.post(url, json=message_body(message))
-        except httpx.HTTPError as exc:  # the URL holds the token: never put the exception's text in the error
-            return SendResult(Verdict.RETRY, f"{type(exc).__name__} reaching the Telegram Bot API")
-        return _classify(response)
+        url = f"{settings.telegram_base_url.rstrip('/')}/bot{token}"
+        if message.attachments:
+            return await self._send_media(client, url, message, settings)
+        return await _post(client, f"{url}/sendMessage", json=message_body(message))
+
+    async def _send_media(
+        self, client: httpx.AsyncClient, url: str, message: Outbound, settings: Settings
+    ) -> SendResult:
+        """One call per attachment (the file uploaded with it, or its link); the text captions the
+        first, the keyboard rides on the last; a text too long for a caption goes first on its own."""
+        refused = outbound_media.check(message, self.capabilities, "Telegram")
+        if refused is not None:
+            return refused
+        lead = message_body(message) if message.text or message.quick_replies else None
+        parts: list[telegram_media.Call | dict[str, Any]] = []
+        if lead is not None and lead["text"] and not telegram_media.fits_caption(lead):
+            parts, lead = [lead], None
+        parts += telegram_media.calls(_chat_id(message), list(message.attachments), lead)
+
+        async def post(part: telegram_media.Call | dict[str, Any]) -> SendResult:
+            if isinstance(part, dict):
+                return await _post(client, f"{url}/sendMessage", json=part)
+            return await _send_call(client, url, part, settings)
+
+        return await outbound_media.send_parts(parts, post)
 
     async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
         """`getMe` with the bot token: the bot's username, name and id, or why not."""
@@ -144,6 +165,25 @@ class TelegramChannel:
         return MediaFetch(fetched.content, attachment.mime_type or fetched.mime_type)
 
 
+async def _send_call(client: httpx.AsyncClient, url: str, call: telegram_media.Call, settings: Settings) -> SendResult:
+    if not call.attachment.storage_key:
+        body = {**call.fields, call.field: call.attachment.source_url}
+        return await _post(client, f"{url}/{call.method}", json=body)
+    content = await outbound_media.content(settings, call.attachment)
+    if content is None:
+        return outbound_media.missing(call.attachment)
+    fields, files = telegram_media.form(call, content)
+    return await _post(client, f"{url}/{call.method}", data=fields, files=files)
+
+
+async def _post(client: httpx.AsyncClient, url: str, **body: Any) -> SendResult:
+    try:
+        response = await client.post(url, **body)
+    except httpx.HTTPError as exc:  # the URL holds the token: never put the exception's text in the error
+        return SendResult(Verdict.RETRY, f"{type(exc).__name__} reaching the Telegram Bot API")
+    return _classify(response)
+
+
 async def _file_path(client: httpx.AsyncClient, base: str, file_id: str) -> MediaFetch | str:
     """`getFile`: where the file is to download, or why not (a file over 20 MB is refused to bots)."""
     try:
@@ -168,8 +208,7 @@ async def _file_path(client: httpx.AsyncClient, base: str, file_id: str) -> Medi
 def message_body(message: Outbound) -> dict[str, Any]:
     """The sendMessage body: options as an inline keyboard (one button a row, the option as its
     callback_data), or numbered under the text when there are too many or one is too long."""
-    external_id = message.external_id or ""
-    chat_id: int | str = int(external_id) if _is_int(external_id) else external_id
+    chat_id = _chat_id(message)
     options = message.quick_replies
     if options and len(options) <= MAX_BUTTONS and all(len(o.encode()) <= MAX_CALLBACK_DATA for o in options):
         keyboard = [[{"text": o, "callback_data": o}] for o in options]
@@ -361,6 +400,11 @@ def _name(person: dict[str, Any]) -> str | None:
     full = " ".join(part for part in parts if isinstance(part, str) and part)
     username = person.get("username")
     return full or (f"@{username}" if isinstance(username, str) and username else None)
+
+
+def _chat_id(message: Outbound) -> int | str:
+    external_id = message.external_id or ""
+    return int(external_id) if _is_int(external_id) else external_id
 
 
 def _is_int(value: str) -> bool:

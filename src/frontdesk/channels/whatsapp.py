@@ -7,7 +7,8 @@ document, sticker: stored at once with the media id, fetched later by the media 
 `Notice` (a system note); what is malformed an `Ignored` item (logged by the route, never fatal:
 Meta retries an error for days). Outbound text, with a question's options as reply buttons or a
 list, and the template messages the channel's config lists (the only kind Meta delivers outside
-the 24-hour window).
+the 24-hour window). Outbound media: uploaded or linked, one Graph message per attachment
+(channels/whatsapp_media.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from frontdesk.channels import outbound_media, whatsapp_media
 from frontdesk.channels.base import (
     Capabilities,
     CheckOutcome,
@@ -74,6 +76,7 @@ class WhatsAppChannel:
     type = ChannelType.WHATSAPP
     capabilities = Capabilities(
         max_quick_replies=MAX_ROWS,
+        media=whatsapp_media.LIMITS,
         reply_window=dt.timedelta(hours=24),
         outside_window="outside WhatsApp's 24-hour window: send a template (the contact last wrote over 24 hours ago)",
         templates=True,
@@ -126,20 +129,38 @@ class WhatsAppChannel:
     async def send(
         self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
     ) -> SendResult:
-        """Text, or a question's options as buttons/a list; 2xx sent, 429/5xx/network retried,
-        any other answer failed with Meta's own `error.message`."""
+        """Text, or a question's options as buttons/a list, or media (`_send_media`); 2xx sent,
+        429/5xx/network retried, any other answer failed with Meta's own `error.message`."""
         phone_number_id = channel.config.get("phone_number_id")
         if not phone_number_id or not message.external_id:
             return SendResult(Verdict.FAILED, "the channel has no phone_number_id or the contact no wa_id")
-        url = (
-            f"{settings.whatsapp_graph_base_url.rstrip('/')}/{settings.whatsapp_api_version}/{phone_number_id}/messages"
-        )
+        url = f"{settings.whatsapp_graph_base_url.rstrip('/')}/{settings.whatsapp_api_version}/{phone_number_id}"
         headers = {"authorization": f"Bearer {channel.credential(ACCESS_TOKEN)}"}
-        try:
-            response = await client.post(url, json=message_body(message), headers=headers)
-        except httpx.HTTPError as exc:
-            return SendResult(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
-        return _classify(response)
+        if message.attachments:
+            return await self._send_media(client, url, headers, message, settings)
+        return await _post(client, f"{url}/messages", message_body(message), headers)
+
+    async def _send_media(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], message: Outbound, settings: Settings
+    ) -> SendResult:
+        """Every stored file uploaded first (a failed upload is retried: nothing went out yet),
+        then one Graph message per attachment; the text captions the first media or goes on its
+        own first, a question's options go last."""
+        refused = outbound_media.check(message, self.capabilities, "WhatsApp")
+        if refused is not None:
+            return refused
+        refs = []
+        for attachment in message.attachments:
+            ref = await _media_ref(client, f"{url}/media", headers, attachment, settings)
+            if isinstance(ref, SendResult):
+                return ref
+            refs.append(ref)
+        parts = whatsapp_media.media_bodies(_base(message), message, refs)
+        if message.quick_replies:
+            parts.append(message_body(message))
+        elif message.text and whatsapp_media.caption(message) is None:
+            parts.insert(0, message_body(message))
+        return await outbound_media.send_parts(parts, lambda body: _post(client, f"{url}/messages", body, headers))
 
     async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
         """`GET /{version}/{phone number id}?fields=display_phone_number,verified_name` with the
@@ -182,10 +203,38 @@ class WhatsAppChannel:
         return MediaFetch(fetched.content, declared)
 
 
+async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]) -> SendResult:
+    try:
+        response = await client.post(url, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return SendResult(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
+    return _classify(response)
+
+
+async def _media_ref(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], attachment: Attachment, settings: Settings
+) -> dict[str, str] | SendResult:
+    """`{"link": …}` for a link sent as is, else `{"id": …}` of the file uploaded to Meta."""
+    if not attachment.storage_key:
+        return {"link": str(attachment.source_url)}
+    content = await outbound_media.content(settings, attachment)
+    if content is None:
+        return outbound_media.missing(attachment)
+    fields, files = whatsapp_media.upload_form(attachment, content)
+    try:
+        response = await client.post(url, data=fields, files=files, headers=headers)
+    except httpx.HTTPError as exc:
+        return SendResult(Verdict.RETRY, f"{type(exc).__name__} uploading the media: {exc}")
+    try:
+        return {"id": str(response.json()["id"])} if response.is_success else _failure(response, "the upload")
+    except (ValueError, LookupError, TypeError):
+        return SendResult(Verdict.RETRY, "WhatsApp answered the upload without a media id")
+
+
 def message_body(message: Outbound) -> dict[str, Any]:
     """The Graph API body: a template, or text with options as reply buttons (≤ 3 short titles),
     a list (≤ 10 rows), or numbered under the text when they fit neither."""
-    base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.external_id}
+    base = _base(message)
     if message.template is not None:
         return {**base, "type": "template", "template": template_body(message.template)}
     options = message.quick_replies
@@ -237,6 +286,10 @@ def template_body(template: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _base(message: Outbound) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.external_id}
+
+
 def _classify(response: httpx.Response) -> SendResult:
     if response.is_success:
         try:
@@ -244,7 +297,13 @@ def _classify(response: httpx.Response) -> SendResult:
         except (ValueError, LookupError, TypeError):
             provider_id = None
         return SendResult(Verdict.SENT, provider_message_id=provider_id)
-    reason = f"WhatsApp answered HTTP {response.status_code}: {_error_message(response)}"
+    return _failure(response, "")
+
+
+def _failure(response: httpx.Response, what: str) -> SendResult:
+    """429/5xx retried, any other answer failed for good, with Meta's own reason."""
+    about = f" to {what}" if what else ""
+    reason = f"WhatsApp answered HTTP {response.status_code}{about}: {_error_message(response)}"
     if response.status_code == 429 or response.status_code >= 500:
         return SendResult(Verdict.RETRY, reason, retry_after=retry_after(response.headers.get("retry-after")))
     return SendResult(Verdict.FAILED, reason)
