@@ -18,6 +18,7 @@ import httpx
 from frontdesk.actions.attachments import attachment_fetched, attachment_not_fetched, claim_due
 from frontdesk.channels import ADAPTERS
 from frontdesk.channels.base import MediaFetch
+from frontdesk.channels.media import fetch_source_url
 from frontdesk.clock import now
 from frontdesk.domain.attachments import content_type
 from frontdesk.domain.records import Attachment, Channel
@@ -90,11 +91,15 @@ class MediaFetcher:
         await self.db.write(lambda c: attachment_not_fetched(c, attachment, fetched, now(), max_attempts, backoff))
 
     async def _download(self, attachment: Attachment, channel: Channel) -> MediaFetch:
-        """The adapter's fetch, ended before its lease does (so no other claim can start meanwhile)."""
-        limit = self.settings.media_max_bytes
+        """The provider's media through its adapter, or a URL through the private-address guard
+        (whatever the channel: an outbound link fetched to be uploaded), ended before its lease
+        does (so no other claim can start meanwhile)."""
+        limit, settings = self.settings.media_max_bytes, self.settings
         try:
             async with asyncio.timeout(self._deadline()):
-                return await ADAPTERS[channel.type].fetch_media(self._client, channel, attachment, self.settings, limit)
+                if attachment.source_url and not attachment.provider_media_id:
+                    return await fetch_source_url(self._client, attachment, settings, limit)
+                return await ADAPTERS[channel.type].fetch_media(self._client, channel, attachment, settings, limit)
         except TimeoutError:
             return MediaFetch(error=f"the fetch took longer than {self._deadline():g} s", retry=True)
 

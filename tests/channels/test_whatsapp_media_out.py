@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ def settings(db_url: str, graph: FakeGraph, tmp_path: Path) -> Settings:
         log_format="text",
         whatsapp_graph_base_url=graph.url,
         media_dir=str(tmp_path / "media"),
+        http_allow_private=True,  # a link to fetch is served on 127.0.0.1
     )
 
 
@@ -186,20 +189,58 @@ def test_a_workflows_send_message_attachment_reaches_whatsapp_as_a_link(admin: A
     )
 
 
-def test_an_attachment_still_being_fetched_holds_the_message_back_unsent(
+class HeldFile:
+    """A file server on 127.0.0.1 that answers only once released: the fetch stays in flight."""
+
+    def __init__(self, content: bytes) -> None:
+        self.released = released = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                released.wait(30)
+                self.send_response(200)
+                self.send_header("content-type", "image/png")
+                self.send_header("content-length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/receipt.png"
+
+    def close(self) -> None:
+        self.released.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_an_attachment_still_being_fetched_holds_the_message_back_then_it_goes(
     client: TestClient[Any], admin: Api, conversation: int, graph: FakeGraph
 ) -> None:
-    fetching = NewAttachment(AttachmentKind.IMAGE, source_url="https://shop.example/receipt.png")
-    message_id = reply(client.app, conversation, "Receipt", [fetching])
+    held = HeldFile(PNG)
+    try:
+        fetching = NewAttachment(AttachmentKind.IMAGE, source_url=held.url)
+        message_id = reply(client.app, conversation, "Receipt", [fetching])
 
-    def retried() -> dict[str, Any] | None:
-        found = next(m for m in thread(admin, conversation) if m["id"] == message_id)
-        return found if found["delivery_attempts"] >= 2 else None
+        def retried() -> dict[str, Any] | None:
+            found = next(m for m in thread(admin, conversation) if m["id"] == message_id)
+            return found if found["delivery_attempts"] >= 2 else None
 
-    found = eventually(retried, "a second attempt")
-    assert found["delivery_status"] == "pending"
-    assert found["delivery_error"] == "attachment 1 is still being fetched"
-    assert graph.uploads == [] and graph.sent == []
+        found = eventually(retried, "a second attempt")
+        assert found["delivery_status"] == "pending"
+        assert found["delivery_error"] == "attachment 1 is still being fetched"
+        assert graph.uploads == [] and graph.sent == []
+
+        held.released.set()
+        sent = settled(admin, conversation, message_id)
+    finally:
+        held.close()
+    assert sent["delivery_status"] == "sent"
+    [upload] = graph.uploads
+    assert upload.file is not None and upload.file.content == PNG
 
 
 def test_an_attachment_that_could_not_be_fetched_fails_the_message_with_why(
