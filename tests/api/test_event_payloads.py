@@ -10,9 +10,10 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from frontdesk.actions.conversations import add_note
+from frontdesk.actions.conversations import add_note, send_message
+from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.events import PAYLOADS, EventType
-from frontdesk.domain.model import SYSTEM
+from frontdesk.domain.model import SYSTEM, AttachmentKind
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.factories import Api, eventually, make_token
@@ -43,8 +44,10 @@ def _keys_match(shape: Any, value: Any, where: str) -> None:
     assert required <= set(value) <= required | optional, f"{where}: {sorted(value)}"
     for key, hint in get_type_hints(shape).items():
         nested = [h for h in (hint, *get_args(hint)) if is_typeddict(h)]
-        if nested and value.get(key) is not None:
-            _keys_match(nested[0], value[key], f"{where}.{key}")
+        found = value.get(key)
+        if nested and found is not None:
+            for n, item in enumerate(found if isinstance(found, list) else [found]):
+                _keys_match(nested[0], item, f"{where}.{key}[{n}]")
 
 
 def _office_day(admin: Api) -> None:
@@ -64,6 +67,9 @@ def _office_day(admin: Api) -> None:
     _ok(admin.put(f"/api/v1/teams/{team['id']}/members/{agent['id']}"))  # the queue moves to Sam
     _ok(admin.post(f"{conversation}/messages", {"text": "Hi Ada"}))
     admin.db.write_sync(lambda c: add_note(c, receipt["conversation_id"], SYSTEM, "VIP"))
+    # A link to fetch on a private address: the media fetcher's guard refuses it (attachment.updated).
+    link = NewAttachment(AttachmentKind.IMAGE, source_url="http://127.0.0.1:9/photo.png")
+    admin.db.write_sync(lambda c: send_message(c, receipt["conversation_id"], SYSTEM, "", attachments=[link]))
     _ok(admin.post(f"{conversation}/unassign"))
     _ok(admin.delete(f"/api/v1/teams/{team['id']}/members/{agent['id']}"))
     _ok(admin.post(f"{conversation}/close", {"note": "done", "category": "faq"}))
@@ -81,6 +87,7 @@ def _office_day(admin: Api) -> None:
 def test_every_event_written_has_the_payload_its_type_declares(admin: Api) -> None:
     _office_day(admin)
     eventually(lambda: admin.events(type="message.delivery_updated") or None, "the failed delivery")
+    eventually(lambda: admin.events(type="attachment.updated") or None, "the refused fetch")
 
     written = admin.events()
 
