@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypedDict
 
-from frontdesk.domain.model import ConversationStatus, Role
+from frontdesk.domain.model import AttachmentKind, AttachmentState, ConversationStatus, Role
 
 
 class Conversation(TypedDict):
@@ -34,6 +34,20 @@ class OpenedConversation(Conversation):
     opened: bool  # false: the contact's conversation was already open
 
 
+class Attachment(TypedDict):
+    """A file, location or contact card a message carries; `url` serves its content (api/attachments.py)."""
+
+    id: int
+    kind: AttachmentKind
+    state: AttachmentState  # pending: still being fetched; failed: `error` says why
+    mime_type: str | None  # the type the content itself shows (sniffed), as it is served
+    size: int | None  # bytes
+    file_name: str | None
+    data: dict[str, Any] | None  # a location's latitude, longitude, name, address; a contact card's name, phones
+    error: str | None
+    url: str | None  # where the content is served (None for a location or contact card: no content)
+
+
 class Message(TypedDict):
     id: int
     conversation_id: int
@@ -50,6 +64,7 @@ class Message(TypedDict):
     private: bool
     quick_replies: list[Any] | None
     created_at: datetime
+    attachments: list[Attachment]
 
 
 class Run(TypedDict):
