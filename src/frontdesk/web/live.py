@@ -21,6 +21,7 @@ SHOWN = (
     ev.MESSAGE_RECEIVED,
     ev.MESSAGE_SENT,
     ev.NOTE_ADDED,
+    ev.ATTACHMENT_UPDATED,  # fetched or failed: the thread shows it
     ev.CONVERSATION_OPENED,
     ev.CONVERSATION_CLOSED,
     ev.CONVERSATION_REOPENED,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
@@ -25,11 +26,13 @@ from frontdesk.actions.conversations import (
 )
 from frontdesk.actions.read_marks import mark_read
 from frontdesk.actions.sessions import COOKIE, LIFETIME, check_login, close_session, open_session
+from frontdesk.api import uploads
 from frontdesk.api.addresses import client_address
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import PathId
 from frontdesk.clock import now
+from frontdesk.domain.attachments import MAX_ATTACHMENTS
 from frontdesk.domain.errors import DomainError, TooManyRequests
 from frontdesk.domain.model import Availability
 from frontdesk.store import visibility
@@ -44,6 +47,7 @@ OptionalId = Annotated[int | None, QueryParameter(ge=1, le=2**62)]
 # A filter's select sends "" for "all": an id, or nothing.
 FilterId = Annotated[str | None, QueryParameter(pattern=r"^([1-9][0-9]{0,17})?$")]
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+Multipart = Body(media_type=RequestEncodingType.MULTI_PART)
 
 
 class LoginForm(BaseModel):
@@ -54,11 +58,14 @@ class LoginForm(BaseModel):
     next: str = "/inbox"
 
 
-class ReplyForm(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+@dataclass
+class ReplyForm:
+    """The reply box (multipart: it may carry files); text may be empty when files are attached."""
 
-    text: str = Field(min_length=1, max_length=10_000)
+    text: str = ""
     note: str | None = None  # a checkbox: an internal note instead of a reply
+    # An empty file input still sends a part, without a file: Litestar gives it as "" (hence Any).
+    files: list[Any] = field(default_factory=list)
 
 
 class CloseForm(BaseModel):
@@ -235,13 +242,32 @@ class InboxController(Controller):
 
         return Template("_thread.html", context={**await db.read(read), "now": now()})
 
-    @post("/conversations/{conversation_id:int}/reply", status_code=303)
+    @post("/conversations/{conversation_id:int}/reply", status_code=303, opt={"upload_files": MAX_ATTACHMENTS})
     async def reply(
-        self, db: Db, principal: Caller, conversation_id: PathId, data: Annotated[ReplyForm, Form]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: Caller,
+        conversation_id: PathId,
+        data: Annotated[ReplyForm, Multipart],
     ) -> Redirect:
+        """A reply or a note, with the files attached (each stored before the message is written)."""
+        if len(data.text) > 10_000:
+            raise DomainError("text_too_long", "text: at most 10000 characters", "text")
+        chosen = [f for f in data.files if isinstance(f, UploadFile) and f.filename]
+        if len(chosen) > MAX_ATTACHMENTS:
+            raise DomainError("too_many_attachments", f"files: at most {MAX_ATTACHMENTS} files", "files")
+        await db.read(lambda c: visibility.check_seen(c, principal, conversation_id))
+        limit = request.app.state.settings.media_max_bytes
+        checked = [await uploads.uploaded(f, limit, f"files[{i}]") for i, f in enumerate(chosen)]
+        files = await uploads.store(request.app.state.media, checked)
         act = add_note if data.note else send_message
         await db.write(
-            when_seen(principal, conversation_id, lambda c: act(c, conversation_id, principal.actor, data.text))
+            when_seen(
+                principal,
+                conversation_id,
+                lambda c: act(c, conversation_id, principal.actor, data.text, attachments=files),
+            )
         )
         return Redirect(f"/inbox?c={conversation_id}")
 
