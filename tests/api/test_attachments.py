@@ -4,12 +4,13 @@ may see the conversation, with headers that keep uploaded markup from running.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from litestar.testing import TestClient
 
+from frontdesk.server import create_app
+from frontdesk.settings import Settings
 from tests.factories import Api, make_agent, make_token
 
 PNG = (
@@ -128,10 +129,8 @@ def test_a_non_ascii_file_name_is_encoded_as_rfc_6266_says(admin: Api) -> None:
 
 
 def test_a_file_larger_than_the_limit_is_refused_naming_it_and_nothing_is_stored(
-    settings: Any, media: Path, tmp_path: Path
+    settings: Settings, media: Path
 ) -> None:
-    from frontdesk.server import create_app
-
     small = settings.model_copy(update={"media_max_bytes": 100})
     with TestClient(create_app(small)) as client:
         admin = Api(client, make_token(client.app.state.db, "admin"))
