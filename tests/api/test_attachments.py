@@ -188,3 +188,13 @@ def test_an_agent_of_another_team_gets_404_for_the_content_and_the_upload(admin:
 def test_an_unknown_attachment_is_404_and_no_token_is_401(admin: Api) -> None:
     assert admin.get("/api/v1/attachments/999999/content").status_code == 404
     assert admin.client.get("/api/v1/attachments/1/content").status_code == 401
+
+
+def test_more_than_ten_files_are_refused_naming_the_field(admin: Api, media: Path) -> None:
+    conversation = open_conversation(admin)
+
+    response = upload(admin, conversation, *[(f"{i}.txt", f"file {i}".encode(), "text/plain") for i in range(11)])
+
+    assert response.status_code == 422, response.text
+    assert (response.json()["error"], response.json()["field"]) == ("too_many_attachments", "files")
+    assert stored_files(media) == []

@@ -16,6 +16,7 @@ from frontdesk.store.database import Database
 from tests.api.test_attachments import PNG
 from tests.conftest import LiveServer
 from tests.web.support import add_person, hand_to_team, say, web_session
+from tests.web.test_widget import _open_widget, _write
 
 # Each would mark the page, and alert, if it ever ran.
 HTML = b"<!doctype html><html><body><script>alert('html');top.document.body.dataset.pwned='html'</script></body></html>"
@@ -176,3 +177,25 @@ def test_another_teams_agent_and_a_stranger_get_nothing_by_session(page: Page, l
         assert refused.status_code == 404
         assert refused.json()["detail"] == f"attachment {sent.json()['attachments'][0]['id']} does not exist"
     assert httpx.get(f"{live_server.base_url}{url}").status_code == 401
+
+
+def test_a_visitor_sends_a_photo_from_the_widget_and_both_sides_see_it(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    (tmp_path / "parcel.png").write_bytes(PNG)
+    log = _open_widget(page, live_server)
+
+    page.set_input_files("#fd-file", str(tmp_path / "parcel.png"))
+    expect(page.locator(".chosen")).to_have_text("📎 parcel.png")
+    _write(page, "It came like this")
+
+    mine = log.locator("li[data-author=contact]", has_text="It came like this")
+    picture = mine.locator("img")
+    expect(picture).to_have_attribute("alt", "parcel.png")
+    page.wait_for_function("img => img.complete && img.naturalWidth === 1", arg=picture.element_handle())
+    expect(page.locator(".chosen")).to_have_text("")
+    with httpx.Client(base_url=live_server.base_url, headers=live_server.headers) as client:
+        conversation = client.get("/api/v1/conversations").json()[0]["id"]
+        messages = client.get(f"/api/v1/conversations/{conversation}/messages").json()
+    (attachment,) = next(m for m in messages if m["text"] == "It came like this")["attachments"]
+    assert (attachment["kind"], attachment["file_name"]) == ("image", "parcel.png")

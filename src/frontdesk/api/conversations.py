@@ -40,7 +40,8 @@ from frontdesk.api.schemas import (
     TransferBody,
 )
 from frontdesk.domain.attachments import MAX_ATTACHMENTS, NewAttachment
-from frontdesk.domain.errors import Conflict, InvalidInput
+from frontdesk.domain.conversations import check_message_text
+from frontdesk.domain.errors import Conflict
 from frontdesk.domain.model import ConversationStatus
 from frontdesk.store import visibility
 from frontdesk.store.database import Database
@@ -168,12 +169,11 @@ class ConversationController(Controller):
         """Send a message with files (multipart/form-data, up to 10 `files` parts, each at most
         FRONTDESK_MEDIA_MAX_BYTES: 413 naming `files[i]` past it). The type is read from the bytes;
         each file is stored before the message."""
-        if len(data.files) > MAX_ATTACHMENTS:
-            raise InvalidInput("too_many_attachments", f"files: at most {MAX_ATTACHMENTS} files", "files")
+        if data.text:
+            check_message_text(data.text)
         await db.read(lambda c: visibility.check_seen(c, principal, conversation_id))
         limit = request.app.state.settings.media_max_bytes
-        files = [await uploads.uploaded(f, limit, f"files[{i}]") for i, f in enumerate(data.files)]
-        stored = await uploads.store(request.app.state.media, files)
+        stored = await uploads.store_uploads(request.app.state.media, data.files, limit)
         return await _reply(db, principal, conversation_id, data.text, stored)
 
     @post("/{conversation_id:int}/close", status_code=200)

@@ -22,7 +22,7 @@ from litestar import Litestar
 from litestar.datastructures import UploadFile
 from litestar.routes import HTTPRoute
 
-from frontdesk.domain.attachments import NewAttachment, content_type, kind_of
+from frontdesk.domain.attachments import MAX_ATTACHMENTS, NewAttachment, content_type, kind_of
 from frontdesk.domain.errors import DomainError, InvalidInput
 from frontdesk.domain.model import AttachmentState
 from frontdesk.engine import destinations
@@ -54,6 +54,14 @@ async def uploaded(upload: UploadFile, limit: int, field: str) -> Checked:
     if len(content) > limit:
         raise TooLarge("attachment_too_large", f"{field}: larger than the limit of {limit} bytes", field)
     return _checked(content, upload.filename, upload.content_type, field)
+
+
+async def store_uploads(media: MediaStore, files: Sequence[UploadFile], limit: int) -> list[NewAttachment]:
+    """A form's `files`, each checked (named `files[i]`), then all stored."""
+    if len(files) > MAX_ATTACHMENTS:
+        raise InvalidInput("too_many_attachments", f"files: at most {MAX_ATTACHMENTS} files", "files")
+    checked = [await uploaded(upload, limit, f"files[{i}]") for i, upload in enumerate(files)]
+    return await store(media, checked)
 
 
 async def fetched(url: str, file_name: str | None, settings: Settings, field: str) -> Checked:

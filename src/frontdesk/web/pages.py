@@ -33,6 +33,7 @@ from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import PathId
 from frontdesk.clock import now
 from frontdesk.domain.attachments import MAX_ATTACHMENTS
+from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import DomainError, TooManyRequests
 from frontdesk.domain.model import Availability
 from frontdesk.store import visibility
@@ -252,15 +253,12 @@ class InboxController(Controller):
         data: Annotated[ReplyForm, Multipart],
     ) -> Redirect:
         """A reply or a note, with the files attached (each stored before the message is written)."""
-        if len(data.text) > 10_000:
-            raise DomainError("text_too_long", "text: at most 10000 characters", "text")
+        if data.text:
+            check_message_text(data.text)
         chosen = [f for f in data.files if isinstance(f, UploadFile) and f.filename]
-        if len(chosen) > MAX_ATTACHMENTS:
-            raise DomainError("too_many_attachments", f"files: at most {MAX_ATTACHMENTS} files", "files")
         await db.read(lambda c: visibility.check_seen(c, principal, conversation_id))
         limit = request.app.state.settings.media_max_bytes
-        checked = [await uploads.uploaded(f, limit, f"files[{i}]") for i, f in enumerate(chosen)]
-        files = await uploads.store(request.app.state.media, checked)
+        files = await uploads.store_uploads(request.app.state.media, chosen, limit)
         act = add_note if data.note else send_message
         await db.write(
             when_seen(
