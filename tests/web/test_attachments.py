@@ -8,11 +8,17 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import Connection, update
 
+from frontdesk.actions.events import emit
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
 from frontdesk.domain.attachments import NewAttachment
+from frontdesk.domain.events import ATTACHMENT_UPDATED
 from frontdesk.domain.model import AttachmentKind, AttachmentState
+from frontdesk.store import tables
 from frontdesk.store.database import Database
+from frontdesk.store.media import LocalMediaStore
+from frontdesk.store.sql import attachments
 from tests.api.test_attachments import PNG
 from tests.conftest import LiveServer
 from tests.web.support import add_person, hand_to_team, say, web_session
@@ -199,3 +205,51 @@ def test_a_visitor_sends_a_photo_from_the_widget_and_both_sides_see_it(
         messages = client.get(f"/api/v1/conversations/{conversation}/messages").json()
     (attachment,) = next(m for m in messages if m["text"] == "It came like this")["attachments"]
     assert (attachment["kind"], attachment["file_name"]) == ("image", "parcel.png")
+
+
+def test_a_pending_photo_appears_live_once_fetched(page: Page, live_server: LiveServer, media_dir: Path) -> None:
+    pending = NewAttachment(kind=AttachmentKind.IMAGE, provider_media_id="media-7", file_name="bike.png")
+    db = Database(live_server.db_url)
+    db.start()
+    try:
+        receipt = db.write_sync(
+            lambda c: receive_inbound(c, InboundMessage(1, "tom", "tom-1", "", "Tom", {}, (pending,)))
+        )
+        _login(page, live_server)
+        page.goto(f"{live_server.base_url}/inbox?c={receipt.conversation_id}")
+        expect(page.locator("#messages .attachment .fetching")).to_have_text("bike.png: fetching…")
+        expect(page.locator("#list li", has_text="Tom").locator(".preview")).to_have_text("📷 Photo")
+
+        # What the media fetcher does once it has the content (its own module is another area's).
+        stored = LocalMediaStore(media_dir).put(PNG)
+
+        def fetched(conn: Connection) -> None:
+            (attachment,) = attachments.of_messages(conn, [receipt.message_id])[receipt.message_id]
+            ready = {"state": "ready", "storage_key": stored.key, "sha256": stored.sha256, "size": stored.size}
+            conn.execute(
+                update(tables.attachments)
+                .where(tables.attachments.c.id == attachment.id)
+                .values(**ready, mime_type="image/png")
+            )
+            payload = {
+                "attachment_id": attachment.id,
+                "message_id": receipt.message_id,
+                "state": "ready",
+                "error": None,
+            }
+            emit(
+                conn,
+                ATTACHMENT_UPDATED,
+                payload,
+                contact_id=receipt.contact_id,
+                conversation_id=receipt.conversation_id,
+            )
+
+        db.write_sync(fetched)
+    finally:
+        db.close()
+
+    image = page.locator("#messages .attachment.image img")
+    expect(image).to_be_visible()  # without a reload
+    page.wait_for_function("img => img.complete && img.naturalWidth === 1", arg=image.element_handle())
+    expect(page.locator("#messages .attachment .fetching")).to_have_count(0)
