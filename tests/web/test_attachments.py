@@ -219,6 +219,8 @@ def test_a_pending_photo_appears_live_once_fetched(page: Page, live_server: Live
         page.goto(f"{live_server.base_url}/inbox?c={receipt.conversation_id}")
         expect(page.locator("#messages .attachment .fetching")).to_have_text("bike.png: fetching…")
         expect(page.locator("#list li", has_text="Tom").locator(".preview")).to_have_text("📷 Photo")
+        (media_dir.parent / "answer.txt").write_bytes(b"chosen before the refresh")
+        page.set_input_files("#reply-files", str(media_dir.parent / "answer.txt"))
 
         # What the media fetcher does once it has the content (its own module is another area's).
         stored = LocalMediaStore(media_dir).put(PNG)
@@ -253,3 +255,4 @@ def test_a_pending_photo_appears_live_once_fetched(page: Page, live_server: Live
     expect(image).to_be_visible()  # without a reload
     page.wait_for_function("img => img.complete && img.naturalWidth === 1", arg=image.element_handle())
     expect(page.locator("#messages .attachment .fetching")).to_have_count(0)
+    assert page.eval_on_selector("#reply-files", "input => input.files[0].name") == "answer.txt"  # kept

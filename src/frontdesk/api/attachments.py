@@ -122,6 +122,7 @@ def disposition(mime: str, file_name: str | None, attachment_id: int) -> str:
         200: ResponseSpec(
             bytes,
             media_type="*/*",
+            generate_examples=False,
             description="The content, with the type it was detected as. Served as a download "
             "(Content-Disposition: attachment) unless it is an image, audio or video type a page may "
             "show inline; always with X-Content-Type-Options: nosniff and a sandboxing "
