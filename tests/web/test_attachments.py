@@ -3,6 +3,9 @@ uploaded HTML and SVG served as downloads whose script never runs, and each kind
 
 from __future__ import annotations
 
+import struct
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -33,6 +36,20 @@ SVG = (
 SAM = "sam@demo.frontdesk.local"  # an agent of team Sales only
 
 
+def picture(width: int, height: int) -> bytes:
+    """A real PNG of a colour gradient (a 1-pixel one shows nothing in a screenshot)."""
+    rows = b"".join(
+        b"\x00" + bytes(v for x in range(width) for v in (40 + 200 * x // width, 90 + 120 * y // height, 190))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
 @pytest.fixture(autouse=True)
 def media_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The server's media store, in this test's folder (set before the live server starts)."""
@@ -50,7 +67,7 @@ def _login(page: Page, server: LiveServer) -> None:
 
 
 def _send_files(page: Page, server: LiveServer, conversation_id: int, tmp_path: Path, text: str = "") -> None:
-    files = {"receipt.png": PNG, "terms.html": HTML, "logo.svg": SVG}
+    files = {"receipt.png": picture(160, 100), "terms.html": HTML, "logo.svg": SVG}
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)
     page.goto(f"{server.base_url}/inbox?c={conversation_id}")
@@ -60,7 +77,7 @@ def _send_files(page: Page, server: LiveServer, conversation_id: int, tmp_path: 
 
 
 def test_a_png_shows_inline_and_uploaded_html_and_svg_are_downloads_that_never_run(
-    page: Page, live_server: LiveServer, tmp_path: Path
+    page: Page, live_server: LiveServer, tmp_path: Path, screenshot: Callable[..., None]
 ) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -72,11 +89,11 @@ def test_a_png_shows_inline_and_uploaded_html_and_svg_are_downloads_that_never_r
     message = page.locator("#messages .msg.out.agent", has_text="Here it is")
     image = message.locator(".attachment.image img")
     expect(image).to_have_attribute("alt", "receipt.png")
-    page.wait_for_function("img => img.complete && img.naturalWidth === 1", arg=image.element_handle())
+    page.wait_for_function("img => img.complete && img.naturalWidth === 160", arg=image.element_handle())
     links = message.locator("a.file")
     expect(links).to_have_count(2)
-    expect(links.nth(0)).to_have_text("📎 terms.html")
-    expect(links.nth(1)).to_have_text("📎 logo.svg")
+    expect(links.nth(0)).to_have_text("terms.html")
+    expect(links.nth(1)).to_have_text("logo.svg")
     for link in (links.nth(0), links.nth(1)):
         with page.expect_download() as clicked:
             link.click()
@@ -91,6 +108,7 @@ def test_a_png_shows_inline_and_uploaded_html_and_svg_are_downloads_that_never_r
         page.goto(f"{live_server.base_url}/inbox?c={conversation}")
     page.goto(f"{live_server.base_url}/inbox?c={conversation}")
     expect(page.locator("#messages .attachment.image img")).to_be_visible()
+    screenshot(page, "inbox-attachments.png")
     assert page.evaluate("document.body.dataset.pwned") is None
     assert dialogs == []
 
