@@ -198,3 +198,17 @@ def test_more_than_ten_files_are_refused_naming_the_field(admin: Api, media: Pat
     assert response.status_code == 422, response.text
     assert (response.json()["error"], response.json()["field"]) == ("too_many_attachments", "files")
     assert stored_files(media) == []
+
+
+def test_an_upload_may_be_larger_than_the_body_limit_of_other_requests(settings: Settings) -> None:
+    limits = settings.model_copy(update={"max_body_bytes": 1000, "media_max_bytes": 5000})
+    with TestClient(create_app(limits)) as client:
+        admin = Api(client, make_token(client.app.state.db, "admin"))
+        conversation = open_conversation(admin)
+
+        response = upload(admin, conversation, ("log.txt", b"x" * 4000, "text/plain"))
+
+        assert response.status_code == 201, response.text
+        assert response.json()["attachments"][0]["size"] == 4000
+        too_long = admin.post(f"/api/v1/conversations/{conversation}/messages", {"text": "x" * 2000})
+        assert too_long.status_code == 413  # a JSON body keeps FRONTDESK_MAX_BODY_BYTES

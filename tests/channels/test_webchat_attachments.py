@@ -122,3 +122,14 @@ def test_a_visitors_file_over_the_limit_is_refused_and_nothing_is_stored(setting
         assert refused.json()["field"] == "file"
         assert visitor.read() == []
         assert stored_files(Path(small.media_dir)) == []
+
+
+def test_a_visitors_file_may_be_larger_than_the_body_limit_of_other_requests(settings: Settings) -> None:
+    limits = settings.model_copy(update={"max_body_bytes": 1000, "media_max_bytes": 5000})
+    with TestClient(create_app(limits)) as client:
+        visitor = Visitor(client, webchat_channel(Api(client, make_token(client.app.state.db, "admin"))))
+
+        sent = send_file(visitor, "log.txt", b"x" * 4000, "text/plain")
+
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["attachments"][0]["size"] == 4000
