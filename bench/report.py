@@ -96,6 +96,8 @@ def markdown(report: dict[str, Any]) -> str:
             lines += [f"### {title}", "", "```", *_flat(results[key]), "```", ""]
     if "s5" in results:
         lines += _inbox(results["s5"])
+    if "s6" in results:
+        lines += _webhooks(results["s6"])
     if report.get("targets"):
         lines += ["### Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
         lines += [f"| {t['name']} | {t['goal']} | {t['measured']} | {t['met']} |" for t in report["targets"]]
@@ -165,6 +167,36 @@ def _inbox(s5: dict[str, Any]) -> list[str]:
             )
         lines.append("")
     return lines
+
+
+def _webhooks(s6: dict[str, Any]) -> list[str]:
+    """Scenario 6: the API channel and WhatsApp webhooks, new conversations each, side by side."""
+    rows = {
+        "API channel (`POST /api/v1/channels/{id}/inbound`, token)": s6["api"],
+        "WhatsApp webhooks (`POST /webhooks/whatsapp/{id}`, signed)": s6["whatsapp"],
+    }
+    lines = [
+        "### Scenario 6 — new conversations through WhatsApp webhooks, beside the API channel (workflows off)",
+        "",
+        "| path | req/s | new conversations/s | p50 ms | p99 ms | errors | server CPU (cores) | server CPU ms"
+        " per conversation |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        load, latency = row["load"], row["load"]["latency_ms"]
+        lines.append(
+            f"| {name} | {load['throughput']:,.0f} | {row['opened_per_s']:,.0f} | {_ms(latency, 'p50')}"
+            f" | {_ms(latency, 'p99')} | {sum(load['errors'].values())} | {row['server_cpu_cores']}"
+            f" | {row.get('server_cpu_ms_per_conversation', '-')} |"
+        )
+    ratio, cpu = s6.get("ratio"), s6.get("cpu_ratio")
+    return [
+        *lines,
+        "",
+        f"WhatsApp ÷ API channel, new conversations/s: {'-' if ratio is None else f'{ratio:.2f}x'};"
+        f" by server CPU per conversation (API's ÷ WhatsApp's): {'-' if cpu is None else f'{cpu:.2f}x'}.",
+        "",
+    ]
 
 
 def _flat(value: Any, prefix: str = "") -> list[str]:

@@ -57,6 +57,15 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, str]]:
         }
     )
     found += _inbox(results.get("s5"))
+    ratio = (results.get("s6") or {}).get("ratio")
+    found.append(
+        {
+            "name": "S6 new conversations through WhatsApp webhooks",
+            "goal": "≥ 0.8x the API channel's",
+            "measured": "-" if ratio is None else f"{ratio:.2f}x the API channel's",
+            "met": _verdict(None if ratio is None else ratio >= 0.8),
+        }
+    )
     return found
 
 

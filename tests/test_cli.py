@@ -52,6 +52,8 @@ def test_demo_loads_once_and_prints_a_working_login(db_url: str, client: TestCli
     agents = client.get("/api/v1/agents", headers={"Authorization": f"Bearer {token}"}).json()
     assert len(agents) == 5
     assert {a["availability"] for a in agents} == {"online"}
+    assert "WhatsApp webhook (demo channel, not connected; app secret demo-app-secret):" in second.stdout
+    assert second.stdout.count("/webhooks/whatsapp/3") == 1
 
 
 def test_workflow_files_are_validated_imported_and_exported(db_url: str, tmp_path: Path) -> None:

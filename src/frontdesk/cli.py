@@ -16,7 +16,7 @@ from frontdesk.actions.sessions import set_password
 from frontdesk.actions.tokens import create_token
 from frontdesk.channels import telegram
 from frontdesk.cli_workflows import reported_errors, runs, workflows
-from frontdesk.demo import ADMIN_EMAIL, demo_admin_login, load_demo
+from frontdesk.demo import ADMIN_EMAIL, DEMO_APP_SECRET, demo_admin_login, load_demo
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import ChannelType, Role
 from frontdesk.domain.records import Channel
@@ -75,11 +75,14 @@ def demo() -> None:
     _print_welcome(settings, token)
 
 
-def _demo_with_token(conn: Connection) -> tuple[str, str, int | None]:
-    """Load the demo (once); a fresh admin login, and the API channel the welcome's example posts to."""
+Welcome = tuple[str, str, int | None, int | None]  # token, password, the API and WhatsApp channels' ids
+
+
+def _demo_with_token(conn: Connection) -> Welcome:
+    """Load the demo (once); a fresh admin login, and the channels the welcome's examples post to."""
     load_demo(conn)
     token, password = demo_admin_login(conn)
-    return token, password, first_channel_id(conn, ChannelType.API)
+    return token, password, first_channel_id(conn, ChannelType.API), first_channel_id(conn, ChannelType.WHATSAPP)
 
 
 @app.command()
@@ -153,12 +156,18 @@ def agents_password(
 @channels_cli.command("telegram-webhook")
 def channels_telegram_webhook(
     channel_id: int,
-    public_url: Annotated[str, typer.Option(help="Frontdesk's public HTTPS base URL, e.g. https://frontdesk.example")],
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Frontdesk's public HTTPS base URL, e.g. https://frontdesk.example (default $FRONTDESK_PUBLIC_URL)"
+        ),
+    ] = None,
 ) -> None:
     """Register a Telegram channel's webhook with Telegram (setWebhook with its URL and secret)."""
     settings = settings_and_logs()
-    if not public_url.startswith(("https://", "http://")):
-        typer.echo("error: --public-url: an http(s) URL", err=True)
+    public_url = public_url or settings.public_url
+    if not public_url or not public_url.startswith(("https://", "http://")):
+        typer.echo("error: --public-url: an http(s) URL (or set FRONTDESK_PUBLIC_URL)", err=True)
         raise typer.Exit(2)
 
     def work(conn: Connection) -> Channel:
@@ -185,8 +194,8 @@ def secrets_new_key() -> None:
     typer.echo(Fernet.generate_key().decode())
 
 
-def _print_welcome(settings: Settings, login: tuple[str, str, int | None]) -> None:
-    token, password, channel_id = login
+def _print_welcome(settings: Settings, login: Welcome) -> None:
+    token, password, channel_id, whatsapp_id = login
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(
         f"""
@@ -195,6 +204,7 @@ def _print_welcome(settings: Settings, login: tuple[str, str, int | None]) -> No
   Web chat, as a visitor: {base}/widget/demo
   API reference (OpenAPI): {base}/api/v1/schema
   Admin login (API token, Alice Martin): {token}
+  WhatsApp webhook (demo channel, not connected; app secret {DEMO_APP_SECRET}): {base}/webhooks/whatsapp/{whatsapp_id}
 
   Try it:
     export TOKEN={token}

@@ -1,9 +1,12 @@
-"""Demo data: a small support organisation with agents in three teams, an API channel and a web chat."""
+"""Demo data: a small support organisation with agents in three teams, an API channel, a web chat,
+and a WhatsApp and a Telegram channel configured against nothing (placeholder credentials: their
+admin pages show the webhook URL, and their check button says the provider refused or was not reached)."""
 
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import Connection
@@ -18,6 +21,7 @@ from frontdesk.actions.workflows import create_workflow, publish, set_enabled
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import SYSTEM, Availability, ChannelType, FieldType, Role
 from frontdesk.store.sql.agents import agent_id_by_email
+from frontdesk.store.sql.channels import first_channel_id
 from frontdesk.store.sql.tokens import live_token_ids
 
 ADMIN_EMAIL = "admin@demo.frontdesk.local"
@@ -31,6 +35,27 @@ AGENTS = [
     ("David Okafor", "david@demo.frontdesk.local", Role.AGENT, {"language": "en"}, ["Sales", "Support"]),
     ("Emma Novak", "emma@demo.frontdesk.local", Role.AGENT, {"language": "en"}, ["Billing"]),
 ]
+# Placeholders, named so: no provider knows them. The app secret is known so that the README's tour can
+# sign a WhatsApp-format webhook with openssl and post it to the demo (on 127.0.0.1).
+DEMO_APP_SECRET = "demo-app-secret"
+PROVIDER_CHANNELS: list[tuple[ChannelType, str, dict[str, Any], dict[str, str]]] = [
+    (
+        ChannelType.WHATSAPP,
+        "WhatsApp demo",
+        {"phone_number_id": "100000000000000"},
+        {
+            "access_token": "demo-placeholder-access-token",
+            "app_secret": DEMO_APP_SECRET,
+            "verify_token": "demo-verify-token",
+        },
+    ),
+    (
+        ChannelType.TELEGRAM,
+        "Telegram demo",
+        {},
+        {"bot_token": "000000000:demo-placeholder-bot-token", "webhook_secret": "demo-webhook-secret"},
+    ),
+]
 FIELDS = [
     ("email", "E-mail", FieldType.EMAIL, []),
     ("phone", "Phone", FieldType.PHONE, []),
@@ -40,8 +65,10 @@ FIELDS = [
 
 
 def load_demo(conn: Connection) -> bool:
-    """Create the demo organisation unless it exists; True when it was created now."""
+    """Create the demo organisation unless it exists; True when it was created now. A demo made
+    before the WhatsApp and Telegram channels existed gets them."""
     if agent_id_by_email(conn, ADMIN_EMAIL) is not None:
+        add_provider_channels(conn)
         return False
     team_ids = {name: create_team(conn, SYSTEM, name) for name in ("Sales", "Support", "Billing")}
     for name, email, role, skills, teams in AGENTS:
@@ -54,10 +81,18 @@ def load_demo(conn: Connection) -> bool:
         create_field(conn, key, label, type_, options)
     create_channel(conn, ChannelType.API, "Website API", {"callback_url": None})
     create_channel(conn, ChannelType.WEBCHAT, "Website chat", {"allowed_origins": []})  # try it: /widget/demo
+    add_provider_channels(conn)
     workflow_id = create_workflow(conn, yaml.safe_load(INBOUND_WORKFLOW.read_text()))
     publish(conn, workflow_id, SYSTEM)
     set_enabled(conn, workflow_id, True, SYSTEM)
     return True
+
+
+def add_provider_channels(conn: Connection) -> None:
+    """The demo's WhatsApp and Telegram channels, each unless a channel of its type exists."""
+    for type_, name, settings, credentials in PROVIDER_CHANNELS:
+        if first_channel_id(conn, type_) is None:
+            create_channel(conn, type_, name, settings, credentials)
 
 
 def demo_admin_login(conn: Connection) -> tuple[str, str]:

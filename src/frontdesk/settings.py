@@ -60,3 +60,8 @@ class Settings(BaseSettings):
     webchat_address_sessions_per_hour: int = Field(
         60, ge=1, description="new web-chat sessions one client address may start an hour (per process)"
     )
+    public_url: str | None = Field(
+        None,
+        description="Frontdesk's public base URL (https://frontdesk.example): the webhook URLs the admin pages show "
+        "and Telegram's setWebhook registers; unset: the URL the admin page was opened with",
+    )

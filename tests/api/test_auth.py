@@ -45,6 +45,7 @@ LEAST_ROLE: dict[Operation, str] = {
     ("GET", "/api/v1/conversations/{conversation_id}/messages"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/messages/upload"): "agent",
+    ("POST", "/api/v1/conversations/{conversation_id}/template"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/close"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/transfer"): "agent",
@@ -73,6 +74,7 @@ LEAST_ROLE: dict[Operation, str] = {
     ("PATCH", "/api/v1/channels/{channel_id}"): "admin",
     ("POST", "/api/v1/channels/{channel_id}/inbound"): "manager",
     ("POST", "/api/v1/channels/{channel_id}/secret/rotate"): "admin",
+    ("POST", "/api/v1/channels/{channel_id}/check"): "manager",  # asks the provider; changes nothing
     # WhatsApp's webhooks: the channel's verify token and app-secret signature are the credential
     ("GET", "/webhooks/whatsapp/{channel_id}"): PUBLIC,
     ("POST", "/webhooks/whatsapp/{channel_id}"): PUBLIC,
@@ -112,6 +114,8 @@ NAMES_NO_REAL_OBJECT = {
 } | {("POST", "/api/v1/workflows")}
 # The shared conversation is open, so reopening it is refused (409) once past the guard.
 NAMES_NO_REAL_OBJECT |= {("POST", "/api/v1/conversations/{conversation_id}/reopen")}
+# The shared conversation is on an API channel, which sends no templates (409) once past the guard.
+NAMES_NO_REAL_OBJECT |= {("POST", "/api/v1/conversations/{conversation_id}/template")}
 # The shared channel is an API channel: WhatsApp's and Telegram's webhooks answer 404 for it.
 NAMES_NO_REAL_OBJECT |= {op for op in LEAST_ROLE if op[1].startswith(("/webhooks/whatsapp/", "/webhooks/telegram/"))}
 
@@ -139,6 +143,11 @@ BODIES: dict[Operation, Callable[[World], Any]] = {
     ("POST", "/api/v1/contact-fields"): lambda w: {"key": "plan", "label": "Plan", "type": "text"},
     ("POST", "/api/v1/conversations"): lambda w: {"contact_id": w.ids["contact_id"]},
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): lambda w: {"text": "Hello Ada"},
+    ("POST", "/api/v1/conversations/{conversation_id}/template"): lambda w: {
+        "name": "order_update",
+        "language": "en_US",
+        "parameters": ["Ada"],
+    },
     ("POST", "/api/v1/conversations/{conversation_id}/close"): lambda w: {"note": "answered"},
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): lambda w: {
         "agent_id": w.ids["agent_id"],

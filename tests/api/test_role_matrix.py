@@ -28,7 +28,7 @@ from tests.factories import Api, eventually, make_agent, make_token
 
 CONVERSATION, CONTACT, RUN, FILTERED, UNSCOPED = "conversation", "contact", "run", "filtered list", "unscoped"
 ATTACHMENT = "attachment"
-_CONVERSATION_OPS = ["", "/messages", "/close", "/assign", "/transfer", "/reopen", "/unassign"]
+_CONVERSATION_OPS = ["", "/messages", "/template", "/close", "/assign", "/transfer", "/reopen", "/unassign"]
 
 SCOPE: dict[Operation, str] = {
     **{op: UNSCOPED for op in LEAST_ROLE},
@@ -38,6 +38,7 @@ SCOPE: dict[Operation, str] = {
     ("GET", "/api/v1/conversations/{conversation_id}"): CONVERSATION,
     ("GET", "/api/v1/conversations/{conversation_id}/messages"): CONVERSATION,
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): CONVERSATION,
+    ("POST", "/api/v1/conversations/{conversation_id}/template"): CONVERSATION,
     ("POST", "/api/v1/conversations/{conversation_id}/messages/upload"): CONVERSATION,
     ("GET", "/api/v1/attachments/{attachment_id}/content"): ATTACHMENT,
     ("POST", "/api/v1/conversations/{conversation_id}/close"): CONVERSATION,
@@ -57,6 +58,7 @@ LISTS = {
 }
 BODIES: dict[Operation, dict[str, Any]] = {
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"text": "Not mine to answer"},
+    ("POST", "/api/v1/conversations/{conversation_id}/template"): {"name": "order_update", "language": "en"},
     ("POST", "/api/v1/conversations/{conversation_id}/close"): {"note": "closed by a stranger"},
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): {"team_id": 0},  # the stranger's team
     ("POST", "/api/v1/conversations/{conversation_id}/transfer"): {"team_id": 0, "reason": "mine now"},

@@ -45,7 +45,7 @@ def test_the_raw_client_reads_whole_responses_only() -> None:
 @pytest.mark.timeout(300)
 def test_a_quick_run_measures_every_phase_and_writes_the_report(tmp_path: Path) -> None:
     targets = ["bare", "frontdesk", *(["node-red"] if node_red_installed() else [])]
-    report = run(TINY, targets, ["1", "2", "3", "4"], quick=True)
+    report = run(TINY, targets, ["1", "2", "3", "4", "6"], quick=True)
 
     results = report["results"]
     for phase in ("s1_closed", "s1_open", "s2"):
@@ -60,6 +60,10 @@ def test_a_quick_run_measures_every_phase_and_writes_the_report(tmp_path: Path) 
         assert e2e["request_to_assigned_ms"]["p99"] is not None
     assert results["s3"]["resume"]["resumed"] > 0
     assert results["s4"]["assigned"] == results["s4"]["queued"] > 0
+    for channel in ("api", "whatsapp"):  # scenario 6: every request opened a conversation
+        assert results["s6"][channel]["load"]["errors"] == {}, results["s6"][channel]
+        assert results["s6"][channel]["opened"] == results["s6"][channel]["load"]["ok"] > 0
+    assert results["s6"]["ratio"] is not None
     assert report["meta"]["cores"] >= 1
     assert {t["name"] for t in report["targets"]} >= {"S2 messages into open conversations"}
 

@@ -19,6 +19,9 @@ class FakeProvider(Generic[T]):
         self._script = list(script)
         self._lock = threading.Lock()
         self._sent: list[T] = []
+        # Seconds a 429 or 5xx answer asks to wait (an HTTP Retry-After header; a provider may
+        # also say it in its body); None: the answer does not say.
+        self.retry_after: int | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
@@ -42,17 +45,28 @@ class FakeProvider(Generic[T]):
     def _answer(self, path: str, headers: Message, raw: bytes) -> tuple[int, dict[str, Any]]:
         raise NotImplementedError
 
+    def _answer_get(self, path: str, headers: Message) -> tuple[int, dict[str, Any]]:
+        """A GET (an identity or media endpoint); a provider without one answers 404."""
+        return 404, {"error": f"no GET endpoint at {path}"}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length", "0")))
-                status, answer = fake._answer(self.path, self.headers, raw)
+                self._reply(*fake._answer(self.path, self.headers, raw))
+
+            def do_GET(self) -> None:
+                self._reply(*fake._answer_get(self.path, self.headers))
+
+            def _reply(self, status: int, answer: dict[str, Any]) -> None:
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
+                if fake.retry_after is not None and (status == 429 or status >= 500):
+                    self.send_header("retry-after", str(fake.retry_after))
                 self.end_headers()
                 self.wfile.write(data)
 

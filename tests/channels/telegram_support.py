@@ -18,6 +18,7 @@ from tests.factories import Api
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "telegram_updates.json").read_text())
 BOT_TOKEN, WEBHOOK_SECRET = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "webhook-secret_for-tests"
 CHAT_ID = 1111111
+BOT_ID, BOT_NAME, BOT_USERNAME = 123456, "Frontdesk Test", "frontdesk_test_bot"
 
 
 def update(name: str, **changes: Any) -> dict[str, Any]:
@@ -54,6 +55,8 @@ class FakeBotApi(FakeProvider[Sent]):
     for ever) — `{"ok": true, "result": {"message_id": ..}}`, or `ok: false` with a description."""
 
     def _answer(self, path: str, headers: Message, raw: bytes) -> tuple[int, dict[str, Any]]:
+        if path.endswith("/getMe"):
+            return _get_me(path)
         body = json.loads(raw)
         if path.endswith("/setWebhook"):
             return self._set_webhook(path, body)
@@ -66,8 +69,9 @@ class FakeBotApi(FakeProvider[Sent]):
             result = {"message_id": 2000 + number, "chat": {"id": body["chat_id"], "type": "private"}, "text": ""}
             return 200, {"ok": True, "result": result}
         if status == 429:
-            description = "Too Many Requests: retry after 1"
-            return 429, {"ok": False, "error_code": 429, "description": description, "parameters": {"retry_after": 1}}
+            wait = 1 if self.retry_after is None else self.retry_after
+            limited = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {wait}"}
+            return 429, {**limited, "parameters": {"retry_after": wait}}
         description = problem or f"Bad Request: scripted failure {status}"
         return status, {"ok": False, "error_code": status, "description": description}
 
@@ -82,6 +86,14 @@ class FakeBotApi(FakeProvider[Sent]):
         if problem:
             return status, {"ok": False, "error_code": status, "description": problem}
         return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+
+
+def _get_me(path: str) -> tuple[int, dict[str, Any]]:
+    """`getMe` (core.telegram.org/bots/api#getme): the bot as a User; a wrong token gets 401 Unauthorized."""
+    if path != f"/bot{BOT_TOKEN}/getMe":
+        return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    bot = {"id": BOT_ID, "is_bot": True, "first_name": BOT_NAME, "username": BOT_USERNAME, "can_join_groups": True}
+    return 200, {"ok": True, "result": bot}
 
 
 def _problem(path: str, body: dict[str, Any]) -> str | None:

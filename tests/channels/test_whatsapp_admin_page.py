@@ -67,3 +67,23 @@ def test_saving_with_blank_credentials_keeps_them_and_a_typed_one_replaces_it(ad
     raw = b'{"object":"whatsapp_business_account","entry":[]}'
     assert post_webhook(admin, channel["id"], raw).status_code == 401
     assert post_webhook(admin, channel["id"], raw, sign(raw, "typed-anew")).status_code == 200
+
+
+def test_the_templates_are_edited_one_a_line_and_a_bad_line_is_refused_naming_the_field(admin: Api) -> None:
+    channel = create_channel(admin)
+    client = logged_in_admin(admin)
+    page = f"/admin/channels/{channel['id']}"
+    form = {"_csrf_token": csrf(client.get(page).text), "name": "WhatsApp", "phone_number_id": "42"}
+
+    saved = client.post(page, data={**form, "templates": "order_update en_US 2\nhello_world en_US\n"})
+    assert saved.status_code in (200, 303), saved.text
+    assert admin.get(f"/api/v1/channels/{channel['id']}").json()["config"]["templates"] == [
+        {"name": "order_update", "language": "en_US", "parameters": 2},
+        {"name": "hello_world", "language": "en_US", "parameters": 0},
+    ]
+    assert "order_update en_US 2\nhello_world en_US 0" in client.get(page).text
+
+    refused = client.post(page, data={**form, "templates": "Order Update en_US 2"})
+    assert refused.status_code == 422, refused.text
+    assert "templates" in refused.text
+    assert len(admin.get(f"/api/v1/channels/{channel['id']}").json()["config"]["templates"]) == 2

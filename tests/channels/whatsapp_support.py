@@ -21,6 +21,7 @@ FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "whatsapp_webhooks.j
 PHONE_NUMBER_ID = "106540352242922"
 ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN = "EAAG-test-access-token", "app-secret-for-tests", "verify-me"
 VERSION = "v21.0"
+DISPLAY_PHONE_NUMBER, VERIFIED_NAME = "+1 631-555-5555", "Jasper's Market"
 
 
 def payload(name: str, **message: Any) -> dict[str, Any]:
@@ -84,6 +85,18 @@ class FakeGraph(FakeProvider[Sent]):
             return 200, {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.OUT{number}"}]}
         return status, {"error": {"message": problem or f"(#{status}) scripted failure", "code": status}}
 
+    def _answer_get(self, path: str, headers: Message) -> tuple[int, dict[str, Any]]:
+        """The phone number node, `GET /{version}/{phone number id}?fields=…`, as the Graph API
+        reference's example answers it (developers.facebook.com/docs/graph-api/reference/
+        whats-app-business-account-to-number-current-status/); a wrong token gets Meta's 401."""
+        if headers.get("authorization", "") != f"Bearer {ACCESS_TOKEN}":
+            error = {"message": "Invalid OAuth access token - Cannot parse access token", "type": "OAuthException"}
+            return 401, {"error": {**error, "code": 190}}
+        if path != f"/{VERSION}/{PHONE_NUMBER_ID}?fields=display_phone_number%2Cverified_name":
+            return 400, {"error": {"message": f"Unsupported get request: {path}", "code": 100}}
+        number = {"display_phone_number": DISPLAY_PHONE_NUMBER, "verified_name": VERIFIED_NAME}
+        return 200, {**number, "id": PHONE_NUMBER_ID}
+
 
 def _problem(path: str, authorization: str, body: dict[str, Any]) -> str | None:
     if path != f"/{VERSION}/{PHONE_NUMBER_ID}/messages":
@@ -97,4 +110,20 @@ def _problem(path: str, authorization: str, body: dict[str, Any]) -> str | None:
         return None
     if kind == "interactive" and body.get("interactive", {}).get("type") in ("button", "list"):
         return None
+    if kind == "template":
+        return _template_problem(body.get("template"))
     return f"unexpected body {body}"
+
+
+def _template_problem(template: Any) -> str | None:
+    """Meta's template object: a name, `language.code`, and components whose body parameters are
+    `{"type": "text", "text": ...}` (https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates)."""
+    if not isinstance(template, dict) or not template.get("name") or not template.get("language", {}).get("code"):
+        return "a template needs name and language.code"
+    for component in template.get("components", []):
+        parameters = component.get("parameters")
+        if component.get("type") != "body" or not parameters:
+            return f"unexpected component {component}"
+        if any(p.get("type") != "text" or not p.get("text") for p in parameters):
+            return f"a body parameter needs type text and a text: {parameters}"
+    return None

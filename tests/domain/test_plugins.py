@@ -41,7 +41,7 @@ def test_names_keep_the_order_of_registration() -> None:
 
 def test_every_builtin_plugin_is_registered_under_its_own_name() -> None:
     assert all(STEP_TYPES[name].name == name for name in STEP_TYPES.names())
-    assert {"ask_question", "assign", "branch", "send_message", "wait"} <= set(STEP_TYPES.names())
+    assert {"ask_question", "assign", "branch", "send_message", "send_template", "wait"} <= set(STEP_TYPES.names())
     assert STRATEGIES.names() == ["round_robin", "least_open", "longest_idle", "random"]
     assert all(ADAPTERS[name].type == name for name in ADAPTERS.names())
     assert ADAPTERS.names() == ["api", "webchat", "whatsapp", "telegram"]

@@ -53,6 +53,7 @@ def _pages(server: LiveServer) -> dict[str, str]:
         "a team": f"/admin/teams/{team_id(server, 'Sales')}",
         "the channels": "/admin/channels",
         "a channel": "/admin/channels/2",
+        "the demo's Telegram channel (check and register buttons)": "/admin/channels/4",
         "the API tokens": "/admin/tokens",
     }
 

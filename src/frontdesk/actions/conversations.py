@@ -18,6 +18,7 @@ from frontdesk.domain import events as ev
 from frontdesk.domain.attachments import NewAttachment, check_attachments
 from frontdesk.domain.conversations import check_closing_note, check_message_text, check_open
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
+from frontdesk.domain.events import MessageSentPayload, TemplatePayload
 from frontdesk.domain.model import Actor, ConversationStatus, DeliveryStatus, Source
 from frontdesk.domain.records import Conversation
 from frontdesk.store import rows
@@ -108,27 +109,42 @@ def send_message(
     check_open(conversation_id, found.status, "reply to")
     at = now()
     check_reply_window(conn, found.contact_id, found.channel_id, at)
+    return queue_outbound(conn, found, actor, text, at, quick_replies=quick_replies or None, attachments=attachments)
+
+
+def queue_outbound(
+    conn: Connection,
+    found: Conversation,
+    actor: Actor,
+    text: str,
+    at: dt.datetime,
+    *,
+    quick_replies: list[str] | None = None,
+    template: TemplatePayload | None = None,
+    attachments: Sequence[NewAttachment] = (),
+) -> int:
+    """Store a checked message to the contact (queued for delivery when its channel pushes) and
+    emit `message.sent`; a template message carries its template for the channel to send."""
     status = _delivery_status(conn, found.channel_id)
-    message_id = sql.add_outbound(conn, found, actor.kind, actor.agent_id, text, status, quick_replies or None, at)
+    stored = None if template is None else dict(template)
+    message_id = sql.add_outbound(
+        conn, found, actor.kind, actor.agent_id, text, status, quick_replies, at, template=stored
+    )
     if actor.agent_id is not None and actor.agent_id == found.assignee_id and not found.first_reply_at:
-        sql.first_reply_sent(conn, conversation_id, at)  # answered: no reassignment for silence
+        sql.first_reply_sent(conn, found.id, at)  # answered: no reassignment for silence
     else:
-        sql.message_sent(conn, conversation_id, at)
-    payload: ev.MessageSentPayload = {
+        sql.message_sent(conn, found.id, at)
+    payload: MessageSentPayload = {
         "message_id": message_id,
         "author": actor.as_payload(),
         "text": text,
         "quick_replies": quick_replies or [],
     }
+    if template is not None:
+        payload["template"] = template
     if attachments:
         payload["attachments"] = store_attachments(conn, message_id, attachments, at)
-    emit(
-        conn,
-        ev.MESSAGE_SENT,
-        payload,
-        contact_id=found.contact_id,
-        conversation_id=conversation_id,
-    )
+    emit(conn, ev.MESSAGE_SENT, payload, contact_id=found.contact_id, conversation_id=found.id)
     if status is DeliveryStatus.PENDING:
         wake(conn, "delivery")
     return message_id
@@ -153,7 +169,7 @@ def add_note(
 
 
 def _delivery_status(conn: Connection, channel_id: int | None) -> DeliveryStatus:
-    found = _outbound_settings(conn, channel_id)
+    found = outbound_settings(conn, channel_id)
     if found is None:
         return DeliveryStatus.STORED
     type_, config = found
@@ -163,7 +179,7 @@ def _delivery_status(conn: Connection, channel_id: int | None) -> DeliveryStatus
 def check_reply_window(conn: Connection, contact_id: int, channel_id: int | None, at: dt.datetime) -> None:
     """A channel with a reply window (WhatsApp's 24 hours) refuses a free-form message to a
     contact who has not written within it, before anything is stored or sent."""
-    found = _outbound_settings(conn, channel_id)
+    found = outbound_settings(conn, channel_id)
     if found is None or channel_id is None:
         return
     capabilities = ADAPTERS[found[0]].capabilities
@@ -174,7 +190,8 @@ def check_reply_window(conn: Connection, contact_id: int, channel_id: int | None
         raise Conflict("outside_reply_window", capabilities.outside_window)
 
 
-def _outbound_settings(conn: Connection, channel_id: int | None) -> tuple[str, dict[str, Any]] | None:
+def outbound_settings(conn: Connection, channel_id: int | None) -> tuple[str, dict[str, Any]] | None:
+    """The channel's type and config (None: the conversation has no channel)."""
     if channel_id is None:
         return None
     found: tuple[str, dict[str, Any]] | None = rows.remembered(

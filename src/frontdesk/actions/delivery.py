@@ -15,6 +15,9 @@ from frontdesk.domain.model import DeliveryStatus
 from frontdesk.domain.records import Channel, Outbound
 from frontdesk.store.sql import delivery
 
+# A provider's Retry-After is honoured up to this: a broken or hostile answer cannot park a message for days.
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
 
 def claim_due(
     conn: Connection,
@@ -37,14 +40,15 @@ def record_attempt(
     conn: Connection, message: Outbound, result: SendResult, at: dt.datetime, max_attempts: int, backoff: float
 ) -> None:
     """Sent, failed for good (the adapter said so, or the attempts ran out), or tried again after
-    an exponential backoff. The event is emitted only for a status the message did not have."""
+    the delay the provider asked for (Retry-After, capped) or else an exponential backoff. The
+    event is emitted only for a status the message did not have."""
     error = result.error or "the channel refused the message"
     if result.verdict is Verdict.SENT:
         status, changed = DeliveryStatus.SENT, delivery.mark_sent(conn, message.id, result.provider_message_id)
     elif result.verdict is Verdict.FAILED or message.attempt >= max_attempts:
         status, changed = DeliveryStatus.FAILED, delivery.mark_failed(conn, message.id, error)
     else:
-        delivery.retry_at(conn, message.id, at + dt.timedelta(seconds=backoff * 2 ** (message.attempt - 1)), error)
+        delivery.retry_at(conn, message.id, at + dt.timedelta(seconds=_retry_delay(result, message, backoff)), error)
         return
     if changed:
         emit(
@@ -54,6 +58,13 @@ def record_attempt(
             contact_id=message.contact_id,
             conversation_id=message.conversation_id,
         )
+
+
+def _retry_delay(result: SendResult, message: Outbound, backoff: float) -> float:
+    """Seconds until the next attempt: the provider's own Retry-After when it gave one."""
+    if result.retry_after is not None and result.retry_after > 0:
+        return min(result.retry_after, MAX_RETRY_AFTER_SECONDS)
+    return float(backoff * 2 ** (message.attempt - 1))
 
 
 # How far a message got: a provider's report never moves it back (a late `sent` after `read`).

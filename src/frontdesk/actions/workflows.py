@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from frontdesk.actions.conversations import find_open_conversation, get_conversation
 from frontdesk.actions.events import emit
+from frontdesk.actions.message_templates import every_channels_templates
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
@@ -33,6 +34,7 @@ def catalog(conn: Connection) -> Catalog:
         agents=agents.agent_emails(conn),
         workflows=workflows.workflow_names(conn),
         secrets=secrets.secret_names(conn),
+        message_templates=frozenset(every_channels_templates(conn)),
     )
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+import httpx
 from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
@@ -14,11 +15,14 @@ from frontdesk.actions.channels import create_channel, rotate_secret, update_cha
 from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.responses import InboundReceipt
+from frontdesk.api.responses import ChannelCheck, InboundReceipt
 from frontdesk.api.schemas import CREDENTIALS, ChannelBody, ChannelPatch, InboundBody, PathId
+from frontdesk.channels import ADAPTERS
 from frontdesk.channels import api as api_channel
-from frontdesk.domain.errors import Forbidden
+from frontdesk.domain.errors import Forbidden, NotFound
 from frontdesk.domain.model import Role
+from frontdesk.settings import Settings
+from frontdesk.store.sql.channels import channel as channel_row
 from frontdesk.store.sql.channels import channel_detail, list_channels
 
 log = logging.getLogger(__name__)
@@ -39,10 +43,11 @@ class ChannelController(Controller):
     @post("/", opt={"role": Role.ADMIN})
     async def create(self, db: Db, data: JSONBody[ChannelBody]) -> dict[str, Any]:
         """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls.
-        A whatsapp channel takes `phone_number_id` and its write-only `access_token`, `app_secret`
-        and `verify_token`, a telegram channel its write-only `bot_token` and `webhook_secret`
-        (sealed at rest, never returned)."""
-        settings = data.model_dump(include={"callback_url", "allowed_origins", "phone_number_id"}, exclude_none=True)
+        A whatsapp channel takes `phone_number_id`, its write-only `access_token`, `app_secret`
+        and `verify_token`, and the `templates` it may send; a telegram channel its write-only
+        `bot_token` and `webhook_secret` (credentials are sealed at rest, never returned)."""
+        keys = {"callback_url", "allowed_origins", "phone_number_id", "templates"}
+        settings = data.model_dump(include=keys, exclude_none=True)
         credentials = data.model_dump(include=set(CREDENTIALS), exclude_none=True)
         channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings, credentials))
         channel = await db.read(lambda c: channel_detail(c, channel_id))
@@ -50,13 +55,15 @@ class ChannelController(Controller):
 
     @patch("/{channel_id:int}", opt={"role": Role.ADMIN})
     async def update(
-        self, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[ChannelPatch]
+        self, state: State, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[ChannelPatch]
     ) -> dict[str, Any]:
         """Rename a channel, change its `callback_url` (api; null removes it), its
-        `allowed_origins` (webchat), its `phone_number_id` or write-only credentials (whatsapp, telegram).
+        `allowed_origins` (webchat), its `phone_number_id`, `templates` or write-only credentials
+        (whatsapp, telegram).
         Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
+        state.authenticator.forget_channel(channel_id)  # a new credential verifies webhooks at once
         return await db.read(lambda c: channel_detail(c, channel_id))
 
     @post("/{channel_id:int}/secret/rotate", opt={"role": Role.ADMIN}, status_code=200)
@@ -65,6 +72,14 @@ class ChannelController(Controller):
         the old one still verifies inbound calls and visitor tokens until `previous_secret_until`
         (FRONTDESK_SECRET_ROTATION_GRACE_HOURS, 24 h by default)."""
         return await rotate_channel_secret(state, principal, channel_id)
+
+    @post("/{channel_id:int}/check", opt={"role": Role.MANAGER}, status_code=200)
+    async def check(self, state: State, channel_id: PathId) -> ChannelCheck:
+        """Ask the channel's provider whose its credentials are: WhatsApp's phone number and verified
+        name (Graph API), Telegram's bot (`getMe`). Answers 200 whatever the provider says: `outcome`
+        `ok` with its `identity`, `failed` with the reason in `detail` (unreachable, credentials
+        refused), or `nothing_to_check` for API and web-chat channels. Changes nothing."""
+        return await check_channel(state, channel_id)
 
     @post("/{channel_id:int}/inbound", opt={"auth": "channel"}, status_code=200)
     async def inbound(
@@ -87,6 +102,17 @@ class ChannelController(Controller):
             log.info("conversation opened", extra={"channel_id": channel_id, **body})
         headers = {"Idempotent-Replayed": "true"} if receipt.duplicate else {}
         return Response(body, status_code=200, headers=headers)
+
+
+async def check_channel(state: State, channel_id: int) -> ChannelCheck:
+    """The channel's adapter asks its provider, on a client of its own (checks are rare)."""
+    settings: Settings = state.settings
+    found = await state.db.read(lambda c: channel_row(c, channel_id))
+    if found is None:
+        raise NotFound("channel", channel_id)
+    async with httpx.AsyncClient(timeout=settings.delivery_timeout_seconds, follow_redirects=False) as client:
+        result = await ADAPTERS[found.type].check(client, found, settings)
+    return {"channel_id": channel_id, "outcome": result.outcome, "detail": result.detail, "identity": result.identity}
 
 
 async def rotate_channel_secret(state: State, principal: Principal, channel_id: int) -> dict[str, Any]:

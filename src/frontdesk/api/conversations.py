@@ -1,4 +1,4 @@
-"""Conversations: list, read, open, reply, assign, close.
+"""Conversations: list, read, open, reply (text, or a channel's template), assign, close.
 
 An agent-role token reaches only the conversations its agent may see (store.visibility): the
 others are left out of lists and answer 404, as if they did not exist."""
@@ -24,6 +24,7 @@ from frontdesk.actions.conversations import (
     send_message,
     unassign_conversation,
 )
+from frontdesk.actions.message_templates import send_template
 from frontdesk.api import uploads
 from frontdesk.api.attachments import with_attachments
 from frontdesk.api.auth import Principal
@@ -37,6 +38,7 @@ from frontdesk.api.schemas import (
     PathId,
     QueryId,
     ReplyBody,
+    TemplateBody,
     TransferBody,
 )
 from frontdesk.domain.attachments import MAX_ATTACHMENTS, NewAttachment
@@ -175,6 +177,24 @@ class ConversationController(Controller):
         limit = request.app.state.settings.media_max_bytes
         stored = await uploads.store_uploads(request.app.state.media, data.files, limit)
         return await _reply(db, principal, conversation_id, data.text, stored)
+
+    @post("/{conversation_id:int}/template")
+    async def template(
+        self, db: Db, principal: Caller, conversation_id: PathId, data: JSONBody[TemplateBody]
+    ) -> Message:
+        """Send a template message: one the conversation's channel lists (whatsapp), with exactly
+        its number of body `parameters`. Allowed outside the 24-hour window (that is its point);
+        409 `templates_not_supported` on other channels, 422 `unknown_template` or
+        `wrong_parameter_count`. The stored message's `text` is readable, its `template` exact."""
+        message_id = await db.write(
+            when_seen(
+                principal,
+                conversation_id,
+                lambda c: send_template(c, conversation_id, principal.actor, data.name, data.language, data.parameters),
+            )
+        )
+        rows = await db.read(lambda c: _messages(c, conversation_id, message_id - 1, 1))
+        return rows[0]
 
     @post("/{conversation_id:int}/close", status_code=200)
     async def close(

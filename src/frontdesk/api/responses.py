@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypedDict
 
+from frontdesk.channels.base import CheckOutcome
 from frontdesk.domain.model import AttachmentKind, AttachmentState, ConversationStatus, Role
 
 
@@ -64,6 +65,7 @@ class Message(TypedDict):
     private: bool
     quick_replies: list[Any] | None
     created_at: datetime
+    template: dict[str, Any] | None  # a template message: {name, language, parameters}
     attachments: list[Attachment]
 
 
@@ -179,3 +181,12 @@ class InboundReceipt(TypedDict):
 
 class Health(TypedDict):
     status: str
+
+
+class ChannelCheck(TypedDict):
+    """What the provider's identity endpoint said of the channel's credentials (POST …/check)."""
+
+    channel_id: int
+    outcome: CheckOutcome  # ok, failed (unreachable or refused: detail says which) or nothing_to_check
+    detail: str
+    identity: dict[str, str]  # the provider's own fields: WhatsApp's verified_name…, Telegram's username…

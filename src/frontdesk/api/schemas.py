@@ -79,6 +79,19 @@ WebhookSecret = Annotated[
     str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$", json_schema_extra={"writeOnly": True})
 ]
 PhoneNumberId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
+TemplateName = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")]
+TemplateLanguage = Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$")]
+
+
+class ChannelTemplate(Body):
+    """A template the channel may send (whatsapp): as Meta's console lists it once approved."""
+
+    name: TemplateName
+    language: TemplateLanguage
+    parameters: Annotated[int, Field(ge=0, le=20), BeforeValidator(_integer)] = 0  # its body's {{1}}, {{2}}...
+
+
+Templates = Annotated[list[ChannelTemplate], Field(max_length=100)]
 
 
 class ChannelBody(Body):
@@ -94,13 +107,14 @@ class ChannelBody(Body):
     # telegram: write-only too
     bot_token: Credential | None = None
     webhook_secret: WebhookSecret | None = None
+    templates: Templates | None = None  # whatsapp: the templates it may send
 
 
 class ChannelPatch(Body):
     """Only the keys sent change: name, callback_url (api channels; null removes it), allowed_origins
     (webchat), phone_number_id and the write-only credentials (whatsapp, telegram)."""
 
-    never_null: ClassVar = ("name", "allowed_origins", "phone_number_id", *CREDENTIALS)
+    never_null: ClassVar = ("name", "allowed_origins", "phone_number_id", "templates", *CREDENTIALS)
 
     name: Name | None = None
     callback_url: HttpUrl | None = None
@@ -112,8 +126,9 @@ class ChannelPatch(Body):
     # telegram: write-only too
     bot_token: Credential | None = None
     webhook_secret: WebhookSecret | None = None
+    templates: Templates | None = None  # whatsapp: the whole list ([] removes them all)
 
-    @field_validator("name", "allowed_origins", "phone_number_id", *CREDENTIALS, mode="before")
+    @field_validator("name", "allowed_origins", "phone_number_id", "templates", *CREDENTIALS, mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -151,6 +166,14 @@ class AttachmentUrl(Body):
 class ReplyBody(Body):
     text: Annotated[str, Field(max_length=10_000)] = ""  # may be empty when attachments are sent
     attachments: Annotated[list[AttachmentUrl], Field(max_length=10)] = Field(default_factory=list)
+
+
+class TemplateBody(Body):
+    """A template message: a template the conversation's channel lists, and its body parameters."""
+
+    name: TemplateName
+    language: TemplateLanguage
+    parameters: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(default_factory=list, max_length=20)
 
 
 class CloseBody(Body):

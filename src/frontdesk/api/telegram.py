@@ -25,7 +25,6 @@ from frontdesk.domain.errors import DomainError, NotFound, Unauthorized
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel
 from frontdesk.store.database import Database
-from frontdesk.store.sql.channels import channel as channel_row
 
 log = logging.getLogger(__name__)
 PUBLIC = {"auth": "public"}
@@ -36,7 +35,7 @@ async def telegram_webhook(request: Request[Any, Any, Any], db: Db, channel_id: 
     """An update (`message` or `callback_query`) with the channel's secret token in
     `X-Telegram-Bot-Api-Secret-Token`. Answers 200 with how many new messages were stored (a
     redelivered update counts 0), or, for a callback query, the `answerCallbackQuery` call."""
-    channel = await _telegram_channel(db, channel_id)
+    channel = await _telegram_channel(request, channel_id)
     body = await request.body()
     secret = channel.credential(telegram.WEBHOOK_SECRET)
     problem = telegram.ADAPTER.verify((secret,), request.headers, body, time.time())
@@ -49,8 +48,8 @@ async def telegram_webhook(request: Request[Any, Any, Any], db: Db, channel_id: 
     return Response(telegram.webhook_answer(payload) or {"messages": stored}, status_code=200)
 
 
-async def _telegram_channel(db: Database, channel_id: int) -> Channel:
-    found = await db.read(lambda c: channel_row(c, channel_id))
+async def _telegram_channel(request: Request[Any, Any, Any], channel_id: int) -> Channel:
+    found: Channel | None = await request.app.state.authenticator.provider_channel(channel_id)
     if found is None or found.type != ChannelType.TELEGRAM:
         raise NotFound("telegram channel", channel_id)
     return found

@@ -27,7 +27,6 @@ from frontdesk.domain.errors import DomainError, Forbidden, NotFound, Unauthoriz
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel
 from frontdesk.store.database import Database
-from frontdesk.store.sql.channels import channel as channel_row
 
 log = logging.getLogger(__name__)
 PUBLIC = {"auth": "public"}
@@ -38,11 +37,15 @@ ChallengeParam = Annotated[str | None, QueryParameter(name="hub.challenge", requ
 
 @get("/webhooks/whatsapp/{channel_id:int}", opt=PUBLIC, tags=["channels"], media_type=MediaType.TEXT)
 async def whatsapp_verify(
-    db: Db, channel_id: PathId, mode: HubParam = None, token: TokenParam = None, challenge: ChallengeParam = None
+    request: Request[Any, Any, Any],
+    channel_id: PathId,
+    mode: HubParam = None,
+    token: TokenParam = None,
+    challenge: ChallengeParam = None,
 ) -> str:
     """Meta's subscription check: `hub.mode=subscribe` with the channel's verify token gets
     `hub.challenge` back as text; anything else 403."""
-    channel = await _whatsapp_channel(db, channel_id)
+    channel = await _whatsapp_channel(request, channel_id)
     expected = channel.credential(whatsapp.VERIFY_TOKEN)
     if mode != "subscribe" or not expected or not hmac.compare_digest(expected, token or ""):
         raise Forbidden("bad_verify_token", "hub.verify_token: does not match the channel's verify token")
@@ -54,7 +57,7 @@ async def whatsapp_webhook(request: Request[Any, Any, Any], db: Db, channel_id: 
     """A delivery of messages and statuses, signed with the app secret (`X-Hub-Signature-256`).
     Answers 200 with how many new messages were stored and statuses applied; a retried delivery
     stores nothing twice (and counts 0)."""
-    channel = await _whatsapp_channel(db, channel_id)
+    channel = await _whatsapp_channel(request, channel_id)
     body = await request.body()
     problem = whatsapp.ADAPTER.verify((channel.credential(whatsapp.APP_SECRET),), request.headers, body, time.time())
     if problem is not None:
@@ -66,8 +69,8 @@ async def whatsapp_webhook(request: Request[Any, Any, Any], db: Db, channel_id: 
     return Response(counts, status_code=200)
 
 
-async def _whatsapp_channel(db: Database, channel_id: int) -> Channel:
-    found = await db.read(lambda c: channel_row(c, channel_id))
+async def _whatsapp_channel(request: Request[Any, Any, Any], channel_id: int) -> Channel:
+    found: Channel | None = await request.app.state.authenticator.provider_channel(channel_id)
     if found is None or found.type != ChannelType.WHATSAPP:
         raise NotFound("whatsapp channel", channel_id)
     return found

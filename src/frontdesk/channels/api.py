@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from frontdesk.channels import signing
-from frontdesk.channels.base import Capabilities, InboundItem, SendResult, Verdict
+from frontdesk.channels.base import Capabilities, CheckResult, InboundItem, SendResult, Verdict, nothing_to_check
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel, Outbound
@@ -31,6 +31,8 @@ class ApiChannel:
             raise InvalidInput("not_for_api", "allowed_origins: only webchat channels have them", "allowed_origins")
         if "phone_number_id" in settings:
             raise InvalidInput("not_for_api", "phone_number_id: only whatsapp channels have one", "phone_number_id")
+        if "templates" in settings:
+            raise InvalidInput("not_for_api", "templates: only whatsapp channels send templates", "templates")
         if "callback_url" not in settings:
             return {}
         url = settings["callback_url"]
@@ -83,6 +85,9 @@ class ApiChannel:
         if response.is_success:
             return SendResult(Verdict.SENT)
         return SendResult(Verdict.RETRY, f"callback answered HTTP {response.status_code}")
+
+    async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
+        return nothing_to_check("API")
 
 
 def _body(message: Outbound) -> bytes:

@@ -67,6 +67,7 @@ class SendResult:
     verdict: Verdict
     error: str | None = None  # why, when not sent
     provider_message_id: str | None = None
+    retry_after: float | None = None  # seconds the provider asked to wait before a retry (429/5xx)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class Capabilities:
     # (WhatsApp's customer-service window); None: no window. `outside_window` says so plainly.
     reply_window: dt.timedelta | None = None
     outside_window: str = ""
+    # Sends pre-approved template messages (domain.message_templates), the ones its config lists:
+    # they are what a reply window still lets through.
+    templates: bool = False
 
 
 class ChannelAdapter(Protocol):
@@ -111,3 +115,32 @@ class ChannelAdapter(Protocol):
     ) -> SendResult:
         """Send `message` on `channel` (its config, secret and credentials) and classify the answer."""
         ...
+
+    async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
+        """Ask the provider's identity endpoint whose `channel`'s credentials are (the admin's "check")."""
+        ...
+
+
+class CheckOutcome(StrEnum):
+    OK = "ok"  # the provider recognised the credentials and said whose they are
+    FAILED = "failed"  # unreachable, or the credentials refused: `detail` says which
+    NOTHING_TO_CHECK = "nothing_to_check"  # the channel talks to no provider (API, web chat)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What the provider's identity endpoint says of a channel's credentials, in plain words."""
+
+    outcome: CheckOutcome
+    detail: str  # whose the credentials are, or why the check failed (never a credential)
+    identity: dict[str, str] = field(default_factory=dict)  # the provider's own fields, as it gave them
+
+
+def unreachable(provider: str, base_url: str, exc: httpx.HTTPError) -> CheckResult:
+    """A check that got no answer: the host it tried and the exception's kind (not its text, which
+    may quote a URL holding a token)."""
+    return CheckResult(CheckOutcome.FAILED, f"could not reach {provider} at {base_url} ({type(exc).__name__})")
+
+
+def nothing_to_check(kind: str) -> CheckResult:
+    return CheckResult(CheckOutcome.NOTHING_TO_CHECK, f"nothing to check: {kind} channels talk to no provider")

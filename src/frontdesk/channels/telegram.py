@@ -15,7 +15,17 @@ from typing import Any
 
 import httpx
 
-from frontdesk.channels.base import Capabilities, Ignored, InboundItem, Item, SendResult, Verdict
+from frontdesk.channels.base import (
+    Capabilities,
+    CheckOutcome,
+    CheckResult,
+    Ignored,
+    InboundItem,
+    Item,
+    SendResult,
+    Verdict,
+    unreachable,
+)
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel, Outbound
@@ -84,6 +94,15 @@ class TelegramChannel:
             return SendResult(Verdict.RETRY, f"{type(exc).__name__} reaching the Telegram Bot API")
         return _classify(response)
 
+    async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
+        """`getMe` with the bot token: the bot's username, name and id, or why not."""
+        base = settings.telegram_base_url.rstrip("/")
+        try:
+            response = await client.post(f"{base}/bot{channel.credential(BOT_TOKEN)}/getMe")
+        except httpx.HTTPError as exc:  # the URL holds the token: `unreachable` leaves the exception's text out
+            return unreachable("the Telegram Bot API", base, exc)
+        return _identity(response)
+
 
 def message_body(message: Outbound) -> dict[str, Any]:
     """The sendMessage body: options as an inline keyboard (one button a row, the option as its
@@ -134,6 +153,21 @@ def set_webhook(client: httpx.Client, channel: Channel, settings: Settings, publ
     return f"Telegram answered HTTP {response.status_code}: {_description(answer, response)}"
 
 
+def _identity(response: httpx.Response) -> CheckResult:
+    answer = _json(response)
+    bot = answer.get("result")
+    if not response.is_success or answer.get("ok") is not True or not isinstance(bot, dict):
+        refused = "Telegram refused the bot token" if response.status_code in (401, 404) else "Telegram answered"
+        return CheckResult(
+            CheckOutcome.FAILED, f"{refused} (HTTP {response.status_code}: {_description(answer, response)})"
+        )
+    identity = {key: str(bot[key])[:200] for key in ("id", "username", "first_name") if bot.get(key)}
+    username = f"@{identity['username']}" if "username" in identity else "a bot without a username"
+    return CheckResult(
+        CheckOutcome.OK, f"{username} ({identity.get('first_name', '?')}, id {identity.get('id', '?')})", identity
+    )
+
+
 def _classify(response: httpx.Response) -> SendResult:
     answer = _json(response)
     if response.is_success and answer.get("ok") is True:
@@ -142,8 +176,15 @@ def _classify(response: httpx.Response) -> SendResult:
         return SendResult(Verdict.SENT, provider_message_id=None if provider_id is None else str(provider_id))
     reason = f"Telegram answered HTTP {response.status_code}: {_description(answer, response)}"
     if response.status_code == 429 or response.status_code >= 500:
-        return SendResult(Verdict.RETRY, reason)
+        return SendResult(Verdict.RETRY, reason, retry_after=_retry_after(answer))
     return SendResult(Verdict.FAILED, reason)
+
+
+def _retry_after(answer: dict[str, Any]) -> float | None:
+    """A flood-limited call's `parameters.retry_after`: the seconds Telegram asks to wait."""
+    parameters = answer.get("parameters")
+    value = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

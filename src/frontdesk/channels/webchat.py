@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from frontdesk.channels.base import Capabilities, InboundItem, SendResult, Verdict
+from frontdesk.channels.base import Capabilities, CheckResult, InboundItem, SendResult, Verdict, nothing_to_check
 from frontdesk.domain.errors import InvalidInput, Unauthorized
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel, Outbound
@@ -139,6 +139,8 @@ class WebchatAdapter:
             raise InvalidInput("not_for_webchat", "callback_url: web chat answers in the widget", "callback_url")
         if "phone_number_id" in settings:
             raise InvalidInput("not_for_webchat", "phone_number_id: only whatsapp channels have one", "phone_number_id")
+        if "templates" in settings:
+            raise InvalidInput("not_for_webchat", "templates: only whatsapp channels send templates", "templates")
         return channel_config(settings["allowed_origins"]) if "allowed_origins" in settings else {}
 
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
@@ -172,6 +174,9 @@ class WebchatAdapter:
         self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
     ) -> SendResult:
         return SendResult(Verdict.FAILED, "web chat answers in the widget: there is nothing to send to")
+
+    async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
+        return nothing_to_check("web chat")
 
 
 ADAPTER = WebchatAdapter()

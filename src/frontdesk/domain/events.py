@@ -97,12 +97,21 @@ class MessageReceivedPayload(TypedDict):
     attachments: NotRequired[list[AttachmentRef]]  # present when the message carries any
 
 
+class TemplatePayload(TypedDict):
+    """A template message: the channel's template, and the texts of its body parameters."""
+
+    name: str
+    language: str
+    parameters: list[str]
+
+
 class MessageSentPayload(TypedDict):
     message_id: int
     author: ActorPayload
     text: str
     quick_replies: list[str]
     attachments: NotRequired[list[AttachmentRef]]  # present when the message carries any
+    template: NotRequired[TemplatePayload]  # a template message (`text` is its readable form)
 
 
 class AttachmentUpdatedPayload(TypedDict):

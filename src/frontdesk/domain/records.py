@@ -86,6 +86,7 @@ class Message(Record, frozen=True, kw_only=True):
     private: bool
     quick_replies: list[str] | None
     created_at: dt.datetime
+    template: dict[str, Any] | None = None  # a template message: {name, language, parameters}
 
 
 class Attachment(Record, frozen=True, kw_only=True):
@@ -169,6 +170,7 @@ class Outbound(Record, frozen=True, kw_only=True):
     author_agent_id: int | None
     created_at: dt.datetime
     attempt: int  # 1 for the first
+    template: dict[str, Any] | None = None  # a template message: {name, language, parameters}
 
 
 class Event(Record, frozen=True, kw_only=True):

@@ -57,6 +57,9 @@ class MemoryRuntime:
     def send_message(self, text: str, quick_replies: list[str]) -> None:
         self.effects.append({"send_message": text, "quick_replies": quick_replies})
 
+    def send_template(self, name: str, language: str, parameters: list[str]) -> None:
+        self.effects.append({"send_template": name, "language": language, "parameters": parameters})
+
     def add_comment(self, text: str) -> None:
         self.effects.append({"add_comment": text})
 

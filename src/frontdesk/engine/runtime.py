@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from frontdesk.actions import message_templates
 from frontdesk.actions.contacts import update_contact
 from frontdesk.actions.conversations import add_note, close_conversation, get_conversation, open_conversation
 from frontdesk.actions.conversations import send_message as send
@@ -74,6 +75,10 @@ class DbRuntime:
     def send_message(self, text: str, quick_replies: list[str]) -> None:
         with self._while_open():
             send(self.conn, self._conversation(), WORKFLOW, text, quick_replies)
+
+    def send_template(self, name: str, language: str, parameters: list[str]) -> None:
+        with self._while_open():
+            message_templates.send_template(self.conn, self._conversation(), WORKFLOW, name, language, parameters)
 
     def add_comment(self, text: str) -> None:
         with self._while_open():

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from frontdesk.domain.message_templates import MessageTemplate
 from frontdesk.domain.model import WaitKind
 from frontdesk.domain.teams import AssignTarget
 
@@ -121,6 +122,7 @@ class Catalog:
     agents: frozenset[str] = frozenset()
     workflows: frozenset[str] = frozenset()
     secrets: frozenset[str] = frozenset()  # names in the secret store (never their values)
+    message_templates: frozenset[MessageTemplate] = frozenset()  # every channel's (send_template)
     check_names: bool = True  # False when validating a file offline, without a database
 
 
@@ -134,6 +136,7 @@ class Runtime(Protocol):
     def context(self) -> dict[str, Any]: ...
     def render(self, source: str) -> str: ...
     def send_message(self, text: str, quick_replies: list[str]) -> None: ...
+    def send_template(self, name: str, language: str, parameters: list[str]) -> None: ...
     def add_comment(self, text: str) -> None: ...
     def set_field(self, key: str, value: Any) -> None: ...
     def set_var(self, name: str, value: Any) -> None: ...

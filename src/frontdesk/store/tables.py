@@ -259,6 +259,7 @@ messages = Table(
     Column("delivery_error", Text, nullable=True),
     Column("private", Boolean, nullable=False, server_default=false()),  # internal note
     Column("quick_replies", JSON, nullable=True),
+    Column("template", JSON, nullable=True),  # a template message: {name, language, parameters}
     _created(),
     # Invariant 3: a provider's retry can never store a message twice.
     UniqueConstraint("channel_id", "provider_message_id"),

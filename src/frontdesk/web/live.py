@@ -20,6 +20,7 @@ from frontdesk.store.wakeup import Wakeup
 SHOWN = (
     ev.MESSAGE_RECEIVED,
     ev.MESSAGE_SENT,
+    ev.MESSAGE_DELIVERY_UPDATED,  # the thread's ticks
     ev.NOTE_ADDED,
     ev.ATTACHMENT_UPDATED,  # fetched or failed: the thread shows it
     ev.CONVERSATION_OPENED,
@@ -43,12 +44,18 @@ class LiveFeed:
     def start(self) -> None:
         self._wakeup.start()
 
-    async def stream(self, viewer: Viewer) -> AsyncIterator[ServerSentEventMessage]:
+    async def stream(self, viewer: Viewer, after: int | None = None) -> AsyncIterator[ServerSentEventMessage]:
+        """`after`: the last event the page had seen when it was rendered, so what commits between
+        the render and this stream (a delivery tick, a reply) still reaches it; else from now."""
         ring = self._wakeup.next_ring()  # before the first read: a commit during it is not missed
-        cursor = await self.db.read(last_id)
+        newest = await self.db.read(last_id)
+        cursor = newest if after is None else min(after, newest)
         yield ServerSentEventMessage(event="ready", data=json.dumps({"cursor": cursor}))
+        behind = cursor < newest  # the page's events since its render: sent at once
         while True:
-            await sleep_until_set(ring, KEEPALIVE_SECONDS)
+            if not behind:
+                await sleep_until_set(ring, KEEPALIVE_SECONDS)
+            behind = False
             ring = self._wakeup.next_ring()
             found, seen = await self.db.read(partial(_after, cursor=cursor, viewer=viewer))
             if not found:

@@ -1,4 +1,5 @@
-"""The agent inbox: login, conversation list, thread, reply, notes, assign, close, live stream."""
+"""The agent inbox: login, conversation list, thread, reply, notes, template messages, assign, close,
+live stream."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from frontdesk.actions.conversations import (
     reopen_conversation,
     send_message,
 )
+from frontdesk.actions.message_templates import send_template
 from frontdesk.actions.read_marks import mark_read
 from frontdesk.actions.sessions import COOKIE, LIFETIME, check_login, close_session, open_session
 from frontdesk.api import uploads
@@ -34,10 +36,11 @@ from frontdesk.api.schemas import PathId
 from frontdesk.clock import now
 from frontdesk.domain.attachments import MAX_ATTACHMENTS
 from frontdesk.domain.conversations import check_message_text
-from frontdesk.domain.errors import DomainError, TooManyRequests
+from frontdesk.domain.errors import Conflict, DomainError, InvalidInput, TooManyRequests
 from frontdesk.domain.model import Availability
 from frontdesk.store import visibility
 from frontdesk.store.database import Database
+from frontdesk.store.sql.events import last_id
 from frontdesk.store.visibility import when_seen
 from frontdesk.web import queries
 
@@ -45,6 +48,7 @@ SESSION = {"auth": "session"}
 View = Annotated[str, QueryParameter(pattern="^(mine|unassigned|all)$")]
 Status = Annotated[str, QueryParameter(pattern="^(open|closed)$")]
 OptionalId = Annotated[int | None, QueryParameter(ge=1, le=2**62)]
+Cursor = Annotated[int | None, QueryParameter(ge=0, le=2**62)]  # an event id (0 before the first)
 # A filter's select sends "" for "all": an id, or nothing.
 FilterId = Annotated[str | None, QueryParameter(pattern=r"^([1-9][0-9]{0,17})?$")]
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -67,6 +71,13 @@ class ReplyForm:
     note: str | None = None  # a checkbox: an internal note instead of a reply
     # An empty file input still sends a part, without a file: Litestar gives it as "" (hence Any).
     files: list[Any] = field(default_factory=list)
+
+
+class TemplateForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    template: str = Field(pattern=r"^[a-z0-9_]{1,512}:[A-Za-z0-9_]{2,20}$")  # name:language
+    parameters: str = Field(default="", max_length=25_000)
 
 
 class CloseForm(BaseModel):
@@ -202,22 +213,9 @@ class InboxController(Controller):
         self, db: Db, principal: Caller, shown: NamedDependency[Shown], before: OptionalId = None
     ) -> Template:
         """`before`: the open conversation's page of messages ending before that message id."""
-
-        def read(conn: Any) -> dict[str, Any]:
-            visible = visibility.seen_by(principal)
-            selected = queries.thread(conn, shown.c, visible, before=before) if shown.c else None
-            return {
-                "me": queries.viewer(conn, _agent(principal)),
-                "items": shown.items(conn, principal),
-                "filters": shown.filters,
-                "selected": selected,
-                "before": before if selected else None,
-                **queries.choices(conn),
-            }
-
         if shown.c:
             await _visit_thread(db, principal, shown.c, before)
-        return Template("inbox.html", context={**await db.read(read), "now": now()})
+        return Template("inbox.html", context=await _inbox_page(db, principal, shown, before))
 
     @get("/list")
     async def conversation_list(self, db: Db, principal: Caller, shown: NamedDependency[Shown]) -> Template:
@@ -251,8 +249,10 @@ class InboxController(Controller):
         principal: Caller,
         conversation_id: PathId,
         data: Annotated[ReplyForm, Multipart],
-    ) -> Redirect:
-        """A reply or a note, with the files attached (each stored before the message is written)."""
+    ) -> Response[Any]:
+        """A reply or a note, with the files attached (each stored before the message is written).
+        A reply the channel refuses now (WhatsApp's 24-hour window) comes back on the thread, the
+        reason shown plainly beside the template form and the draft kept."""
         if data.text:
             check_message_text(data.text)
         chosen = [f for f in data.files if isinstance(f, UploadFile) and f.filename]
@@ -260,13 +260,38 @@ class InboxController(Controller):
         limit = request.app.state.settings.media_max_bytes
         files = await uploads.store_uploads(request.app.state.media, chosen, limit)
         act = add_note if data.note else send_message
-        await db.write(
-            when_seen(
-                principal,
-                conversation_id,
-                lambda c: act(c, conversation_id, principal.actor, data.text, attachments=files),
+        try:
+            await db.write(
+                when_seen(
+                    principal,
+                    conversation_id,
+                    lambda c: act(c, conversation_id, principal.actor, data.text, attachments=files),
+                )
             )
-        )
+        except Conflict as exc:
+            if exc.code != "outside_reply_window":
+                raise
+            return await _refused(db, principal, conversation_id, exc, draft=data.text)
+        return Redirect(f"/inbox?c={conversation_id}")
+
+    @post("/conversations/{conversation_id:int}/template", status_code=303)
+    async def template(
+        self, db: Db, principal: Caller, conversation_id: PathId, data: Annotated[TemplateForm, Form]
+    ) -> Response[Any]:
+        """One of the channel's template messages, its parameters one a line; a refusal (unknown
+        template, wrong number of parameters) comes back on the thread."""
+        name, _, language = data.template.partition(":")
+        parameters = [line.strip() for line in data.parameters.splitlines() if line.strip()]
+        try:
+            await db.write(
+                when_seen(
+                    principal,
+                    conversation_id,
+                    lambda c: send_template(c, conversation_id, principal.actor, name, language, parameters),
+                )
+            )
+        except (Conflict, InvalidInput) as exc:
+            return await _refused(db, principal, conversation_id, exc)
         return Redirect(f"/inbox?c={conversation_id}")
 
     @post("/conversations/{conversation_id:int}/close", status_code=303)
@@ -313,10 +338,46 @@ class InboxController(Controller):
         return Redirect("/inbox")
 
     @get("/stream")
-    async def stream(self, request: Request[Any, Any, Any], principal: Caller) -> ServerSentEvent:
+    async def stream(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        after: Annotated[int | None, QueryParameter(ge=0)] = None,
+    ) -> ServerSentEvent:
         """Server-Sent Events: a `change` event lists what changed (only in conversations the
-        agent may see); the page re-reads its parts."""
-        return ServerSentEvent(request.app.state.live.stream(principal))
+        agent may see); the page re-reads its parts. `after`: the page's cursor (see LiveFeed)."""
+        return ServerSentEvent(request.app.state.live.stream(principal, after))
+
+
+async def _inbox_page(
+    db: Database, principal: Principal, shown: Shown, before: int | None, **thread: Any
+) -> dict[str, Any]:
+    """The whole inbox page's context; `thread` adds to the open thread's (a refusal, a draft)."""
+
+    def read(conn: Any) -> dict[str, Any]:
+        cursor = last_id(conn)  # read first: the live stream resumes from here, missing nothing shown after
+        visible = visibility.seen_by(principal)
+        selected = queries.thread(conn, shown.c, visible, before=before) if shown.c else None
+        return {
+            "cursor": cursor,
+            "me": queries.viewer(conn, _agent(principal)),
+            "items": shown.items(conn, principal),
+            "filters": shown.filters,
+            "selected": selected,
+            "before": before if selected else None,
+            **queries.choices(conn),
+        }
+
+    return {**await db.read(read), "now": now(), **thread}
+
+
+async def _refused(
+    db: Database, principal: Principal, conversation_id: int, refusal: DomainError, draft: str = ""
+) -> Template:
+    """The conversation's page again, answering 409/422 with why the message was not sent."""
+    shown = shown_conversations(c=conversation_id)
+    context = await _inbox_page(db, principal, shown, None, refusal=refusal.message, draft=draft)
+    return Template("inbox.html", context=context, status_code=refusal.status)
 
 
 async def _visit_thread(db: Database, principal: Principal, conversation_id: int, before: int | None) -> None:

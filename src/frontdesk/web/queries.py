@@ -6,9 +6,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection
 
+from frontdesk.actions.conversations import check_reply_window
+from frontdesk.actions.message_templates import channel_templates
 from frontdesk.api.attachments import with_attachments
+from frontdesk.clock import now
 from frontdesk.domain.attachments import shows_inline
-from frontdesk.domain.errors import NotFound
+from frontdesk.domain.errors import Conflict, NotFound
 from frontdesk.domain.model import AttachmentKind
 from frontdesk.domain.records import Attachment
 from frontdesk.store.sql import agents, attachments, inbox, teams
@@ -90,7 +93,24 @@ def thread(
         "assignee_name": names.get(conversation["assignee_id"]),
         "history": inbox.contact_history(conn, contact["id"], conversation_id, visible),
         "runs": inbox.conversation_runs(conn, conversation_id),
+        "outbound": reply_options(conn, conversation),
     }
+
+
+def reply_options(conn: Connection, conversation: dict[str, Any]) -> dict[str, Any]:
+    """What the reply box offers: the channel's template messages, and why a free-form reply would
+    be refused now (its reply window), the same check the reply itself makes."""
+    if conversation["status"] != "open":
+        return {"templates": [], "outside_window": None}
+    try:
+        templates = channel_templates(conn, conversation["channel_id"])
+    except Conflict:
+        templates = []
+    try:
+        check_reply_window(conn, conversation["contact_id"], conversation["channel_id"], now())
+    except Conflict as refusal:
+        return {"templates": templates, "outside_window": refusal.message}
+    return {"templates": templates, "outside_window": None}
 
 
 def _message_page(conn: Connection, conversation_id: int, before: int | None) -> dict[str, Any]:

@@ -202,8 +202,10 @@ def add_outbound(
     status: DeliveryStatus,
     quick_replies: list[str] | None,
     at: dt.datetime,
+    template: dict[str, Any] | None = None,
 ) -> int:
-    """A message to the contact, queued for delivery when `status` is pending; its id."""
+    """A message to the contact, queued for delivery when `status` is pending; its id. A template
+    message keeps its name, language and parameters for the channel to send."""
     values = {
         "conversation_id": conversation.id,
         "channel_id": conversation.channel_id,
@@ -215,6 +217,7 @@ def add_outbound(
         "delivery_status": status,
         "next_attempt_at": at if status is DeliveryStatus.PENDING else None,
         "quick_replies": quick_replies,
+        "template": template,
         "created_at": at,
     }
     return rows.insert(conn, messages, values)

@@ -28,6 +28,7 @@ _DUE = select(
     messages.c.author_agent_id,
     messages.c.created_at,
     messages.c.delivery_attempts,
+    messages.c.template,
     *(column.label(f"channel__{column.name}") for column in channels.c),
 )
 
@@ -69,6 +70,7 @@ def _due(row: Any) -> tuple[Outbound, Channel]:
         author_agent_id=row["author_agent_id"],
         created_at=row["created_at"],
         attempt=row["delivery_attempts"] + 1,
+        template=row["template"],
     )
     channel = Channel(**{column.name: row[f"channel__{column.name}"] for column in channels.c})
     return message, channel

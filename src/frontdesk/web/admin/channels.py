@@ -1,23 +1,31 @@
 """Admin pages: channels — managers see them; admins rename them and change a web chat's
-allowed origins, an API channel's callback, a WhatsApp channel's phone number id or the
+allowed origins, an API channel's callback, a WhatsApp channel's phone number id and templates or the
 write-only credentials of WhatsApp and Telegram, through `update_channel`, as PATCH /api/v1/channels/{id},
-and rotate a channel's secret as POST /api/v1/channels/{id}/secret/rotate does."""
+and rotate a channel's secret as POST /api/v1/channels/{id}/secret/rotate does. A WhatsApp or
+Telegram channel's page checks its credentials with the provider, and registers Telegram's webhook
+at the public URL (FRONTDESK_PUBLIC_URL, else the page's own)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import httpx
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.response import Redirect, Template
 
 from frontdesk.actions.channels import update_channel
 from frontdesk.api.auth import Principal
-from frontdesk.api.channels import rotate_channel_secret
+from frontdesk.api.channels import check_channel, rotate_channel_secret
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import CREDENTIALS, ChannelPatch, PathId
-from frontdesk.domain.errors import DomainError
+from frontdesk.channels import telegram
+from frontdesk.domain.errors import DomainError, NotFound
 from frontdesk.domain.model import ChannelType
+from frontdesk.domain.records import Channel
+from frontdesk.settings import Settings
+from frontdesk.store.sql.channels import channel as channel_row
 from frontdesk.store.sql.channels import channel_detail, list_channels
 from frontdesk.web.admin.forms import ADMIN, MANAGER, Saved, checked, lines, page, posted
 
@@ -52,6 +60,7 @@ class ChannelPages(Controller):
         try:
             changes = checked(ChannelPatch, _channel_changes(channel, form)).model_dump(exclude_unset=True)
             await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
+            request.app.state.authenticator.forget_channel(channel_id)
         except DomainError as exc:
             return _editor(request, principal, channel, _values(form), error=exc)
         return Redirect(f"/admin/channels/{channel_id}?saved=1", status_code=303)
@@ -62,6 +71,41 @@ class ChannelPages(Controller):
         channel = await rotate_channel_secret(request.app.state, principal, channel_id)
         return _editor(request, principal, channel, _values_of(channel), rotated=channel["secret"])
 
+    @post("/{channel_id:int}/check", opt=ADMIN, status_code=200)
+    async def check(self, request: Request[Any, Any, Any], db: Db, principal: Caller, channel_id: PathId) -> Template:
+        """The provider's answer, shown in this page (as POST /api/v1/channels/{id}/check gives it)."""
+        answer = await check_channel(request.app.state, channel_id)
+        channel = await db.read(lambda c: channel_detail(c, channel_id))
+        return _editor(request, principal, channel, _values_of(channel), checked=answer)
+
+    @post("/{channel_id:int}/webhook", opt=ADMIN, status_code=200)
+    async def register_webhook(
+        self, request: Request[Any, Any, Any], db: Db, principal: Caller, channel_id: PathId
+    ) -> Template:
+        """Telegram's `setWebhook` with the URL the page shows, as `frontdesk channels telegram-webhook` calls it."""
+        found = await db.read(lambda c: channel_row(c, channel_id))
+        if found is None or found.type != ChannelType.TELEGRAM:
+            raise NotFound("telegram channel", channel_id)
+        settings: Settings = request.app.state.settings
+        base = public_base_url(request)
+        problem = await asyncio.to_thread(_set_webhook, found, settings, base)
+        detail = problem or f"Telegram will post updates to {telegram.webhook_url(base, channel_id)}"
+        channel = await db.read(lambda c: channel_detail(c, channel_id))
+        registered = {"ok": problem is None, "detail": detail}
+        return _editor(request, principal, channel, _values_of(channel), registered=registered)
+
+
+def public_base_url(request: Request[Any, Any, Any]) -> str:
+    """FRONTDESK_PUBLIC_URL, else the URL this page was opened with (right when nothing proxies it)."""
+    configured: str | None = request.app.state.settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def _set_webhook(channel: Channel, settings: Settings, base: str) -> str | None:
+    """The CLI's call, on a worker thread: it blocks for as long as Telegram takes to answer."""
+    with httpx.Client(timeout=settings.delivery_timeout_seconds) as client:
+        return telegram.set_webhook(client, channel, settings, base)
+
 
 def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, Any]:
     """The PATCH body: the name, and the setting of the channel's type (a blank callback removes it;
@@ -70,26 +114,38 @@ def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, 
         return {"name": form.get("name", ""), "allowed_origins": lines(form.get("allowed_origins"))}
     if channel["type"] == ChannelType.WHATSAPP:
         typed = {key: form.get(key) for key in CREDENTIALS if form.get(key)}
-        return {"name": form.get("name", ""), "phone_number_id": form.get("phone_number_id", ""), **typed}
+        templates = [_template(line) for line in (form.get("templates") or "").splitlines() if line.strip()]
+        named = {"name": form.get("name", ""), "phone_number_id": form.get("phone_number_id", "")}
+        return {**named, "templates": templates, **typed}
     if channel["type"] == ChannelType.TELEGRAM:
         typed = {key: form.get(key) for key in ("bot_token", "webhook_secret") if form.get(key)}
         return {"name": form.get("name", ""), **typed}
     return {"name": form.get("name", ""), "callback_url": form.get("callback_url") or None}
 
 
+def _template(line: str) -> dict[str, Any]:
+    """`name language [parameters]`, as a line of the templates field: the API's body checks it."""
+    parts = line.split()
+    parameters = parts[2] if len(parts) > 2 else "0"
+    return {"name": parts[0], "language": parts[1] if len(parts) > 1 else "", "parameters": parameters}
+
+
 def _values_of(channel: dict[str, Any]) -> dict[str, Any]:
     config = channel["config"]
+    templates = config.get("templates") or []
     return {
         "name": channel["name"],
         "callback_url": config.get("callback_url") or "",
         "allowed_origins": "\n".join(config.get("allowed_origins") or []),
         "phone_number_id": config.get("phone_number_id") or "",
+        "templates": "\n".join(f"{t['name']} {t['language']} {t['parameters']}" for t in templates),
     }
 
 
 def _values(form: FormMultiDict) -> dict[str, Any]:
     """What the form showed, typed again on a refusal (never the credentials: they are not echoed)."""
-    return {key: form.get(key, "") for key in ("name", "callback_url", "allowed_origins", "phone_number_id")}
+    keys = ("name", "callback_url", "allowed_origins", "phone_number_id", "templates")
+    return {key: form.get(key, "") for key in keys}
 
 
 def _editor(
@@ -100,7 +156,9 @@ def _editor(
     error: DomainError | None = None,
     saved: str | None = None,
     rotated: str | None = None,
+    **answers: Any,  # the provider's answer to a button: `checked`, `registered`
 ) -> Template:
-    base = str(request.base_url).rstrip("/")
+    base = public_base_url(request)
     context = {"channel": channel, "values": values, "saved": saved, "base_url": base, "rotated": rotated}
-    return page("channel", principal, error, **context)
+    public_url_set = bool(request.app.state.settings.public_url)
+    return page("channel", principal, error, **context, public_url_set=public_url_set, **answers)

@@ -76,7 +76,8 @@
     else if (messages) messages.scrollTop = place;
   };
   scrollDown();
-  const source = new EventSource("/inbox/stream");
+  // From the page's own cursor: what committed between the render and the stream is not missed.
+  const source = new EventSource(`/inbox/stream?after=${Number(main.dataset.cursor || 0)}`);
   source.addEventListener("change", (event) => refresh(JSON.parse(event.data)));
   source.addEventListener("ready", () => document.body.dataset.live = "on");
 })();
