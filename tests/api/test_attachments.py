@@ -9,6 +9,9 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
+from frontdesk.actions.ingest import InboundMessage, receive_inbound
+from frontdesk.domain.attachments import NewAttachment
+from frontdesk.domain.model import AttachmentKind, AttachmentState
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.factories import Api, make_agent, make_token
@@ -212,3 +215,25 @@ def test_an_upload_may_be_larger_than_the_body_limit_of_other_requests(settings:
         assert response.json()["attachments"][0]["size"] == 4000
         too_long = admin.post(f"/api/v1/conversations/{conversation}/messages", {"text": "x" * 2000})
         assert too_long.status_code == 413  # a JSON body keeps FRONTDESK_MAX_BODY_BYTES
+
+
+def test_content_not_there_yet_or_at_all_answers_409_saying_why(admin: Api) -> None:
+    carried = (
+        NewAttachment(kind=AttachmentKind.IMAGE, provider_media_id="media-1"),
+        NewAttachment(kind=AttachmentKind.LOCATION, state=AttachmentState.READY, data={"latitude": 1, "longitude": 2}),
+    )
+    channel_id = admin.channel()["id"]
+    receipt = admin.db.write_sync(
+        lambda c: receive_inbound(c, InboundMessage(channel_id, "ada", "m-1", "", None, {}, carried))
+    )
+    (message,) = admin.get(f"/api/v1/conversations/{receipt.conversation_id}/messages").json()
+    pending, location = message["attachments"]
+    assert (pending["state"], pending["url"]) == ("pending", f"/api/v1/attachments/{pending['id']}/content")
+    assert (location["data"], location["url"]) == ({"latitude": 1, "longitude": 2}, None)
+
+    waiting = admin.get(pending["url"])
+    nothing = admin.get(f"/api/v1/attachments/{location['id']}/content")
+
+    assert (waiting.status_code, waiting.json()["error"]) == (409, "attachment_pending")
+    assert "still being fetched" in waiting.json()["detail"]
+    assert (nothing.status_code, nothing.json()["error"]) == (409, "attachment_without_content")
