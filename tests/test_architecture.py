@@ -16,19 +16,21 @@ PACKAGE = SRC / "frontdesk"
 
 # Lower layers never import higher ones. Steps are plugins on the domain: they see nothing of the
 # store. Channel adapters are plugins too (verify, parse, send: no writes), so actions/ may look
-# one up; the loop that delivers through them (`delivery`) writes through actions/, beside the
-# engine. Assignment chooses and asks actions/ to write; actions/ reaches the queues through the
-# hook assignment installs at composition (actions.assignments.use_queues). `server` is the
-# composition root; `application` assembles the API and the web pages into one app.
+# one up; the loops that deliver and fetch media through them (`delivery`, `media_fetcher`) write
+# through actions/, beside the engine. `destinations` (the private-address guard) sits at the
+# bottom, where adapters and the engine's HTTP steps both reach it. Assignment chooses and asks
+# actions/ to write; actions/ reaches the queues through the hook assignment installs at
+# composition (actions.assignments.use_queues). `server` is the composition root; `application`
+# assembles the API and the web pages into one app.
 LAYERS: list[set[str]] = [
-    {"domain", "clock", "settings", "logs", "inflight", "__init__"},
+    {"domain", "clock", "settings", "logs", "inflight", "destinations", "__init__"},
     {"steps"},
     {"workflows"},
     {"store"},
     {"channels"},
     {"actions"},
     {"assignment"},
-    {"engine", "delivery"},
+    {"engine", "delivery", "media_fetcher"},
     {"worker"},
     {"api", "web"},
     {"application"},

@@ -2,7 +2,7 @@
 
 It opens the database (migrated once, its writer started), builds the web application around it,
 and the parts that run beside the requests: the inbox's and the web chat's live feeds, and the
-engine and outbound delivery, either in this process (tests, embedded use) or in the worker
+engine, outbound delivery and the media fetcher, either in this process (tests, embedded use) or in the worker
 process (`frontdesk serve`, ADR 0004). Nothing below this module opens a database or starts a
 loop on its own.
 """
@@ -25,6 +25,7 @@ from frontdesk.channels.webchat_live import VisitorFeed
 from frontdesk.clock import Clock, now
 from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
+from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database, in_memory
 from frontdesk.store.media import media_store
@@ -45,7 +46,9 @@ class Background:
         self.live = LiveFeed(db)
         self.visitors = VisitorFeed(db)
         self.worker = WorkerProcess(db) if worker_process else None
-        self.inline: list[_Part] = [] if self.worker else [DeliveryWorker(db, settings), Engine(db, settings)]
+        self.inline: list[_Part] = (
+            [] if self.worker else [DeliveryWorker(db, settings), MediaFetcher(db, settings), Engine(db, settings)]
+        )
 
     async def start(self) -> None:
         self.live.start()

@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     media_max_bytes: int = Field(
         25 * 1024 * 1024, ge=1, description="largest attachment accepted: uploaded, or fetched from a provider or URL"
     )
+    media_fetch_timeout_seconds: float = Field(
+        30.0, gt=0, description="media fetcher: timeout of each request to a provider (a whole fetch gets twice this)"
+    )
+    media_fetch_max_attempts: int = Field(
+        6, ge=1, description="media fetcher: attempts before an attachment that keeps failing is marked failed"
+    )
+    media_fetch_backoff_seconds: float = Field(
+        5.0, ge=0, description="media fetcher: first retry delay, doubled each attempt (never under Retry-After)"
+    )
     whatsapp_graph_base_url: str = Field(
         "https://graph.facebook.com", description="WhatsApp Cloud API: the Graph API's base URL (a fake in tests)"
     )

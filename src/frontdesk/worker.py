@@ -1,4 +1,5 @@
-"""The worker process: the workflow engine and outbound delivery, beside the web server (ADR 0004).
+"""The worker process: the workflow engine, outbound delivery and the media fetcher, beside the web
+server (ADR 0004).
 
 One Python process runs one thread at a time (the GIL). Under load the web server's requests
 and the engine's runs took turns on one core while the other stayed idle, so `frontdesk serve`
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from frontdesk import assignment
 from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
+from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.wakeup import WakeLoop, Wakeup
@@ -154,7 +156,7 @@ class WorkerProcess:
 
 
 def run(settings: Settings, wake_fd: int) -> None:
-    """`frontdesk worker`: the engine and delivery loops until the server's end of `wake_fd` closes."""
+    """`frontdesk worker`: the engine, delivery and media loops until the server's end of `wake_fd` closes."""
     import uvloop
 
     uvloop.run(_serve(settings, socket.socket(fileno=wake_fd)))
@@ -170,9 +172,10 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    engine, delivery = Engine(db, settings), DeliveryWorker(db, settings)
+    engine, delivery, fetcher = Engine(db, settings), DeliveryWorker(db, settings), MediaFetcher(db, settings)
     engine.start()
     delivery.start()
+    fetcher.start()
     gc.freeze()  # as the server does: full collections skip what start-up made
     log.info("worker started")
     link.say_ready()
@@ -181,5 +184,6 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
     finally:
         await engine.stop()
         await delivery.stop()
+        await fetcher.stop()
         link.close()
         db.close()

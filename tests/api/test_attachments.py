@@ -144,7 +144,7 @@ def test_a_file_larger_than_the_limit_is_refused_naming_it_and_nothing_is_stored
 
         assert response.status_code == 413, response.text
         assert response.json()["field"] == "files[1]"
-        assert "larger than the limit of 100 bytes" in response.json()["detail"]
+        assert "files[1]: larger than 100 bytes" in response.json()["detail"]
         assert admin.get(f"/api/v1/conversations/{conversation}/messages").json() == before
         assert not any(p.read_bytes() == b"x" * 101 for p in stored_files(media))
 

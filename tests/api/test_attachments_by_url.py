@@ -126,7 +126,7 @@ def test_a_missing_file_names_the_url_and_the_answer(trusting: Api, files: str, 
 
     assert status == 422, error
     assert error["field"] == "attachments[1].url"
-    assert "the server answered 404" in str(error["detail"])
+    assert "127.0.0.1 answered HTTP 404" in str(error["detail"])
     assert stored_files(Path(settings.media_dir)) == []  # not even the file that was fetched
     assert len(trusting.get(f"/api/v1/conversations/{conversation}/messages").json()) == 1
 
@@ -140,5 +140,5 @@ def test_a_file_that_grows_past_the_limit_while_streaming_is_refused(
 
     assert status == 413, error
     assert error["field"] == "attachments[0].url"
-    assert "larger than the limit of 1000 bytes" in str(error["detail"])
+    assert "attachments[0].url: larger than 1000 bytes" in str(error["detail"])
     assert not any(p.read_bytes().startswith(b"%PDF") for p in stored_files(Path(settings.media_dir)))

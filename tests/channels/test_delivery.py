@@ -17,8 +17,11 @@ from litestar.testing import TestClient
 
 from frontdesk.channels import signing
 from frontdesk.delivery import IDLE_SECONDS
+from frontdesk.domain.model import AttachmentKind
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
+from tests.channels.media_support import PNG, link, stored
+from tests.channels.media_support import reply as media_reply
 from tests.conftest import free_port
 from tests.factories import Api, eventually, make_token
 
@@ -165,6 +168,30 @@ def test_a_reply_is_posted_once_signed_and_marked_sent(admin: Api, receivers: Ca
     assert request.payload["contact"]["external_id"] == "ada"
     updates = admin.events(type="message.delivery_updated")
     assert [(e["payload"]["message_id"], e["payload"]["status"]) for e in updates] == [(sent["id"], "sent")]
+
+
+def test_a_reply_with_attachments_posts_them_a_link_with_its_url(
+    client: TestClient[Any], admin: Api, receivers: Callable[..., Receiver]
+) -> None:
+    receiver = receivers()
+    conversation_id, receiver.secret = open_conversation(admin, receiver.url)
+    image = stored(client.app, AttachmentKind.IMAGE, "image/png", "receipt.png", PNG)
+    brochure = link(AttachmentKind.FILE, "https://cdn.example/brochure.pdf", "brochure.pdf")
+
+    message_id = media_reply(client.app, conversation_id, "Here", [image, brochure])
+    eventually(lambda: settled(admin, conversation_id, message_id), "the delivery")
+
+    [request] = receiver.requests
+    first, second = request.payload["message"]["attachments"]
+    assert {k: first[k] for k in ("kind", "mime_type", "file_name", "size", "url")} == {
+        "kind": "image",
+        "mime_type": "image/png",
+        "file_name": "receipt.png",
+        "size": len(PNG),
+        "url": None,
+    }
+    assert (second["kind"], second["url"]) == ("file", "https://cdn.example/brochure.pdf")
+    assert first["id"] < second["id"]
 
 
 def test_a_failing_receiver_is_retried_with_the_same_delivery_id_until_it_accepts(

@@ -10,7 +10,7 @@ from frontdesk.channels.base import Ignored, InboundItem
 from frontdesk.channels.telegram import ADAPTER, message_body, webhook_answer
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.records import Outbound
-from tests.channels.telegram_support import WEBHOOK_SECRET, update
+from tests.channels.telegram_support import WEBHOOK_SECRET, media_update, update
 
 HEADER = "x-telegram-bot-api-secret-token"
 
@@ -59,12 +59,12 @@ def test_a_tapped_button_is_its_data_from_the_same_contact() -> None:
         {"update_id": "x"},
         {"update_id": 1},
         update("edited_message"),
-        update("photo"),
+        media_update("dice"),
         {"update_id": 5, "message": {"message_id": 1, "chat": "x"}},
         {"update_id": 6, "callback_query": {"id": 7}},
         {"update_id": 7, "message": {**update("text")["message"], "chat": {"id": -100, "type": "group"}}},
     ],
-    ids=["null", "list", "bad update_id", "empty", "edited", "photo", "bad chat", "bad callback", "group chat"],
+    ids=["null", "list", "bad update_id", "empty", "edited", "dice", "bad chat", "bad callback", "group chat"],
 )
 def test_a_malformed_or_unsupported_update_is_skipped_never_raised(body: object) -> None:
     items = ADAPTER.parse(body)

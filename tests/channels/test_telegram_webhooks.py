@@ -15,6 +15,7 @@ from tests.channels.telegram_support import (
     WEBHOOK_SECRET,
     FakeBotApi,
     create_channel,
+    media_update,
     post_update,
     update,
 )
@@ -115,8 +116,8 @@ def test_an_update_delivered_twice_stores_one_message(admin: Api, channel: dict[
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[]", b'{"update_id": 1, "message": {"chat": 7}}', update("edited_message"), update("photo")],
-    ids=["not json", "a list", "bad message", "edited message", "photo"],
+    [b"not json", b"[]", b'{"update_id": 1, "message": {"chat": 7}}', update("edited_message"), media_update("dice")],
+    ids=["not json", "a list", "bad message", "edited message", "dice"],
 )
 def test_a_malformed_or_unsupported_update_is_acknowledged_and_skipped(
     admin: Api, channel: dict[str, Any], body: Any

@@ -141,7 +141,7 @@ def test_a_file_over_the_limit_is_refused_with_a_clear_error(
         page.set_input_files("#reply-files", str(tmp_path / "big.png"))
         page.click(".reply button")
 
-        expect(page.get_by_role("alert")).to_have_text("files[0]: larger than the limit of 50 bytes")
+        expect(page.get_by_role("alert")).to_have_text("files[0]: larger than 50 bytes")
     finally:
         server.stop()
 

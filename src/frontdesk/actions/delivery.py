@@ -28,10 +28,11 @@ def claim_due(
     take: Callable[[int], bool],
 ) -> list[tuple[Outbound, Channel]]:
     """Lease the due messages that `take` makes room for (a channel at its bound is skipped, its
-    messages left for a later claim), oldest first."""
+    messages left for a later claim), oldest first. A message with attachments is leased longer:
+    each may take an upload and a send of its own."""
     claimed = [(m, c) for m, c in delivery.due(conn, at, skip, limit) if take(m.channel_id)]
-    lease_end = at + dt.timedelta(seconds=lease_seconds)
     for message, _ in claimed:
+        lease_end = at + dt.timedelta(seconds=lease_seconds * (1 + len(message.attachments)))
         delivery.lease(conn, message.id, lease_end, message.attempt)
     return claimed
 

@@ -13,13 +13,13 @@ from frontdesk.actions.attachments import store_attachments
 from frontdesk.actions.contacts import find_or_create_by_identity, update_contact
 from frontdesk.actions.conversations import ensure_open_conversation
 from frontdesk.actions.events import emit
-from frontdesk.channels.base import InboundItem
+from frontdesk.channels.base import InboundItem, Notice
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.attachments import NewAttachment, check_attachments
 from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import NotFound
-from frontdesk.domain.model import Actor, AuthorKind, Source
+from frontdesk.domain.model import SYSTEM, Actor, AuthorKind, Source
 from frontdesk.store.sql import channels, contacts, messages
 from frontdesk.store.sql import conversations as conversation_rows
 
@@ -99,6 +99,28 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
         conversation_id=conversation_id,
     )
     return Receipt(contact_id, conversation_id, message_id, opened, duplicate=False)
+
+
+def record_notice(conn: Connection, channel_id: int, notice: Notice) -> int | None:
+    """A reaction or a message Frontdesk cannot show, as a system note in the contact's open
+    conversation: it opens none and starts no workflow (a 👍 is not a request). None when there is
+    no open conversation to put it in (the route logs it), or a provider's retry brought it again."""
+    if messages.received(conn, channel_id, notice.provider_message_id) is not None:
+        return None
+    contact_id = contacts.by_identity(conn, channel_id, notice.external_id)
+    conversation_id = None if contact_id is None else conversation_rows.open_id(conn, contact_id)
+    if contact_id is None or conversation_id is None:
+        return None
+    text = notice.text
+    message_id = messages.add_notice(conn, conversation_id, channel_id, notice.provider_message_id, text, now())
+    emit(
+        conn,
+        ev.NOTE_ADDED,
+        {"message_id": message_id, "author": SYSTEM.as_payload(), "text": text},
+        contact_id=contact_id,
+        conversation_id=conversation_id,
+    )
+    return message_id
 
 
 def _fill_missing_name(conn: Connection, contact_id: int, name: str) -> None:

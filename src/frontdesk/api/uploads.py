@@ -3,8 +3,8 @@
 Either way every file of a message is checked first (size, type from the bytes), then all are put
 in the media store (`store`) *before* the message is written, so a message never names content
 that is not there; one refused file stores nothing and answers 4xx naming its field. A URL goes
-through the same private-address guard as a workflow's HTTP step (engine.destinations), and its
-size is checked while it streams.
+through the same private-address guard as a workflow's HTTP step (frontdesk.destinations) and is
+downloaded as the media fetcher downloads (channels.media: streamed, abandoned past the limit).
 Upload routes (`opt={"upload_files": n}`) take bodies as large as n attachments (`allow_uploads`).
 """
 
@@ -22,14 +22,14 @@ from litestar import Litestar
 from litestar.datastructures import UploadFile
 from litestar.routes import HTTPRoute
 
+from frontdesk import destinations
+from frontdesk.channels import media as downloads
 from frontdesk.domain.attachments import MAX_ATTACHMENTS, NewAttachment, content_type, kind_of
 from frontdesk.domain.errors import DomainError, InvalidInput
 from frontdesk.domain.model import AttachmentState
-from frontdesk.engine import destinations
 from frontdesk.settings import Settings
 from frontdesk.store.media import MediaStore
 
-FETCH_TIMEOUT_SECONDS = 20.0
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -52,7 +52,7 @@ async def uploaded(upload: UploadFile, limit: int, field: str) -> Checked:
     """An uploaded file, checked."""
     content = await upload.read(limit + 1)
     if len(content) > limit:
-        raise TooLarge("attachment_too_large", f"{field}: larger than the limit of {limit} bytes", field)
+        raise TooLarge("attachment_too_large", f"{field}: {downloads.too_big(limit).error}", field)
     return _checked(content, upload.filename, upload.content_type, field)
 
 
@@ -67,39 +67,21 @@ async def store_uploads(media: MediaStore, files: Sequence[UploadFile], limit: i
 async def fetched(url: str, file_name: str | None, settings: Settings, field: str) -> Checked:
     """The content at `url`, fetched (no redirects, private addresses refused unless the settings
     allow them) and checked; any failure is a 4xx naming `field` and why."""
+    limit = settings.media_max_bytes
     try:
-        destination = await destinations.pin(url, settings.http_allow_private)
+        target = await destinations.pin(url, settings.http_allow_private)
     except destinations.Refused as exc:
         raise _unreachable(field, str(exc)) from None
-    try:
-        async with (
-            httpx.AsyncClient(follow_redirects=False, timeout=FETCH_TIMEOUT_SECONDS) as client,
-            client.stream(
-                "GET", destination.url, headers=destination.headers, extensions=destination.extensions
-            ) as response,
-        ):
-            if response.status_code != 200:
-                raise _unreachable(field, f"the server answered {response.status_code}")
-            content = await _read(response, settings.media_max_bytes, field)
-            declared = response.headers.get("content-type")
-    except httpx.HTTPError as exc:
-        raise _unreachable(field, f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
-    return _checked(content, file_name or _name_in(url), declared, field)
-
-
-async def _read(response: httpx.Response, limit: int, field: str) -> bytes:
-    """The body, refused as soon as it passes `limit` (a stated length past it is not even read)."""
-    too_large = TooLarge("attachment_too_large", f"{field}: larger than the limit of {limit} bytes", field)
-    stated = response.headers.get("content-length", "")
-    if stated.isdigit() and int(stated) > limit:
-        raise too_large
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    timeout = settings.media_fetch_timeout_seconds
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        got = await downloads.download(
+            client, target.url, limit, httpx.URL(url).host, target.headers, target.extensions
+        )
+    if got.content is None:
+        if got.error == downloads.too_big(limit).error:
+            raise TooLarge("attachment_too_large", f"{field}: {got.error}", field)
+        raise _unreachable(field, got.error or "no content")
+    return _checked(got.content, file_name or _name_in(url), got.mime_type, field)
 
 
 def _checked(content: bytes, file_name: str | None, declared: str | None, field: str) -> Checked:

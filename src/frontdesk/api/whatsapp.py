@@ -3,7 +3,8 @@
 Public routes authenticated by the channel's own credentials: the verify token for the GET, the
 app secret's signature of the raw body for the POST. Past the signature, nothing in a payload may
 make the answer an error (Meta retries errors for days): an item Frontdesk cannot take is
-skipped and logged, and each message goes through the one ingest path, in the payload's order.
+skipped and logged, and each message goes through the one ingest path, in the payload's order. A
+reaction or a message type Frontdesk cannot show is a system note in the open conversation.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from litestar import MediaType, Request, Response, get, post
 from litestar.params import QueryParameter
 
 from frontdesk.actions.delivery import record_status
-from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
+from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound, record_notice
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import PathId
 from frontdesk.channels import whatsapp
-from frontdesk.channels.base import Ignored, InboundItem, Item, StatusUpdate
+from frontdesk.channels.base import Ignored, InboundItem, Item, Notice, StatusUpdate
 from frontdesk.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel
@@ -85,6 +86,14 @@ def _items(body: bytes, channel_id: int) -> list[Item]:
     return list(whatsapp.ADAPTER.parse(payload))
 
 
+async def _note(db: Database, channel_id: int, notice: Notice) -> bool:
+    """A reaction or an unsupported type: a system note, or a log line when there is nowhere to put it."""
+    if await db.write(lambda c: record_notice(c, channel_id, notice)) is None:
+        extra = {"channel_id": channel_id, "notice": notice.text, "provider_message_id": notice.provider_message_id}
+        log.info("whatsapp notice not noted: no open conversation, or a retry", extra=extra)
+    return False
+
+
 async def _take(db: Database, channel_id: int, item: Item) -> bool:
     """Store one item; a refused one is logged and skipped so the rest of the delivery lands."""
     if isinstance(item, Ignored):
@@ -94,6 +103,8 @@ async def _take(db: Database, channel_id: int, item: Item) -> bool:
     try:
         if isinstance(item, StatusUpdate):
             return bool(await db.write(lambda c: record_status(c, channel_id, item)))
+        if isinstance(item, Notice):
+            return await _note(db, channel_id, item)
         receipt: Receipt = await db.write(lambda c: receive_inbound(c, InboundMessage.of(channel_id, item)))
         return not receipt.duplicate
     except DomainError as exc:

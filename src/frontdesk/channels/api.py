@@ -10,10 +10,19 @@ from typing import Any
 import httpx
 
 from frontdesk.channels import signing
-from frontdesk.channels.base import Capabilities, CheckResult, InboundItem, SendResult, Verdict, nothing_to_check
+from frontdesk.channels.base import (
+    Capabilities,
+    CheckResult,
+    InboundItem,
+    MediaFetch,
+    SendResult,
+    Verdict,
+    nothing_to_check,
+)
+from frontdesk.channels.media import fetch_source_url
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
-from frontdesk.domain.records import Channel, Outbound
+from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
 
 
@@ -89,6 +98,12 @@ class ApiChannel:
     async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
         return nothing_to_check("API")
 
+    async def fetch_media(
+        self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int
+    ) -> MediaFetch:
+        """An attachment given by URL, through the private-address guard."""
+        return await fetch_source_url(client, attachment, settings, limit)
+
 
 def _body(message: Outbound) -> bytes:
     payload = {
@@ -100,10 +115,24 @@ def _body(message: Outbound) -> bytes:
             "conversation_id": message.conversation_id,
             "author": {"kind": message.author_kind, "agent_id": message.author_agent_id},
             "created_at": message.created_at.isoformat(),
+            "attachments": [_attachment(a) for a in message.attachments],
         },
         "contact": {"id": message.contact_id, "external_id": message.external_id},
     }
     return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _attachment(attachment: Attachment) -> dict[str, Any]:
+    """What a receiver needs to show or fetch it: `url` is set for a link sent as is; a stored
+    file is read through the API by its id (there is no public URL to give here)."""
+    return {
+        "id": attachment.id,
+        "kind": attachment.kind,
+        "mime_type": attachment.mime_type,
+        "file_name": attachment.file_name,
+        "size": attachment.size,
+        "url": None if attachment.storage_key else attachment.source_url,
+    }
 
 
 ADAPTER = ApiChannel()

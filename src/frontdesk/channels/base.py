@@ -19,7 +19,7 @@ import httpx
 
 from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.model import ChannelType, DeliveryStatus
-from frontdesk.domain.records import Channel, Outbound
+from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
 
 
@@ -53,7 +53,17 @@ class Ignored:
     provider_message_id: str | None = None
 
 
-Item = InboundItem | StatusUpdate | Ignored
+@dataclass(frozen=True)
+class Notice:
+    """Something a contact did that is not a message to answer (a reaction, a message type
+    Frontdesk cannot show): recorded as a system note in their open conversation, never opening one."""
+
+    external_id: str
+    provider_message_id: str
+    text: str
+
+
+Item = InboundItem | StatusUpdate | Ignored | Notice
 
 
 class Verdict(StrEnum):
@@ -75,7 +85,8 @@ class Capabilities:
     """What a channel can carry; workflows and the inbox adapt what they send to it."""
 
     max_quick_replies: int
-    media: frozenset[str] = frozenset()  # attachment kinds it accepts (none yet)
+    # The attachment kinds it sends, each with the largest size it takes (bytes), checked before sending.
+    media: Mapping[str, int] = field(default_factory=dict)
     # A free-form message is refused once the contact's last message on the channel is older
     # (WhatsApp's customer-service window); None: no window. `outside_window` says so plainly.
     reply_window: dt.timedelta | None = None
@@ -83,6 +94,18 @@ class Capabilities:
     # Sends pre-approved template messages (domain.message_templates), the ones its config lists:
     # they are what a reply window still lets through.
     templates: bool = False
+
+
+@dataclass(frozen=True)
+class MediaFetch:
+    """What fetching an attachment's content gave: its bytes and the type the provider declared,
+    or why not — for good (`retry` False) or for now (`retry_after` seconds, when the provider said)."""
+
+    content: bytes | None = None
+    mime_type: str | None = None
+    error: str | None = None
+    retry: bool = False
+    retry_after: float | None = None
 
 
 class ChannelAdapter(Protocol):
@@ -118,6 +141,13 @@ class ChannelAdapter(Protocol):
 
     async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
         """Ask the provider's identity endpoint whose `channel`'s credentials are (the admin's "check")."""
+        ...
+
+    async def fetch_media(
+        self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int
+    ) -> MediaFetch:
+        """The content of an inbound attachment (its provider media id or source URL), at most
+        `limit` bytes: the media fetcher calls it outside any transaction."""
         ...
 
 

@@ -1,20 +1,26 @@
 """Telegram Bot API: webhooks carrying the channel's secret token in a header, messages sent with
 the bot token to `{telegram base}/bot<token>/sendMessage`.
 
-Text only in this slice: inbound text messages of private chats and taps on inline-keyboard
-buttons (`callback_query`); outbound text, with a question's options as an inline keyboard.
+Inbound: messages of private chats — text, and a photo, document, voice note, audio, video,
+video note or sticker (its `file_id` stored at once, the content fetched later by the media
+fetcher through `fetch_media`; the caption is the text), a location, a contact — and taps on
+inline-keyboard buttons (`callback_query`). Outbound text, with a question's options as an inline
+keyboard.
 Anything else in an update becomes an `Ignored` item (logged by the route, never fatal: Telegram
 retries an error and holds back the bot's later updates meanwhile).
+Outbound media: one `sendPhoto`/`sendVoice`/… call per attachment (channels/telegram_media.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
+from frontdesk.channels import outbound_media, telegram_media
 from frontdesk.channels.base import (
     Capabilities,
     CheckOutcome,
@@ -22,25 +28,42 @@ from frontdesk.channels.base import (
     Ignored,
     InboundItem,
     Item,
+    MediaFetch,
     SendResult,
     Verdict,
     unreachable,
 )
+from frontdesk.channels.media import answered, download, later, too_big
+from frontdesk.channels.payload import is_number, mapping, string
+from frontdesk.domain.attachments import MAX_FILE_NAME, NewAttachment, kind_of
 from frontdesk.domain.errors import InvalidInput
-from frontdesk.domain.model import ChannelType
-from frontdesk.domain.records import Channel, Outbound
+from frontdesk.domain.model import AttachmentKind, AttachmentState, ChannelType
+from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 BOT_TOKEN, WEBHOOK_SECRET = "bot_token", "webhook_secret"
 MAX_BUTTONS = 10  # a keyboard may hold more; beyond this a question's options are numbered text
 MAX_CALLBACK_DATA = 64  # bytes: Telegram refuses a longer callback_data
+BOT_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files to bots
+TOO_BIG_FOR_BOTS = "larger than 20 MB: Telegram bots cannot download files over 20 MB"
+# The message fields holding a file, in the order a message is read, with the type a field's file
+# has when Telegram names none (a photo's sizes have no mime_type, a video note is always MP4).
+_FILES: dict[str, str | None] = {
+    "photo": "image/jpeg",
+    "document": None,
+    "voice": "audio/ogg",
+    "audio": None,
+    "video": "video/mp4",
+    "video_note": "video/mp4",
+    "sticker": "image/webp",
+}
 _SKIPPED_KINDS = ("edited_message", "channel_post", "edited_channel_post", "my_chat_member", "chat_member")
 
 
 class TelegramChannel:
     type = ChannelType.TELEGRAM
-    capabilities = Capabilities(max_quick_replies=MAX_BUTTONS)
+    capabilities = Capabilities(max_quick_replies=MAX_BUTTONS, media=telegram_media.LIMITS)
     required = frozenset({BOT_TOKEN, WEBHOOK_SECRET})
     credential_names = frozenset({BOT_TOKEN, WEBHOOK_SECRET})
 
@@ -82,17 +105,36 @@ class TelegramChannel:
     async def send(
         self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
     ) -> SendResult:
-        """Text, or a question's options as an inline keyboard; `ok` sent, 429/5xx/network
-        retried, any other answer failed with Telegram's own `description`."""
+        """Text, or a question's options as an inline keyboard, or media (`_send_media`); `ok`
+        sent, 429/5xx/network retried, any other answer failed with Telegram's own `description`."""
         token = channel.credential(BOT_TOKEN)
         if not token or not message.external_id:
             return SendResult(Verdict.FAILED, "the channel has no bot_token or the contact no chat id")
-        url = f"{settings.telegram_base_url.rstrip('/')}/bot{token}/sendMessage"
-        try:
-            response = await client.post(url, json=message_body(message))
-        except httpx.HTTPError as exc:  # the URL holds the token: never put the exception's text in the error
-            return SendResult(Verdict.RETRY, f"{type(exc).__name__} reaching the Telegram Bot API")
-        return _classify(response)
+        url = f"{settings.telegram_base_url.rstrip('/')}/bot{token}"
+        if message.attachments:
+            return await self._send_media(client, url, message, settings)
+        return await _post(client, f"{url}/sendMessage", json=message_body(message))
+
+    async def _send_media(
+        self, client: httpx.AsyncClient, url: str, message: Outbound, settings: Settings
+    ) -> SendResult:
+        """One call per attachment (the file uploaded with it, or its link); the text captions the
+        first, the keyboard rides on the last; a text too long for a caption goes first on its own."""
+        refused = outbound_media.check(message, self.capabilities, "Telegram")
+        if refused is not None:
+            return refused
+        lead = message_body(message) if message.text or message.quick_replies else None
+        parts: list[telegram_media.Call | dict[str, Any]] = []
+        if lead is not None and lead["text"] and not telegram_media.fits_caption(lead):
+            parts, lead = [lead], None
+        parts += telegram_media.calls(_chat_id(message), list(message.attachments), lead)
+
+        async def post(part: telegram_media.Call | dict[str, Any]) -> SendResult:
+            if isinstance(part, dict):
+                return await _post(client, f"{url}/sendMessage", json=part)
+            return await _send_call(client, url, part, settings)
+
+        return await outbound_media.send_parts(parts, post)
 
     async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
         """`getMe` with the bot token: the bot's username, name and id, or why not."""
@@ -103,12 +145,70 @@ class TelegramChannel:
             return unreachable("the Telegram Bot API", base, exc)
         return _identity(response)
 
+    async def fetch_media(
+        self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int
+    ) -> MediaFetch:
+        """`getFile?file_id=` names the file's path; the content is at `{base}/file/bot<token>/<path>`."""
+        if not attachment.provider_media_id:
+            return MediaFetch(error="nothing to fetch: the attachment has no Telegram file_id")
+        if (attachment.size or 0) > BOT_DOWNLOAD_LIMIT:
+            return MediaFetch(error=TOO_BIG_FOR_BOTS)
+        if (attachment.size or 0) > limit:
+            return too_big(limit)
+        base, token = settings.telegram_base_url.rstrip("/"), channel.credential(BOT_TOKEN)
+        found = await _file_path(client, f"{base}/bot{token}", attachment.provider_media_id)
+        if isinstance(found, MediaFetch):
+            return found
+        fetched = await download(client, f"{base}/file/bot{token}/{found}", limit, "Telegram")
+        if fetched.content is None:
+            return fetched
+        return MediaFetch(fetched.content, attachment.mime_type or fetched.mime_type)
+
+
+async def _send_call(client: httpx.AsyncClient, url: str, call: telegram_media.Call, settings: Settings) -> SendResult:
+    if not call.attachment.storage_key:
+        body = {**call.fields, call.field: call.attachment.source_url}
+        return await _post(client, f"{url}/{call.method}", json=body)
+    content = await outbound_media.content(settings, call.attachment)
+    if content is None:
+        return outbound_media.missing(call.attachment)
+    fields, files = telegram_media.form(call, content)
+    return await _post(client, f"{url}/{call.method}", data=fields, files=files)
+
+
+async def _post(client: httpx.AsyncClient, url: str, **body: Any) -> SendResult:
+    try:
+        response = await client.post(url, **body)
+    except httpx.HTTPError as exc:  # the URL holds the token: never put the exception's text in the error
+        return SendResult(Verdict.RETRY, f"{type(exc).__name__} reaching the Telegram Bot API")
+    return _classify(response)
+
+
+async def _file_path(client: httpx.AsyncClient, base: str, file_id: str) -> MediaFetch | str:
+    """`getFile`: where the file is to download, or why not (a file over 20 MB is refused to bots)."""
+    try:
+        response = await client.get(f"{base}/getFile", params={"file_id": file_id})
+    except httpx.HTTPError as exc:  # the URL holds the token: never put the exception's text in the error
+        return later(f"{type(exc).__name__} reaching the Telegram Bot API")
+    answer = _json(response)
+    result = answer.get("result")
+    file_path = result.get("file_path") if isinstance(result, dict) else None
+    if response.is_success and answer.get("ok") is True and isinstance(file_path, str) and file_path:
+        return file_path
+    description = _description(answer, response)
+    if "too big" in description.lower():
+        return MediaFetch(error=TOO_BIG_FOR_BOTS)
+    refused = answered(response, "Telegram", description)
+    retry_after = mapping(answer.get("parameters")).get("retry_after")
+    if refused.retry and isinstance(retry_after, int) and not isinstance(retry_after, bool):
+        return dataclasses.replace(refused, retry_after=float(max(retry_after, 0)))
+    return refused
+
 
 def message_body(message: Outbound) -> dict[str, Any]:
     """The sendMessage body: options as an inline keyboard (one button a row, the option as its
     callback_data), or numbered under the text when there are too many or one is too long."""
-    external_id = message.external_id or ""
-    chat_id: int | str = int(external_id) if _is_int(external_id) else external_id
+    chat_id = _chat_id(message)
     options = message.quick_replies
     if options and len(options) <= MAX_BUTTONS and all(len(o.encode()) <= MAX_CALLBACK_DATA for o in options):
         keyboard = [[{"text": o, "callback_data": o}] for o in options]
@@ -198,7 +298,7 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 def _description(answer: dict[str, Any], response: httpx.Response) -> str:
     description = answer.get("description")
     if isinstance(description, str) and description:
-        retry_after = (answer.get("parameters") or {}).get("retry_after")
+        retry_after = mapping(answer.get("parameters")).get("retry_after")
         return description[:500] + (f" (retry after {retry_after} s)" if isinstance(retry_after, int) else "")
     return response.text[:200] or "no description"
 
@@ -210,11 +310,79 @@ def _message(message: dict[str, Any]) -> Item:
     provider_id = f"{chat['id']}:{message_id}"
     if chat.get("type") != "private":
         return Ignored(f"a message in a {chat.get('type')!r} chat: only private chats are taken", provider_id)
-    text = message.get("text")
-    if not isinstance(text, str) or not text:
-        return Ignored("a message without text is not supported yet", provider_id)
+    text = message.get("text") if isinstance(message.get("text"), str) else message.get("caption")
+    text = text if isinstance(text, str) else ""
+    attachments = _attachments(message)
+    if not text and not attachments:
+        return Ignored("a message without text or an attachment Frontdesk takes", provider_id)
     person = sender if isinstance(sender, dict) else chat
-    return InboundItem(str(chat["id"]), provider_id, text, _name(person))
+    return InboundItem(str(chat["id"]), provider_id, text, _name(person), attachments=attachments)
+
+
+def _attachments(message: dict[str, Any]) -> tuple[NewAttachment, ...]:
+    """The file a message carries (by its file_id, fetched later), or a location or contact."""
+    for kind, default_type in _FILES.items():
+        file = _largest(message.get("photo")) if kind == "photo" else message.get(kind)
+        if isinstance(file, dict) and string(file.get("file_id")):
+            return (_file(file, _sticker_type(file) if kind == "sticker" else default_type),)
+    place = _location(message)
+    if place is not None:
+        return (place,)
+    contact = message.get("contact")
+    if isinstance(contact, dict) and string(contact.get("phone_number")):
+        name = " ".join(p for p in (string(contact.get("first_name")), string(contact.get("last_name"))) if p)
+        data = {"name": name or None, "phones": [string(contact.get("phone_number"))]}
+        return (NewAttachment(AttachmentKind.CONTACT, AttachmentState.READY, data=data),)
+    return ()
+
+
+def _largest(photo: Any) -> dict[str, Any] | None:
+    """A photo comes in several sizes: the largest one's file."""
+    sizes = [size for size in photo if isinstance(size, dict)] if isinstance(photo, list) else []
+    return max(sizes, key=lambda size: _area(size), default=None)
+
+
+def _area(size: dict[str, Any]) -> int:
+    width, height, file_size = size.get("width"), size.get("height"), size.get("file_size")
+    numbers = [n if isinstance(n, int) and not isinstance(n, bool) else 0 for n in (width, height, file_size)]
+    return numbers[0] * numbers[1] * 10**12 + numbers[2]
+
+
+def _file(file: dict[str, Any], default_type: str | None) -> NewAttachment:
+    mime_type = string(file.get("mime_type"), 200) or default_type
+    size = file.get("file_size")
+    return NewAttachment(
+        kind_of(mime_type),
+        provider_media_id=string(file.get("file_id"), 500),
+        mime_type=mime_type,
+        size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
+        file_name=string(file.get("file_name"), MAX_FILE_NAME),
+    )
+
+
+def _sticker_type(sticker: dict[str, Any]) -> str:
+    """A sticker is a WebP image, a WebM video, or an animated `.tgs` (gzipped Lottie: a file)."""
+    if sticker.get("is_video") is True:
+        return "video/webm"
+    return "application/x-tgsticker" if sticker.get("is_animated") is True else "image/webp"
+
+
+def _location(message: dict[str, Any]) -> NewAttachment | None:
+    """A location, or a venue (a location with a title and an address)."""
+    location, venue = message.get("location"), message.get("venue")
+    if not isinstance(location, dict):
+        return None
+    latitude, longitude = location.get("latitude"), location.get("longitude")
+    if not is_number(latitude) or not is_number(longitude):
+        return None
+    venue = venue if isinstance(venue, dict) else {}
+    data = {
+        "latitude": latitude,
+        "longitude": longitude,
+        "name": string(venue.get("title")),
+        "address": string(venue.get("address")),
+    }
+    return NewAttachment(AttachmentKind.LOCATION, AttachmentState.READY, data=data)
 
 
 def _callback(query: dict[str, Any]) -> Item:
@@ -232,6 +400,11 @@ def _name(person: dict[str, Any]) -> str | None:
     full = " ".join(part for part in parts if isinstance(part, str) and part)
     username = person.get("username")
     return full or (f"@{username}" if isinstance(username, str) and username else None)
+
+
+def _chat_id(message: Outbound) -> int | str:
+    external_id = message.external_id or ""
+    return int(external_id) if _is_int(external_id) else external_id
 
 
 def _is_int(value: str) -> bool:

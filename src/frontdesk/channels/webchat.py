@@ -22,10 +22,19 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from frontdesk.channels.base import Capabilities, CheckResult, InboundItem, SendResult, Verdict, nothing_to_check
+from frontdesk.channels.base import (
+    Capabilities,
+    CheckResult,
+    InboundItem,
+    MediaFetch,
+    SendResult,
+    Verdict,
+    nothing_to_check,
+)
+from frontdesk.channels.media import fetch_source_url
 from frontdesk.domain.errors import InvalidInput, Unauthorized
 from frontdesk.domain.model import ChannelType
-from frontdesk.domain.records import Channel, Outbound
+from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
 
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -177,6 +186,12 @@ class WebchatAdapter:
 
     async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
         return nothing_to_check("web chat")
+
+    async def fetch_media(
+        self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int
+    ) -> MediaFetch:
+        """An attachment given by URL, through the private-address guard."""
+        return await fetch_source_url(client, attachment, settings, limit)
 
 
 ADAPTER = WebchatAdapter()

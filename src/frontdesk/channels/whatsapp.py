@@ -1,24 +1,31 @@
 """WhatsApp Cloud API (Meta's Graph API): webhooks signed with the app's secret, messages sent
 with the access token to `{graph base}/{version}/{phone number id}/messages`.
 
-Text only in this slice: inbound text, interactive replies and template quick-reply buttons;
-outbound text, with a question's options as reply buttons or a list, and the template messages the
-channel's config lists (the only kind Meta delivers outside the 24-hour window). Anything else in a webhook
-becomes an `Ignored` item (logged by the route, never fatal: Meta retries an error for days).
+Inbound: text, interactive replies, template quick-reply buttons, media (image, audio, video,
+document, sticker: stored at once with the media id, fetched later by the media fetcher through
+`fetch_media`), locations and contact cards. A reaction or a type Frontdesk cannot show becomes a
+`Notice` (a system note); what is malformed an `Ignored` item (logged by the route, never fatal:
+Meta retries an error for days). Outbound text, with a question's options as reply buttons or a
+list, and the template messages the channel's config lists (the only kind Meta delivers outside
+the 24-hour window). Outbound media: uploaded or linked, one Graph message per attachment
+(channels/whatsapp_media.py).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.utils
 import hashlib
 import hmac
 import re
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 
+from frontdesk.channels import outbound_media, whatsapp_media
 from frontdesk.channels.base import (
     Capabilities,
     CheckOutcome,
@@ -26,16 +33,21 @@ from frontdesk.channels.base import (
     Ignored,
     InboundItem,
     Item,
+    MediaFetch,
+    Notice,
     SendResult,
     StatusUpdate,
     Verdict,
     unreachable,
 )
+from frontdesk.channels.media import answered, download, later, too_big
+from frontdesk.channels.payload import is_number, mapping, string
 from frontdesk.clock import now
+from frontdesk.domain.attachments import MAX_ATTACHMENTS, MAX_FILE_NAME, NewAttachment
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.message_templates import parse_templates
-from frontdesk.domain.model import ChannelType, DeliveryStatus
-from frontdesk.domain.records import Channel, Outbound
+from frontdesk.domain.model import AttachmentKind, AttachmentState, ChannelType, DeliveryStatus
+from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
 
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -44,6 +56,14 @@ MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20  # Meta's limits on interactive reply butt
 MAX_ROWS, MAX_ROW_TITLE = 10, 24  # and on a list message's rows
 IDENTITY_FIELDS = {"fields": "display_phone_number,verified_name"}
 _PHONE_NUMBER_ID = re.compile(r"[0-9]{1,32}")
+# Meta's media message types, as the inbox shows them (a sticker is an image, a voice note audio).
+_MEDIA = {
+    "image": AttachmentKind.IMAGE,
+    "sticker": AttachmentKind.IMAGE,
+    "audio": AttachmentKind.AUDIO,
+    "video": AttachmentKind.VIDEO,
+    "document": AttachmentKind.FILE,
+}
 _STATUSES = {
     "sent": DeliveryStatus.SENT,
     "delivered": DeliveryStatus.DELIVERED,
@@ -56,6 +76,7 @@ class WhatsAppChannel:
     type = ChannelType.WHATSAPP
     capabilities = Capabilities(
         max_quick_replies=MAX_ROWS,
+        media=whatsapp_media.LIMITS,
         reply_window=dt.timedelta(hours=24),
         outside_window="outside WhatsApp's 24-hour window: send a template (the contact last wrote over 24 hours ago)",
         templates=True,
@@ -108,20 +129,38 @@ class WhatsAppChannel:
     async def send(
         self, client: httpx.AsyncClient, channel: Channel, message: Outbound, settings: Settings
     ) -> SendResult:
-        """Text, or a question's options as buttons/a list; 2xx sent, 429/5xx/network retried,
-        any other answer failed with Meta's own `error.message`."""
+        """Text, or a question's options as buttons/a list, or media (`_send_media`); 2xx sent,
+        429/5xx/network retried, any other answer failed with Meta's own `error.message`."""
         phone_number_id = channel.config.get("phone_number_id")
         if not phone_number_id or not message.external_id:
             return SendResult(Verdict.FAILED, "the channel has no phone_number_id or the contact no wa_id")
-        url = (
-            f"{settings.whatsapp_graph_base_url.rstrip('/')}/{settings.whatsapp_api_version}/{phone_number_id}/messages"
-        )
+        url = f"{settings.whatsapp_graph_base_url.rstrip('/')}/{settings.whatsapp_api_version}/{phone_number_id}"
         headers = {"authorization": f"Bearer {channel.credential(ACCESS_TOKEN)}"}
-        try:
-            response = await client.post(url, json=message_body(message), headers=headers)
-        except httpx.HTTPError as exc:
-            return SendResult(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
-        return _classify(response)
+        if message.attachments:
+            return await self._send_media(client, url, headers, message, settings)
+        return await _post(client, f"{url}/messages", message_body(message), headers)
+
+    async def _send_media(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], message: Outbound, settings: Settings
+    ) -> SendResult:
+        """Every stored file uploaded first (a failed upload is retried: nothing went out yet),
+        then one Graph message per attachment; the text captions the first media or goes on its
+        own first, a question's options go last."""
+        refused = outbound_media.check(message, self.capabilities, "WhatsApp")
+        if refused is not None:
+            return refused
+        refs = []
+        for attachment in message.attachments:
+            ref = await _media_ref(client, f"{url}/media", headers, attachment, settings)
+            if isinstance(ref, SendResult):
+                return ref
+            refs.append(ref)
+        parts = whatsapp_media.media_bodies(_base(message), message, refs)
+        if message.quick_replies:
+            parts.append(message_body(message))
+        elif message.text and whatsapp_media.caption(message) is None:
+            parts.insert(0, message_body(message))
+        return await outbound_media.send_parts(parts, lambda body: _post(client, f"{url}/messages", body, headers))
 
     async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
         """`GET /{version}/{phone number id}?fields=display_phone_number,verified_name` with the
@@ -139,11 +178,63 @@ class WhatsAppChannel:
             return unreachable("the WhatsApp Graph API", base, exc)
         return _identity(response)
 
+    async def fetch_media(
+        self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int
+    ) -> MediaFetch:
+        """`GET {graph}/{version}/{media id}` with the access token names a short-lived URL, its
+        type, size and SHA-256; the content is then downloaded from that URL with the same token."""
+        if not attachment.provider_media_id:
+            return MediaFetch(error="nothing to fetch: the attachment has no WhatsApp media id")
+        headers = {"authorization": f"Bearer {channel.credential(ACCESS_TOKEN)}"}
+        media_id = urllib.parse.quote(attachment.provider_media_id, safe="")
+        base = f"{settings.whatsapp_graph_base_url.rstrip('/')}/{settings.whatsapp_api_version}"
+        info = await _media_info(client, f"{base}/{media_id}", headers)
+        if isinstance(info, MediaFetch):
+            return info
+        if (_size(info.get("file_size")) or 0) > limit:
+            return too_big(limit)
+        fetched = await download(client, str(info["url"]), limit, "WhatsApp", headers)
+        if fetched.content is None:
+            return fetched
+        expected = string(info.get("sha256"), 100) or attachment.sha256
+        if expected and not _matches(expected, fetched.content):
+            return later("the content WhatsApp sent does not match its SHA-256")
+        declared = string(info.get("mime_type"), 200) or attachment.mime_type or fetched.mime_type
+        return MediaFetch(fetched.content, declared)
+
+
+async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]) -> SendResult:
+    try:
+        response = await client.post(url, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return SendResult(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
+    return _classify(response)
+
+
+async def _media_ref(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], attachment: Attachment, settings: Settings
+) -> dict[str, str] | SendResult:
+    """`{"link": …}` for a link sent as is, else `{"id": …}` of the file uploaded to Meta."""
+    if not attachment.storage_key:
+        return {"link": str(attachment.source_url)}
+    content = await outbound_media.content(settings, attachment)
+    if content is None:
+        return outbound_media.missing(attachment)
+    fields, files = whatsapp_media.upload_form(attachment, content)
+    try:
+        response = await client.post(url, data=fields, files=files, headers=headers)
+    except httpx.HTTPError as exc:
+        return SendResult(Verdict.RETRY, f"{type(exc).__name__} uploading the media: {exc}")
+    try:
+        return {"id": str(response.json()["id"])} if response.is_success else _failure(response, "the upload")
+    except (ValueError, LookupError, TypeError):
+        return SendResult(Verdict.RETRY, "WhatsApp answered the upload without a media id")
+
 
 def message_body(message: Outbound) -> dict[str, Any]:
     """The Graph API body: a template, or text with options as reply buttons (≤ 3 short titles),
     a list (≤ 10 rows), or numbered under the text when they fit neither."""
-    base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.external_id}
+    base = _base(message)
     if message.template is not None:
         return {**base, "type": "template", "template": template_body(message.template)}
     options = message.quick_replies
@@ -195,6 +286,10 @@ def template_body(template: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _base(message: Outbound) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.external_id}
+
+
 def _classify(response: httpx.Response) -> SendResult:
     if response.is_success:
         try:
@@ -202,7 +297,13 @@ def _classify(response: httpx.Response) -> SendResult:
         except (ValueError, LookupError, TypeError):
             provider_id = None
         return SendResult(Verdict.SENT, provider_message_id=provider_id)
-    reason = f"WhatsApp answered HTTP {response.status_code}: {_error_message(response)}"
+    return _failure(response, "")
+
+
+def _failure(response: httpx.Response, what: str) -> SendResult:
+    """429/5xx retried, any other answer failed for good, with Meta's own reason."""
+    about = f" to {what}" if what else ""
+    reason = f"WhatsApp answered HTTP {response.status_code}{about}: {_error_message(response)}"
     if response.status_code == 429 or response.status_code >= 500:
         return SendResult(Verdict.RETRY, reason, retry_after=retry_after(response.headers.get("retry-after")))
     return SendResult(Verdict.FAILED, reason)
@@ -231,6 +332,35 @@ def _error_message(response: httpx.Response) -> str:
         return response.text[:200] or "no error message"
 
 
+async def _media_info(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> MediaFetch | dict[str, Any]:
+    """`GET /{version}/{media id}`: the JSON naming the media's short-lived URL, or why not."""
+    try:
+        response = await client.get(url, headers=headers)
+    except httpx.HTTPError as exc:
+        return later(f"{type(exc).__name__} reaching the Graph API")
+    if not response.is_success:
+        return answered(response, "WhatsApp", _error_message(response))
+    try:
+        info = response.json()
+    except ValueError:
+        info = None
+    if not isinstance(info, dict) or not string(info.get("url"), 4000):
+        return MediaFetch(error="WhatsApp's answer about the media has no url")
+    return info
+
+
+def _size(value: Any) -> int | None:
+    """`file_size`, which the Graph API gives as a number or a string of digits."""
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    return int(text) if text.isdigit() else None
+
+
+def _matches(expected: str, content: bytes) -> bool:
+    """Meta gives a SHA-256 in hex (the media's JSON) or in base64 (some webhooks): either will do."""
+    digest = hashlib.sha256(content).digest()
+    return expected.lower() == digest.hex() or expected == base64.b64encode(digest).decode()
+
+
 def _values(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for entry in _list(payload.get("entry")):
         for change in _list(entry.get("changes")):
@@ -244,7 +374,8 @@ def _list(value: Any) -> list[dict[str, Any]]:
 
 
 def _items(value: dict[str, Any]) -> Iterator[Item]:
-    names = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in _list(value.get("contacts"))}
+    contacts = _list(value.get("contacts"))
+    names = {c["wa_id"]: mapping(c.get("profile")).get("name") for c in contacts if isinstance(c.get("wa_id"), str)}
     for message in _list(value.get("messages")):
         yield _message(message, names)
     for status in _list(value.get("statuses")):
@@ -252,44 +383,102 @@ def _items(value: dict[str, Any]) -> Iterator[Item]:
 
 
 def _message(message: dict[str, Any], names: Mapping[Any, Any]) -> Item:
-    sender, provider_id, kind = message.get("from"), message.get("id"), message.get("type")
+    sender, provider_id, kind = message.get("from"), message.get("id"), string(message.get("type"), 40) or "unknown"
     if not isinstance(sender, str) or not isinstance(provider_id, str) or not sender or not provider_id:
         return Ignored("a message without from or id")
+    if kind == "reaction":
+        return _reaction(sender, provider_id, mapping(message.get("reaction")))
     text, reply_id = _text(message, kind)
-    if not text:
-        return Ignored(f"message type {kind!r} is not supported yet", provider_id)
+    attachments = _attachments(message, kind)
+    if not text and not attachments:
+        return Notice(sender, provider_id, f"The contact sent a message type Frontdesk cannot show ({kind})")
     name = names.get(sender)
-    return InboundItem(sender, provider_id, text, name if isinstance(name, str) and name else None, reply_id=reply_id)
+    contact_name = name if isinstance(name, str) and name else None
+    return InboundItem(sender, provider_id, text, contact_name, reply_id=reply_id, attachments=attachments)
 
 
-def _text(message: dict[str, Any], kind: Any) -> tuple[str, str | None]:
-    """The message's text and, for a tapped button or list row, its id."""
+def _text(message: dict[str, Any], kind: str) -> tuple[str, str | None]:
+    """The message's text (a media's caption) and, for a tapped button or list row, its id."""
     if kind == "text":
-        return str((message.get("text") or {}).get("body") or ""), None
+        return str(mapping(message.get("text")).get("body") or ""), None
+    if kind in _MEDIA:
+        return str(mapping(message.get(kind)).get("caption") or ""), None
     if kind == "button":  # a template's quick-reply button
-        button = message.get("button") or {}
-        return str(button.get("text") or ""), _str(button.get("payload"))
+        button = mapping(message.get("button"))
+        return str(button.get("text") or ""), string(button.get("payload"))
     if kind == "interactive":
-        interactive = message.get("interactive") or {}
+        interactive = mapping(message.get("interactive"))
         reply = interactive.get(str(interactive.get("type")))
         if interactive.get("type") in ("button_reply", "list_reply") and isinstance(reply, dict):
-            return str(reply.get("title") or ""), _str(reply.get("id"))
+            return str(reply.get("title") or ""), string(reply.get("id"))
     return "", None
+
+
+def _attachments(message: dict[str, Any], kind: str) -> tuple[NewAttachment, ...]:
+    """Media to fetch by its id, or a location or contact cards (nothing to fetch: ready now)."""
+    if kind in _MEDIA:
+        media = mapping(message.get(kind))
+        media_id = string(media.get("id"), 500)
+        if media_id is None:
+            return ()
+        return (
+            NewAttachment(
+                _MEDIA[kind],
+                provider_media_id=media_id,
+                mime_type=string(media.get("mime_type"), 200),
+                file_name=string(media.get("filename"), MAX_FILE_NAME),
+                sha256=string(media.get("sha256"), 64),
+            ),
+        )
+    if kind == "location":
+        place = _location(mapping(message.get("location")))
+        return () if place is None else (place,)
+    if kind == "contacts":
+        cards = _list(message.get("contacts"))[:MAX_ATTACHMENTS]
+        return tuple(_contact_card(card) for card in cards)
+    return ()
+
+
+def _location(location: dict[str, Any]) -> NewAttachment | None:
+    latitude, longitude = location.get("latitude"), location.get("longitude")
+    if not is_number(latitude) or not is_number(longitude):
+        return None
+    data = {
+        "latitude": latitude,
+        "longitude": longitude,
+        "name": string(location.get("name"), 500),
+        "address": string(location.get("address"), 500),
+    }
+    return NewAttachment(AttachmentKind.LOCATION, AttachmentState.READY, data=data)
+
+
+def _contact_card(card: dict[str, Any]) -> NewAttachment:
+    name = mapping(card.get("name"))
+    phones = [string(phone.get("phone"), 100) for phone in _list(card.get("phones"))]
+    data = {
+        "name": string(name.get("formatted_name"), 500) or string(name.get("first_name"), 500),
+        "phones": [phone for phone in phones if phone],
+    }
+    return NewAttachment(AttachmentKind.CONTACT, AttachmentState.READY, data=data)
+
+
+def _reaction(sender: str, provider_id: str, reaction: dict[str, Any]) -> Item:
+    """A reaction to one of our messages: a note in the open conversation, never a message to answer."""
+    emoji = string(reaction.get("emoji"), 20)
+    return Notice(
+        sender, provider_id, f"The contact reacted {emoji} to a message" if emoji else "The contact removed a reaction"
+    )
 
 
 def _status(status: dict[str, Any]) -> Item:
     provider_id, state = status.get("id"), _STATUSES.get(str(status.get("status")))
     if not isinstance(provider_id, str) or state is None:
-        return Ignored(f"status {status.get('status')!r} is not one frontdesk follows", _str(provider_id))
+        return Ignored(f"status {status.get('status')!r} is not one frontdesk follows", string(provider_id))
     errors = _list(status.get("errors"))
     error = (errors[0].get("title") or errors[0].get("message")) if errors else None
     if state is DeliveryStatus.FAILED and not error:
         error = "WhatsApp reported the message failed"
     return StatusUpdate(provider_id, state, None if error is None else str(error))
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 ADAPTER = WhatsAppChannel()

@@ -310,6 +310,7 @@ Payload = (
     MessageReceivedPayload
     | MessageSentPayload
     | MessageDeliveryUpdatedPayload
+    | AttachmentUpdatedPayload
     | NoteAddedPayload
     | ConversationOpenedPayload
     | ConversationClosedPayload

@@ -171,6 +171,7 @@ class Outbound(Record, frozen=True, kw_only=True):
     created_at: dt.datetime
     attempt: int  # 1 for the first
     template: dict[str, Any] | None = None  # a template message: {name, language, parameters}
+    attachments: list[Attachment] = msgspec.field(default_factory=list)  # what it carries, in order
 
 
 class Event(Record, frozen=True, kw_only=True):

@@ -16,9 +16,9 @@ from frontdesk.domain.records import Event
 from frontdesk.domain.workflows.conditions import evaluate
 from frontdesk.engine.runs import VersionCache, load_run, resume, start_run
 from frontdesk.engine.runtime import build_context
-from frontdesk.steps.base import Assigned, Reply
+from frontdesk.steps.base import Assigned, Reply, ReplyAttachment
 from frontdesk.store import rows
-from frontdesk.store.sql import events, messages, runs
+from frontdesk.store.sql import attachments, events, messages, runs
 
 CURSOR = "workflows"
 # Events per writer job. A writer batch holds many requests' jobs and one of the engine's; each new
@@ -83,8 +83,18 @@ def _deliver_reply(conn: Connection, cache: VersionCache, event: Event, now: dt.
         return False
     run = load_run(conn, cache, run_id)
     run.reply_event_id = event.id
-    resume(conn, run, Reply(event.payload["text"], event.payload["message_id"]), now)
+    resume(conn, run, _reply(conn, event), now)
     return True
+
+
+def _reply(conn: Connection, event: Event) -> Reply:
+    """The contact's answer: its text, and what it carries (read only when it carries something)."""
+    message_id = event.payload["message_id"]
+    if not event.payload.get("attachments"):
+        return Reply(event.payload["text"], message_id)
+    carried = attachments.of_messages(conn, [message_id]).get(message_id, [])
+    found = tuple(ReplyAttachment(a.id, a.kind, a.data) for a in carried)
+    return Reply(event.payload["text"], message_id, found)
 
 
 def _resume_queued(conn: Connection, cache: VersionCache, event: Event, now: dt.datetime) -> None:

@@ -7,8 +7,10 @@ timeouts are taken when no answer is left; assignment succeeds unless `available
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
+from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.contacts import normalise_tags
 from frontdesk.domain.model import RunStatus, WaitKind
 from frontdesk.domain.teams import AssignTarget
@@ -54,8 +56,11 @@ class MemoryRuntime:
     def visits(self) -> int:
         return self.state.visits.get(self.state.step_id or "", 0)
 
-    def send_message(self, text: str, quick_replies: list[str]) -> None:
-        self.effects.append({"send_message": text, "quick_replies": quick_replies})
+    def send_message(self, text: str, quick_replies: list[str], attachments: Sequence[NewAttachment] = ()) -> None:
+        effect: dict[str, Any] = {"send_message": text, "quick_replies": quick_replies}
+        if attachments:
+            effect["attachments"] = [{"kind": str(a.kind), "url": a.source_url} for a in attachments]
+        self.effects.append(effect)
 
     def send_template(self, name: str, language: str, parameters: list[str]) -> None:
         self.effects.append({"send_template": name, "language": language, "parameters": parameters})

@@ -4,7 +4,7 @@ A call is claimed (leased) in the writer before it is made and its response is w
 so a crash in between makes the call again once the lease expires — at least once, never lost.
 Each request carries `Idempotency-Key: run-<id>-<step>-<visit>` so an API can drop a repeat.
 Each call runs on its own (frontdesk.inflight), a few at once per host, so a slow API delays
-only the runs that call it. Where a call may connect is engine.destinations' to say. Named secrets
+only the runs that call it. Where a call may connect is frontdesk.destinations' to say. Named secrets
 are read when a call is claimed and put in place of their marks in memory, for the call only; an
 answer or an error that repeats one is recorded with the value hidden (domain/workflows/secret_refs.py).
 """
@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection
 
+from frontdesk import destinations
 from frontdesk.domain.workflows import secret_refs
-from frontdesk.engine import destinations
 from frontdesk.engine.runs import VersionCache, load_run, resume
 from frontdesk.inflight import Budget
 from frontdesk.steps.base import HttpResult

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from frontdesk.actions.conversations import add_note, close_conversation, get_co
 from frontdesk.actions.conversations import send_message as send
 from frontdesk.assignment.queue import dequeue
 from frontdesk.assignment.service import assign_first_available, queue_for
+from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import Actor, AuthorKind, ConversationStatus
 from frontdesk.domain.teams import AssignTarget
@@ -72,9 +73,9 @@ class DbRuntime:
                 raise
             raise RunCancelled(f"conversation {self.run.conversation_id} was closed before this step ran") from None
 
-    def send_message(self, text: str, quick_replies: list[str]) -> None:
+    def send_message(self, text: str, quick_replies: list[str], attachments: Sequence[NewAttachment] = ()) -> None:
         with self._while_open():
-            send(self.conn, self._conversation(), WORKFLOW, text, quick_replies)
+            send(self.conn, self._conversation(), WORKFLOW, text, quick_replies, attachments)
 
     def send_template(self, name: str, language: str, parameters: list[str]) -> None:
         with self._while_open():

@@ -12,11 +12,18 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk.domain.contacts import EMAIL, PHONE
-from frontdesk.domain.model import WaitKind
+from frontdesk.domain.model import AttachmentKind, WaitKind
 from frontdesk.domain.workflows.durations import format_duration
 from frontdesk.steps._fields import SAVE_TO, Duration, Target, Template, field_problem
 from frontdesk.steps.base import Catalog, Outcome, Reply, Runtime, Signal, StepConfig, StepType, Timeout, Wait
 
+# The attachment kinds each media answer type takes: any media is a file, a contact card is not.
+_CARRIED = {
+    "image": {AttachmentKind.IMAGE},
+    "file": {AttachmentKind.IMAGE, AttachmentKind.AUDIO, AttachmentKind.VIDEO, AttachmentKind.FILE},
+    "location": {AttachmentKind.LOCATION},
+}
+_NAMED = {"image": "an image", "file": "a file", "location": "a location"}
 MIN_TIMEOUT = 1.0
 MAX_TIMEOUT = 30 * 86400.0
 
@@ -24,7 +31,7 @@ MAX_TIMEOUT = 30 * 86400.0
 class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["text", "number", "email", "phone", "date", "choice"] = "text"
+    type: Literal["text", "number", "email", "phone", "date", "choice", "image", "file", "location"] = "text"
     options: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list, max_length=20)
 
 
@@ -70,7 +77,7 @@ def execute(config: Config, runtime: Runtime, signal: Signal) -> Outcome:
         return Outcome("timed_out", f"no valid answer within {format_duration(config.timeout)}")
     if not isinstance(signal, Reply):
         raise TypeError(f"ask_question cannot resume on {signal!r}")
-    value, problem = check_answer(config.answer, signal.text)
+    value, problem = check_attachment(config.answer.type, signal) or check_answer(config.answer, signal.text)
     if problem is None:
         _save(config, runtime, value)
         return Outcome("answered", f"answer {value!r} accepted", {"answer": value})
@@ -118,6 +125,27 @@ def check_answer(answer: Answer, text: str) -> tuple[Any, str | None]:
         except ValueError:
             return None, f"{reply!r} is not a date (YYYY-MM-DD)"
     return reply, None
+
+
+def check_attachment(answer_type: str, reply: Reply) -> tuple[Any, str | None] | None:
+    """For an image, file or location question (else None): the attachment id as text (a
+    location: "latitude,longitude"), or what the reply lacks."""
+    wanted = _CARRIED.get(answer_type)
+    if wanted is None:
+        return None
+    for attachment in reply.attachments:
+        if attachment.kind in wanted and answer_type == "location":
+            return _coordinates(attachment.data or {})
+        if attachment.kind in wanted:
+            return str(attachment.id), None
+    return None, f"the answer is not {_NAMED[answer_type]}"
+
+
+def _coordinates(data: dict[str, Any]) -> tuple[Any, str | None]:
+    latitude, longitude = data.get("latitude"), data.get("longitude")
+    if not isinstance(latitude, int | float) or not isinstance(longitude, int | float):
+        return None, "the location has no coordinates"
+    return f"{latitude},{longitude}", None
 
 
 def _choice(options: list[str], reply: str) -> tuple[Any, str | None]:

@@ -11,12 +11,13 @@ the database and the dry run backs with memory.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.message_templates import MessageTemplate
 from frontdesk.domain.model import WaitKind
 from frontdesk.domain.teams import AssignTarget
@@ -58,9 +59,19 @@ class StepConfig(BaseModel):
 
 
 @dataclass(frozen=True)
+class ReplyAttachment:
+    """An attachment the contact's reply carries (a location's `data` holds its coordinates)."""
+
+    id: int
+    kind: str  # an AttachmentKind
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     message_id: int
+    attachments: tuple[ReplyAttachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,7 +146,7 @@ class Runtime(Protocol):
 
     def context(self) -> dict[str, Any]: ...
     def render(self, source: str) -> str: ...
-    def send_message(self, text: str, quick_replies: list[str]) -> None: ...
+    def send_message(self, text: str, quick_replies: list[str], attachments: Sequence[NewAttachment] = ()) -> None: ...
     def send_template(self, name: str, language: str, parameters: list[str]) -> None: ...
     def add_comment(self, text: str) -> None: ...
     def set_field(self, key: str, value: Any) -> None: ...

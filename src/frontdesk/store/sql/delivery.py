@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, and_, func, select, update
 
 from frontdesk.domain.model import DeliveryStatus, Direction
-from frontdesk.domain.records import Channel, Outbound
+from frontdesk.domain.records import Attachment, Channel, Outbound
+from frontdesk.store.sql import attachments
 from frontdesk.store.tables import PENDING, channels, contact_identities, conversations, messages
 
 _DUE = select(
@@ -54,10 +55,12 @@ def due(conn: Connection, at: dt.datetime, skip: Collection[int], limit: int) ->
         .order_by(messages.c.next_attempt_at, messages.c.id)
         .limit(limit)
     )
-    return [_due(row) for row in conn.execute(query).mappings()]
+    found = list(conn.execute(query).mappings())
+    carried = attachments.of_messages(conn, [row["id"] for row in found])  # one query for the whole batch
+    return [_due(row, carried.get(row["id"], [])) for row in found]
 
 
-def _due(row: Any) -> tuple[Outbound, Channel]:
+def _due(row: Any, carried: list[Attachment]) -> tuple[Outbound, Channel]:
     message = Outbound(
         id=row["id"],
         channel_id=row["channel_id"],
@@ -71,6 +74,7 @@ def _due(row: Any) -> tuple[Outbound, Channel]:
         created_at=row["created_at"],
         attempt=row["delivery_attempts"] + 1,
         template=row["template"],
+        attachments=carried,
     )
     channel = Channel(**{column.name: row[f"channel__{column.name}"] for column in channels.c})
     return message, channel

@@ -69,6 +69,26 @@ def add_inbound(
     return rows.insert(conn, messages, values)
 
 
+def add_notice(
+    conn: Connection, conversation_id: int, channel_id: int, provider_message_id: str, text: str, at: dt.datetime
+) -> int:
+    """A system note for something the contact did on a channel (a reaction): under the provider's
+    id, so a provider's retry stores it once, and never delivered."""
+    values = {
+        "conversation_id": conversation_id,
+        "channel_id": channel_id,
+        "direction": Direction.OUTBOUND,
+        "author_kind": AuthorKind.SYSTEM,
+        "text": text,
+        "provider_message_id": provider_message_id,
+        "opened_conversation": False,
+        "delivery_status": DeliveryStatus.STORED,
+        "private": True,
+        "created_at": at,
+    }
+    return rows.insert(conn, messages, values)
+
+
 def first_inbound(conn: Connection, conversation_id: int) -> tuple[int, str] | None:
     """The contact's first message in the conversation: (id, text)."""
     row = rows.execute(conn, _FIRST_INBOUND, (conversation_id,)).fetchone()

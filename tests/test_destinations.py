@@ -8,7 +8,7 @@ import ipaddress
 
 import pytest
 
-from frontdesk.engine import destinations
+from frontdesk import destinations
 from frontdesk.engine.http import perform
 
 DISGUISED_PRIVATE = [

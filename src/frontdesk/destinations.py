@@ -1,8 +1,9 @@
-"""Where http_request steps may connect: the address guard, and the address the call then uses.
+"""Where http_request steps and media fetched from a URL may connect: the address guard, and the
+address the call then uses.
 
-A workflow author chooses the URL, so a call could reach the deployment's own network. The host
-is resolved once; every address it resolves to is checked (loopback, private, link-local,
-multicast, reserved — also when hidden inside an IPv6 form: IPv4-mapped, IPv4-compatible, 6to4,
+A workflow author (or an API client) chooses the URL, so a call could reach the deployment's own
+network. The host is resolved once; every address it resolves to is checked (loopback, private,
+link-local, multicast, reserved — also when hidden inside an IPv6 form: IPv4-mapped, IPv4-compatible, 6to4,
 NAT64); the call then connects to the checked address, with the original Host header and TLS
 server name. Resolving again at connect time would let a DNS answer change in between (rebinding).
 """
