@@ -4,24 +4,20 @@ uploaded HTML and SVG served as downloads whose script never runs, and each kind
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import Connection, update
 
-from frontdesk.actions.events import emit
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
 from frontdesk.domain.attachments import NewAttachment
-from frontdesk.domain.events import ATTACHMENT_UPDATED
 from frontdesk.domain.model import AttachmentKind, AttachmentState
-from frontdesk.store import tables
 from frontdesk.store.database import Database
-from frontdesk.store.media import LocalMediaStore
-from frontdesk.store.sql import attachments
 from tests.api.test_attachments import PNG
 from tests.conftest import LiveServer
 from tests.web.support import add_person, hand_to_team, say, web_session
@@ -148,7 +144,6 @@ def test_a_file_over_the_limit_is_refused_with_a_clear_error(
 
 def test_each_kind_shows_as_it_should_and_text_stays_escaped(page: Page, live_server: LiveServer) -> None:
     carried = (
-        NewAttachment(kind=AttachmentKind.IMAGE, provider_media_id="media-1", file_name="photo.jpg"),
         NewAttachment(kind=AttachmentKind.AUDIO, state=AttachmentState.READY, mime_type="audio/ogg"),
         NewAttachment(
             kind=AttachmentKind.LOCATION,
@@ -174,7 +169,6 @@ def test_each_kind_shows_as_it_should_and_text_stays_escaped(page: Page, live_se
     page.goto(f"{live_server.base_url}/inbox?c={receipt.conversation_id}")
 
     shown = page.locator("#messages .msg", has_text="<i>look</i>")
-    expect(shown.locator(".attachment.image .fetching")).to_have_text("photo.jpg: fetching…")
     expect(shown.locator(".attachment.location")).to_contain_text("<b>Tower</b> · 48.858400, 2.294500")
     osm = shown.locator(".attachment.location a")
     expect(osm).to_have_attribute(
@@ -225,52 +219,66 @@ def test_a_visitor_sends_a_photo_from_the_widget_and_both_sides_see_it(
     assert (attachment["kind"], attachment["file_name"]) == ("image", "parcel.png")
 
 
-def test_a_pending_photo_appears_live_once_fetched(page: Page, live_server: LiveServer, media_dir: Path) -> None:
-    pending = NewAttachment(kind=AttachmentKind.IMAGE, provider_media_id="media-7", file_name="bike.png")
+class HeldFiles(BaseHTTPRequestHandler):
+    """On 127.0.0.1: /bike.png once `release` is set (the fetch waits meanwhile), anything else 404."""
+
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        if self.path != "/bike.png":
+            self.send_error(404)
+            return
+        self.release.wait(30)
+        content = picture(120, 80)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def held_files(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A file server the live server's media fetcher may reach (private addresses allowed)."""
+    monkeypatch.setenv("FRONTDESK_HTTP_ALLOW_PRIVATE", "true")
+    HeldFiles.release = threading.Event()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HeldFiles)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    HeldFiles.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_pending_photo_shows_fetching_then_appears_live_and_a_failed_one_says_why(
+    held_files: str, page: Page, live_server: LiveServer
+) -> None:
+    carried = (
+        NewAttachment(kind=AttachmentKind.IMAGE, source_url=f"{held_files}/bike.png", file_name="bike.png"),
+        NewAttachment(kind=AttachmentKind.FILE, source_url=f"{held_files}/gone.pdf", file_name="gone.pdf"),
+    )
     db = Database(live_server.db_url)
     db.start()
     try:
-        receipt = db.write_sync(
-            lambda c: receive_inbound(c, InboundMessage(1, "tom", "tom-1", "", "Tom", {}, (pending,)))
-        )
-        _login(page, live_server)
-        page.goto(f"{live_server.base_url}/inbox?c={receipt.conversation_id}")
-        expect(page.locator("#messages .attachment .fetching")).to_have_text("bike.png: fetching…")
-        expect(page.locator("#list li", has_text="Tom").locator(".preview")).to_have_text("📷 Photo")
-        (media_dir.parent / "answer.txt").write_bytes(b"chosen before the refresh")
-        page.set_input_files("#reply-files", str(media_dir.parent / "answer.txt"))
-
-        # What the media fetcher does once it has the content (its own module is another area's).
-        stored = LocalMediaStore(media_dir).put(PNG)
-
-        def fetched(conn: Connection) -> None:
-            (attachment,) = attachments.of_messages(conn, [receipt.message_id])[receipt.message_id]
-            ready = {"state": "ready", "storage_key": stored.key, "sha256": stored.sha256, "size": stored.size}
-            conn.execute(
-                update(tables.attachments)
-                .where(tables.attachments.c.id == attachment.id)
-                .values(**ready, mime_type="image/png")
-            )
-            payload = {
-                "attachment_id": attachment.id,
-                "message_id": receipt.message_id,
-                "state": "ready",
-                "error": None,
-            }
-            emit(
-                conn,
-                ATTACHMENT_UPDATED,
-                payload,
-                contact_id=receipt.contact_id,
-                conversation_id=receipt.conversation_id,
-            )
-
-        db.write_sync(fetched)
+        receipt = db.write_sync(lambda c: receive_inbound(c, InboundMessage(1, "tom", "tom-1", "", "Tom", {}, carried)))
     finally:
         db.close()
+    _login(page, live_server)
+    page.goto(f"{live_server.base_url}/inbox?c={receipt.conversation_id}")
+    expect(page.locator("#messages .attachment.image .fetching")).to_have_text("bike.png: fetching…")
+    expect(page.locator("#messages .attachment.file .failed")).to_have_text(
+        "gone.pdf could not be fetched: 127.0.0.1 answered HTTP 404"
+    )
+    answer = page.locator("#reply-files")
+    answer.set_input_files(files=[{"name": "answer.txt", "mimeType": "text/plain", "buffer": b"chosen before"}])
+
+    HeldFiles.release.set()  # the media fetcher gets the picture now
 
     image = page.locator("#messages .attachment.image img")
     expect(image).to_be_visible()  # without a reload
-    page.wait_for_function("img => img.complete && img.naturalWidth === 1", arg=image.element_handle())
+    page.wait_for_function("img => img.complete && img.naturalWidth === 120", arg=image.element_handle())
     expect(page.locator("#messages .attachment .fetching")).to_have_count(0)
     assert page.eval_on_selector("#reply-files", "input => input.files[0].name") == "answer.txt"  # kept
