@@ -20,8 +20,9 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from frontdesk import __version__
-from frontdesk.api import errors, openapi
+from frontdesk.api import errors, openapi, uploads
 from frontdesk.api.allow import allow_every_method
+from frontdesk.api.attachments import attachment_content
 from frontdesk.api.auth import guard
 from frontdesk.api.channels import ChannelController
 from frontdesk.api.contacts import ContactController, ContactFieldController
@@ -53,6 +54,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             ContactController,
             ContactFieldController,
             ConversationController,
+            attachment_content,
             AgentController,
             TeamController,
             ChannelController,
@@ -104,4 +106,5 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
         ),
     )
     openapi.refine(app)  # the error body, and request bodies as pydantic validates them
+    uploads.allow_uploads(app, settings)
     return app

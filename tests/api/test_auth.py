@@ -44,12 +44,15 @@ LEAST_ROLE: dict[Operation, str] = {
     ("GET", "/api/v1/conversations/{conversation_id}"): "agent",
     ("GET", "/api/v1/conversations/{conversation_id}/messages"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): "agent",
+    ("POST", "/api/v1/conversations/{conversation_id}/messages/upload"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/template"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/close"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/transfer"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/reopen"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/unassign"): "agent",
+    # attachments' content (also by inbox session: tests/web/test_attachments.py)
+    ("GET", "/api/v1/attachments/{attachment_id}/content"): "agent",
     # agents (an agent may PATCH only their own availability: see the tests further down)
     ("GET", "/api/v1/agents"): "agent",
     ("POST", "/api/v1/agents"): "manager",
@@ -175,9 +178,19 @@ BODIES: dict[Operation, Callable[[World], Any]] = {
 }
 
 
+# Multipart bodies: an operation here sends files rather than JSON.
+FILES: dict[Operation, list[tuple[str, tuple[str, bytes, str]]]] = {
+    ("POST", "/api/v1/conversations/{conversation_id}/messages/upload"): [
+        ("files", ("note.txt", b"see attached", "text/plain"))
+    ],
+}
+
+
 def call(world: World, operation: Operation, headers: dict[str, str]) -> httpx.Response:
     method, template = operation
     path = template.format(**world.ids)
+    if operation in FILES:
+        return world.client.request(method, path, files=FILES[operation], headers=headers)
     make_body = BODIES.get(operation)
     if make_body is None:
         return world.client.request(method, path, headers=headers)
@@ -208,9 +221,9 @@ def create_token(admin: Api, name: str, role: str) -> tuple[int, str]:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
+def settings(db_url: str, tmp_path: Path) -> Settings:
     """No token cache: a revoked token is refused on the next request."""
-    return Settings(database_url=db_url, log_format="text", token_cache_seconds=0)
+    return Settings(database_url=db_url, log_format="text", token_cache_seconds=0, media_dir=str(tmp_path / "media"))
 
 
 def build_world(admin: Api) -> World:
@@ -223,11 +236,18 @@ def build_world(admin: Api) -> World:
     assert admin.put(f"/api/v1/teams/{team['id']}/members/{agent_id}").status_code == 201
     spare_token_id, _ = create_token(admin, "spare", "agent")
     assert admin.put("/api/v1/secrets/CRM_KEY", {"value": "crm-key"}).status_code == 201
+    uploaded = admin.client.post(
+        f"/api/v1/conversations/{receipt['conversation_id']}/messages/upload",
+        files=[("files", ("hello.txt", b"hello", "text/plain"))],
+        headers=admin.headers,
+    )
+    assert uploaded.status_code == 201, uploaded.text
     return World(
         admin=admin,
         ids={
             "contact_id": receipt["contact_id"],
             "conversation_id": receipt["conversation_id"],
+            "attachment_id": uploaded.json()["attachments"][0]["id"],
             "agent_id": agent_id,
             "other_agent_id": other_agent_id,
             "team_id": team["id"],
@@ -261,7 +281,8 @@ def shared_world(template_db: Path, tmp_path_factory: pytest.TempPathFactory) ->
     (the refusal tests check the event log), so they need not pay for a fresh database."""
     path = tmp_path_factory.mktemp("auth") / "frontdesk.db"
     shutil.copy(template_db, path)
-    settings = Settings(database_url=f"sqlite:///{path}", log_format="text", token_cache_seconds=0)
+    media = str(path.parent / "media")
+    settings = Settings(database_url=f"sqlite:///{path}", log_format="text", token_cache_seconds=0, media_dir=media)
     with TestClient(create_app(settings)) as client:
         yield build_world(Api(client, make_token(client.app.state.db, "admin")))
 

@@ -48,7 +48,8 @@ def body_schemas() -> list[str]:
     refs = {
         schema.get("$ref") or next(o["$ref"] for o in schema["oneOf"] if "$ref" in o)
         for _, _, operation in OPERATIONS
-        if "requestBody" in operation and (schema := operation["requestBody"]["content"]["application/json"]["schema"])
+        if "requestBody" in operation
+        if (schema := operation["requestBody"]["content"].get("application/json", {}).get("schema", {}))
         if "$ref" in schema or "oneOf" in schema
     }
     return sorted(ref.rsplit("/", 1)[1] for ref in refs)

@@ -27,6 +27,7 @@ from tests.api.test_auth import LEAST_ROLE, PUBLIC, Operation, served_operations
 from tests.factories import Api, eventually, make_agent, make_token
 
 CONVERSATION, CONTACT, RUN, FILTERED, UNSCOPED = "conversation", "contact", "run", "filtered list", "unscoped"
+ATTACHMENT = "attachment"
 _CONVERSATION_OPS = ["", "/messages", "/template", "/close", "/assign", "/transfer", "/reopen", "/unassign"]
 
 SCOPE: dict[Operation, str] = {
@@ -38,6 +39,8 @@ SCOPE: dict[Operation, str] = {
     ("GET", "/api/v1/conversations/{conversation_id}/messages"): CONVERSATION,
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): CONVERSATION,
     ("POST", "/api/v1/conversations/{conversation_id}/template"): CONVERSATION,
+    ("POST", "/api/v1/conversations/{conversation_id}/messages/upload"): CONVERSATION,
+    ("GET", "/api/v1/attachments/{attachment_id}/content"): ATTACHMENT,
     ("POST", "/api/v1/conversations/{conversation_id}/close"): CONVERSATION,
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): CONVERSATION,
     ("POST", "/api/v1/conversations/{conversation_id}/transfer"): CONVERSATION,
@@ -47,7 +50,7 @@ SCOPE: dict[Operation, str] = {
     ("PATCH", "/api/v1/contacts/{contact_id}"): CONTACT,
     ("GET", "/api/v1/runs/{run_id}"): RUN,
 }
-SCOPED = sorted(op for op, scope in SCOPE.items() if scope in (CONVERSATION, CONTACT, RUN))
+SCOPED = sorted(op for op, scope in SCOPE.items() if scope in (CONVERSATION, CONTACT, RUN, ATTACHMENT))
 LISTS = {
     ("GET", "/api/v1/conversations"): "conversation_id",
     ("GET", "/api/v1/contacts"): "contact_id",
@@ -61,6 +64,7 @@ BODIES: dict[Operation, dict[str, Any]] = {
     ("POST", "/api/v1/conversations/{conversation_id}/transfer"): {"team_id": 0, "reason": "mine now"},
     ("PATCH", "/api/v1/contacts/{contact_id}"): {"name": "Renamed", "add_tags": ["stolen"]},
 }
+FILES = [("files", ("receipt.txt", b"order 42", "text/plain"))]
 GREETING = {
     "name": "Greeting",
     "trigger": {"event": "conversation.opened"},
@@ -89,8 +93,12 @@ def _build(admin: Api) -> Office:
     conversation = receipt["conversation_id"]
     run = eventually(lambda: admin.get("/api/v1/runs", conversation_id=conversation).json(), "the greeting's run")
     assert admin.post(f"/api/v1/conversations/{conversation}/assign", {"team_id": support}).status_code == 200
+    uploaded = admin.client.post(
+        f"/api/v1/conversations/{conversation}/messages/upload", files=FILES, headers=admin.headers
+    ).json()
     ids = {
         "conversation_id": conversation,
+        "attachment_id": uploaded["attachments"][0]["id"],
         "contact_id": receipt["contact_id"],
         "run_id": run[0]["id"],
         "billing": billing,
@@ -104,7 +112,8 @@ def office(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """One office for the module: every request below is either a read or refused."""
     path = tmp_path_factory.mktemp("matrix") / "frontdesk.db"
     shutil.copy(template_db, path)
-    settings = Settings(database_url=f"sqlite:///{path}", log_format="text", token_cache_seconds=0)
+    media = str(path.parent / "media")
+    settings = Settings(database_url=f"sqlite:///{path}", log_format="text", token_cache_seconds=0, media_dir=media)
     with TestClient(create_app(settings)) as client:
         yield _build(Api(client, make_token(client.app.state.db, "admin")))
 
@@ -115,6 +124,8 @@ def _call(office: Office, caller: Api, operation: Operation) -> httpx.Response:
     if body is not None and "team_id" in body:
         body = {**body, "team_id": office.ids["billing"]}
     path = template.format(**office.ids)
+    if template.endswith("/upload"):
+        return caller.client.request(method, path, files=FILES, headers=caller.headers)
     return caller.client.request(method, path, json=body, headers=caller.headers)
 
 

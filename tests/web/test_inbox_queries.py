@@ -63,7 +63,7 @@ def _expected(conn: Connection, viewer: int, conversation_ids: list[int]) -> tup
     for row in sorted(rows, key=lambda r: r["id"]):
         conversation_id = row["conversation_id"]
         if not row["private"]:
-            keys = ("conversation_id", "text", "direction", "created_at")
+            keys = ("id", "conversation_id", "text", "direction", "created_at")
             last[conversation_id] = {key: row[key] for key in keys}
         if row["direction"] == "in" and row["id"] > marks.get(conversation_id, 0):
             unread[conversation_id] = unread.get(conversation_id, 0) + 1

@@ -150,18 +150,21 @@ def queue_outbound(
     return message_id
 
 
-def add_note(conn: Connection, conversation_id: int, actor: Actor, text: str) -> int:
-    """An internal note: stored in the thread for agents, never sent to the contact."""
-    check_message_text(text)
+def add_note(
+    conn: Connection, conversation_id: int, actor: Actor, text: str, attachments: Sequence[NewAttachment] = ()
+) -> int:
+    """An internal note, with its attachments (text may then be empty): stored in the thread for
+    agents, never sent to the contact."""
+    if text or not attachments:
+        check_message_text(text)
+    check_attachments(attachments, "attachments")
     found = conversation(conn, conversation_id)
-    message_id = sql.add_note(conn, conversation_id, actor.kind, actor.agent_id, text, now())
-    emit(
-        conn,
-        ev.NOTE_ADDED,
-        {"message_id": message_id, "author": actor.as_payload(), "text": text},
-        contact_id=found.contact_id,
-        conversation_id=conversation_id,
-    )
+    at = now()
+    message_id = sql.add_note(conn, conversation_id, actor.kind, actor.agent_id, text, at)
+    payload: ev.NoteAddedPayload = {"message_id": message_id, "author": actor.as_payload(), "text": text}
+    if attachments:
+        payload["attachments"] = store_attachments(conn, message_id, attachments, at)
+    emit(conn, ev.NOTE_ADDED, payload, contact_id=found.contact_id, conversation_id=conversation_id)
     return message_id
 
 

@@ -4,6 +4,7 @@ its adapter's (channels/webchat.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -13,6 +14,7 @@ from frontdesk.actions.ingest import CONTACT, InboundMessage, receive_inbound
 from frontdesk.channels import webchat
 from frontdesk.channels.webchat import Profile, WebchatChannel
 from frontdesk.clock import now
+from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.contacts import normalise_value
 from frontdesk.domain.errors import InvalidInput, NotFound, Unauthorized
 from frontdesk.domain.model import ChannelType
@@ -65,10 +67,17 @@ def save_visitor(conn: Connection, channel_id: int, visitor_id: str, profile: Pr
 
 
 def post_message(
-    conn: Connection, channel_id: int, visitor_id: str, client_id: str, text: str, profile: Profile
+    conn: Connection,
+    channel_id: int,
+    visitor_id: str,
+    client_id: str,
+    text: str,
+    profile: Profile,
+    attachments: Sequence[NewAttachment] = (),
 ) -> tuple[dict[str, Any], bool]:
-    """The visitor's message, idempotent on their client id: (the stored message, was it a retry).
-    The first one makes the visitor's contact, with the name and e-mail they gave (`profile`)."""
+    """The visitor's message (with the files they attached, already stored), idempotent on their
+    client id: (the stored message, was it a retry). The first one makes the visitor's contact,
+    with the name and e-mail they gave (`profile`)."""
     payload = {"visitor_id": visitor_id, "client_id": client_id, "text": text, **_told(profile)}
     (item,) = webchat.ADAPTER.parse(payload)
     first = visitor_contact(conn, channel_id, visitor_id) is None
@@ -80,6 +89,7 @@ def post_message(
         item.text,
         item.contact_name if first else None,
         {"email": _check_email(conn, str(email))} if email else {},
+        tuple(attachments),
     )
     receipt = receive_inbound(conn, inbound)
     return channels.visitor_message(conn, receipt.message_id), receipt.duplicate

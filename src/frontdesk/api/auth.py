@@ -2,7 +2,9 @@
 
 A route declares the least role it needs in `opt={"role": Role.X}` (agent by default);
 `opt={"auth": "public"}` opens it, `opt={"auth": "channel"}` also accepts the channel's
-HMAC signature instead of a token (provider-style inbound webhooks).
+HMAC signature instead of a token (provider-style inbound webhooks), `opt={"auth":
+"token_or_session"}` also an inbox session when no token is sent (an attachment's content, which
+the inbox's <img> loads: a safe GET, so its cookie needs no CSRF token).
 """
 
 from __future__ import annotations
@@ -158,6 +160,8 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     if mode == "public" or connection.url.path.startswith("/api/v1/schema"):
         return
     auth: Authenticator = connection.app.state.authenticator
+    if mode == "token_or_session" and "authorization" not in connection.headers:
+        mode = "session" if SESSION_COOKIE in connection.cookies else None
     if mode == "session":
         principal = await auth.principal_for_session(connection.cookies.get(SESSION_COOKIE))
         _check_role(principal, handler.opt.get("role", Role.AGENT))

@@ -5,11 +5,15 @@ others are left out of lists and answer 404, as if they did not exist."""
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, cast
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import Body, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import Connection
 
 from frontdesk.actions.conversations import (
@@ -21,6 +25,9 @@ from frontdesk.actions.conversations import (
     unassign_conversation,
 )
 from frontdesk.actions.message_templates import send_template
+from frontdesk.api import uploads
+from frontdesk.api.attachments import with_attachments
+from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.responses import Conversation, Message, OpenedConversation
 from frontdesk.api.schemas import (
@@ -34,11 +41,22 @@ from frontdesk.api.schemas import (
     TemplateBody,
     TransferBody,
 )
+from frontdesk.domain.attachments import MAX_ATTACHMENTS, NewAttachment
+from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import Conflict
 from frontdesk.domain.model import ConversationStatus
 from frontdesk.store import visibility
+from frontdesk.store.database import Database
 from frontdesk.store.sql.inbox import conversation_detail, list_conversations, list_messages
 from frontdesk.store.visibility import when_seen
+
+
+@dataclass
+class UploadBody:
+    """A reply with files (multipart/form-data): one `files` part per file, and an optional `text`."""
+
+    files: list[UploadFile] = field(default_factory=list)
+    text: str = ""
 
 
 class ConversationController(Controller):
@@ -117,14 +135,48 @@ class ConversationController(Controller):
         )
 
     @post("/{conversation_id:int}/messages")
-    async def reply(self, db: Db, principal: Caller, conversation_id: PathId, data: JSONBody[ReplyBody]) -> Message:
-        message_id = await db.write(
-            when_seen(
-                principal, conversation_id, lambda c: send_message(c, conversation_id, principal.actor, data.text)
-            )
-        )
-        rows = await db.read(lambda c: _messages(c, conversation_id, message_id - 1, 1))
-        return rows[0]
+    async def reply(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: Caller,
+        conversation_id: PathId,
+        data: JSONBody[ReplyBody],
+    ) -> Message:
+        """Send a message to the contact. `attachments` are fetched from their URLs by the server
+        (never from private addresses unless FRONTDESK_HTTP_ALLOW_PRIVATE) before anything is
+        stored: one it cannot fetch, too large or lying about its type is a 4xx naming it."""
+        await db.read(lambda c: visibility.check_seen(c, principal, conversation_id))
+        settings = request.app.state.settings
+        files = [
+            await uploads.fetched(str(a.url), a.file_name, settings, f"attachments[{i}].url")
+            for i, a in enumerate(data.attachments)
+        ]
+        stored = await uploads.store(request.app.state.media, files)
+        return await _reply(db, principal, conversation_id, data.text, stored)
+
+    @post(
+        "/{conversation_id:int}/messages/upload",
+        opt={"upload_files": MAX_ATTACHMENTS},
+        responses={201: ResponseSpec(Message, description="The message sent, with its attachments")},
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: Caller,
+        conversation_id: PathId,
+        data: Annotated[UploadBody, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Message:
+        """Send a message with files (multipart/form-data, up to 10 `files` parts, each at most
+        FRONTDESK_MEDIA_MAX_BYTES: 413 naming `files[i]` past it). The type is read from the bytes;
+        each file is stored before the message."""
+        if data.text:
+            check_message_text(data.text)
+        await db.read(lambda c: visibility.check_seen(c, principal, conversation_id))
+        limit = request.app.state.settings.media_max_bytes
+        stored = await uploads.store_uploads(request.app.state.media, data.files, limit)
+        return await _reply(db, principal, conversation_id, data.text, stored)
 
     @post("/{conversation_id:int}/template")
     async def template(
@@ -217,4 +269,18 @@ def _conversation(conn: Connection, conversation_id: int) -> Conversation:
 
 
 def _messages(conn: Connection, conversation_id: int, after: int | None, limit: int) -> list[Message]:
-    return cast(list[Message], list_messages(conn, conversation_id, after, limit))
+    return cast(list[Message], with_attachments(conn, list_messages(conn, conversation_id, after, limit)))
+
+
+async def _reply(
+    db: Database, principal: Principal, conversation_id: int, text: str, files: Sequence[NewAttachment]
+) -> Message:
+    message_id = await db.write(
+        when_seen(
+            principal,
+            conversation_id,
+            lambda c: send_message(c, conversation_id, principal.actor, text, attachments=files),
+        )
+    )
+    rows = await db.read(lambda c: _messages(c, conversation_id, message_id - 1, 1))
+    return rows[0]

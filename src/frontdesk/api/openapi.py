@@ -83,6 +83,9 @@ REFUSED_TO_SOME = {
     ("POST", "/api/v1/channels/{channel_id}/inbound"),  # an agent token may not post as a contact
 }
 
+# Reads that depend on a state (an attachment's content is not there while it is being fetched).
+STATE_BOUND_READS = {("GET", "/api/v1/attachments/{attachment_id}/content")}
+
 
 @dataclass
 class RawSchema(BaseSchemaObject):
@@ -164,6 +167,8 @@ def _errors(method: str, path: str, handler: HTTPRouteHandler, operation: Operat
         statuses.add(404)
     if method in WRITES:
         statuses |= {409, 422}
+    if (method, path) in STATE_BOUND_READS:
+        statuses.add(409)
     if has_body:
         statuses.add(413)
     error = OpenAPIMediaType(schema=Reference(ref=REF.format(model="Error")))

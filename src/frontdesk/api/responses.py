@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from frontdesk.channels.base import CheckOutcome
-from frontdesk.domain.model import ConversationStatus, Role
+from frontdesk.domain.model import AttachmentKind, AttachmentState, ConversationStatus, Role
 
 
 class Conversation(TypedDict):
@@ -35,6 +35,20 @@ class OpenedConversation(Conversation):
     opened: bool  # false: the contact's conversation was already open
 
 
+class Attachment(TypedDict):
+    """A file, location or contact card a message carries; `url` serves its content (api/attachments.py)."""
+
+    id: int
+    kind: AttachmentKind
+    state: AttachmentState  # pending: still being fetched; failed: `error` says why
+    mime_type: str | None  # the type the content itself shows (sniffed), as it is served
+    size: int | None  # bytes
+    file_name: str | None
+    data: dict[str, Any] | None  # a location's latitude, longitude, name, address; a contact card's name, phones
+    error: str | None
+    url: str | None  # where the content is served (None for a location or contact card: no content)
+
+
 class Message(TypedDict):
     id: int
     conversation_id: int
@@ -52,6 +66,7 @@ class Message(TypedDict):
     quick_replies: list[Any] | None
     created_at: datetime
     template: dict[str, Any] | None  # a template message: {name, language, parameters}
+    attachments: list[Attachment]
 
 
 class Run(TypedDict):

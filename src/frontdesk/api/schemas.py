@@ -156,8 +156,16 @@ class OpenConversationBody(Body):
     channel_id: Id | None = None
 
 
+class AttachmentUrl(Body):
+    """A file the server fetches (through the HTTP step's private-address guard) and attaches."""
+
+    url: HttpUrl
+    file_name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+
+
 class ReplyBody(Body):
-    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+    text: Annotated[str, Field(max_length=10_000)] = ""  # may be empty when attachments are sent
+    attachments: Annotated[list[AttachmentUrl], Field(max_length=10)] = Field(default_factory=list)
 
 
 class TemplateBody(Body):

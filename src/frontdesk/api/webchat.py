@@ -12,30 +12,36 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Litestar, Request, Response, get, post
-from litestar.datastructures import Headers
+from litestar.datastructures import Headers, UploadFile
 from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body as BodyKwarg
 from litestar.params import JSONBody, QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
+from litestar.response import File, ServerSentEvent, ServerSentEventMessage, Template
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, ValidationError
 from sqlalchemy import Connection
 
 from frontdesk.actions import webchat as visitors
+from frontdesk.api import uploads
 from frontdesk.api.addresses import client_address
+from frontdesk.api.attachments import content_response, with_attachments
 from frontdesk.api.deps import Db
-from frontdesk.api.schemas import MAX_ID, Body
+from frontdesk.api.schemas import MAX_ID, Body, PathId
 from frontdesk.channels import webchat
 from frontdesk.channels.webchat import Profile, WebchatChannel
 from frontdesk.channels.webchat_limits import WebchatLimits
 from frontdesk.channels.webchat_live import VisitorFeed
 from frontdesk.domain.conversations import check_message_text
-from frontdesk.domain.errors import Forbidden, NotFound, Unauthorized
+from frontdesk.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database, sleep_until_set
+from frontdesk.store.sql.channels import visitor_attachment
 
 CHANNEL_KEY = "webchat_channel"
 KEEPALIVE_SECONDS = 15.0
@@ -57,6 +63,36 @@ class VisitorMessageBody(Body):
     # Kept when this first message makes the visitor's contact (a session alone makes none).
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)] | None = None
+
+
+@dataclass
+class VisitorUpload:
+    """A message with a file (multipart/form-data): the fields of VisitorMessageBody, and `file`."""
+
+    id: str
+    file: UploadFile
+    text: str = ""
+    name: str | None = None
+    email: str | None = None
+
+
+def _check_upload(data: VisitorUpload) -> None:
+    """The checks VisitorMessageBody's fields make, for the same fields sent as a form."""
+    try:
+        VisitorMessageBody(id=data.id, text=data.text or "-", name=data.name or None, email=data.email or None)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise DomainError("invalid_request", f"invalid request: {field}: {first['msg']}", field) from None
+
+
+def _shown(channel_id: int, conn: Connection, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The visitor's messages with their attachments, served to them under /webchat/ (their token)."""
+    return with_attachments(conn, found, lambda attachment_id: f"/webchat/{channel_id}/attachments/{attachment_id}")
+
+
+def _page(conn: Connection, channel_id: int, contact_id: int, after: int, limit: int) -> list[dict[str, Any]]:
+    return _shown(channel_id, conn, visitors.visitor_messages(conn, channel_id, contact_id, after, limit))
 
 
 # -- which channel, from which site ------------------------------------------------------------
@@ -165,11 +201,7 @@ async def _visitor_events(
     with feed.watch(contact_id) as woken:
         while True:
             woken.clear()
-            found = await db.read(
-                partial(
-                    visitors.visitor_messages, channel_id=channel_id, contact_id=contact_id, after=after, limit=PAGE
-                )
-            )
+            found = await db.read(partial(_page, channel_id=channel_id, contact_id=contact_id, after=after, limit=PAGE))
             for message in found:
                 yield ServerSentEventMessage(event="message", data=json.dumps(message))
             if found:
@@ -232,7 +264,44 @@ class WebchatController(Controller):
         message, duplicate = await db.write(
             lambda c: visitors.post_message(c, channel.id, visitor, data.id, data.text, profile)
         )
+        message = await db.read(lambda c: _shown(channel.id, c, [message])[0])
         return Response(message, headers={"Idempotent-Replayed": "true"} if duplicate else {})
+
+    @post("/messages/upload", status_code=200, opt={"upload_files": 1})
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        channel: Channel,
+        visitor: VisitorId,
+        data: Annotated[VisitorUpload, BodyKwarg(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Response[dict[str, Any]]:
+        """The visitor writes with a file (one a message, at most FRONTDESK_MEDIA_MAX_BYTES: 413
+        past it). Idempotent on `id`, as a message without one; the file is stored first."""
+        _check_upload(data)
+        _limits(request).take(_limits(request).messages, f"{channel.id}:{visitor}")
+        checked = await uploads.uploaded(data.file, request.app.state.settings.media_max_bytes, "file")
+        files = await uploads.store(request.app.state.media, [checked])
+        profile = Profile(data.name or None, data.email or None)
+        message, duplicate = await db.write(
+            lambda c: visitors.post_message(c, channel.id, visitor, data.id, data.text, profile, files)
+        )
+        message = await db.read(lambda c: _shown(channel.id, c, [message])[0])
+        return Response(message, headers={"Idempotent-Replayed": "true"} if duplicate else {})
+
+    @get("/attachments/{attachment_id:int}")
+    async def attachment(
+        self, request: Request[Any, Any, Any], db: Db, channel: Channel, visitor: VisitorId, attachment_id: PathId
+    ) -> File:
+        """The content of an attachment of the visitor's own messages (a note's never: 404), with
+        the same headers as the inbox's (api/attachments.py); `?token=` serves an <img>."""
+        contact_id = await db.read(lambda c: visitors.visitor_contact(c, channel.id, visitor))
+        found = None
+        if contact_id is not None:
+            found = await db.read(lambda c: visitor_attachment(c, channel.id, contact_id, attachment_id))
+        if found is None:
+            raise NotFound("attachment", attachment_id)
+        return content_response(request.app.state.media, found)
 
     @get("/messages")
     async def messages(
@@ -251,7 +320,7 @@ class WebchatController(Controller):
             return {"messages": [], "cursor": after}
 
         def read(conn: Connection) -> list[dict[str, Any]]:
-            return visitors.visitor_messages(conn, channel.id, contact_id, after, limit)
+            return _page(conn, channel.id, contact_id, after, limit)
 
         feed: VisitorFeed = request.app.state.visitors
         with feed.watch(contact_id) as woken:

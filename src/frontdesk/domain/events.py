@@ -132,6 +132,7 @@ class NoteAddedPayload(TypedDict):
     message_id: int
     author: ActorPayload
     text: str
+    attachments: NotRequired[list[AttachmentRef]]  # present when the note carries any
 
 
 # -- conversations ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ SHOWN = (
     ev.MESSAGE_SENT,
     ev.MESSAGE_DELIVERY_UPDATED,  # the thread's ticks
     ev.NOTE_ADDED,
+    ev.ATTACHMENT_UPDATED,  # fetched or failed: the thread shows it
     ev.CONVERSATION_OPENED,
     ev.CONVERSATION_CLOSED,
     ev.CONVERSATION_REOPENED,

@@ -4,11 +4,12 @@ live stream."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
@@ -27,11 +28,14 @@ from frontdesk.actions.conversations import (
 from frontdesk.actions.message_templates import send_template
 from frontdesk.actions.read_marks import mark_read
 from frontdesk.actions.sessions import COOKIE, LIFETIME, check_login, close_session, open_session
+from frontdesk.api import uploads
 from frontdesk.api.addresses import client_address
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import PathId
 from frontdesk.clock import now
+from frontdesk.domain.attachments import MAX_ATTACHMENTS
+from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import Conflict, DomainError, InvalidInput, TooManyRequests
 from frontdesk.domain.model import Availability
 from frontdesk.store import visibility
@@ -48,6 +52,7 @@ Cursor = Annotated[int | None, QueryParameter(ge=0, le=2**62)]  # an event id (0
 # A filter's select sends "" for "all": an id, or nothing.
 FilterId = Annotated[str | None, QueryParameter(pattern=r"^([1-9][0-9]{0,17})?$")]
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+Multipart = Body(media_type=RequestEncodingType.MULTI_PART)
 
 
 class LoginForm(BaseModel):
@@ -58,11 +63,14 @@ class LoginForm(BaseModel):
     next: str = "/inbox"
 
 
-class ReplyForm(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+@dataclass
+class ReplyForm:
+    """The reply box (multipart: it may carry files); text may be empty when files are attached."""
 
-    text: str = Field(min_length=1, max_length=10_000)
+    text: str = ""
     note: str | None = None  # a checkbox: an internal note instead of a reply
+    # An empty file input still sends a part, without a file: Litestar gives it as "" (hence Any).
+    files: list[Any] = field(default_factory=list)
 
 
 class TemplateForm(BaseModel):
@@ -233,16 +241,32 @@ class InboxController(Controller):
 
         return Template("_thread.html", context={**await db.read(read), "now": now()})
 
-    @post("/conversations/{conversation_id:int}/reply", status_code=303)
+    @post("/conversations/{conversation_id:int}/reply", status_code=303, opt={"upload_files": MAX_ATTACHMENTS})
     async def reply(
-        self, db: Db, principal: Caller, conversation_id: PathId, data: Annotated[ReplyForm, Form]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: Caller,
+        conversation_id: PathId,
+        data: Annotated[ReplyForm, Multipart],
     ) -> Response[Any]:
-        """A reply the channel refuses now (WhatsApp's 24-hour window) comes back on the thread,
-        the reason shown plainly beside the template form and the draft kept."""
+        """A reply or a note, with the files attached (each stored before the message is written).
+        A reply the channel refuses now (WhatsApp's 24-hour window) comes back on the thread, the
+        reason shown plainly beside the template form and the draft kept."""
+        if data.text:
+            check_message_text(data.text)
+        chosen = [f for f in data.files if isinstance(f, UploadFile) and f.filename]
+        await db.read(lambda c: visibility.check_seen(c, principal, conversation_id))
+        limit = request.app.state.settings.media_max_bytes
+        files = await uploads.store_uploads(request.app.state.media, chosen, limit)
         act = add_note if data.note else send_message
         try:
             await db.write(
-                when_seen(principal, conversation_id, lambda c: act(c, conversation_id, principal.actor, data.text))
+                when_seen(
+                    principal,
+                    conversation_id,
+                    lambda c: act(c, conversation_id, principal.actor, data.text, attachments=files),
+                )
             )
         except Conflict as exc:
             if exc.code != "outside_reply_window":

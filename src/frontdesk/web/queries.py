@@ -8,14 +8,27 @@ from sqlalchemy import ColumnElement, Connection
 
 from frontdesk.actions.conversations import check_reply_window
 from frontdesk.actions.message_templates import channel_templates
+from frontdesk.api.attachments import with_attachments
 from frontdesk.clock import now
+from frontdesk.domain.attachments import shows_inline
 from frontdesk.domain.errors import Conflict, NotFound
-from frontdesk.store.sql import agents, inbox, teams
+from frontdesk.domain.model import AttachmentKind
+from frontdesk.domain.records import Attachment
+from frontdesk.store.sql import agents, attachments, inbox, teams
 from frontdesk.store.sql import channels as channel_rows
 from frontdesk.store.sql import contacts as contact_rows
 
 VIEWS = ("mine", "unassigned", "all")
 THREAD_PAGE = 50  # messages a thread shows at once; "Earlier messages" reads the page before
+# What the list shows for a message that is only an attachment.
+PREVIEWS = {
+    AttachmentKind.IMAGE: "📷 Photo",
+    AttachmentKind.AUDIO: "🎤 Audio",
+    AttachmentKind.VIDEO: "🎬 Video",
+    AttachmentKind.FILE: "📎 File",
+    AttachmentKind.LOCATION: "📍 Location",
+    AttachmentKind.CONTACT: "👤 Contact",
+}
 
 
 def inbox_list(
@@ -33,11 +46,29 @@ def inbox_list(
     found = inbox.inbox_rows(conn, viewer, view, status, team_id, limit, visible=visible, channel_id=channel_id)
     ids = [c["id"] for c in found]
     last = inbox.last_messages(conn, ids)
+    _preview_attachments(conn, list(last.values()))
     unread = inbox.unread_counts(conn, viewer, ids)
     for conversation in found:
         conversation["last"] = last.get(conversation["id"])
         conversation["unread"] = unread.get(conversation["id"], 0)
     return found
+
+
+def _preview_attachments(conn: Connection, lasts: list[dict[str, Any]]) -> None:
+    """A last message without text previews its attachments (one query, for those only)."""
+    found = attachments.of_messages(conn, [m["id"] for m in lasts if not m["text"]])
+    for message in lasts:
+        if message["id"] in found:
+            message["text"] = preview(found[message["id"]])
+
+
+def preview(carried: list[Attachment]) -> str:
+    """ "📷 Photo", "📎 invoice.pdf", "📷 Photo (+2)"."""
+    first = carried[0]
+    shown = PREVIEWS.get(AttachmentKind(first.kind), "📎 File")
+    if first.kind == AttachmentKind.FILE and first.file_name:
+        shown = f"📎 {first.file_name}"
+    return shown if len(carried) == 1 else f"{shown} (+{len(carried) - 1})"
 
 
 def thread(
@@ -48,6 +79,9 @@ def thread(
     conversation = inbox.conversation_detail(conn, conversation_id)
     names = agents.agent_names(conn)
     page = _message_page(conn, conversation_id, before)
+    for message in with_attachments(conn, page["messages"]):
+        for attachment in message["attachments"]:
+            attachment["inline"] = shows_inline(attachment["mime_type"])  # an <img>/<audio>/<video> may show it
     contact = contact_rows.contact_row(conn, conversation["contact_id"])
     return {
         "conversation": conversation,

@@ -12,9 +12,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, false, insert, select, update
 
 from frontdesk.domain.errors import NotFound
-from frontdesk.domain.records import Channel
+from frontdesk.domain.records import Attachment, Channel
 from frontdesk.store import rows
-from frontdesk.store.tables import channels, conversations, messages
+from frontdesk.store.tables import attachments, channels, conversations, messages
 
 _SUMMARY = "SELECT id, type, name FROM channels WHERE id = ?"
 _OUTBOUND = "SELECT type, config FROM channels WHERE id = ?"
@@ -107,6 +107,26 @@ def visitor_messages(
         .limit(limit)
     )
     return [_shown(r) for r in conn.execute(query).mappings()]
+
+
+def visitor_attachment(conn: Connection, channel_id: int, contact_id: int, attachment_id: int) -> Attachment | None:
+    """An attachment the visitor may read: on a message they may read (visitor_messages' rule)."""
+    theirs = select(conversations.c.id).where(conversations.c.contact_id == contact_id)
+    row = (
+        conn.execute(
+            select(attachments)
+            .join(messages, messages.c.id == attachments.c.message_id)
+            .where(
+                attachments.c.id == attachment_id,
+                messages.c.conversation_id.in_(theirs),
+                messages.c.channel_id == channel_id,
+                messages.c.private == false(),
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else Attachment(**row)
 
 
 _SHOWN = (

@@ -111,9 +111,9 @@ def last_messages(conn: Connection, conversation_ids: list[int]) -> dict[int, di
     )
     ids = select(newest).where(conversations.c.id.in_(conversation_ids))
     rows = conn.execute(
-        select(messages.c.conversation_id, messages.c.text, messages.c.direction, messages.c.created_at).where(
-            messages.c.id.in_(ids)
-        )
+        select(
+            messages.c.id, messages.c.conversation_id, messages.c.text, messages.c.direction, messages.c.created_at
+        ).where(messages.c.id.in_(ids))
     ).mappings()
     return {r["conversation_id"]: dict(r) for r in rows}
 

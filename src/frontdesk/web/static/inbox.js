@@ -44,16 +44,19 @@
       if (touchesThread) refreshThread(selected);
     }, 50);
   };
-  // Field values (matched by id) and focus survive a refresh.
+  // Field values (matched by id) and focus survive a refresh; a file input cannot be given files,
+  // so the chosen ones survive by keeping the input element itself.
   const keepDrafts = (root) => {
     const fields = [...root.querySelectorAll("input[id], textarea[id], select[id]")];
-    const saved = fields.map((f) => [f.id, f.type === "checkbox" ? f.checked : f.value]);
+    const saved = fields.map((f) => [f.id, f.type === "checkbox" ? f.checked : f.type === "file" ? f : f.value]);
     const focused = document.activeElement && document.activeElement.id;
     return () => {
       for (const [id, value] of saved) {
         const field = document.getElementById(id);
         if (!field) continue;
-        if (field.type === "checkbox") field.checked = value; else field.value = value;
+        if (field.type === "checkbox") field.checked = value;
+        else if (field.type === "file") field.replaceWith(value);
+        else field.value = value;
       }
       if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
     };

@@ -57,14 +57,21 @@
     el("label", { for: "fd-name" }, "Name"), nameInput,
     el("label", { for: "fd-email" }, "E-mail"), emailInput,
   );
-  const text = el("textarea", { id: "fd-text", name: "text", rows: 2, maxlength: 10000, required: true, placeholder: "Write a message…" });
+  const text = el("textarea", { id: "fd-text", name: "text", rows: 2, maxlength: 10000, placeholder: "Write a message…" });
   const sendButton = el("button", { type: "submit", class: "send" }, "Send");
-  const form = el("form", { class: "compose" }, el("label", { for: "fd-text", class: "sr-only" }, "Message"), text, sendButton);
+  // A photo or a file goes with the message (one a message); its name shows until it is sent.
+  const fileInput = el("input", { id: "fd-file", name: "file", type: "file", class: "sr-only" });
+  const chosen = el("span", { class: "chosen" });
+  const attach = el("label", { for: "fd-file", class: "attach", title: "Attach a photo or a file" }, "📎", el("span", { class: "sr-only" }, "Attach a photo or a file"));
+  const form = el(
+    "form", { class: "compose" },
+    el("label", { for: "fd-text", class: "sr-only" }, "Message"), text, attach, fileInput, sendButton,
+  );
   const status = el("p", { class: "status", role: "status" });
   const panel = el(
     "section", { id: "fd-panel", class: "panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "fd-title", hidden: true },
     el("header", {}, el("h2", { id: "fd-title" }, title), closeButton),
-    log, quick, about, form, status,
+    log, quick, about, chosen, form, status,
   );
   root.append(el("style", {}, CSS()), launcher, panel);
   document.body.append(host);
@@ -102,12 +109,30 @@
   let cursor = 0;
   let live = false; // history is not "new"; what arrives after it is
   const AUTHORS = { contact: "You", agent: "Agent" };
+  // Served by Frontdesk to this visitor only (their token); only these show as pictures.
+  const PICTURES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+  const contentUrl = (attachment) => `${base}${attachment.url}?token=${encodeURIComponent(saved.token || "")}`;
+  const attachmentItem = (a) => {
+    const name = a.file_name || a.kind;
+    if (a.state === "pending") return el("li", { class: "pending" }, `${name}: fetching…`);
+    if (a.state === "failed") return el("li", { class: "failed" }, `${name} could not be fetched`);
+    if (a.kind === "location" && a.data) {
+      const where = `https://www.openstreetmap.org/?mlat=${Number(a.data.latitude)}&mlon=${Number(a.data.longitude)}`;
+      return el("li", {}, el("a", { href: where, target: "_blank", rel: "noopener noreferrer" }, `📍 ${a.data.name || "Location"}`));
+    }
+    if (!a.url) return el("li", {}, name);
+    if (a.kind === "image" && PICTURES.has(a.mime_type)) {
+      return el("li", {}, el("a", { href: contentUrl(a), target: "_blank", rel: "noopener" }, el("img", { src: contentUrl(a), alt: name })));
+    }
+    return el("li", {}, el("a", { href: contentUrl(a), download: name }, `📎 ${name}`));
+  };
   const render = (message) => {
     if (messages.has(message.id)) return;
     const item = el(
       "li", { class: `msg ${message.direction === "in" ? "mine" : "theirs"}`, "data-author": message.author_kind },
       el("span", { class: "author" }, AUTHORS[message.author_kind] || "Automatic message"),
       el("p", {}, message.text),
+      el("ul", { class: "files" }, ...(message.attachments || []).map(attachmentItem)),
       el("time", { datetime: message.created_at }, new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })),
     );
     const later = [...messages.values()].filter((m) => m.id > message.id).sort((a, b) => a.id - b.id)[0];
@@ -135,12 +160,14 @@
   const setStatus = (message) => { status.textContent = message; };
 
   // -- talking to Frontdesk ---------------------------------------------------------------------
+  // `body`: sent as JSON, or as it is when it is a FormData (a file: the browser sets its type).
   const call = async (method, path, body) => {
     const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const isForm = body instanceof FormData;
+    if (body !== undefined && !isForm) headers["Content-Type"] = "application/json";
     if (saved.token) headers.Authorization = `Bearer ${saved.token}`;
     const response = await fetch(`${api}${path}`, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "omit", mode: "cors",
+      method, headers, body: body === undefined || isForm ? body : JSON.stringify(body), credentials: "omit", mode: "cors",
     });
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
@@ -206,12 +233,19 @@
     }
   };
   // The name and e-mail go with each message: the first one makes the visitor's contact with them.
-  const post = async (id, body) => {
+  const post = async (id, body, file) => {
     await ensureSession();
-    return withRetries(() => call("POST", "/messages", { id, text: body, ...profile() }));
+    if (!file) return withRetries(() => call("POST", "/messages", { id, text: body, ...profile() }));
+    const form = () => {
+      const data = new FormData();
+      for (const [key, value] of Object.entries({ id, text: body, ...profile() })) data.append(key, value);
+      data.append("file", file);
+      return data;
+    };
+    return withRetries(() => call("POST", "/messages/upload", form()));
   };
-  const send = async (body) => {
-    if (!body.trim()) return false;
+  const send = async (body, file = null) => {
+    if (!body.trim() && !file) return false;
     setStatus("");
     sendButton.disabled = true;
     for (const button of quick.querySelectorAll("button")) button.disabled = true; // one answer, not two
@@ -219,11 +253,11 @@
     try {
       let message;
       try {
-        message = await post(id, body);
+        message = await post(id, body, file);
       } catch (error) {
         if (error.status !== 401) throw error;
         forget(); // the token expired since the last message: a new session, and this message again
-        message = await post(id, body);
+        message = await post(id, body, file);
       }
       show([message]);
       if (!source) connect(); // after the first message: before it the visitor has nothing to follow
@@ -242,10 +276,15 @@
   };
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (await send(text.value)) {
+    if (await send(text.value, fileInput.files[0] || null)) {
       text.value = "";
+      fileInput.value = "";
+      chosen.textContent = "";
       text.focus();
     }
+  });
+  fileInput.addEventListener("change", () => {
+    chosen.textContent = fileInput.files[0] ? `📎 ${fileInput.files[0].name}` : "";
   });
 
   // -- live: Server-Sent Events; after a drop, catch up by reading, then listen again -----------
@@ -325,6 +364,12 @@
       .compose textarea { flex: 1; resize: none; }
       .send { font: inherit; font-weight: 600; color: #fff; background: #1f5fbf; border: 0; border-radius: 6px; padding: 8px 14px; cursor: pointer; }
       button:disabled { opacity: .6; cursor: default; }
+      .files { list-style: none; margin: 0; padding: 0; }
+      .files img { display: block; max-width: 100%; max-height: 200px; border-radius: 6px; }
+      .msg.mine .files a { color: #fff; }
+      .attach { cursor: pointer; font-size: 18px; padding: 6px 4px; }
+      .chosen { padding: 0 12px; font-size: 13px; color: #4a5263; }
+      .chosen:empty { padding: 0; }
       .status { margin: 0; padding: 0 12px 8px; font-size: 13px; color: #a01818; }
       .status:empty { padding: 0; }
       :focus-visible { outline: 3px solid #0b3d91; outline-offset: 2px; }
