@@ -93,7 +93,15 @@ class LiveServer:
         self.email = self.password = ""
 
     def start(self) -> None:
-        env = {**os.environ, "FRONTDESK_DATABASE_URL": self.db_url, "PORT": str(self.port)}
+        env = {
+            **os.environ,
+            "FRONTDESK_DATABASE_URL": self.db_url,
+            "PORT": str(self.port),
+            "FRONTDESK_MEDIA_DIR": str(self.log_path.parent / "media"),
+            # The demo's WhatsApp and Telegram channels talk to nobody: a closed loopback port.
+            "FRONTDESK_WHATSAPP_GRAPH_BASE_URL": "http://127.0.0.1:9",
+            "FRONTDESK_TELEGRAM_BASE_URL": "http://127.0.0.1:9",
+        }
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [str(FRONTDESK), "serve", "--demo"], stdout=subprocess.PIPE, stderr=log, env=env, cwd=ROOT

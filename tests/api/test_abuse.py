@@ -184,6 +184,7 @@ MULTIPART = b'--b\r\nContent-Disposition: form-data; name="text"\r\n\r\nHi\r\n--
 BODIES = {
     "/api/v1/channels/{channel_id}/inbound": inbound_from_carol(),
     "/api/v1/conversations/{conversation_id}/messages": {"text": "Hi"},
+    "/api/v1/conversations/{conversation_id}/template": {"name": "hello_world", "language": "en_US"},
     "/api/v1/conversations/{conversation_id}/transfer": {"reason": "busy"},
     "/api/v1/workflows/{workflow_id}/draft": {"yaml": "name: Draft"},
 }
