@@ -7,7 +7,6 @@ send: a 2xx is the content, a 429/5xx or a network fault is tried again later (h
 
 from __future__ import annotations
 
-import datetime as dt
 import email.utils
 from collections.abc import Mapping
 from typing import Any
@@ -34,7 +33,11 @@ def size_text(size: int) -> str:
 
 
 def later(reason: str, response: httpx.Response | None = None) -> MediaFetch:
-    return MediaFetch(error=reason, retry=True, retry_after=None if response is None else retry_after(response))
+    return MediaFetch(
+        error=reason,
+        retry=True,
+        retry_after=None if response is None else retry_after(response.headers.get("retry-after")),
+    )
 
 
 async def download(
@@ -72,9 +75,12 @@ def answered(response: httpx.Response, who: str, detail: str = "") -> MediaFetch
     return MediaFetch(error=reason)
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """`Retry-After` in seconds, from a number or an HTTP date (None: absent or unreadable)."""
-    value = response.headers.get("retry-after", "").strip()
+def retry_after(value: str | None) -> float | None:
+    """An HTTP `Retry-After` header in seconds: delay-seconds, or an HTTP date (RFC 9110 §10.2.3);
+    None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
     if value.isdigit():
         return float(value)
     try:
@@ -82,7 +88,7 @@ def retry_after(response: httpx.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
+        return None
     return max(0.0, (when - now()).total_seconds())
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import email.utils
 import hashlib
 import hmac
 import re
@@ -36,9 +35,8 @@ from frontdesk.channels.base import (
     Verdict,
     unreachable,
 )
-from frontdesk.channels.media import answered, download, later, too_big
+from frontdesk.channels.media import answered, download, later, retry_after, too_big
 from frontdesk.channels.payload import string
-from frontdesk.clock import now
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.message_templates import parse_templates
 from frontdesk.domain.model import ChannelType
@@ -286,22 +284,6 @@ def _failure(response: httpx.Response, what: str) -> SendResult:
     if response.status_code == 429 or response.status_code >= 500:
         return SendResult(Verdict.RETRY, reason, retry_after=retry_after(response.headers.get("retry-after")))
     return SendResult(Verdict.FAILED, reason)
-
-
-def retry_after(value: str | None) -> float | None:
-    """An HTTP `Retry-After` header: delay-seconds, or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now()).total_seconds())
 
 
 def _error_message(response: httpx.Response) -> str:
