@@ -195,11 +195,13 @@ def image_of(server: Server) -> tuple[int, str, str | None]:
     return attachment.message_id, attachment.kind, attachment.file_name
 
 
-def open_thread(page: Page, server: Server, conversation_id: int) -> Locator:
-    """The inbox page on the conversation, live; the agent's image reply in its thread."""
+def open_thread(page: Page, server: Server, conversation: dict[str, Any]) -> Locator:
+    """The inbox page on the conversation (assigned, the question's options shown), live; the
+    agent's image reply in its thread."""
     login(page, server.live, server.live.email, server.live.password)
-    page.goto(f"{server.live.base_url}/inbox?c={conversation_id}")
+    page.goto(f"{server.live.base_url}/inbox?c={conversation['id']}")
     expect(page.locator("body[data-live=on]")).to_be_attached()
+    expect(page.locator("#assign-target")).to_have_value(f"agent:{conversation['assignee_id']}")
     question = page.locator("#messages .msg.out", has_text="Sales, support or billing?")
     expect(question.locator(".quick span")).to_have_text(["Sales", "Support", "Billing"])
     return page.locator("#messages .msg.out", has_text=CAPTION)
@@ -261,7 +263,7 @@ def test_whatsapp_journey(page: Page, whatsapp_server: Server, graph: wa.FakeGra
     wamid = "wamid.OUT2"  # the fake numbers its answers in order: the question was the first
 
     # Meta's statuses: delivered, then read; the inbox page shows the reply read.
-    reply = open_thread(page, server, conversation["id"])
+    reply = open_thread(page, server, assigned)
     expect(reply.locator(".delivery")).to_have_attribute("data-status", "sent")
     webhook(wa.payload("status", id=wamid, status="delivered"))
     expect(reply.locator(".delivery")).to_have_attribute("data-status", "delivered")
@@ -317,7 +319,7 @@ def test_telegram_journey(page: Page, telegram_server: Server, bot_api: tg.FakeB
 
     # Telegram reports no delivery nor read receipts to bots: the reply stays "sent", and the
     # inbox page says so.
-    reply = open_thread(page, server, conversation["id"])
+    reply = open_thread(page, server, assigned)
     expect(reply.locator(".delivery")).to_have_attribute("data-status", "sent")
     expect(reply.locator(".delivery")).to_have_text("✓ sent")
     [message] = [m for m in server.thread(conversation["id"]) if m["id"] == reply_id]
