@@ -30,7 +30,8 @@ from frontdesk.media_fetcher import IN_FLIGHT, PER_CHANNEL
 
 
 def run(config: BenchConfig, workdir: Path) -> dict[str, Any]:
-    """The text load alone, then with the downloads in flight; their ratio of new conversations/s."""
+    """The text load alone, then with the downloads in flight; their ratio of new conversations/s,
+    and of the server CPU each conversation cost (steadier on a machine shared with others)."""
     graph = SlowGraph().start()
     try:
         quiet = phase("quiet", config, workdir, graph, 0)
@@ -38,11 +39,14 @@ def run(config: BenchConfig, workdir: Path) -> dict[str, Any]:
     finally:
         graph.stop()
     ratio = busy["opened_per_s"] / quiet["opened_per_s"] if quiet["opened_per_s"] else None
+    cpu = (quiet["server_cpu_ms_per_conversation"], busy["server_cpu_ms_per_conversation"])
+    cpu_ratio = cpu[0] / cpu[1] if cpu[0] and cpu[1] else None
     return {
         "quiet": quiet,
         "media": busy,
         "fetcher_bound": {"in_flight": IN_FLIGHT, "per_channel": PER_CHANNEL},
         "ratio": None if ratio is None else round(ratio, 3),
+        "cpu_ratio": None if cpu_ratio is None else round(cpu_ratio, 3),  # (a)'s CPU ÷ (b)'s, per conversation
     }
 
 

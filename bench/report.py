@@ -224,8 +224,14 @@ def _media(s7: dict[str, Any]) -> list[str]:
             f" | {pending['before']} → {pending['after']} | {row['downloads_finished']} | {row['server_cpu_cores']}"
             f" | {row.get('server_cpu_ms_per_conversation', '-')} |"
         )
-    ratio = s7.get("ratio")
-    return [*lines, "", f"(b) ÷ (a), new conversations/s: {'-' if ratio is None else f'{ratio:.2f}x'}.", ""]
+    ratio, cpu = s7.get("ratio"), s7.get("cpu_ratio")
+    return [
+        *lines,
+        "",
+        f"(b) ÷ (a), new conversations/s: {'-' if ratio is None else f'{ratio:.2f}x'};"
+        f" by server CPU per conversation ((a)'s ÷ (b)'s): {'-' if cpu is None else f'{cpu:.2f}x'}.",
+        "",
+    ]
 
 
 def _flat(value: Any, prefix: str = "") -> list[str]:
