@@ -98,6 +98,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += _inbox(results["s5"])
     if "s6" in results:
         lines += _webhooks(results["s6"])
+    if "s7" in results:
+        lines += _media(results["s7"])
     if report.get("targets"):
         lines += ["### Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
         lines += [f"| {t['name']} | {t['goal']} | {t['measured']} | {t['met']} |" for t in report["targets"]]
@@ -195,6 +197,39 @@ def _webhooks(s6: dict[str, Any]) -> list[str]:
         "",
         f"WhatsApp ÷ API channel, new conversations/s: {'-' if ratio is None else f'{ratio:.2f}x'};"
         f" by server CPU per conversation (API's ÷ WhatsApp's): {'-' if cpu is None else f'{cpu:.2f}x'}.",
+        "",
+    ]
+
+
+def _media(s7: dict[str, Any]) -> list[str]:
+    """Scenario 7: WhatsApp text webhooks alone, then with media downloads in flight."""
+    rows = {"(a) no downloads": s7["quiet"], "(b) media downloads in flight": s7["media"]}
+    bound = s7["fetcher_bound"]
+    lines = [
+        "### Scenario 7 — WhatsApp text webhooks while media downloads are in flight (workflows off)",
+        "",
+        f"The media fetcher downloads at most {bound['in_flight']} at once ({bound['per_channel']} per channel);"
+        " the rest wait pending. Downloads open: at the slow fake Graph server, sampled every 0.1 s.",
+        "",
+        "| phase | new conversations/s | p50 ms | p99 ms | errors | downloads open (min to max) | attachments pending"
+        " (before → after) | downloads finished | server CPU (cores) | server CPU ms per conversation |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        load, latency = row["load"], row["load"]["latency_ms"]
+        opened, pending = row["downloads_open"], row["attachments_pending"]
+        lines.append(
+            f"| {name} | {row['opened_per_s']:,.0f} | {_ms(latency, 'p50')} | {_ms(latency, 'p99')}"
+            f" | {sum(load['errors'].values())} | {opened['min']} to {opened['max']}"
+            f" | {pending['before']} → {pending['after']} | {row['downloads_finished']} | {row['server_cpu_cores']}"
+            f" | {row.get('server_cpu_ms_per_conversation', '-')} |"
+        )
+    ratio, cpu = s7.get("ratio"), s7.get("cpu_ratio")
+    return [
+        *lines,
+        "",
+        f"(b) ÷ (a), new conversations/s: {'-' if ratio is None else f'{ratio:.2f}x'};"
+        f" by server CPU per conversation ((a)'s ÷ (b)'s): {'-' if cpu is None else f'{cpu:.2f}x'}.",
         "",
     ]
 

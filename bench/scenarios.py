@@ -46,6 +46,7 @@ class BenchConfig:
     inbox_seconds: float = 10.0
     inbox_db: Path | None = None  # scenario 5: build or reuse the data set there (default bench/.data/)
     inbox_rebuild: bool = False
+    media_images: int = 150  # scenario 7: image webhooks posted before the measure (≥ 100 stay pending for 20 s)
     frontdesk_src: Path | None = None  # a snapshot of a commit's src/ (None: the work tree)
 
 

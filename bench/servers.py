@@ -176,13 +176,19 @@ def frontdesk_command(src: Path | None, *args: str) -> tuple[list[str], dict[str
 
 
 def start_frontdesk(
-    workdir: Path, name: str = "frontdesk", src: Path | None = None, database: Path | None = None
+    workdir: Path,
+    name: str = "frontdesk",
+    src: Path | None = None,
+    database: Path | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Server:
     """(b) `frontdesk serve --demo` on a fresh SQLite file; the admin token is read from its output.
     `src`: run the `frontdesk` package found there (a snapshot of a commit) instead of the work tree.
-    `database`: serve that existing database instead (scenario 5's data set; the demo is already in it)."""
+    `database`: serve that existing database instead (scenario 5's data set; the demo is already in it).
+    `settings`: more environment (`FRONTDESK_…`), e.g. a fake provider's base URL."""
     port = free_port()
     command, env = frontdesk_command(src, "serve", "--demo")
+    env.update(settings or {})
     env["FRONTDESK_DATABASE_URL"] = f"sqlite:///{database or workdir / 'frontdesk.db'}"
     env["PORT"] = str(port)
     server = _spawn(name, command, workdir, port, env)

@@ -66,7 +66,26 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, str]]:
             "met": _verdict(None if ratio is None else ratio >= 0.8),
         }
     )
+    found.append(_media(results.get("s7")))
     return found
+
+
+def _media(s7: dict[str, Any] | None) -> dict[str, str]:
+    """Text ingest with media downloads in flight, as a ratio of its rate without."""
+    ratio = (s7 or {}).get("ratio")
+    measured = "-"
+    if s7 and ratio is not None:
+        media = s7["media"]
+        measured = (
+            f"{ratio:.2f}x ({media['downloads_open']['min']} to {media['downloads_open']['max']} downloading,"
+            f" ≥ {media['attachments_pending']['after']} pending)"
+        )
+    return {
+        "name": "S7 text ingest with media downloads in flight",
+        "goal": "≥ 0.8x its rate without",
+        "measured": measured,
+        "met": _verdict(None if ratio is None else ratio >= 0.8),
+    }
 
 
 def _inbox(s5: dict[str, Any] | None) -> list[dict[str, str]]:

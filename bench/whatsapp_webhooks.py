@@ -31,31 +31,28 @@ def new_contact_webhook(path: str, prefix: int, secret: str = APP_SECRET) -> Mak
     """Request i: contact `<prefix><i>`'s first WhatsApp message, signed with `secret`."""
 
     def make(index: int) -> Request:
-        wa_id = f"{prefix}{index:08d}"
-        value = {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": f"Ada Lovelace {index}"}, "wa_id": wa_id}],
-            "messages": [
-                {
-                    "from": wa_id,
-                    "id": f"wamid.bench{prefix}-{index}",
-                    "timestamp": "1749416383",
-                    "type": "text",
-                    "text": {"body": TEXTS[index % len(TEXTS)]},
-                }
-            ],
-        }
-        payload = {
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "0", "changes": [{"field": "messages", "value": value}]}],
-        }
-        body = json.dumps(payload, separators=(",", ":")).encode()
-        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        headers = {"content-type": "application/json", "x-hub-signature-256": f"sha256={signature}"}
-        return Request("POST", path, body, headers)
+        message = {"id": f"wamid.bench{prefix}-{index}", "type": "text", "text": {"body": TEXTS[index % len(TEXTS)]}}
+        return signed_webhook(path, f"{prefix}{index:08d}", message, secret)
 
     return make
+
+
+def signed_webhook(path: str, wa_id: str, message: dict[str, Any], secret: str = APP_SECRET) -> Request:
+    """Contact `wa_id`'s `message` in Meta's webhook envelope, signed with `secret`."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [{"profile": {"name": f"Ada Lovelace {wa_id}"}, "wa_id": wa_id}],
+        "messages": [{"from": wa_id, "timestamp": "1749416383", **message}],
+    }
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "0", "changes": [{"field": "messages", "value": value}]}],
+    }
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"content-type": "application/json", "x-hub-signature-256": f"sha256={signature}"}
+    return Request("POST", path, body, headers)
 
 
 def create_whatsapp_channel(api: httpx.Client) -> int:

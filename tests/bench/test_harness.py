@@ -25,6 +25,7 @@ TINY = BenchConfig(
     queue_size=40,
     waiting_runs=40,
     reply_rate=50.0,
+    media_images=40,
 )
 
 
@@ -45,7 +46,7 @@ def test_the_raw_client_reads_whole_responses_only() -> None:
 @pytest.mark.timeout(300)
 def test_a_quick_run_measures_every_phase_and_writes_the_report(tmp_path: Path) -> None:
     targets = ["bare", "frontdesk", *(["node-red"] if node_red_installed() else [])]
-    report = run(TINY, targets, ["1", "2", "3", "4", "6"], quick=True)
+    report = run(TINY, targets, ["1", "2", "3", "4", "6", "7"], quick=True)
 
     results = report["results"]
     for phase in ("s1_closed", "s1_open", "s2"):
@@ -64,6 +65,11 @@ def test_a_quick_run_measures_every_phase_and_writes_the_report(tmp_path: Path) 
         assert results["s6"][channel]["load"]["errors"] == {}, results["s6"][channel]
         assert results["s6"][channel]["opened"] == results["s6"][channel]["load"]["ok"] > 0
     assert results["s6"]["ratio"] is not None
+    for phase in ("quiet", "media"):  # scenario 7: every text webhook opened a conversation
+        assert results["s7"][phase]["load"]["errors"] == {}, results["s7"][phase]
+        assert results["s7"][phase]["opened"] == results["s7"][phase]["load"]["ok"] > 0
+    assert results["s7"]["media"]["downloads_open"]["max"] > 0
+    assert results["s7"]["media"]["attachments_pending"]["before"] > 0
     assert report["meta"]["cores"] >= 1
     assert {t["name"] for t in report["targets"]} >= {"S2 messages into open conversations"}
 
