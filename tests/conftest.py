@@ -94,13 +94,14 @@ class LiveServer:
 
     def start(self) -> None:
         env = {
+            # Unless a test says otherwise: media in the test's folder, and the demo's WhatsApp and
+            # Telegram channels talking to nobody (a closed loopback port).
+            "FRONTDESK_MEDIA_DIR": str(self.log_path.parent / "media"),
+            "FRONTDESK_WHATSAPP_GRAPH_BASE_URL": "http://127.0.0.1:9",
+            "FRONTDESK_TELEGRAM_BASE_URL": "http://127.0.0.1:9",
             **os.environ,
             "FRONTDESK_DATABASE_URL": self.db_url,
             "PORT": str(self.port),
-            "FRONTDESK_MEDIA_DIR": str(self.log_path.parent / "media"),
-            # The demo's WhatsApp and Telegram channels talk to nobody: a closed loopback port.
-            "FRONTDESK_WHATSAPP_GRAPH_BASE_URL": "http://127.0.0.1:9",
-            "FRONTDESK_TELEGRAM_BASE_URL": "http://127.0.0.1:9",
         }
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(

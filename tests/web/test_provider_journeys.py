@@ -2,13 +2,9 @@
 --demo` and a fake provider on 127.0.0.1: a webhook from a new contact opens a conversation, the
 inbound workflow asks a choice (WhatsApp reply buttons, a Telegram inline keyboard), the contact
 taps one (a `button_reply` webhook, a `callback_query` update), the answer routes and assigns the
-conversation, the assigned agent replies with an image (uploaded to the provider), the provider's
-statuses arrive, and the open inbox page shows the reply's ticks. The proof of each provider's path.
-
-The agent's image goes in through `send_message` (tests.channels.media_support's `stored` and an
-agent's Actor), the action the inbox and the API reply through: main's inbox reply box and the
-API's reply take no file yet. The test writes from its own process into the server's database and
-media store, as the `frontdesk` commands do beside a running server."""
+conversation, an agent replies with an image from the inbox's reply box (uploaded to the
+provider), the provider's statuses arrive, and the open inbox page shows the reply's ticks. The
+proof of each provider's path."""
 
 from __future__ import annotations
 
@@ -21,13 +17,9 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from frontdesk.actions.conversations import send_message
-from frontdesk.domain.model import Actor, AttachmentKind, AuthorKind
-from frontdesk.store.database import Database
-from frontdesk.store.media import LocalMediaStore
 from tests.channels import telegram_support as tg
 from tests.channels import whatsapp_support as wa
-from tests.channels.media_support import PNG, all_attachments, stored
+from tests.channels.media_support import PNG
 from tests.conftest import LiveServer
 from tests.factories import eventually
 from tests.web.support import api, login, team_id
@@ -68,12 +60,10 @@ WORKFLOW = {
 
 class Server:
     """`frontdesk serve --demo` (its seeded workflow disabled, this file's installed), its
-    providers' base URLs pointed at a fake, and its database and media store opened here too."""
+    providers' base URLs pointed at a fake."""
 
-    def __init__(self, live: LiveServer, media_dir: Path) -> None:
+    def __init__(self, live: LiveServer) -> None:
         self.live = live
-        self.db = Database(live.db_url)
-        self.media = LocalMediaStore(media_dir)
         self.api = api(live)
 
     def install_journey(self) -> None:
@@ -115,19 +105,8 @@ class Server:
 
         return eventually(probe, "the run completed")
 
-    def agent_replies_with_image(self, conversation_id: int, agent_id: int) -> int:
-        """The assigned agent's reply: a PNG with a caption, as the inbox's reply queues it."""
-        image = stored(self, AttachmentKind.IMAGE, "image/png", "label.png", PNG)
-        actor = Actor(AuthorKind.AGENT, agent_id)
-        return self.db.write_sync(lambda c: send_message(c, conversation_id, actor, CAPTION, None, [image]))
-
-    @property
-    def state(self) -> Server:  # `stored` takes an app and puts the bytes in `app.state.media`
-        return self
-
     def close(self) -> None:
         self.api.close()
-        self.db.close()
 
 
 @pytest.fixture
@@ -145,14 +124,11 @@ def bot_api() -> Iterator[tg.FakeBotApi]:
 
 
 def start(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[Server]:
-    media_dir = tmp_path / "media"
-    monkeypatch.setenv("FRONTDESK_MEDIA_DIR", str(media_dir))
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     live = LiveServer(db_url, tmp_path / "server.log")
     live.start()
-    server = Server(live, media_dir)
-    server.db.start()
+    server = Server(live)
     server.install_journey()
     yield server
     server.close()
@@ -188,26 +164,37 @@ def assigned_in_support(server: Server, conversation_id: int) -> dict[str, Any]:
     return conversation
 
 
-def image_of(server: Server) -> tuple[int, str, str | None]:
-    """The one attachment in the database: its message, kind and name (the messages API does
-    not list a message's attachments on main yet)."""
-    [attachment] = all_attachments(server.db)
-    return attachment.message_id, attachment.kind, attachment.file_name
-
-
-def open_thread(page: Page, server: Server, conversation: dict[str, Any]) -> Locator:
-    """The inbox page on the conversation (assigned, the question's options shown), live; the
-    agent's image reply in its thread."""
+def open_thread(page: Page, server: Server, conversation: dict[str, Any]) -> None:
+    """The inbox page on the conversation: assigned, the question's options shown, live."""
     login(page, server.live, server.live.email, server.live.password)
     page.goto(f"{server.live.base_url}/inbox?c={conversation['id']}")
     expect(page.locator("body[data-live=on]")).to_be_attached()
     expect(page.locator("#assign-target")).to_have_value(f"agent:{conversation['assignee_id']}")
     question = page.locator("#messages .msg.out", has_text="Sales, support or billing?")
     expect(question.locator(".quick span")).to_have_text(["Sales", "Support", "Billing"])
-    return page.locator("#messages .msg.out", has_text=CAPTION)
 
 
-def test_whatsapp_journey(page: Page, whatsapp_server: Server, graph: wa.FakeGraph) -> None:
+def reply_with_image(page: Page, server: Server, conversation_id: int, tmp_path: Path) -> tuple[Locator, int]:
+    """An agent's reply from the reply box: a caption and a PNG chosen in the file input. The
+    reply's place in the page, and its id."""
+    (tmp_path / "label.png").write_bytes(PNG)
+    page.fill("#reply-text", CAPTION)
+    page.set_input_files("#reply-files", str(tmp_path / "label.png"))
+    page.click(".reply button")
+    reply = page.locator("#messages .msg.out", has_text=CAPTION)
+    expect(reply.locator("img")).to_be_visible()
+    [message] = [m for m in server.thread(conversation_id) if m["text"] == CAPTION]
+    [image] = message["attachments"]
+    assert (image["kind"], image["file_name"], image["mime_type"], image["size"]) == (
+        "image",
+        "label.png",
+        "image/png",
+        len(PNG),
+    )
+    return reply, int(message["id"])
+
+
+def test_whatsapp_journey(page: Page, whatsapp_server: Server, graph: wa.FakeGraph, tmp_path: Path) -> None:
     server = whatsapp_server
     channel_id = server.channel(
         {
@@ -251,8 +238,9 @@ def test_whatsapp_journey(page: Page, whatsapp_server: Server, graph: wa.FakeGra
         "Support",
     ]
 
-    # The assigned agent replies with an image: uploaded, then sent as an image message by its id.
-    reply_id = server.agent_replies_with_image(conversation["id"], assigned["assignee_id"])
+    # An agent replies from the inbox with an image: uploaded, then sent as an image message by its id.
+    open_thread(page, server, assigned)
+    reply, reply_id = reply_with_image(page, server, conversation["id"], tmp_path)
     [upload] = eventually(lambda: graph.uploads or None, "the image uploaded to the Graph API")
     assert upload.problem is None and upload.status == 200
     assert upload.file is not None and upload.file.content == PNG and upload.fields["type"] == "image/png"
@@ -262,8 +250,7 @@ def test_whatsapp_journey(page: Page, whatsapp_server: Server, graph: wa.FakeGra
     assert sent.body["image"] == {"id": "media-1", "caption": CAPTION}
     wamid = "wamid.OUT2"  # the fake numbers its answers in order: the question was the first
 
-    # Meta's statuses: delivered, then read; the inbox page shows the reply read.
-    reply = open_thread(page, server, assigned)
+    # Meta's statuses: delivered, then read; the open inbox page shows the reply read.
     expect(reply.locator(".delivery")).to_have_attribute("data-status", "sent")
     webhook(wa.payload("status", id=wamid, status="delivered"))
     expect(reply.locator(".delivery")).to_have_attribute("data-status", "delivered")
@@ -272,10 +259,9 @@ def test_whatsapp_journey(page: Page, whatsapp_server: Server, graph: wa.FakeGra
     expect(reply.locator(".delivery")).to_have_text("✓✓ read")
     [message] = [m for m in server.thread(conversation["id"]) if m["id"] == reply_id]
     assert message["delivery_status"] == "read"
-    assert image_of(server) == (reply_id, "image", "label.png")
 
 
-def test_telegram_journey(page: Page, telegram_server: Server, bot_api: tg.FakeBotApi) -> None:
+def test_telegram_journey(page: Page, telegram_server: Server, bot_api: tg.FakeBotApi, tmp_path: Path) -> None:
     server = telegram_server
     channel_id = server.channel(
         {"type": "telegram", "name": "Telegram journey", "bot_token": tg.BOT_TOKEN, "webhook_secret": tg.WEBHOOK_SECRET}
@@ -310,8 +296,9 @@ def test_telegram_journey(page: Page, telegram_server: Server, bot_api: tg.FakeB
         "Support",
     ]
 
-    # The assigned agent replies with an image: a sendPhoto multipart upload with the caption.
-    reply_id = server.agent_replies_with_image(conversation["id"], assigned["assignee_id"])
+    # An agent replies from the inbox with an image: a sendPhoto multipart upload with the caption.
+    open_thread(page, server, assigned)
+    reply, reply_id = reply_with_image(page, server, conversation["id"], tmp_path)
     sent = eventually(lambda: bot_api.sent[1:] or None, "the photo sent to Telegram")[0]
     assert sent.problem is None and sent.status == 200 and sent.path.endswith("/sendPhoto")
     assert sent.body["chat_id"] == str(tg.CHAT_ID) and sent.body["caption"] == CAPTION
@@ -319,9 +306,7 @@ def test_telegram_journey(page: Page, telegram_server: Server, bot_api: tg.FakeB
 
     # Telegram reports no delivery nor read receipts to bots: the reply stays "sent", and the
     # inbox page says so.
-    reply = open_thread(page, server, assigned)
     expect(reply.locator(".delivery")).to_have_attribute("data-status", "sent")
     expect(reply.locator(".delivery")).to_have_text("✓ sent")
     [message] = [m for m in server.thread(conversation["id"]) if m["id"] == reply_id]
     assert message["delivery_status"] == "sent"
-    assert image_of(server) == (reply_id, "image", "label.png")
