@@ -19,7 +19,7 @@ from frontdesk.channels.base import (
     Verdict,
     nothing_to_check,
 )
-from frontdesk.channels.media import fetch_source_url
+from frontdesk.channels.media import no_provider_media
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Attachment, Channel, Outbound
@@ -101,8 +101,8 @@ class ApiChannel:
     async def fetch_media(
         self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int
     ) -> MediaFetch:
-        """An attachment given by URL, through the private-address guard."""
-        return await fetch_source_url(client, attachment, settings, limit)
+        """Nothing: the media fetcher fetches a URL itself; these channels have no provider media."""
+        return no_provider_media("API")
 
 
 def _body(message: Outbound) -> bytes:

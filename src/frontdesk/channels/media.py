@@ -92,6 +92,10 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, (when - now()).total_seconds())
 
 
+def no_provider_media(kind: str) -> MediaFetch:
+    return MediaFetch(error=f"nothing to fetch: {kind} channels have no provider media")
+
+
 async def fetch_source_url(
     client: httpx.AsyncClient, attachment: Attachment, settings: Settings, limit: int
 ) -> MediaFetch:
