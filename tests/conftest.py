@@ -1,11 +1,10 @@
-"""Shared fixtures: a real, migrated SQLite database per test, the real app, a real server process."""
+"""Shared fixtures: a real, migrated database per test (SQLite, or PostgreSQL in the second pass of
+`make test`: tests/databases.py), the real app, a real server process."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +19,8 @@ from frontdesk import assignment
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
-from frontdesk.store.migrate import upgrade
+from tests import pgcluster
+from tests.databases import ON_POSTGRESQL, Databases
 from tests.factories import Api, make_token
 
 assignment.install()  # as every composition root does: tests write through actions/ directly
@@ -29,22 +29,23 @@ FRONTDESK = Path(sys.executable).parent / "frontdesk"
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     """Migrate once; each test gets a copy (running Alembic per test would dominate the suite)."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    db = Database(f"sqlite:///{path}")
-    upgrade(db.write_engine)
-    db.close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return path
+    folder = tmp_path_factory.mktemp("template")
+    if not ON_POSTGRESQL:
+        yield Databases(folder, None)
+        return
+    with pgcluster.running() as server_url:
+        databases = Databases(folder, server_url)
+        yield databases
+        databases.close()
 
 
 @pytest.fixture
-def db_url(template_db: Path, tmp_path: Path) -> str:
-    path = tmp_path / "frontdesk.db"
-    shutil.copy(template_db, path)
-    return f"sqlite:///{path}"
+def db_url(template_db: Databases, tmp_path: Path) -> Iterator[str]:
+    url = template_db.new(tmp_path)
+    yield url
+    template_db.drop(url)
 
 
 @pytest.fixture

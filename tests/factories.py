@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -21,6 +20,7 @@ from frontdesk.actions.agents import create_agent
 from frontdesk.actions.tokens import create_token
 from frontdesk.domain.model import SYSTEM, Availability, Role
 from frontdesk.store.database import Database
+from tests.databases import Databases
 
 _ids = itertools.count(1)
 T = TypeVar("T")
@@ -45,17 +45,17 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 @contextmanager
-def fresh_database(template: Path) -> Iterator[Database]:
-    """A started Database on a private copy of the migrated template (for property tests)."""
+def fresh_database(template: Databases) -> Iterator[Database]:
+    """A started Database of its own, migrated (for property tests: one per example)."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "db.sqlite"
-        shutil.copy(template, path)
-        db = Database(f"sqlite:///{path}")
+        url = template.new(Path(folder))
+        db = Database(url)
         db.start()
         try:
             yield db
         finally:
             db.close()
+            template.drop(url)
 
 
 def make_token(db: Database, role: str, agent_id: int | None = None) -> str:

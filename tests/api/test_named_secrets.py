@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.databases import stored_bytes
 from tests.factories import Api, make_token
 
 VALUE = "crm-key-5f0c1e9b7a"
@@ -29,9 +28,7 @@ def test_an_admin_sets_a_secret_and_the_api_shows_its_name_and_dates_never_its_v
 def test_a_secret_value_is_sealed_in_the_database_files(admin: Api, db_url: str) -> None:
     assert admin.put("/api/v1/secrets/CRM_KEY", {"value": VALUE}).status_code == 201
 
-    path = Path(db_url.removeprefix("sqlite:///"))
-    stored = b"".join(p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name))
-    assert VALUE.encode() not in stored
+    assert VALUE.encode() not in stored_bytes(db_url)
 
 
 def test_a_deleted_secret_is_gone_and_deleting_it_again_is_a_404(admin: Api) -> None:

@@ -4,7 +4,6 @@ attachment wakes the worker's media fetcher, which stores the content where the 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tests.channels.whatsapp_support import (
     sign,
 )
 from tests.conftest import LiveServer
+from tests.databases import query
 from tests.factories import eventually
 
 IMAGE_ID = "1003383421387256"
@@ -45,9 +45,8 @@ def media_dir(graph: FakeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def _state(db_url: str) -> str | None:
-    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
-        row = conn.execute("SELECT state FROM attachments").fetchone()
-    return None if row is None else str(row[0])
+    found = query(db_url, "SELECT state FROM attachments")
+    return None if not found else str(found[0][0])
 
 
 def test_the_worker_fetches_an_image_the_server_stored(

@@ -7,12 +7,12 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from frontdesk.settings import Settings
+from tests.databases import stored_bytes
 from tests.engine.support import install, runs, setup_organisation
 from tests.factories import Api, eventually
 
@@ -91,9 +91,7 @@ def test_the_call_carries_the_secret_and_nothing_recorded_or_returned_holds_it(
     assert step["output"]["request"]["headers"] == {"Authorization": "Bearer {{ secrets.CRM_KEY }}"}
     finished = [s for s in detail.json()["steps"] if s["step_id"] == "lookup" and s["branch"] == "success"]
     assert finished[0]["output"]["saved"] == {"seen": "Bearer [secret]", "plan": "pro"}
-    path = Path(db_url.removeprefix("sqlite:///"))
-    stored = b"".join(p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name))
-    assert VALUE.encode() not in stored
+    assert VALUE.encode() not in stored_bytes(db_url)
 
 
 def test_a_secret_deleted_after_publishing_fails_the_call_naming_it(admin: Api, echo: Any) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.store.database import Database
 from frontdesk.store.tables import contacts, conversations, teams
+from tests.databases import sqlite_only
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -88,6 +89,7 @@ def test_an_acknowledged_write_is_visible_to_a_fresh_connection(db: Database, db
     assert len(acknowledged) == 50
 
 
+@sqlite_only("SQLite's journal and sync settings")
 def test_sqlite_runs_in_wal_mode_with_full_sync(db: Database) -> None:
     def pragmas(c: Connection) -> tuple[str, int]:
         return c.exec_driver_sql("PRAGMA journal_mode").scalar(), c.exec_driver_sql("PRAGMA synchronous").scalar()
@@ -95,6 +97,7 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(db: Database) -> None:
     assert db.write_sync(pragmas) == ("wal", 2)  # 2 = FULL
 
 
+@sqlite_only("SQLite's writer lock file (PostgreSQL orders writers itself)")
 def test_two_databases_on_one_file_take_turns_instead_of_failing_on_the_lock(db_url: str) -> None:
     """The server and its worker write the same SQLite file (ADR 0004). With SQLite's busy
     handler off, a second writer would fail with 'database is locked' while the first holds its

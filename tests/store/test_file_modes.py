@@ -14,6 +14,9 @@ from frontdesk.clock import now
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
 from frontdesk.store.tables import teams
+from tests.databases import sqlite_only
+
+pytestmark = sqlite_only("the modes of SQLite's files (PostgreSQL keeps its own)")
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ from sqlalchemy import Connection, insert, select
 
 from frontdesk.store import rows
 from frontdesk.store.database import Database
+from frontdesk.store.dialects.postgresql import without_nul
 from frontdesk.store.tables import contact_identities, contacts, messages, teams
+from tests.databases import ON_POSTGRESQL
 
 PARIS = dt.timezone(dt.timedelta(hours=2))
 JSON = st.recursive(
@@ -46,6 +48,8 @@ def test_a_row_written_here_reads_the_same_through_sqlalchemy_and_back(
     by_sqlalchemy, theirs_by_us, ours_by_us = db.write_sync(both)
 
     expected = {**values, "created_at": at.astimezone(dt.UTC), "updated_at": at.astimezone(dt.UTC)}
+    if ON_POSTGRESQL:  # its text cannot hold NUL: the dialect writes U+FFFD instead
+        expected = without_nul(expected)
     for found in (by_sqlalchemy, theirs_by_us, ours_by_us):
         assert {k: found[k] for k in expected} == expected
         assert found["created_at"].tzinfo is dt.UTC

@@ -17,6 +17,9 @@ from frontdesk.store.database import Database
 from frontdesk.store.encryption import SecretKeyProblem
 from frontdesk.store.migrate import alembic_config, upgrade
 from frontdesk.store.sql.channels import channel_secrets
+from tests.databases import sqlite_only
+
+pytestmark = sqlite_only("reads the bytes of the database file a thief would copy")
 
 
 def _secret(conn: Connection, channel_id: int) -> str | None:

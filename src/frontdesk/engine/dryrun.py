@@ -56,6 +56,9 @@ class MemoryRuntime:
     def visits(self) -> int:
         return self.state.visits.get(self.state.step_id or "", 0)
 
+    def is_store_failure(self, exc: Exception) -> bool:
+        return False  # nothing is written
+
     def send_message(self, text: str, quick_replies: list[str], attachments: Sequence[NewAttachment] = ()) -> None:
         effect: dict[str, Any] = {"send_message": text, "quick_replies": quick_replies}
         if attachments:

@@ -73,6 +73,8 @@ def advance(workflow: Workflow, state: RunState, runtime: Runtime, signal: Signa
             _end(state, RunStatus.CANCELLED, str(exc))
             return records
         except Exception as exc:  # a step's failure ends its run, never the engine
+            if runtime.is_store_failure(exc):
+                raise  # the transaction is spoilt (PostgreSQL) or must be retried: not the step's doing
             records.append(_record(step.id, step.type, Outcome(branch=""), started, error=_describe(exc)))
             _end(state, RunStatus.FAILED, f"step {step.id!r} failed: {_describe(exc)}")
             return records

@@ -14,7 +14,7 @@ from frontdesk.engine.interpreter import RunState, StepRecord, advance
 from frontdesk.engine.runtime import DbRuntime
 from frontdesk.steps.base import Signal, Wait
 from frontdesk.store import rows
-from frontdesk.store.database import wake
+from frontdesk.store.database import conflicted, wake
 from frontdesk.store.sql import events, runs
 from frontdesk.workflows.definition import Workflow, parse
 
@@ -123,6 +123,8 @@ def resume(
             records = advance(run.workflow, run.state, runtime, signal)
             _save(conn, run, records, now)
     except Exception as exc:  # never let one run break the batch it is processed in
+        if conflicted(exc):
+            raise  # another process wrote what this batch read: the writer retries the batch
         log.exception("run failed to advance", extra={"run_id": run.id})
         run.state.status, run.state.end_reason, run.state.wait = RunStatus.FAILED, f"engine error: {exc}", None
         _save(conn, run, [], now)

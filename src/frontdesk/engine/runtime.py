@@ -23,6 +23,7 @@ from frontdesk.domain.workflows import templates
 from frontdesk.engine.interpreter import RunCancelled, StepFailed
 from frontdesk.steps.base import Assignment, Catalog
 from frontdesk.store import rows
+from frontdesk.store.database import is_store_failure
 from frontdesk.store.sql import channels, contacts, runs
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ class DbRuntime:
 
     def visits(self) -> int:
         return self.run.state.visits.get(self.run.state.step_id or "", 0)
+
+    def is_store_failure(self, exc: Exception) -> bool:
+        return is_store_failure(exc)
 
     # -- acting ------------------------------------------------------------------------------
     def _conversation(self) -> int:

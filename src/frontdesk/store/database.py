@@ -24,7 +24,10 @@ import fcntl
 import logging
 import os
 import queue
+import random
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -32,12 +35,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from frontdesk.store import dialects, rows
+from frontdesk.store.dialects import postgresql
 from frontdesk.store.dialects.base import dumps, loads
 from frontdesk.store.encryption import SecretBox, attach
+from frontdesk.store.sql.events import drop_events_after, events_at_commit, pending_events
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +78,7 @@ class Database:
 
     def __init__(self, url: str, *, read_pool_size: int = 4, secret_key: str | None = None) -> None:
         """`secret_key`: FRONTDESK_SECRET_KEY; None uses (and makes once) the key file `key_path(url)`."""
-        self.url = url
+        self.url = url = with_driver(url)
         self.dialect = dialects.for_url(url)  # how the store's statements run on this database
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
@@ -163,19 +170,21 @@ class Database:
         return batch, False
 
     def _commit_batch(self, conn: Connection, batch: list[_Job]) -> None:
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
-        conn.info.pop(WAKE_KEY, None)
-        try:
-            with self._turn, conn.begin():
-                for job in batch:
-                    if not job.future.set_running_or_notify_cancel():
-                        continue  # the caller gave up before its turn: nothing was acknowledged
-                    outcomes.append(_run_in_savepoint(conn, job))
-        except Exception as exc:  # the commit itself failed: nobody's write is durable
-            log.exception("batch commit failed", extra={"batch": len(batch)})
-            for job, _, _ in outcomes:
-                job.future.set_exception(exc)
+        jobs = [job for job in batch if job.future.set_running_or_notify_cancel()]  # others gave up
+        if not jobs:
             return
+        try:
+            outcomes = self._attempts(conn, jobs, BATCH_ATTEMPTS)
+        except Conflict:  # the batch kept colliding with other processes' writes: one job at a time
+            outcomes = []
+            for job in jobs:
+                try:
+                    outcomes.extend(self._attempts(conn, [job], JOB_ATTEMPTS))
+                except Exception as exc:
+                    outcomes.append((job, None, exc))
+        except Exception as exc:  # the commit itself failed: nobody's write is durable
+            log.exception("batch commit failed", extra={"batch": len(jobs)})
+            outcomes = [(job, None, exc) for job in jobs]
         for job, value, error in outcomes:
             if error is None:
                 job.future.set_result(value)
@@ -185,26 +194,91 @@ class Database:
         if topics:
             self.announce(topics)
 
+    def _attempts(self, conn: Connection, jobs: list[_Job], attempts: int) -> list[_Outcome]:
+        """Run `jobs` in one transaction, again from the start (at most `attempts` times in all)
+        while PostgreSQL reports a serialization conflict or a deadlock with another process."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._transaction(conn, jobs)
+            except Exception as exc:
+                if not conflicted(exc):
+                    raise
+                if attempt == attempts:
+                    raise Conflict(str(exc)) from exc
+                log.info("write conflict; retrying", extra={"batch": len(jobs), "attempt": attempt})
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+        raise AssertionError("unreachable")
 
-def _run_in_savepoint(conn: Connection, job: _Job) -> tuple[_Job, Any, BaseException | None]:
+    def _transaction(self, conn: Connection, jobs: list[_Job]) -> list[_Outcome]:
+        conn.info[WAKE_KEY] = set()
+        outcomes: list[_Outcome] = []
+        with self._turn, conn.begin(), events_at_commit(conn):
+            for job in jobs:
+                outcome = _run_in_savepoint(conn, job)
+                if outcome[2] is not None and conflicted(outcome[2]):
+                    raise outcome[2]  # the whole transaction is spoilt, not only this job
+                outcomes.append(outcome)
+        return outcomes
+
+
+_Outcome = tuple[_Job, Any, BaseException | None]
+BATCH_ATTEMPTS = 3  # then each job of the batch on its own
+JOB_ATTEMPTS = 10
+_RETRYABLE = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+class Conflict(Exception):
+    """A write kept conflicting with concurrent writes of other processes (PostgreSQL)."""
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """Whether `exc` came from the database (its driver, or SQLAlchemy wrapping it)."""
+    return isinstance(exc, sqlite3.Error | psycopg.Error | DBAPIError)
+
+
+def conflicted(exc: BaseException) -> bool:
+    """Whether `exc` (from the driver, or SQLAlchemy's wrapper of it) is a conflict worth a retry."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if getattr(seen, "sqlstate", None) in _RETRYABLE:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return False
+
+
+def _run_in_savepoint(conn: Connection, job: _Job) -> _Outcome:
+    mark = pending_events(conn)
     try:
         with rows.savepoint(conn):  # on the driver's cursor: SQLAlchemy's nested transactions cost ~0.1 ms
             value = job.work(conn)
     except Exception as exc:
+        drop_events_after(conn, mark)  # its events go with the rest of its writes
         return job, None, exc
     return job, value, None
 
 
 def _engine(url: str, is_sqlite: bool, *, pool_size: int, begin: str) -> Engine:
     if not is_sqlite:
-        return create_engine(
+        # The writer's transactions are SERIALIZABLE: each process's writer commits as if it were
+        # the only one, as on SQLite (a conflict is retried, `_attempts`); readers see a snapshot.
+        engine = create_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
-            json_serializer=dumps,
+            isolation_level="SERIALIZABLE" if begin == "BEGIN IMMEDIATE" else "REPEATABLE READ",
+            connect_args={"options": "-c TimeZone=UTC", "application_name": "frontdesk"},
+            json_serializer=postgresql.dumps_without_nul,
             json_deserializer=loads,
         )
+
+        @event.listens_for(engine, "before_cursor_execute", retval=True)
+        def _without_nul(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> tuple[str, Any]:
+            return sql, postgresql.clean_parameters(params) if params else params
+
+        return engine
     sizes = {} if in_memory(url) else {"pool_size": pool_size, "max_overflow": pool_size}
     engine = create_engine(
         url, connect_args={"check_same_thread": False}, json_serializer=dumps, json_deserializer=loads, **sizes
@@ -250,6 +324,14 @@ class _WriterTurn:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def with_driver(url: str) -> str:
+    """`postgresql://…` means psycopg 3 (SQLAlchemy's default would be psycopg2, not installed)."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
 
 
 def in_memory(url: str) -> bool:

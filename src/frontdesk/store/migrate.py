@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from frontdesk.store.database import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x46_44_4D_47  # "FDMG": PostgreSQL's advisory lock held while one process migrates
 
 
 def alembic_config(url: str) -> Config:
@@ -24,6 +25,8 @@ def upgrade(engine: Engine) -> None:
     """Migrate to head over `engine`'s connection (the writer is not running yet)."""
     config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # several processes may start at once: one migrates
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
 

@@ -65,6 +65,12 @@ def execute(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Cursor:
     return session.dialect.execute(session.driver, sql, tuple(params))
 
 
+def order_events(conn: Connection) -> None:
+    """Make `conn`'s transaction the only one inserting events until it ends (events.py, ADR 0008)."""
+    session = _session(conn)
+    session.dialect.order_events(session.driver)
+
+
 @contextlib.contextmanager
 def savepoint(conn: Connection) -> Iterator[None]:
     """Undo what the block wrote if it raises (a SAVEPOINT on the driver, nested as deep as needed)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -24,8 +25,9 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnClause
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from frontdesk.store.encryption import box_of
 
@@ -40,20 +42,27 @@ metadata = MetaData(
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (the rowid) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+# JSON text on SQLite, jsonb on PostgreSQL (migration 0014 turns the older json columns into it).
+Json = JSON().with_variant(JSONB(), "postgresql")
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Stores naive UTC, returns aware UTC: one convention on SQLite and PostgreSQL."""
+    """Takes and returns aware UTC. SQLite stores it as naive UTC text, PostgreSQL as `timestamptz`
+    (migration 0014 turns the older `timestamp` columns into it)."""
 
     impl = DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(DateTime(timezone=dialect.name == "postgresql"))
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
+        utc = value.astimezone(dt.UTC)
+        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -91,7 +100,7 @@ agents = Table(
     Column("role", String(16), nullable=False),
     Column("availability", String(16), nullable=False),
     Column("capacity", Integer, nullable=False),
-    Column("skills", JSON, nullable=False),
+    Column("skills", Json, nullable=False),
     Column("availability_changed_at", UTCDateTime(), nullable=False),
     # Kept in the same transaction as every assignment and close (never COUNT(*) per decision).
     Column("open_count", Integer, nullable=False, server_default=text("0")),
@@ -108,8 +117,8 @@ teams = Table(
     metadata,
     _id(),
     Column("name", String(120), nullable=False, unique=True),
-    Column("assignment", JSON, nullable=False),
-    Column("business_hours", JSON, nullable=True),
+    Column("assignment", Json, nullable=False),
+    Column("business_hours", Json, nullable=True),
     Column("away_message", Text, nullable=True),
     Column("rr_last_agent_id", Id, nullable=True),  # the round robin's place, kept across restarts
     _created(),
@@ -131,7 +140,7 @@ channels = Table(
     _id(),
     Column("type", String(32), nullable=False),
     Column("name", String(120), nullable=False),
-    Column("config", JSON, nullable=False),
+    Column("config", Json, nullable=False),
     Column("secret", Encrypted(), nullable=False),  # signs inbound calls, outbound calls, visitor tokens
     # After a rotation the previous secret still verifies inbound calls until then (not outbound).
     Column("previous_secret", Encrypted(), nullable=True),
@@ -149,7 +158,7 @@ contact_fields = Table(
     Column("key", String(64), nullable=False, unique=True),
     Column("label", String(120), nullable=False),
     Column("type", String(16), nullable=False),
-    Column("options", JSON, nullable=False),
+    Column("options", Json, nullable=False),
     _created(),
 )
 
@@ -158,8 +167,8 @@ contacts = Table(
     metadata,
     _id(),
     Column("name", String(200), nullable=True),
-    Column("fields", JSON, nullable=False),
-    Column("tags", JSON, nullable=False),
+    Column("fields", Json, nullable=False),
+    Column("tags", Json, nullable=False),
     Column("owner_agent_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False),
@@ -202,7 +211,7 @@ conversations = Table(
     Column("assigned_at", UTCDateTime(), nullable=True),
     Column("first_reply_at", UTCDateTime(), nullable=True),  # the assignee's first answer
     Column("reply_due_at", UTCDateTime(), nullable=True),  # reassign if still unanswered then
-    Column("required_skills", JSON, nullable=True),
+    Column("required_skills", Json, nullable=True),
     Column("away_sent_at", UTCDateTime(), nullable=True),
     # Invariant 1: at most one open conversation per contact, whatever the number of processes.
     Index(
@@ -231,7 +240,7 @@ queue_entries = Table(
     Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, unique=True),
     Column("team_id", Id, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
     Column("priority", Integer, nullable=False),
-    Column("skills", JSON, nullable=False),
+    Column("skills", Json, nullable=False),
     Column("relax_at", UTCDateTime(), nullable=True),  # skills stop mattering from then on
     Column("enqueued_at", UTCDateTime(), nullable=False),
     Index("ix_queue_entries_order", "team_id", "priority", "enqueued_at"),
@@ -258,8 +267,8 @@ messages = Table(
     Column("next_attempt_at", UTCDateTime(), nullable=True),
     Column("delivery_error", Text, nullable=True),
     Column("private", Boolean, nullable=False, server_default=false()),  # internal note
-    Column("quick_replies", JSON, nullable=True),
-    Column("template", JSON, nullable=True),  # a template message: {name, language, parameters}
+    Column("quick_replies", Json, nullable=True),
+    Column("template", Json, nullable=True),  # a template message: {name, language, parameters}
     _created(),
     # Invariant 3: a provider's retry can never store a message twice.
     UniqueConstraint("channel_id", "provider_message_id"),
@@ -285,7 +294,7 @@ attachments = Table(
     Column("storage_key", String(200), nullable=True),
     Column("provider_media_id", String(500), nullable=True),
     Column("source_url", Text, nullable=True),
-    Column("data", JSON, nullable=True),
+    Column("data", Json, nullable=True),
     Column("error", Text, nullable=True),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", UTCDateTime(), nullable=True),
@@ -307,7 +316,7 @@ events = Table(
     Column("type", String(64), nullable=False),
     Column("contact_id", Id, nullable=True),
     Column("conversation_id", Id, nullable=True),
-    Column("payload", JSON, nullable=False),
+    Column("payload", Json, nullable=False),
     _created(),
     Index("ix_events_contact", "contact_id", "id"),
     sqlite_autoincrement=True,  # ids are never reused: the cursor only moves forward
@@ -334,7 +343,7 @@ workflows = Table(
     Column("name", String(120), nullable=False, unique=True),
     Column("description", Text, nullable=True),
     Column("trigger_event", String(64), nullable=True),  # of the published version, for matching
-    Column("draft", JSON, nullable=False),
+    Column("draft", Json, nullable=False),
     Column("published_version_id", Id, nullable=True),
     Column("enabled", Boolean, nullable=False),
     Column("webhook_key", String(64), nullable=False, unique=True),
@@ -348,8 +357,8 @@ workflow_versions = Table(
     _id(),
     Column("workflow_id", Id, ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False),
     Column("number", Integer, nullable=False),
-    Column("definition", JSON, nullable=False),  # immutable once written
-    Column("published_by", JSON, nullable=False),
+    Column("definition", Json, nullable=False),  # immutable once written
+    Column("published_by", Json, nullable=False),
     _created(),
     UniqueConstraint("workflow_id", "number"),
 )
@@ -363,18 +372,18 @@ workflow_runs = Table(
     Column("workflow_id", Id, ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False),
     Column("version_id", Id, ForeignKey("workflow_versions.id", ondelete="CASCADE"), nullable=False),
     Column("trigger_event_id", Id, nullable=True),
-    Column("trigger", JSON, nullable=False),  # the event and message that started the run
+    Column("trigger", Json, nullable=False),  # the event and message that started the run
     Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=True),
     Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True),
     Column("status", String(16), nullable=False),
     Column("step_id", String(64), nullable=True),
-    Column("vars", JSON, nullable=False),
-    Column("step_state", JSON, nullable=False),
-    Column("visits", JSON, nullable=False),
+    Column("vars", Json, nullable=False),
+    Column("step_state", Json, nullable=False),
+    Column("visits", Json, nullable=False),
     Column("wait_kind", String(16), nullable=True),
     Column("wait_until", UTCDateTime(), nullable=True),
     Column("wait_after_event", Id, nullable=True),  # only replies newer than the question count
-    Column("http_request", JSON, nullable=True),
+    Column("http_request", Json, nullable=True),
     Column("lease_until", UTCDateTime(), nullable=True),
     Column("steps_executed", Integer, nullable=False, server_default=text("0")),
     Column("started_at", UTCDateTime(), nullable=False),
@@ -398,7 +407,7 @@ workflow_run_steps = Table(
     Column("step_type", String(32), nullable=False),
     Column("branch", String(64), nullable=True),
     Column("reason", Text, nullable=True),
-    Column("output", JSON, nullable=False),
+    Column("output", Json, nullable=False),
     Column("error", Text, nullable=True),
     Column("waiting", String(16), nullable=True),
     Column("started_at", UTCDateTime(), nullable=False),

@@ -1,7 +1,6 @@
 """The dialects the store's statements run on, by SQLAlchemy's name for the database.
 
-`Database` chooses one from its URL. The PostgreSQL issue adds `postgresql.py` (the driver's
-placeholders, native timestamps and JSON) and its line below; no statement in `store/sql/` changes.
+`Database` chooses one from its URL. No statement in `store/sql/` depends on which.
 """
 
 from __future__ import annotations
@@ -9,9 +8,10 @@ from __future__ import annotations
 from sqlalchemy.engine import make_url
 
 from frontdesk.store.dialects.base import Dialect
+from frontdesk.store.dialects.postgresql import PostgreSQL
 from frontdesk.store.dialects.sqlite import SQLite
 
-_DIALECTS: dict[str, type[Dialect]] = {SQLite.name: SQLite}
+_DIALECTS: dict[str, type[Dialect]] = {SQLite.name: SQLite, PostgreSQL.name: PostgreSQL}
 
 
 def for_url(url: str) -> Dialect | None:

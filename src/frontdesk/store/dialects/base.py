@@ -66,6 +66,11 @@ class Dialect(ABC):
     def execute_many(self, driver: Any, sql: str, params: list[Sequence[Any]]) -> None: ...
 
     @abstractmethod
+    def order_events(self, driver: Any) -> None:
+        """Hold, until the transaction ends, the lock that makes events commit in id order (ADR
+        0008). Nothing to do where one writer at a time commits (SQLite)."""
+
+    @abstractmethod
     def encode_time(self, value: dt.datetime | None) -> Any:
         """A timestamp as the driver takes it; aware datetimes only (a naive one is ambiguous)."""
 

@@ -64,6 +64,9 @@ class SQLite(Dialect):
     def execute_many(self, driver: sqlite3.Connection, sql: str, params: list[Sequence[Any]]) -> None:
         driver.executemany(sql, params)
 
+    def order_events(self, driver: sqlite3.Connection) -> None:
+        return None  # one writer at a time (the write lock): events commit in id order already
+
     # The codec's functions, as plain functions: they run for every value of every row.
     encode_time = staticmethod(encode_time)
     decode_time = staticmethod(decode_time)

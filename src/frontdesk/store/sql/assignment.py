@@ -16,6 +16,7 @@ from frontdesk.domain.model import Availability
 from frontdesk.domain.records import Agent
 from frontdesk.domain.teams import AssignmentSettings
 from frontdesk.store import rows
+from frontdesk.store.dialects.base import dumps
 from frontdesk.store.tables import agents
 
 
@@ -54,14 +55,24 @@ class AwayRule(NamedTuple):
     away_message: str
 
 
+# A JSON column comes back as text from SQLite and parsed from PostgreSQL (jsonb): both are
+# decoded through the text, cached, since callers only read what they get.
+def _settings(stored: str | dict[str, Any] | None) -> AssignmentSettings:
+    """Validated once per distinct stored value, not per assignment."""
+    return _settings_of(stored if stored is None or isinstance(stored, str) else dumps(stored))
+
+
 @lru_cache(maxsize=1024)
-def _settings(stored: str | None) -> AssignmentSettings:
-    """Validated once per distinct stored text, not per assignment. Callers only read them."""
+def _settings_of(stored: str | None) -> AssignmentSettings:
     return AssignmentSettings.model_validate(rows.loads(stored) if stored else {})
 
 
+def _skills(stored: str | dict[str, str] | None) -> dict[str, str]:
+    return stored if isinstance(stored, dict) else _skills_of(stored)
+
+
 @lru_cache(maxsize=4096)
-def _skills(stored: str | None) -> dict[str, str]:
+def _skills_of(stored: str | None) -> dict[str, str]:
     return rows.loads(stored) if stored else {}
 
 

@@ -1,13 +1,21 @@
 """The event log and the cursors that read it: appended in the writer's transaction with the
 change each event describes, consumed in id order (ids are never reused: AUTOINCREMENT).
+
+Readers move a cursor past the ids they read, so an event must never commit after an event with
+a higher id (ADR 0008). On SQLite one writer at a time gives that. On PostgreSQL, ids come from a
+sequence when the row is inserted, and transactions commit in any order; so the writer keeps its
+transaction's events aside (`events_at_commit`) and inserts them all just before COMMIT, under a
+transaction-level advisory lock that the next inserter waits for until this commit is visible.
+The lock is held for one multi-row insert and the commit, not for the whole transaction.
 The engine reads it on the driver cursor; the API pages through it (`list_events`) and the live
 feeds (the inbox's streams, the web chat's) read what came after their cursor (`events_after`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -22,6 +30,7 @@ _LAST = "SELECT max(id) FROM events"
 _CURSOR = 'SELECT "position" FROM engine_cursors WHERE name = ?'
 _NEW_CURSOR = 'INSERT INTO engine_cursors (name, "position") VALUES (?, 0)'
 _MOVE_CURSOR = 'UPDATE engine_cursors SET "position" = ? WHERE name = ?'
+_PENDING_KEY = "frontdesk.pending_events"
 
 
 def append(
@@ -31,7 +40,7 @@ def append(
     contact_id: int | None,
     conversation_id: int | None,
     at: dt.datetime,
-) -> int:
+) -> None:
     values = {
         "type": type_,
         "contact_id": contact_id,
@@ -39,7 +48,39 @@ def append(
         "payload": payload,
         "created_at": at,
     }
-    return rows.insert(conn, events, values)
+    pending: list[Mapping[str, Any]] | None = conn.info.get(_PENDING_KEY)
+    if pending is not None:
+        pending.append(values)
+        return
+    rows.order_events(conn)  # a write outside the writer (a command, a migration): at once, in order
+    rows.insert(conn, events, values)
+
+
+@contextlib.contextmanager
+def events_at_commit(conn: Connection) -> Iterator[None]:
+    """Within the block (the writer's transaction), `append` keeps events aside; they are inserted,
+    in order, when the block ends without an error (then the caller commits at once)."""
+    pending: list[Mapping[str, Any]] = []
+    conn.info[_PENDING_KEY] = pending
+    try:
+        yield
+        if pending:
+            rows.order_events(conn)
+            rows.insert_many(conn, events, pending)
+    finally:
+        conn.info.pop(_PENDING_KEY, None)
+
+
+def pending_events(conn: Connection) -> int:
+    """How many events the current `events_at_commit` block holds (a mark for `drop_events_after`)."""
+    return len(conn.info.get(_PENDING_KEY, ()))
+
+
+def drop_events_after(conn: Connection, mark: int) -> None:
+    """Forget the events kept after `mark`: the savepoint that appended them was rolled back."""
+    pending = conn.info.get(_PENDING_KEY)
+    if pending is not None:
+        del pending[mark:]
 
 
 def after(conn: Connection, position: int, limit: int) -> list[Event]:
