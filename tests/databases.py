@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from frontdesk.store.database import Database
@@ -93,16 +93,18 @@ class Databases:
             self._admin.dispose()
 
 
-def table_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
+def rows_of_every_table(conn: Connection) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table, sorted: what a test compares before and after a refused request."""
+    names = inspect(conn).get_table_names()
+    return {name: sorted((tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}"'))), key=repr) for name in names}
+
+
+def table_rows(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """`rows_of_every_table` on a connection of its own."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            names = inspect(conn).get_table_names()
-            return {
-                name: sorted((tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
-                for name in names
-            }
+            return rows_of_every_table(conn)
     finally:
         engine.dispose()
 

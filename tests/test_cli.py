@@ -9,6 +9,7 @@ from pathlib import Path
 from litestar.testing import TestClient
 
 from tests.conftest import FRONTDESK, LiveServer
+from tests.databases import ON_POSTGRESQL, Databases, query, sqlite_only
 from tests.factories import eventually
 
 
@@ -17,12 +18,13 @@ def _run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(FRONTDESK), *args], env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_migrate_creates_a_fresh_database_and_is_repeatable(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/nested/dir/fresh.db"
+def test_migrate_creates_a_fresh_database_and_is_repeatable(tmp_path: Path, template_db: Databases) -> None:
+    url = template_db.empty(tmp_path / "nested/dir", "fresh")
 
     assert _run(url, "migrate").returncode == 0
     assert _run(url, "migrate").returncode == 0
-    assert (tmp_path / "nested/dir/fresh.db").exists()
+    assert query(url, "SELECT count(*) FROM agents") == [(0,)]
+    assert ON_POSTGRESQL or (tmp_path / "nested/dir/fresh.db").exists()
 
 
 def test_created_token_authenticates_with_its_role(db_url: str, client: TestClient) -> None:  # type: ignore[type-arg]
@@ -149,6 +151,7 @@ def test_serve_demo_prints_the_login_on_the_terminal_and_never_in_its_log(live_s
     assert live_server.password not in log
 
 
+@sqlite_only("the key file beside the SQLite database (PostgreSQL has none beside it)")
 def test_new_key_prints_a_key_that_frontdesk_accepts(tmp_path: Path) -> None:
     result = subprocess.run([str(FRONTDESK), "secrets", "new-key"], capture_output=True, text=True, timeout=60)
 

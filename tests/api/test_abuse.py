@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from frontdesk.api.requests import MAX_JSON_DEPTH
 from frontdesk.channels import signing
 from frontdesk.clock import now
 from tests.api.test_bad_input import DOCUMENT, World, assert_error, inbound_from_carol, refused, start_world
+from tests.databases import Databases
 from tests.engine.support import install
 from tests.factories import make_agent
 
@@ -23,7 +23,7 @@ HUGE_IDS = [2**63, -(2**63), 10**20, -(10**20)]
 
 
 @pytest.fixture(scope="module")
-def world(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(template_db: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """test_bad_input's world, plus a workflow started by an incoming webhook and a visitor."""
     for found in start_world(template_db, tmp_path_factory.mktemp("abuse")):
         hook = {"name": "Hook", "trigger": {"event": "incoming_webhook"}, "steps": [{"id": "w", "type": "wait"}]}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from litestar.testing import TestClient
 from frontdesk.channels import signing
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
+from tests.databases import Databases
 from tests.factories import Api, make_agent, make_token
 
 Operation = tuple[str, str]
@@ -276,13 +276,12 @@ def world(admin: Api) -> World:
 
 
 @pytest.fixture(scope="module")
-def shared_world(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def shared_world(template_db: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One world shared by the tests of refused requests and of reads, which change nothing
     (the refusal tests check the event log), so they need not pay for a fresh database."""
-    path = tmp_path_factory.mktemp("auth") / "frontdesk.db"
-    shutil.copy(template_db, path)
-    media = str(path.parent / "media")
-    settings = Settings(database_url=f"sqlite:///{path}", log_format="text", token_cache_seconds=0, media_dir=media)
+    folder = tmp_path_factory.mktemp("auth")
+    url, media = template_db.new(folder), str(folder / "media")
+    settings = Settings(database_url=url, log_format="text", token_cache_seconds=0, media_dir=media)
     with TestClient(create_app(settings)) as client:
         yield build_world(Api(client, make_token(client.app.state.db, "admin")))
 

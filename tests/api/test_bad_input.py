@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from litestar.testing import TestClient
 from frontdesk.channels import signing
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
+from tests.databases import Databases, rows_of_every_table
 from tests.factories import Api, make_agent, make_token
 
 MISSING = 999_999  # an id nothing has
@@ -49,10 +47,9 @@ Snapshot = tuple[list[dict[str, Any]], dict[str, list[tuple[Any, ...]]]]
 @dataclass
 class World:
     """A channel, contacts with an open and a closed conversation, declared contact fields,
-    agents and a team, on an app whose database file the tests read directly."""
+    agents and a team, on an app whose every table the tests read directly."""
 
     admin: Api
-    db_path: Path
     ids: dict[str, int]
     secret: str
     member_email: str
@@ -77,10 +74,7 @@ class World:
         events: list[dict[str, Any]] = []
         while page := self.admin.events(after=events[-1]["id"] if events else 0):
             events.extend(page)
-        with closing(sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)) as conn:
-            names = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            rows = {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr) for name in names}
-        return events, rows
+        return events, self.admin.db.read_sync(rows_of_every_table)
 
     def settle(self) -> Snapshot:
         """Wait for background work (the workflow engine's event cursor, deliveries) to catch up
@@ -116,7 +110,7 @@ class World:
         return self.client.request(method, path, json=body, params=params, headers=all_headers)
 
 
-def build_world(client: TestClient, db_path: Path) -> World:  # type: ignore[type-arg]
+def build_world(client: TestClient) -> World:  # type: ignore[type-arg]
     admin = Api(client, make_token(client.app.state.db, "admin"))
     channel = admin.channel()
     other_channel = admin.channel()
@@ -136,7 +130,6 @@ def build_world(client: TestClient, db_path: Path) -> World:  # type: ignore[typ
     assert admin.put(f"/api/v1/teams/{team['id']}/members/{member}").status_code == 201
     return World(
         admin=admin,
-        db_path=db_path,
         ids={
             "channel": channel["id"],
             "other_channel": other_channel["id"],
@@ -154,18 +147,16 @@ def build_world(client: TestClient, db_path: Path) -> World:  # type: ignore[typ
     )
 
 
-def start_world(template_db: Path, directory: Path) -> Iterator[World]:
-    path = directory / "frontdesk.db"
-    shutil.copy(template_db, path)
-    settings = Settings(database_url=f"sqlite:///{path}", log_format="text", token_cache_seconds=0)
+def start_world(template_db: Databases, directory: Path) -> Iterator[World]:
+    settings = Settings(database_url=template_db.new(directory), log_format="text", token_cache_seconds=0)
     with TestClient(create_app(settings)) as client:
-        world = build_world(client, path)
+        world = build_world(client)
         world.settle()
         yield world
 
 
 @pytest.fixture(scope="module")
-def world(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(template_db: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """Shared by the cases: each is refused and checks it changed nothing."""
     yield from start_world(template_db, tmp_path_factory.mktemp("bad_input"))
 
@@ -829,7 +820,7 @@ def body_schema(operation: tuple[str, str]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_world(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def fuzz_world(template_db: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """Its own world: random bodies that happen to be valid do change it."""
     yield from start_world(template_db, tmp_path_factory.mktemp("fuzz"))
 

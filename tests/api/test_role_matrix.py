@@ -11,10 +11,8 @@ route fails here until its access is declared.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +22,7 @@ from litestar.testing import TestClient
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.api.test_auth import LEAST_ROLE, PUBLIC, Operation, served_operations
+from tests.databases import Databases
 from tests.factories import Api, eventually, make_agent, make_token
 
 CONVERSATION, CONTACT, RUN, FILTERED, UNSCOPED = "conversation", "contact", "run", "filtered list", "unscoped"
@@ -108,12 +107,11 @@ def _build(admin: Api) -> Office:
 
 
 @pytest.fixture(scope="module")
-def office(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+def office(template_db: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
     """One office for the module: every request below is either a read or refused."""
-    path = tmp_path_factory.mktemp("matrix") / "frontdesk.db"
-    shutil.copy(template_db, path)
-    media = str(path.parent / "media")
-    settings = Settings(database_url=f"sqlite:///{path}", log_format="text", token_cache_seconds=0, media_dir=media)
+    folder = tmp_path_factory.mktemp("matrix")
+    url, media = template_db.new(folder), str(folder / "media")
+    settings = Settings(database_url=url, log_format="text", token_cache_seconds=0, media_dir=media)
     with TestClient(create_app(settings)) as client:
         yield _build(Api(client, make_token(client.app.state.db, "admin")))
 

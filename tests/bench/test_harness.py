@@ -13,6 +13,10 @@ from bench.run import run, write
 from bench.scenarios import BenchConfig
 from bench.servers import node_red_installed
 
+from tests.databases import sqlite_only
+
+pytestmark = sqlite_only("the harness starts its own servers on their own databases (make bench measures PostgreSQL)")
+
 TINY = BenchConfig(
     seconds=1.0,
     open_seconds=1.0,

@@ -26,6 +26,9 @@ from frontdesk.domain.model import Role
 from frontdesk.store.database import Database
 from frontdesk.store.visibility import seen_by
 from frontdesk.web import queries
+from tests.databases import sqlite_only
+
+pytestmark = sqlite_only("scenario 5 builds its own SQLite inbox, read here with sqlite3")
 
 SIZES = Sizes.for_contacts(400)
 
