@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench soak clean browser
+.PHONY: run test lint bench soak clean browser postgresql
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,21 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: browser tests will be skipped (apt-get install chromium)"; fi; }
 
-## make test: install, then lint, type-check and run every test
-test: $(STAMP) browser
+## Debian's PostgreSQL for the suite's second pass (installed when missing and we may: root, apt-get).
+## Only its programs are used: the tests start a throw-away cluster of their own on a free loopback port.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL is missing: the PostgreSQL pass will be skipped (apt-get install postgresql)"; fi; }
+
+## make test: install, then lint, type-check and run every test twice, on SQLite and on PostgreSQL
+## (side by side; logs in var/test-*.log). PYTEST_ARGS passes arguments to both, e.g. PYTEST_ARGS=tests/store
+test: $(STAMP) browser postgresql
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/python -m tests.passes $(PYTEST_ARGS)
 
 ## make bench: fresh servers (bare baseline, Frontdesk, Node-RED from npm), every scenario, a report in
 ## bench/results/ (JSON + Markdown). BENCH_QUICK=1 runs a few seconds per scenario; BENCH_ARGS adds options.

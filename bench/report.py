@@ -9,6 +9,7 @@ LABELS = {
     "bare": "(a) bare Litestar + SQLite",
     "frontdesk": "Frontdesk, workflows on",
     "frontdesk-nowf": "(b) Frontdesk, workflows off",
+    "frontdesk-pg": "Frontdesk on PostgreSQL, workflows on",
     "node-red": "(c) Node-RED (in memory)",
 }
 

@@ -12,12 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
+from cryptography.fernet import Fernet
 
 from bench import frontdesk_setup as fd
+from bench import postgres
 from bench.loadgen import LoadResult, MakeRequest, OnResponse, Request, closed_loop, open_loop, percentiles
 from bench.servers import Server, start_baseline, start_frontdesk, start_node_red
 
-TARGETS = ("bare", "frontdesk", "frontdesk-nowf", "node-red")
+TARGETS = ("bare", "frontdesk", "frontdesk-nowf", "frontdesk-pg", "node-red")
+# Frontdesk with its workflows on: on SQLite, and on PostgreSQL (bench/postgres.py).
+WORKFLOWS_ON = ("frontdesk", "frontdesk-pg")
 INBOUND = "/api/v1/channels/1/inbound"
 # One in three of each: the workflow (and the Node-RED flow) route them to Billing, Sales, Support.
 TEXTS = (
@@ -81,7 +85,11 @@ def start(target: str, workdir: Path, config: BenchConfig | None = None) -> Serv
         return start_baseline(workdir)
     if target == "node-red":
         return start_node_red(workdir)
-    return start_frontdesk(workdir, target, config.frontdesk_src if config else None)
+    src = config.frontdesk_src if config else None
+    if target == "frontdesk-pg":
+        secret = {"FRONTDESK_SECRET_KEY": Fernet.generate_key().decode()}
+        return start_frontdesk(workdir, target, src, database=postgres.new_database(), settings=secret)
+    return start_frontdesk(workdir, target, src)
 
 
 def prepare(target: str, server: Server, conversations: int) -> None:
@@ -89,7 +97,7 @@ def prepare(target: str, server: Server, conversations: int) -> None:
     if not target.startswith("frontdesk"):
         return
     with server.api() as api:
-        if target == "frontdesk":
+        if target in WORKFLOWS_ON:
             fd.install_no_waits_workflow(api)
             fd.make_room(api, conversations)
         else:
@@ -113,15 +121,21 @@ def measured(server: Server, run: Callable[[], Coroutine[Any, Any, LoadResult]])
     server.reset_peak_memory()
     before = server.usage()
     client_before = _client_cpu()
+    db_before = postgres.cpu_seconds()
     result = uvloop.run(run())
     after = server.usage()
+    db_cpu = postgres.cpu_seconds() - db_before
     seconds = result.duration_s
-    return result, {
+    found = {
         "server_cpu_s": round(after.cpu_s - before.cpu_s, 2),
         "server_cpu_cores": round((after.cpu_s - before.cpu_s) / seconds, 2) if seconds else None,
         "server_peak_rss_mb": round(after.peak_rss_mb, 1),
         "loadgen_cpu_cores": round((_client_cpu() - client_before) / seconds, 2) if seconds else None,
     }
+    if server.name == "frontdesk-pg":  # the database's share, beside Frontdesk's processes
+        found["postgres_cpu_s"] = round(db_cpu, 2)
+        found["postgres_cpu_cores"] = round(db_cpu / seconds, 2) if seconds else None
+    return result, found
 
 
 def _client_cpu() -> float:
@@ -147,7 +161,7 @@ def scenario1(target: str, config: BenchConfig, workdir: Path, mode: str) -> dic
         prepare(target, server, int(planned))
         opened: dict[int, float] = {}
         make = with_auth(server, new_contact(f"s1{mode}"))
-        on_response = recorder(opened) if target == "frontdesk" else None
+        on_response = recorder(opened) if target in WORKFLOWS_ON else None
         if mode == "closed":
             load = closed_loop(
                 server.base_url, make, connections=config.connections, duration=config.seconds, on_response=on_response
@@ -163,7 +177,7 @@ def scenario1(target: str, config: BenchConfig, workdir: Path, mode: str) -> dic
             )
         result, usage = measured(server, lambda: load)
         out = {"target": target, "load": result.summary(), **usage}
-        if target == "frontdesk":
+        if target in WORKFLOWS_ON:
             end = result.started_wall + result.duration_s
             out["end_to_end"] = _assigned(server, opened, result.started_wall, end, config)
             out["server_peak_rss_mb"] = round(server.usage().peak_rss_mb, 1)
@@ -176,7 +190,7 @@ def _assigned(
     server: Server, opened: dict[int, float], load_start: float, load_end: float, config: BenchConfig
 ) -> dict[str, Any]:
     """Request → conversation.assigned, from the event log's timestamps."""
-    cpu_before = server.usage().cpu_s
+    cpu_before, db_before = server.usage().cpu_s, postgres.cpu_seconds()
     log = fd.EventLog(types=("message.received", "conversation.assigned"))
     with server.api() as api:
         waited = fd.wait_for(api, log, "conversation.assigned", set(opened), timeout=config.drain_timeout)
@@ -190,6 +204,7 @@ def _assigned(
         "engine_lag_s": round(max(0.0, last - load_end), 2),
         "drain_wait_s": round(waited, 1),
         "drain_server_cpu_s": round(server.usage().cpu_s - cpu_before, 2),
+        "drain_postgres_cpu_s": round(postgres.cpu_seconds() - db_before, 2),
         "request_to_assigned_ms": percentiles([(t - opened[c]) * 1000 for c, t in assigned.items()]),
         "received_to_assigned_ms": percentiles(
             [(t - received[c]) * 1000 for c, t in assigned.items() if c in received]
@@ -212,7 +227,7 @@ def scenario2(target: str, config: BenchConfig, workdir: Path) -> dict[str, Any]
             on_response=recorder(opened),
         )
         uvloop.run(preload)
-        if target == "frontdesk":  # let the engine finish routing them, so only messages are measured
+        if target in WORKFLOWS_ON:  # let the engine finish routing them, so only messages are measured
             with server.api() as api:
                 log = fd.EventLog(types=("conversation.assigned",))
                 fd.wait_for(api, log, "conversation.assigned", set(opened), timeout=config.drain_timeout)

@@ -179,20 +179,22 @@ def start_frontdesk(
     workdir: Path,
     name: str = "frontdesk",
     src: Path | None = None,
-    database: Path | None = None,
+    database: Path | str | None = None,
     settings: dict[str, str] | None = None,
 ) -> Server:
     """(b) `frontdesk serve --demo` on a fresh SQLite file; the admin token is read from its output.
     `src`: run the `frontdesk` package found there (a snapshot of a commit) instead of the work tree.
-    `database`: serve that existing database instead (scenario 5's data set; the demo is already in it).
+    `database`: serve that existing database instead (scenario 5's data set; the demo is already in it),
+    or, as a URL, that database (a new PostgreSQL database: bench/postgres.py).
     `settings`: more environment (`FRONTDESK_…`), e.g. a fake provider's base URL."""
     port = free_port()
     command, env = frontdesk_command(src, "serve", "--demo")
     env.update(settings or {})
-    env["FRONTDESK_DATABASE_URL"] = f"sqlite:///{database or workdir / 'frontdesk.db'}"
+    url = database if isinstance(database, str) else f"sqlite:///{database or workdir / 'frontdesk.db'}"
+    env["FRONTDESK_DATABASE_URL"] = url
     env["PORT"] = str(port)
     server = _spawn(name, command, workdir, port, env)
-    _wait_ready(server, "/healthz", 60.0 if database is None else 600.0)
+    _wait_ready(server, "/healthz", 600.0 if isinstance(database, Path) else 60.0)
     match = TOKEN_LINE.search((workdir / "server.log").read_text(errors="replace"))
     if match is None:
         server.stop()

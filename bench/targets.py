@@ -44,6 +44,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, str]]:
             "met": _verdict(None if ratio is None else ratio >= 0.6),
         }
     )
+    found.append(_postgres_s1(results.get("s1_closed", {})))
     found += _waiting(results.get("s3"))
     drain = results.get("s4")
     found.append(
@@ -68,6 +69,19 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, str]]:
     )
     found.append(_media(results.get("s7")))
     return found
+
+
+def _postgres_s1(closed: dict[str, Any]) -> dict[str, str]:
+    """Issue 14: on the same machine, PostgreSQL's S1 at least SQLite's."""
+    sqlite = closed.get("frontdesk", {}).get("end_to_end")
+    pg = closed.get("frontdesk-pg", {}).get("end_to_end")
+    ratio = pg["throughput"] / sqlite["throughput"] if pg and sqlite and sqlite["throughput"] else None
+    return {
+        "name": "S1 on PostgreSQL (1 server process, 1 worker)",
+        "goal": "≥ SQLite's S1",
+        "measured": "-" if ratio is None else f"{pg['throughput']:,.0f} assigned/s, {ratio:.2f}x SQLite's",
+        "met": _verdict(None if ratio is None else ratio >= 1.0),
+    }
 
 
 def _media(s7: dict[str, Any] | None) -> dict[str, str]:

@@ -3,8 +3,10 @@
 The suite's PostgreSQL pass (`FRONTDESK_TEST_DATABASE=postgresql`) and the benchmarks start one:
 `initdb` into a temporary folder (as the `postgres` user when running as root: the server
 refuses to run as root), `pg_ctl start` listening on 127.0.0.1 only, trust authentication for
-local connections. The cluster trades durability for speed (`fsync=off`): it holds test data
-that dies with it, and the crash tests kill Frontdesk's processes, never the database's.
+local connections. The tests' cluster trades durability for speed (`fsync=off`): it holds test
+data that dies with it, and the crash tests kill Frontdesk's processes, never the database's.
+The benchmarks' is `durable` (PostgreSQL's defaults: fsync on, synchronous commit), as SQLite
+runs with `synchronous=FULL` beside it.
 `FRONTDESK_TEST_POSTGRES_URL` points the tests at a server of your own instead (a superuser URL).
 """
 
@@ -41,8 +43,9 @@ def _free_port() -> int:
 class Cluster:
     """One server in its own folder; `url(name)` for a database on it."""
 
-    def __init__(self, root: Path, bin_dir: Path) -> None:
+    def __init__(self, root: Path, bin_dir: Path, *, durable: bool = False) -> None:
         self.root = root
+        self.durable = durable
         self.data = root / "data"
         self.bin = bin_dir
         self.port = _free_port()
@@ -60,19 +63,17 @@ class Cluster:
             user = pwd.getpwnam(USER)
             os.chown(self.root, user.pw_uid, user.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", USER, "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C")
-        options = " ".join(
-            [
-                "-c listen_addresses=127.0.0.1",
-                f"-c port={self.port}",
-                f"-c unix_socket_directories={self.root}",
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
-                "-c max_connections=400",
-                "-c shared_buffers=128MB",
-                "-c max_pred_locks_per_transaction=256",
-            ]
-        )
+        settings = [
+            "listen_addresses=127.0.0.1",
+            f"port={self.port}",
+            f"unix_socket_directories={self.root}",
+            "max_connections=400",
+            "shared_buffers=128MB",
+            "max_pred_locks_per_transaction=256",
+        ]
+        if not self.durable:
+            settings += ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
+        options = " ".join(f"-c {setting}" for setting in settings)
         self._run("pg_ctl", "start", "-w", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options)
 
     def stop(self) -> None:
@@ -82,6 +83,11 @@ class Cluster:
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{USER}@127.0.0.1:{self.port}/{database}"
+
+    @property
+    def pid(self) -> int:
+        """The postmaster's: its process tree is the whole server (for CPU accounting)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
 
 
 @contextlib.contextmanager

@@ -213,6 +213,7 @@ class Database:
         conn.info[WAKE_KEY] = set()
         outcomes: list[_Outcome] = []
         with self._turn, conn.begin(), events_at_commit(conn):
+            rows.take_writer_turn(conn)
             for job in jobs:
                 outcome = _run_in_savepoint(conn, job)
                 if outcome[2] is not None and conflicted(outcome[2]):
@@ -261,14 +262,14 @@ def _run_in_savepoint(conn: Connection, job: _Job) -> _Outcome:
 
 def _engine(url: str, is_sqlite: bool, *, pool_size: int, begin: str) -> Engine:
     if not is_sqlite:
-        # The writer's transactions are SERIALIZABLE: each process's writer commits as if it were
-        # the only one, as on SQLite (a conflict is retried, `_attempts`); readers see a snapshot.
+        # Writers take turns (`rows.take_writer_turn`, ADR 0008) at READ COMMITTED, as SQLite's do;
+        # readers see one snapshot per read.
         engine = create_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
-            isolation_level="SERIALIZABLE" if begin == "BEGIN IMMEDIATE" else "REPEATABLE READ",
+            isolation_level="READ COMMITTED" if begin == "BEGIN IMMEDIATE" else "REPEATABLE READ",
             connect_args={"options": "-c TimeZone=UTC", "application_name": "frontdesk"},
             json_serializer=postgresql.dumps_without_nul,
             json_deserializer=loads,

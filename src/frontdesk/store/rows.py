@@ -65,6 +65,13 @@ def execute(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Cursor:
     return session.dialect.execute(session.driver, sql, tuple(params))
 
 
+def take_writer_turn(conn: Connection) -> None:
+    """Wait until no other process's writer is inside a transaction, then hold the turn until
+    this transaction ends (PostgreSQL; SQLite's writers take turns on a lock file, ADR 0004)."""
+    session = _session(conn)
+    session.dialect.take_writer_turn(session.driver)
+
+
 def order_events(conn: Connection) -> None:
     """Make `conn`'s transaction the only one inserting events until it ends (events.py, ADR 0008)."""
     session = _session(conn)

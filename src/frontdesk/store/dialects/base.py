@@ -66,6 +66,10 @@ class Dialect(ABC):
     def execute_many(self, driver: Any, sql: str, params: list[Sequence[Any]]) -> None: ...
 
     @abstractmethod
+    def take_writer_turn(self, driver: Any) -> None:
+        """Hold, until the transaction ends, the turn that lets one writer at a time commit (ADR 0008)."""
+
+    @abstractmethod
     def order_events(self, driver: Any) -> None:
         """Hold, until the transaction ends, the lock that makes events commit in id order (ADR
         0008). Nothing to do where one writer at a time commits (SQLite)."""

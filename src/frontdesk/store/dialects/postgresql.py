@@ -23,8 +23,11 @@ from typing import Any
 
 from frontdesk.store.dialects.base import Cursor, Dialect, dumps
 
-# The writer's lock around event inserts (ADR 0008): any 64-bit number no one else uses.
+# Transaction-level advisory locks (ADR 0008), any 64-bit numbers no one else uses: the writers'
+# turn, and the lock around event inserts.
+WRITER_TURN_LOCK = 0x46_44_57_52  # "FDWR"
 EVENT_ORDER_LOCK = 0x46_44_45_56  # "FDEV"
+_WRITER_TURN = f"SELECT pg_advisory_xact_lock({WRITER_TURN_LOCK})"
 _LOCK_EVENTS = f"SELECT pg_advisory_xact_lock({EVENT_ORDER_LOCK})"
 
 
@@ -87,6 +90,9 @@ class PostgreSQL(Dialect):
     def execute_many(self, driver: Any, sql: str, params: list[Sequence[Any]]) -> None:
         with driver.cursor() as cursor:
             cursor.executemany(placeholders(sql), [clean_parameters(p) for p in params])
+
+    def take_writer_turn(self, driver: Any) -> None:
+        driver.execute(_WRITER_TURN)
 
     def order_events(self, driver: Any) -> None:
         driver.execute(_LOCK_EVENTS)

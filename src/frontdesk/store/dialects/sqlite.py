@@ -64,6 +64,9 @@ class SQLite(Dialect):
     def execute_many(self, driver: sqlite3.Connection, sql: str, params: list[Sequence[Any]]) -> None:
         driver.executemany(sql, params)
 
+    def take_writer_turn(self, driver: sqlite3.Connection) -> None:
+        return None  # `BEGIN IMMEDIATE` and the lock file beside the database (database.py) give it
+
     def order_events(self, driver: sqlite3.Connection) -> None:
         return None  # one writer at a time (the write lock): events commit in id order already
 
