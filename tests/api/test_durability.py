@@ -68,12 +68,19 @@ def get(server: LiveServer, path: str, **params: Any) -> Any:
     return response.json()
 
 
+def all_conversations(server: LiveServer) -> list[dict[str, Any]]:
+    conversations: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 200}
+    while page := get(server, "/api/v1/conversations", **params):
+        conversations += page
+        params["before"] = page[-1]["id"]
+    return conversations
+
+
 def stored_messages(server: LiveServer, channel_id: int) -> list[dict[str, Any]]:
     """Every inbound message of every conversation on the channel (the demo's workflow answers too)."""
-    conversations = get(server, "/api/v1/conversations", limit=200)
-    assert len(conversations) < 200, "more conversations than one page"
     found: list[dict[str, Any]] = []
-    for conversation in conversations:
+    for conversation in all_conversations(server):
         after = 0
         while page := get(server, f"/api/v1/conversations/{conversation['id']}/messages", after=after):
             found += [m for m in page if m["channel_id"] == channel_id and m["direction"] == "in"]

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from bench.servers import process_tree
 
-from tests.api.test_durability import all_events, get, stored_messages
+from tests.api.test_durability import all_conversations, all_events, get, stored_messages
 from tests.conftest import LiveServer
 
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "5"))
@@ -66,10 +66,11 @@ class Callbacks:
 
 
 class Contacts:
-    """Writers posting inbound messages until stopped; every 200 is an acknowledgement to keep."""
+    """Writers posting inbound messages until stopped; every 200 is an acknowledgement to keep.
+    With `servers`, message n goes to server n % len(servers) (one database behind them all)."""
 
-    def __init__(self, server: LiveServer, channel_id: int) -> None:
-        self.server = server
+    def __init__(self, server: LiveServer, channel_id: int, servers: list[LiveServer] | None = None) -> None:
+        self.servers = servers or [server]
         self.channel_id = channel_id
         self.acked: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
@@ -103,9 +104,10 @@ class Contacts:
 
     def _post(self, client: httpx.Client, n: int) -> bool:
         body = {"contact": {"external_id": f"c{n % CONTACTS}"}, "message": {"id": f"m-{n}", "text": ANSWERS[n % 5]}}
-        url = f"{self.server.base_url}/api/v1/channels/{self.channel_id}/inbound"
+        server = self.servers[n % len(self.servers)]
+        url = f"{server.base_url}/api/v1/channels/{self.channel_id}/inbound"
         try:
-            response = client.post(url, json=body, headers=self.server.headers)
+            response = client.post(url, json=body, headers=server.headers)
         except httpx.HTTPError:
             return False
         if response.status_code != 200:
@@ -114,9 +116,9 @@ class Contacts:
             self.acked[f"m-{n}"] = receipt = response.json()
             close = len(self.acked) % CLOSE_EVERY == 0
         if close:  # an agent resolves it; the contact's next message opens another
-            with_close = f"{self.server.base_url}/api/v1/conversations/{receipt['conversation_id']}/close"
+            with_close = f"{server.base_url}/api/v1/conversations/{receipt['conversation_id']}/close"
             with contextlib.suppress(httpx.HTTPError):
-                client.post(with_close, json={}, headers=self.server.headers)
+                client.post(with_close, json={}, headers=server.headers)
         return True
 
 
@@ -193,7 +195,7 @@ def _all_runs(server: LiveServer) -> list[dict[str, Any]]:
 
 def _outbound(server: LiveServer, channel_id: int) -> list[dict[str, Any]]:
     found = []
-    for conversation in get(server, "/api/v1/conversations", limit=200):
+    for conversation in all_conversations(server):
         page = get(server, f"/api/v1/conversations/{conversation['id']}/messages", limit=200)
         found += [m for m in page if m["direction"] == "out" and m["channel_id"] == channel_id]
     return found

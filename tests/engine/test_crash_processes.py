@@ -1,0 +1,163 @@
+"""Crash loop across processes on PostgreSQL: three `frontdesk serve` processes, each with its worker,
+on one database, under a bounded load of inbound messages spread over the three. Twenty times, a
+random one of the six processes is killed with SIGKILL and comes back (a server is restarted by
+the test; a worker by its server). Afterwards: nothing acknowledged is lost or stored twice, no
+contact has two open conversations, every run comes to rest (none failed), every reply was posted
+and none again within its delivery lease, and no agent holds more open conversations than their
+capacity, nor a count that disagrees with them."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from tests.api.test_durability import get, stored_messages
+from tests.databases import ON_POSTGRESQL
+from tests.engine.test_crash_loop import (
+    CLAIM_TO_ARRIVAL_SLACK,
+    DEADLINE_SECONDS,
+    DELIVERY_TIMEOUT,
+    LEASE,
+    Callbacks,
+    Contacts,
+    CrashingServer,
+    _settled,
+    _wait_gone,
+)
+
+pytestmark = pytest.mark.skipif(
+    not ON_POSTGRESQL, reason="the several-process layout is PostgreSQL's; SQLite's crash loop is test_crash_loop.py"
+)
+PROCESSES = 3
+KILLS = int(os.environ.get("CRASH_KILLS", "20"))
+ACKS_PER_KILL = 8
+
+
+class Fleet:
+    """Three servers (and so three workers) on one database, sharing one admin token."""
+
+    def __init__(self, db_url: str, folder: Path) -> None:
+        self.servers = [CrashingServer(db_url, folder / f"server-{n}.log") for n in range(PROCESSES)]
+        self.token = ""
+        self.kills: Counter[str] = Counter()
+
+    def start(self) -> None:
+        first = self.servers[0]
+        first.start()
+        created = httpx.post(
+            f"{first.base_url}/api/v1/tokens", json={"name": "crash", "role": "admin"}, headers=first.headers
+        )
+        assert created.status_code == 201, created.text
+        self.token = created.json()["token"]  # a demo login revokes the previous demo token, not this one
+        for server in self.servers[1:]:
+            server.start()
+        for server in self.servers:
+            server.token = self.token
+
+    def kill_one(self, rng: random.Random) -> None:
+        server = rng.choice(self.servers)
+        if rng.random() < 0.5:
+            os.kill(server.worker(), signal.SIGKILL)  # its server starts another within a second
+            self.kills["worker"] += 1
+            return
+        server.kill()  # its worker sees its socket close and stops
+        server.start()
+        server.token = self.token
+        self.kills["server"] += 1
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+        for server in self.servers:
+            for pid in server.workers:
+                _wait_gone(pid)
+
+
+@pytest.fixture
+def fleet(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fleet]:
+    monkeypatch.setenv("FRONTDESK_DELIVERY_TIMEOUT_SECONDS", str(DELIVERY_TIMEOUT))
+    monkeypatch.setenv("FRONTDESK_DELIVERY_BACKOFF_SECONDS", "0.2")
+    monkeypatch.setenv("FRONTDESK_SECRET_KEY", Fernet.generate_key().decode())  # one key for every process
+    found = Fleet(db_url, tmp_path)
+    found.start()
+    yield found
+    found.stop()
+
+
+@pytest.mark.timeout(120 + 15 * KILLS)
+def test_twenty_sigkills_across_three_servers_and_three_workers_lose_nothing(fleet: Fleet) -> None:
+    first = fleet.servers[0]
+    callbacks = Callbacks()
+    created = httpx.post(
+        f"{first.base_url}/api/v1/channels",
+        json={"type": "api", "name": "Crash processes", "callback_url": callbacks.url},
+        headers=first.headers,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    channel_id = int(created.json()["id"])
+
+    rng = random.Random(14)
+    contacts = Contacts(first, channel_id, servers=fleet.servers)
+    started = time.monotonic()
+    try:
+        for kill in range(KILLS):
+            contacts.wait_for((kill + 1) * ACKS_PER_KILL)
+            fleet.kill_one(rng)
+        contacts.wait_for((KILLS + 1) * ACKS_PER_KILL)
+    finally:
+        contacts.stop()
+    print(f"\n{KILLS} kills ({dict(fleet.kills)}), {contacts.count()} acks in {time.monotonic() - started:.1f} s")
+
+    # Every acknowledged message is stored exactly once, as acknowledged.
+    stored = stored_messages(first, channel_id)
+    counts = Counter(m["provider_message_id"] for m in stored)
+    assert [pid for pid, n in counts.items() if n > 1] == []
+    by_provider_id = {m["provider_message_id"]: m for m in stored}
+    assert sorted(set(contacts.acked) - set(by_provider_id)) == []
+    for provider_id, receipt in contacts.acked.items():
+        assert by_provider_id[provider_id]["id"] == receipt["message_id"]
+
+    # At most one open conversation per contact.
+    open_ones = get(first, "/api/v1/conversations", status="open", limit=200)
+    assert max(Counter(c["contact_id"] for c in open_ones).values()) == 1
+
+    # Every run comes to rest, one per conversation a contact opened, none failed.
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while (settled := _settled(first, channel_id)) is None:
+        assert time.monotonic() < deadline, "runs or replies still moving after the deadline"
+        time.sleep(0.5)
+    runs, replies = settled
+    assert Counter(Counter(r["trigger_event_id"] for r in runs).values()) == Counter({1: len(runs)})
+    assert [(r["id"], r["end_reason"]) for r in runs if r["status"] == "failed"] == []
+
+    # No agent above capacity, and each one's count agrees with the conversations they hold.
+    held = Counter(c["assignee_id"] for c in get(first, "/api/v1/conversations", status="open", limit=200))
+    for agent in get(first, "/api/v1/agents"):
+        assert held.get(agent["id"], 0) <= agent["capacity"], agent
+        assert agent["open_count"] == held.get(agent["id"], 0), agent
+
+    # Each reply was posted, and again only after its lease ran out (a crash between send and record).
+    with callbacks.lock:
+        arrivals = {key: list(times) for key, times in callbacks.arrivals.items()}
+    assert {m["delivery_status"] for m in replies} == {"sent"}
+    assert {str(m["id"]) for m in replies} <= set(arrivals)
+    too_soon = {
+        key: times
+        for key, times in arrivals.items()
+        if any(b - a < LEASE - CLAIM_TO_ARRIVAL_SLACK for a, b in itertools.pairwise(times))
+    }
+    assert too_soon == {}
+    repeated = sum(len(times) - 1 for times in arrivals.values())
+    print(f"{len(replies)} replies, {repeated} posted again after a lease (a kill between send and record)")
+    callbacks.server.shutdown()
