@@ -27,7 +27,7 @@ from frontdesk.engine.service import Engine
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.sql import partitions
-from frontdesk.store.tables import engine_partitions, events, workflow_runs
+from frontdesk.store.tables import engine_partitions, events, messages, workflow_runs
 from tests.databases import ON_POSTGRESQL
 
 LEASE = 1.5  # seconds: short, so that takeovers happen within a test
@@ -246,3 +246,45 @@ def test_an_owner_paused_past_its_lease_commits_nothing_once_another_took_over(d
         print("paused batch read", outcome["paused"], "events")
         if ON_POSTGRESQL:
             assert outcome["paused"] == 0
+
+
+LATER = {
+    "name": "Later",
+    "trigger": {"event": "conversation.opened"},
+    "steps": [
+        {"id": "pause", "type": "wait", "duration": "1s", "next": "hello"},
+        {"id": "hello", "type": "send_message", "text": "Hello, a second later"},
+    ],
+}
+
+
+def _setup_timers(conn: Connection) -> int:
+    workflow_id = create_workflow(conn, LATER)
+    publish(conn, workflow_id, SYSTEM)
+    set_enabled(conn, workflow_id, True, SYSTEM)
+    return create_channel(conn, ChannelType.API, "Chat", {})[0]
+
+
+def _runs_done_and_greetings(conn: Connection) -> tuple[int, int]:
+    done = conn.execute(select(func.count()).where(workflow_runs.c.status == "completed")).scalar()
+    greetings = conn.execute(select(func.count()).where(messages.c.text == "Hello, a second later")).scalar()
+    return int(done or 0), int(greetings or 0)
+
+
+def test_two_engines_fire_each_due_timer_once(db: Database, db_url: str, settings: Settings) -> None:
+    channel_id = db.write_sync(_setup_timers)
+
+    async def scenario() -> None:
+        with _databases(db_url, 2) as opened:
+            engines = [Engine(d, _lease(settings)) for d in opened]
+            for engine in engines:
+                engine.start()
+            await _until(db, _shared_fairly(2), "fair share between two engines")
+            await asyncio.to_thread(_traffic, db, channel_id, 40, 1, "t")
+            await _until(db, lambda c: _runs_done_and_greetings(c)[0] == 40, "every run past its wait")
+            await asyncio.sleep(0.5)  # a timer fired twice would show by now
+            for engine in engines:
+                await engine.stop()
+        assert db.read_sync(_runs_done_and_greetings) == (40, 40)
+
+    asyncio.run(scenario())
