@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, description="outbound deliveries tried before a message is failed")
     delivery_timeout_seconds: float = Field(10.0, description="timeout of one outbound delivery request")
     delivery_backoff_seconds: float = Field(2.0, description="first retry delay; doubles each attempt")
+    engine_lease_seconds: float = Field(
+        5.0,
+        ge=0.5,
+        description="how long an engine worker holds the event-log partitions it no longer renews (a dead "
+        "worker's are taken over after this); renewed about every second",
+    )
     worker: Literal["process", "inline"] = Field(
         "process",
         description="serve: run the engine and delivery in a worker process (two cores), or inline in the server's",

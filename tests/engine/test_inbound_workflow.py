@@ -203,11 +203,11 @@ def test_closing_the_conversation_cancels_the_waiting_run(admin: Api, crm: Any) 
 def _engine_caught_up(admin: Api) -> bool:
     from sqlalchemy import func, select
 
-    from frontdesk.store.tables import engine_cursors, events
+    from frontdesk.store.tables import engine_partitions, events
 
     def check(conn: Any) -> bool:
         last = conn.execute(select(func.max(events.c.id))).scalar()
-        position = conn.execute(select(engine_cursors.c.position)).scalar()
+        position = conn.execute(select(func.min(engine_partitions.c.position))).scalar()
         return bool(position == last)
 
     return admin.db.read_sync(check)

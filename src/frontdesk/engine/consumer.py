@@ -1,6 +1,10 @@
 """Consumes the event log in order: cancels runs of closed conversations, hands replies to the
-run waiting for them, starts the runs of matching workflows — and moves the cursor, all in one
-transaction. An event is thus processed exactly once, even across crashes (ADR 0002)."""
+run waiting for them, starts the runs of matching workflows — and moves the cursors, all in one
+transaction. An event is thus processed exactly once, even across crashes (ADR 0002).
+
+The log is read by partition (a contact's events all in one, ADR 0009): a worker processes the
+partitions it holds a lease on (`process_owned`), re-read in the batch's own transaction; a lone
+consumer without leases (tests, benchmarks, tools) processes them all (`process_events`)."""
 
 from __future__ import annotations
 
@@ -18,9 +22,8 @@ from frontdesk.engine.runs import VersionCache, load_run, resume, start_run
 from frontdesk.engine.runtime import build_context
 from frontdesk.steps.base import Assigned, Reply, ReplyAttachment
 from frontdesk.store import rows
-from frontdesk.store.sql import attachments, events, messages, runs
+from frontdesk.store.sql import attachments, events, messages, partitions, runs
 
-CURSOR = "workflows"
 # Events per writer job. A writer batch holds many requests' jobs and one of the engine's; each new
 # conversation adds ~5 events, so a smaller page lets ingest outrun the engine under load.
 EVENT_BATCH = 1000
@@ -35,15 +38,35 @@ TRIGGERS = {
 
 
 def process_events(conn: Connection, cache: VersionCache, now: dt.datetime, limit: int = EVENT_BATCH) -> int:
-    """Process up to `limit` events after the cursor; return how many."""
-    batch = events.after(conn, events.cursor(conn, CURSOR), limit)
+    """Process up to `limit` events of every partition after its cursor; how many were read (0:
+    the log is consumed)."""
+    return _process_partitions(conn, cache, partitions.positions(conn), now, limit)
+
+
+def process_owned(conn: Connection, cache: VersionCache, owner: str, now: dt.datetime, limit: int = EVENT_BATCH) -> int:
+    """Process up to `limit` events of the partitions `owner` still holds a lease on; how many were
+    read (0 when it holds none any more: a paused worker's takeover commits nothing of it)."""
+    return _process_partitions(conn, cache, partitions.owned(conn, owner, now), now, limit)
+
+
+def _process_partitions(
+    conn: Connection, cache: VersionCache, positions: dict[int, int], now: dt.datetime, limit: int
+) -> int:
+    """Read the partitions' events from their lowest cursor on, skip those a partition already
+    passed, process the rest in id order; then every partition has seen every event up to the
+    last id read, and its cursor moves there."""
+    if not positions:
+        return 0
+    batch = events.after(conn, min(positions.values()), positions.keys(), limit)
     if not batch:
         return 0
-    by_trigger = _enabled_workflows(conn)
-    with rows.memo(conn):  # no step changes a channel or a team's name
-        for event in batch:
-            _process(conn, cache, event, by_trigger, now)
-    events.move_cursor(conn, CURSOR, batch[-1].id)
+    fresh = [event for partition, event in batch if event.id > positions[partition]]
+    if fresh:
+        by_trigger = _enabled_workflows(conn)
+        with rows.memo(conn):  # no step changes a channel or a team's name
+            for event in fresh:
+                _process(conn, cache, event, by_trigger, now)
+    partitions.advance(conn, positions.keys(), batch[-1][1].id)
     return len(batch)
 
 

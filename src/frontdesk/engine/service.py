@@ -1,7 +1,10 @@
-"""The engine inside a server process: three loops woken on commit (store.wakeup), each doing its
+"""The engine inside a server process: four loops woken on commit (store.wakeup), each doing its
 database work as writer jobs.
 
-- events: woken by every commit that wrote events; processes them in order, in batches;
+- leases: about every second, renews this engine's leases on partitions of the event log and
+  takes or gives back partitions towards a fair share among the live engines (ADR 0009);
+- events: woken by every commit that wrote events; processes those of the partitions it owns, in
+  order, in batches;
 - timers: sleeps until the next due time (at most a second), then fires what is due (run
   timeouts and waits, reassignments of conversations left without a first reply, queued
   conversations whose skills requirement is relaxed, and queues too long to drain in one
@@ -12,31 +15,47 @@ database work as writer jobs.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import secrets
+import socket
 from typing import Any
 
 from frontdesk.assignment.presence import auto_away_due
 from frontdesk.assignment.queue import continue_drains, next_relax, relax_due
 from frontdesk.assignment.reassign import next_reply_due, reassign_due
 from frontdesk.clock import now
-from frontdesk.engine.consumer import process_events
+from frontdesk.engine.consumer import process_owned
 from frontdesk.engine.http import IN_FLIGHT, PER_HOST, claim_calls, perform, record_result
 from frontdesk.engine.runs import VersionCache
 from frontdesk.engine.timers import fire_due, next_due
 from frontdesk.inflight import InFlight
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
+from frontdesk.store.sql import partitions
 from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup, until
 
 
+def new_owner() -> str:
+    """A name no other engine has, that says where it runs: host, process, a random tag."""
+    return f"{socket.gethostname()[:30]}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
 class Engine:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, owner: str | None = None) -> None:
+        """`owner`: the name this engine holds its partitions under (a new one by default)."""
         self.db = db
         self.settings = settings
         self.cache = VersionCache()
+        self.owner = owner or new_owner()
+        self.partitions: tuple[int, ...] = ()  # as of the last heartbeat; each batch checks again
+        self._lease = dt.timedelta(seconds=settings.engine_lease_seconds)
         http = Wakeup(db, "http")
+        self._events = Wakeup(db, "events")
         self._calls = InFlight("http", IN_FLIGHT, PER_HOST, http)
         self._loops = (
-            WakeLoop("engine-events", Wakeup(db, "events"), self._events_pass),
+            WakeLoop("engine-leases", Wakeup(db), self._leases_pass),
+            WakeLoop("engine-events", self._events, self._events_pass),
             WakeLoop("engine-timers", Wakeup(db, "timers"), self._timers_pass),
             WakeLoop("engine-http", http, self._http_pass),
         )
@@ -46,13 +65,30 @@ class Engine:
             loop.start()
 
     async def stop(self) -> None:
+        """Stop, and give the partitions back at once so that the other engines need not wait
+        for the leases to run out."""
+        await self.halt()
+        owner = self.owner
+        await self.db.write(lambda c: partitions.release(c, owner))
+
+    async def halt(self) -> None:
+        """Stop the loops and keep the leases, as a crash would: they run out on their own."""
         for loop in self._loops:
             await loop.stop()
         await self._calls.cancel()
 
+    async def _leases_pass(self) -> float:
+        owner, lease, before = self.owner, self._lease, self.partitions
+        self.partitions = await self.db.write(lambda c: partitions.heartbeat(c, owner, now(), lease))
+        if not set(self.partitions) <= set(before):
+            self._events.set()  # a partition taken over may hold events waiting since its owner died
+        return min(IDLE_SECONDS, self._lease.total_seconds() / 3)
+
     async def _events_pass(self) -> float:
-        cache = self.cache
-        processed = await self.db.write(lambda c: process_events(c, cache, now()))
+        if not self.partitions:
+            return IDLE_SECONDS
+        cache, owner = self.cache, self.owner
+        processed = await self.db.write(lambda c: process_owned(c, cache, owner, now()))
         return 0 if processed else IDLE_SECONDS
 
     async def _timers_pass(self) -> float:

@@ -318,7 +318,10 @@ events = Table(
     Column("conversation_id", Id, nullable=True),
     Column("payload", Json, nullable=False),
     _created(),
+    # The engine worker that owns this partition reads it (domain/partitions.py, ADR 0009).
+    Column("partition", Integer, nullable=False, server_default="0"),
     Index("ix_events_contact", "contact_id", "id"),
+    Index("ix_events_partition", "partition", "id"),
     sqlite_autoincrement=True,  # ids are never reused: the cursor only moves forward
 )
 
@@ -420,6 +423,27 @@ engine_cursors = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("position", Id, nullable=False),
+)
+
+# The event consumer's cursor per partition of the log, and which engine worker holds it until when
+# (ADR 0009). One row per partition, written by migration 0015.
+engine_partitions = Table(
+    "engine_partitions",
+    metadata,
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("position", Id, nullable=False),
+    Column("owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("heartbeat_at", UTCDateTime(), nullable=True),
+)
+
+# The engine workers alive: each renews its row with its leases; the count sets the fair share.
+engine_workers = Table(
+    "engine_workers",
+    metadata,
+    Column("owner", String(64), primary_key=True),
+    Column("lease_until", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
 )
 
 

@@ -54,6 +54,9 @@ class Dialect(ABC):
     """One database's driver calls and value encodings."""
 
     name: ClassVar[str]  # SQLAlchemy's dialect name, as in the database URL
+    # Ends a SELECT of work to claim (due timers, HTTP calls): rows another process's transaction
+    # is claiming are passed over rather than waited for, or fought over (ADR 0009).
+    skip_locked: ClassVar[str]
 
     def __init__(self) -> None:
         self._codecs: dict[Table, Codec] = {}

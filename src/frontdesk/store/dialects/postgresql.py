@@ -82,6 +82,7 @@ def identity(value: Any) -> Any:
 
 class PostgreSQL(Dialect):
     name = "postgresql"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def execute(self, driver: Any, sql: str, params: Sequence[Any]) -> Cursor:
         cursor: Cursor = driver.execute(placeholders(sql), clean_parameters(params))

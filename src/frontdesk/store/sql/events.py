@@ -1,5 +1,5 @@
-"""The event log and the cursors that read it: appended in the writer's transaction with the
-change each event describes, consumed in id order (ids are never reused: AUTOINCREMENT).
+"""The event log: appended in the writer's transaction with the change each event describes,
+consumed in id order (ids are never reused: AUTOINCREMENT).
 
 Readers move a cursor past the ids they read, so an event must never commit after an event with
 a higher id (ADR 0008). On SQLite one writer at a time gives that. On PostgreSQL, ids come from a
@@ -7,29 +7,32 @@ sequence when the row is inserted, and transactions commit in any order; so the 
 transaction's events aside (`events_at_commit`) and inserts them all just before COMMIT, under a
 transaction-level advisory lock that the next inserter waits for until this commit is visible.
 The lock is held for one multi-row insert and the commit, not for the whole transaction.
-The engine reads it on the driver cursor; the API pages through it (`list_events`) and the live
-feeds (the inbox's streams, the web chat's) read what came after their cursor (`events_after`).
+Each event carries its contact's partition (domain/partitions.py): the engine reads the partitions
+it owns on the driver cursor (`after`) and keeps their cursors in store/sql/partitions.py. The API
+pages through the log (`list_events`) and the live feeds (the inbox's streams, the web chat's) read
+what came after their cursor (`events_after`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from frontdesk.domain.partitions import PARTITIONS, partition_of
 from frontdesk.domain.records import Event
 from frontdesk.store import rows
 from frontdesk.store.sql.paging import page_size
 from frontdesk.store.tables import events
 
-_AFTER = "id > ? ORDER BY id LIMIT ?"
+_COLUMNS = ("id", "type", "contact_id", "conversation_id", "payload", "created_at")
+_SELECT = f'SELECT {", ".join(_COLUMNS)}, "partition" FROM events WHERE id > ?'
+_AFTER = f"{_SELECT} ORDER BY id LIMIT ?"
+_AFTER_IN = f'{_SELECT} AND "partition" IN ({{}}) ORDER BY id LIMIT ?'
 _LAST = "SELECT max(id) FROM events"
-_CURSOR = 'SELECT "position" FROM engine_cursors WHERE name = ?'
-_NEW_CURSOR = 'INSERT INTO engine_cursors (name, "position") VALUES (?, 0)'
-_MOVE_CURSOR = 'UPDATE engine_cursors SET "position" = ? WHERE name = ?'
 _PENDING_KEY = "frontdesk.pending_events"
 
 
@@ -47,6 +50,7 @@ def append(
         "conversation_id": conversation_id,
         "payload": payload,
         "created_at": at,
+        "partition": partition_of(contact_id),
     }
     pending: list[Mapping[str, Any]] | None = conn.info.get(_PENDING_KEY)
     if pending is not None:
@@ -83,9 +87,15 @@ def drop_events_after(conn: Connection, mark: int) -> None:
         del pending[mark:]
 
 
-def after(conn: Connection, position: int, limit: int) -> list[Event]:
-    """Up to `limit` events after `position`, oldest first."""
-    return [Event(**row) for row in rows.select_all(conn, events, _AFTER, (position, limit))]
+def after(conn: Connection, position: int, partitions: Collection[int], limit: int) -> list[tuple[int, Event]]:
+    """Up to `limit` events of `partitions` after `position`, oldest first, each with its partition."""
+    if len(partitions) == PARTITIONS:  # the one worker of a database reads the log as it comes
+        found = rows.execute(conn, _AFTER, (position, limit))
+    else:
+        sql = _AFTER_IN.format(", ".join("?" * len(partitions)))
+        found = rows.execute(conn, sql, (position, *partitions, limit))
+    codec = rows.dialect(conn).codec(events)
+    return [(row[-1], Event(**codec.decode(row[:-1], _COLUMNS))) for row in found]
 
 
 def last_id(conn: Connection) -> int:
@@ -93,21 +103,11 @@ def last_id(conn: Connection) -> int:
     return int(rows.scalar(conn, _LAST) or 0)
 
 
-def cursor(conn: Connection, name: str) -> int:
-    """Where the reader `name` stopped (a new reader starts before the first event)."""
-    position = rows.scalar(conn, _CURSOR, (name,))
-    if position is None:
-        rows.execute(conn, _NEW_CURSOR, (name,))
-        return 0
-    return int(position)
-
-
-def move_cursor(conn: Connection, name: str, position: int) -> None:
-    rows.execute(conn, _MOVE_CURSOR, (position, name))
+_listed = [column for column in events.c if column.name != "partition"]  # the engine's business only
 
 
 def list_events(conn: Connection, after: int, limit: int, types: list[str] | None) -> list[dict[str, Any]]:
-    query = select(events).where(events.c.id > after).order_by(events.c.id).limit(page_size(limit))
+    query = select(*_listed).where(events.c.id > after).order_by(events.c.id).limit(page_size(limit))
     if types:
         query = query.where(events.c.type.in_(types))
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -173,9 +173,11 @@ def cancel_waiting(conn: Connection, conversation_id: int, reason: str, now: dt.
 
 
 def due(conn: Connection, now: dt.datetime, limit: int) -> list[tuple[int, WaitKind]]:
-    """Waiting runs whose time has come (timeouts, waits, queued starts), the earliest first."""
-    at = rows.dialect(conn).encode_time(now)
-    found = rows.execute(conn, _DUE, (at, limit))
+    """Waiting runs whose time has come (timeouts, waits, queued starts), the earliest first; on
+    PostgreSQL locked until the caller's transaction ends, and those another engine is firing left
+    to it."""
+    dialect = rows.dialect(conn)
+    found = rows.execute(conn, _DUE + dialect.skip_locked, (dialect.encode_time(now), limit))
     return [(run_id, WaitKind(kind)) for run_id, kind in found]
 
 
@@ -184,9 +186,10 @@ def next_due(conn: Connection) -> dt.datetime | None:
 
 
 def calls_to_claim(conn: Connection, now: dt.datetime, limit: int) -> list[PendingCall]:
-    """Runs waiting on an HTTP call nobody holds a lease on, oldest first."""
-    at = rows.dialect(conn).encode_time(now)
-    found = rows.execute(conn, _CALLS, (at, limit))
+    """Runs waiting on an HTTP call nobody holds a lease on, oldest first (those another engine is
+    claiming right now left out, on PostgreSQL)."""
+    dialect = rows.dialect(conn)
+    found = rows.execute(conn, _CALLS + dialect.skip_locked, (dialect.encode_time(now), limit))
     decoded = (rows.decode(conn, workflow_runs, _CALL_COLUMNS, row) for row in found)
     return [PendingCall(r["id"], r["step_id"], r["visits"], r["http_request"]) for r in decoded]
 
