@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 from frontdesk.actions.conversations import send_message
 from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.model import Actor, AttachmentKind, AttachmentState, AuthorKind
+from frontdesk.domain.partitions import PARTITIONS
 from frontdesk.domain.records import Attachment
 from frontdesk.store.database import Database
 from frontdesk.store.sql import events
@@ -52,7 +53,7 @@ def on_disk(media_dir: Path, content: bytes) -> Path:
 
 def updates(db: Database) -> list[dict[str, object]]:
     """The payloads of every attachment.updated event, in order."""
-    found = db.read_sync(lambda c: events.after(c, 0, 1000))
+    found = [e for _, e in db.read_sync(lambda c: events.after(c, 0, range(PARTITIONS), 1000))]
     return [dict(e.payload) for e in found if e.type == "attachment.updated"]
 
 

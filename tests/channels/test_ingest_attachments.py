@@ -10,6 +10,7 @@ from frontdesk.actions.ingest import InboundMessage, receive_inbound
 from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import AttachmentKind, AttachmentState, ChannelType
+from frontdesk.domain.partitions import PARTITIONS
 from frontdesk.store.database import Database
 from frontdesk.store.sql import attachments, events
 
@@ -40,7 +41,7 @@ def test_a_photo_without_caption_is_stored_with_its_attachment_to_fetch(db: Data
     assert found[1].data == {"latitude": 48.85, "longitude": 2.35, "name": "Paris"}
 
     def received(conn: Connection) -> dict[str, object]:
-        return next(e.payload for e in events.after(conn, 0, 100) if e.type == "message.received")
+        return next(e.payload for _, e in events.after(conn, 0, range(PARTITIONS), 100) if e.type == "message.received")
 
     assert db.read_sync(received)["attachments"] == [
         {"id": found[0].id, "kind": "image"},

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import Connection, create_engine, text
 
+from frontdesk.domain.partitions import PARTITIONS
 from frontdesk.store.database import Database
 from frontdesk.store.sql import events
 from tests.databases import ON_POSTGRESQL
@@ -42,7 +43,7 @@ def writers(db_url: str) -> Iterator[list[Database]]:
 
 
 def _read_all(db: Database, cursor: int) -> list[int]:
-    return [e.id for e in db.read_sync(lambda c: events.after(c, cursor, 1000))]
+    return [e.id for _, e in db.read_sync(lambda c: events.after(c, cursor, range(PARTITIONS), 1000))]
 
 
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="one SQLite writer at a time: ids always commit in order there")

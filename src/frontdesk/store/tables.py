@@ -42,6 +42,9 @@ metadata = MetaData(
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (the rowid) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+# Counts and numbers: 64-bit on both, as SQLite's INTEGER is (migration 0014 widens PostgreSQL's),
+# so a value the API accepts is one every database stores.
+Int = Id
 # JSON text on SQLite, jsonb on PostgreSQL (migration 0014 turns the older json columns into it).
 Json = JSON().with_variant(JSONB(), "postgresql")
 
@@ -99,11 +102,11 @@ agents = Table(
     Column("email", String(254), nullable=False, unique=True),
     Column("role", String(16), nullable=False),
     Column("availability", String(16), nullable=False),
-    Column("capacity", Integer, nullable=False),
+    Column("capacity", Int, nullable=False),
     Column("skills", Json, nullable=False),
     Column("availability_changed_at", UTCDateTime(), nullable=False),
     # Kept in the same transaction as every assignment and close (never COUNT(*) per decision).
-    Column("open_count", Integer, nullable=False, server_default=text("0")),
+    Column("open_count", Int, nullable=False, server_default=text("0")),
     Column("last_assigned_at", UTCDateTime(), nullable=True),
     Column("password_hash", String(255), nullable=True),  # argon2; None: cannot log in to the web
     Column("last_seen_at", UTCDateTime(), nullable=True),  # last request by the agent (minute precision)
@@ -129,7 +132,7 @@ team_members = Table(
     metadata,
     Column("team_id", Id, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
     Column("agent_id", Id, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
-    Column("capacity", Integer, nullable=True),  # overrides the agent's capacity in this team
+    Column("capacity", Int, nullable=True),  # overrides the agent's capacity in this team
     _created(),
     Index("ix_team_members_agent", "agent_id"),
 )
@@ -239,7 +242,7 @@ queue_entries = Table(
     _id(),
     Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, unique=True),
     Column("team_id", Id, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
-    Column("priority", Integer, nullable=False),
+    Column("priority", Int, nullable=False),
     Column("skills", Json, nullable=False),
     Column("relax_at", UTCDateTime(), nullable=True),  # skills stop mattering from then on
     Column("enqueued_at", UTCDateTime(), nullable=False),
@@ -263,7 +266,7 @@ messages = Table(
     Column("provider_message_id", String(200), nullable=True),
     Column("opened_conversation", Boolean, nullable=False),
     Column("delivery_status", String(16), nullable=False),
-    Column("delivery_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("delivery_attempts", Int, nullable=False, server_default=text("0")),
     Column("next_attempt_at", UTCDateTime(), nullable=True),
     Column("delivery_error", Text, nullable=True),
     Column("private", Boolean, nullable=False, server_default=false()),  # internal note
@@ -296,7 +299,7 @@ attachments = Table(
     Column("source_url", Text, nullable=True),
     Column("data", Json, nullable=True),
     Column("error", Text, nullable=True),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("attempts", Int, nullable=False, server_default=text("0")),
     Column("next_attempt_at", UTCDateTime(), nullable=True),
     _created(),
     Index("ix_attachments_message", "message_id"),
@@ -359,7 +362,7 @@ workflow_versions = Table(
     metadata,
     _id(),
     Column("workflow_id", Id, ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False),
-    Column("number", Integer, nullable=False),
+    Column("number", Int, nullable=False),
     Column("definition", Json, nullable=False),  # immutable once written
     Column("published_by", Json, nullable=False),
     _created(),
@@ -388,7 +391,7 @@ workflow_runs = Table(
     Column("wait_after_event", Id, nullable=True),  # only replies newer than the question count
     Column("http_request", Json, nullable=True),
     Column("lease_until", UTCDateTime(), nullable=True),
-    Column("steps_executed", Integer, nullable=False, server_default=text("0")),
+    Column("steps_executed", Int, nullable=False, server_default=text("0")),
     Column("started_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("ended_at", UTCDateTime(), nullable=True),
@@ -405,7 +408,7 @@ workflow_run_steps = Table(
     metadata,
     _id(),
     Column("run_id", Id, ForeignKey("workflow_runs.id", ondelete="CASCADE"), nullable=False),
-    Column("seq", Integer, nullable=False),
+    Column("seq", Int, nullable=False),
     Column("step_id", String(64), nullable=False),
     Column("step_type", String(32), nullable=False),
     Column("branch", String(64), nullable=True),
@@ -414,7 +417,7 @@ workflow_run_steps = Table(
     Column("error", Text, nullable=True),
     Column("waiting", String(16), nullable=True),
     Column("started_at", UTCDateTime(), nullable=False),
-    Column("duration_ms", Integer, nullable=False),
+    Column("duration_ms", Int, nullable=False),
     Index("ix_workflow_run_steps_run", "run_id", "seq"),
 )
 
@@ -489,7 +492,7 @@ login_failures = Table(
     "login_failures",
     metadata,
     Column("key", String(320), primary_key=True),  # "address:<ip>" or "account:<e-mail>"
-    Column("failures", Integer, nullable=False),
+    Column("failures", Int, nullable=False),
     Column("last_failure_at", UTCDateTime(), nullable=False),
     Column("blocked_until", UTCDateTime(), nullable=True),
     Index("ix_login_failures_last_failure_at", "last_failure_at"),
