@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from frontdesk.store.database import Database
-from frontdesk.store.migrate import upgrade
+from frontdesk.store.migrate import alembic_config, upgrade
 from frontdesk.store.sql.channels import channel
 from frontdesk.store.tables import Encrypted, metadata
 from tests.conftest import FRONTDESK, LiveServer
@@ -150,3 +151,15 @@ def test_a_source_still_open_in_another_process_is_refused(target: str, tmp_path
     assert f"process {os.getpid()} has" in refused.stderr
     assert "stop `frontdesk serve` (and its worker) first" in refused.stderr
     assert _migrate_to(source, target).returncode == 0  # once it is closed
+
+
+def test_a_source_behind_the_newest_schema_is_refused_and_the_target_stays_empty(target: str, tmp_path: Path) -> None:
+    source = f"sqlite:///{tmp_path}/frontdesk.db"
+    command.upgrade(alembic_config(source), "0013")
+
+    refused = _migrate_to(source, target)
+
+    assert refused.returncode == 2
+    assert "the source's schema is at 0013" in refused.stderr
+    assert "run `frontdesk migrate` on it first" in refused.stderr
+    assert query(target, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == [(0,)]

@@ -45,23 +45,29 @@ class Moved:
 def move(source_url: str, target_url: str, secret_key: str | None) -> Moved:
     """Copy every row of the SQLite database `source_url` into the PostgreSQL one `target_url`
     (migrated to head here), or change nothing and raise a DomainError saying why."""
-    source_file = _check_urls(source_url, target_url)
-    _check_unused(source_file)
-    key, key_file = _source_key(source_url, secret_key)
-    source = create_engine(source_url)
-    target = Database(target_url, secret_key=key)  # the source's key: no key file is made for the target
+    _check_unused(_check_urls(source_url, target_url))
+    source = create_engine(source_url, connect_args={"isolation_level": None})  # BEGIN is ours
     try:
         with source.connect() as reader:
+            reader.exec_driver_sql("BEGIN")  # one read transaction: every table from one snapshot
             _check_at_head(reader, source_url)
-            upgrade(target.write_engine)
-            with target.write_engine.begin() as writer:
-                _check_empty(writer)
-                copied = {table.name: _copy(reader, writer, table) for table in metadata.sorted_tables}
-                _advance_sequences(writer)
+            key, key_file = _source_key(source_url, secret_key)
+            return Moved(_copy_into(reader, target_url, key), key_file)
     finally:
         source.dispose()
+
+
+def _copy_into(reader: Connection, target_url: str, key: str) -> dict[str, int]:
+    target = Database(target_url, secret_key=key)  # the source's key: no key file is made for the target
+    try:
+        upgrade(target.write_engine)
+        with target.write_engine.begin() as writer:
+            _check_empty(writer)
+            copied = {table.name: _copy(reader, writer, table) for table in metadata.sorted_tables}
+            _advance_sequences(writer)
+        return copied
+    finally:
         target.close()
-    return Moved(copied, key_file)
 
 
 def _check_urls(source_url: str, target_url: str) -> Path:
@@ -105,7 +111,10 @@ def _source_key(source_url: str, secret_key: str | None) -> tuple[str, Path | No
         return secret_key, None
     path = key_path(source_url)
     if path is None or not path.is_file():
-        raise InvalidInput("source_key_missing", f"no key file at {path} and no FRONTDESK_SECRET_KEY")
+        raise InvalidInput(
+            "source_key_missing",
+            f"no key file at {path} and no FRONTDESK_SECRET_KEY: the source's secrets could not be opened",
+        )
     return path.read_text().strip(), path
 
 
