@@ -31,9 +31,13 @@ def target(template_db: Databases, tmp_path: Path) -> Iterator[str]:
     template_db.drop(url)
 
 
-def _migrate_to(source: str, target: str) -> subprocess.CompletedProcess[str]:
+def _cli(source: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FRONTDESK_DATABASE_URL": source}
-    return subprocess.run([str(FRONTDESK), "migrate-to", target], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(FRONTDESK), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def _migrate_to(source: str, target: str) -> subprocess.CompletedProcess[str]:
+    return _cli(source, "migrate-to", target)
 
 
 def _typed_rows(url: str) -> dict[str, list[dict[str, Any]]]:
@@ -163,3 +167,18 @@ def test_a_source_behind_the_newest_schema_is_refused_and_the_target_stays_empty
     assert "the source's schema is at 0013" in refused.stderr
     assert "run `frontdesk migrate` on it first" in refused.stderr
     assert query(target, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == [(0,)]
+
+
+def test_a_move_that_fails_midway_leaves_the_target_without_a_row(target: str, tmp_path: Path) -> None:
+    source = f"sqlite:///{tmp_path}/frontdesk.db"
+    assert _cli(source, "demo").returncode == 0
+    engine = sa.create_engine(source)
+    with engine.begin() as conn:  # SQLite ignores varchar lengths; PostgreSQL refuses this one
+        conn.execute(sa.text("UPDATE teams SET name = :name WHERE id = 2"), {"name": "x" * 200})
+    engine.dispose()
+
+    failed = _migrate_to(source, target)
+
+    assert failed.returncode == 2
+    assert "the copy was rolled back, the target holds no row: value too long" in failed.stderr
+    assert all(rows == [] for name, rows in table_rows(target).items() if name != "alembic_version")

@@ -23,6 +23,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Table, create_engine
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from frontdesk.domain.errors import Conflict, InvalidInput
 from frontdesk.store import rows
@@ -66,6 +67,8 @@ def _copy_into(reader: Connection, target_url: str, key: str) -> dict[str, int]:
             copied = {table.name: _copy(reader, writer, table) for table in metadata.sorted_tables}
             _advance_sequences(writer)
         return copied
+    except DBAPIError as exc:  # a value PostgreSQL refuses (a length SQLite ignored), a lost connection
+        raise InvalidInput("move_failed", f"the copy was rolled back, the target holds no row: {exc.orig}") from exc
     finally:
         target.close()
 
