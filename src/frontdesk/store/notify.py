@@ -73,10 +73,13 @@ class CommitListener:
                 self._listen()
             except psycopg.Error as exc:
                 log.warning("commit listener lost its connection; reconnecting", extra={"error": str(exc)})
-                self._stopping.wait(RECONNECT_SECONDS)
+            except Exception:  # a listener of this process failed: keep hearing, the poll covers the gap
+                log.exception("commit listener failed; reconnecting")
+            self._stopping.wait(RECONNECT_SECONDS)
 
     def _listen(self) -> None:
-        with psycopg.connect(_conninfo(self.db.url), autocommit=True, application_name=APPLICATION) as conn:
+        conninfo = _conninfo(self.db.url)
+        with psycopg.connect(conninfo, autocommit=True, application_name=APPLICATION, connect_timeout=10) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             log.info("listening to other processes' commits")
             while not self._stopping.is_set():
