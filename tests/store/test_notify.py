@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -47,9 +48,11 @@ def _next(topics: queue.Queue[set[str]]) -> set[str]:
 
 
 def test_a_commit_in_one_process_wakes_another_with_its_topics(other: Database, heard: queue.Queue[set[str]]) -> None:
+    started = time.perf_counter()
     other.write_sync(lambda conn: (wake(conn, "events"), wake(conn, "delivery")))
 
     assert _next(heard) == {"events", "delivery"}
+    print(f"heard {1000 * (time.perf_counter() - started):.1f} ms after the write began")
 
 
 def test_a_process_does_not_hear_its_own_commits_twice(

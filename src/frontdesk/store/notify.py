@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
+import select
 import threading
 from typing import TYPE_CHECKING
 
@@ -28,7 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CHANNEL = "frontdesk"
 APPLICATION = "frontdesk-notify"  # the listener's application_name in pg_stat_activity
-POLL_SECONDS = 0.5  # how often the listener's thread checks whether it should stop
 RECONNECT_SECONDS = 1.0
 
 
@@ -49,13 +50,15 @@ class CommitListener:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._stopping = threading.Event()
+        self._bell: tuple[int, int] | None = None  # a pipe: `stop` ends the thread's wait at once
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self.db.is_sqlite or self._thread is not None:
             return
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name=APPLICATION, daemon=True)
+        self._bell = os.pipe()
+        self._thread = threading.Thread(target=self._run, args=(self._bell[0],), name=APPLICATION, daemon=True)
         self._thread.start()
 
     async def stop(self) -> None:
@@ -63,27 +66,37 @@ class CommitListener:
 
     def stop_sync(self) -> None:
         thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stopping.set()
-            thread.join()
+        if thread is None or self._bell is None:
+            return
+        self._stopping.set()
+        os.write(self._bell[1], b"x")
+        thread.join()
+        for fd in self._bell:
+            os.close(fd)
+        self._bell = None
 
-    def _run(self) -> None:
+    def _run(self, bell: int) -> None:
         while not self._stopping.is_set():
             try:
-                self._listen()
+                self._listen(bell)
             except psycopg.Error as exc:
                 log.warning("commit listener lost its connection; reconnecting", extra={"error": str(exc)})
             except Exception:  # a listener of this process failed: keep hearing, the poll covers the gap
                 log.exception("commit listener failed; reconnecting")
             self._stopping.wait(RECONNECT_SECONDS)
 
-    def _listen(self) -> None:
+    def _listen(self, bell: int) -> None:
         conninfo = _conninfo(self.db.url)
         with psycopg.connect(conninfo, autocommit=True, application_name=APPLICATION, connect_timeout=10) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             log.info("listening to other processes' commits")
-            while not self._stopping.is_set():
-                for notice in conn.notifies(timeout=POLL_SECONDS):
+            waiting = select.poll()  # not select(): a busy server's descriptors go past 1024
+            waiting.register(conn.fileno(), select.POLLIN)
+            waiting.register(bell, select.POLLIN)
+            while True:
+                if any(fd == bell for fd, _ in waiting.poll()):
+                    return
+                for notice in conn.notifies(timeout=0):  # what arrived; raises if the connection is gone
                     self._heard(notice.payload)
 
     def _heard(self, payload: str) -> None:
