@@ -97,6 +97,7 @@ def _check_unused(path: Path) -> None:
     except FileNotFoundError:
         return  # no -shm: no connection is open
     try:
+        # Linux's struct flock (type, whence, start, length, pid), 64-bit off_t.
         probe = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, _SHM_DEADMAN, 1, 0)
         held = struct.unpack("hhqqi4x", fcntl.fcntl(fd, fcntl.F_GETLK, probe))
     finally:
@@ -116,7 +117,7 @@ def _source_key(source_url: str, secret_key: str | None) -> tuple[str, Path | No
     if path is None or not path.is_file():
         raise InvalidInput(
             "source_key_missing",
-            f"no key file at {path} and no FRONTDESK_SECRET_KEY: the source's secrets could not be opened",
+            f"no key file at {path} and no FRONTDESK_SECRET_KEY: the target could not open the secrets copied",
         )
     return path.read_text().strip(), path
 
