@@ -22,6 +22,7 @@ from frontdesk.domain.model import ChannelType, Role
 from frontdesk.domain.records import Channel
 from frontdesk.settings import Settings
 from frontdesk.store.migrate import open_migrated
+from frontdesk.store.move import Moved, move
 from frontdesk.store.sql.agents import agent_id_by_email
 from frontdesk.store.sql.channels import channel as channel_row
 from frontdesk.store.sql.channels import first_channel_id
@@ -65,6 +66,28 @@ def migrate() -> None:
     settings = settings_and_logs()
     open_migrated(settings.database_url, settings.secret_key).close()
     typer.echo("database is up to date")
+
+
+@app.command("migrate-to")
+def migrate_to(url: Annotated[str, typer.Argument(help="postgresql://user@host/database, empty")]) -> None:
+    """Move this SQLite installation (FRONTDESK_DATABASE_URL; its server stopped) into PostgreSQL:
+    every row, ids and the engine's cursor kept (docs/scaling.md)."""
+    settings = settings_and_logs()
+    with reported_errors():
+        moved = move(settings.database_url, url, settings.secret_key)
+    typer.echo(f"moved {sum(moved.rows.values())} rows of {len(moved.rows)} tables")
+    typer.echo(_key_guidance(moved))
+    typer.echo("next: set FRONTDESK_DATABASE_URL to the target and start `frontdesk serve`")
+
+
+def _key_guidance(moved: Moved) -> str:
+    """How the target opens the secrets copied sealed: with the source's key (never printed)."""
+    if moved.key_file is None:
+        return "secrets were copied sealed: serve the target with the same FRONTDESK_SECRET_KEY"
+    return (
+        f"secrets were copied sealed with the key in {moved.key_file}: serve the target with"
+        f' FRONTDESK_SECRET_KEY="$(cat {moved.key_file})" on every process and machine'
+    )
 
 
 @app.command()

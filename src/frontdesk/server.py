@@ -30,6 +30,7 @@ from frontdesk.settings import Settings
 from frontdesk.store.database import Database, in_memory
 from frontdesk.store.media import media_store
 from frontdesk.store.migrate import open_migrated
+from frontdesk.store.notify import CommitListener
 from frontdesk.web.live import LiveFeed
 from frontdesk.worker import WorkerProcess
 
@@ -45,12 +46,14 @@ class Background:
     def __init__(self, db: Database, settings: Settings, *, worker_process: bool) -> None:
         self.live = LiveFeed(db)
         self.visitors = VisitorFeed(db)
+        self.heard = CommitListener(db)  # other processes' commits, on PostgreSQL
         self.worker = WorkerProcess(db) if worker_process else None
         self.inline: list[_Part] = (
             [] if self.worker else [DeliveryWorker(db, settings), MediaFetcher(db, settings), Engine(db, settings)]
         )
 
     async def start(self) -> None:
+        self.heard.start()
         self.live.start()
         self.visitors.start()
         if self.worker is not None:
@@ -64,6 +67,7 @@ class Background:
             await part.stop()
         if self.worker is not None:
             await self.worker.stop()
+        await self.heard.stop()
 
 
 def create_app(

@@ -33,6 +33,7 @@ from frontdesk.engine.service import Engine
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
+from frontdesk.store.notify import CommitListener
 from frontdesk.store.wakeup import WakeLoop, Wakeup
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ READY = "ready"  # not a commit topic: the worker's first word, once its loops r
 
 
 class WakeLink:
-    """Relays the topics of each process's commits to the other, over a SOCK_SEQPACKET pair."""
+    """Relays the topics of each process's commits to the other, over a SOCK_SEQPACKET pair (on
+    SQLite; on PostgreSQL NOTIFY carries them, store.notify, and the pair says ready and closed)."""
 
     def __init__(self, db: Database, on_closed: Callable[[], None] | None = None) -> None:
         self.db = db
@@ -50,7 +52,8 @@ class WakeLink:
         self.ready = asyncio.Event()
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        db.on_commit(self._forward)
+        if db.is_sqlite:  # on PostgreSQL every process hears every commit by NOTIFY (store.notify)
+            db.on_commit(self._forward)
 
     def connect(self, sock: socket.socket) -> None:
         """Relay over `sock` from now on (a restarted worker gets a new pair)."""
@@ -169,6 +172,8 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
     stopping = asyncio.Event()
     link = WakeLink(db, on_closed=stopping.set)
     link.connect(sock)
+    heard = CommitListener(db)
+    heard.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
@@ -185,5 +190,6 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
         await engine.stop()
         await delivery.stop()
         await fetcher.stop()
+        await heard.stop()
         link.close()
         db.close()

@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from frontdesk.store import dialects, rows
+from frontdesk.store import dialects, notify, rows
 from frontdesk.store.dialects import postgresql
 from frontdesk.store.dialects.base import dumps, loads
 from frontdesk.store.encryption import SecretBox, attach
@@ -94,6 +94,7 @@ class Database:
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[set[str]], None]] = []
         self._turn = _WriterTurn(_lock_path(url) if self.is_sqlite else None)
+        self.sender = notify.new_sender()  # on PostgreSQL, what tells this Database's notifications apart
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -117,7 +118,7 @@ class Database:
 
     def announce(self, topics: set[str], *, skip: Callable[[set[str]], None] | None = None) -> None:
         """Tell the listeners (but `skip`) that `topics` changed: after a commit of this process,
-        or when another process says it committed them (frontdesk.worker)."""
+        or when another process says it committed them (frontdesk.worker, store.notify)."""
         for listener in self._listeners:
             if listener != skip:  # `==`: each access to a bound method makes a new object
                 listener(topics)
@@ -219,6 +220,8 @@ class Database:
                 if outcome[2] is not None and conflicted(outcome[2]):
                     raise outcome[2]  # the whole transaction is spoilt, not only this job
                 outcomes.append(outcome)
+            if conn.info[WAKE_KEY] and not self.is_sqlite:  # other processes hear it once it commits
+                notify.send(conn, self.sender, conn.info[WAKE_KEY])
         return outcomes
 
 
