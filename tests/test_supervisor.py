@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -155,4 +156,15 @@ def test_several_processes_refuse_an_engine_inline_or_a_database_in_memory(tmp_p
     assert (inline.returncode, in_memory.returncode) == (2, 2)
     assert "FRONTDESK_WORKER" in inline.stderr
     assert "FRONTDESK_DATABASE_URL" in in_memory.stderr
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_a_port_already_taken_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    """SO_REUSEPORT alone would let a second `serve` of the same user share the port silently."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = _serve(f"sqlite:///{tmp_path / 'never.db'}", "--processes", "2", "--port", str(port))
+
+    assert done.returncode == 1
+    assert f"--host/--port 127.0.0.1:{port}" in done.stderr
     assert not (tmp_path / "never.db").exists()

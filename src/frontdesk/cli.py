@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import httpx
 import typer
@@ -103,8 +104,7 @@ def serve(
     settings.host = host or settings.host
     settings.port = port or settings.port
     supervised = processes > 1 or workers != 1
-    if supervised:
-        _check_supervised(settings)
+    listeners = _supervised_listeners(settings, processes) if supervised else []  # before anything is written
     db = open_migrated(settings.database_url, settings.secret_key)
     if with_demo:
         _print_welcome(settings, db.write_sync(_demo_with_token))
@@ -112,19 +112,27 @@ def serve(
         server.serve(settings, db)
         return
     db.close()  # each child opens its own
-    supervisor.run(settings.host, settings.port, processes, workers)
+    supervisor.run(listeners, workers)
 
 
-def _check_supervised(settings: Settings) -> None:
-    """Several processes need a database they can all open, and their engine runs in the workers."""
-    problem = None
+def _supervised_listeners(settings: Settings, processes: int) -> list[socket.socket]:
+    """The servers' sockets, once the settings allow several processes: a database they can all
+    open, and the engine in the workers."""
+    from frontdesk import supervisor
+
     if in_memory(settings.database_url):
-        problem = "FRONTDESK_DATABASE_URL: an in-memory database cannot be shared by several processes"
-    elif settings.worker == "inline":
-        problem = "FRONTDESK_WORKER=inline: with --processes or --workers the engine runs in the workers"
-    if problem is not None:
-        typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(2)
+        _fail("FRONTDESK_DATABASE_URL: an in-memory database cannot be shared by several processes")
+    if settings.worker == "inline":
+        _fail("FRONTDESK_WORKER=inline: with --processes or --workers the engine runs in the workers")
+    try:
+        return supervisor.listeners(settings.host, settings.port, processes)
+    except OSError as error:
+        _fail(f"--host/--port {settings.host}:{settings.port}: {error.strerror}", code=1)
+
+
+def _fail(problem: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {problem}", err=True)
+    raise typer.Exit(code)
 
 
 @app.command("server-process", hidden=True)
@@ -133,8 +141,6 @@ def server_process(
     wake_fd: Annotated[int, typer.Option(help="the supervisor's end of the wake socket pair")],
 ) -> None:
     """One of the servers of `serve --processes N`, started by its supervisor."""
-    import socket
-
     from frontdesk import server
 
     server.serve_on(settings_and_logs(), socket.socket(fileno=listen_fd), socket.socket(fileno=wake_fd))

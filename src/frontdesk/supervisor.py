@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -102,19 +103,27 @@ class Hub:
                     child.link.send(message)
 
 
-def listener(host: str, port: int) -> socket.socket:
-    """One of the servers' listening sockets on `host:port` (SO_REUSEPORT: every server has its own)."""
+def listeners(host: str, port: int, count: int) -> list[socket.socket]:
+    """The servers' listening sockets on `host:port`, one each (SO_REUSEPORT). A first socket
+    without SO_REUSEPORT checks that nobody holds the port: with it alone, a second `serve` of the
+    same user would share the port silently instead of failing."""
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    return socket.create_server((host, port), family=family, backlog=BACKLOG, reuse_port=True)
+    with socket.create_server((host, port), family=family) as probe:
+        port = probe.getsockname()[1]
+    return [socket.create_server((host, port), family=family, backlog=BACKLOG, reuse_port=True) for _ in range(count)]
 
 
-def run(host: str, port: int, processes: int, workers: int) -> None:
-    """Serve until SIGTERM/SIGINT with `processes` servers and `workers` workers (the database is
-    already migrated: the children open it from the same settings, in the environment)."""
+def run(listeners: list[socket.socket], workers: int) -> None:
+    """Serve until SIGTERM/SIGINT with a server on each of `listeners` and `workers` workers (the
+    database is already migrated: the children open it from the same settings, in the environment)."""
     import uvloop
 
-    listeners = [listener(host, port) for _ in range(processes)]
-    uvloop.run(_supervise(listeners, workers))
+    gc.freeze()  # as the servers and workers do: what start-up made is never collected (nor at exit)
+    try:
+        uvloop.run(_supervise(listeners, workers))
+    finally:
+        for sock in listeners:
+            sock.close()
 
 
 async def _supervise(listeners: list[socket.socket], workers: int) -> None:
