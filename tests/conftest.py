@@ -82,10 +82,11 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """`frontdesk serve --demo` in its own process, as `make run` starts it."""
+    """`frontdesk serve --demo` in its own process, as `make run` starts it (`args`: more options)."""
 
-    def __init__(self, db_url: str, log_path: Path) -> None:
+    def __init__(self, db_url: str, log_path: Path, args: tuple[str, ...] = ()) -> None:
         self.db_url = db_url
+        self.args = args
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -106,7 +107,7 @@ class LiveServer:
         }
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(FRONTDESK), "serve", "--demo"], stdout=subprocess.PIPE, stderr=log, env=env, cwd=ROOT
+                [str(FRONTDESK), "serve", "--demo", *self.args], stdout=subprocess.PIPE, stderr=log, env=env, cwd=ROOT
             )
         assert self.process.stdout is not None
         deadline = time.monotonic() + 60

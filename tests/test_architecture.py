@@ -34,7 +34,7 @@ LAYERS: list[set[str]] = [
     {"worker"},
     {"api", "web"},
     {"application"},
-    {"server"},
+    {"server", "supervisor"},
     {"cli"},
 ]
 # Imports allowed between two packages of the same layer (the other way round is a cycle).

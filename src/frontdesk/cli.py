@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import httpx
 import typer
@@ -21,6 +22,7 @@ from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import ChannelType, Role
 from frontdesk.domain.records import Channel
 from frontdesk.settings import Settings
+from frontdesk.store.database import in_memory
 from frontdesk.store.migrate import open_migrated
 from frontdesk.store.move import Moved, move
 from frontdesk.store.sql.agents import agent_id_by_email
@@ -113,23 +115,68 @@ def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port (default $PORT or 8000)")] = None,
     with_demo: Annotated[bool, typer.Option("--demo", help="load the demo and print a login first")] = False,
+    processes: Annotated[int, typer.Option(min=1, help="server processes accepting on the port")] = 1,
+    workers: Annotated[int, typer.Option(min=0, help="engine worker processes (0: run `frontdesk worker` apart)")] = 1,
 ) -> None:
     """Serve the inbox, the web chat and the API: the database is opened and migrated once, the
-    demo (if asked) loaded into it, then the server runs over it (frontdesk.server)."""
-    from frontdesk import server
+    demo (if asked) loaded into it, then the server runs over it (frontdesk.server), or, with
+    several processes or another number of workers, a supervisor runs them (frontdesk.supervisor)."""
+    from frontdesk import server, supervisor
 
     settings = settings_and_logs()
     settings.host = host or settings.host
     settings.port = port or settings.port
+    supervised = processes > 1 or workers != 1
+    listeners = _supervised_listeners(settings, processes) if supervised else []  # before anything is written
     db = open_migrated(settings.database_url, settings.secret_key)
     if with_demo:
         _print_welcome(settings, db.write_sync(_demo_with_token))
-    server.serve(settings, db)
+    if not supervised:
+        server.serve(settings, db)
+        return
+    db.close()  # each child opens its own
+    supervisor.run(listeners, workers)
 
 
-@app.command(hidden=True)
-def worker(wake_fd: Annotated[int, typer.Option(help="the server's end of the wake socket pair")]) -> None:
-    """The engine and delivery loops, started by `serve` (ADR 0004)."""
+def _supervised_listeners(settings: Settings, processes: int) -> list[socket.socket]:
+    """The servers' sockets, once the settings allow several processes: a database they can all
+    open, and the engine in the workers."""
+    from frontdesk import supervisor
+
+    if in_memory(settings.database_url):
+        _fail("FRONTDESK_DATABASE_URL: an in-memory database cannot be shared by several processes")
+    if settings.worker == "inline":
+        _fail("FRONTDESK_WORKER=inline: with --processes or --workers the engine runs in the workers")
+    try:
+        return supervisor.listeners(settings.host, settings.port, processes)
+    except OSError as error:
+        _fail(f"--host/--port {settings.host}:{settings.port}: {error.strerror}", code=1)
+
+
+def _fail(problem: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {problem}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command("server-process", hidden=True)
+def server_process(
+    listen_fd: Annotated[int, typer.Option(help="the supervisor's listening socket for this server")],
+    wake_fd: Annotated[int, typer.Option(help="the supervisor's end of the wake socket pair")],
+) -> None:
+    """One of the servers of `serve --processes N`, started by its supervisor."""
+    from frontdesk import server
+
+    server.serve_on(settings_and_logs(), socket.socket(fileno=listen_fd), socket.socket(fileno=wake_fd))
+
+
+@app.command()
+def worker(
+    wake_fd: Annotated[
+        int | None, typer.Option(help="set by `serve`: its end of the wake socket pair", hidden=True)
+    ] = None,
+) -> None:
+    """The engine, timers, HTTP steps, delivery and the media fetcher: started by `serve` (ADR 0004),
+    or on its own beside servers on the same database (docs/scaling.md); stops on SIGTERM/SIGINT."""
     from frontdesk import worker as process
 
     process.run(settings_and_logs(), wake_fd)

@@ -2,18 +2,22 @@
 
 It opens the database (migrated once, its writer started), builds the web application around it,
 and the parts that run beside the requests: the inbox's and the web chat's live feeds, and the
-engine, outbound delivery and the media fetcher, either in this process (tests, embedded use) or in the worker
-process (`frontdesk serve`, ADR 0004). Nothing below this module opens a database or starts a
-loop on its own.
+engine, outbound delivery and the media fetcher, either in this process (tests, embedded use), in the worker
+process (`frontdesk serve`, ADR 0004), or in workers a supervisor started (`serve --processes N`,
+frontdesk.supervisor). Nothing below this module opens a database or starts a loop on its own.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol
 
+import uvicorn
 from litestar import Litestar
 
 from frontdesk import assignment
@@ -32,7 +36,9 @@ from frontdesk.store.media import media_store
 from frontdesk.store.migrate import open_migrated
 from frontdesk.store.notify import CommitListener
 from frontdesk.web.live import LiveFeed
-from frontdesk.worker import WorkerProcess
+from frontdesk.worker import WakeLink, WorkerProcess
+
+STOP_BOUND_SECONDS = 5  # the safety net: streams end at once on a stop, a request still running gets this long
 
 
 class _Part(Protocol):
@@ -43,19 +49,25 @@ class _Part(Protocol):
 class Background:
     """What runs beside the requests, started and stopped with the application."""
 
-    def __init__(self, db: Database, settings: Settings, *, worker_process: bool) -> None:
+    def __init__(self, db: Database, settings: Settings, *, worker_process: bool, wake: socket.socket | None) -> None:
         self.live = LiveFeed(db)
         self.visitors = VisitorFeed(db)
         self.heard = CommitListener(db)  # other processes' commits, on PostgreSQL
-        self.worker = WorkerProcess(db) if worker_process else None
+        self.worker = WorkerProcess(db) if worker_process and wake is None else None
+        self.wake = wake
+        self.link = WakeLink(db, on_closed=_stop_this_process) if wake is not None else None
         self.inline: list[_Part] = (
-            [] if self.worker else [DeliveryWorker(db, settings), MediaFetcher(db, settings), Engine(db, settings)]
+            []
+            if self.worker or self.link
+            else [DeliveryWorker(db, settings), MediaFetcher(db, settings), Engine(db, settings)]
         )
 
     async def start(self) -> None:
         self.heard.start()
         self.live.start()
         self.visitors.start()
+        if self.link is not None and self.wake is not None:
+            self.link.connect(self.wake)
         if self.worker is not None:
             await self.worker.start()
         for part in self.inline:
@@ -67,20 +79,39 @@ class Background:
             await part.stop()
         if self.worker is not None:
             await self.worker.stop()
+        if self.link is not None:
+            self.link.close()
         await self.heard.stop()
+
+    def end_streams(self) -> None:
+        """The server is stopping: the live streams and long polls end now instead of holding the stop."""
+        self.live.end_streams()
+        self.visitors.end_streams()
+
+
+def _stop_this_process() -> None:
+    """The supervisor's end of the wake socket closed (it stopped or died): stop as if told to."""
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def create_app(
-    settings: Settings | None = None, *, worker_process: bool = False, clock: Clock = now, db: Database | None = None
+    settings: Settings | None = None,
+    *,
+    worker_process: bool = False,
+    clock: Clock = now,
+    db: Database | None = None,
+    wake: socket.socket | None = None,
 ) -> Litestar:
     """The application over `db` (opened here when None), which it closes when it stops.
     `worker_process`: the engine and delivery run in a process of their own (frontdesk.worker),
-    as `frontdesk serve` does; otherwise in this one. `clock`: what the limits against abuse read
-    the time from (tests move it instead of sleeping)."""
+    as `frontdesk serve` does; otherwise in this one. `wake`: a supervisor's wake socket
+    (frontdesk.supervisor): the loops run in the workers it started, and the commits of every
+    process are relayed over it. `clock`: what the limits against abuse read the time from (tests
+    move it instead of sleeping)."""
     settings = settings or Settings()
     assignment.install()
     db = db or open_migrated(settings.database_url, settings.secret_key)
-    background = Background(db, settings, worker_process=worker_process)
+    background = Background(db, settings, worker_process=worker_process, wake=wake)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -105,21 +136,49 @@ def create_app(
         "webchat_limits": WebchatLimits(settings, clock),
         "media": media_store(settings),
     }
-    return build_app(settings, state, lifespan, csrf_secret=secret)
+    app = build_app(settings, state, lifespan, csrf_secret=secret)
+    app.state.end_streams = background.end_streams
+    return app
 
 
-def serve(settings: Settings, db: Database) -> None:
-    """`frontdesk serve`: the application over `db` on uvicorn, until interrupted."""
-    import uvicorn
+class _Uvicorn(uvicorn.Server):
+    """uvicorn, ending the live streams the moment it begins to stop: its stop waits for every open
+    connection, and an inbox's stream or a web chat's long poll would hold it until the bound."""
 
-    worker_process = settings.worker == "process" and not in_memory(settings.database_url)
-    uvicorn.run(
-        create_app(settings, worker_process=worker_process, db=db),
+    def __init__(self, config: uvicorn.Config, end_streams: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.end_streams = end_streams
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.end_streams()
+        await super().shutdown(sockets)
+
+
+def _uvicorn(app: Litestar, settings: Settings) -> _Uvicorn:
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
         http="httptools",
         access_log=False,
         log_config=None,
-        timeout_graceful_shutdown=5,  # open live streams (inbox, web chat) would otherwise hold a stop forever
+        timeout_graceful_shutdown=STOP_BOUND_SECONDS,
     )
+    return _Uvicorn(config, app.state.end_streams)
+
+
+def serve(settings: Settings, db: Database) -> None:
+    """`frontdesk serve`: the application over `db` on uvicorn, until interrupted."""
+    worker_process = settings.worker == "process" and not in_memory(settings.database_url)
+    app = create_app(settings, worker_process=worker_process, db=db)
+    _uvicorn(app, settings).run()
+
+
+def serve_on(settings: Settings, listener: socket.socket, wake: socket.socket) -> None:
+    """One of `serve --processes N`'s servers (frontdesk.supervisor): the application on the
+    supervisor's `listener`, its commits relayed over `wake` to the other servers and the workers."""
+    db = Database(settings.database_url, secret_key=settings.secret_key)  # the supervisor migrated it
+    db.start()
+    app = create_app(settings, db=db, wake=wake)
+    _uvicorn(app, settings).run(sockets=[listener])

@@ -13,6 +13,10 @@ starts `python -m frontdesk worker` and the two share:
 Nothing in the log depends on which process wrote it: the engine's cursor moves in the same
 transaction as its effects (ADR 0002), so even two engines at once would not process an event
 twice. The server restarts a worker that died; a worker whose server is gone stops.
+
+`frontdesk worker` also runs on its own (another machine, no server): no wake socket then, and it
+stops on SIGTERM/SIGINT. Its loops wake on whatever announces commits to `Database.announce` (a
+wake link here; a PostgreSQL listener may be another), and else on their one-second poll.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -33,6 +38,7 @@ from frontdesk.engine.service import Engine
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
+from frontdesk.store.migrate import open_migrated
 from frontdesk.store.notify import CommitListener
 from frontdesk.store.wakeup import WakeLoop, Wakeup
 
@@ -158,21 +164,32 @@ class WorkerProcess:
         return RESTART_SECONDS
 
 
-def run(settings: Settings, wake_fd: int) -> None:
-    """`frontdesk worker`: the engine, delivery and media loops until the server's end of `wake_fd` closes."""
+def run(settings: Settings, wake_fd: int | None) -> None:
+    """`frontdesk worker`: the engine, delivery and media loops until SIGTERM/SIGINT, or until the
+    other end of `wake_fd` (its server's or supervisor's) closes."""
     import uvloop
 
-    uvloop.run(_serve(settings, socket.socket(fileno=wake_fd)))
+    uvloop.run(_serve(settings, None if wake_fd is None else socket.socket(fileno=wake_fd)))
 
 
-async def _serve(settings: Settings, sock: socket.socket) -> None:
-    assignment.install()
+def _open(settings: Settings, sock: socket.socket | None) -> Database:
+    """A worker on its own migrates, as a server would (PostgreSQL lets one process at a time do it);
+    one started by a server or a supervisor gets the database already migrated."""
+    if sock is None:
+        return open_migrated(settings.database_url, settings.secret_key)
     db = Database(settings.database_url, secret_key=settings.secret_key)
     db.start()
+    return db
+
+
+async def _serve(settings: Settings, sock: socket.socket | None) -> None:
+    assignment.install()
+    db = _open(settings, sock)
     stopping = asyncio.Event()
     link = WakeLink(db, on_closed=stopping.set)
-    link.connect(sock)
-    heard = CommitListener(db)
+    if sock is not None:
+        link.connect(sock)
+    heard = CommitListener(db)  # other processes' commits, on PostgreSQL
     heard.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -182,7 +199,7 @@ async def _serve(settings: Settings, sock: socket.socket) -> None:
     delivery.start()
     fetcher.start()
     gc.freeze()  # as the server does: full collections skip what start-up made
-    log.info("worker started")
+    log.info("worker started", extra={"pid": os.getpid(), "wake_link": sock is not None})
     link.say_ready()
     try:
         await stopping.wait()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
 
 from tests.conftest import LiveServer
+from tests.databases import query
 from tests.factories import run_async
 
 
@@ -117,3 +119,49 @@ def test_two_server_processes_on_one_database_still_open_one_conversation(
     assert len({r.json()["conversation_id"] for r in responses}) == 1
     assert len(_events(live_server, "conversation.opened")) == 1
     assert len(_events(live_server, "message.received")) == 60
+
+
+async def _post_and_ask_who(
+    server: LiveServer, path: str, bodies: list[dict[str, Any]]
+) -> tuple[list[httpx.Response], set[int]]:
+    """Post each body on a connection of its own, then ask /healthz on those same connections
+    which server process holds each of them."""
+    limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
+    async with httpx.AsyncClient(base_url=server.base_url, headers=server.headers, limits=limits, timeout=60) as c:
+        responses = list(await asyncio.gather(*(c.post(path, json=body) for body in bodies)))
+        health = await asyncio.gather(*(c.get("/healthz") for _ in bodies))
+    return responses, {int(h.json()["pid"]) for h in health}
+
+
+def test_two_hundred_first_messages_over_three_server_processes_open_one_conversation_per_contact(
+    db_url: str, tmp_path: Any
+) -> None:
+    server = LiveServer(db_url, tmp_path / "server.log", args=("--processes", "3"))
+    server.start()
+    try:
+        channel_id = _channel(server)
+        bodies = [
+            {"contact": {"external_id": f"c{i % 50}"}, "message": {"id": f"m{i}", "text": "hi"}} for i in range(200)
+        ]
+        responses, pids = run_async(_post_and_ask_who(server, f"/api/v1/channels/{channel_id}/inbound", bodies))
+        _wait_until_every_conversation_has_a_run(db_url, 50)
+    finally:
+        server.stop()
+
+    print(f"server processes that answered: {sorted(pids)}")
+    assert len(pids) > 1
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.json()["conversation_id"] for r in responses}) == 50
+    assert query(db_url, "SELECT count(*) FROM conversations") == [(50,)]
+    assert query(db_url, "SELECT count(*) FROM workflow_runs") == [(50,)]
+    assert query(db_url, "SELECT count(*) FROM events WHERE type = 'conversation.opened'") == [(50,)]
+
+
+def _wait_until_every_conversation_has_a_run(db_url: str, conversations: int) -> None:
+    """The engine runs in a worker process: its runs come a moment after the replies."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if query(db_url, "SELECT count(DISTINCT conversation_id) FROM workflow_runs") == [(conversations,)]:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not every one of the {conversations} conversations has a run")

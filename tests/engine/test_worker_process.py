@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import httpx
 from bench.servers import process_tree
 
 from frontdesk.web.live import KEEPALIVE_SECONDS
-from tests.conftest import LiveServer
+from tests.conftest import FRONTDESK, ROOT, LiveServer
 from tests.web.support import api, say, web_session
 
 
@@ -126,3 +127,28 @@ def test_the_worker_stops_when_its_server_is_killed(live_server: LiveServer) -> 
     while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(worker)
+
+
+def test_a_worker_started_by_hand_processes_what_a_server_ingested_and_stops_on_sigterm(
+    db_url: str, tmp_path: Path
+) -> None:
+    server = LiveServer(db_url, tmp_path / "server.log", args=("--workers", "0"))  # no engine anywhere
+    server.start()
+    try:
+        conversation_id = say(server, "ada", "a1", "Hello!")
+        assert _runs(server, conversation_id) == []
+        env = {**os.environ, "FRONTDESK_DATABASE_URL": db_url, "FRONTDESK_LOG_FORMAT": "json"}
+        with open(tmp_path / "worker.log", "wb") as log:  # no wake link: it finds the event by its poll
+            worker = subprocess.Popen([str(FRONTDESK), "worker"], stderr=log, env=env, cwd=ROOT)
+        try:
+            run = _wait_for_run(server, conversation_id)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            returncode = worker.wait(30)
+    finally:
+        server.stop()
+
+    assert run["status"] == "waiting"  # on the demo's topic question, after its greeting
+    assert returncode == 0
+    lines = [json.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines()]
+    assert [line["wake_link"] for line in lines if line["msg"] == "worker started"] == [False]

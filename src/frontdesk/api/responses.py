@@ -181,6 +181,7 @@ class InboundReceipt(TypedDict):
 
 class Health(TypedDict):
     status: str
+    pid: int  # which server process answered (`serve --processes N` runs several on one port)
 
 
 class ChannelCheck(TypedDict):

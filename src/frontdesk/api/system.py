@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, delete, get, post
@@ -70,4 +71,4 @@ async def healthz(db: Db) -> Health:
     """Liveness and database reachability (a read and a write through the writer)."""
     await db.read(ping)
     await db.write(ping)
-    return {"status": "ok"}
+    return {"status": "ok", "pid": os.getpid()}

@@ -199,7 +199,7 @@ async def _visitor_events(
 ) -> AsyncIterator[ServerSentEventMessage]:
     yield ServerSentEventMessage(event="ready", data=json.dumps({"cursor": after}))
     with feed.watch(contact_id) as woken:
-        while True:
+        while not feed.ending:
             woken.clear()
             found = await db.read(partial(_page, channel_id=channel_id, contact_id=contact_id, after=after, limit=PAGE))
             for message in found:
@@ -325,7 +325,7 @@ class WebchatController(Controller):
         feed: VisitorFeed = request.app.state.visitors
         with feed.watch(contact_id) as woken:
             found = await db.read(read)
-            if not found and wait:
+            if not found and wait and not feed.ending:
                 await sleep_until_set(woken, wait)
                 found = await db.read(read)
         return {"messages": found, "cursor": found[-1]["id"] if found else after}

@@ -25,6 +25,7 @@ class VisitorFeed:
         self.db = db
         self._watchers: dict[int, set[asyncio.Event]] = {}
         self._cursor: int | None = None  # from the newest event: streams read their own backlog
+        self.ending = False
         self._loop = WakeLoop("webchat-feed", Wakeup(db, "events"), self._wake_readers)
 
     def start(self) -> None:
@@ -32,6 +33,11 @@ class VisitorFeed:
 
     async def stop(self) -> None:
         await self._loop.stop()
+
+    def end_streams(self) -> None:
+        """The server is stopping: every stream and long poll ends now (one open would hold the stop)."""
+        self.ending = True
+        self._wake_everyone()
 
     @contextlib.contextmanager
     def watch(self, contact_id: int) -> Iterator[asyncio.Event]:

@@ -39,10 +39,16 @@ class LiveFeed:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.ending = False
         self._wakeup = Wakeup(db, "events")
 
     def start(self) -> None:
         self._wakeup.start()
+
+    def end_streams(self) -> None:
+        """The server is stopping: every stream ends now (an open one would hold the stop)."""
+        self.ending = True
+        self._wakeup.set()
 
     async def stream(self, viewer: Viewer, after: int | None = None) -> AsyncIterator[ServerSentEventMessage]:
         """`after`: the last event the page had seen when it was rendered, so what commits between
@@ -52,9 +58,11 @@ class LiveFeed:
         cursor = newest if after is None else min(after, newest)
         yield ServerSentEventMessage(event="ready", data=json.dumps({"cursor": cursor}))
         behind = cursor < newest  # the page's events since its render: sent at once
-        while True:
+        while not self.ending:
             if not behind:
                 await sleep_until_set(ring, KEEPALIVE_SECONDS)
+            if self.ending:
+                return
             behind = False
             ring = self._wakeup.next_ring()
             found, seen = await self.db.read(partial(_after, cursor=cursor, viewer=viewer))
