@@ -29,7 +29,7 @@ from frontdesk.domain.errors import Conflict, InvalidInput
 from frontdesk.store import rows
 from frontdesk.store.database import Database, key_path, with_driver
 from frontdesk.store.migrate import alembic_config, upgrade
-from frontdesk.store.tables import Encrypted, events, metadata
+from frontdesk.store.tables import Encrypted, engine_partitions, events, metadata
 
 BATCH_ROWS = 2000
 _SHM_DEADMAN = 128  # SQLite's "dead man switch" byte of the -shm file: every open connection read-locks it
@@ -132,8 +132,17 @@ def _check_at_head(reader: Connection, source_url: str) -> None:
         )
 
 
+# Tables a migration fills (0015: one row per partition, at the log's start): in a fresh target
+# they hold only those rows, which the source's replace.
+SEEDED = {engine_partitions.name: sa.or_(engine_partitions.c.position != 0, engine_partitions.c.owner.is_not(None))}
+
+
 def _check_empty(writer: Connection) -> None:
-    held = [table.name for table in metadata.sorted_tables if writer.execute(sa.select(table).limit(1)).first()]
+    held = [
+        table.name
+        for table in metadata.sorted_tables
+        if writer.execute(sa.select(table).where(SEEDED.get(table.name, sa.true())).limit(1)).first()
+    ]
     if held:
         raise Conflict(
             "target_not_empty",
@@ -167,6 +176,8 @@ def _raw_type(type_: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
 
 def _copy(reader: Connection, writer: Connection, table: Table) -> int:
     raw = _raw(table)
+    if table.name in SEEDED:
+        writer.execute(sa.delete(raw))
     if table is events:
         rows.order_events(writer)  # as every writer of events does (store/sql/events.py)
     count = 0
