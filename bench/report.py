@@ -10,6 +10,7 @@ LABELS = {
     "frontdesk": "Frontdesk, workflows on",
     "frontdesk-nowf": "(b) Frontdesk, workflows off",
     "frontdesk-pg": "Frontdesk on PostgreSQL, workflows on",
+    "frontdesk-pg-2x2": "Frontdesk on PostgreSQL, 2 servers + 2 workers",
     "node-red": "(c) Node-RED (in memory)",
 }
 

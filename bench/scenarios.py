@@ -19,9 +19,10 @@ from bench import postgres
 from bench.loadgen import LoadResult, MakeRequest, OnResponse, Request, closed_loop, open_loop, percentiles
 from bench.servers import Server, start_baseline, start_frontdesk, start_node_red
 
-TARGETS = ("bare", "frontdesk", "frontdesk-nowf", "frontdesk-pg", "node-red")
-# Frontdesk with its workflows on: on SQLite, and on PostgreSQL (bench/postgres.py).
-WORKFLOWS_ON = ("frontdesk", "frontdesk-pg")
+# Frontdesk on PostgreSQL (bench/postgres.py): the options of `frontdesk serve` of each target.
+ON_POSTGRES = {"frontdesk-pg": (), "frontdesk-pg-2x2": ("--processes", "2", "--workers", "2")}
+TARGETS = ("bare", "frontdesk", "frontdesk-nowf", *ON_POSTGRES, "node-red")
+WORKFLOWS_ON = ("frontdesk", *ON_POSTGRES)
 INBOUND = "/api/v1/channels/1/inbound"
 # One in three of each: the workflow (and the Node-RED flow) route them to Billing, Sales, Support.
 TEXTS = (
@@ -86,9 +87,10 @@ def start(target: str, workdir: Path, config: BenchConfig | None = None) -> Serv
     if target == "node-red":
         return start_node_red(workdir)
     src = config.frontdesk_src if config else None
-    if target == "frontdesk-pg":
+    if target in ON_POSTGRES:
         secret = {"FRONTDESK_SECRET_KEY": Fernet.generate_key().decode()}
-        return start_frontdesk(workdir, target, src, database=postgres.new_database(), settings=secret)
+        database = postgres.new_database()
+        return start_frontdesk(workdir, target, src, database=database, settings=secret, serve_args=ON_POSTGRES[target])
     return start_frontdesk(workdir, target, src)
 
 
@@ -132,7 +134,7 @@ def measured(server: Server, run: Callable[[], Coroutine[Any, Any, LoadResult]])
         "server_peak_rss_mb": round(after.peak_rss_mb, 1),
         "loadgen_cpu_cores": round((_client_cpu() - client_before) / seconds, 2) if seconds else None,
     }
-    if server.name == "frontdesk-pg":  # the database's share, beside Frontdesk's processes
+    if server.name in ON_POSTGRES:  # the database's share, beside Frontdesk's processes
         found["postgres_cpu_s"] = round(db_cpu, 2)
         found["postgres_cpu_cores"] = round(db_cpu / seconds, 2) if seconds else None
     return result, found

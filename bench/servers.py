@@ -181,14 +181,16 @@ def start_frontdesk(
     src: Path | None = None,
     database: Path | str | None = None,
     settings: dict[str, str] | None = None,
+    serve_args: tuple[str, ...] = (),
 ) -> Server:
     """(b) `frontdesk serve --demo` on a fresh SQLite file; the admin token is read from its output.
     `src`: run the `frontdesk` package found there (a snapshot of a commit) instead of the work tree.
     `database`: serve that existing database instead (scenario 5's data set; the demo is already in it),
     or, as a URL, that database (a new PostgreSQL database: bench/postgres.py).
-    `settings`: more environment (`FRONTDESK_…`), e.g. a fake provider's base URL."""
+    `settings`: more environment (`FRONTDESK_…`), e.g. a fake provider's base URL.
+    `serve_args`: more options of `frontdesk serve` (`--processes 2 --workers 2`)."""
     port = free_port()
-    command, env = frontdesk_command(src, "serve", "--demo")
+    command, env = frontdesk_command(src, "serve", "--demo", *serve_args)
     env.update(settings or {})
     url = database if isinstance(database, str) else f"sqlite:///{database or workdir / 'frontdesk.db'}"
     env["FRONTDESK_DATABASE_URL"] = url

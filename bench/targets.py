@@ -45,6 +45,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, str]]:
         }
     )
     found.append(_postgres_s1(results.get("s1_closed", {})))
+    found.append(_postgres_s2(results.get("s2", {})))
     found += _waiting(results.get("s3"))
     drain = results.get("s4")
     found.append(
@@ -81,6 +82,19 @@ def _postgres_s1(closed: dict[str, Any]) -> dict[str, str]:
         "goal": "≥ SQLite's S1",
         "measured": "-" if ratio is None else f"{pg['throughput']:,.0f} assigned/s, {ratio:.2f}x SQLite's",
         "met": _verdict(None if ratio is None else ratio >= 1.0),
+    }
+
+
+def _postgres_s2(s2: dict[str, Any]) -> dict[str, str]:
+    """Issue 14: on PostgreSQL with 2 server processes, S2 at 60% of the bare baseline or more."""
+    bare = s2.get("bare", {}).get("load", {}).get("throughput")
+    pg = s2.get("frontdesk-pg-2x2", {}).get("load", {}).get("throughput")
+    ratio = pg / bare if pg and bare else None
+    return {
+        "name": "S2 on PostgreSQL, 2 server processes",
+        "goal": "≥ 0.6x (a)",
+        "measured": "-" if ratio is None else f"{ratio:.2f}x (a)",
+        "met": _verdict(None if ratio is None else ratio >= 0.6),
     }
 
 

@@ -3,17 +3,21 @@ may see the conversation, with headers that keep uploaded markup from running.""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import httpx
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import Connection
 
-from frontdesk.actions.ingest import InboundMessage, receive_inbound
+from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
+from frontdesk.clock import now
 from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.model import AttachmentKind, AttachmentState
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
+from frontdesk.store.sql import attachments
 from tests.factories import Api, make_agent, make_token
 
 PNG = (
@@ -223,9 +227,14 @@ def test_content_not_there_yet_or_at_all_answers_409_saying_why(admin: Api) -> N
         NewAttachment(kind=AttachmentKind.LOCATION, state=AttachmentState.READY, data={"latitude": 1, "longitude": 2}),
     )
     channel_id = admin.channel()["id"]
-    receipt = admin.db.write_sync(
-        lambda c: receive_inbound(c, InboundMessage(channel_id, "ada", "m-1", "", None, {}, carried))
-    )
+
+    def receive_and_hold(conn: Connection) -> Receipt:
+        receipt = receive_inbound(conn, InboundMessage(channel_id, "ada", "m-1", "", None, {}, carried))
+        first = attachments.of_messages(conn, [receipt.message_id])[receipt.message_id][0]
+        attachments.retry_at(conn, first.id, now() + dt.timedelta(hours=1), "")  # the fetcher waits an hour
+        return receipt
+
+    receipt = admin.db.write_sync(receive_and_hold)
     (message,) = admin.get(f"/api/v1/conversations/{receipt.conversation_id}/messages").json()
     pending, location = message["attachments"]
     assert (pending["state"], pending["url"]) == ("pending", f"/api/v1/attachments/{pending['id']}/content")
