@@ -124,11 +124,13 @@ def test_two_server_processes_on_one_database_still_open_one_conversation(
 async def _post_and_ask_who(
     server: LiveServer, path: str, bodies: list[dict[str, Any]]
 ) -> tuple[list[httpx.Response], set[int]]:
-    """Post each body on a connection of its own, then ask /healthz on those same connections
-    which server process holds each of them."""
+    """Post each body on a connection of its own; then ask /healthz, as many times on as many new
+    connections, which server processes the kernel hands connections to. (Not on the posts' own
+    connections: under load one may sit idle past the server's keep-alive and be closed.)"""
     limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
     async with httpx.AsyncClient(base_url=server.base_url, headers=server.headers, limits=limits, timeout=60) as c:
         responses = list(await asyncio.gather(*(c.post(path, json=body) for body in bodies)))
+    async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=60) as c:
         health = await asyncio.gather(*(c.get("/healthz") for _ in bodies))
     return responses, {int(h.json()["pid"]) for h in health}
 
