@@ -221,29 +221,20 @@ def _settled(server: LiveServer, channel_id: int) -> tuple[list[dict[str, Any]],
     return runs, replies
 
 
-@pytest.mark.timeout(90 + 30 * ROUNDS)
-def test_sigkill_rounds_lose_nothing_double_nothing_and_leave_no_run_stuck(crash_server: CrashingServer) -> None:
-    server = crash_server
-    callbacks = Callbacks()
+def api_channel(server: LiveServer, callbacks: Callbacks, name: str) -> int:
     created = httpx.post(
         f"{server.base_url}/api/v1/channels",
-        json={"type": "api", "name": "Crash loop", "callback_url": callbacks.url},
+        json={"type": "api", "name": name, "callback_url": callbacks.url},
         headers=server.headers,
         timeout=10,
     )
     assert created.status_code == 201, created.text
-    channel_id = int(created.json()["id"])
+    return int(created.json()["id"])
 
-    contacts = Contacts(server, channel_id)
-    try:
-        for round_ in range(ROUNDS):
-            contacts.wait_for((round_ + 1) * ACKS_PER_ROUND)
-            server.crash(KINDS[round_ % len(KINDS)])
-        contacts.wait_for((ROUNDS + 1) * ACKS_PER_ROUND)  # the last restart takes messages again
-    finally:
-        contacts.stop()
 
-    # Every acknowledged message is stored exactly once, as acknowledged.
+def check_nothing_lost_or_doubled(server: LiveServer, channel_id: int, contacts: Contacts) -> None:
+    """Every acknowledged message stored exactly once, as acknowledged; one open conversation per
+    contact at most."""
     stored = stored_messages(server, channel_id)
     counts = Counter(m["provider_message_id"] for m in stored)
     assert [pid for pid, n in counts.items() if n > 1] == []
@@ -251,12 +242,12 @@ def test_sigkill_rounds_lose_nothing_double_nothing_and_leave_no_run_stuck(crash
     assert sorted(set(contacts.acked) - set(by_provider_id)) == []
     for provider_id, receipt in contacts.acked.items():
         assert by_provider_id[provider_id]["id"] == receipt["message_id"]
-
-    # At most one open conversation per contact.
     open_ones = get(server, "/api/v1/conversations", status="open", limit=200)
     assert max(Counter(c["contact_id"] for c in open_ones).values()) == 1
 
-    # Every run comes to rest, one per conversation a contact opened, none failed.
+
+def check_runs_rest(server: LiveServer, channel_id: int) -> list[dict[str, Any]]:
+    """Every run comes to rest, one per conversation a contact opened, none failed; the replies."""
     deadline = time.monotonic() + DEADLINE_SECONDS
     while (settled := _settled(server, channel_id)) is None:
         assert time.monotonic() < deadline, "runs or replies still moving after the deadline"
@@ -264,8 +255,12 @@ def test_sigkill_rounds_lose_nothing_double_nothing_and_leave_no_run_stuck(crash
     runs, replies = settled
     assert Counter(Counter(r["trigger_event_id"] for r in runs).values()) == Counter({1: len(runs)})
     assert [(r["id"], r["end_reason"]) for r in runs if r["status"] == "failed"] == []
+    return replies
 
-    # Each reply was posted, and again only after its lease ran out (a crash between send and record).
+
+def check_replies_posted_once_per_lease(callbacks: Callbacks, replies: list[dict[str, Any]]) -> int:
+    """Each reply was posted, and again only after its lease ran out (a crash between send and
+    record); how many were posted again."""
     with callbacks.lock:
         arrivals = {key: list(times) for key, times in callbacks.arrivals.items()}
     assert {m["delivery_status"] for m in replies} == {"sent"}
@@ -279,3 +274,24 @@ def test_sigkill_rounds_lose_nothing_double_nothing_and_leave_no_run_stuck(crash
     }
     assert too_soon == {}
     callbacks.server.shutdown()
+    return sum(len(times) - 1 for times in arrivals.values())
+
+
+@pytest.mark.timeout(90 + 30 * ROUNDS)
+def test_sigkill_rounds_lose_nothing_double_nothing_and_leave_no_run_stuck(crash_server: CrashingServer) -> None:
+    server = crash_server
+    callbacks = Callbacks()
+    channel_id = api_channel(server, callbacks, "Crash loop")
+
+    contacts = Contacts(server, channel_id)
+    try:
+        for round_ in range(ROUNDS):
+            contacts.wait_for((round_ + 1) * ACKS_PER_ROUND)
+            server.crash(KINDS[round_ % len(KINDS)])
+        contacts.wait_for((ROUNDS + 1) * ACKS_PER_ROUND)  # the last restart takes messages again
+    finally:
+        contacts.stop()
+
+    check_nothing_lost_or_doubled(server, channel_id, contacts)
+    replies = check_runs_rest(server, channel_id)
+    check_replies_posted_once_per_lease(callbacks, replies)

@@ -8,7 +8,6 @@ capacity, nor a count that disagrees with them."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import random
 import signal
@@ -21,18 +20,18 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.api.test_durability import get, stored_messages
+from tests.api.test_durability import get
 from tests.databases import ON_POSTGRESQL
 from tests.engine.test_crash_loop import (
-    CLAIM_TO_ARRIVAL_SLACK,
-    DEADLINE_SECONDS,
     DELIVERY_TIMEOUT,
-    LEASE,
     Callbacks,
     Contacts,
     CrashingServer,
-    _settled,
     _wait_gone,
+    api_channel,
+    check_nothing_lost_or_doubled,
+    check_replies_posted_once_per_lease,
+    check_runs_rest,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -98,14 +97,7 @@ def fleet(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 def test_twenty_sigkills_across_three_servers_and_three_workers_lose_nothing(fleet: Fleet) -> None:
     first = fleet.servers[0]
     callbacks = Callbacks()
-    created = httpx.post(
-        f"{first.base_url}/api/v1/channels",
-        json={"type": "api", "name": "Crash processes", "callback_url": callbacks.url},
-        headers=first.headers,
-        timeout=10,
-    )
-    assert created.status_code == 201, created.text
-    channel_id = int(created.json()["id"])
+    channel_id = api_channel(first, callbacks, "Crash processes")
 
     rng = random.Random(14)
     contacts = Contacts(first, channel_id, servers=fleet.servers)
@@ -119,27 +111,8 @@ def test_twenty_sigkills_across_three_servers_and_three_workers_lose_nothing(fle
         contacts.stop()
     print(f"\n{KILLS} kills ({dict(fleet.kills)}), {contacts.count()} acks in {time.monotonic() - started:.1f} s")
 
-    # Every acknowledged message is stored exactly once, as acknowledged.
-    stored = stored_messages(first, channel_id)
-    counts = Counter(m["provider_message_id"] for m in stored)
-    assert [pid for pid, n in counts.items() if n > 1] == []
-    by_provider_id = {m["provider_message_id"]: m for m in stored}
-    assert sorted(set(contacts.acked) - set(by_provider_id)) == []
-    for provider_id, receipt in contacts.acked.items():
-        assert by_provider_id[provider_id]["id"] == receipt["message_id"]
-
-    # At most one open conversation per contact.
-    open_ones = get(first, "/api/v1/conversations", status="open", limit=200)
-    assert max(Counter(c["contact_id"] for c in open_ones).values()) == 1
-
-    # Every run comes to rest, one per conversation a contact opened, none failed.
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while (settled := _settled(first, channel_id)) is None:
-        assert time.monotonic() < deadline, "runs or replies still moving after the deadline"
-        time.sleep(0.5)
-    runs, replies = settled
-    assert Counter(Counter(r["trigger_event_id"] for r in runs).values()) == Counter({1: len(runs)})
-    assert [(r["id"], r["end_reason"]) for r in runs if r["status"] == "failed"] == []
+    check_nothing_lost_or_doubled(first, channel_id, contacts)
+    replies = check_runs_rest(first, channel_id)
 
     # No agent above capacity, and each one's count agrees with the conversations they hold.
     held = Counter(c["assignee_id"] for c in get(first, "/api/v1/conversations", status="open", limit=200))
@@ -147,17 +120,5 @@ def test_twenty_sigkills_across_three_servers_and_three_workers_lose_nothing(fle
         assert held.get(agent["id"], 0) <= agent["capacity"], agent
         assert agent["open_count"] == held.get(agent["id"], 0), agent
 
-    # Each reply was posted, and again only after its lease ran out (a crash between send and record).
-    with callbacks.lock:
-        arrivals = {key: list(times) for key, times in callbacks.arrivals.items()}
-    assert {m["delivery_status"] for m in replies} == {"sent"}
-    assert {str(m["id"]) for m in replies} <= set(arrivals)
-    too_soon = {
-        key: times
-        for key, times in arrivals.items()
-        if any(b - a < LEASE - CLAIM_TO_ARRIVAL_SLACK for a, b in itertools.pairwise(times))
-    }
-    assert too_soon == {}
-    repeated = sum(len(times) - 1 for times in arrivals.values())
+    repeated = check_replies_posted_once_per_lease(callbacks, replies)
     print(f"{len(replies)} replies, {repeated} posted again after a lease (a kill between send and record)")
-    callbacks.server.shutdown()
