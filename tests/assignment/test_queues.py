@@ -262,12 +262,14 @@ def test_entries_nobody_can_take_do_not_hide_the_ones_behind_them(admin: Api) ->
         return ids[:blocked_count], ids[blocked_count:]
 
     blocked, takeable = admin.db.write_sync(arrive)
-    # online without update_agent's own drain, so this test calls drain itself
-    admin.db.write_sync(
-        lambda conn: rows.execute(conn, "UPDATE agents SET availability = 'online' WHERE id = ?", (agent,))
-    )
 
-    assert admin.db.write_sync(lambda conn: drain(conn, team, now())) == len(takeable)
+    def online_then_drain(conn: Any) -> int:
+        # online without update_agent's own drain, so this test calls drain itself, in the same
+        # transaction: the engine's periodic drains cannot take the queue in between
+        rows.execute(conn, "UPDATE agents SET availability = 'online' WHERE id = ?", (agent,))
+        return drain(conn, team, now())
+
+    assert admin.db.write_sync(online_then_drain) == len(takeable)
 
     assert {admin.get(f"/api/v1/conversations/{c}").json()["assignee_id"] for c in takeable} == {agent}
     assert all(admin.get(f"/api/v1/conversations/{c}").json()["assignee_id"] is None for c in blocked[:5])
