@@ -15,7 +15,7 @@ import httpx
 from bench.servers import process_tree
 
 from frontdesk.web.live import KEEPALIVE_SECONDS
-from tests.conftest import FRONTDESK, ROOT, LiveServer
+from tests.conftest import FRONTDESK, ROOT, LiveServer, alive
 from tests.web.support import say, web_session
 
 
@@ -30,14 +30,6 @@ def _children(server: LiveServer, kind: str) -> list[int]:
         except OSError:  # it exited meanwhile
             continue
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 def _pids_answering(server: LiveServer, connections: int) -> set[int]:
@@ -113,7 +105,7 @@ def test_stopping_the_supervisor_stops_every_process(db_url: str, tmp_path: Path
     returncode = server.process.wait(30)
 
     assert returncode == 0
-    assert not [pid for pid in children if _alive(pid)]
+    assert not [pid for pid in children if alive(pid)]
 
 
 def test_a_supervisor_killed_takes_its_servers_and_workers_with_it(db_url: str, tmp_path: Path) -> None:
@@ -124,10 +116,10 @@ def test_a_supervisor_killed_takes_its_servers_and_workers_with_it(db_url: str, 
 
     server.kill()  # SIGKILL: the children see their wake sockets close
     deadline = time.monotonic() + 30
-    while [pid for pid in children if _alive(pid)] and time.monotonic() < deadline:
+    while [pid for pid in children if alive(pid)] and time.monotonic() < deadline:
         time.sleep(0.1)
 
-    assert not [pid for pid in children if _alive(pid)]
+    assert not [pid for pid in children if alive(pid)]
 
 
 def _serve(db_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -26,7 +26,7 @@ import sys
 from dataclasses import dataclass, field
 
 from frontdesk.store.database import sleep_until_set
-from frontdesk.worker import READY, READY_SECONDS, RESTART_SECONDS
+from frontdesk.worker import READY, READY_SECONDS, RESTART_SECONDS, read_wakes
 
 log = logging.getLogger(__name__)
 STOP_SECONDS = 10.0  # a child still running after this long is killed
@@ -78,18 +78,11 @@ class Hub:
             link.close()
 
     def _receive(self, child: Child) -> None:
-        topics: set[str] = set()
-        while child.link is not None:
-            try:
-                data = child.link.recv(4096)
-            except BlockingIOError:
-                break
-            except OSError:
-                data = b""
-            if not data:  # the child exited: the watch restarts it
-                self.detach(child)
-                break
-            topics.update(data.decode().split())
+        if child.link is None:
+            return
+        topics, closed = read_wakes(child.link)
+        if closed:  # the child exited: the watch restarts it
+            self.detach(child)
         if READY in topics:
             topics.discard(READY)
             child.ready.set()

@@ -48,6 +48,22 @@ READY_SECONDS = 60.0
 READY = "ready"  # not a commit topic: the worker's first word, once its loops run
 
 
+def read_wakes(sock: socket.socket) -> tuple[set[str], bool]:
+    """The topics (READY among them) of every message waiting on a non-blocking wake socket, and
+    whether the other end is closed."""
+    topics: set[str] = set()
+    while True:
+        try:
+            data = sock.recv(4096)
+        except BlockingIOError:
+            return topics, False
+        except OSError:
+            data = b""
+        if not data:
+            return topics, True
+        topics.update(data.decode().split())
+
+
 class WakeLink:
     """Relays the topics of each process's commits to the other, over a SOCK_SEQPACKET pair (on
     SQLite; on PostgreSQL NOTIFY carries them, store.notify, and the pair says ready and closed)."""
@@ -88,21 +104,13 @@ class WakeLink:
             sock.send(" ".join(sorted(topics)).encode())
 
     def _receive(self) -> None:
-        sock = self._sock
-        topics: set[str] = set()
-        while sock is not None:
-            try:
-                data = sock.recv(4096)
-            except BlockingIOError:
-                break
-            except OSError:
-                data = b""
-            if not data:  # the other process closed its end: it stopped or died
-                self.close()
-                if self.on_closed is not None:
-                    self.on_closed()
-                break
-            topics.update(data.decode().split())
+        if self._sock is None:
+            return
+        topics, closed = read_wakes(self._sock)
+        if closed:  # the other process closed its end: it stopped or died
+            self.close()
+            if self.on_closed is not None:
+                self.on_closed()
         if READY in topics:
             topics.discard(READY)
             self.ready.set()

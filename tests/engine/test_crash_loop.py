@@ -22,7 +22,7 @@ import pytest
 from bench.servers import process_tree
 
 from tests.api.test_durability import all_conversations, all_events, get, stored_messages
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, alive
 
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "5"))
 KINDS = ("server", "worker", "both")
@@ -177,11 +177,10 @@ def _wait_gone(pid: int) -> None:
 
 def _is_worker(pid: int) -> bool:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    return stat[stat.rindex(")") + 2] != "Z" and b"frontdesk" in cmdline and b"worker" in cmdline
+    return alive(pid) and b"frontdesk" in cmdline and b"worker" in cmdline
 
 
 def _all_runs(server: LiveServer) -> list[dict[str, Any]]:

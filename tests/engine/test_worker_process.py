@@ -16,7 +16,7 @@ import httpx
 from bench.servers import process_tree
 
 from frontdesk.web.live import KEEPALIVE_SECONDS
-from tests.conftest import FRONTDESK, ROOT, LiveServer
+from tests.conftest import FRONTDESK, ROOT, LiveServer, alive
 from tests.web.support import api, say, web_session
 
 
@@ -41,14 +41,6 @@ def _worker(server: LiveServer, not_this: int | None = None) -> int:
             return found[0]
         time.sleep(0.1)
     raise AssertionError("no worker process under the server")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 def _runs(server: LiveServer, conversation_id: int) -> list[dict[str, object]]:
@@ -124,9 +116,9 @@ def test_the_worker_stops_when_its_server_is_killed(live_server: LiveServer) -> 
     live_server.kill()  # SIGKILL: the server's end of the wake socket closes with it
 
     deadline = time.monotonic() + 30
-    while _alive(worker) and time.monotonic() < deadline:
+    while alive(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(worker)
+    assert not alive(worker)
 
 
 def test_a_worker_started_by_hand_processes_what_a_server_ingested_and_stops_on_sigterm(

@@ -84,8 +84,8 @@ class Database:
         if self.is_sqlite:
             _prepare_files(url)
         self.box = SecretBox.load(secret_key, key_path(url))
-        self.write_engine = _engine(url, self.is_sqlite, pool_size=1, begin="BEGIN IMMEDIATE")
-        self.read_engine = _engine(url, self.is_sqlite, pool_size=read_pool_size, begin="BEGIN")
+        self.write_engine = _engine(url, self.is_sqlite, pool_size=1, writer=True)
+        self.read_engine = _engine(url, self.is_sqlite, pool_size=read_pool_size, writer=False)
         for engine in (self.write_engine, self.read_engine):
             attach(engine, self.box)
             if self.dialect is not None:
@@ -263,7 +263,7 @@ def _run_in_savepoint(conn: Connection, job: _Job) -> _Outcome:
     return job, value, None
 
 
-def _engine(url: str, is_sqlite: bool, *, pool_size: int, begin: str) -> Engine:
+def _engine(url: str, is_sqlite: bool, *, pool_size: int, writer: bool) -> Engine:
     if not is_sqlite:
         # Writers take turns (`rows.take_writer_turn`, ADR 0008) at READ COMMITTED, as SQLite's do;
         # readers see one snapshot per read.
@@ -272,7 +272,7 @@ def _engine(url: str, is_sqlite: bool, *, pool_size: int, begin: str) -> Engine:
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
-            isolation_level="READ COMMITTED" if begin == "BEGIN IMMEDIATE" else "REPEATABLE READ",
+            isolation_level="READ COMMITTED" if writer else "REPEATABLE READ",
             connect_args={"options": "-c TimeZone=UTC", "application_name": "frontdesk"},
             json_serializer=postgresql.dumps_without_nul,
             json_deserializer=loads,
@@ -301,7 +301,7 @@ def _engine(url: str, is_sqlite: bool, *, pool_size: int, begin: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql(begin)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 
