@@ -64,6 +64,9 @@ def test_an_agent_sees_a_conversation_arrive_live_replies_and_closes_it(
     expect(page.locator("#messages .msg.out.agent")).to_contain_text("Hello Eve, I am here.")
     _say(live_server, "eve", "m2", "Support")
     expect(page.locator("#messages")).to_contain_text("Support")  # the contact's answer, live
+    # The workflow's next question re-renders the thread: wait for it, so that the click below
+    # does not land where the close button was before the new message pushed it down.
+    expect(page.locator("#messages")).to_contain_text("What is your e-mail address?")
 
     page.fill("#close-note", "Answered")
     page.fill("#close-category", "support")
