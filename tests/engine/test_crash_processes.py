@@ -4,13 +4,16 @@ random one of the six processes is killed with SIGKILL and comes back (a server 
 the test; a worker by its server). Afterwards: nothing acknowledged is lost or stored twice, no
 contact has two open conversations, every run comes to rest (none failed), every reply was posted
 and none again within its delivery lease, and no agent holds more open conversations than their
-capacity, nor a count that disagrees with them."""
+capacity, nor a count that disagrees with them. Each killed worker's partitions are taken over
+by the live workers: the test measures how long after the kill."""
 
 from __future__ import annotations
 
 import os
 import random
 import signal
+import statistics
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
 
 from tests.api.test_durability import get
 from tests.databases import ON_POSTGRESQL
@@ -42,6 +46,50 @@ KILLS = int(os.environ.get("CRASH_KILLS", "20"))
 ACKS_PER_KILL = 8
 
 
+class Takeovers:
+    """Watches each killed worker's partitions until live workers own them all: how long after the
+    kill (its leases must run out first, `FRONTDESK_ENGINE_LEASE_SECONDS`)."""
+
+    def __init__(self, db_url: str) -> None:
+        self.engine = create_engine(db_url)
+        self.watched: dict[int, float] = {}  # killed worker's pid → when
+        self.seconds: list[float] = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def held_by(self, pid: int) -> int:
+        with self.engine.connect() as conn:
+            owned = conn.execute(
+                text("SELECT count(*) FROM engine_partitions WHERE owner LIKE :o"), {"o": f"%-{pid}-%"}
+            )
+            return int(owned.scalar_one())
+
+    def watch(self, pid: int, killed_at: float) -> None:
+        with self.lock:
+            self.watched[pid] = killed_at
+
+    def _run(self) -> None:
+        while not self.stopping.wait(0.05):
+            with self.lock:
+                watched = dict(self.watched)
+            for pid, killed_at in watched.items():
+                if self.held_by(pid) == 0:
+                    with self.lock:
+                        del self.watched[pid]
+                        self.seconds.append(time.monotonic() - killed_at)
+
+    def wait_all(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while self.watched and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.stopping.set()
+        self.thread.join()
+        self.engine.dispose()
+        assert self.watched == {}, f"partitions of killed workers never taken over: {self.watched}"
+
+
 class Fleet:
     """Three servers (and so three workers) on one database, sharing one admin token."""
 
@@ -49,6 +97,7 @@ class Fleet:
         self.servers = [CrashingServer(db_url, folder / f"server-{n}.log") for n in range(PROCESSES)]
         self.token = ""
         self.kills: Counter[str] = Counter()
+        self.takeovers = Takeovers(db_url)
 
     def start(self) -> None:
         first = self.servers[0]
@@ -66,7 +115,11 @@ class Fleet:
     def kill_one(self, rng: random.Random) -> None:
         server = rng.choice(self.servers)
         if rng.random() < 0.5:
-            os.kill(server.worker(), signal.SIGKILL)  # its server starts another within a second
+            worker = server.worker()
+            held = self.takeovers.held_by(worker)
+            os.kill(worker, signal.SIGKILL)  # its server starts another within a second
+            if held:  # a worker that held no partition yet has nothing to take over
+                self.takeovers.watch(worker, time.monotonic())
             self.kills["worker"] += 1
             return
         server.kill()  # its worker sees its socket close and stops
@@ -75,6 +128,7 @@ class Fleet:
         self.kills["server"] += 1
 
     def stop(self) -> None:
+        self.takeovers.stopping.set()
         for server in self.servers:
             server.stop()
         for server in self.servers:
@@ -122,3 +176,10 @@ def test_twenty_sigkills_across_three_servers_and_three_workers_lose_nothing(fle
 
     repeated = check_replies_posted_once_per_lease(callbacks, replies)
     print(f"{len(replies)} replies, {repeated} posted again after a lease (a kill between send and record)")
+
+    fleet.takeovers.wait_all(30)
+    took = sorted(fleet.takeovers.seconds)
+    assert took, "no killed worker held partitions"
+    print(
+        f"{len(took)} takeovers after a worker's SIGKILL: median {statistics.median(took):.1f} s, max {took[-1]:.1f} s"
+    )
