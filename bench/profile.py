@@ -157,8 +157,11 @@ def summarise(path: Path, top: int = 30) -> None:
         frames[ours[-1] if ours else "(outside frontdesk) " + parts[-1]] += n
         if ours and any("do_execute" in frame or "do_commit" in frame for frame in parts[-2:]):
             sql[ours[-1]] += n
+        elif ours and "store/dialects/" in ours[-1]:  # waiting on PostgreSQL: the statement's family
+            callers = [frame for frame in ours if "store/sql/" in frame or "store/database.py" in frame]
+            sql[callers[-1] if callers else ours[-1]] += n
     print(f"{total} samples")
-    sections = (("threads", threads), ("deepest Frontdesk frame", frames), ("inside SQLite, by caller", sql))
+    sections = (("threads", threads), ("deepest Frontdesk frame", frames), ("in the database, by caller", sql))
     for title, counter in sections:
         print(f"-- {title}")
         for key, n in counter.most_common(top):

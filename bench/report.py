@@ -10,6 +10,8 @@ LABELS = {
     "frontdesk": "Frontdesk, workflows on",
     "frontdesk-nowf": "(b) Frontdesk, workflows off",
     "frontdesk-pg": "Frontdesk on PostgreSQL, workflows on",
+    "frontdesk-pg-1x2": "Frontdesk on PostgreSQL, 1 server + 2 workers",
+    "frontdesk-pg-2x1": "Frontdesk on PostgreSQL, 2 servers + 1 worker",
     "frontdesk-pg-2x2": "Frontdesk on PostgreSQL, 2 servers + 2 workers",
     "node-red": "(c) Node-RED (in memory)",
 }
@@ -93,6 +95,7 @@ def markdown(report: dict[str, Any]) -> str:
     if "s2" in results:
         lines += ["### Scenario 2 — messages into open conversations", ""]
         lines += _throughput_table(_rows(results, "s2"), "Closed loop")
+    lines += _cpu_split(results)
     for key, title in (("s3", "Scenario 3 — waiting runs"), ("s4", "Scenario 4 — queue drain")):
         if key in results:
             lines += [f"### {title}", "", "```", *_flat(results[key]), "```", ""]
@@ -107,6 +110,37 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [f"| {t['name']} | {t['goal']} | {t['measured']} | {t['met']} |" for t in report["targets"]]
         lines.append("")
     return "\n".join(lines)
+
+
+def _cpu_split(results: dict[str, Any]) -> list[str]:
+    """Scenario 1's closed loop per layout: CPU per assigned conversation, Frontdesk's processes
+    beside PostgreSQL's (load and drain), and how throughput grows with processes."""
+    closed, s2 = results.get("s1_closed", {}), results.get("s2", {})
+    rows = [t for t in closed if t == "frontdesk" or t.startswith("frontdesk-pg")]
+    if not any(t.startswith("frontdesk-pg") for t in rows):
+        return []
+    lines = [
+        "### CPU per conversation — Frontdesk and PostgreSQL (scenario 1, closed loop, load + drain)",
+        "",
+        "| target | assigned/s | Frontdesk CPU ms/conversation | PostgreSQL CPU ms/conversation | S2 req/s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for target in rows:
+        row, e2e = closed[target], closed[target].get("end_to_end") or {}
+        assigned = e2e.get("assigned") or 0
+        ours = row["server_cpu_s"] + e2e.get("drain_server_cpu_s", 0)
+        theirs = row.get("postgres_cpu_s", 0) + e2e.get("drain_postgres_cpu_s", 0)
+        db = _per(theirs, assigned) if target.startswith("frontdesk-pg") else "(SQLite: in Frontdesk's)"
+        s2_rate = s2.get(target, {}).get("load", {}).get("throughput")
+        lines.append(
+            f"| {LABELS.get(target, target)} | {e2e.get('throughput', 0):,.0f} | {_per(ours, assigned)} | {db}"
+            f" | {'-' if s2_rate is None else f'{s2_rate:,.0f}'} |"
+        )
+    return [*lines, ""]
+
+
+def _per(cpu_s: float, conversations: int) -> str:
+    return f"{cpu_s * 1000 / conversations:.2f}" if conversations else "-"
 
 
 def _event_log_latency(phase: dict[str, Any]) -> list[str]:

@@ -20,7 +20,12 @@ from bench.loadgen import LoadResult, MakeRequest, OnResponse, Request, closed_l
 from bench.servers import Server, start_baseline, start_frontdesk, start_node_red
 
 # Frontdesk on PostgreSQL (bench/postgres.py): the options of `frontdesk serve` of each target.
-ON_POSTGRES = {"frontdesk-pg": (), "frontdesk-pg-2x2": ("--processes", "2", "--workers", "2")}
+ON_POSTGRES = {
+    "frontdesk-pg": (),
+    "frontdesk-pg-1x2": ("--processes", "1", "--workers", "2"),
+    "frontdesk-pg-2x1": ("--processes", "2", "--workers", "1"),
+    "frontdesk-pg-2x2": ("--processes", "2", "--workers", "2"),
+}
 TARGETS = ("bare", "frontdesk", "frontdesk-nowf", *ON_POSTGRES, "node-red")
 WORKFLOWS_ON = ("frontdesk", *ON_POSTGRES)
 INBOUND = "/api/v1/channels/1/inbound"

@@ -200,7 +200,7 @@ class Database:
         while PostgreSQL reports a serialization conflict or a deadlock with another process."""
         for attempt in range(1, attempts + 1):
             try:
-                return self._transaction(conn, jobs)
+                return self._batch(conn, jobs)
             except Exception as exc:
                 if not conflicted(exc):
                     raise
@@ -210,15 +210,30 @@ class Database:
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
         raise AssertionError("unreachable")
 
-    def _transaction(self, conn: Connection, jobs: list[_Job]) -> list[_Outcome]:
+    def _batch(self, conn: Connection, jobs: list[_Job]) -> list[_Outcome]:
+        """The jobs in one transaction, first without a savepoint each (two round trips a job on
+        PostgreSQL, for a failure that is rare). If a job fails, the transaction is rolled back:
+        alone, that is its outcome; in a batch, the batch runs again, each job in a savepoint, so
+        that the others still commit (jobs are re-runnable: conflicts re-run them too)."""
+        try:
+            return self._transaction(conn, jobs, isolated=False)
+        except _JobFailed as failed:
+            if len(jobs) == 1:
+                return [failed.outcome]
+            return self._transaction(conn, jobs, isolated=True)
+
+    def _transaction(self, conn: Connection, jobs: list[_Job], *, isolated: bool) -> list[_Outcome]:
         conn.info[WAKE_KEY] = set()
         outcomes: list[_Outcome] = []
         with self._turn, conn.begin(), events_at_commit(conn):
             rows.take_writer_turn(conn)
             for job in jobs:
-                outcome = _run_in_savepoint(conn, job)
-                if outcome[2] is not None and conflicted(outcome[2]):
-                    raise outcome[2]  # the whole transaction is spoilt, not only this job
+                outcome = _run_in_savepoint(conn, job) if isolated else _run(job, conn)
+                error = outcome[2]
+                if error is not None and conflicted(error):
+                    raise error  # the whole transaction is spoilt, not only this job
+                if error is not None and not isolated:
+                    raise _JobFailed(outcome)
                 outcomes.append(outcome)
             if conn.info[WAKE_KEY] and not self.is_sqlite:  # other processes hear it once it commits
                 notify.send(conn, self.sender, conn.info[WAKE_KEY])
@@ -229,6 +244,14 @@ _Outcome = tuple[_Job, Any, BaseException | None]
 BATCH_ATTEMPTS = 3  # then each job of the batch on its own
 JOB_ATTEMPTS = 10
 _RETRYABLE = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+class _JobFailed(Exception):
+    """A job of a transaction without savepoints raised: the transaction goes back."""
+
+    def __init__(self, outcome: _Outcome) -> None:
+        super().__init__(repr(outcome[2]))
+        self.outcome = outcome
 
 
 class Conflict(Exception):
@@ -250,6 +273,13 @@ def conflicted(exc: BaseException) -> bool:
             return True
         seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
     return False
+
+
+def _run(job: _Job, conn: Connection) -> _Outcome:
+    try:
+        return job, job.work(conn), None
+    except Exception as exc:
+        return job, None, exc
 
 
 def _run_in_savepoint(conn: Connection, job: _Job) -> _Outcome:
