@@ -14,11 +14,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from frontdesk.store.database import Database
 from frontdesk.store.migrate import upgrade
+from frontdesk.store.tables import metadata
 
 KIND = os.environ.get("FRONTDESK_TEST_DATABASE", "sqlite")
 if KIND not in ("sqlite", "postgresql"):
@@ -68,7 +69,9 @@ class Databases:
             return f"sqlite:///{path}"
         database = f"test_{os.getpid()}_{next(self._numbers)}"
         with self._admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{TEMPLATE}"'))
+            # FILE_COPY (PostgreSQL 15+): a small database copied as files, ~40% faster here than
+            # the default WAL_LOG, and its drop too; the tests' cluster does not fsync anyway.
+            conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{TEMPLATE}" STRATEGY FILE_COPY'))
         return self._url(database)
 
     def empty(self, folder: Path, name: str = "empty") -> str:
@@ -95,13 +98,16 @@ class Databases:
 
 # What changes by itself: the engine's heartbeat renews its leases about every second.
 _LEASES = {"engine_workers": None, "engine_partitions": '"partition", "position"'}
+# The schema's tables, as migrated (tests/store checks the migrations against these models):
+# reading the catalogue for them on every snapshot cost more than the rows on PostgreSQL.
+TABLE_NAMES = sorted([*metadata.tables, "alembic_version"])
 
 
 def rows_of_every_table(conn: Connection) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table, sorted: what a test compares before and after a refused request
     (of the engine's leases, only each partition's position)."""
     found = {}
-    for name in inspect(conn).get_table_names():
+    for name in TABLE_NAMES:
         columns = _LEASES.get(name, "*")
         if columns is not None:
             found[name] = sorted((tuple(r) for r in conn.execute(text(f'SELECT {columns} FROM "{name}"'))), key=repr)

@@ -6,8 +6,9 @@ registers the worker as alive, takes free or expired partitions up to its fair s
 (ceil(N / live workers)) and gives back what it holds beyond it, so partitions move to a new
 worker and away from a dead one within a lease. The consumer re-reads its partitions in its own
 batch transaction (`owned`) and moves their cursors there (`advance`): a worker whose lease ran
-out commits nothing for them. On PostgreSQL the writer's SERIALIZABLE transactions make a
-takeover and a batch of the old owner conflict, and the batch is redone, finding nothing owned.
+out commits nothing for them. Writers take turns on both databases (SQLite's write lock,
+PostgreSQL's advisory lock, ADR 0008): a takeover commits before a batch or after it, never
+during it.
 """
 
 from __future__ import annotations
