@@ -121,7 +121,7 @@ def serve(
     """Serve the inbox, the web chat and the API: the database is opened and migrated once, the
     demo (if asked) loaded into it, then the server runs over it (frontdesk.server), or, with
     several processes or another number of workers, a supervisor runs them (frontdesk.supervisor)."""
-    from frontdesk import server, supervisor
+    from frontdesk.worker import WorkerProcess
 
     settings = settings_and_logs()
     settings.host = host or settings.host
@@ -129,10 +129,13 @@ def serve(
     supervised = processes > 1 or workers != 1
     listeners = _supervised_listeners(settings, processes) if supervised else []  # before anything is written
     db = open_migrated(settings.database_url, settings.secret_key)
+    worker = None if supervised else WorkerProcess.launch(settings, db)
     if with_demo:
         _print_welcome(settings, db.write_sync(_demo_with_token))
+    from frontdesk import server, supervisor  # the web application: imported while the worker starts
+
     if not supervised:
-        server.serve(settings, db)
+        server.serve(settings, db, worker)
         return
     db.close()  # each child opens its own
     supervisor.run(listeners, workers)

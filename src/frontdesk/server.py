@@ -31,7 +31,7 @@ from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
-from frontdesk.store.database import Database, in_memory
+from frontdesk.store.database import Database
 from frontdesk.store.media import media_store
 from frontdesk.store.migrate import open_migrated
 from frontdesk.store.notify import CommitListener
@@ -49,11 +49,13 @@ class _Part(Protocol):
 class Background:
     """What runs beside the requests, started and stopped with the application."""
 
-    def __init__(self, db: Database, settings: Settings, *, worker_process: bool, wake: socket.socket | None) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, *, worker: WorkerProcess | None, wake: socket.socket | None
+    ) -> None:
         self.live = LiveFeed(db)
         self.visitors = VisitorFeed(db)
         self.heard = CommitListener(db)  # other processes' commits, on PostgreSQL
-        self.worker = WorkerProcess(db) if worker_process and wake is None else None
+        self.worker = worker
         self.wake = wake
         self.link = WakeLink(db, on_closed=_stop_this_process) if wake is not None else None
         self.inline: list[_Part] = (
@@ -97,21 +99,21 @@ def _stop_this_process() -> None:
 def create_app(
     settings: Settings | None = None,
     *,
-    worker_process: bool = False,
+    worker: WorkerProcess | None = None,
     clock: Clock = now,
     db: Database | None = None,
     wake: socket.socket | None = None,
 ) -> Litestar:
     """The application over `db` (opened here when None), which it closes when it stops.
-    `worker_process`: the engine and delivery run in a process of their own (frontdesk.worker),
-    as `frontdesk serve` does; otherwise in this one. `wake`: a supervisor's wake socket
+    `worker`: the engine and delivery run in that process of their own (frontdesk.worker), as
+    `frontdesk serve` does; otherwise in this one. `wake`: a supervisor's wake socket
     (frontdesk.supervisor): the loops run in the workers it started, and the commits of every
     process are relayed over it. `clock`: what the limits against abuse read the time from (tests
     move it instead of sleeping)."""
     settings = settings or Settings()
     assignment.install()
     db = db or open_migrated(settings.database_url, settings.secret_key)
-    background = Background(db, settings, worker_process=worker_process, wake=wake)
+    background = Background(db, settings, worker=worker, wake=wake)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -168,10 +170,10 @@ def _uvicorn(app: Litestar, settings: Settings) -> _Uvicorn:
     return _Uvicorn(config, app.state.end_streams)
 
 
-def serve(settings: Settings, db: Database) -> None:
-    """`frontdesk serve`: the application over `db` on uvicorn, until interrupted."""
-    worker_process = settings.worker == "process" and not in_memory(settings.database_url)
-    app = create_app(settings, worker_process=worker_process, db=db)
+def serve(settings: Settings, db: Database, worker: WorkerProcess | None) -> None:
+    """`frontdesk serve`: the application over `db` on uvicorn, with its `worker` (WorkerProcess.launch),
+    until interrupted."""
+    app = create_app(settings, worker=worker, db=db)
     _uvicorn(app, settings).run()
 
 

@@ -37,7 +37,7 @@ from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
-from frontdesk.store.database import Database
+from frontdesk.store.database import Database, in_memory
 from frontdesk.store.migrate import open_migrated
 from frontdesk.store.notify import CommitListener
 from frontdesk.store.wakeup import WakeLoop, Wakeup
@@ -125,11 +125,28 @@ class WorkerProcess:
         self.link = WakeLink(db)
         self.process: subprocess.Popen[bytes] | None = None
         self._watch = WakeLoop("worker-watch", Wakeup(db), self._restart_if_exited)  # no topic: polls only
+        self._unlinked: socket.socket | None = None
+
+    @classmethod
+    def launch(cls, settings: Settings, db: Database) -> WorkerProcess | None:
+        """The worker of `frontdesk serve`, started at once (before the demo is loaded and the web
+        application imported, so that the two start-ups overlap), or None when the engine runs in
+        the server (`FRONTDESK_WORKER=inline`, or an in-memory database)."""
+        if settings.worker != "process" or in_memory(settings.database_url):
+            return None
+        worker = cls(db)
+        worker._unlinked = worker._launch()  # linked by `start`, in the server's event loop
+        return worker
 
     async def start(self) -> None:
-        """Start the worker and wait until its loops run: until then new events would only queue.
-        A worker that exits first or is not ready in time is left to the watch, which restarts it."""
-        self._spawn()
+        """Start the worker (unless `launch` did) and wait until its loops run: until then new
+        events would only queue. A worker that exits first or is not ready in time is left to the
+        watch, which restarts it. What it says before the link exists waits in the socket."""
+        unlinked, self._unlinked = self._unlinked, None
+        if unlinked is None:
+            self._spawn()
+        else:
+            self.link.connect(unlinked)
         deadline = asyncio.get_running_loop().time() + READY_SECONDS
         while not self.link.ready.is_set():
             if self.process is not None and self.process.poll() is not None:
@@ -155,6 +172,10 @@ class WorkerProcess:
                 await asyncio.to_thread(process.wait)
 
     def _spawn(self) -> None:
+        self.link.connect(self._launch())  # the worker's loops start with what the server wrote meanwhile
+
+    def _launch(self) -> socket.socket:
+        """A new worker process; this side's end of its wake socket."""
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.link.ready.clear()
         with theirs:
@@ -163,7 +184,7 @@ class WorkerProcess:
                 pass_fds=[theirs.fileno()],
                 start_new_session=True,  # a terminal's Ctrl-C reaches the server only; it stops the worker
             )
-        self.link.connect(mine)  # the worker's loops start with what the server wrote meanwhile
+        return mine
 
     async def _restart_if_exited(self) -> float:
         if self.process is not None and self.process.poll() is not None:
