@@ -178,3 +178,9 @@ def channel_secrets(conn: Connection, channel_id: int, at: dt.datetime) -> tuple
     if row.previous_secret is None or row.previous_secret_until is None or row.previous_secret_until <= at:
         return (row.secret,)
     return (row.secret, row.previous_secret)
+
+
+def of_type(conn: Connection, type_: str) -> list[Channel]:
+    """Every channel of `type_`, secrets opened (the SMTP receiver matches e-mail channels by address)."""
+    query = select(channels).where(channels.c.type == type_).order_by(channels.c.id)
+    return [Channel(**row) for row in conn.execute(query).mappings()]
