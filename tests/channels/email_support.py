@@ -63,7 +63,8 @@ class _Recorder:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.sink.answer_data:
             return self.sink.answer_data
-        parsed = message_from_bytes(envelope.original_content or b"", policy=policy.default)
+        raw = (envelope.original_content or b"").replace(b"\r\n", b"\n")  # as a mailbox keeps it
+        parsed = message_from_bytes(raw, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.sink.arrived.append(parsed)
         return "250 OK"

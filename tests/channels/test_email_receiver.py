@@ -52,7 +52,9 @@ def test_a_mail_opens_a_conversation_with_its_subject_and_the_senders_name(
     assert contact["name"] == "Sheena"
 
 
-def test_the_recipient_address_is_matched_whatever_its_case(admin: Api, channel: dict[str, Any], smtp_port: int) -> None:
+def test_the_recipient_address_is_matched_whatever_its_case(
+    admin: Api, channel: dict[str, Any], smtp_port: int
+) -> None:
     send(smtp_port, mail("Hello"), to=INBOUND.upper())
 
     assert len(conversations(admin)) == 1
@@ -66,7 +68,9 @@ def test_an_unknown_recipient_is_refused_at_rcpt_with_550(admin: Api, channel: d
     assert conversations(admin) == []
 
 
-def test_the_same_message_id_delivered_twice_is_stored_once(admin: Api, channel: dict[str, Any], smtp_port: int) -> None:
+def test_the_same_message_id_delivered_twice_is_stored_once(
+    admin: Api, channel: dict[str, Any], smtp_port: int
+) -> None:
     raw = fixture("gmail_reply")
 
     send(smtp_port, raw)
@@ -85,7 +89,9 @@ def test_a_second_mail_from_the_contact_joins_the_open_conversation(
     assert inbound_texts(admin, one_conversation(admin)) == ["First", "The reset link says it has expired."]
 
 
-def test_attachments_are_stored_from_the_mail_ready_at_once(admin: Api, channel: dict[str, Any], smtp_port: int) -> None:
+def test_attachments_are_stored_from_the_mail_ready_at_once(
+    admin: Api, channel: dict[str, Any], smtp_port: int
+) -> None:
     send(smtp_port, fixture("with_attachments"))
 
     [message] = thread(admin, one_conversation(admin))
