@@ -33,6 +33,7 @@ from frontdesk.store.media import media_store, stored_attachment
 from frontdesk.store.sql.channels import of_type
 
 log = logging.getLogger(__name__)
+TRY_AGAIN = "451 4.3.0 the mail could not be stored now: try again later"
 
 
 class SmtpReceiver:
@@ -117,23 +118,27 @@ class _Handler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
-        if await self.receiver.channel_of(address) is None:
+        try:
+            channel_id = await self.receiver.channel_of(address)
+        except Exception:  # the database is away: a temporary failure, the sending server tries again
+            log.exception("email recipient not checked")
+            return TRY_AGAIN
+        if channel_id is None:
             return "550 5.1.1 no such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
-        found = [await self.receiver.channel_of(address) for address in envelope.rcpt_tos]
-        channel_ids = sorted({channel_id for channel_id in found if channel_id is not None})
         try:
-            await self.receiver.take(raw, channel_ids)
+            found = [await self.receiver.channel_of(address) for address in envelope.rcpt_tos]
+            channel_ids = sorted({channel_id for channel_id in found if channel_id is not None})
+            await self.receiver.take(envelope.original_content or b"", channel_ids)
         except DomainError as exc:
             log.warning("email refused", extra={"reason": exc.message})
             return f"554 5.6.0 {exc.message}"[:500]
         except Exception:  # not committed: the sending server keeps the mail and tries again
             log.exception("email not stored")
-            return "451 4.3.0 the mail could not be stored now: try again later"
+            return TRY_AGAIN
         return "250 2.0.0 stored"
 
 

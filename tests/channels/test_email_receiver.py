@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 
 from frontdesk.settings import Settings
 from tests.channels.conversations import conversations, inbound_texts, one_conversation
@@ -128,3 +129,20 @@ def test_a_mail_over_the_size_limit_is_refused_and_nothing_stored(
 
     assert "552" in str(refused.value) or getattr(refused.value, "smtp_code", None) == 552
     assert conversations(admin) == []
+
+
+def test_a_mail_that_cannot_be_committed_is_deferred_with_451_and_taken_once_when_sent_again(
+    client: TestClient[Any], admin: Api, channel: dict[str, Any], smtp_port: int
+) -> None:
+    db = client.app.state.db
+    db.close()
+    try:
+        with pytest.raises(smtplib.SMTPDataError) as deferred:  # the writer is stopped: nothing commits
+            send(smtp_port, fixture("gmail_reply"))
+    finally:
+        db.start()
+
+    assert deferred.value.smtp_code == 451
+    assert conversations(admin) == []
+    assert send(smtp_port, fixture("gmail_reply")) == {}
+    assert inbound_texts(admin, one_conversation(admin)) == ["It is order #1042, thanks!"]
