@@ -15,7 +15,6 @@ import dataclasses
 import logging
 import socket
 from collections.abc import Sequence
-from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import Connection
@@ -140,8 +139,3 @@ class _Handler:
             log.exception("email not stored")
             return TRY_AGAIN
         return "250 2.0.0 stored"
-
-
-def describe(settings: Settings) -> dict[str, Any]:
-    """Where the receiver listens, for the admin page (None: off)."""
-    return {"host": settings.smtp_host, "port": settings.smtp_port or None}

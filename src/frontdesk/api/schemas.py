@@ -80,7 +80,7 @@ WebhookSecret = Annotated[
 ]
 EmailAddress = Annotated[str, Field(min_length=3, max_length=320)]  # checked by the email adapter
 SmtpSecurity = Literal["none", "starttls", "tls"]
-Port = Annotated[int, Field(ge=1, le=65535)]
+Port = Annotated[int, Field(ge=1, le=65535), BeforeValidator(_integer)]
 EMAIL_SETTINGS = ("inbound_address", "from_address", "smtp_host", "smtp_port", "smtp_security", "smtp_username")
 PhoneNumberId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
 TemplateName = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")]
