@@ -1,11 +1,11 @@
 """The built-in SMTP receiver: where a mail server or a forwarding rule relays e-mail channels' mail.
 
-aiosmtpd on FRONTDESK_SMTP_HOST:FRONTDESK_SMTP_PORT (off when the port is 0), in the process
-that runs delivery (the worker under `frontdesk serve`: one listener, whatever the number of web
-server processes). RCPT TO picks the channel by its inbound address; an unknown one is refused
-with 550. A mail is answered 250 only once what it holds is committed, so a crash before that makes
-the sending server try again and nothing is lost; the message is idempotent on its Message-ID, so
-that retry stores nothing twice. A mail over FRONTDESK_SMTP_MAX_BYTES is refused with 552.
+aiosmtpd on FRONTDESK_SMTP_HOST:FRONTDESK_SMTP_PORT (off when the port is 0), in the process that
+runs delivery: the worker under `frontdesk serve`, so the web server processes never compete for
+the port. RCPT TO picks the channel by its inbound address; an unknown one is refused with 550.
+A mail is answered 250 only once what it holds is committed, so a crash before that makes the
+sending server try again and nothing is lost; the message is idempotent on its Message-ID, so that
+retry stores nothing twice. A mail over FRONTDESK_SMTP_MAX_BYTES is refused with 552.
 """
 
 from __future__ import annotations
@@ -46,12 +46,19 @@ class SmtpReceiver:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Bind now (a port already taken fails start-up, loudly), then serve on this loop."""
+        """Bind now, then serve on this loop. Several workers (`serve --workers M`) share the port
+        (SO_REUSEPORT: the kernel spreads connections); a port another program holds is logged as
+        an error and leaves the rest of the process running."""
+        where = {"host": self.settings.smtp_host, "port": self.settings.smtp_port}
         if not self.settings.smtp_port:
             return
-        listener = socket.create_server((self.settings.smtp_host, self.settings.smtp_port))
+        try:
+            listener = socket.create_server((self.settings.smtp_host, self.settings.smtp_port), reuse_port=True)
+        except OSError as exc:
+            log.error("smtp receiver cannot listen", extra={**where, "error": str(exc)})
+            return
         self._task = asyncio.get_running_loop().create_task(self._serve(listener))
-        log.info("smtp receiver listening", extra={"host": self.settings.smtp_host, "port": self.settings.smtp_port})
+        log.info("smtp receiver listening", extra=where)
 
     async def _serve(self, listener: socket.socket) -> None:
         handler, limit, hostname = _Handler(self), self.settings.smtp_max_bytes, socket.gethostname()
