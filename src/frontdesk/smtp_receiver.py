@@ -79,9 +79,8 @@ class SmtpReceiver:
         wanted = address.strip().lower()
         return next((channel.id for channel in channels if email.inbound_address(channel) == wanted), None)
 
-    async def take(self, raw: bytes, channel_ids: Sequence[int]) -> None:
+    async def take(self, mail: email_inbound.Mail, channel_ids: Sequence[int]) -> None:
         """Store the mail on each channel it was addressed to, in one transaction (its files first)."""
-        mail = email_inbound.read(raw)
         item = mail.item
         if isinstance(item, InboundItem) and mail.files:
             stored = await asyncio.to_thread(self._store_files, mail.files)
@@ -135,10 +134,15 @@ class _Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        try:  # parsing is pure: a mail it cannot read now it never will, so that refusal is for good
+            mail = await asyncio.to_thread(email_inbound.read, envelope.original_content or b"")
+        except Exception:
+            log.exception("email not readable")
+            return "554 5.6.0 the mail could not be read"
         try:
             found = [await self.receiver.channel_of(address) for address in envelope.rcpt_tos]
             channel_ids = sorted({channel_id for channel_id in found if channel_id is not None})
-            await self.receiver.take(envelope.original_content or b"", channel_ids)
+            await self.receiver.take(mail, channel_ids)
         except DomainError as exc:
             log.warning("email refused", extra={"reason": exc.message})
             return f"554 5.6.0 {exc.message}"[:500]

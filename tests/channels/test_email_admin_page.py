@@ -59,8 +59,16 @@ def test_the_password_is_never_returned_and_the_settings_are(admin: Api) -> None
         ({"smtp_port": 70000}, "smtp_port"),
         ({"smtp_security": "ssl"}, "smtp_security"),
         ({"smtp_host": None, "inbound_address": "a@b.example"}, "smtp_host"),
+        ({"callback_url": "https://example.com/hook"}, "callback_url"),
     ],
-    ids=["bad inbound address", "bad from address", "port out of range", "unknown security", "no smtp host"],
+    ids=[
+        "bad inbound address",
+        "bad from address",
+        "port out of range",
+        "unknown security",
+        "no smtp host",
+        "another type's setting",
+    ],
 )
 def test_a_bad_setting_is_refused_naming_it_and_nothing_is_created(
     admin: Api, change: dict[str, Any], field: str
