@@ -29,7 +29,7 @@ from frontdesk.domain.model import ChannelType
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.media import media_store, stored_attachment
-from frontdesk.store.sql.channels import of_type
+from frontdesk.store.sql.channels import configs_of_type
 
 log = logging.getLogger(__name__)
 TRY_AGAIN = "451 4.3.0 the mail could not be stored now: try again later"
@@ -75,9 +75,9 @@ class SmtpReceiver:
 
     async def channel_of(self, address: str) -> int | None:
         """The e-mail channel whose inbound address this is (case does not matter)."""
-        channels = await self.db.read(lambda c: of_type(c, ChannelType.EMAIL))
+        channels = await self.db.read(lambda c: configs_of_type(c, ChannelType.EMAIL))
         wanted = address.strip().lower()
-        return next((channel.id for channel in channels if email.inbound_address(channel) == wanted), None)
+        return next((id_ for id_, config in channels if config.get(email.INBOUND_ADDRESS) == wanted), None)
 
     async def take(self, mail: email_inbound.Mail, channel_ids: Sequence[int]) -> None:
         """Store the mail on each channel it was addressed to, in one transaction (its files first)."""

@@ -150,8 +150,4 @@ def _check_failure(where: str, exc: Exception) -> str:
     return f"could not reach the SMTP server at {where} ({type(exc).__name__})"
 
 
-def inbound_address(channel: Channel) -> str:
-    return str(channel.config.get(INBOUND_ADDRESS) or "")
-
-
 ADAPTER = EmailChannel()

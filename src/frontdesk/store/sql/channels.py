@@ -180,7 +180,8 @@ def channel_secrets(conn: Connection, channel_id: int, at: dt.datetime) -> tuple
     return (row.secret, row.previous_secret)
 
 
-def of_type(conn: Connection, type_: str) -> list[Channel]:
-    """Every channel of `type_`, secrets opened (the SMTP receiver matches e-mail channels by address)."""
-    query = select(channels).where(channels.c.type == type_).order_by(channels.c.id)
-    return [Channel(**row) for row in conn.execute(query).mappings()]
+def configs_of_type(conn: Connection, type_: str) -> list[tuple[int, dict[str, Any]]]:
+    """Each channel of `type_` with its config, secrets left sealed (the SMTP receiver matches
+    e-mail channels by their inbound address at every RCPT)."""
+    query = select(channels.c.id, channels.c.config).where(channels.c.type == type_).order_by(channels.c.id)
+    return [(row.id, row.config) for row in conn.execute(query)]
