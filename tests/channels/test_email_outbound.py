@@ -180,3 +180,14 @@ def test_a_reply_while_the_server_is_down_is_delivered_once_it_is_back(admin: Ap
 
     assert sent["delivery_status"] == "sent"
     assert [m["Message-ID"] for m in down.arrived] == [f"<{sent['provider_message_id']}>"]
+
+
+def test_a_file_of_a_container_type_goes_as_opaque_bytes(
+    client: TestClient[Any], admin: Api, conversation: int, sink: Sink
+) -> None:
+    odd = stored(client.app, AttachmentKind.FILE, "multipart/form-data", "form.bin", b"--x\r\n")
+
+    sent = settled(admin, conversation, reply(client.app, conversation, "The form", [odd]))
+
+    [attached] = list(sink.arrived[0].iter_attachments())
+    assert (sent["delivery_status"], attached.get_content_type()) == ("sent", "application/octet-stream")

@@ -44,10 +44,19 @@ def compose(
     mail.set_content(text)
     mail.add_alternative(_html(message), subtype="html")
     for attachment, content in files:
-        maintype, _, subtype = (attachment.mime_type or "application/octet-stream").partition("/")
+        maintype, subtype = _attachable(attachment.mime_type)
         name = attachment.file_name or f"attachment-{attachment.id}"
-        mail.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream", filename=name)
+        mail.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
     return mail
+
+
+def _attachable(mime_type: str | None) -> tuple[str, str]:
+    """A file's type as a leaf part may carry it: a container type (multipart/…, message/…) or no
+    type at all is sent as opaque bytes."""
+    maintype, _, subtype = (mime_type or "").split(";")[0].strip().lower().partition("/")
+    if not maintype or not subtype or maintype in ("multipart", "message"):
+        return "application", "octet-stream"
+    return maintype, subtype
 
 
 def reply_subject(subject: str | None) -> str:
