@@ -12,9 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-## make run: install, migrate the embedded SQLite database, load the demo, serve on $PORT (8000)
+## make run: install, migrate the embedded SQLite database, load the demo, serve on $PORT (8000),
+## the SMTP receiver on $FRONTDESK_SMTP_PORT (2525)
 run: $(STAMP)
-	$(BIN)/frontdesk serve --demo
+	FRONTDESK_SMTP_PORT=$${FRONTDESK_SMTP_PORT:-2525} $(BIN)/frontdesk serve --demo
 
 ## Debian's Chromium for the browser tests (installed when missing and we may: root, apt-get)
 browser:

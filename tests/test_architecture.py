@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"channels"},
     {"actions"},
     {"assignment"},
-    {"engine", "delivery", "media_fetcher"},
+    {"engine", "delivery", "media_fetcher", "smtp_receiver"},
     {"worker"},
     {"api", "web"},
     {"application"},

@@ -38,6 +38,7 @@ AGENTS = [
 # Placeholders, named so: no provider knows them. The app secret is known so that the README's tour can
 # sign a WhatsApp-format webhook with openssl and post it to the demo (on 127.0.0.1).
 DEMO_APP_SECRET = "demo-app-secret"
+DEMO_INBOUND_ADDRESS = "support@frontdesk.test"
 PROVIDER_CHANNELS: list[tuple[ChannelType, str, dict[str, Any], dict[str, str]]] = [
     (
         ChannelType.WHATSAPP,
@@ -54,6 +55,13 @@ PROVIDER_CHANNELS: list[tuple[ChannelType, str, dict[str, Any], dict[str, str]]]
         "Telegram demo",
         {},
         {"bot_token": "000000000:demo-placeholder-bot-token", "webhook_secret": "demo-webhook-secret"},
+    ),
+    (  # mail in through the SMTP receiver (`make run`: port 2525); replies to a closed port, retried
+        ChannelType.EMAIL,
+        "E-mail demo",
+        {"inbound_address": DEMO_INBOUND_ADDRESS, "from_address": DEMO_INBOUND_ADDRESS, "smtp_host": "127.0.0.1"}
+        | {"smtp_port": 9, "smtp_security": "none"},
+        {},
     ),
 ]
 FIELDS = [
@@ -89,7 +97,7 @@ def load_demo(conn: Connection) -> bool:
 
 
 def add_provider_channels(conn: Connection) -> None:
-    """The demo's WhatsApp and Telegram channels, each unless a channel of its type exists."""
+    """The demo's WhatsApp, Telegram and e-mail channels, each unless a channel of its type exists."""
     for type_, name, settings, credentials in PROVIDER_CHANNELS:
         if first_channel_id(conn, type_) is None:
             create_channel(conn, type_, name, settings, credentials)

@@ -31,6 +31,7 @@ from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
+from frontdesk.smtp_receiver import SmtpReceiver
 from frontdesk.store.database import Database
 from frontdesk.store.media import media_store
 from frontdesk.store.migrate import open_migrated
@@ -61,7 +62,12 @@ class Background:
         self.inline: list[_Part] = (
             []
             if self.worker or self.link
-            else [DeliveryWorker(db, settings), MediaFetcher(db, settings), Engine(db, settings)]
+            else [
+                DeliveryWorker(db, settings),
+                MediaFetcher(db, settings),
+                Engine(db, settings),
+                SmtpReceiver(db, settings),
+            ]
         )
 
     async def start(self) -> None:

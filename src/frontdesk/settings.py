@@ -80,3 +80,10 @@ class Settings(BaseSettings):
         description="Frontdesk's public base URL (https://frontdesk.example): the webhook URLs the admin pages show "
         "and Telegram's setWebhook registers; unset: the URL the admin page was opened with",
     )
+    smtp_host: str = Field("127.0.0.1", description="SMTP receiver: the address it listens on (e-mail channels)")
+    smtp_port: int = Field(
+        0, ge=0, le=65535, description="SMTP receiver: the port it listens on (in the worker); 0 or unset: off"
+    )
+    smtp_max_bytes: int = Field(
+        36 * 1024 * 1024, ge=1024, description="SMTP receiver: the largest mail taken (SIZE), attachments included"
+    )

@@ -37,6 +37,7 @@ from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
+from frontdesk.smtp_receiver import SmtpReceiver
 from frontdesk.store.database import Database, in_memory
 from frontdesk.store.migrate import open_migrated
 from frontdesk.store.notify import CommitListener
@@ -227,12 +228,15 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     engine.start()
     delivery.start()
     fetcher.start()
+    receiver = SmtpReceiver(db, settings)  # e-mail channels' mail, when FRONTDESK_SMTP_PORT is set
+    receiver.start()
     gc.freeze()  # as the server does: full collections skip what start-up made
     log.info("worker started", extra={"pid": os.getpid(), "wake_link": sock is not None})
     link.say_ready()
     try:
         await stopping.wait()
     finally:
+        await receiver.stop()
         await engine.stop()
         await delivery.stop()
         await fetcher.stop()

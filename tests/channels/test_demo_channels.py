@@ -36,6 +36,7 @@ def test_the_demo_has_one_whatsapp_and_one_telegram_channel_however_often_it_loa
         ("webchat", "Website chat"),
         ("whatsapp", "WhatsApp demo"),
         ("telegram", "Telegram demo"),
+        ("email", "E-mail demo"),
     ]
 
 

@@ -35,6 +35,8 @@ class InboundMessage:
     contact_name: str | None = None
     contact_fields: dict[str, object] = field(default_factory=dict)
     attachments: tuple[NewAttachment, ...] = ()  # media is fetched later; the message is stored now
+    subject: str | None = None  # an e-mail's: kept on the conversation
+    references: tuple[str, ...] = ()  # an e-mail's In-Reply-To/References: a reply joins their thread
 
     @classmethod
     def of(cls, channel_id: int, item: InboundItem) -> InboundMessage:
@@ -47,6 +49,8 @@ class InboundMessage:
             item.contact_name,
             item.contact_fields,
             item.attachments,
+            item.subject,
+            item.references,
         )
 
 
@@ -69,12 +73,16 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     if channels.summary(conn, inbound.channel_id) is None:
         raise NotFound("channel", inbound.channel_id)
 
-    contact_id, created = find_or_create_by_identity(
-        conn, inbound.channel_id, inbound.external_id, inbound.contact_name
-    )
+    threaded = conversation_rows.open_thread_of(conn, inbound.channel_id, list(inbound.references))
+    if threaded is not None:  # a reply to a mail we sent joins its open conversation, whoever sends it
+        contact_id, created = threaded, False
+    else:
+        contact_id, created = find_or_create_by_identity(
+            conn, inbound.channel_id, inbound.external_id, inbound.contact_name
+        )
     if inbound.contact_fields:
         update_contact(conn, contact_id, CONTACT, fields=inbound.contact_fields)
-    if inbound.contact_name and not created:
+    if inbound.contact_name and not created and threaded is None:
         _fill_missing_name(conn, contact_id, inbound.contact_name)
 
     conversation_id, opened = ensure_open_conversation(conn, contact_id, Source.CONTACT, inbound.channel_id, CONTACT)
@@ -84,6 +92,8 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     )
     if not opened:  # a conversation opened just now already has this channel and time
         conversation_rows.message_received(conn, conversation_id, inbound.channel_id, at)
+    if inbound.subject:
+        conversation_rows.keep_subject(conn, conversation_id, inbound.subject)
     payload: ev.MessageReceivedPayload = {
         "message_id": message_id,
         "channel_id": inbound.channel_id,

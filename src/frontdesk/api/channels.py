@@ -16,7 +16,7 @@ from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.responses import ChannelCheck, InboundReceipt
-from frontdesk.api.schemas import CREDENTIALS, ChannelBody, ChannelPatch, InboundBody, PathId
+from frontdesk.api.schemas import CREDENTIALS, EMAIL_SETTINGS, ChannelBody, ChannelPatch, InboundBody, PathId
 from frontdesk.channels import ADAPTERS
 from frontdesk.channels import api as api_channel
 from frontdesk.domain.errors import Forbidden, NotFound
@@ -45,8 +45,10 @@ class ChannelController(Controller):
         """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls.
         A whatsapp channel takes `phone_number_id`, its write-only `access_token`, `app_secret`
         and `verify_token`, and the `templates` it may send; a telegram channel its write-only
-        `bot_token` and `webhook_secret` (credentials are sealed at rest, never returned)."""
-        keys = {"callback_url", "allowed_origins", "phone_number_id", "templates"}
+        `bot_token` and `webhook_secret`; an email channel its `inbound_address`, `from_address`,
+        `smtp_host`, `smtp_port`, `smtp_security`, `smtp_username` and write-only `smtp_password`
+        (credentials are sealed at rest, never returned)."""
+        keys = {"callback_url", "allowed_origins", "phone_number_id", "templates", *EMAIL_SETTINGS}
         settings = data.model_dump(include=keys, exclude_none=True)
         credentials = data.model_dump(include=set(CREDENTIALS), exclude_none=True)
         channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings, credentials))

@@ -29,6 +29,7 @@ class Conversation(TypedDict):
     reply_due_at: datetime | None
     required_skills: dict[str, Any] | None
     away_sent_at: datetime | None
+    subject: str | None  # an e-mail conversation's subject
 
 
 class OpenedConversation(Conversation):

@@ -5,7 +5,7 @@ cannot hold, and body integers are strict: `true` is not contact 1."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from litestar.params import PathParameter, QueryParameter
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
@@ -73,11 +73,15 @@ class InboundBody(Body):
 
 Credential = Annotated[str, Field(min_length=1, max_length=1000, json_schema_extra={"writeOnly": True})]
 # whatsapp's and telegram's, sealed and never returned
-CREDENTIALS = ("access_token", "app_secret", "verify_token", "bot_token", "webhook_secret")
+CREDENTIALS = ("access_token", "app_secret", "verify_token", "bot_token", "webhook_secret", "smtp_password")
 # Telegram's setWebhook secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -
 WebhookSecret = Annotated[
     str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$", json_schema_extra={"writeOnly": True})
 ]
+EmailAddress = Annotated[str, Field(min_length=3, max_length=320)]  # checked by the email adapter
+SmtpSecurity = Literal["none", "starttls", "tls"]
+Port = Annotated[int, Field(ge=1, le=65535), BeforeValidator(_integer)]
+EMAIL_SETTINGS = ("inbound_address", "from_address", "smtp_host", "smtp_port", "smtp_security", "smtp_username")
 PhoneNumberId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
 TemplateName = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")]
 TemplateLanguage = Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$")]
@@ -108,6 +112,14 @@ class ChannelBody(Body):
     bot_token: Credential | None = None
     webhook_secret: WebhookSecret | None = None
     templates: Templates | None = None  # whatsapp: the templates it may send
+    # email: the inbound address (the SMTP receiver's RCPT TO), the outbound SMTP server, a write-only password
+    inbound_address: EmailAddress | None = None
+    from_address: EmailAddress | None = None
+    smtp_host: Annotated[str, Field(min_length=1, max_length=253)] | None = None
+    smtp_port: Port | None = None
+    smtp_security: SmtpSecurity | None = None
+    smtp_username: Annotated[str, Field(max_length=320)] | None = None
+    smtp_password: Credential | None = None
 
 
 class ChannelPatch(Body):
@@ -127,6 +139,14 @@ class ChannelPatch(Body):
     bot_token: Credential | None = None
     webhook_secret: WebhookSecret | None = None
     templates: Templates | None = None  # whatsapp: the whole list ([] removes them all)
+    # email: the inbound address (the SMTP receiver's RCPT TO), the outbound SMTP server, a write-only password
+    inbound_address: EmailAddress | None = None
+    from_address: EmailAddress | None = None
+    smtp_host: Annotated[str, Field(min_length=1, max_length=253)] | None = None
+    smtp_port: Port | None = None
+    smtp_security: SmtpSecurity | None = None
+    smtp_username: Annotated[str, Field(max_length=320)] | None = None
+    smtp_password: Credential | None = None
 
     @field_validator("name", "allowed_origins", "phone_number_id", "templates", *CREDENTIALS, mode="before")
     @classmethod

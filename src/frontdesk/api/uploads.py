@@ -10,7 +10,6 @@ Upload routes (`opt={"upload_files": n}`) take bodies as large as n attachments 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -24,13 +23,10 @@ from litestar.routes import HTTPRoute
 
 from frontdesk import destinations
 from frontdesk.channels import media as downloads
-from frontdesk.domain.attachments import MAX_ATTACHMENTS, NewAttachment, content_type, kind_of
+from frontdesk.domain.attachments import MAX_ATTACHMENTS, NewAttachment, clean_name, content_type
 from frontdesk.domain.errors import DomainError, InvalidInput
-from frontdesk.domain.model import AttachmentState
 from frontdesk.settings import Settings
-from frontdesk.store.media import MediaStore
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+from frontdesk.store.media import MediaStore, stored_attachment
 
 
 class TooLarge(DomainError):
@@ -100,21 +96,7 @@ async def store(media: MediaStore, files: Sequence[Checked]) -> list[NewAttachme
 
 async def _stored(media: MediaStore, checked: Checked) -> NewAttachment:
     stored = await anyio.to_thread.run_sync(media.put, checked.content)  # fsyncs: off the event loop
-    return NewAttachment(
-        kind=kind_of(checked.mime_type),
-        state=AttachmentState.READY,
-        mime_type=checked.mime_type,
-        size=stored.size,
-        file_name=checked.file_name,
-        sha256=stored.sha256,
-        storage_key=stored.key,
-    )
-
-
-def clean_name(file_name: str | None) -> str | None:
-    """The file's own name (no folders, no control characters), at most 255 characters."""
-    name = _CONTROL.sub("", PurePosixPath((file_name or "").replace("\\", "/")).name).strip()
-    return name[-255:] or None
+    return stored_attachment(stored, checked.mime_type, checked.file_name)
 
 
 def _name_in(url: str) -> str | None:

@@ -34,6 +34,8 @@ class InboundItem:
     contact_fields: dict[str, object] = field(default_factory=dict)
     reply_id: str | None = None  # the id of the button or list row the contact tapped
     attachments: tuple[NewAttachment, ...] = ()  # media to fetch (provider ids), a location, a contact card
+    subject: str | None = None  # an e-mail's subject: kept on the conversation it opens
+    references: tuple[str, ...] = ()  # an e-mail's In-Reply-To and References: the messages it answers
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ A channel adapter, an agent's upload, the API and a workflow all describe a new 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from frontdesk.domain.errors import InvalidInput
@@ -16,6 +18,7 @@ from frontdesk.domain.model import AttachmentKind, AttachmentState
 
 MAX_ATTACHMENTS = 10  # on one message
 MAX_FILE_NAME = 255
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # Shown inline in our pages (an <img>, <audio>, <video>); anything else is served as a download,
 # so an uploaded HTML or SVG file can never run script in our origin.
@@ -61,6 +64,12 @@ def kind_of(mime_type: str | None) -> AttachmentKind:
     return {"image": AttachmentKind.IMAGE, "audio": AttachmentKind.AUDIO, "video": AttachmentKind.VIDEO}.get(
         top, AttachmentKind.FILE
     )
+
+
+def clean_name(file_name: str | None) -> str | None:
+    """The file's own name (no folders, no control characters), at most 255 characters."""
+    name = _CONTROL.sub("", PurePosixPath((file_name or "").replace("\\", "/")).name).strip()
+    return name[-MAX_FILE_NAME:] or None
 
 
 def shows_inline(mime_type: str | None) -> bool:

@@ -67,6 +67,7 @@ class Conversation(Record, frozen=True, kw_only=True):
     reply_due_at: dt.datetime | None
     required_skills: dict[str, str] | None
     away_sent_at: dt.datetime | None
+    subject: str | None = None  # an e-mail's subject, from the mail that opened it
 
 
 class Message(Record, frozen=True, kw_only=True):
@@ -172,6 +173,8 @@ class Outbound(Record, frozen=True, kw_only=True):
     attempt: int  # 1 for the first
     template: dict[str, Any] | None = None  # a template message: {name, language, parameters}
     attachments: list[Attachment] = msgspec.field(default_factory=list)  # what it carries, in order
+    subject: str | None = None  # its conversation's subject (e-mail)
+    references: list[str] = msgspec.field(default_factory=list)  # the thread's message ids, oldest first (e-mail)
 
 
 class Event(Record, frozen=True, kw_only=True):

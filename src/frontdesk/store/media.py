@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from frontdesk.domain.attachments import NewAttachment, kind_of
+from frontdesk.domain.model import AttachmentState
 from frontdesk.settings import Settings
 
 _KEY = re.compile(r"[0-9a-f]{64}")
@@ -84,3 +86,16 @@ class LocalMediaStore:
 def media_store(settings: Settings) -> MediaStore:
     """The store the settings name: every process (server, worker) opens it here."""
     return LocalMediaStore(settings.media_dir)
+
+
+def stored_attachment(stored: Stored, mime_type: str, file_name: str | None) -> NewAttachment:
+    """A file now in the media store, as the ready attachment to write with its message."""
+    return NewAttachment(
+        kind=kind_of(mime_type),
+        state=AttachmentState.READY,
+        mime_type=mime_type,
+        size=stored.size,
+        file_name=file_name,
+        sha256=stored.sha256,
+        storage_key=stored.key,
+    )

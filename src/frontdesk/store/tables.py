@@ -216,6 +216,7 @@ conversations = Table(
     Column("reply_due_at", UTCDateTime(), nullable=True),  # reassign if still unanswered then
     Column("required_skills", Json, nullable=True),
     Column("away_sent_at", UTCDateTime(), nullable=True),
+    Column("subject", Text, nullable=True),  # an e-mail's, from the mail that opened it
     # Invariant 1: at most one open conversation per contact, whatever the number of processes.
     Index(
         "uq_conversations_one_open_per_contact",

@@ -178,3 +178,10 @@ def channel_secrets(conn: Connection, channel_id: int, at: dt.datetime) -> tuple
     if row.previous_secret is None or row.previous_secret_until is None or row.previous_secret_until <= at:
         return (row.secret,)
     return (row.secret, row.previous_secret)
+
+
+def configs_of_type(conn: Connection, type_: str) -> list[tuple[int, dict[str, Any]]]:
+    """Each channel of `type_` with its config, secrets left sealed (the SMTP receiver matches
+    e-mail channels by their inbound address at every RCPT)."""
+    query = select(channels.c.id, channels.c.config).where(channels.c.type == type_).order_by(channels.c.id)
+    return [(row.id, row.config) for row in conn.execute(query)]

@@ -261,3 +261,24 @@ def set_read_mark(conn: Connection, agent_id: int, conversation_id: int, message
             "INSERT INTO conversation_reads (agent_id, conversation_id, last_read_message_id) VALUES (?, ?, ?)",
             (agent_id, conversation_id, message_id),
         )
+
+
+def keep_subject(conn: Connection, conversation_id: int, subject: str) -> None:
+    """An e-mail's subject, on a conversation that has none yet (the mail that opened it wins)."""
+    sql = "UPDATE conversations SET subject = ? WHERE id = ? AND subject IS NULL"
+    rows.execute(conn, sql, (subject, conversation_id))
+
+
+def open_thread_of(conn: Connection, channel_id: int, provider_message_ids: list[str]) -> int | None:
+    """The contact of the open conversation holding one of our messages sent under these ids
+    (an e-mail reply's In-Reply-To/References), if any."""
+    if not provider_message_ids:
+        return None
+    marks = ", ".join("?" for _ in provider_message_ids)
+    sql = (
+        "SELECT c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+        f" WHERE m.channel_id = ? AND m.provider_message_id IN ({marks})"
+        f" AND m.direction = '{Direction.OUTBOUND}' AND c.{_OPEN} ORDER BY m.id DESC LIMIT 1"
+    )
+    found = rows.scalar(conn, sql, (channel_id, *provider_message_ids))
+    return None if found is None else int(found)

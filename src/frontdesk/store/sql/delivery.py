@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, func, select, update
 
-from frontdesk.domain.model import DeliveryStatus, Direction
+from frontdesk.domain.model import AuthorKind, ChannelType, DeliveryStatus, Direction
 from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.store.sql import attachments
 from frontdesk.store.tables import PENDING, channels, contact_identities, conversations, messages
@@ -57,10 +57,32 @@ def due(conn: Connection, at: dt.datetime, skip: Collection[int], limit: int) ->
     )
     found = list(conn.execute(query).mappings())
     carried = attachments.of_messages(conn, [row["id"] for row in found])  # one query for the whole batch
-    return [_due(row, carried.get(row["id"], [])) for row in found]
+    threads = {row["id"]: _thread(conn, row) for row in found if row["channel__type"] in _THREADED}
+    return [_due(row, carried.get(row["id"], []), threads.get(row["id"])) for row in found]
 
 
-def _due(row: Any, carried: list[Attachment]) -> tuple[Outbound, Channel]:
+# Channels whose messages name their thread (e-mail: a subject, In-Reply-To and References).
+_THREADED = frozenset({ChannelType.EMAIL})
+
+
+def _thread(conn: Connection, row: Any) -> tuple[str | None, list[str]]:
+    """The conversation's subject and the ids of its earlier messages on the channel, oldest first."""
+    subject = conn.execute(select(conversations.c.subject).where(conversations.c.id == row["conversation_id"]))
+    earlier = (
+        select(messages.c.provider_message_id)
+        .where(
+            messages.c.conversation_id == row["conversation_id"],
+            messages.c.channel_id == row["channel_id"],
+            messages.c.id < row["id"],
+            messages.c.provider_message_id.is_not(None),
+            messages.c.author_kind != AuthorKind.SYSTEM,
+        )
+        .order_by(messages.c.id)
+    )
+    return subject.scalar(), [str(found) for found in conn.execute(earlier).scalars()]
+
+
+def _due(row: Any, carried: list[Attachment], thread: tuple[str | None, list[str]] | None) -> tuple[Outbound, Channel]:
     message = Outbound(
         id=row["id"],
         channel_id=row["channel_id"],
@@ -75,6 +97,8 @@ def _due(row: Any, carried: list[Attachment]) -> tuple[Outbound, Channel]:
         attempt=row["delivery_attempts"] + 1,
         template=row["template"],
         attachments=carried,
+        subject=thread[0] if thread else None,
+        references=thread[1] if thread else [],
     )
     channel = Channel(**{column.name: row[f"channel__{column.name}"] for column in channels.c})
     return message, channel

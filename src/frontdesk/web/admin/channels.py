@@ -3,7 +3,8 @@ allowed origins, an API channel's callback, a WhatsApp channel's phone number id
 write-only credentials of WhatsApp and Telegram, through `update_channel`, as PATCH /api/v1/channels/{id},
 and rotate a channel's secret as POST /api/v1/channels/{id}/secret/rotate does. A WhatsApp or
 Telegram channel's page checks its credentials with the provider, and registers Telegram's webhook
-at the public URL (FRONTDESK_PUBLIC_URL, else the page's own)."""
+at the public URL (FRONTDESK_PUBLIC_URL, else the page's own). An e-mail channel's page sets its
+inbound address and SMTP server (a write-only password) and shows where the SMTP receiver listens."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from frontdesk.actions.channels import update_channel
 from frontdesk.api.auth import Principal
 from frontdesk.api.channels import check_channel, rotate_channel_secret
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import CREDENTIALS, ChannelPatch, PathId
+from frontdesk.api.schemas import CREDENTIALS, EMAIL_SETTINGS, ChannelPatch, PathId
 from frontdesk.channels import telegram
 from frontdesk.domain.errors import DomainError, NotFound
 from frontdesk.domain.model import ChannelType
@@ -120,6 +121,10 @@ def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, 
     if channel["type"] == ChannelType.TELEGRAM:
         typed = {key: form.get(key) for key in ("bot_token", "webhook_secret") if form.get(key)}
         return {"name": form.get("name", ""), **typed}
+    if channel["type"] == ChannelType.EMAIL:
+        typed = {"smtp_password": form["smtp_password"]} if form.get("smtp_password") else {}
+        settings = {key: form.get(key) for key in EMAIL_SETTINGS if form.get(key)}
+        return {"name": form.get("name", ""), "smtp_username": None, **settings, **typed}
     return {"name": form.get("name", ""), "callback_url": form.get("callback_url") or None}
 
 
@@ -139,12 +144,13 @@ def _values_of(channel: dict[str, Any]) -> dict[str, Any]:
         "allowed_origins": "\n".join(config.get("allowed_origins") or []),
         "phone_number_id": config.get("phone_number_id") or "",
         "templates": "\n".join(f"{t['name']} {t['language']} {t['parameters']}" for t in templates),
+        **{key: config.get(key) or "" for key in EMAIL_SETTINGS},
     }
 
 
 def _values(form: FormMultiDict) -> dict[str, Any]:
     """What the form showed, typed again on a refusal (never the credentials: they are not echoed)."""
-    keys = ("name", "callback_url", "allowed_origins", "phone_number_id", "templates")
+    keys = ("name", "callback_url", "allowed_origins", "phone_number_id", "templates", *EMAIL_SETTINGS)
     return {key: form.get(key, "") for key in keys}
 
 
@@ -160,5 +166,7 @@ def _editor(
 ) -> Template:
     base = public_base_url(request)
     context = {"channel": channel, "values": values, "saved": saved, "base_url": base, "rotated": rotated}
-    public_url_set = bool(request.app.state.settings.public_url)
-    return page("channel", principal, error, **context, public_url_set=public_url_set, **answers)
+    settings: Settings = request.app.state.settings
+    receiver = f"{settings.smtp_host}:{settings.smtp_port}" if settings.smtp_port else None  # e-mail's way in
+    public_url_set = bool(settings.public_url)
+    return page("channel", principal, error, **context, public_url_set=public_url_set, receiver=receiver, **answers)

@@ -1,0 +1,174 @@
+"""What an inbound e-mail is, read with the standard library's `email` (policy `default`): a
+contact's message (the reply's own text, its files, subject and the messages it answers), an
+automatic reply (a notice: it opens nothing), or a delivery report on a mail we sent (a status).
+
+Pure: no I/O, never raises on a message. The files are returned with their bytes: the SMTP
+receiver stores them before ingest, which writes them with the message (no fetch needed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses
+
+from frontdesk.channels.base import Ignored, InboundItem, Item, Notice, StatusUpdate
+from frontdesk.channels.email_text import html_text, reply_text
+from frontdesk.domain.attachments import MAX_ATTACHMENTS, clean_name
+from frontdesk.domain.conversations import MAX_MESSAGE_CHARS
+from frontdesk.domain.model import DeliveryStatus
+
+MAX_ID = 200  # the column's width: a longer Message-ID is kept as its hash
+MAX_SUBJECT = 500
+_ID = re.compile(r"<([^<>\s]+)>")
+_AUTOMATIC_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
+
+
+@dataclass(frozen=True)
+class MimeFile:
+    """An attached file as the mail carries it (its declared type is checked when stored)."""
+
+    content: bytes
+    mime_type: str
+    file_name: str | None
+
+
+@dataclass(frozen=True)
+class Mail:
+    item: Item
+    files: tuple[MimeFile, ...] = ()
+
+
+def read(raw: bytes) -> Mail:
+    """The one thing a mail is: a contact's message with its files, a notice, a status, or skipped."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)  # policy.default builds EmailMessage
+    message_id = _first_id(_header(message, "Message-ID")) or f"sha256:{hashlib.sha256(raw).hexdigest()}"
+    if _is_report(message):
+        return Mail(_report(message, message_id))
+    sender, name = _sender(message)
+    if sender is None:
+        return Mail(Ignored("an e-mail without a From address", message_id))
+    subject = _header(message, "Subject")[:MAX_SUBJECT] or None
+    if _is_automatic(message):
+        return Mail(Notice(sender, message_id, f"Automatic reply from {sender}: {subject or '(no subject)'}"))
+    files = _files(message)
+    text = (_text(message) or ("" if files else (subject or "")))[:MAX_MESSAGE_CHARS]
+    if not text and not files:
+        return Mail(Ignored("an e-mail without text, subject or attachment", message_id))
+    references = tuple(_ids(_header(message, "In-Reply-To")) + list(reversed(_ids(_header(message, "References")))))
+    item = InboundItem(sender, message_id, text, name, subject=subject, references=references)
+    return Mail(item, files)
+
+
+def normal_id(value: str) -> str:
+    """A Message-ID as stored: without its angle brackets, hashed when longer than the column."""
+    return value if len(value) <= MAX_ID else f"sha256:{hashlib.sha256(value.encode()).hexdigest()}"
+
+
+def _header(message: Message, name: str) -> str:
+    try:
+        value = message.get(name)
+    except (ValueError, IndexError):  # a malformed header the parser could not make sense of
+        return ""
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _ids(value: str) -> list[str]:
+    return [normal_id(found) for found in _ID.findall(value)]
+
+
+def _first_id(value: str) -> str | None:
+    found = _ids(value)
+    return found[0] if found else None
+
+
+def _sender(message: Message) -> tuple[str | None, str | None]:
+    """The From address, lower-cased (the contact's identity), and its display name."""
+    pairs = [(name, address) for name, address in getaddresses([_header(message, "From")]) if "@" in address]
+    if not pairs:
+        return None, None
+    name, address = pairs[0]
+    return address.strip().lower()[:MAX_ID], name.strip()[:200] or None
+
+
+def _is_automatic(message: Message) -> bool:
+    """An out-of-office, a vacation notice, a list's or a robot's mail (RFC 3834 and the usual headers)."""
+    submitted = _header(message, "Auto-Submitted").lower()
+    if submitted and submitted != "no":
+        return True
+    if _header(message, "Precedence").lower() in _AUTOMATIC_PRECEDENCE:
+        return True
+    return any(_header(message, name) for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response"))
+
+
+def _is_report(message: Message) -> bool:
+    return message.get_content_type() == "multipart/report" and message.get_param("report-type") == "delivery-status"
+
+
+def _report(message: EmailMessage, message_id: str) -> Item:
+    """A delivery status notification (RFC 3464): the mail it names failed, with the report's reason."""
+    fields, original = _status_fields(message), _original_id(message)
+    action = fields.get("action", "").lower()
+    if action != "failed":
+        return Ignored(f"a delivery report saying {action or 'nothing'!r}", message_id)
+    if original is None:
+        return Ignored("a delivery report naming no message", message_id)
+    reason = fields.get("diagnostic-code") or fields.get("status") or "the recipient's server refused the mail"
+    recipient = fields.get("final-recipient", "").rpartition(";")[2].strip()
+    return StatusUpdate(original, DeliveryStatus.FAILED, f"bounced{f' by {recipient}' if recipient else ''}: {reason}")
+
+
+def _status_fields(message: EmailMessage) -> dict[str, str]:
+    """The message/delivery-status part's fields (the per-message ones, then the first recipient's)."""
+    fields: dict[str, str] = {}
+    for part in message.walk():
+        blocks = part.get_payload() if part.get_content_type() == "message/delivery-status" else None
+        for block in blocks if isinstance(blocks, list) else []:
+            for name, value in block.items() if isinstance(block, Message) else []:
+                fields.setdefault(name.lower(), " ".join(str(value).split())[:500])
+    return fields
+
+
+def _original_id(message: EmailMessage) -> str | None:
+    """The Message-ID of the returned mail (its whole copy, or only its headers)."""
+    for part in message.walk():
+        kind, payload = part.get_content_type(), part.get_payload()
+        if kind == "message/rfc822" and isinstance(payload, list) and isinstance(payload[0], Message):
+            return _first_id(_header(payload[0], "Message-ID"))
+        if kind == "text/rfc822-headers":
+            content = part.get_payload(decode=True)
+            headers = BytesParser(policy=policy.default).parsebytes(content if isinstance(content, bytes) else b"")
+            return _first_id(_header(headers, "Message-ID"))
+    return None
+
+
+def _text(message: EmailMessage) -> str:
+    """The reply's own text: from text/plain, else from the HTML made plain, history stripped."""
+    body = message.get_body(preferencelist=("plain", "html"))
+    if body is None:
+        return ""
+    try:
+        content = body.get_content()
+    except (LookupError, ValueError):  # an unknown charset or a broken transfer encoding
+        payload = body.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+    if not isinstance(content, str):
+        return ""
+    return reply_text(html_text(content) if body.get_content_type() == "text/html" else content)
+
+
+def _files(message: EmailMessage) -> tuple[MimeFile, ...]:
+    files = (_file(part) for part in message.iter_attachments())
+    return tuple(file for file in files if file is not None)[:MAX_ATTACHMENTS]
+
+
+def _file(part: EmailMessage) -> MimeFile | None:
+    content = part.get_payload(decode=True)
+    if not isinstance(content, bytes) or not content:  # a forwarded message/rfc822, an empty part
+        return None
+    return MimeFile(content, part.get_content_type(), clean_name(part.get_filename()))

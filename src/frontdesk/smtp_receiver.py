@@ -1,0 +1,152 @@
+"""The built-in SMTP receiver: where a mail server or a forwarding rule relays e-mail channels' mail.
+
+aiosmtpd on FRONTDESK_SMTP_HOST:FRONTDESK_SMTP_PORT (off when the port is 0), in the process that
+runs delivery: the worker under `frontdesk serve`, so the web server processes never compete for
+the port. RCPT TO picks the channel by its inbound address; an unknown one is refused with 550.
+A mail is answered 250 only once what it holds is committed, so a crash before that makes the
+sending server try again and nothing is lost; the message is idempotent on its Message-ID, so that
+retry stores nothing twice. A mail over FRONTDESK_SMTP_MAX_BYTES is refused with 552.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import socket
+from collections.abc import Sequence
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import Connection
+
+from frontdesk.actions.delivery import record_status
+from frontdesk.actions.ingest import InboundMessage, receive_inbound, record_notice
+from frontdesk.channels import email, email_inbound
+from frontdesk.channels.base import Ignored, InboundItem, Item, Notice, StatusUpdate
+from frontdesk.domain.attachments import NewAttachment, content_type
+from frontdesk.domain.errors import DomainError
+from frontdesk.domain.model import ChannelType
+from frontdesk.settings import Settings
+from frontdesk.store.database import Database
+from frontdesk.store.media import media_store, stored_attachment
+from frontdesk.store.sql.channels import configs_of_type
+
+log = logging.getLogger(__name__)
+TRY_AGAIN = "451 4.3.0 the mail could not be stored now: try again later"
+
+
+class SmtpReceiver:
+    """One per process that delivers; started and stopped with the other loops."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.media = media_store(settings)
+        self._server: asyncio.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Bind now, then serve on this loop. Several workers (`serve --workers M`) share the port
+        (SO_REUSEPORT: the kernel spreads connections); a port another program holds is logged as
+        an error and leaves the rest of the process running."""
+        where = {"host": self.settings.smtp_host, "port": self.settings.smtp_port}
+        if not self.settings.smtp_port:
+            return
+        try:
+            listener = socket.create_server((self.settings.smtp_host, self.settings.smtp_port), reuse_port=True)
+        except OSError as exc:
+            log.error("smtp receiver cannot listen", extra={**where, "error": str(exc)})
+            return
+        self._task = asyncio.get_running_loop().create_task(self._serve(listener))
+        log.info("smtp receiver listening", extra=where)
+
+    async def _serve(self, listener: socket.socket) -> None:
+        handler, limit, hostname = _Handler(self), self.settings.smtp_max_bytes, socket.gethostname()
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: SMTP(handler, data_size_limit=limit, enable_SMTPUTF8=True, hostname=hostname), sock=listener
+        )
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await self._task
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def channel_of(self, address: str) -> int | None:
+        """The e-mail channel whose inbound address this is (case does not matter)."""
+        channels = await self.db.read(lambda c: configs_of_type(c, ChannelType.EMAIL))
+        wanted = address.strip().lower()
+        return next((id_ for id_, config in channels if config.get(email.INBOUND_ADDRESS) == wanted), None)
+
+    async def take(self, mail: email_inbound.Mail, channel_ids: Sequence[int]) -> None:
+        """Store the mail on each channel it was addressed to, in one transaction (its files first)."""
+        item = mail.item
+        if isinstance(item, InboundItem) and mail.files:
+            stored = await asyncio.to_thread(self._store_files, mail.files)
+            item = dataclasses.replace(item, attachments=stored)
+        await self.db.write(lambda c: _ingest_all(c, channel_ids, item))
+
+    def _store_files(self, files: Sequence[email_inbound.MimeFile]) -> tuple[NewAttachment, ...]:
+        """Each file in the media store, typed by what its bytes show (markup is never shown inline)."""
+        stored = []
+        for file in files:
+            mime_type, _ = content_type(file.content, file.mime_type)
+            stored.append(stored_attachment(self.media.put(file.content), mime_type, file.file_name))
+        return tuple(stored)
+
+
+def _ingest_all(conn: Connection, channel_ids: Sequence[int], item: Item) -> None:
+    for channel_id in channel_ids:
+        _ingest(conn, channel_id, item)
+
+
+def _ingest(conn: Connection, channel_id: int, item: Item) -> None:
+    if isinstance(item, InboundItem):
+        receive_inbound(conn, InboundMessage.of(channel_id, item))
+    elif isinstance(item, Notice):
+        if record_notice(conn, channel_id, item) is None:
+            log.info("email auto-reply not noted", extra={"channel_id": channel_id, "from": item.external_id})
+    elif isinstance(item, StatusUpdate):
+        if not record_status(conn, channel_id, item):
+            log.info("email report not applied", extra={"channel_id": channel_id, "id": item.provider_message_id})
+    elif isinstance(item, Ignored):
+        log.info("email skipped", extra={"channel_id": channel_id, "reason": item.reason})
+
+
+class _Handler:
+    """aiosmtpd's hooks: RCPT picks the channel, DATA stores the mail and answers after the commit."""
+
+    def __init__(self, receiver: SmtpReceiver) -> None:
+        self.receiver = receiver
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        try:
+            channel_id = await self.receiver.channel_of(address)
+        except Exception:  # the database is away: a temporary failure, the sending server tries again
+            log.exception("email recipient not checked")
+            return TRY_AGAIN
+        if channel_id is None:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        try:  # parsing is pure: a mail it cannot read now it never will, so that refusal is for good
+            mail = await asyncio.to_thread(email_inbound.read, envelope.original_content or b"")
+        except Exception:
+            log.exception("email not readable")
+            return "554 5.6.0 the mail could not be read"
+        try:
+            found = [await self.receiver.channel_of(address) for address in envelope.rcpt_tos]
+            channel_ids = sorted({channel_id for channel_id in found if channel_id is not None})
+            await self.receiver.take(mail, channel_ids)
+        except DomainError as exc:
+            log.warning("email refused", extra={"reason": exc.message})
+            return f"554 5.6.0 {exc.message}"[:500]
+        except Exception:  # not committed: the sending server keeps the mail and tries again
+            log.exception("email not stored")
+            return TRY_AGAIN
+        return "250 2.0.0 stored"

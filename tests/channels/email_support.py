@@ -1,0 +1,89 @@
+"""Shared by the e-mail channel's tests: the fixtures (real clients' formats), a channel, a sink."""
+
+from __future__ import annotations
+
+import smtplib
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.factories import Api
+
+FIXTURES = Path(__file__).parent / "fixtures" / "email"
+INBOUND = "support@acme.example"
+
+
+def fixture(name: str, **values: str) -> bytes:
+    """An .eml fixture with CRLF line ends, its `{placeholders}` filled."""
+    text = (FIXTURES / f"{name}.eml").read_text()
+    for key, value in values.items():
+        text = text.replace(f"{{{key}}}", value)
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+
+
+def create_channel(admin: Api, smtp_port: int, **more: Any) -> dict[str, Any]:
+    body = {
+        "type": "email",
+        "name": "Acme Support",
+        "inbound_address": INBOUND,
+        "from_address": INBOUND,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_port,
+        "smtp_security": "none",
+        **more,
+    }
+    response = admin.post("/api/v1/channels", body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def send(port: int, raw: bytes, to: str = INBOUND, sender: str = "someone@example.org") -> dict[str, tuple[int, bytes]]:
+    """Relay `raw` to the receiver with the standard library's smtplib (refusals raise)."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        return client.sendmail(sender, [to], raw)
+
+
+def mail(text: str, subject: str = "Hello", sender: str = "Sheena Park <sheena@example.org>", **headers: str) -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, INBOUND, subject
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(text)
+    return message.as_bytes()
+
+
+class _Recorder:
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.sink.answer_data:
+            return self.sink.answer_data
+        raw = (envelope.original_content or b"").replace(b"\r\n", b"\n")  # as a mailbox keeps it
+        parsed = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.sink.arrived.append(parsed)
+        return "250 OK"
+
+
+class Sink:
+    """An aiosmtpd server on loopback recording what arrives, or answering what it is told to."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.arrived: list[EmailMessage] = []
+        self.answer_data = ""
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(_Recorder(self), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None

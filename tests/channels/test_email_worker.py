@@ -1,0 +1,39 @@
+"""Under `frontdesk serve` the SMTP receiver runs in the worker process (one listener, beside
+delivery): a mail relayed to it opens a conversation the server's API shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.channels.email_support import INBOUND, mail, send
+from tests.conftest import LiveServer, free_port
+from tests.factories import eventually
+
+
+def test_mail_relayed_to_the_workers_receiver_opens_a_conversation(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtp_port = free_port()
+    monkeypatch.setenv("FRONTDESK_SMTP_PORT", str(smtp_port))
+    live = LiveServer(db_url, tmp_path / "server.log")
+    live.start()
+    try:
+        with httpx.Client(base_url=live.base_url, headers=live.headers, timeout=10) as api:
+            body = {"type": "email", "name": "Mail", "inbound_address": INBOUND, "from_address": INBOUND}
+            created = api.post("/api/v1/channels", json={**body, "smtp_host": "127.0.0.1", "smtp_port": free_port()})
+            assert created.status_code == 201, created.text
+
+            send(smtp_port, mail("Hello from smtplib", subject="Hi", sender="Sam <sam@example.org>"))
+
+            def opened() -> list[dict[str, object]] | None:
+                found = api.get("/api/v1/conversations", params={"channel_id": created.json()["id"]}).json()
+                return found or None
+
+            [conversation] = eventually(opened, "the conversation")
+            assert conversation["subject"] == "Hi"
+    finally:
+        live.stop()
+    assert "smtp receiver listening" in (tmp_path / "server.log").read_text()
