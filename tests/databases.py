@@ -33,6 +33,13 @@ def sqlite_only(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(ON_POSTGRESQL, reason=f"SQLite only: {reason}")
 
 
+# Browser tests of a page's markup and script (a real server and Chromium each, the suite's
+# dearest tests): what they store goes through the actions and statements that the API tests run
+# on PostgreSQL. The pages whose live updates cross processes (the inbox, the web chat, ticks,
+# attachments, the provider journeys) run on both databases.
+PAGE_ONLY = sqlite_only("a page's markup and script; the store behind it runs on PostgreSQL in the API tests")
+
+
 class Databases:
     """Makes each test a migrated database of its own."""
 

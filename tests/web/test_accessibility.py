@@ -8,7 +8,10 @@ import re
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import LiveServer
+from tests.databases import PAGE_ONLY
 from tests.web.support import login, say, team_id
+
+pytestmark = PAGE_ONLY
 
 # Each visible element's text colour against the first opaque background behind it (WCAG 2 ratio).
 LOW_CONTRAST_JS = """() => {

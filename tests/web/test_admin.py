@@ -11,7 +11,10 @@ from playwright.sync_api import Page, expect
 
 from frontdesk.channels import signing
 from tests.conftest import LiveServer
+from tests.databases import PAGE_ONLY
 from tests.web.support import PASSWORD, add_person, api, login, team_id
+
+pytestmark = PAGE_ONLY
 
 MIA = "mia@demo.frontdesk.local"  # a manager
 

@@ -8,8 +8,11 @@ from html.parser import HTMLParser
 from litestar.testing import TestClient
 
 from frontdesk.actions.sessions import set_password
+from tests.databases import PAGE_ONLY
 from tests.factories import Api, make_agent
 from tests.web.support import PASSWORD, csrf_of
+
+pytestmark = PAGE_ONLY
 
 RLO = "\u202e"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

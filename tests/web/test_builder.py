@@ -8,7 +8,10 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.conftest import LiveServer
+from tests.databases import PAGE_ONLY
 from tests.factories import eventually
+
+pytestmark = PAGE_ONLY
 
 
 def _login(page: Page, server: LiveServer, target: str) -> None:

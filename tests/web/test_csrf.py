@@ -11,8 +11,11 @@ from sqlalchemy import func, select
 
 from frontdesk.actions.sessions import set_password
 from frontdesk.store.tables import events
+from tests.databases import PAGE_ONLY
 from tests.factories import Api, make_agent
 from tests.web.support import PASSWORD, csrf_of
+
+pytestmark = PAGE_ONLY
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
