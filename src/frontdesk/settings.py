@@ -80,3 +80,6 @@ class Settings(BaseSettings):
         description="Frontdesk's public base URL (https://frontdesk.example): the webhook URLs the admin pages show "
         "and Telegram's setWebhook registers; unset: the URL the admin page was opened with",
     )
+    twilio_base_url: str = Field(
+        "https://api.twilio.com", description="Twilio: the REST API's base URL, also its media's host (a fake in tests)"
+    )

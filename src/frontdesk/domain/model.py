@@ -120,6 +120,7 @@ class ChannelType(StrEnum):
     WEBCHAT = "webchat"
     WHATSAPP = "whatsapp"
     TELEGRAM = "telegram"
+    TWILIO = "twilio"
 
 
 class FieldType(StrEnum):
