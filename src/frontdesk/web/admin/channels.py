@@ -1,9 +1,10 @@
 """Admin pages: channels — managers see them; admins rename them and change a web chat's
 allowed origins, an API channel's callback, a WhatsApp channel's phone number id and templates, a
-Twilio channel's account and sender, or the write-only credentials of WhatsApp, Telegram and Twilio, through `update_channel`, as PATCH /api/v1/channels/{id},
-and rotate a channel's secret as POST /api/v1/channels/{id}/secret/rotate does. A WhatsApp,
-Telegram or Twilio channel's page checks its credentials with the provider, and registers Telegram's webhook
-at the public URL (FRONTDESK_PUBLIC_URL, else the page's own)."""
+Twilio channel's account and sender, or the write-only credentials of WhatsApp, Telegram and
+Twilio, through `update_channel`, as PATCH /api/v1/channels/{id}, and rotate a channel's secret as
+POST /api/v1/channels/{id}/secret/rotate does. A WhatsApp, Telegram or Twilio channel's page checks
+its credentials with the provider, and registers Telegram's webhook at the public URL
+(FRONTDESK_PUBLIC_URL, else the page's own)."""
 
 from __future__ import annotations
 
