@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-_BASIC = (
+GSM_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-_EXTENSION = "\f^{}\\[~]|€"  # sent as ESC + a character: two septets
+GSM_EXTENSION = "\f^{}\\[~]|€"  # sent as ESC + a character: two septets
 GSM_SINGLE, GSM_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
 
@@ -35,7 +35,7 @@ class SmsCost:
 
 
 def encoding_of(text: str) -> Encoding:
-    return Encoding.GSM7 if all(ch in _BASIC or ch in _EXTENSION for ch in text) else Encoding.UCS2
+    return Encoding.GSM7 if all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text) else Encoding.UCS2
 
 
 def sms_cost(text: str) -> SmsCost:
@@ -51,7 +51,7 @@ def sms_cost(text: str) -> SmsCost:
 
 def _size(ch: str, encoding: Encoding) -> int:
     if encoding is Encoding.GSM7:
-        return 2 if ch in _EXTENSION else 1
+        return 2 if ch in GSM_EXTENSION else 1
     return 2 if ord(ch) > 0xFFFF else 1  # outside the BMP: a surrogate pair
 
 
