@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response, post
+from sqlalchemy import Connection
 
 from frontdesk.actions.delivery import record_status
-from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
+from frontdesk.actions.ingest import InboundMessage, receive_inbound
 from frontdesk.actions.opt_outs import record_opt_out
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import PathId
 from frontdesk.channels import twilio, twilio_inbound
-from frontdesk.channels.base import Ignored, Item, Notice, OptOut, StatusUpdate
+from frontdesk.channels.base import Ignored, InboundItem, Item, Notice, OptOut, StatusUpdate
 from frontdesk.domain.errors import DomainError, NotFound, Unauthorized
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel
@@ -29,6 +31,7 @@ from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
 PUBLIC = {"auth": "public"}
+Write = Callable[[Connection], object]
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -69,18 +72,21 @@ async def _twilio_channel(request: Request[Any, Any, Any], channel_id: int) -> C
 
 async def _take(db: Database, channel_id: int, item: Item, change: OptOut | None) -> None:
     """Store one item; a refused one is logged and skipped, never an error."""
-    extra: dict[str, Any] = {"channel_id": channel_id, "provider_message_id": item.provider_message_id}
+    extra = {"channel_id": channel_id, "provider_message_id": item.provider_message_id}
     if isinstance(item, Ignored):
         log.info("twilio item skipped", extra={**extra, "reason": item.reason})
         return
     try:
-        if isinstance(item, StatusUpdate):
-            await db.write(lambda c: record_status(c, channel_id, item))
-        elif isinstance(item, Notice) and change is not None:
-            await db.write(lambda c: record_opt_out(c, channel_id, change, item))
-        elif not isinstance(item, Notice):
-            receipt: Receipt = await db.write(lambda c: receive_inbound(c, InboundMessage.of(channel_id, item)))
-            if receipt.conversation_opened and not receipt.duplicate:
-                log.info("conversation opened", extra={**extra, "conversation_id": receipt.conversation_id})
+        await db.write(_write(channel_id, item, change))
     except DomainError as exc:
         log.warning("twilio item skipped", extra={**extra, "reason": exc.message})
+
+
+def _write(channel_id: int, item: InboundItem | StatusUpdate | Notice, change: OptOut | None) -> Write:
+    """What an item writes: a receipt on our message, an opt-out with its note, or a new message."""
+    if isinstance(item, StatusUpdate):
+        return lambda c: record_status(c, channel_id, item)
+    if isinstance(item, Notice):
+        assert change is not None  # the parser makes a notice of an opt-out keyword only
+        return lambda c: record_opt_out(c, channel_id, change, item)
+    return lambda c: receive_inbound(c, InboundMessage.of(channel_id, item))
