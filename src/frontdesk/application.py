@@ -33,6 +33,7 @@ from frontdesk.api.requests import FrontdeskRequest
 from frontdesk.api.secrets import SecretController
 from frontdesk.api.system import EventController, TokenController, healthz
 from frontdesk.api.telegram import telegram_webhook
+from frontdesk.api.twilio import twilio_webhook
 from frontdesk.api.webchat import WebchatController, widget_demo
 from frontdesk.api.whatsapp import whatsapp_verify, whatsapp_webhook
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
@@ -71,6 +72,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             whatsapp_verify,
             whatsapp_webhook,
             telegram_webhook,
+            twilio_webhook,
             widget_demo,
             WorkflowPages,
             RunPages,

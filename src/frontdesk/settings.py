@@ -87,3 +87,6 @@ class Settings(BaseSettings):
     smtp_max_bytes: int = Field(
         36 * 1024 * 1024, ge=1024, description="SMTP receiver: the largest mail taken (SIZE), attachments included"
     )
+    twilio_base_url: str = Field(
+        "https://api.twilio.com", description="Twilio: the REST API's base URL, also its media's host (a fake in tests)"
+    )

@@ -80,6 +80,8 @@ LEAST_ROLE: dict[Operation, str] = {
     ("POST", "/webhooks/whatsapp/{channel_id}"): PUBLIC,
     # Telegram's webhook: the channel's secret token header is the credential
     ("POST", "/webhooks/telegram/{channel_id}"): PUBLIC,
+    # Twilio's webhook: the auth token's X-Twilio-Signature is the credential
+    ("POST", "/webhooks/twilio/{channel_id}"): PUBLIC,
     # the event log and API tokens
     ("GET", "/api/v1/events"): "manager",
     ("GET", "/api/v1/tokens"): "admin",
@@ -116,8 +118,10 @@ NAMES_NO_REAL_OBJECT = {
 NAMES_NO_REAL_OBJECT |= {("POST", "/api/v1/conversations/{conversation_id}/reopen")}
 # The shared conversation is on an API channel, which sends no templates (409) once past the guard.
 NAMES_NO_REAL_OBJECT |= {("POST", "/api/v1/conversations/{conversation_id}/template")}
-# The shared channel is an API channel: WhatsApp's and Telegram's webhooks answer 404 for it.
-NAMES_NO_REAL_OBJECT |= {op for op in LEAST_ROLE if op[1].startswith(("/webhooks/whatsapp/", "/webhooks/telegram/"))}
+# The shared channel is an API channel: WhatsApp's, Telegram's and Twilio's webhooks answer 404 for it.
+NAMES_NO_REAL_OBJECT |= {
+    op for op in LEAST_ROLE if op[1].startswith(("/webhooks/whatsapp/", "/webhooks/telegram/", "/webhooks/twilio/"))
+}
 
 
 @dataclass

@@ -16,6 +16,7 @@ from frontdesk.domain.events import PAYLOADS, EventType
 from frontdesk.domain.model import SYSTEM, AttachmentKind
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
+from tests.channels import twilio_support
 from tests.factories import Api, eventually, make_token
 
 WORKFLOW = {
@@ -82,6 +83,14 @@ def _office_day(admin: Api) -> None:
     _ok(admin.post(f"/api/v1/workflows/{workflow['id']}/publish"))
     _ok(admin.post(f"/api/v1/workflows/{workflow['id']}/enable"))
     _ok(admin.post(f"/api/v1/workflows/{workflow['id']}/disable"))
+    _sms_stop(admin)
+
+
+def _sms_stop(admin: Api) -> None:
+    """A contact texts STOP to an SMS channel (contact.opt_out_changed)."""
+    sms = twilio_support.create_channel(admin)
+    url = f"{admin.client.base_url}/webhooks/twilio/{sms['id']}"  # no FRONTDESK_PUBLIC_URL: the request's own
+    assert twilio_support.post_webhook(admin, sms["id"], twilio_support.webhook("stop"), url=url).status_code == 200
 
 
 def test_every_event_written_has_the_payload_its_type_declares(admin: Api) -> None:

@@ -28,6 +28,7 @@ from frontdesk.store.sql import assignment as assignment_sql
 from frontdesk.store.sql import channels as channel_rows
 from frontdesk.store.sql import conversations as sql
 from frontdesk.store.sql import messages as message_rows
+from frontdesk.store.sql import opt_outs
 
 
 def conversation(conn: Connection, conversation_id: int) -> Conversation:
@@ -109,6 +110,7 @@ def send_message(
     check_open(conversation_id, found.status, "reply to")
     at = now()
     check_reply_window(conn, found.contact_id, found.channel_id, at)
+    check_opt_out(conn, found.contact_id, found.channel_id)
     return queue_outbound(conn, found, actor, text, at, quick_replies=quick_replies or None, attachments=attachments)
 
 
@@ -188,6 +190,19 @@ def check_reply_window(conn: Connection, contact_id: int, channel_id: int | None
     last = message_rows.last_inbound_at(conn, contact_id, channel_id)
     if last is None or at - last > capabilities.reply_window:
         raise Conflict("outside_reply_window", capabilities.outside_window)
+
+
+OPTED_OUT = "the contact opted out of messages from this number (they sent STOP): they must send START first"
+
+
+def check_opt_out(conn: Connection, contact_id: int, channel_id: int | None) -> None:
+    """A channel contacts opt out of by keyword (SMS) refuses a message to one who sent STOP,
+    before anything is stored or sent."""
+    found = outbound_settings(conn, channel_id)
+    if found is None or channel_id is None or not ADAPTERS[found[0]].capabilities.opt_out:
+        return
+    if opt_outs.opted_out(conn, contact_id, channel_id):
+        raise Conflict("opted_out", OPTED_OUT)
 
 
 def outbound_settings(conn: Connection, channel_id: int | None) -> tuple[str, dict[str, Any]] | None:

@@ -16,7 +16,15 @@ from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.responses import ChannelCheck, InboundReceipt
-from frontdesk.api.schemas import CREDENTIALS, EMAIL_SETTINGS, ChannelBody, ChannelPatch, InboundBody, PathId
+from frontdesk.api.schemas import (
+    CREDENTIALS,
+    EMAIL_SETTINGS,
+    TWILIO_SETTINGS,
+    ChannelBody,
+    ChannelPatch,
+    InboundBody,
+    PathId,
+)
 from frontdesk.channels import ADAPTERS
 from frontdesk.channels import api as api_channel
 from frontdesk.domain.errors import Forbidden, NotFound
@@ -46,9 +54,10 @@ class ChannelController(Controller):
         A whatsapp channel takes `phone_number_id`, its write-only `access_token`, `app_secret`
         and `verify_token`, and the `templates` it may send; a telegram channel its write-only
         `bot_token` and `webhook_secret`; an email channel its `inbound_address`, `from_address`,
-        `smtp_host`, `smtp_port`, `smtp_security`, `smtp_username` and write-only `smtp_password`
-        (credentials are sealed at rest, never returned)."""
-        keys = {"callback_url", "allowed_origins", "phone_number_id", "templates", *EMAIL_SETTINGS}
+        `smtp_host`, `smtp_port`, `smtp_security`, `smtp_username` and write-only `smtp_password`;
+        a twilio channel its `account_sid`, a `from_number` or `messaging_service_sid`, and its
+        write-only `auth_token` (credentials are sealed at rest, never returned)."""
+        keys = {"callback_url", "allowed_origins", "phone_number_id", "templates", *EMAIL_SETTINGS, *TWILIO_SETTINGS}
         settings = data.model_dump(include=keys, exclude_none=True)
         credentials = data.model_dump(include=set(CREDENTIALS), exclude_none=True)
         channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings, credentials))
@@ -61,7 +70,8 @@ class ChannelController(Controller):
     ) -> dict[str, Any]:
         """Rename a channel, change its `callback_url` (api; null removes it), its
         `allowed_origins` (webchat), its `phone_number_id`, `templates` or write-only credentials
-        (whatsapp, telegram).
+        (whatsapp, telegram), its `account_sid`, `from_number`, `messaging_service_sid` or
+        `auth_token` (twilio).
         Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
@@ -78,9 +88,10 @@ class ChannelController(Controller):
     @post("/{channel_id:int}/check", opt={"role": Role.MANAGER}, status_code=200)
     async def check(self, state: State, channel_id: PathId) -> ChannelCheck:
         """Ask the channel's provider whose its credentials are: WhatsApp's phone number and verified
-        name (Graph API), Telegram's bot (`getMe`). Answers 200 whatever the provider says: `outcome`
-        `ok` with its `identity`, `failed` with the reason in `detail` (unreachable, credentials
-        refused), or `nothing_to_check` for API and web-chat channels. Changes nothing."""
+        name (Graph API), Telegram's bot (`getMe`), Twilio's account (`GET /Accounts/{sid}.json`).
+        Answers 200 whatever the provider says: `outcome` `ok` with its `identity`, `failed` with the
+        reason in `detail` (unreachable, credentials refused), or `nothing_to_check` for API and
+        web-chat channels. Changes nothing."""
         return await check_channel(state, channel_id)
 
     @post("/{channel_id:int}/inbound", opt={"auth": "channel"}, status_code=200)

@@ -73,7 +73,15 @@ class InboundBody(Body):
 
 Credential = Annotated[str, Field(min_length=1, max_length=1000, json_schema_extra={"writeOnly": True})]
 # whatsapp's and telegram's, sealed and never returned
-CREDENTIALS = ("access_token", "app_secret", "verify_token", "bot_token", "webhook_secret", "smtp_password")
+CREDENTIALS = (
+    "access_token",
+    "app_secret",
+    "verify_token",
+    "bot_token",
+    "webhook_secret",
+    "smtp_password",
+    "auth_token",
+)
 # Telegram's setWebhook secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -
 WebhookSecret = Annotated[
     str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$", json_schema_extra={"writeOnly": True})
@@ -84,6 +92,10 @@ Port = Annotated[int, Field(ge=1, le=65535), BeforeValidator(_integer)]
 EMAIL_SETTINGS = ("inbound_address", "from_address", "smtp_host", "smtp_port", "smtp_security", "smtp_username")
 PhoneNumberId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
 TemplateName = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")]
+TWILIO_SETTINGS = ("account_sid", "from_number", "messaging_service_sid")
+AccountSid = Annotated[str, Field(pattern=r"^AC[0-9a-fA-F]{32}$")]
+ServiceSid = Annotated[str, Field(pattern=r"^MG[0-9a-fA-F]{32}$")]
+PhoneNumber = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")]  # E.164
 TemplateLanguage = Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$")]
 
 
@@ -120,13 +132,18 @@ class ChannelBody(Body):
     smtp_security: SmtpSecurity | None = None
     smtp_username: Annotated[str, Field(max_length=320)] | None = None
     smtp_password: Credential | None = None
+    # twilio: the account, its sender (a number, or a Messaging Service that picks one), the auth token (write-only)
+    account_sid: AccountSid | None = None
+    from_number: PhoneNumber | None = None
+    messaging_service_sid: ServiceSid | None = None
+    auth_token: Credential | None = None
 
 
 class ChannelPatch(Body):
     """Only the keys sent change: name, callback_url (api channels; null removes it), allowed_origins
     (webchat), phone_number_id and the write-only credentials (whatsapp, telegram)."""
 
-    never_null: ClassVar = ("name", "allowed_origins", "phone_number_id", "templates", *CREDENTIALS)
+    never_null: ClassVar = ("name", "allowed_origins", "phone_number_id", "templates", "account_sid", *CREDENTIALS)
 
     name: Name | None = None
     callback_url: HttpUrl | None = None
@@ -147,8 +164,15 @@ class ChannelPatch(Body):
     smtp_security: SmtpSecurity | None = None
     smtp_username: Annotated[str, Field(max_length=320)] | None = None
     smtp_password: Credential | None = None
+    # twilio: a sender set to null is removed (the other one must then send)
+    account_sid: AccountSid | None = None
+    from_number: PhoneNumber | None = None
+    messaging_service_sid: ServiceSid | None = None
+    auth_token: Credential | None = None
 
-    @field_validator("name", "allowed_origins", "phone_number_id", "templates", *CREDENTIALS, mode="before")
+    @field_validator(
+        "name", "allowed_origins", "phone_number_id", "templates", "account_sid", *CREDENTIALS, mode="before"
+    )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:

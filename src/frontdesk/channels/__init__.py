@@ -5,11 +5,18 @@ delivery look them up here by a channel row's `type`. Adding a provider is its m
 below, its test and its section in docs/channels.md.
 """
 
-from frontdesk.channels import api, email, telegram, webchat, whatsapp
+from frontdesk.channels import api, email, telegram, twilio, webchat, whatsapp
 from frontdesk.channels.base import ChannelAdapter
 from frontdesk.domain.plugins import Registry
 
-BUILTIN: tuple[ChannelAdapter, ...] = (api.ADAPTER, webchat.ADAPTER, whatsapp.ADAPTER, telegram.ADAPTER, email.ADAPTER)
+BUILTIN: tuple[ChannelAdapter, ...] = (
+    api.ADAPTER,
+    webchat.ADAPTER,
+    whatsapp.ADAPTER,
+    telegram.ADAPTER,
+    email.ADAPTER,
+    twilio.ADAPTER,
+)
 ADAPTERS: Registry[ChannelAdapter] = Registry("channel type", ((adapter.type, adapter) for adapter in BUILTIN))
 
 __all__ = ["ADAPTERS", "ChannelAdapter"]

@@ -65,6 +65,17 @@ class Notice:
     text: str
 
 
+@dataclass(frozen=True)
+class OptOut:
+    """A contact's opt-out keyword (SMS's STOP: `opted_out`) or its end (START), under the id of
+    the message that said it: the channel stops or resumes sending to them."""
+
+    external_id: str
+    provider_message_id: str
+    opted_out: bool
+    keyword: str
+
+
 Item = InboundItem | StatusUpdate | Ignored | Notice
 
 
@@ -96,6 +107,9 @@ class Capabilities:
     # Sends pre-approved template messages (domain.message_templates), the ones its config lists:
     # they are what a reply window still lets through.
     templates: bool = False
+    # Contacts may opt out by keyword (SMS's STOP): a message to an opted-out contact is refused
+    # before it is stored (actions.conversations.check_opt_out).
+    opt_out: bool = False
 
 
 @dataclass(frozen=True)

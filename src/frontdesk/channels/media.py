@@ -47,11 +47,14 @@ async def download(
     who: str,
     headers: Mapping[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
+    follow_redirects: bool = False,
 ) -> MediaFetch:
     """GET `url` into memory, at most `limit` bytes. `who` names the server in a reason; no
-    reason repeats the URL or an exception's text (a Telegram file URL holds the bot token)."""
+    reason repeats the URL or an exception's text (a Telegram file URL holds the bot token).
+    A redirect is followed only when asked (httpx drops `authorization` for another host)."""
     try:
-        async with client.stream("GET", url, headers=headers, extensions=extensions) as response:
+        stream = client.stream("GET", url, headers=headers, extensions=extensions, follow_redirects=follow_redirects)
+        async with stream as response:
             if not response.is_success:
                 return answered(response, who)
             if int(response.headers.get("content-length") or 0) > limit:

@@ -42,6 +42,7 @@ class EventType(StrEnum):
     WORKFLOW_PUBLISHED = "workflow.published"
     WORKFLOW_ENABLED = "workflow.enabled"
     WORKFLOW_DISABLED = "workflow.disabled"
+    CONTACT_OPT_OUT_CHANGED = "contact.opt_out_changed"
 
 
 # The names callers import (`ev.MESSAGE_RECEIVED`): the enum's members, so they compare and
@@ -75,6 +76,7 @@ SECRET_DELETED = EventType.SECRET_DELETED
 WORKFLOW_PUBLISHED = EventType.WORKFLOW_PUBLISHED
 WORKFLOW_ENABLED = EventType.WORKFLOW_ENABLED
 WORKFLOW_DISABLED = EventType.WORKFLOW_DISABLED
+CONTACT_OPT_OUT_CHANGED = EventType.CONTACT_OPT_OUT_CHANGED
 
 
 class ActorPayload(TypedDict):
@@ -207,6 +209,13 @@ class ContactTagPayload(TypedDict):
     actor: ActorPayload
 
 
+class ContactOptOutChangedPayload(TypedDict):
+    channel_id: int
+    opted_out: bool  # True: the contact sent STOP, and messages to them on the channel are refused
+    keyword: str  # what they sent (STOP, UNSUBSCRIBE, START, …)
+    actor: ActorPayload  # the contact
+
+
 # -- people ----------------------------------------------------------------------------------
 class AgentCreatedPayload(TypedDict):
     agent_id: int
@@ -300,6 +309,7 @@ PAYLOADS: dict[EventType, type[Mapping[str, object]]] = {
     EventType.WORKFLOW_PUBLISHED: WorkflowPublishedPayload,
     EventType.WORKFLOW_ENABLED: WorkflowPayload,
     EventType.WORKFLOW_DISABLED: WorkflowPayload,
+    EventType.CONTACT_OPT_OUT_CHANGED: ContactOptOutChangedPayload,
 }
 """Each event type's payload shape (a TypedDict class), for readers and the test that holds
 every emitted payload to it."""
@@ -332,4 +342,5 @@ Payload = (
     | SecretPayload
     | WorkflowPublishedPayload
     | WorkflowPayload
+    | ContactOptOutChangedPayload
 )

@@ -121,6 +121,7 @@ class ChannelType(StrEnum):
     WHATSAPP = "whatsapp"
     TELEGRAM = "telegram"
     EMAIL = "email"
+    TWILIO = "twilio"
 
 
 class FieldType(StrEnum):

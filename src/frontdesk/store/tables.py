@@ -184,6 +184,8 @@ contact_identities = Table(
     Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
     Column("channel_id", Id, ForeignKey("channels.id", ondelete="CASCADE"), nullable=False),
     Column("external_id", String(200), nullable=False),
+    # When the contact sent an opt-out keyword on this channel (SMS's STOP); null: they may be messaged.
+    Column("opted_out_at", UTCDateTime(), nullable=True),
     UniqueConstraint("channel_id", "external_id"),
     Index("ix_contact_identities_contact", "contact_id"),
 )

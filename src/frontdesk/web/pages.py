@@ -269,7 +269,7 @@ class InboxController(Controller):
                 )
             )
         except Conflict as exc:
-            if exc.code != "outside_reply_window":
+            if exc.code not in ("outside_reply_window", "opted_out"):
                 raise
             return await _refused(db, principal, conversation_id, exc, draft=data.text)
         return Redirect(f"/inbox?c={conversation_id}")

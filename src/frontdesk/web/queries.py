@@ -6,14 +6,15 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection
 
-from frontdesk.actions.conversations import check_reply_window
+from frontdesk.actions.conversations import check_opt_out, check_reply_window, outbound_settings
 from frontdesk.actions.message_templates import channel_templates
 from frontdesk.api.attachments import with_attachments
 from frontdesk.clock import now
 from frontdesk.domain.attachments import shows_inline
 from frontdesk.domain.errors import Conflict, NotFound
-from frontdesk.domain.model import AttachmentKind
+from frontdesk.domain.model import AttachmentKind, ChannelType
 from frontdesk.domain.records import Attachment
+from frontdesk.domain.sms import GSM_BASIC, GSM_EXTENSION, sms_cost
 from frontdesk.store.sql import agents, attachments, inbox, teams
 from frontdesk.store.sql import channels as channel_rows
 from frontdesk.store.sql import contacts as contact_rows
@@ -101,16 +102,30 @@ def reply_options(conn: Connection, conversation: dict[str, Any]) -> dict[str, A
     """What the reply box offers: the channel's template messages, and why a free-form reply would
     be refused now (its reply window), the same check the reply itself makes."""
     if conversation["status"] != "open":
-        return {"templates": [], "outside_window": None}
+        return {"templates": [], "outside_window": None, "sms": None}
     try:
         templates = channel_templates(conn, conversation["channel_id"])
     except Conflict:
         templates = []
+    sms = sms_options(conn, conversation)
     try:
         check_reply_window(conn, conversation["contact_id"], conversation["channel_id"], now())
     except Conflict as refusal:
-        return {"templates": templates, "outside_window": refusal.message}
-    return {"templates": templates, "outside_window": None}
+        return {"templates": templates, "outside_window": refusal.message, "sms": sms}
+    return {"templates": templates, "outside_window": None, "sms": sms}
+
+
+def sms_options(conn: Connection, conversation: dict[str, Any]) -> dict[str, Any] | None:
+    """For an SMS conversation: what a reply costs (`cost` of a text, and the GSM-7 alphabet the
+    page's script counts with), and why it would be refused (the contact sent STOP)."""
+    found = outbound_settings(conn, conversation["channel_id"])
+    if found is None or found[0] != ChannelType.TWILIO:
+        return None
+    try:
+        check_opt_out(conn, conversation["contact_id"], conversation["channel_id"])
+    except Conflict as refusal:
+        return {"cost": sms_cost, "gsm": GSM_BASIC, "extension": GSM_EXTENSION, "opted_out": refusal.message}
+    return {"cost": sms_cost, "gsm": GSM_BASIC, "extension": GSM_EXTENSION, "opted_out": None}
 
 
 def _message_page(conn: Connection, conversation_id: int, before: int | None) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """Admin pages: channels — managers see them; admins rename them and change a web chat's
-allowed origins, an API channel's callback, a WhatsApp channel's phone number id and templates or the
-write-only credentials of WhatsApp and Telegram, through `update_channel`, as PATCH /api/v1/channels/{id},
-and rotate a channel's secret as POST /api/v1/channels/{id}/secret/rotate does. A WhatsApp or
-Telegram channel's page checks its credentials with the provider, and registers Telegram's webhook
-at the public URL (FRONTDESK_PUBLIC_URL, else the page's own). An e-mail channel's page sets its
-inbound address and SMTP server (a write-only password) and shows where the SMTP receiver listens."""
+allowed origins, an API channel's callback, a WhatsApp channel's phone number id and templates, a
+Twilio channel's account and sender, or the write-only credentials of WhatsApp, Telegram and
+Twilio, through `update_channel`, as PATCH /api/v1/channels/{id}, and rotate a channel's secret as
+POST /api/v1/channels/{id}/secret/rotate does. A WhatsApp, Telegram or Twilio channel's page checks
+its credentials with the provider, and registers Telegram's webhook at the public URL
+(FRONTDESK_PUBLIC_URL, else the page's own). An e-mail channel's page sets its inbound address and
+SMTP server (a write-only password) and shows where the SMTP receiver listens."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from frontdesk.actions.channels import update_channel
 from frontdesk.api.auth import Principal
 from frontdesk.api.channels import check_channel, rotate_channel_secret
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import CREDENTIALS, EMAIL_SETTINGS, ChannelPatch, PathId
+from frontdesk.api.schemas import CREDENTIALS, EMAIL_SETTINGS, TWILIO_SETTINGS, ChannelPatch, PathId
 from frontdesk.channels import telegram
 from frontdesk.domain.errors import DomainError, NotFound
 from frontdesk.domain.model import ChannelType
@@ -125,6 +126,10 @@ def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, 
         typed = {"smtp_password": form["smtp_password"]} if form.get("smtp_password") else {}
         settings = {key: form.get(key) for key in EMAIL_SETTINGS if form.get(key)}
         return {"name": form.get("name", ""), "smtp_username": None, **settings, **typed}
+    if channel["type"] == ChannelType.TWILIO:  # a blank sender is removed (null); a blank token kept
+        senders = {key: form.get(key) or None for key in ("from_number", "messaging_service_sid")}
+        typed = {"auth_token": form.get("auth_token")} if form.get("auth_token") else {}
+        return {"name": form.get("name", ""), "account_sid": form.get("account_sid", ""), **senders, **typed}
     return {"name": form.get("name", ""), "callback_url": form.get("callback_url") or None}
 
 
@@ -144,13 +149,21 @@ def _values_of(channel: dict[str, Any]) -> dict[str, Any]:
         "allowed_origins": "\n".join(config.get("allowed_origins") or []),
         "phone_number_id": config.get("phone_number_id") or "",
         "templates": "\n".join(f"{t['name']} {t['language']} {t['parameters']}" for t in templates),
-        **{key: config.get(key) or "" for key in EMAIL_SETTINGS},
+        **{key: config.get(key) or "" for key in (*EMAIL_SETTINGS, *TWILIO_SETTINGS)},
     }
 
 
 def _values(form: FormMultiDict) -> dict[str, Any]:
     """What the form showed, typed again on a refusal (never the credentials: they are not echoed)."""
-    keys = ("name", "callback_url", "allowed_origins", "phone_number_id", "templates", *EMAIL_SETTINGS)
+    keys = (
+        "name",
+        "callback_url",
+        "allowed_origins",
+        "phone_number_id",
+        "templates",
+        *EMAIL_SETTINGS,
+        *TWILIO_SETTINGS,
+    )
     return {key: form.get(key, "") for key in keys}
 
 

@@ -33,6 +33,7 @@
     const restore = keepDrafts(target);
     target.innerHTML = html;
     restore();
+    countSegments();
   };
   let pending = null;
   const refresh = (changes) => {
@@ -75,6 +76,34 @@
     if (!main.dataset.before) scrollDown();
     else if (messages) messages.scrollTop = place;
   };
+  // An SMS reply's cost, recounted as the agent types, as domain/sms.py counts it on the server
+  // (with the GSM-7 alphabet the server put on the element): a character is never split.
+  const countSegments = () => {
+    const box = document.getElementById("reply-segments");
+    const text = document.getElementById("reply-text");
+    if (!box || !text) return;
+    const { gsm, extension } = box.dataset;
+    const chars = [...text.value];
+    const isGsm = chars.every((c) => gsm.includes(c) || extension.includes(c));
+    const size = (c) => (isGsm ? (extension.includes(c) ? 2 : 1) : c.codePointAt(0) > 0xffff ? 2 : 1);
+    const sizes = chars.map(size);
+    const units = sizes.reduce((sum, n) => sum + n, 0);
+    const [single, part] = isGsm ? [160, 153] : [70, 67];
+    let segments = units ? 1 : 0;
+    let used = 0;
+    if (units > single) {
+      for (const n of sizes) {
+        if (used + n > part) { segments += 1; used = 0; }
+        used += n;
+      }
+    }
+    box.querySelector(".segments").textContent = `${segments} SMS segment${segments === 1 ? "" : "s"}`;
+    box.querySelector(".encoding").textContent = isGsm ? "GSM-7" : "UCS-2";
+    box.querySelector(".units").textContent = units;
+    box.querySelector(".capacity").textContent = (units > single ? part : single) * (segments || 1);
+  };
+  thread.addEventListener("input", (event) => { if (event.target.id === "reply-text") countSegments(); });
+  countSegments();
   scrollDown();
   // From the page's own cursor: what committed between the render and the stream is not missed.
   const source = new EventSource(`/inbox/stream?after=${Number(main.dataset.cursor || 0)}`);
