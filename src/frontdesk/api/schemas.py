@@ -110,20 +110,21 @@ class ChannelTemplate(Body):
 Templates = Annotated[list[ChannelTemplate], Field(max_length=100)]
 
 
-class ChannelBody(Body):
-    type: ChannelType
-    name: Name
-    callback_url: HttpUrl | None = None  # api channels
+class _ChannelSettings(Body):
+    """What creating a channel and changing one share: each type's settings and write-only
+    credentials (sealed at rest, never returned)."""
+
+    callback_url: HttpUrl | None = None  # api channels (a patch's null removes it)
     allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=50)  # webchat
-    # whatsapp: the phone number id, and write-only credentials (sealed, never returned)
+    # whatsapp: the phone number id, the templates it may send (a patch sends the whole list; [] removes them)
     phone_number_id: PhoneNumberId | None = None
     access_token: Credential | None = None
     app_secret: Credential | None = None
     verify_token: Credential | None = None
-    # telegram: write-only too
+    templates: Templates | None = None
+    # telegram
     bot_token: Credential | None = None
     webhook_secret: WebhookSecret | None = None
-    templates: Templates | None = None  # whatsapp: the templates it may send
     # email: the inbound address (the SMTP receiver's RCPT TO), the outbound SMTP server, a write-only password
     inbound_address: EmailAddress | None = None
     from_address: EmailAddress | None = None
@@ -132,47 +133,28 @@ class ChannelBody(Body):
     smtp_security: SmtpSecurity | None = None
     smtp_username: Annotated[str, Field(max_length=320)] | None = None
     smtp_password: Credential | None = None
-    # twilio: the account, its sender (a number, or a Messaging Service that picks one), the auth token (write-only)
+    # twilio: the account, its sender (a number, or a Messaging Service that picks one; a patch's null
+    # removes one, the other must then send), the auth token
     account_sid: AccountSid | None = None
     from_number: PhoneNumber | None = None
     messaging_service_sid: ServiceSid | None = None
     auth_token: Credential | None = None
 
 
-class ChannelPatch(Body):
+class ChannelBody(_ChannelSettings):
+    type: ChannelType
+    name: Name
+
+
+class ChannelPatch(_ChannelSettings):
     """Only the keys sent change: name, callback_url (api channels; null removes it), allowed_origins
     (webchat), phone_number_id and the write-only credentials (whatsapp, telegram)."""
 
     never_null: ClassVar = ("name", "allowed_origins", "phone_number_id", "templates", "account_sid", *CREDENTIALS)
 
     name: Name | None = None
-    callback_url: HttpUrl | None = None
-    allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=50)
-    phone_number_id: PhoneNumberId | None = None
-    access_token: Credential | None = None
-    app_secret: Credential | None = None
-    verify_token: Credential | None = None
-    # telegram: write-only too
-    bot_token: Credential | None = None
-    webhook_secret: WebhookSecret | None = None
-    templates: Templates | None = None  # whatsapp: the whole list ([] removes them all)
-    # email: the inbound address (the SMTP receiver's RCPT TO), the outbound SMTP server, a write-only password
-    inbound_address: EmailAddress | None = None
-    from_address: EmailAddress | None = None
-    smtp_host: Annotated[str, Field(min_length=1, max_length=253)] | None = None
-    smtp_port: Port | None = None
-    smtp_security: SmtpSecurity | None = None
-    smtp_username: Annotated[str, Field(max_length=320)] | None = None
-    smtp_password: Credential | None = None
-    # twilio: a sender set to null is removed (the other one must then send)
-    account_sid: AccountSid | None = None
-    from_number: PhoneNumber | None = None
-    messaging_service_sid: ServiceSid | None = None
-    auth_token: Credential | None = None
 
-    @field_validator(
-        "name", "allowed_origins", "phone_number_id", "templates", "account_sid", *CREDENTIALS, mode="before"
-    )
+    @field_validator(*never_null, mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import httpx
+
 
 def string(value: Any, limit: int = 500) -> str | None:
     """A non-empty string, cut to what its column holds; None for anything else."""
@@ -18,6 +20,14 @@ def string(value: Any, limit: int = 500) -> str | None:
 def mapping(value: Any) -> dict[str, Any]:
     """An object, or an empty one for anything else."""
     return value if isinstance(value, dict) else {}
+
+
+def answer_of(response: httpx.Response) -> dict[str, Any]:
+    """A provider API's JSON answer as an object, or an empty one (not JSON, or not an object)."""
+    try:
+        return mapping(response.json())
+    except ValueError:
+        return {}
 
 
 def is_number(value: Any) -> bool:

@@ -32,7 +32,7 @@ from frontdesk.channels.base import (
     unreachable,
 )
 from frontdesk.channels.media import answered, download, later, too_big
-from frontdesk.channels.payload import mapping
+from frontdesk.channels.payload import answer_of, mapping
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Attachment, Channel, Outbound
@@ -167,7 +167,7 @@ async def _file_path(client: httpx.AsyncClient, base: str, file_id: str) -> Medi
         response = await client.get(f"{base}/getFile", params={"file_id": file_id})
     except httpx.HTTPError as exc:  # the URL holds the token: never put the exception's text in the error
         return later(f"{type(exc).__name__} reaching the Telegram Bot API")
-    answer = _json(response)
+    answer = answer_of(response)
     result = answer.get("result")
     file_path = result.get("file_path") if isinstance(result, dict) else None
     if response.is_success and answer.get("ok") is True and isinstance(file_path, str) and file_path:
@@ -224,14 +224,14 @@ def set_webhook(client: httpx.Client, channel: Channel, settings: Settings, publ
         response = client.post(url, json=body)
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__} reaching the Telegram Bot API"
-    answer = _json(response)
+    answer = answer_of(response)
     if response.is_success and answer.get("ok") is True:
         return None
     return f"Telegram answered HTTP {response.status_code}: {_description(answer, response)}"
 
 
 def _identity(response: httpx.Response) -> CheckResult:
-    answer = _json(response)
+    answer = answer_of(response)
     bot = answer.get("result")
     if not response.is_success or answer.get("ok") is not True or not isinstance(bot, dict):
         refused = "Telegram refused the bot token" if response.status_code in (401, 404) else "Telegram answered"
@@ -246,7 +246,7 @@ def _identity(response: httpx.Response) -> CheckResult:
 
 
 def _classify(response: httpx.Response) -> SendResult:
-    answer = _json(response)
+    answer = answer_of(response)
     if response.is_success and answer.get("ok") is True:
         result = answer.get("result")
         provider_id = result.get("message_id") if isinstance(result, dict) else None
@@ -262,14 +262,6 @@ def _retry_after(answer: dict[str, Any]) -> float | None:
     parameters = answer.get("parameters")
     value = parameters.get("retry_after") if isinstance(parameters, dict) else None
     return float(value) if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        found = response.json()
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
 
 
 def _description(answer: dict[str, Any], response: httpx.Response) -> str:

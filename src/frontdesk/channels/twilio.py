@@ -34,6 +34,7 @@ from frontdesk.channels.base import (
 )
 from frontdesk.channels.media import download, retry_after
 from frontdesk.channels.outbound_media import MB
+from frontdesk.channels.payload import answer_of
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import AttachmentKind, ChannelType
 from frontdesk.domain.records import Attachment, Channel, Outbound
@@ -212,7 +213,7 @@ def _same_origin(url: str, base: str) -> bool:
 
 
 def _classify(response: httpx.Response) -> SendResult:
-    answer = _json(response)
+    answer = answer_of(response)
     if response.is_success:
         sid = answer.get("sid")
         return SendResult(Verdict.SENT, provider_message_id=sid if isinstance(sid, str) else None)
@@ -223,7 +224,7 @@ def _classify(response: httpx.Response) -> SendResult:
 
 
 def _identity(response: httpx.Response) -> CheckResult:
-    answer = _json(response)
+    answer = answer_of(response)
     if not response.is_success:
         refused = "Twilio refused the account SID or auth token" if response.status_code in (401, 403, 404) else ""
         detail = f"HTTP {response.status_code}: {_error(answer, response)}"
@@ -231,14 +232,6 @@ def _identity(response: httpx.Response) -> CheckResult:
     identity = {key: str(answer[key])[:200] for key in ("sid", "friendly_name", "status", "type") if answer.get(key)}
     name, status = identity.get("friendly_name", "(no name)"), identity.get("status", "?")
     return CheckResult(CheckOutcome.OK, f"{name}, account {identity.get('sid', '?')} ({status})", identity)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        found = response.json()
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
 
 
 def _error(answer: dict[str, Any], response: httpx.Response) -> str:
