@@ -19,7 +19,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from frontdesk import __version__
+from frontdesk import __version__, metrics
 from frontdesk.api import errors, openapi, uploads
 from frontdesk.api.allow import allow_every_method
 from frontdesk.api.attachments import attachment_content
@@ -31,7 +31,7 @@ from frontdesk.api.deps import database, principal
 from frontdesk.api.people import AgentController, TeamController
 from frontdesk.api.requests import FrontdeskRequest
 from frontdesk.api.secrets import SecretController
-from frontdesk.api.system import EventController, TokenController, healthz
+from frontdesk.api.system import EventController, TokenController, healthz, metrics_endpoint
 from frontdesk.api.telegram import telegram_webhook
 from frontdesk.api.twilio import twilio_webhook
 from frontdesk.api.webchat import WebchatController, widget_demo
@@ -66,6 +66,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             RunController,
             incoming_webhook,
             healthz,
+            metrics_endpoint,
             LoginController,
             InboxController,
             WebchatController,
@@ -87,6 +88,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
         },
         exception_handlers=errors.HANDLERS,
         request_class=FrontdeskRequest,
+        middleware=[metrics.HTTP.middleware],  # each request's count and latency
         before_send=[allow_every_method],  # bounds the nesting of every JSON body before it is decoded
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
 import socket
+import tempfile
 from collections.abc import Callable
 from typing import Annotated, NoReturn, TypeVar
 
@@ -29,6 +32,8 @@ from frontdesk.store.sql.agents import agent_id_by_email
 from frontdesk.store.sql.channels import channel as channel_row
 from frontdesk.store.sql.channels import first_channel_id
 
+# prometheus-client reads it once, when first imported: set before frontdesk.metrics is (frontdesk.metrics)
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 app = typer.Typer(help="Frontdesk: inbound customer conversations, self-hosted.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
@@ -121,6 +126,7 @@ def serve(
     """Serve the inbox, the web chat and the API: the database is opened and migrated once, the
     demo (if asked) loaded into it, then the server runs over it (frontdesk.server), or, with
     several processes or another number of workers, a supervisor runs them (frontdesk.supervisor)."""
+    _share_metrics()  # before the metrics are made: every process's go to one folder
     from frontdesk.worker import WorkerProcess
 
     settings = settings_and_logs()
@@ -139,6 +145,17 @@ def serve(
         return
     db.close()  # each child opens its own
     supervisor.run(listeners, workers)
+
+
+def _share_metrics() -> None:
+    """Point prometheus-client's multiprocess mode at a fresh folder for this run (removed at its end),
+    unless the environment names one: the server and worker processes it starts inherit it, and a
+    scrape of any server adds up all of theirs (frontdesk.metrics)."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        return
+    folder = tempfile.mkdtemp(prefix="frontdesk-metrics-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ[MULTIPROCESS_DIR] = folder
 
 
 def _supervised_listeners(settings: Settings, processes: int) -> list[socket.socket]:

@@ -20,7 +20,7 @@ from typing import Protocol
 import uvicorn
 from litestar import Litestar
 
-from frontdesk import assignment
+from frontdesk import assignment, metrics
 from frontdesk.actions.sessions import instance_secret
 from frontdesk.api.auth import Authenticator
 from frontdesk.application import build_app
@@ -119,6 +119,7 @@ def create_app(
     settings = settings or Settings()
     assignment.install()
     db = db or open_migrated(settings.database_url, settings.secret_key)
+    metrics.watch(db)
     background = Background(db, settings, worker=worker, wake=wake)
 
     @asynccontextmanager

@@ -90,3 +90,8 @@ class Settings(BaseSettings):
     twilio_base_url: str = Field(
         "https://api.twilio.com", description="Twilio: the REST API's base URL, also its media's host (a fake in tests)"
     )
+    metrics_token: str | None = Field(
+        None,
+        description="the bearer token Prometheus scrapes /metrics with (Authorization: Bearer …); unset: metrics off",
+        repr=False,
+    )

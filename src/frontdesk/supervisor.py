@@ -25,6 +25,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
+from frontdesk import metrics
 from frontdesk.store.database import sleep_until_set
 from frontdesk.worker import READY, READY_SECONDS, RESTART_SECONDS, read_wakes
 
@@ -138,6 +139,7 @@ async def _supervise(listeners: list[socket.socket], workers: int) -> None:
         for child in hub.children:
             if child.exited() and not stopping.is_set():
                 log.error("process exited; starting another", extra={"kind": child.kind, "pid": _pid(child)})
+                metrics.forget(_pid(child))
                 hub.spawn(child)
     await _stop(hub)
 

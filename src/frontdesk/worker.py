@@ -32,7 +32,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from frontdesk import assignment
+from frontdesk import assignment, metrics
 from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
 from frontdesk.media_fetcher import MediaFetcher
@@ -215,6 +215,7 @@ def _open(settings: Settings, sock: socket.socket | None) -> Database:
 async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     assignment.install()
     db = _open(settings, sock)
+    metrics.watch(db)
     stopping = asyncio.Event()
     link = WakeLink(db, on_closed=stopping.set)
     if sock is not None:

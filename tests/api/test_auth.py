@@ -27,11 +27,13 @@ from tests.factories import Api, make_agent, make_token
 Operation = tuple[str, str]
 
 PUBLIC = "public"
+METRICS = "metrics token"  # FRONTDESK_METRICS_TOKEN only, no API token (tests/api/test_metrics.py)
 MISSING = 999_999  # an id nothing has
 ROLES = ["agent", "manager", "admin"]  # rising: each role may do all that a lower one may
 
 LEAST_ROLE: dict[Operation, str] = {
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/metrics"): METRICS,
     # contacts and their field definitions
     ("GET", "/api/v1/contacts"): "agent",
     ("GET", "/api/v1/contacts/{contact_id}"): "agent",
@@ -302,7 +304,7 @@ def served_operations(client: TestClient) -> set[Operation]:  # type: ignore[typ
     }
 
 
-GUARDED = sorted(op for op, role in LEAST_ROLE.items() if role != PUBLIC)
+GUARDED = sorted(op for op, role in LEAST_ROLE.items() if role in ROLES)
 OPEN = sorted(op for op, role in LEAST_ROLE.items() if role == PUBLIC)
 BELOW = [(op, role) for op in GUARDED for role in ROLES[: ROLES.index(LEAST_ROLE[op])]]
 AT_OR_ABOVE = [(op, role) for op in GUARDED for role in ROLES[ROLES.index(LEAST_ROLE[op]) :]]
@@ -327,7 +329,7 @@ def test_the_role_table_covers_exactly_the_operations_the_openapi_document_lists
 
 
 def test_every_role_in_the_table_is_public_or_a_known_role() -> None:
-    assert set(LEAST_ROLE.values()) <= {PUBLIC, *ROLES}
+    assert set(LEAST_ROLE.values()) <= {PUBLIC, METRICS, *ROLES}
 
 
 # -- who is refused ----------------------------------------------------------------------------

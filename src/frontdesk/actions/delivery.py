@@ -13,6 +13,7 @@ from frontdesk.channels.base import SendResult, StatusUpdate, Verdict
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import DeliveryStatus
 from frontdesk.domain.records import Channel, Outbound
+from frontdesk.store.database import tally
 from frontdesk.store.sql import delivery
 
 # A provider's Retry-After is honoured up to this: a broken or hostile answer cannot park a message for days.
@@ -50,7 +51,9 @@ def record_attempt(
         status, changed = DeliveryStatus.FAILED, delivery.mark_failed(conn, message.id, error)
     else:
         delivery.retry_at(conn, message.id, at + dt.timedelta(seconds=_retry_delay(result, message, backoff)), error)
+        tally(conn, "delivery", "retry")
         return
+    tally(conn, "delivery", str(status))
     if changed:
         emit(
             conn,

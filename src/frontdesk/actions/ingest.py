@@ -20,6 +20,7 @@ from frontdesk.domain.attachments import NewAttachment, check_attachments
 from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import SYSTEM, Actor, AuthorKind, Source
+from frontdesk.store.database import tally
 from frontdesk.store.sql import channels, contacts, messages
 from frontdesk.store.sql import conversations as conversation_rows
 
@@ -70,7 +71,8 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     earlier = _earlier_receipt(conn, inbound.channel_id, inbound.provider_message_id)
     if earlier is not None:
         return earlier
-    if channels.summary(conn, inbound.channel_id) is None:
+    channel = channels.summary(conn, inbound.channel_id)
+    if channel is None:
         raise NotFound("channel", inbound.channel_id)
 
     threaded = conversation_rows.open_thread_of(conn, inbound.channel_id, list(inbound.references))
@@ -108,6 +110,7 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
         contact_id=contact_id,
         conversation_id=conversation_id,
     )
+    tally(conn, "inbound", channel.type)
     return Receipt(contact_id, conversation_id, message_id, opened, duplicate=False)
 
 

@@ -4,12 +4,14 @@ A route declares the least role it needs in `opt={"role": Role.X}` (agent by def
 `opt={"auth": "public"}` opens it, `opt={"auth": "channel"}` also accepts the channel's
 HMAC signature instead of a token (provider-style inbound webhooks), `opt={"auth":
 "token_or_session"}` also an inbox session when no token is sent (an attachment's content, which
-the inbox's <img> loads: a safe GET, so its cookie needs no CSRF token).
+the inbox's <img> loads: a safe GET, so its cookie needs no CSRF token), `opt={"auth": "metrics"}`
+the bearer token of FRONTDESK_METRICS_TOKEN only (Prometheus's: no API token's role reaches it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,6 +161,9 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     mode = handler.opt.get("auth")
     if mode == "public" or connection.url.path.startswith("/api/v1/schema"):
         return
+    if mode == "metrics":
+        _check_metrics_token(connection.app.state.settings.metrics_token, connection.headers.get("authorization"))
+        return
     auth: Authenticator = connection.app.state.authenticator
     if mode == "token_or_session" and "authorization" not in connection.headers:
         mode = "session" if SESSION_COOKIE in connection.cookies else None
@@ -176,6 +181,15 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     _check_role(principal, handler.opt.get("role", Role.AGENT))
     connection.state.principal = principal
     auth.seen(principal)
+
+
+def _check_metrics_token(expected: str | None, authorization: str | None) -> None:
+    """The scraper's bearer token against FRONTDESK_METRICS_TOKEN; none can match while it is unset."""
+    if not expected:
+        raise Unauthorized("metrics_off", "metrics are off: set FRONTDESK_METRICS_TOKEN and scrape with it")
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise Unauthorized("bad_metrics_token", "Authorization: Bearer <FRONTDESK_METRICS_TOKEN> is missing or wrong")
 
 
 def _check_role(principal: Principal, needed: Role) -> None:

@@ -161,6 +161,7 @@ def _errors(method: str, path: str, handler: HTTPRouteHandler, operation: Operat
         statuses.add(400)
     if handler.opt.get("auth") != "public":
         statuses.add(401)
+    statuses.update(handler.opt.get("refuses", ()))  # a public route's own refusals: a webhook's bad signature
     if handler.opt.get("role", Role.AGENT) != Role.AGENT or (method, path) in REFUSED_TO_SOME:
         statuses.add(403)
     if "{" in path or (has_body and _names_ids(handler)):

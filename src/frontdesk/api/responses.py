@@ -180,9 +180,16 @@ class InboundReceipt(TypedDict):
     conversation_opened: bool
 
 
+class EngineHealth(TypedDict):
+    workers_alive: int  # engine workers whose lease runs (0: nothing processes the event log)
+    events_behind: int  # events not processed yet
+    oldest_event_age_seconds: float  # how long the oldest of them has waited (0: none)
+
+
 class Health(TypedDict):
     status: str
     pid: int  # which server process answered (`serve --processes N` runs several on one port)
+    engine: EngineHealth
 
 
 class ChannelCheck(TypedDict):

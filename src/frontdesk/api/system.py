@@ -1,21 +1,24 @@
-"""The event log, API tokens and the health check."""
+"""The event log, API tokens, the health check and the metrics."""
 
 from __future__ import annotations
 
 import os
 from typing import Annotated, Any, cast
 
-from litestar import Controller, Request, delete, get, post
+import anyio.to_thread
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import JSONBody, QueryParameter
 
+from frontdesk import metrics
 from frontdesk.actions.tokens import check_expiry, create_token, revoke_token
 from frontdesk.api.deps import Db
 from frontdesk.api.responses import CreatedToken, Event, EventPage, Health, Token
 from frontdesk.api.schemas import MAX_ID, PathId, TokenBody
 from frontdesk.clock import now
 from frontdesk.domain.model import Role
+from frontdesk.store.sql import health
 from frontdesk.store.sql.events import list_events
-from frontdesk.store.sql.health import ping
+from frontdesk.store.sql.health import engine_lag, ping, workers_alive
 from frontdesk.store.sql.tokens import list_tokens
 
 
@@ -68,7 +71,28 @@ class TokenController(Controller):
 
 @get("/healthz", opt={"auth": "public"}, tags=["system"])
 async def healthz(db: Db) -> Health:
-    """Liveness and database reachability (a read and a write through the writer)."""
-    await db.read(ping)
+    """Liveness and database reachability (a read and a write through the writer), and the engine:
+    how many workers run it and how far behind it is. `status` is `ok` when this server answers;
+    `engine` says whether the work it hands on is being done."""
     await db.write(ping)
-    return {"status": "ok", "pid": os.getpid()}
+    at = now()
+    workers, (behind, oldest) = await db.read(lambda c: (workers_alive(c, at), engine_lag(c)))
+    return {
+        "status": "ok",
+        "pid": os.getpid(),
+        "engine": {
+            "workers_alive": workers,
+            "events_behind": behind,
+            "oldest_event_age_seconds": 0.0 if oldest is None else max((at - oldest).total_seconds(), 0.0),
+        },
+    }
+
+
+@get("/metrics", opt={"auth": "metrics"}, tags=["system"], media_type=metrics.CONTENT_TYPE)
+async def metrics_endpoint(db: Db) -> Response[bytes]:
+    """Prometheus metrics (docs/operations.md lists each), for the bearer token set in
+    FRONTDESK_METRICS_TOKEN (unset: metrics are off)."""
+    at = now()
+    backlog = await db.read(lambda c: health.backlog(c, at))
+    text = await anyio.to_thread.run_sync(metrics.exposition, backlog, at)
+    return Response(text, media_type=metrics.CONTENT_TYPE)

@@ -27,7 +27,7 @@ from frontdesk.domain.records import Channel
 from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
-PUBLIC = {"auth": "public"}
+PUBLIC = {"auth": "public", "refuses": (401,)}  # no token: the provider's signature, else 401
 
 
 @post("/webhooks/telegram/{channel_id:int}", opt=PUBLIC, tags=["channels"], status_code=200)

@@ -30,7 +30,7 @@ from frontdesk.domain.records import Channel
 from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
-PUBLIC = {"auth": "public"}
+PUBLIC = {"auth": "public", "refuses": (401,)}  # no token: the provider's signature, else 401
 Write = Callable[[Connection], object]
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 

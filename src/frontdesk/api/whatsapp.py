@@ -30,13 +30,14 @@ from frontdesk.domain.records import Channel
 from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
-PUBLIC = {"auth": "public"}
+PUBLIC = {"auth": "public", "refuses": (401,)}  # no token: the provider's signature, else 401
+VERIFY = {"auth": "public", "refuses": (403,)}  # Meta's subscription check: a wrong verify token is 403
 HubParam = Annotated[str | None, QueryParameter(name="hub.mode", required=False)]
 TokenParam = Annotated[str | None, QueryParameter(name="hub.verify_token", required=False)]
 ChallengeParam = Annotated[str | None, QueryParameter(name="hub.challenge", required=False, max_length=200)]
 
 
-@get("/webhooks/whatsapp/{channel_id:int}", opt=PUBLIC, tags=["channels"], media_type=MediaType.TEXT)
+@get("/webhooks/whatsapp/{channel_id:int}", opt=VERIFY, tags=["channels"], media_type=MediaType.TEXT)
 async def whatsapp_verify(
     request: Request[Any, Any, Any],
     channel_id: PathId,

@@ -19,6 +19,7 @@ Frontdesk creates it: they hold conversations and, encrypted, secrets (ADR 0005)
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import fcntl
 import logging
@@ -51,7 +52,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[Connection], T]
 WAKE_KEY = "frontdesk.wake"
+TALLY_KEY = "frontdesk.tally"
 MAX_BATCH = 512
+Tally = collections.Counter[tuple[str, ...]]
 
 
 async def sleep_until_set(flag: asyncio.Event, seconds: float) -> None:
@@ -65,6 +68,22 @@ async def sleep_until_set(flag: asyncio.Event, seconds: float) -> None:
 def wake(conn: Connection, topic: str) -> None:
     """Ask for `topic`'s listeners to be told once the current write is committed."""
     conn.info.setdefault(WAKE_KEY, set()).add(topic)
+
+
+def tally(conn: Connection, *key: str) -> None:
+    """Count `key` (a metric's name and its labels) once the current write is committed: a write
+    rolled back or run again is counted once, or never (frontdesk.metrics)."""
+    conn.info.setdefault(TALLY_KEY, Tally())[key] += 1
+
+
+@dataclass
+class Batch:
+    """What one turn of the writer committed, for its observers (frontdesk.metrics)."""
+
+    jobs: int = 0
+    turn_wait: float = 0.0  # seconds spent waiting for the writers' turn (ADR 0008)
+    topics: set[str] = field(default_factory=set)
+    tally: Tally = field(default_factory=Tally)
 
 
 @dataclass(eq=False)
@@ -93,6 +112,8 @@ class Database:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[set[str]], None]] = []
+        self._observers: list[Callable[[Batch], None]] = []
+        self._done = Batch()  # the writer thread's only
         self._turn = _WriterTurn(_lock_path(url) if self.is_sqlite else None)
         self.sender = notify.new_sender()  # on PostgreSQL, what tells this Database's notifications apart
 
@@ -115,6 +136,10 @@ class Database:
     def on_commit(self, listener: Callable[[set[str]], None]) -> None:
         """`listener(topics)` runs in the writer thread after each batch that woke a topic."""
         self._listeners.append(listener)
+
+    def on_batch(self, observer: Callable[[Batch], None]) -> None:
+        """`observer(batch)` runs in the writer thread after each batch (frontdesk.metrics)."""
+        self._observers.append(observer)
 
     def announce(self, topics: set[str], *, skip: Callable[[set[str]], None] | None = None) -> None:
         """Tell the listeners (but `skip`) that `topics` changed: after a commit of this process,
@@ -174,6 +199,7 @@ class Database:
         jobs = [job for job in batch if job.future.set_running_or_notify_cancel()]  # others gave up
         if not jobs:
             return
+        self._done = Batch(len(jobs))
         try:
             outcomes = self._attempts(conn, jobs, BATCH_ATTEMPTS)
         except Conflict:  # the batch kept colliding with other processes' writes: one job at a time
@@ -191,9 +217,11 @@ class Database:
                 job.future.set_result(value)
             else:
                 job.future.set_exception(error)
-        topics: set[str] = conn.info.pop(WAKE_KEY, set())
-        if topics:
-            self.announce(topics)
+        done = self._done
+        if done.topics:
+            self.announce(done.topics)
+        for observer in self._observers:
+            observer(done)
 
     def _attempts(self, conn: Connection, jobs: list[_Job], attempts: int) -> list[_Outcome]:
         """Run `jobs` in one transaction, again from the start (at most `attempts` times in all)
@@ -223,10 +251,12 @@ class Database:
             return self._transaction(conn, jobs, isolated=True)
 
     def _transaction(self, conn: Connection, jobs: list[_Job], *, isolated: bool) -> list[_Outcome]:
-        conn.info[WAKE_KEY] = set()
+        conn.info[WAKE_KEY], conn.info[TALLY_KEY] = set(), Tally()
         outcomes: list[_Outcome] = []
+        waiting = time.perf_counter()
         with self._turn, conn.begin(), events_at_commit(conn):
             rows.take_writer_turn(conn)
+            self._done.turn_wait += time.perf_counter() - waiting
             for job in jobs:
                 outcome = _run_in_savepoint(conn, job) if isolated else _run(job, conn)
                 error = outcome[2]
@@ -237,6 +267,8 @@ class Database:
                 outcomes.append(outcome)
             if conn.info[WAKE_KEY] and not self.is_sqlite:  # other processes hear it once it commits
                 notify.send(conn, self.sender, conn.info[WAKE_KEY])
+        self._done.topics |= conn.info.pop(WAKE_KEY)  # committed: a batch run job by job commits several times
+        self._done.tally += conn.info.pop(TALLY_KEY)
         return outcomes
 
 
@@ -283,12 +315,13 @@ def _run(job: _Job, conn: Connection) -> _Outcome:
 
 
 def _run_in_savepoint(conn: Connection, job: _Job) -> _Outcome:
-    mark = pending_events(conn)
+    mark, counted = pending_events(conn), Tally(conn.info[TALLY_KEY])
     try:
         with rows.savepoint(conn):  # on the driver's cursor: SQLAlchemy's nested transactions cost ~0.1 ms
             value = job.work(conn)
     except Exception as exc:
-        drop_events_after(conn, mark)  # its events go with the rest of its writes
+        drop_events_after(conn, mark)  # its events and its counts go with the rest of its writes
+        conn.info[TALLY_KEY] = counted
         return job, None, exc
     return job, value, None
 
