@@ -15,8 +15,10 @@ import logging
 import httpx
 
 from frontdesk.actions.delivery import claim_due, record_attempt
-from frontdesk.channels import ADAPTERS
+from frontdesk.channels import ADAPTERS, ChannelAdapter
+from frontdesk.channels.base import SendResult, Verdict
 from frontdesk.clock import now
+from frontdesk.domain.plugins import Registry
 from frontdesk.domain.records import Channel, Outbound
 from frontdesk.inflight import Budget, InFlight
 from frontdesk.settings import Settings
@@ -33,9 +35,10 @@ class DeliveryWorker:
     """One per process: wakes when the writer commits a pending message or a send lands, else
     polls each second."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, adapters: Registry[ChannelAdapter] = ADAPTERS) -> None:
         self.db = db
         self.settings = settings
+        self.adapters = adapters
         wakeup = Wakeup(db, "delivery")
         self._sends = InFlight("delivery", IN_FLIGHT, PER_CHANNEL, wakeup)
         self._loop = WakeLoop("delivery", wakeup, self._claim)
@@ -64,7 +67,7 @@ class DeliveryWorker:
         return until(None if due is None else (due - now()).total_seconds())
 
     async def _deliver(self, message: Outbound, channel: Channel) -> None:
-        result = await ADAPTERS[channel.type].send(self._client, channel, message, self.settings)
+        result = await self._send(message, channel)
         if result.error:
             log.warning(
                 "delivery failed",
@@ -72,6 +75,16 @@ class DeliveryWorker:
             )
         max_attempts, backoff = self.settings.delivery_max_attempts, self.settings.delivery_backoff_seconds
         await self.db.write(lambda c: record_attempt(c, message, result, now(), max_attempts, backoff))
+
+    async def _send(self, message: Outbound, channel: Channel) -> SendResult:
+        """The adapter's verdict; an adapter that raises (a bug, a provider answer it did not
+        foresee) is a failed attempt like any other, retried until the attempts run out, instead of
+        a message leased again and again for ever."""
+        try:
+            return await self.adapters[channel.type].send(self._client, channel, message, self.settings)
+        except Exception as exc:
+            log.exception("channel adapter raised", extra={"message_id": message.id, "channel": channel.type})
+            return SendResult(Verdict.RETRY, f"the {channel.type} channel failed: {type(exc).__name__}: {exc}")
 
 
 def _channels(budget: Budget) -> set[int]:
