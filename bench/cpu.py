@@ -1,6 +1,7 @@
 """CPU per conversation in the writer, in-process and deterministic (no HTTP, no other thread):
 
     python -m bench.cpu [--count 2000] [--batch 50] [--profile [--sort cumulative]] [--commit HEAD]
+                        [--database postgresql+psycopg://…/empty_db]
 
 Builds a fresh SQLite demo with the scenario-1 workflow (greet → branch → assign) and agents with
 room for every conversation, then runs `count` first messages of new contacts through
@@ -35,17 +36,19 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime", help="cProfile's order with --profile: tottime, cumulative…")
     parser.add_argument("--statements", action="store_true", help="count the SQL statements the writer runs")
     parser.add_argument("--commit", help="measure this commit's src/ (git archive) instead of the work tree")
+    parser.add_argument("--database", help="an empty database's URL (PostgreSQL) instead of a fresh SQLite file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="frontdesk-cpu-") as tmp:
         if args.commit:
             from bench.servers import snapshot
 
             sys.path.insert(0, str(snapshot(args.commit, Path(tmp) / "src")))
-        measure(Path(tmp) / "cpu.db", args.count, args.batch, args.profile, args.statements, args.sort)
+        url = args.database or f"sqlite:///{Path(tmp) / 'cpu.db'}"
+        measure(url, args.count, args.batch, args.profile, args.statements, args.sort)
 
 
 def measure(
-    path: Path, count: int, batch: int, profile: bool, statements: bool = False, sort: str = "tottime"
+    url: str, count: int, batch: int, profile: bool, statements: bool = False, sort: str = "tottime"
 ) -> dict[str, float]:
     from frontdesk import assignment
     from frontdesk.actions.ingest import InboundMessage, receive_inbound
@@ -57,7 +60,7 @@ def measure(
 
     if hasattr(assignment, "install"):  # `--commit` of a version before issue 12 has no hook
         assignment.install()
-    db = Database(f"sqlite:///{path}")
+    db = Database(url)
     upgrade(db.write_engine)
     db.start()
     try:
@@ -75,6 +78,8 @@ def measure(
         if profiler:  # cProfile watches the thread that enables it: the writer's
             db.write_sync(lambda conn: profiler.enable())
         seen: collections.Counter[str] = collections.Counter()
+        if statements and not db.is_sqlite:
+            raise SystemExit("--statements counts with SQLite's trace callback: run it without --database")
         if statements:  # sqlite3's trace callback sees every statement, SQLAlchemy's and the raw ones
             db.write_sync(lambda conn: _driver(conn).set_trace_callback(lambda sql: seen.update((_shape(sql),))))
         figures = {}
