@@ -88,7 +88,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
         },
         exception_handlers=errors.HANDLERS,
         request_class=FrontdeskRequest,
-        middleware=[metrics.HTTP.middleware],  # each request's count and latency
+        middleware=[metrics.RequestMetrics],  # each request's count and latency
         before_send=[allow_every_method],  # bounds the nesting of every JSON body before it is decoded
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,

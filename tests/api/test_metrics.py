@@ -83,13 +83,15 @@ def test_inbound_messages_and_requests_are_counted_once_each(scraped: Api) -> No
         - value(before, "frontdesk_inbound_messages_total", channel="api")
         == 3
     )
-    route = {"method": "POST", "path": "/api/v1/channels/{channel_id}/inbound", "app_name": "frontdesk"}
+    route = {"method": "POST", "path": "/api/v1/channels/{channel_id}/inbound"}
     answered = {
-        status: value(after, "frontdesk_http_requests_total", status_code=status, **route)
-        - value(before, "frontdesk_http_requests_total", status_code=status, **route)
+        status: value(after, "frontdesk_http_requests_total", status=status, **route)
+        - value(before, "frontdesk_http_requests_total", status=status, **route)
         for status in ("200", "400")
     }
     assert answered == {"200": 4, "400": 1}
+    timed = value(after, "frontdesk_http_request_duration_seconds_count", **route)
+    assert timed - value(before, "frontdesk_http_request_duration_seconds_count", **route) == 5
     assert value(after, "frontdesk_writer_batch_jobs_count") > value(before, "frontdesk_writer_batch_jobs_count")
 
 
