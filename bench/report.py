@@ -105,6 +105,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += _webhooks(results["s6"])
     if "s7" in results:
         lines += _media(results["s7"])
+    if "s8" in results:
+        lines += _mail_sms(results["s8"])
     if report.get("targets"):
         lines += ["### Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
         lines += [f"| {t['name']} | {t['goal']} | {t['measured']} | {t['met']} |" for t in report["targets"]]
@@ -213,8 +215,38 @@ def _webhooks(s6: dict[str, Any]) -> list[str]:
         "API channel (`POST /api/v1/channels/{id}/inbound`, token)": s6["api"],
         "WhatsApp webhooks (`POST /webhooks/whatsapp/{id}`, signed)": s6["whatsapp"],
     }
+    title = "### Scenario 6 — new conversations through WhatsApp webhooks, beside the API channel (workflows off)"
+    ratio, cpu = s6.get("ratio"), s6.get("cpu_ratio")
+    return [
+        *_inbound_rows(title, rows),
+        f"WhatsApp ÷ API channel, new conversations/s: {'-' if ratio is None else f'{ratio:.2f}x'};"
+        f" by server CPU per conversation (API's ÷ WhatsApp's): {'-' if cpu is None else f'{cpu:.2f}x'}.",
+        "",
+    ]
+
+
+def _mail_sms(s8: dict[str, Any]) -> list[str]:
+    """Scenario 8: the API channel, e-mail through the SMTP receiver and SMS through Twilio webhooks."""
+    rows = {
+        "API channel (`POST /api/v1/channels/{id}/inbound`, token)": s8["api"],
+        "E-mail through the SMTP receiver (MIME, one SMTP session per connection)": s8["email"],
+        "SMS through Twilio webhooks (`POST /webhooks/twilio/{id}`, signed)": s8["sms"],
+    }
+    title = "### Scenario 8 — new conversations by e-mail and SMS, beside the API channel (workflows off)"
+    lines = _inbound_rows(title, rows)
+    for channel, name in (("email", "E-mail"), ("sms", "SMS")):
+        ratio, cpu = s8.get(f"{channel}_ratio"), s8.get(f"{channel}_cpu_ratio")
+        lines.append(
+            f"{name} ÷ API channel, new conversations/s: {'-' if ratio is None else f'{ratio:.2f}x'};"
+            f" by server CPU per conversation (API's ÷ {name}'s): {'-' if cpu is None else f'{cpu:.2f}x'}."
+        )
+    return [*lines, ""]
+
+
+def _inbound_rows(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
+    """A table of inbound paths: each one's load, the conversations it opened and their CPU."""
     lines = [
-        "### Scenario 6 — new conversations through WhatsApp webhooks, beside the API channel (workflows off)",
+        title,
         "",
         "| path | req/s | new conversations/s | p50 ms | p99 ms | errors | server CPU (cores) | server CPU ms"
         " per conversation |",
@@ -227,14 +259,7 @@ def _webhooks(s6: dict[str, Any]) -> list[str]:
             f" | {_ms(latency, 'p99')} | {sum(load['errors'].values())} | {row['server_cpu_cores']}"
             f" | {row.get('server_cpu_ms_per_conversation', '-')} |"
         )
-    ratio, cpu = s6.get("ratio"), s6.get("cpu_ratio")
-    return [
-        *lines,
-        "",
-        f"WhatsApp ÷ API channel, new conversations/s: {'-' if ratio is None else f'{ratio:.2f}x'};"
-        f" by server CPU per conversation (API's ÷ WhatsApp's): {'-' if cpu is None else f'{cpu:.2f}x'}.",
-        "",
-    ]
+    return [*lines, ""]
 
 
 def _media(s7: dict[str, Any]) -> list[str]:

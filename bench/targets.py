@@ -69,6 +69,23 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, str]]:
         }
     )
     found.append(_media(results.get("s7")))
+    found += _mail_sms(results.get("s8"))
+    return found
+
+
+def _mail_sms(s8: dict[str, Any] | None) -> list[dict[str, str]]:
+    """Issue 15: e-mail ≥ 0.5x and SMS ≥ 0.8x the API channel's new conversations/s."""
+    found = []
+    for channel, name, bar in (("email", "e-mail through the SMTP receiver", 0.5), ("sms", "SMS through Twilio", 0.8)):
+        ratio = (s8 or {}).get(f"{channel}_ratio")
+        found.append(
+            {
+                "name": f"S8 new conversations by {name}",
+                "goal": f"≥ {bar}x the API channel's",
+                "measured": "-" if ratio is None else f"{ratio:.2f}x the API channel's",
+                "met": _verdict(None if ratio is None else ratio >= bar),
+            }
+        )
     return found
 
 

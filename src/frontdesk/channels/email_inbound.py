@@ -8,13 +8,16 @@ receiver stores them before ingest, which writes them with the message (no fetch
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses
+from typing import Any
 
 from frontdesk.channels.base import Ignored, InboundItem, Item, Notice, StatusUpdate
 from frontdesk.channels.email_text import html_text, reply_text
@@ -43,10 +46,37 @@ class Mail:
     files: tuple[MimeFile, ...] = ()
 
 
+class _HeadersOnce(EmailPolicy):
+    """Policy `default`, reading each distinct header once. `default` builds a header object (a
+    full parse of its value) on every read, and the parser, `get_body`, `iter_attachments` and
+    `get_content_type` read Content-Type again and again: ~20 parses a part, most of a mail's
+    cost. A header object depends only on its name and raw value, and is never changed: the same
+    pair gets the same object, within a mail and across mails (`Content-Type: text/plain;
+    charset="utf-8"` is in most of them)."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if hasattr(value, "name"):  # already a header object
+            return value
+        if len(value) > _CACHED_VALUE:  # a long one is rare: never kept, so a mail cannot fill memory
+            return super().header_fetch_parse(name, value)
+        return _header_object(self, name, value)
+
+
+_CACHED_VALUE = 256  # characters: Content-Type, Content-Disposition, Content-Transfer-Encoding…
+
+
+@functools.lru_cache(maxsize=4096)
+def _header_object(reading: _HeadersOnce, name: str, value: str) -> Any:
+    return EmailPolicy.header_fetch_parse(reading, name, value)
+
+
+_PARSER = BytesParser(policy=_HeadersOnce())
+
+
 def read(raw: bytes) -> Mail:
     """The one thing a mail is: a contact's message with its files, a notice, a status, or skipped."""
-    message = BytesParser(policy=policy.default).parsebytes(raw)
-    assert isinstance(message, EmailMessage)  # policy.default builds EmailMessage
+    message = _PARSER.parsebytes(raw)
+    assert isinstance(message, EmailMessage)  # policy `default`'s class
     message_id = _first_id(_header(message, "Message-ID")) or f"sha256:{hashlib.sha256(raw).hexdigest()}"
     if _is_report(message):
         return Mail(_report(message, message_id))
