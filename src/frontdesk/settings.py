@@ -90,3 +90,12 @@ class Settings(BaseSettings):
     twilio_base_url: str = Field(
         "https://api.twilio.com", description="Twilio: the REST API's base URL, also its media's host (a fake in tests)"
     )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="outgoing webhooks: timeout of one delivery to a subscriber (the whole request)"
+    )
+    webhook_backoff_seconds: float = Field(
+        5.0, gt=0, description="outgoing webhooks: first retry delay; doubles each attempt (jittered, at most 6 h)"
+    )
+    webhook_disable_after_hours: float = Field(
+        24.0, gt=0, description="outgoing webhooks: a subscription whose deliveries all failed this long is disabled"
+    )
