@@ -5,6 +5,7 @@ failed for too long disabled (with an event admins see)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -24,6 +25,7 @@ from frontdesk.store.database import wake
 from frontdesk.store.sql import webhooks as store
 
 MAX_URL = 2000
+RESOLVE_SECONDS = 5.0  # a host whose name does not resolve by then is refused
 
 
 async def check_url(url: str, allow_private: bool) -> str:
@@ -31,9 +33,12 @@ async def check_url(url: str, allow_private: bool) -> str:
     if len(url) > MAX_URL:
         raise InvalidInput("invalid_url", f"url: at most {MAX_URL} characters", "url")
     try:
-        await destinations.pin(url, allow_private)
+        async with asyncio.timeout(RESOLVE_SECONDS):
+            await destinations.pin(url, allow_private)
     except destinations.Refused as exc:
         raise InvalidInput("invalid_url", f"url: {exc}", "url") from None
+    except TimeoutError:
+        raise InvalidInput("invalid_url", f"url: its host did not resolve in {RESOLVE_SECONDS:g} s", "url") from None
     return url
 
 

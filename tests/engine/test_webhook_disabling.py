@@ -1,0 +1,87 @@
+"""A subscription whose deliveries fail for a day is disabled, admins are told (an event, the
+admin overview), and re-enabling delivers from where it stopped. The sender runs on a clock the
+test moves: no one waits a day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from frontdesk.actions.named_secrets import set_secret
+from frontdesk.actions.webhooks import claim_due, create_subscription, update_subscription
+from frontdesk.clock import now
+from frontdesk.domain.model import SYSTEM
+from frontdesk.engine.webhooks import WebhookSender
+from frontdesk.settings import Settings
+from frontdesk.store.database import Database
+from frontdesk.store.sql import events
+from frontdesk.store.sql.webhooks import subscription
+from tests.engine.webhook_receiver import WebhookReceiver
+from tests.factories import run_async
+
+STEP = dt.timedelta(hours=1)
+
+
+class Clock:
+    """Starts now (the subscription is created on the real clock), moved by the test."""
+
+    def __init__(self) -> None:
+        self.at = self.start = now()
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    found = WebhookReceiver()
+    found.then = 500
+    yield found
+    found.close()
+
+
+def send_due(db: Database, sender: WebhookSender, clock: Clock) -> None:
+    """One pass of the sender at the clock's time: claim what is due, deliver it."""
+    for claim in db.write_sync(lambda c: claim_due(c, clock(), sender.lease, 10, (), 50)):
+        run_async(sender.deliver(claim))
+
+
+def shown(db: Database, webhook_id: int) -> dict[str, Any]:
+    found = db.read_sync(lambda c: subscription(c, webhook_id))
+    assert found is not None
+    return found
+
+
+def test_a_subscription_failing_for_a_day_is_disabled_then_re_enabled_delivers_what_waited(
+    db: Database, db_url: str, receiver: WebhookReceiver
+) -> None:
+    clock = Clock()
+    sender = WebhookSender(db, Settings(database_url=db_url, http_allow_private=True), clock=clock)
+    webhook_id, receiver.secret = db.write_sync(lambda c: create_subscription(c, receiver.url, ["secret.set"], SYSTEM))
+    db.write_sync(lambda c: set_secret(c, "CRM_KEY", "sk-1", SYSTEM))
+
+    while shown(db, webhook_id)["enabled"] and clock.at < clock.start + dt.timedelta(days=3):
+        send_due(db, sender, clock)
+        clock.at += STEP
+
+    hook = shown(db, webhook_id)
+    assert hook["enabled"] is False
+    assert dt.timedelta(days=1) <= hook["disabled_at"] - hook["failing_since"] < dt.timedelta(days=1, hours=7)
+    assert hook["last_error"] == "HTTP 500"
+    told = [e for e in db.read_sync(lambda c: events.list_events(c, 0, 500, ["webhook.disabled"]))]
+    assert [e["payload"]["webhook_id"] for e in told] == [webhook_id]
+    tries = len(receiver.received)
+    clock.at += dt.timedelta(days=2)
+    send_due(db, sender, clock)
+    assert len(receiver.received) == tries  # disabled: nothing is sent
+
+    receiver.then = 200
+    db.write_sync(lambda c: update_subscription(c, webhook_id, {"enabled": True}, SYSTEM))
+    send_due(db, sender, clock)
+
+    assert receiver.received[-1].status == 200
+    assert receiver.received[-1].payload["data"]["name"] == "CRM_KEY"
+    assert shown(db, webhook_id)["failing_since"] is None
