@@ -3,27 +3,21 @@ keys (no more, no fewer) and the type of each value, nested shapes included."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any, get_args, get_type_hints, is_typeddict
 
 import msgspec
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import Connection
 
 from frontdesk.actions.conversations import add_note, send_message
-from frontdesk.actions.webhooks import create_subscription, record_outcome
-from frontdesk.clock import now
 from frontdesk.domain.attachments import NewAttachment
 from frontdesk.domain.events import PAYLOADS, EventType
 from frontdesk.domain.model import SYSTEM, AttachmentKind
-from frontdesk.domain.records import Event
-from frontdesk.domain.webhooks import Attempt, Claim, Due, Retries
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
-from frontdesk.store.sql.webhooks import subscription
 from tests.channels import twilio_support
+from tests.engine.webhook_support import failing_for_two_days
 from tests.factories import Api, eventually, make_token
 
 WORKFLOW = {
@@ -102,42 +96,7 @@ def _webhooks(admin: Api) -> None:
     )
     _ok(admin.patch(f"/api/v1/webhooks/{hook['id']}", {"enabled": False}))
     _ok(admin.delete(f"/api/v1/webhooks/{hook['id']}"))
-    admin.db.write_sync(_failing_for_two_days)
-
-
-def _failing_for_two_days(conn: Connection) -> None:
-    at = now()
-    hook_id, secret = create_subscription(conn, "http://127.0.0.1:9/hook", ["contact.created"], SYSTEM)
-    found = subscription(conn, hook_id)
-    assert found is not None
-    position = found["position"]
-    since = at - dt.timedelta(days=2)
-    due = Due(
-        id=hook_id,
-        url="http://127.0.0.1:9/hook",
-        secret=secret,
-        event_types=["contact.created"],
-        position=position,
-        attempt=9,
-        head_since=since,
-        failing_since=since,
-    )
-    event = Event(
-        id=position + 1, type="contact.created", contact_id=1, conversation_id=None, payload={}, created_at=at
-    )
-    failed = Attempt(
-        event_id=event.id,
-        event_type=event.type,
-        attempt=10,
-        attempted_at=at,
-        delivered=False,
-        status_code=503,
-        error=None,
-        latency_ms=3,
-        response_excerpt="busy",
-    )
-    retries = Retries(first_delay=5.0, disable_after=dt.timedelta(days=1))
-    record_outcome(conn, Claim(subscription=due, events=[event], horizon=event.id), [failed], at, retries)
+    admin.db.write_sync(lambda c: failing_for_two_days(c, "http://127.0.0.1:9/hook", ["contact.created"]))
 
 
 def _sms_stop(admin: Api) -> None:

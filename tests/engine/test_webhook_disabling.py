@@ -19,7 +19,7 @@ from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.sql import events
 from frontdesk.store.sql.webhooks import subscription
-from tests.engine.webhook_receiver import WebhookReceiver
+from tests.engine.webhook_support import WebhookReceiver
 from tests.factories import run_async
 
 STEP = dt.timedelta(hours=1)

@@ -13,7 +13,7 @@ import pytest
 
 from frontdesk.settings import Settings
 from tests.conftest import free_port
-from tests.engine.webhook_receiver import Delivery, WebhookReceiver
+from tests.engine.webhook_support import Delivery, WebhookReceiver
 from tests.factories import Api, eventually
 
 

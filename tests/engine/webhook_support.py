@@ -1,8 +1,10 @@
-"""A webhook subscriber on 127.0.0.1: verifies every request with the `standardwebhooks` package
-(as any receiver would), answers a script of statuses then 200, and can hold requests at a gate."""
+"""What the webhook tests share: a subscriber on 127.0.0.1 that verifies every request with the
+`standardwebhooks` package (as any receiver would), answers a script of statuses then 200, and can
+hold requests at a gate; and a subscription whose deliveries have failed for two days."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Sequence
@@ -10,7 +12,15 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from sqlalchemy import Connection
 from standardwebhooks import Webhook, WebhookVerificationError
+
+from frontdesk.actions.webhooks import create_subscription, record_outcome
+from frontdesk.clock import now
+from frontdesk.domain.model import SYSTEM
+from frontdesk.domain.records import Event
+from frontdesk.domain.webhooks import Attempt, Claim, Due, Retries
+from frontdesk.store.sql.webhooks import subscription
 
 
 @dataclass(frozen=True)
@@ -94,3 +104,40 @@ class WebhookReceiver:
                 return None
 
         return Handler
+
+
+def failing_for_two_days(conn: Connection, url: str, event_types: list[str]) -> int:
+    """A subscription (made without the URL check) whose next event has failed since two days ago,
+    its outcome recorded once more now: the sender's rule disables it. Its id."""
+    at = now()
+    hook_id, secret = create_subscription(conn, url, event_types, SYSTEM)
+    found = subscription(conn, hook_id)
+    assert found is not None
+    since = at - dt.timedelta(days=2)
+    due = Due(
+        id=hook_id,
+        url=url,
+        secret=secret,
+        event_types=event_types,
+        position=found["position"],
+        attempt=9,
+        head_since=since,
+        failing_since=since,
+    )
+    event = Event(
+        id=due.position + 1, type=event_types[0], contact_id=1, conversation_id=None, payload={}, created_at=at
+    )
+    failed = Attempt(
+        event_id=event.id,
+        event_type=event.type,
+        attempt=10,
+        attempted_at=at,
+        delivered=False,
+        status_code=503,
+        error=None,
+        latency_ms=3,
+        response_excerpt="busy",
+    )
+    retries = Retries(first_delay=5.0, disable_after=dt.timedelta(days=1))
+    record_outcome(conn, Claim(subscription=due, events=[event], horizon=event.id), [failed], at, retries)
+    return hook_id
