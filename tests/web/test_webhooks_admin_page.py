@@ -21,7 +21,7 @@ def _hooks(server: LiveServer) -> list[dict[str, object]]:
 
 
 def test_an_admin_subscribes_a_url_and_sees_its_secret_once(page: Page, live_server: LiveServer) -> None:
-    login(page, live_server, live_server.email, live_server.password, target="/admin/webhooks")
+    login(page, live_server, live_server.email, live_server.password, target="/admin/outgoing-webhooks")
 
     page.get_by_label("URL (http or https, a public address)").fill("http://192.168.1.20/hook")
     page.get_by_label(QUIET).check()

@@ -35,7 +35,7 @@ NEW = {"url": "", "event_types": []}
 
 
 class WebhookPages(Controller):
-    path = "/admin/webhooks"
+    path = "/admin/outgoing-webhooks"
     include_in_schema = False
     opt = ADMIN
 
@@ -71,7 +71,7 @@ class WebhookPages(Controller):
             await db.write(lambda c: update_subscription(c, webhook_id, changes, principal.actor))
         except DomainError as exc:
             return await _detail(db, principal, webhook_id, exc, values=_fields(form))
-        return Redirect(f"/admin/webhooks/{webhook_id}?saved=1", status_code=303)
+        return Redirect(f"/admin/outgoing-webhooks/{webhook_id}?saved=1", status_code=303)
 
     @post("/{webhook_id:int}/enabled", status_code=303)
     async def enable(
@@ -80,7 +80,7 @@ class WebhookPages(Controller):
         """`enabled=true` re-enables (a fresh retry schedule), anything else pauses."""
         enabled = (await request.form()).get("enabled") == "true"
         await db.write(lambda c: update_subscription(c, webhook_id, {"enabled": enabled}, principal.actor))
-        return Redirect(f"/admin/webhooks/{webhook_id}?saved=1", status_code=303)
+        return Redirect(f"/admin/outgoing-webhooks/{webhook_id}?saved=1", status_code=303)
 
     @post("/{webhook_id:int}/replay", status_code=303)
     async def replay(
@@ -91,7 +91,7 @@ class WebhookPages(Controller):
             await db.write(lambda c: replay(c, webhook_id, body.from_event_id, principal.actor))
         except DomainError as exc:
             return await _detail(db, principal, webhook_id, exc)
-        return Redirect(f"/admin/webhooks/{webhook_id}?saved=1", status_code=303)
+        return Redirect(f"/admin/outgoing-webhooks/{webhook_id}?saved=1", status_code=303)
 
     @post("/{webhook_id:int}/secret/rotate", status_code=200)
     async def rotate(self, db: Db, principal: Caller, webhook_id: PathId) -> Template:
@@ -101,7 +101,7 @@ class WebhookPages(Controller):
     @post("/{webhook_id:int}/delete", status_code=303)
     async def delete(self, db: Db, principal: Caller, webhook_id: PathId) -> Response[Any]:
         await db.write(lambda c: delete_subscription(c, webhook_id, principal.actor))
-        return Redirect("/admin/webhooks", status_code=303)
+        return Redirect("/admin/outgoing-webhooks", status_code=303)
 
 
 def _fields(form: FormMultiDict) -> dict[str, Any]:
