@@ -85,3 +85,28 @@ def test_a_subscription_failing_for_a_day_is_disabled_then_re_enabled_delivers_w
     assert receiver.received[-1].status == 200
     assert receiver.received[-1].payload["data"]["name"] == "CRM_KEY"
     assert shown(db, webhook_id)["failing_since"] is None
+
+
+def test_an_event_failing_for_three_days_is_given_up_and_the_next_one_follows(
+    db: Database, db_url: str, receiver: WebhookReceiver
+) -> None:
+    clock = Clock()
+    settings = Settings(database_url=db_url, http_allow_private=True, webhook_disable_after_hours=100)
+    sender = WebhookSender(db, settings, clock=clock)
+    webhook_id, receiver.secret = db.write_sync(lambda c: create_subscription(c, receiver.url, ["secret.set"], SYSTEM))
+    db.write_sync(lambda c: set_secret(c, "CRM_KEY", "sk-1", SYSTEM))
+    db.write_sync(lambda c: set_secret(c, "ERP_KEY", "sk-2", SYSTEM))
+    first = db.read_sync(lambda c: events.list_events(c, 0, 500, ["secret.set"]))[0]["id"]
+
+    while not (shown(db, webhook_id)["last_error"] or "").startswith("gave up"):
+        assert clock.at < clock.start + dt.timedelta(days=4), "never given up"
+        send_due(db, sender, clock)
+        clock.at += STEP
+
+    hook = shown(db, webhook_id)
+    assert hook["enabled"] is True and hook["position"] == first
+    assert {d.payload["data"]["name"] for d in receiver.received} == {"CRM_KEY"}
+    assert clock.at - clock.start >= dt.timedelta(days=3)
+    receiver.then = 200
+    send_due(db, sender, clock)
+    assert [d.payload["data"]["name"] for d in receiver.delivered()] == ["ERP_KEY"]

@@ -139,3 +139,19 @@ def test_a_slow_receiver_holds_up_neither_ingest_nor_another_subscription(
     assert slow.received == []  # its first delivery is still held
     gate.set()
     assert texts_of(eventually(lambda: all_of(slow, 5), "the slow receiver's deliveries")) == texts_of(fast.delivered())
+
+
+def test_a_replay_delivers_again_from_the_chosen_event_with_the_same_ids(
+    admin: Api, receivers: list[WebhookReceiver]
+) -> None:
+    receiver, hook_id = receiver_for(admin, receivers)
+    write(admin, ["one", "two", "three"])
+    first = eventually(lambda: all_of(receiver, 3), "the first deliveries")
+
+    replayed = admin.post(f"/api/v1/webhooks/{hook_id}/replay", {"from_event_id": first[1].payload["data"]["event_id"]})
+
+    assert replayed.status_code == 200, replayed.text
+    eventually(lambda: len(receiver.received) >= 5 or None, "the replayed deliveries")
+    again = receiver.received[3:]
+    assert [d.webhook_id for d in again] == [d.webhook_id for d in first[1:]]
+    assert texts_of(again) == ["two", "three"] and all(d.verified for d in again)

@@ -131,7 +131,7 @@ def claim_due(
 
 def record_outcome(conn: Connection, claim: Claim, attempts: list[Attempt], at: dt.datetime, retries: Retries) -> None:
     """Log the attempts; move the cursor past what was delivered; schedule the retry of what failed.
-    A replay or deletion meanwhile wins: the cursor is left where it put it."""
+    A replay meanwhile wins: the cursor is left where it put it, only the lease is given back."""
     due = claim.subscription
     if not store.exists(conn, due.id):
         return
@@ -141,13 +141,21 @@ def record_outcome(conn: Connection, claim: Claim, attempts: list[Attempt], at: 
     if failed is None:
         done = len(delivered) == len(claim.events)
         values = {"position": claim.horizon if done else delivered[-1], **_fresh_schedule(at), "failing_since": None}
-        store.settle(conn, due.id, due.position, {**values, "last_error": None, "lease_until": None})
+        _settle(conn, due, {**values, "last_error": None, "lease_until": None})
         return
     values = _failure(due, failed, delivered[-1] if delivered else due.position, at, retries.first_delay)
     if values["failing_since"] <= at - retries.disable_after:
         values.update(enabled=False, disabled_at=at)
-    if store.settle(conn, due.id, due.position, values) and values.get("enabled") is False:
+    if _settle(conn, due, values) and values.get("enabled") is False:
         _told_disabled(conn, due, values["failing_since"], values["last_error"])
+
+
+def _settle(conn: Connection, due: Due, values: dict[str, Any]) -> bool:
+    """False when a replay moved the cursor meanwhile: then only the lease is given back."""
+    if store.settle(conn, due.id, due.position, values):
+        return True
+    store.update_subscription(conn, due.id, {"lease_until": None})
+    return False
 
 
 def _failure(due: Due, failed: Attempt, position: int, at: dt.datetime, first_delay: float) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from dataclasses import dataclass
 
 import httpx
 
@@ -44,7 +45,7 @@ class WebhookSender:
         self.settings = settings
         self.clock = clock
         self.timeout = settings.webhook_timeout_seconds
-        self.lease = dt.timedelta(seconds=self.timeout * 3 + 30)  # two sends past the deadline, and the guard
+        self.lease = dt.timedelta(seconds=self.timeout * 3 + 30)  # a turn sends for at most twice the timeout
         self.retries = Retries(
             first_delay=settings.webhook_backoff_seconds,
             disable_after=dt.timedelta(hours=settings.webhook_disable_after_hours),
@@ -63,16 +64,18 @@ class WebhookSender:
     async def _claim(self) -> float:
         """Launch what is due and fits, then sleep until more could be: a commit, a landing, a due time."""
         budget = self._sends.budget()
+        if budget.free <= 0:  # every slot taken: the next landing rings the bell
+            return IDLE_SECONDS
         busy = {key for key in budget.full() if isinstance(key, int)}
         at = self.clock()
         due = await self.db.read(lambda c: next_due(c, at, busy))
-        if budget.free > 0 and due is not None and due <= at:
-            free = budget.free
-            claims = await self.db.write(lambda c: claim_due(c, at, self.lease, free, busy, BATCH))
-            for claim in claims:
-                self._sends.launch(claim.subscription.id, self.deliver(claim))
-            return 0.0 if claims else IDLE_SECONDS
-        return until(None if due is None else (due - at).total_seconds())
+        if due is None or due > at:
+            return until(None if due is None else (due - at).total_seconds())
+        free = budget.free
+        claims = await self.db.write(lambda c: claim_due(c, at, self.lease, free, busy, BATCH))
+        for claim in claims:
+            self._sends.launch(claim.subscription.id, self.deliver(claim))
+        return 0.0 if len(claims) == free else IDLE_SECONDS  # more may be due; else a commit or a landing wakes it
 
     async def deliver(self, claim: Claim) -> None:
         """Send the claim's events in order until one fails or the time is up; record how it went."""
@@ -88,43 +91,46 @@ class WebhookSender:
         await self.db.write(lambda c: record_outcome(c, claim, attempts, at, self.retries))
 
     async def _post(self, client: httpx.AsyncClient, claim: Claim, event: Event, number: int) -> Attempt:
+        """One POST of one event, signed at the attempt's time; how it went."""
         started, at = time.monotonic(), self.clock()
         subscription = claim.subscription
-
-        def attempt(delivered: bool, status: int | None, error: str | None, excerpt: str | None = None) -> Attempt:
-            latency = int((time.monotonic() - started) * 1000)
-            return Attempt(
-                event_id=event.id,
-                event_type=event.type,
-                attempt=number,
-                attempted_at=at,
-                delivered=delivered,
-                status_code=status,
-                error=error,
-                latency_ms=latency,
-                response_excerpt=excerpt,
-                retry_after=waited,
-            )
-
-        waited: float | None = None
-        try:
-            destination = await destinations.pin(subscription.url, self.settings.http_allow_private)
-        except destinations.Refused as exc:
-            return attempt(False, None, str(exc))
         content = rules.body(event)
-        headers = {**rules.signed_headers(subscription.secret, event.id, at, content), **destination.headers}
         try:
-            async with asyncio.timeout(self.timeout):
-                status, excerpt, waited = await _send(client, destination, headers, content)
+            async with asyncio.timeout(self.timeout):  # the guard's DNS lookup included
+                destination = await destinations.pin(subscription.url, self.settings.http_allow_private)
+                headers = {**rules.signed_headers(subscription.secret, event.id, at, content), **destination.headers}
+                answer = await _send(client, destination, headers, content)
+        except destinations.Refused as exc:
+            answer = Answer(error=str(exc))
         except (httpx.HTTPError, TimeoutError) as exc:
-            return attempt(False, None, f"{type(exc).__name__}: {exc}".rstrip(": "))
-        delivered = 200 <= status < 300
-        return attempt(delivered, status, None if delivered else f"HTTP {status}", excerpt)
+            answer = Answer(error=f"{type(exc).__name__}: {exc}".rstrip(": "))
+        return Attempt(
+            event_id=event.id,
+            event_type=event.type,
+            attempt=number,
+            attempted_at=at,
+            delivered=answer.error is None,
+            status_code=answer.status,
+            error=answer.error,
+            latency_ms=int((time.monotonic() - started) * 1000),
+            response_excerpt=answer.excerpt,
+            retry_after=answer.retry_after,
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back from a receiver: a status and the start of its body, or why nothing did."""
+
+    status: int | None = None
+    excerpt: str | None = None
+    retry_after: float | None = None
+    error: str | None = None  # None: delivered (2xx)
 
 
 async def _send(
     client: httpx.AsyncClient, destination: destinations.Destination, headers: dict[str, str], content: bytes
-) -> tuple[int, str, float | None]:
+) -> Answer:
     """POST; the status, the first EXCERPT_BYTES of the answer (never more is read), its Retry-After."""
     request = client.build_request(
         "POST", destination.url, content=content, headers=headers, extensions=destination.extensions
@@ -138,5 +144,10 @@ async def _send(
                 break
     finally:
         await response.aclose()
-    excerpt = kept[: rules.EXCERPT_BYTES].decode(errors="replace")
-    return response.status_code, excerpt, retry_after(response.headers.get("retry-after"))
+    status = response.status_code
+    return Answer(
+        status=status,
+        excerpt=kept[: rules.EXCERPT_BYTES].decode(errors="replace"),
+        retry_after=retry_after(response.headers.get("retry-after")),
+        error=None if 200 <= status < 300 else f"HTTP {status}",
+    )

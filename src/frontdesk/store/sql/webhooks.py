@@ -20,6 +20,7 @@ from frontdesk.store.tables import events, webhook_deliveries, webhook_subscript
 
 _subs = webhook_subscriptions
 _SHOWN = [column for column in _subs.c if column.name not in ("secret", "lease_until", "head_since")]
+_EVENT = [events.c[name] for name in ("id", "type", "contact_id", "conversation_id", "payload", "created_at")]
 _DELIVERY = [column for column in webhook_deliveries.c if column.name != "subscription_id"]
 
 
@@ -96,8 +97,14 @@ def next_due(conn: Connection, at: dt.datetime, skip: Collection[int]) -> dt.dat
 def next_events(conn: Connection, position: int, horizon: int, types: Sequence[str], limit: int) -> list[Event]:
     """The events of `types` after `position` up to `horizon`, oldest first."""
     query = (
-        select(events.c.id, events.c.type, events.c.contact_id, events.c.conversation_id, events.c.payload)
-        .add_columns(events.c.created_at)
+        select(
+            events.c.id,
+            events.c.type,
+            events.c.contact_id,
+            events.c.conversation_id,
+            events.c.payload,
+            events.c.created_at,
+        )
         .where(events.c.id > position, events.c.id <= horizon, events.c.type.in_(types))
         .order_by(events.c.id)
         .limit(limit)
