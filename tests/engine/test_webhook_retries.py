@@ -1,6 +1,7 @@
-"""A subscription whose deliveries fail for a day is disabled, admins are told (an event, the
-admin overview), and re-enabling delivers from where it stopped. The sender runs on a clock the
-test moves: no one waits a day."""
+"""The sender's schedule, on a clock the test moves (no one waits a day): a subscription whose
+deliveries fail for a day is disabled, admins are told, and re-enabling delivers from where it
+stopped; an event failing for three days is given up; a claimed subscription is left to its
+claimer by another process until the lease ends."""
 
 from __future__ import annotations
 
@@ -110,3 +111,22 @@ def test_an_event_failing_for_three_days_is_given_up_and_the_next_one_follows(
     receiver.then = 200
     send_due(db, sender, clock)
     assert [d.payload["data"]["name"] for d in receiver.delivered()] == ["ERP_KEY"]
+
+
+def test_a_claimed_subscription_is_left_to_its_claimer_by_another_process(db: Database, db_url: str) -> None:
+    other = Database(db_url)  # a second worker's handle on the same database
+    other.start()
+    try:
+        webhook_id, _ = db.write_sync(lambda c: create_subscription(c, "http://127.0.0.1:9/", ["secret.set"], SYSTEM))
+        db.write_sync(lambda c: set_secret(c, "CRM_KEY", "sk-1", SYSTEM))
+        at, lease = now(), dt.timedelta(minutes=1)
+
+        mine = db.write_sync(lambda c: claim_due(c, at, lease, 10, (), 50))
+        theirs = other.write_sync(lambda c: claim_due(c, at, lease, 10, (), 50))
+        after_the_lease = other.write_sync(lambda c: claim_due(c, at + 2 * lease, lease, 10, (), 50))
+    finally:
+        other.close()
+
+    assert [claim.subscription.id for claim in mine] == [webhook_id]
+    assert theirs == []
+    assert [claim.subscription.id for claim in after_the_lease] == [webhook_id]  # its claimer died: taken over
