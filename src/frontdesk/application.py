@@ -35,6 +35,7 @@ from frontdesk.api.system import EventController, TokenController, healthz, metr
 from frontdesk.api.telegram import telegram_webhook
 from frontdesk.api.twilio import twilio_webhook
 from frontdesk.api.webchat import WebchatController, widget_demo
+from frontdesk.api.webhooks import WebhookController
 from frontdesk.api.whatsapp import whatsapp_verify, whatsapp_webhook
 from frontdesk.api.workflows import RunController, WorkflowController, incoming_webhook
 from frontdesk.settings import Settings
@@ -62,6 +63,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             EventController,
             TokenController,
             SecretController,
+            WebhookController,
             WorkflowController,
             RunController,
             incoming_webhook,

@@ -95,3 +95,12 @@ class Settings(BaseSettings):
         description="the bearer token Prometheus scrapes /metrics with (Authorization: Bearer …); unset: metrics off",
         repr=False,
     )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="outgoing webhooks: timeout of one delivery to a subscriber (the whole request)"
+    )
+    webhook_backoff_seconds: float = Field(
+        5.0, gt=0, description="outgoing webhooks: first retry delay; doubles each attempt (jittered, at most 6 h)"
+    )
+    webhook_disable_after_hours: float = Field(
+        24.0, gt=0, description="outgoing webhooks: a subscription whose deliveries all failed this long is disabled"
+    )

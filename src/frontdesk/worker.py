@@ -35,6 +35,7 @@ from collections.abc import Callable
 from frontdesk import assignment, metrics
 from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
+from frontdesk.engine.webhooks import WebhookSender
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
 from frontdesk.smtp_receiver import SmtpReceiver
@@ -229,6 +230,8 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     engine.start()
     delivery.start()
     fetcher.start()
+    webhooks = WebhookSender(db, settings)  # outgoing event webhooks (docs/webhooks.md)
+    webhooks.start()
     receiver = SmtpReceiver(db, settings)  # e-mail channels' mail, when FRONTDESK_SMTP_PORT is set
     receiver.start()
     gc.freeze()  # as the server does: full collections skip what start-up made
@@ -241,6 +244,7 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
         await engine.stop()
         await delivery.stop()
         await fetcher.stop()
+        await webhooks.stop()
         await heard.stop()
         link.close()
         db.close()

@@ -93,6 +93,15 @@ LEAST_ROLE: dict[Operation, str] = {
     ("GET", "/api/v1/secrets"): "manager",
     ("PUT", "/api/v1/secrets/{name}"): "admin",
     ("DELETE", "/api/v1/secrets/{name}"): "admin",
+    # outgoing event webhooks: subscriptions hold a signing secret and reach other systems
+    ("GET", "/api/v1/webhooks"): "admin",
+    ("POST", "/api/v1/webhooks"): "admin",
+    ("GET", "/api/v1/webhooks/{webhook_id}"): "admin",
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): "admin",
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): "admin",
+    ("POST", "/api/v1/webhooks/{webhook_id}/secret/rotate"): "admin",
+    ("POST", "/api/v1/webhooks/{webhook_id}/replay"): "admin",
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): "admin",
     # workflows, their runs, and the incoming-webhook trigger (its key is the credential)
     ("GET", "/api/v1/workflows"): "agent",
     ("GET", "/api/v1/workflows/schema.json"): PUBLIC,
@@ -143,6 +152,11 @@ class World:
         return Api(self.client, self.tokens[role])
 
 
+# A public address (an IP literal: nothing is resolved), subscribed to an event these tests never
+# cause, so that no delivery leaves the machine.
+HOOK_URL, NEVER_HERE = "https://93.184.215.14/hook", "webhook.disabled"
+
+
 # A valid body for each operation that takes one, so that a caller with the role gets a 2xx.
 BODIES: dict[Operation, Callable[[World], Any]] = {
     ("PATCH", "/api/v1/contacts/{contact_id}"): lambda w: {"name": "Ada Lovelace"},
@@ -175,6 +189,9 @@ BODIES: dict[Operation, Callable[[World], Any]] = {
     },
     ("POST", "/api/v1/tokens"): lambda w: {"name": "ci", "role": "agent"},
     ("PUT", "/api/v1/secrets/{name}"): lambda w: {"value": "crm-key"},
+    ("POST", "/api/v1/webhooks"): lambda w: {"url": HOOK_URL, "event_types": [NEVER_HERE]},
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): lambda w: {"event_types": [NEVER_HERE], "enabled": True},
+    ("POST", "/api/v1/webhooks/{webhook_id}/replay"): lambda w: {"from_event_id": 1},
     ("POST", "/api/v1/workflows/validate"): lambda w: {"definition": {}},
     ("POST", "/api/v1/workflows"): lambda w: {"definition": {}},
     ("PUT", "/api/v1/workflows/{workflow_id}/draft"): lambda w: {"definition": {}},
@@ -242,6 +259,8 @@ def build_world(admin: Api) -> World:
     assert admin.put(f"/api/v1/teams/{team['id']}/members/{agent_id}").status_code == 201
     spare_token_id, _ = create_token(admin, "spare", "agent")
     assert admin.put("/api/v1/secrets/CRM_KEY", {"value": "crm-key"}).status_code == 201
+    hook = admin.post("/api/v1/webhooks", {"url": HOOK_URL, "event_types": [NEVER_HERE]})
+    assert hook.status_code == 201, hook.text
     uploaded = admin.client.post(
         f"/api/v1/conversations/{receipt['conversation_id']}/messages/upload",
         files=[("files", ("hello.txt", b"hello", "text/plain"))],
@@ -265,6 +284,7 @@ def build_world(admin: Api) -> World:
             "run_id": MISSING,
             "key": "no-such-key",
             "name": "CRM_KEY",
+            "webhook_id": hook.json()["id"],
         },
         tokens={
             "agent": make_token(admin.db, "agent", agent_id),

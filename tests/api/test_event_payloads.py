@@ -17,6 +17,7 @@ from frontdesk.domain.model import SYSTEM, AttachmentKind
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.channels import twilio_support
+from tests.engine.webhook_support import failing_for_two_days
 from tests.factories import Api, eventually, make_token
 
 WORKFLOW = {
@@ -84,6 +85,18 @@ def _office_day(admin: Api) -> None:
     _ok(admin.post(f"/api/v1/workflows/{workflow['id']}/enable"))
     _ok(admin.post(f"/api/v1/workflows/{workflow['id']}/disable"))
     _sms_stop(admin)
+    _webhooks(admin)
+
+
+def _webhooks(admin: Api) -> None:
+    """A subscription created, paused and deleted (nothing is sent); another one's deliveries
+    failing for two days, which disables it (webhook.disabled)."""
+    hook = _ok(
+        admin.post("/api/v1/webhooks", {"url": "https://93.184.215.14/hook", "event_types": ["webhook.deleted"]})
+    )
+    _ok(admin.patch(f"/api/v1/webhooks/{hook['id']}", {"enabled": False}))
+    _ok(admin.delete(f"/api/v1/webhooks/{hook['id']}"))
+    admin.db.write_sync(lambda c: failing_for_two_days(c, "http://127.0.0.1:9/hook", ["contact.created"]))
 
 
 def _sms_stop(admin: Api) -> None:

@@ -43,6 +43,10 @@ class EventType(StrEnum):
     WORKFLOW_ENABLED = "workflow.enabled"
     WORKFLOW_DISABLED = "workflow.disabled"
     CONTACT_OPT_OUT_CHANGED = "contact.opt_out_changed"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_UPDATED = "webhook.updated"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_DISABLED = "webhook.disabled"
 
 
 # The names callers import (`ev.MESSAGE_RECEIVED`): the enum's members, so they compare and
@@ -77,6 +81,10 @@ WORKFLOW_PUBLISHED = EventType.WORKFLOW_PUBLISHED
 WORKFLOW_ENABLED = EventType.WORKFLOW_ENABLED
 WORKFLOW_DISABLED = EventType.WORKFLOW_DISABLED
 CONTACT_OPT_OUT_CHANGED = EventType.CONTACT_OPT_OUT_CHANGED
+WEBHOOK_CREATED = EventType.WEBHOOK_CREATED
+WEBHOOK_UPDATED = EventType.WEBHOOK_UPDATED
+WEBHOOK_DELETED = EventType.WEBHOOK_DELETED
+WEBHOOK_DISABLED = EventType.WEBHOOK_DISABLED
 
 
 class ActorPayload(TypedDict):
@@ -279,6 +287,34 @@ class WorkflowPayload(TypedDict):
     actor: ActorPayload
 
 
+# -- outgoing webhooks ----------------------------------------------------------------------
+class WebhookCreatedPayload(TypedDict):
+    webhook_id: int
+    url: str
+    event_types: list[str]
+    actor: ActorPayload
+
+
+class WebhookUpdatedPayload(TypedDict):
+    webhook_id: int
+    changed: list[str]  # url, event_types, enabled, secret, position (a replay); never the secret
+    actor: ActorPayload
+
+
+class WebhookDeletedPayload(TypedDict):
+    webhook_id: int
+    actor: ActorPayload
+
+
+class WebhookDisabledPayload(TypedDict):
+    """A subscription whose deliveries kept failing was switched off; admins re-enable it."""
+
+    webhook_id: int
+    url: str
+    failing_since: str  # ISO 8601, UTC: the first failure of the run that disabled it
+    error: str  # the last attempt's
+
+
 PAYLOADS: dict[EventType, type[Mapping[str, object]]] = {
     EventType.MESSAGE_RECEIVED: MessageReceivedPayload,
     EventType.MESSAGE_SENT: MessageSentPayload,
@@ -310,6 +346,10 @@ PAYLOADS: dict[EventType, type[Mapping[str, object]]] = {
     EventType.WORKFLOW_ENABLED: WorkflowPayload,
     EventType.WORKFLOW_DISABLED: WorkflowPayload,
     EventType.CONTACT_OPT_OUT_CHANGED: ContactOptOutChangedPayload,
+    EventType.WEBHOOK_CREATED: WebhookCreatedPayload,
+    EventType.WEBHOOK_UPDATED: WebhookUpdatedPayload,
+    EventType.WEBHOOK_DELETED: WebhookDeletedPayload,
+    EventType.WEBHOOK_DISABLED: WebhookDisabledPayload,
 }
 """Each event type's payload shape (a TypedDict class), for readers and the test that holds
 every emitted payload to it."""
@@ -343,4 +383,8 @@ Payload = (
     | WorkflowPublishedPayload
     | WorkflowPayload
     | ContactOptOutChangedPayload
+    | WebhookCreatedPayload
+    | WebhookUpdatedPayload
+    | WebhookDeletedPayload
+    | WebhookDisabledPayload
 )

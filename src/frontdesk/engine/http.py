@@ -71,7 +71,7 @@ def record_result(
 
 
 @cache
-def _tls() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """One context for every call: loading the CA bundle per client costs milliseconds."""
     return httpx.create_ssl_context()
 
@@ -107,7 +107,7 @@ async def _perform(
         headers.setdefault("content-type", "application/json" if not isinstance(body, str) else "text/plain")
     # A client per call: its pool is keyed by the address it connects to, which two hosts can share.
     try:
-        async with httpx.AsyncClient(verify=_tls(), follow_redirects=False) as client:
+        async with httpx.AsyncClient(verify=tls_context(), follow_redirects=False) as client:
             response = await client.request(
                 request["method"],
                 destination.url,

@@ -500,3 +500,45 @@ login_failures = Table(
     Column("blocked_until", UTCDateTime(), nullable=True),
     Index("ix_login_failures_last_failure_at", "last_failure_at"),
 )
+
+
+# Outgoing event webhooks (domain/webhooks.py): a subscription is a cursor on the event log
+# (`position`, the last event it delivered or filtered out) with its own retry state, so each
+# one progresses, fails and backs off on its own. `lease_until` keeps one sender at a time on it.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    _id(),
+    Column("url", Text, nullable=False),
+    Column("event_types", Json, nullable=False),
+    Column("secret", Encrypted(), nullable=False),  # whsec_…: write-only, shown once
+    Column("enabled", Boolean, nullable=False),
+    Column("position", Id, nullable=False),
+    Column("attempt", Int, nullable=False),  # failed attempts at the event after `position`
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("head_since", UTCDateTime(), nullable=True),  # the first failed attempt at that event
+    Column("failing_since", UTCDateTime(), nullable=True),  # the first of the failures since a success
+    Column("last_error", Text, nullable=True),
+    Column("disabled_at", UTCDateTime(), nullable=True),  # set when failures disabled it
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Each attempt, the newest KEPT_ATTEMPTS per subscription (older rows are deleted as new ones come).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    _id(),
+    Column("subscription_id", Id, ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", Id, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("attempt", Int, nullable=False),
+    Column("attempted_at", UTCDateTime(), nullable=False),
+    Column("delivered", Boolean, nullable=False),
+    Column("status_code", Int, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("latency_ms", Int, nullable=False),
+    Column("response_excerpt", Text, nullable=True),
+    Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+)
