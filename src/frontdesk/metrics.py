@@ -4,7 +4,7 @@ read from the database at each scrape.
 Counted by each process as it goes: requests and their latency (`RequestMetrics`),
 and what each writer batch committed (`Database.on_batch`): its size, its wait for the writers'
 turn, and the tallies its writes made (`store.database.tally`: inbound messages by channel type,
-delivery attempts by outcome) — counted once committed, so a write rolled back counts nothing.
+delivery and outgoing webhook attempts by outcome) — counted once committed, so a write rolled back counts nothing.
 
 Several processes (the server and its worker, `serve --processes N`): `frontdesk serve` points
 `PROMETHEUS_MULTIPROC_DIR` at a fresh folder before any of them starts, each writes its figures
@@ -67,7 +67,10 @@ TURN_WAIT = Histogram(
     "Time a writer batch waited for the writers' turn (the lock of ADR 0008)",
     buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0),
 )
-_COUNTERS = {"inbound": INBOUND, "delivery": DELIVERIES}
+WEBHOOKS = Counter(
+    f"{PREFIX}_webhook_attempts", "Outgoing event webhook attempts, by outcome (delivered: a 2xx; failed)", ["outcome"]
+)
+_COUNTERS = {"inbound": INBOUND, "delivery": DELIVERIES, "webhook": WEBHOOKS}
 
 
 class RequestMetrics:

@@ -42,7 +42,7 @@ def value(found: Figures, name: str, **labels: str) -> float:
 
 @pytest.fixture
 def scraped(settings: Settings) -> Iterator[Api]:
-    app = create_app(settings.model_copy(update={"metrics_token": TOKEN}))
+    app = create_app(settings.model_copy(update={"metrics_token": TOKEN, "http_allow_private": True}))
     with TestClient(app) as client:
         yield Api(client, make_token(client.app.state.db, "admin"))
 
@@ -161,6 +161,29 @@ def test_delivery_attempts_are_counted_by_outcome(scraped: Api, receiver: str) -
     )
     assert sent == 1
     assert value(found, "frontdesk_deliveries_pending") == 1  # the refused one waits for its retry
+
+
+def test_webhook_attempts_are_counted_by_outcome(scraped: Api, receiver: str) -> None:
+    subscribed = scraped.post("/api/v1/webhooks", {"url": receiver, "event_types": ["message.received"]})
+    assert subscribed.status_code == 201, subscribed.text
+    before = scrape(scraped)
+    channel = scraped.channel()["id"]
+
+    for who in ("ada", "bob"):  # the receiver takes the first event and refuses the second
+        assert scraped.inbound(channel, who, "Hello").status_code == 200
+
+    def both() -> Figures | None:
+        found = scrape(scraped)
+        counted = {
+            outcome: value(found, "frontdesk_webhook_attempts_total", outcome=outcome)
+            - value(before, "frontdesk_webhook_attempts_total", outcome=outcome)
+            for outcome in ("delivered", "failed")
+        }
+        return found if counted["failed"] >= 1 else None
+
+    found = eventually(both, "a refused webhook to be counted")
+    delivered = value(found, "frontdesk_webhook_attempts_total", outcome="delivered")
+    assert delivered - value(before, "frontdesk_webhook_attempts_total", outcome="delivered") == 1
 
 
 def test_healthz_says_how_the_engine_is_doing(admin: Api) -> None:

@@ -21,7 +21,7 @@ from frontdesk.domain import webhooks as rules
 from frontdesk.domain.errors import InvalidInput, NotFound
 from frontdesk.domain.model import Actor
 from frontdesk.domain.webhooks import Attempt, Claim, Due, Retries
-from frontdesk.store.database import wake
+from frontdesk.store.database import tally, wake
 from frontdesk.store.sql import webhooks as store
 
 MAX_URL = 2000
@@ -136,6 +136,8 @@ def record_outcome(conn: Connection, claim: Claim, attempts: list[Attempt], at: 
     if not store.exists(conn, due.id):
         return
     store.log_attempts(conn, due.id, [_logged(a) for a in attempts], rules.KEPT_ATTEMPTS)
+    for attempt in attempts:
+        tally(conn, "webhook", "delivered" if attempt.delivered else "failed")
     failed = attempts[-1] if attempts and not attempts[-1].delivered else None
     delivered = [a.event_id for a in attempts if a.delivered]
     if failed is None:
