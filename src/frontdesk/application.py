@@ -102,7 +102,9 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             secret=csrf_secret,
             cookie_name="fd_csrf",
             cookie_httponly=True,
-            exclude=["/api/", "/healthz", "/webchat/", "/webhooks/"],  # token- and signature-authenticated, no cookies
+            # Token- and signature-authenticated, no cookies. Litestar searches these patterns anywhere in the
+            # path: anchored, so that no page whose path merely contains one (/admin/webhooks/…) loses its CSRF check.
+            exclude=["^/api/", "^/healthz$", "^/webchat/", "^/webhooks/"],
         ),
         openapi_config=OpenAPIConfig(
             title="Frontdesk API",
