@@ -59,6 +59,10 @@ def _list(value: Any) -> list[dict[str, Any]]:
     return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
 
 
+def _strings(value: Any) -> list[str]:
+    return [x for x in value if isinstance(x, str) and x] if isinstance(value, list) else []
+
+
 def _items(event: dict[str, Any]) -> Iterator[Item]:
     sender = string(mapping(event.get("sender")).get("id"))
     if sender is None:
@@ -71,7 +75,7 @@ def _items(event: dict[str, Any]) -> Iterator[Item]:
         yield _reaction(sender, event["reaction"], event.get("timestamp"))
     elif isinstance(event.get("delivery"), dict):
         mids = event["delivery"].get("mids")
-        yield from (StatusUpdate(m, DeliveryStatus.DELIVERED) for m in mids or [] if string(m))
+        yield from (StatusUpdate(m, DeliveryStatus.DELIVERED) for m in _strings(mids))
     elif isinstance(event.get("read"), dict):
         mid = string(event["read"].get("mid"))  # Instagram names the message read; Messenger a watermark
         if mid:
@@ -88,7 +92,7 @@ def _message(sender: str, message: dict[str, Any]) -> Item:
         return Ignored("an echo of the page's own message", mid)
     if message.get("is_deleted") or message.get("is_unsupported"):
         return Notice(sender, mid, "The contact sent a message Frontdesk cannot show (deleted or unsupported)")
-    text = str(message.get("text") or "")
+    text = message["text"] if isinstance(message.get("text"), str) else ""
     payload = string(mapping(message.get("quick_reply")).get("payload"), 1000)
     if payload and payload.startswith(OPTION_PAYLOAD):  # the answer is the option we sent, whatever the title
         text = payload.removeprefix(OPTION_PAYLOAD)
@@ -101,10 +105,10 @@ def _message(sender: str, message: dict[str, Any]) -> Item:
 def _attachments(message: dict[str, Any]) -> tuple[NewAttachment, ...]:
     found: list[NewAttachment] = []
     for attachment in _list(message.get("attachments")):
-        kind, payload = attachment.get("type"), mapping(attachment.get("payload"))
+        kind, payload = string(attachment.get("type"), 40), mapping(attachment.get("payload"))
         url = string(payload.get("url"), 4000)
         if kind in _MEDIA and url:
-            found.append(NewAttachment(_MEDIA[str(kind)], source_url=url))
+            found.append(NewAttachment(_MEDIA[kind], source_url=url))
         elif kind == "story_mention":
             found.extend(_story(payload, "mention"))
         elif kind == "location":
