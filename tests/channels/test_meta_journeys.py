@@ -18,6 +18,7 @@ from tests.channels.conversations import conversations, one_conversation
 from tests.channels.fake_provider import Media
 from tests.channels.media_support import PNG
 from tests.channels.meta_support import IGSID, PSID, FakeMetaGraph, create_channel, payload, post_webhook
+from tests.channels.test_whatsapp_admin_page import logged_in_admin
 from tests.engine.support import install, runs, thread, waiting_at
 from tests.factories import Api, eventually, make_token
 
@@ -159,14 +160,18 @@ def test_an_instagram_story_reply_is_the_contacts_text_with_the_story_linked_not
     assert graph.media_requests == []
 
 
-def test_an_instagram_story_mention_opens_a_conversation_with_the_story_linked(admin: Api) -> None:
+def test_an_instagram_story_mention_opens_a_conversation_with_the_story_linked_in_the_inbox(admin: Api) -> None:
     channel = create_channel(admin, "instagram")
 
     post_webhook(admin, channel["id"], payload("instagram_story_mention"))
 
-    [message] = thread(admin, one_conversation(admin))
+    conversation_id = one_conversation(admin)
+    [message] = thread(admin, conversation_id)
     [story] = message["attachments"]
     assert (message["text"], story["file_name"], story["data"]["story"]) == ("", "Instagram story mention", "mention")
+    html = logged_in_admin(admin).get(f"/inbox/conversations/{conversation_id}").text
+    link = '<a class="story" href="https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=2" target="_blank"'
+    assert link in html
 
 
 def test_a_page_webhook_posted_to_an_instagram_channel_is_skipped(admin: Api) -> None:

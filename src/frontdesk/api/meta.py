@@ -10,7 +10,6 @@ one ingest path, in the payload's order.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
@@ -25,10 +24,10 @@ from frontdesk.actions.delivery import record_status, record_status_up_to
 from frontdesk.actions.ingest import InboundMessage, receive_inbound, record_notice
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import PathId
-from frontdesk.api.whatsapp import ChallengeParam, HubParam, TokenParam
+from frontdesk.api.whatsapp import ChallengeParam, HubParam, TokenParam, subscription_challenge
 from frontdesk.channels import meta
 from frontdesk.channels.base import Ignored, InboundItem, Item, Notice, StatusUpdate
-from frontdesk.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from frontdesk.domain.errors import DomainError, NotFound, Unauthorized
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel
 from frontdesk.store.database import Database
@@ -49,10 +48,7 @@ async def meta_verify(
     """Meta's subscription check: `hub.mode=subscribe` with the channel's verify token gets
     `hub.challenge` back as text; anything else 403."""
     channel = await _meta_channel(request, channel_id)
-    expected = channel.credential(meta.VERIFY_TOKEN)
-    if mode != "subscribe" or not expected or not hmac.compare_digest(expected, token or ""):
-        raise Forbidden("bad_verify_token", "hub.verify_token: does not match the channel's verify token")
-    return challenge or ""
+    return subscription_challenge(channel.credential(meta.VERIFY_TOKEN), mode, token, challenge)
 
 
 @post("/webhooks/meta/{channel_id:int}", opt=PUBLIC, tags=["channels"], status_code=200)
