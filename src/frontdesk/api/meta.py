@@ -33,11 +33,13 @@ from frontdesk.domain.records import Channel
 from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
-PUBLIC = {"auth": "public"}
+# `refuses` lists a public route's own refusals for the OpenAPI document (as main's WhatsApp routes do).
+PUBLIC = {"auth": "public", "refuses": (401,)}  # no token: the app secret's signature, else 401
+VERIFY = {"auth": "public", "refuses": (403,)}  # Meta's subscription check: a wrong verify token is 403
 _META = {ChannelType.MESSENGER: meta.MESSENGER_ADAPTER, ChannelType.INSTAGRAM: meta.INSTAGRAM_ADAPTER}
 
 
-@get("/webhooks/meta/{channel_id:int}", opt=PUBLIC, tags=["channels"], media_type=MediaType.TEXT)
+@get("/webhooks/meta/{channel_id:int}", opt=VERIFY, tags=["channels"], media_type=MediaType.TEXT)
 async def meta_verify(
     request: Request[Any, Any, Any],
     channel_id: PathId,

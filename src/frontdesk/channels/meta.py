@@ -41,7 +41,7 @@ from frontdesk.settings import Settings
 
 ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN = "access_token", "app_secret", "verify_token"
 PAGE_ID = "page_id"
-WINDOW, HUMAN_AGENT_WINDOW = dt.timedelta(hours=24), dt.timedelta(days=7)
+HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
 _PAGE_ID = re.compile(r"[0-9]{1,32}")
 
 
@@ -79,7 +79,7 @@ class MetaChannel:
         self.capabilities = Capabilities(
             max_quick_replies=meta_outbound.MAX_QUICK_REPLIES,
             media=platform.media,
-            reply_window=WINDOW,
+            reply_window=meta_outbound.WINDOW,
             outside_window=(
                 f"outside {platform.name}'s 24-hour window: the contact last wrote over 24 hours ago "
                 "(only an agent's own reply may still go, for 7 days, with the HUMAN_AGENT tag)"
