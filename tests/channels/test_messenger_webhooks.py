@@ -317,10 +317,11 @@ def agent(client: TestClient, admin: Api) -> Api:
     return Api(client, make_token(admin.db, "admin", agent_id))
 
 
+@pytest.mark.parametrize(("channel_type", "first"), [("messenger", "text"), ("instagram", "instagram_text")])
 def test_an_agents_reply_after_24_hours_goes_with_the_human_agent_tag(
-    admin: Api, agent: Api, channel: dict[str, Any], graph: FakeMetaGraph
+    admin: Api, agent: Api, graph: FakeMetaGraph, channel_type: str, first: str
 ) -> None:
-    post_webhook(admin, channel["id"], payload("text"))
+    post_webhook(admin, create_channel(admin, channel_type)["id"], payload(first))
     conversation_id = one_conversation(admin)
     age_inbound_messages(admin, 6 * 24)
 
