@@ -28,6 +28,7 @@ from frontdesk.api.channels import ChannelController
 from frontdesk.api.contacts import ContactController, ContactFieldController
 from frontdesk.api.conversations import ConversationController
 from frontdesk.api.deps import database, principal
+from frontdesk.api.meta import meta_verify, meta_webhook
 from frontdesk.api.people import AgentController, TeamController
 from frontdesk.api.requests import FrontdeskRequest
 from frontdesk.api.secrets import SecretController
@@ -76,6 +77,8 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             whatsapp_webhook,
             telegram_webhook,
             twilio_webhook,
+            meta_verify,
+            meta_webhook,
             widget_demo,
             WorkflowPages,
             RunPages,

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
         "https://graph.facebook.com", description="WhatsApp Cloud API: the Graph API's base URL (a fake in tests)"
     )
     whatsapp_api_version: str = Field("v21.0", description="WhatsApp Cloud API: the Graph API version sent to")
+    meta_graph_base_url: str = Field(
+        "https://graph.facebook.com", description="Messenger and Instagram: the Graph API's base URL (a fake in tests)"
+    )
+    meta_api_version: str = Field("v21.0", description="Messenger and Instagram: the Graph API version sent to")
     telegram_base_url: str = Field(
         "https://api.telegram.org", description="Telegram Bot API: its base URL (a fake in tests)"
     )

@@ -84,6 +84,9 @@ LEAST_ROLE: dict[Operation, str] = {
     ("POST", "/webhooks/telegram/{channel_id}"): PUBLIC,
     # Twilio's webhook: the auth token's X-Twilio-Signature is the credential
     ("POST", "/webhooks/twilio/{channel_id}"): PUBLIC,
+    # Messenger's and Instagram's webhooks: as WhatsApp's, the verify token and app-secret signature
+    ("GET", "/webhooks/meta/{channel_id}"): PUBLIC,
+    ("POST", "/webhooks/meta/{channel_id}"): PUBLIC,
     # the event log and API tokens
     ("GET", "/api/v1/events"): "manager",
     ("GET", "/api/v1/tokens"): "admin",
@@ -129,9 +132,11 @@ NAMES_NO_REAL_OBJECT = {
 NAMES_NO_REAL_OBJECT |= {("POST", "/api/v1/conversations/{conversation_id}/reopen")}
 # The shared conversation is on an API channel, which sends no templates (409) once past the guard.
 NAMES_NO_REAL_OBJECT |= {("POST", "/api/v1/conversations/{conversation_id}/template")}
-# The shared channel is an API channel: WhatsApp's, Telegram's and Twilio's webhooks answer 404 for it.
+# The shared channel is an API channel: the providers' webhooks (WhatsApp, Telegram, Twilio, Meta) answer 404 for it.
 NAMES_NO_REAL_OBJECT |= {
-    op for op in LEAST_ROLE if op[1].startswith(("/webhooks/whatsapp/", "/webhooks/telegram/", "/webhooks/twilio/"))
+    op
+    for op in LEAST_ROLE
+    if op[1].startswith(("/webhooks/whatsapp/", "/webhooks/telegram/", "/webhooks/twilio/", "/webhooks/meta/"))
 }
 
 

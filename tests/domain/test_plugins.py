@@ -44,4 +44,13 @@ def test_every_builtin_plugin_is_registered_under_its_own_name() -> None:
     assert {"ask_question", "assign", "branch", "send_message", "send_template", "wait"} <= set(STEP_TYPES.names())
     assert STRATEGIES.names() == ["round_robin", "least_open", "longest_idle", "random"]
     assert all(ADAPTERS[name].type == name for name in ADAPTERS.names())
-    assert ADAPTERS.names() == ["api", "webchat", "whatsapp", "telegram", "email", "twilio"]
+    assert ADAPTERS.names() == [
+        "api",
+        "webchat",
+        "whatsapp",
+        "telegram",
+        "email",
+        "twilio",
+        "messenger",
+        "instagram",
+    ]

@@ -19,7 +19,7 @@ from frontdesk.domain.attachments import NewAttachment, check_attachments
 from frontdesk.domain.conversations import check_closing_note, check_message_text, check_open
 from frontdesk.domain.errors import Conflict, InvalidInput, NotFound
 from frontdesk.domain.events import MessageSentPayload, TemplatePayload
-from frontdesk.domain.model import Actor, ConversationStatus, DeliveryStatus, Source
+from frontdesk.domain.model import Actor, AuthorKind, ConversationStatus, DeliveryStatus, Source
 from frontdesk.domain.records import Conversation
 from frontdesk.store import rows
 from frontdesk.store.database import wake
@@ -109,7 +109,7 @@ def send_message(
     found = conversation(conn, conversation_id)
     check_open(conversation_id, found.status, "reply to")
     at = now()
-    check_reply_window(conn, found.contact_id, found.channel_id, at)
+    check_reply_window(conn, found.contact_id, found.channel_id, at, actor.kind)
     check_opt_out(conn, found.contact_id, found.channel_id)
     return queue_outbound(conn, found, actor, text, at, quick_replies=quick_replies or None, attachments=attachments)
 
@@ -178,9 +178,12 @@ def _delivery_status(conn: Connection, channel_id: int | None) -> DeliveryStatus
     return DeliveryStatus.PENDING if ADAPTERS[type_].pushes(config) else DeliveryStatus.STORED
 
 
-def check_reply_window(conn: Connection, contact_id: int, channel_id: int | None, at: dt.datetime) -> None:
+def check_reply_window(
+    conn: Connection, contact_id: int, channel_id: int | None, at: dt.datetime, author: AuthorKind
+) -> None:
     """A channel with a reply window (WhatsApp's 24 hours) refuses a free-form message to a
-    contact who has not written within it, before anything is stored or sent."""
+    contact who has not written within it, before anything is stored or sent; an agent's own reply
+    gets the channel's longer `agent_reply_window` when it has one (Messenger's HUMAN_AGENT tag)."""
     found = outbound_settings(conn, channel_id)
     if found is None or channel_id is None:
         return
@@ -188,8 +191,13 @@ def check_reply_window(conn: Connection, contact_id: int, channel_id: int | None
     if capabilities.reply_window is None:
         return
     last = message_rows.last_inbound_at(conn, contact_id, channel_id)
-    if last is None or at - last > capabilities.reply_window:
+    if last is not None and at - last <= capabilities.reply_window:
+        return
+    longer = capabilities.agent_reply_window
+    if longer is None or author is not AuthorKind.AGENT:
         raise Conflict("outside_reply_window", capabilities.outside_window)
+    if last is None or at - last > longer:
+        raise Conflict("outside_reply_window", capabilities.outside_agent_window)
 
 
 OPTED_OUT = "the contact opted out of messages from this number (they sent STOP): they must send START first"

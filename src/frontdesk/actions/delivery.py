@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection
 from sqlalchemy import Connection
 
 from frontdesk.actions.events import emit
-from frontdesk.channels.base import SendResult, StatusUpdate, Verdict
+from frontdesk.channels.base import SendResult, StatusUpdate, StatusUpTo, Verdict
 from frontdesk.domain import events as ev
 from frontdesk.domain.model import DeliveryStatus
 from frontdesk.domain.records import Channel, Outbound
@@ -91,6 +91,12 @@ def record_status(conn: Connection, channel_id: int, update: StatusUpdate) -> bo
         conversation_id=found.conversation_id,
     )
     return True
+
+
+def record_status_up_to(conn: Connection, channel_id: int, receipt: StatusUpTo) -> int:
+    """Apply a receipt by time (Messenger's watermark) to every message it covers; how many moved."""
+    covered = delivery.sent_up_to(conn, channel_id, receipt.external_id, receipt.until)
+    return sum(record_status(conn, channel_id, StatusUpdate(mid, receipt.status)) for mid in covered)
 
 
 def _moves_forward(current: DeliveryStatus, reported: DeliveryStatus) -> bool:

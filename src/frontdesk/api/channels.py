@@ -56,8 +56,11 @@ class ChannelController(Controller):
         `bot_token` and `webhook_secret`; an email channel its `inbound_address`, `from_address`,
         `smtp_host`, `smtp_port`, `smtp_security`, `smtp_username` and write-only `smtp_password`;
         a twilio channel its `account_sid`, a `from_number` or `messaging_service_sid`, and its
-        write-only `auth_token` (credentials are sealed at rest, never returned)."""
-        keys = {"callback_url", "allowed_origins", "phone_number_id", "templates", *EMAIL_SETTINGS, *TWILIO_SETTINGS}
+        write-only `auth_token`; a messenger or instagram channel its `page_id` and write-only
+        `access_token` (the page's), `app_secret` and `verify_token` (credentials are sealed at
+        rest, never returned)."""
+        keys = {"callback_url", "allowed_origins", "phone_number_id", "page_id", "templates"}
+        keys |= {*EMAIL_SETTINGS, *TWILIO_SETTINGS}
         settings = data.model_dump(include=keys, exclude_none=True)
         credentials = data.model_dump(include=set(CREDENTIALS), exclude_none=True)
         channel_id, secret = await db.write(lambda c: create_channel(c, data.type, data.name, settings, credentials))
@@ -71,7 +74,7 @@ class ChannelController(Controller):
         """Rename a channel, change its `callback_url` (api; null removes it), its
         `allowed_origins` (webchat), its `phone_number_id`, `templates` or write-only credentials
         (whatsapp, telegram), its `account_sid`, `from_number`, `messaging_service_sid` or
-        `auth_token` (twilio).
+        `auth_token` (twilio), its `page_id` or credentials (messenger, instagram).
         Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
@@ -88,7 +91,8 @@ class ChannelController(Controller):
     @post("/{channel_id:int}/check", opt={"role": Role.MANAGER}, status_code=200)
     async def check(self, state: State, channel_id: PathId) -> ChannelCheck:
         """Ask the channel's provider whose its credentials are: WhatsApp's phone number and verified
-        name (Graph API), Telegram's bot (`getMe`), Twilio's account (`GET /Accounts/{sid}.json`).
+        name (Graph API), Telegram's bot (`getMe`), Twilio's account (`GET /Accounts/{sid}.json`),
+        Messenger's and Instagram's page (`GET /me`).
         Answers 200 whatever the provider says: `outcome` `ok` with its `identity`, `failed` with the
         reason in `detail` (unreachable, credentials refused), or `nothing_to_check` for API and
         web-chat channels. Changes nothing."""

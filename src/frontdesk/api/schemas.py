@@ -91,6 +91,7 @@ SmtpSecurity = Literal["none", "starttls", "tls"]
 Port = Annotated[int, Field(ge=1, le=65535), BeforeValidator(_integer)]
 EMAIL_SETTINGS = ("inbound_address", "from_address", "smtp_host", "smtp_port", "smtp_security", "smtp_username")
 PhoneNumberId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
+PageId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
 TemplateName = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")]
 TWILIO_SETTINGS = ("account_sid", "from_number", "messaging_service_sid")
 AccountSid = Annotated[str, Field(pattern=r"^AC[0-9a-fA-F]{32}$")]
@@ -139,6 +140,9 @@ class _ChannelSettings(Body):
     from_number: PhoneNumber | None = None
     messaging_service_sid: ServiceSid | None = None
     auth_token: Credential | None = None
+    # messenger, instagram: the Facebook Page's id (for Instagram, the Page linked to the account);
+    # access_token (the page access token), app_secret and verify_token as whatsapp's
+    page_id: PageId | None = None
 
 
 class ChannelBody(_ChannelSettings):
@@ -150,7 +154,15 @@ class ChannelPatch(_ChannelSettings):
     """Only the keys sent change: name, callback_url (api channels; null removes it), allowed_origins
     (webchat), phone_number_id and the write-only credentials (whatsapp, telegram)."""
 
-    never_null: ClassVar = ("name", "allowed_origins", "phone_number_id", "templates", "account_sid", *CREDENTIALS)
+    never_null: ClassVar = (
+        "name",
+        "allowed_origins",
+        "phone_number_id",
+        "templates",
+        "account_sid",
+        "page_id",
+        *CREDENTIALS,
+    )
 
     name: Name | None = None
 

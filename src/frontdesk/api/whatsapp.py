@@ -48,7 +48,12 @@ async def whatsapp_verify(
     """Meta's subscription check: `hub.mode=subscribe` with the channel's verify token gets
     `hub.challenge` back as text; anything else 403."""
     channel = await _whatsapp_channel(request, channel_id)
-    expected = channel.credential(whatsapp.VERIFY_TOKEN)
+    return subscription_challenge(channel.credential(whatsapp.VERIFY_TOKEN), mode, token, challenge)
+
+
+def subscription_challenge(expected: str, mode: str | None, token: str | None, challenge: str | None) -> str:
+    """What Meta's subscription check gets back (WhatsApp, Messenger, Instagram): its challenge when
+    the mode is `subscribe` and the token the channel's verify token; anything else is 403."""
     if mode != "subscribe" or not expected or not hmac.compare_digest(expected, token or ""):
         raise Forbidden("bad_verify_token", "hub.verify_token: does not match the channel's verify token")
     return challenge or ""

@@ -5,7 +5,7 @@ delivery look them up here by a channel row's `type`. Adding a provider is its m
 below, its test and its section in docs/channels.md.
 """
 
-from frontdesk.channels import api, email, telegram, twilio, webchat, whatsapp
+from frontdesk.channels import api, email, meta, telegram, twilio, webchat, whatsapp
 from frontdesk.channels.base import ChannelAdapter
 from frontdesk.domain.plugins import Registry
 
@@ -16,6 +16,8 @@ BUILTIN: tuple[ChannelAdapter, ...] = (
     telegram.ADAPTER,
     email.ADAPTER,
     twilio.ADAPTER,
+    meta.MESSENGER_ADAPTER,
+    meta.INSTAGRAM_ADAPTER,
 )
 ADAPTERS: Registry[ChannelAdapter] = Registry("channel type", ((adapter.type, adapter) for adapter in BUILTIN))
 

@@ -48,6 +48,16 @@ class StatusUpdate:
 
 
 @dataclass(frozen=True)
+class StatusUpTo:
+    """A provider's news about every outbound message to a contact up to a time (Messenger's
+    delivery and read `watermark`), when it names no message."""
+
+    external_id: str
+    status: DeliveryStatus  # delivered or read
+    until: dt.datetime
+
+
+@dataclass(frozen=True)
 class Ignored:
     """Something the payload holds that this channel does not take (yet): logged, never fatal."""
 
@@ -104,6 +114,10 @@ class Capabilities:
     # (WhatsApp's customer-service window); None: no window. `outside_window` says so plainly.
     reply_window: dt.timedelta | None = None
     outside_window: str = ""
+    # An agent's own reply is still taken this long after the contact's last message (Messenger's
+    # HUMAN_AGENT tag: 7 days), past `reply_window`; `outside_agent_window` says why not beyond it.
+    agent_reply_window: dt.timedelta | None = None
+    outside_agent_window: str = ""
     # Sends pre-approved template messages (domain.message_templates), the ones its config lists:
     # they are what a reply window still lets through.
     templates: bool = False

@@ -1,6 +1,7 @@
-"""HMAC-SHA256 signatures over "<timestamp>.<body>", used both ways on API channels.
+"""HMAC-SHA256 signatures: ours over "<timestamp>.<body>", used both ways on API channels, and
+Meta's over the raw body (`X-Hub-Signature-256`), which WhatsApp, Messenger and Instagram share.
 
-Headers: `X-Frontdesk-Timestamp` (Unix seconds) and `X-Frontdesk-Signature: sha256=<hex>`.
+Our headers: `X-Frontdesk-Timestamp` (Unix seconds) and `X-Frontdesk-Signature: sha256=<hex>`.
 The timestamp bounds replays; the receiver compares in constant time.
 """
 
@@ -10,8 +11,10 @@ import hashlib
 import hmac
 import re
 import time
+from collections.abc import Sequence
 
 TIMESTAMP_HEADER = "x-frontdesk-timestamp"
+HUB_SIGNATURE_HEADER = "x-hub-signature-256"
 SIGNATURE_HEADER = "x-frontdesk-signature"
 TOLERANCE_SECONDS = 300
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() also takes "²"
@@ -39,3 +42,18 @@ def verify(secret: str, timestamp: str | None, given: str | None, body: bytes, n
     if not hmac.compare_digest(signature(secret, timestamp, body), given):
         return "signature does not match the body"
     return None
+
+
+def verify_hub(secrets: Sequence[str], given: str, body: bytes) -> str | None:
+    """Meta's `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>`,
+    checked against each of `secrets` (the app secret); None when one matches, else why not."""
+    if not given.startswith("sha256="):
+        return f"missing or malformed {HUB_SIGNATURE_HEADER} header"
+    usable = [secret for secret in secrets if secret]
+    if not usable:
+        return "the channel has no app secret"
+    for secret in usable:
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected, given):
+            return None
+    return "signature does not match the body"

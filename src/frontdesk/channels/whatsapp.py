@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import hmac
 import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -24,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from frontdesk.channels import outbound_media, whatsapp_inbound, whatsapp_media
+from frontdesk.channels import outbound_media, signing, whatsapp_inbound, whatsapp_media
 from frontdesk.channels.base import (
     Capabilities,
     CheckOutcome,
@@ -43,7 +42,7 @@ from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
 
-SIGNATURE_HEADER = "x-hub-signature-256"
+SIGNATURE_HEADER = signing.HUB_SIGNATURE_HEADER
 ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN = "access_token", "app_secret", "verify_token"
 MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20  # Meta's limits on interactive reply buttons
 MAX_ROWS, MAX_ROW_TITLE = 10, 24  # and on a list message's rows
@@ -83,18 +82,8 @@ class WhatsAppChannel:
         return {**checked, "phone_number_id": value}
 
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
-        """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>`."""
-        given = headers.get(SIGNATURE_HEADER, "")
-        if not given.startswith("sha256="):
-            return f"missing or malformed {SIGNATURE_HEADER} header"
-        usable = [secret for secret in secrets if secret]
-        if not usable:
-            return "the channel has no app secret"
-        for secret in usable:
-            expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-            if hmac.compare_digest(expected, given):
-                return None
-        return "signature does not match the body"
+        """`X-Hub-Signature-256`, Meta's signature of the raw body with the app secret."""
+        return signing.verify_hub(secrets, headers.get(SIGNATURE_HEADER, ""), body)
 
     def parse(self, payload: Any) -> Sequence[Item]:
         """Every message and status of every change, in the payload's order."""

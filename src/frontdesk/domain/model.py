@@ -122,6 +122,8 @@ class ChannelType(StrEnum):
     TELEGRAM = "telegram"
     EMAIL = "email"
     TWILIO = "twilio"
+    MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
 
 
 class FieldType(StrEnum):

@@ -175,6 +175,8 @@ class Outbound(Record, frozen=True, kw_only=True):
     attachments: list[Attachment] = msgspec.field(default_factory=list)  # what it carries, in order
     subject: str | None = None  # its conversation's subject (e-mail)
     references: list[str] = msgspec.field(default_factory=list)  # the thread's message ids, oldest first (e-mail)
+    # when the contact last wrote on the channel, for channels whose sends depend on it (Messenger's tag)
+    last_inbound_at: dt.datetime | None = None
 
 
 class Event(Record, frozen=True, kw_only=True):

@@ -12,7 +12,7 @@ from frontdesk.api.attachments import with_attachments
 from frontdesk.clock import now
 from frontdesk.domain.attachments import shows_inline
 from frontdesk.domain.errors import Conflict, NotFound
-from frontdesk.domain.model import AttachmentKind, ChannelType
+from frontdesk.domain.model import AttachmentKind, AuthorKind, ChannelType
 from frontdesk.domain.records import Attachment
 from frontdesk.domain.sms import GSM_BASIC, GSM_EXTENSION, sms_cost
 from frontdesk.store.sql import agents, attachments, inbox, teams
@@ -109,7 +109,7 @@ def reply_options(conn: Connection, conversation: dict[str, Any]) -> dict[str, A
         templates = []
     sms = sms_options(conn, conversation)
     try:
-        check_reply_window(conn, conversation["contact_id"], conversation["channel_id"], now())
+        check_reply_window(conn, conversation["contact_id"], conversation["channel_id"], now(), AuthorKind.AGENT)
     except Conflict as refusal:
         return {"templates": templates, "outside_window": refusal.message, "sms": sms}
     return {"templates": templates, "outside_window": None, "sms": sms}

@@ -10,11 +10,13 @@ import datetime as dt
 from collections.abc import Collection
 from typing import Any, NamedTuple
 
+import msgspec
 from sqlalchemy import Connection, and_, func, select, update
 
 from frontdesk.domain.model import AuthorKind, ChannelType, DeliveryStatus, Direction
 from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.store.sql import attachments
+from frontdesk.store.sql import messages as message_rows
 from frontdesk.store.tables import PENDING, channels, contact_identities, conversations, messages
 
 _DUE = select(
@@ -58,11 +60,19 @@ def due(conn: Connection, at: dt.datetime, skip: Collection[int], limit: int) ->
     found = list(conn.execute(query).mappings())
     carried = attachments.of_messages(conn, [row["id"] for row in found])  # one query for the whole batch
     threads = {row["id"]: _thread(conn, row) for row in found if row["channel__type"] in _THREADED}
-    return [_due(row, carried.get(row["id"], []), threads.get(row["id"])) for row in found]
+    due = [_due(row, carried.get(row["id"], []), threads.get(row["id"])) for row in found]
+    return [(_with_last_inbound(conn, m), c) if c.type in _WINDOWED else (m, c) for m, c in due]
 
 
 # Channels whose messages name their thread (e-mail: a subject, In-Reply-To and References).
 _THREADED = frozenset({ChannelType.EMAIL})
+# Channels whose send says how long ago the contact wrote (Messenger's and Instagram's HUMAN_AGENT tag).
+_WINDOWED = frozenset({ChannelType.MESSENGER, ChannelType.INSTAGRAM})
+
+
+def _with_last_inbound(conn: Connection, message: Outbound) -> Outbound:
+    last = message_rows.last_inbound_at(conn, message.contact_id, message.channel_id)
+    return msgspec.structs.replace(message, last_inbound_at=last)
 
 
 def _thread(conn: Connection, row: Any) -> tuple[str | None, list[str]]:
@@ -179,3 +189,29 @@ def _settle(conn: Connection, message_id: int, status: DeliveryStatus, error: st
 
 def _pending(message_id: int) -> Any:
     return and_(messages.c.id == message_id, messages.c.delivery_status == DeliveryStatus.PENDING)
+
+
+def sent_up_to(conn: Connection, channel_id: int, external_id: str, until: dt.datetime) -> list[str]:
+    """The provider ids of the messages sent (not yet read) to the contact known by `external_id`
+    on the channel up to `until`, oldest first: what a receipt by watermark covers."""
+    query = (
+        select(messages.c.provider_message_id)
+        .join(conversations, conversations.c.id == messages.c.conversation_id)
+        .join(
+            contact_identities,
+            and_(
+                contact_identities.c.contact_id == conversations.c.contact_id,
+                contact_identities.c.channel_id == messages.c.channel_id,
+            ),
+        )
+        .where(
+            messages.c.channel_id == channel_id,
+            contact_identities.c.external_id == external_id,
+            messages.c.direction == Direction.OUTBOUND,
+            messages.c.delivery_status.in_((DeliveryStatus.SENT, DeliveryStatus.DELIVERED)),
+            messages.c.provider_message_id.is_not(None),
+            messages.c.created_at <= until,
+        )
+        .order_by(messages.c.id)
+    )
+    return [str(found) for found in conn.execute(query).scalars()]

@@ -1,11 +1,11 @@
 """Admin pages: channels — managers see them; admins rename them and change a web chat's
 allowed origins, an API channel's callback, a WhatsApp channel's phone number id and templates, a
-Twilio channel's account and sender, or the write-only credentials of WhatsApp, Telegram and
-Twilio, through `update_channel`, as PATCH /api/v1/channels/{id}, and rotate a channel's secret as
-POST /api/v1/channels/{id}/secret/rotate does. A WhatsApp, Telegram or Twilio channel's page checks
-its credentials with the provider, and registers Telegram's webhook at the public URL
-(FRONTDESK_PUBLIC_URL, else the page's own). An e-mail channel's page sets its inbound address and
-SMTP server (a write-only password) and shows where the SMTP receiver listens."""
+Twilio channel's account and sender, a Messenger or Instagram channel's page id, or the write-only
+credentials of the provider channels, through `update_channel`, as PATCH /api/v1/channels/{id},
+and rotate a channel's secret as POST /api/v1/channels/{id}/secret/rotate does. A provider
+channel's page checks its credentials with the provider, and registers Telegram's webhook at the
+public URL (FRONTDESK_PUBLIC_URL, else the page's own). An e-mail channel's page sets its inbound
+address and SMTP server (a write-only password) and shows where the SMTP receiver listens."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from frontdesk.api.auth import Principal
 from frontdesk.api.channels import check_channel, rotate_channel_secret
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import CREDENTIALS, EMAIL_SETTINGS, TWILIO_SETTINGS, ChannelPatch, PathId
-from frontdesk.channels import telegram
+from frontdesk.channels import meta, telegram
 from frontdesk.domain.errors import DomainError, NotFound
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel
@@ -126,6 +126,9 @@ def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, 
         typed = {"smtp_password": form["smtp_password"]} if form.get("smtp_password") else {}
         settings = {key: form.get(key) for key in EMAIL_SETTINGS if form.get(key)}
         return {"name": form.get("name", ""), "smtp_username": None, **settings, **typed}
+    if channel["type"] in (ChannelType.MESSENGER, ChannelType.INSTAGRAM):
+        typed = {key: form.get(key) for key in meta.MetaChannel.credential_names if form.get(key)}
+        return {"name": form.get("name", ""), "page_id": form.get("page_id", ""), **typed}
     if channel["type"] == ChannelType.TWILIO:  # a blank sender is removed (null); a blank token kept
         senders = {key: form.get(key) or None for key in ("from_number", "messaging_service_sid")}
         typed = {"auth_token": form.get("auth_token")} if form.get("auth_token") else {}
@@ -148,6 +151,7 @@ def _values_of(channel: dict[str, Any]) -> dict[str, Any]:
         "callback_url": config.get("callback_url") or "",
         "allowed_origins": "\n".join(config.get("allowed_origins") or []),
         "phone_number_id": config.get("phone_number_id") or "",
+        "page_id": config.get("page_id") or "",
         "templates": "\n".join(f"{t['name']} {t['language']} {t['parameters']}" for t in templates),
         **{key: config.get(key) or "" for key in (*EMAIL_SETTINGS, *TWILIO_SETTINGS)},
     }
@@ -160,6 +164,7 @@ def _values(form: FormMultiDict) -> dict[str, Any]:
         "callback_url",
         "allowed_origins",
         "phone_number_id",
+        "page_id",
         "templates",
         *EMAIL_SETTINGS,
         *TWILIO_SETTINGS,

@@ -1,0 +1,118 @@
+"""Messenger and Instagram webhooks: Meta's subscription check (GET) and its deliveries (POST),
+at one URL per channel, `/webhooks/meta/{id}`, for a channel of either type.
+
+Public routes authenticated by the channel's own credentials, as WhatsApp's: the verify token for
+the GET, the app secret's signature of the raw body (`X-Hub-Signature-256`) for the POST. Past the
+signature nothing in a payload makes the answer an error (Meta retries errors, then disables the
+webhook): an item Frontdesk cannot take is skipped and logged, and each message goes through the
+one ingest path, in the payload's order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from litestar import MediaType, Request, Response, get, post
+from sqlalchemy import Connection
+
+from frontdesk.actions.delivery import record_status, record_status_up_to
+from frontdesk.actions.ingest import InboundMessage, receive_inbound, record_notice
+from frontdesk.api.deps import Db
+from frontdesk.api.schemas import PathId
+from frontdesk.api.whatsapp import ChallengeParam, HubParam, TokenParam, subscription_challenge
+from frontdesk.channels import meta
+from frontdesk.channels.base import Ignored, InboundItem, Item, Notice, StatusUpdate
+from frontdesk.domain.errors import DomainError, NotFound, Unauthorized
+from frontdesk.domain.model import ChannelType
+from frontdesk.domain.records import Channel
+from frontdesk.store.database import Database
+
+log = logging.getLogger(__name__)
+# `refuses` lists a public route's own refusals for the OpenAPI document (as main's WhatsApp routes do).
+PUBLIC = {"auth": "public", "refuses": (401,)}  # no token: the app secret's signature, else 401
+VERIFY = {"auth": "public", "refuses": (403,)}  # Meta's subscription check: a wrong verify token is 403
+_META = {ChannelType.MESSENGER: meta.MESSENGER_ADAPTER, ChannelType.INSTAGRAM: meta.INSTAGRAM_ADAPTER}
+
+
+@get("/webhooks/meta/{channel_id:int}", opt=VERIFY, tags=["channels"], media_type=MediaType.TEXT)
+async def meta_verify(
+    request: Request[Any, Any, Any],
+    channel_id: PathId,
+    mode: HubParam = None,
+    token: TokenParam = None,
+    challenge: ChallengeParam = None,
+) -> str:
+    """Meta's subscription check: `hub.mode=subscribe` with the channel's verify token gets
+    `hub.challenge` back as text; anything else 403."""
+    channel = await _meta_channel(request, channel_id)
+    return subscription_challenge(channel.credential(meta.VERIFY_TOKEN), mode, token, challenge)
+
+
+@post("/webhooks/meta/{channel_id:int}", opt=PUBLIC, tags=["channels"], status_code=200)
+async def meta_webhook(request: Request[Any, Any, Any], db: Db, channel_id: PathId) -> Response[dict[str, int]]:
+    """A delivery of messages, postbacks, reactions and receipts, signed with the app secret
+    (`X-Hub-Signature-256`). Answers 200 with how many new messages were stored and receipts
+    applied; a retried delivery stores nothing twice (and counts 0)."""
+    channel = await _meta_channel(request, channel_id)
+    adapter = _META[ChannelType(channel.type)]
+    body = await request.body()
+    problem = adapter.verify((channel.credential(meta.APP_SECRET),), request.headers, body, time.time())
+    if problem is not None:
+        raise Unauthorized("bad_signature", problem)
+    payload = _payload(body, channel_id)
+    counts = {"messages": 0, "statuses": 0}
+    for item in adapter.parse(payload):
+        if await _take(db, channel_id, item):
+            counts["messages" if isinstance(item, InboundItem) else "statuses"] += 1
+    for receipt in adapter.receipts_up_to(payload):
+        counts["statuses"] += await db.write(partial(record_status_up_to, channel_id=channel_id, receipt=receipt))
+    return Response(counts, status_code=200)
+
+
+async def _meta_channel(request: Request[Any, Any, Any], channel_id: int) -> Channel:
+    found: Channel | None = await request.app.state.authenticator.provider_channel(channel_id)
+    if found is None or found.type not in _META:
+        raise NotFound("messenger or instagram channel", channel_id)
+    return found
+
+
+def _payload(body: bytes, channel_id: int) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        log.warning("meta webhook skipped: not JSON", extra={"channel_id": channel_id})
+        return None
+
+
+async def _take(db: Database, channel_id: int, item: Item) -> bool:
+    """Store one item; a refused one is logged and skipped so the rest of the delivery lands."""
+    extra = {"channel_id": channel_id, "provider_message_id": item.provider_message_id}
+    if isinstance(item, Ignored):
+        log.info("meta item skipped", extra={**extra, "reason": item.reason})
+        return False
+    try:
+        return bool(await db.write(_write(channel_id, item)))
+    except DomainError as exc:
+        log.warning("meta item skipped", extra={**extra, "reason": exc.message})
+        return False
+
+
+def _write(channel_id: int, item: InboundItem | StatusUpdate | Notice) -> Callable[[Connection], bool]:
+    """What an item writes, and whether it counts: a receipt on our message, a new message (not a
+    retry's), or a note (in the open conversation only: a reaction opens none; never counted)."""
+    if isinstance(item, StatusUpdate):
+        return lambda c: record_status(c, channel_id, item)
+    if isinstance(item, Notice):
+        notice = item
+
+        def note(conn: Connection) -> bool:
+            record_notice(conn, channel_id, notice)
+            return False
+
+        return note
+    return lambda c: not receive_inbound(c, InboundMessage.of(channel_id, item)).duplicate
