@@ -183,6 +183,13 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     auth.seen(principal)
 
 
+# A provider's webhook: no token, the provider's signature checked by the route (else 401); and
+# Meta's subscription check, answered only for the right verify token (else 403). `refuses` lists a
+# public route's own refusals for the OpenAPI document (api.openapi).
+SIGNED_WEBHOOK = {"auth": "public", "refuses": (401,)}
+SUBSCRIPTION_CHECK = {"auth": "public", "refuses": (403,)}
+
+
 def _check_metrics_token(expected: str | None, authorization: str | None) -> None:
     """The scraper's bearer token against FRONTDESK_METRICS_TOKEN; none can match while it is unset."""
     if not expected:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from frontdesk.actions.delivery import record_status, record_status_up_to
 from frontdesk.actions.ingest import InboundMessage, receive_inbound, record_notice
+from frontdesk.api.auth import SIGNED_WEBHOOK, SUBSCRIPTION_CHECK
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import PathId
 from frontdesk.api.whatsapp import ChallengeParam, HubParam, TokenParam, subscription_challenge
@@ -33,13 +34,10 @@ from frontdesk.domain.records import Channel
 from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
-# `refuses` lists a public route's own refusals for the OpenAPI document (as main's WhatsApp routes do).
-PUBLIC = {"auth": "public", "refuses": (401,)}  # no token: the app secret's signature, else 401
-VERIFY = {"auth": "public", "refuses": (403,)}  # Meta's subscription check: a wrong verify token is 403
 _META = {ChannelType.MESSENGER: meta.MESSENGER_ADAPTER, ChannelType.INSTAGRAM: meta.INSTAGRAM_ADAPTER}
 
 
-@get("/webhooks/meta/{channel_id:int}", opt=VERIFY, tags=["channels"], media_type=MediaType.TEXT)
+@get("/webhooks/meta/{channel_id:int}", opt=SUBSCRIPTION_CHECK, tags=["channels"], media_type=MediaType.TEXT)
 async def meta_verify(
     request: Request[Any, Any, Any],
     channel_id: PathId,
@@ -53,7 +51,7 @@ async def meta_verify(
     return subscription_challenge(channel.credential(meta.VERIFY_TOKEN), mode, token, challenge)
 
 
-@post("/webhooks/meta/{channel_id:int}", opt=PUBLIC, tags=["channels"], status_code=200)
+@post("/webhooks/meta/{channel_id:int}", opt=SIGNED_WEBHOOK, tags=["channels"], status_code=200)
 async def meta_webhook(request: Request[Any, Any, Any], db: Db, channel_id: PathId) -> Response[dict[str, int]]:
     """A delivery of messages, postbacks, reactions and receipts, signed with the app secret
     (`X-Hub-Signature-256`). Answers 200 with how many new messages were stored and receipts

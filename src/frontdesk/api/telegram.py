@@ -17,6 +17,7 @@ from typing import Any
 from litestar import Request, Response, post
 
 from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
+from frontdesk.api.auth import SIGNED_WEBHOOK
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import PathId
 from frontdesk.channels import telegram
@@ -27,10 +28,9 @@ from frontdesk.domain.records import Channel
 from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
-PUBLIC = {"auth": "public", "refuses": (401,)}  # no token: the provider's signature, else 401
 
 
-@post("/webhooks/telegram/{channel_id:int}", opt=PUBLIC, tags=["channels"], status_code=200)
+@post("/webhooks/telegram/{channel_id:int}", opt=SIGNED_WEBHOOK, tags=["channels"], status_code=200)
 async def telegram_webhook(request: Request[Any, Any, Any], db: Db, channel_id: PathId) -> Response[dict[str, Any]]:
     """An update (`message` or `callback_query`) with the channel's secret token in
     `X-Telegram-Bot-Api-Secret-Token`. Answers 200 with how many new messages were stored (a

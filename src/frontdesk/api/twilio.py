@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from frontdesk.actions.delivery import record_status
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
 from frontdesk.actions.opt_outs import record_opt_out
+from frontdesk.api.auth import SIGNED_WEBHOOK
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import PathId
 from frontdesk.channels import twilio, twilio_inbound
@@ -30,12 +31,13 @@ from frontdesk.domain.records import Channel
 from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
-PUBLIC = {"auth": "public", "refuses": (401,)}  # no token: the provider's signature, else 401
 Write = Callable[[Connection], object]
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-@post("/webhooks/twilio/{channel_id:int}", opt=PUBLIC, tags=["channels"], status_code=200, media_type="text/xml")
+@post(
+    "/webhooks/twilio/{channel_id:int}", opt=SIGNED_WEBHOOK, tags=["channels"], status_code=200, media_type="text/xml"
+)
 async def twilio_webhook(request: Request[Any, Any, Any], db: Db, channel_id: PathId) -> Response[str]:
     """An incoming message (`MessageSid`, `From`, `Body`, `NumMedia`, `MediaUrl0`…) or a status
     callback (`MessageStatus`, `ErrorCode`), form-encoded and signed with the auth token

@@ -20,6 +20,7 @@ from litestar.params import QueryParameter
 
 from frontdesk.actions.delivery import record_status
 from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound, record_notice
+from frontdesk.api.auth import SIGNED_WEBHOOK, SUBSCRIPTION_CHECK
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import PathId
 from frontdesk.channels import whatsapp
@@ -30,14 +31,12 @@ from frontdesk.domain.records import Channel
 from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
-PUBLIC = {"auth": "public", "refuses": (401,)}  # no token: the provider's signature, else 401
-VERIFY = {"auth": "public", "refuses": (403,)}  # Meta's subscription check: a wrong verify token is 403
 HubParam = Annotated[str | None, QueryParameter(name="hub.mode", required=False)]
 TokenParam = Annotated[str | None, QueryParameter(name="hub.verify_token", required=False)]
 ChallengeParam = Annotated[str | None, QueryParameter(name="hub.challenge", required=False, max_length=200)]
 
 
-@get("/webhooks/whatsapp/{channel_id:int}", opt=VERIFY, tags=["channels"], media_type=MediaType.TEXT)
+@get("/webhooks/whatsapp/{channel_id:int}", opt=SUBSCRIPTION_CHECK, tags=["channels"], media_type=MediaType.TEXT)
 async def whatsapp_verify(
     request: Request[Any, Any, Any],
     channel_id: PathId,
@@ -59,7 +58,7 @@ def subscription_challenge(expected: str, mode: str | None, token: str | None, c
     return challenge or ""
 
 
-@post("/webhooks/whatsapp/{channel_id:int}", opt=PUBLIC, tags=["channels"], status_code=200)
+@post("/webhooks/whatsapp/{channel_id:int}", opt=SIGNED_WEBHOOK, tags=["channels"], status_code=200)
 async def whatsapp_webhook(request: Request[Any, Any, Any], db: Db, channel_id: PathId) -> Response[dict[str, int]]:
     """A delivery of messages and statuses, signed with the app secret (`X-Hub-Signature-256`).
     Answers 200 with how many new messages were stored and statuses applied; a retried delivery
