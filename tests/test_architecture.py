@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"channels"},
     {"actions"},
     {"assignment"},
-    {"engine", "delivery", "media_fetcher", "smtp_receiver"},
+    {"engine", "delivery", "media_fetcher", "smtp_receiver", "imap_poller"},
     {"worker"},
     {"api", "web"},
     {"application"},

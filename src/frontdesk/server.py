@@ -29,6 +29,7 @@ from frontdesk.channels.webchat_live import VisitorFeed
 from frontdesk.clock import Clock, now
 from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
+from frontdesk.imap_poller import ImapPoller
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
 from frontdesk.smtp_receiver import SmtpReceiver
@@ -67,6 +68,7 @@ class Background:
                 MediaFetcher(db, settings),
                 Engine(db, settings),
                 SmtpReceiver(db, settings),
+                ImapPoller(db, settings),
             ]
         )
 

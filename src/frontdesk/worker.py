@@ -35,6 +35,7 @@ from collections.abc import Callable
 from frontdesk import assignment
 from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
+from frontdesk.imap_poller import ImapPoller
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
 from frontdesk.smtp_receiver import SmtpReceiver
@@ -230,6 +231,8 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     fetcher.start()
     receiver = SmtpReceiver(db, settings)  # e-mail channels' mail, when FRONTDESK_SMTP_PORT is set
     receiver.start()
+    poller = ImapPoller(db, settings)  # the mailboxes of e-mail channels with an IMAP host
+    poller.start()
     gc.freeze()  # as the server does: full collections skip what start-up made
     log.info("worker started", extra={"pid": os.getpid(), "wake_link": sock is not None})
     link.say_ready()
@@ -237,6 +240,7 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
         await stopping.wait()
     finally:
         await receiver.stop()
+        await poller.stop()
         await engine.stop()
         await delivery.stop()
         await fetcher.stop()

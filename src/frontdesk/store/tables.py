@@ -500,3 +500,15 @@ login_failures = Table(
     Column("blocked_until", UTCDateTime(), nullable=True),
     Index("ix_login_failures_last_failure_at", "last_failure_at"),
 )
+
+
+# Where an e-mail channel's IMAP poller stands in its mailbox (frontdesk.imap_poller): the mailbox's
+# UIDVALIDITY and the highest UID read, moved in the transaction that stores that mail.
+mailbox_cursors = Table(
+    "mailbox_cursors",
+    metadata,
+    Column("channel_id", Id, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True),
+    Column("uidvalidity", Id, nullable=False),
+    Column("last_uid", Id, nullable=False),
+    Column("read_at", UTCDateTime(), nullable=False),
+)

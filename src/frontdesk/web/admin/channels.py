@@ -123,9 +123,10 @@ def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, 
         typed = {key: form.get(key) for key in ("bot_token", "webhook_secret") if form.get(key)}
         return {"name": form.get("name", ""), **typed}
     if channel["type"] == ChannelType.EMAIL:
-        typed = {"smtp_password": form["smtp_password"]} if form.get("smtp_password") else {}
+        typed = {key: form[key] for key in ("smtp_password", "imap_password") if form.get(key)}
         settings = {key: form.get(key) for key in EMAIL_SETTINGS if form.get(key)}
-        return {"name": form.get("name", ""), "smtp_username": None, **settings, **typed}
+        blank = {"smtp_username": None, "imap_host": None, "imap_username": None}  # a blank host: no mailbox read
+        return {"name": form.get("name", ""), **blank, **settings, **typed}
     if channel["type"] == ChannelType.TWILIO:  # a blank sender is removed (null); a blank token kept
         senders = {key: form.get(key) or None for key in ("from_number", "messaging_service_sid")}
         typed = {"auth_token": form.get("auth_token")} if form.get("auth_token") else {}
