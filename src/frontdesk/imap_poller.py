@@ -20,7 +20,7 @@ import logging
 from sqlalchemy import Connection
 
 from frontdesk.actions.channels import CHANNELS
-from frontdesk.actions.mail import move_cursor, take_polled_mail
+from frontdesk.actions.mail import CursorMoved, move_cursor, take_polled_mail
 from frontdesk.channels import email_imap, email_inbound
 from frontdesk.channels.email_files import with_files
 from frontdesk.clock import now
@@ -135,10 +135,16 @@ class _Reader:
                 await asyncio.sleep(self.mailbox.poll_seconds)
 
     async def _read_new(self, session: email_imap.Session) -> None:
-        """Every mail after the cursor, oldest first, each stored with the cursor moved past it."""
-        position = await self._position(session)
-        for uid, size in await asyncio.to_thread(session.sizes_after, position.last_uid):
-            position = await self._take(session, position, uid, size)
+        """Every mail after the cursor, oldest first, each stored with the cursor moved past it.
+        Another worker's poller that stored a mail first moved the cursor: read on from there."""
+        while True:
+            try:
+                position = await self._position(session)
+                for uid, size in await asyncio.to_thread(session.sizes_after, position.last_uid):
+                    position = await self._take(session, position, uid, size)
+                return
+            except CursorMoved:
+                log.debug("imap mail stored by another poller", extra=self._where)
 
     async def _position(self, session: email_imap.Session) -> MailboxCursor:
         """The cursor in this mailbox: where it stands; on first use after the newest mail (older
@@ -159,20 +165,25 @@ class _Reader:
 
     async def _take(self, session: email_imap.Session, position: MailboxCursor, uid: int, size: int) -> MailboxCursor:
         moved = MailboxCursor(position.uidvalidity, uid, now())
-        found = {**self._where, "uid": uid}
-        raw = None if size > self.settings.smtp_max_bytes else await asyncio.to_thread(session.content, uid)
-        log.debug("imap mail fetched", extra={**found, "bytes": size})
+        found = {**self._where, "uid": uid, "bytes": size}
+        if size > self.settings.smtp_max_bytes:
+            return await self._pass(position, moved, {**found, "limit": self.settings.smtp_max_bytes})
+        raw = await asyncio.to_thread(session.content, uid)
+        log.debug("imap mail fetched", extra=found)
         mail = None if raw is None else await asyncio.to_thread(_read, raw, found)
-        if mail is None:
-            log.warning("imap mail passed", extra={**found, "bytes": size, "limit": self.settings.smtp_max_bytes})
-            await self.db.write(lambda c: move_cursor(c, self.channel_id, position, moved))
-            return moved
+        if mail is None:  # expunged meanwhile, or unreadable
+            return await self._pass(position, moved, found)
         item = await with_files(self.media, mail)
         try:
             await self.db.write(lambda c: take_polled_mail(c, self.channel_id, item, position, moved))
-        except DomainError as exc:  # ingest refuses it: it always will, so it is passed
-            log.warning("imap mail refused", extra={**found, "reason": exc.message})
-            await self.db.write(lambda c: move_cursor(c, self.channel_id, position, moved))
+        except DomainError as exc:  # ingest refuses it: it always will
+            return await self._pass(position, moved, {**found, "reason": exc.message})
+        return moved
+
+    async def _pass(self, position: MailboxCursor, moved: MailboxCursor, found: dict[str, object]) -> MailboxCursor:
+        """Move the cursor past a mail that can never be stored, so the mail behind it is read."""
+        log.warning("imap mail passed", extra=found)
+        await self.db.write(lambda c: move_cursor(c, self.channel_id, position, moved))
         return moved
 
 

@@ -68,7 +68,8 @@ service imap-login {{
 class Dovecot:
     """A dovecot master process (started and stopped by its PID) with one mailbox user."""
 
-    def __init__(self) -> None:
+    def __init__(self, more_config: str = "") -> None:
+        self.more_config = more_config  # settings added to the test's configuration
         self.root = Path(tempfile.mkdtemp(prefix="frontdesk-dovecot-"))
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -95,7 +96,7 @@ class Dovecot:
             internal_user=internal,
             internal_group=internal,
         )
-        (self.root / "dovecot.conf").write_text(config)
+        (self.root / "dovecot.conf").write_text(config + self.more_config)
         self.process = subprocess.Popen([str(DOVECOT), "-F", "-c", str(self.root / "dovecot.conf")])
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

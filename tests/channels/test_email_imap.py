@@ -6,6 +6,7 @@ change, and the check and the settings say what is wrong."""
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,9 @@ def arrived(admin: Api, *expected: str) -> list[str]:
 
 
 def test_new_mail_opens_a_conversation_and_mail_already_there_is_not_imported(
-    admin: Api, db: Database, dovecot: Dovecot, mailbox: str, sink: Sink
+    admin: Api, db: Database, dovecot: Dovecot, mailbox: str, sink: Sink, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="frontdesk.imap_poller")
     dovecot.append(mail("An old newsletter", sender="news@example.org"), mailbox)
     channel = create_channel(admin, sink.port, **imap_settings(dovecot, mailbox))
     reading(db, channel["id"])
@@ -86,6 +88,8 @@ def test_new_mail_opens_a_conversation_and_mail_already_there_is_not_imported(
     [conversation] = conversations(admin)
     assert conversation["subject"] == "Order #1042"
     assert admin.get(f"/api/v1/contacts/{conversation['contact_id']}").json()["name"] == "Sheena"
+    [opened] = [r for r in caplog.records if r.getMessage() == "imap mailbox open"]
+    assert opened.__dict__["idle"] is True  # dovecot offers IDLE: the poller waits on it
 
 
 def test_an_answer_to_our_reply_joins_its_conversation_and_an_auto_reply_opens_nothing(
