@@ -87,6 +87,7 @@ class _Reader:
         self.channel_id = channel_id
         self.mailbox = mailbox
         self._session: email_imap.Session | None = None
+        self._pause = FIRST_PAUSE
         self._where = {"channel_id": channel_id, "server": mailbox.where, "mailbox": mailbox.name}
         self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -99,20 +100,19 @@ class _Reader:
             await self._task
 
     async def _run(self) -> None:
-        pause = FIRST_PAUSE
         while True:
             try:
                 await self._connect()
-                pause = FIRST_PAUSE
                 await self._read_and_wait()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("imap mailbox not read", extra={**self._where, "error": _described(exc), "pause": pause})
+                extra = {**self._where, "error": _described(exc), "pause": self._pause}
+                log.warning("imap mailbox not read", extra=extra)
             finally:
                 await self._disconnect()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, LONGEST_PAUSE)
+            await asyncio.sleep(self._pause)
+            self._pause = min(self._pause * 2, LONGEST_PAUSE)
 
     async def _connect(self) -> None:
         timeout = self.settings.delivery_timeout_seconds
@@ -129,6 +129,7 @@ class _Reader:
         assert session is not None
         while True:
             await self._read_new(session)
+            self._pause = FIRST_PAUSE  # the mailbox was read: the next failure waits the least again
             if session.idles:
                 await asyncio.to_thread(session.wait)
             else:
