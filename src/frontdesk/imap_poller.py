@@ -1,13 +1,13 @@
 """The IMAP poller: every e-mail channel with an IMAP host has its mailbox read, in the worker
 process beside the SMTP receiver, and each new mail stored as if the receiver had been handed it.
 
-One reader per mailbox waits with IDLE when the server offers it (else polls every
-`imap_poll_seconds`), and reconnects with a growing pause after a failure. Exactly once: the
-mailbox's cursor (UIDVALIDITY, last UID) moves in the transaction that stores the mail, so a crash
-before the commit reads it again and one after it never does. A mail that can never be stored (too
-large, unreadable, refused by ingest) is logged and passed. The channels are read again after
-each change of one (and every half minute), so a mailbox set, changed or removed in the admin page
-is followed without a restart.
+One reader per mailbox waits with IDLE when the server offers it, and looks again every
+`imap_poll_seconds` in any case (a mailbox renumbered under an IDLE may not wake it); it
+reconnects with a growing pause after a failure. Exactly once: the mailbox's cursor (UIDVALIDITY,
+last UID) moves in the transaction that stores the mail, so a crash before the commit reads it
+again and one after it never does. A mail that can never be stored (too large, unreadable, refused
+by ingest) is logged and passed. The channels are read again after each change of one (and every
+half minute), so a mailbox set, changed or removed in the admin page is followed without a restart.
 """
 
 from __future__ import annotations
@@ -130,8 +130,8 @@ class _Reader:
         while True:
             await self._read_new(session)
             self._pause = FIRST_PAUSE  # the mailbox was read: the next failure waits the least again
-            if session.idles:
-                await asyncio.to_thread(session.wait)
+            if session.idles:  # the server says when mail comes; a look every poll period all the same
+                await asyncio.to_thread(session.wait, self.mailbox.poll_seconds)
             else:
                 await asyncio.sleep(self.mailbox.poll_seconds)
 
@@ -140,6 +140,7 @@ class _Reader:
         Another worker's poller that stored a mail first moved the cursor: read on from there."""
         while True:
             try:
+                await asyncio.to_thread(session.examine)
                 position = await self._position(session)
                 for uid, size in await asyncio.to_thread(session.sizes_after, position.last_uid):
                     position = await self._take(session, position, uid, size)

@@ -132,7 +132,8 @@ def test_a_restarted_poller_reads_what_came_meanwhile_and_nothing_twice(
 def test_a_renumbered_mailbox_is_read_on_without_storing_its_mail_again(
     admin: Api, db: Database, dovecot: Dovecot, mailbox: str, sink: Sink
 ) -> None:
-    channel = create_channel(admin, sink.port, **imap_settings(dovecot, mailbox))
+    # an IDLE on a mailbox deleted under it may hear nothing: the poll period bounds the wait
+    channel = create_channel(admin, sink.port, **imap_settings(dovecot, mailbox, imap_poll_seconds=1))
     before = reading(db, channel["id"])
     dovecot.append(mail("Read before", sender="a@example.org"), mailbox)
     arrived(admin, "Read before")

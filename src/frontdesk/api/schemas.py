@@ -144,7 +144,7 @@ class _ChannelSettings(Body):
     smtp_username: Annotated[str, Field(max_length=320)] | None = None
     smtp_password: Credential | None = None
     # email, read by IMAP too when `imap_host` is set (a patch's null stops it): the server, the
-    # mailbox (INBOX), how often a server without IDLE is polled, a write-only password
+    # mailbox (INBOX), how often it is looked at (IDLE also says when mail comes), a write-only password
     imap_host: Annotated[str, Field(min_length=1, max_length=253)] | None = None
     imap_port: Port | None = None
     imap_security: SmtpSecurity | None = None

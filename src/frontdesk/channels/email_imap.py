@@ -81,14 +81,18 @@ class Session:
             if mailbox.security == "starttls":
                 self._client.starttls(_context())
             self._client.login(mailbox.username, mailbox.password)
-            selected = self._client.select_folder(mailbox.name, readonly=True)
+            self.examine()
         except BaseException:
             self.close()
             raise
+        self.idles = self._client.has_capability("IDLE")
+
+    def examine(self) -> None:
+        """Open the mailbox (again) read-only: its UIDVALIDITY and next UID as they are now (a
+        mailbox deleted and made again under this session shows here)."""
+        selected = self._client.select_folder(self.mailbox.name, readonly=True)
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
         self.uidnext: int | None = int(selected[b"UIDNEXT"]) if b"UIDNEXT" in selected else None
-        self.exists = int(selected.get(b"EXISTS", 0))
-        self.idles = self._client.has_capability("IDLE")
 
     def highest_uid(self) -> int:
         """The UID of the newest mail now in the mailbox (0: none)."""
@@ -115,12 +119,12 @@ class Session:
         raw = None if data is None else data.get(b"BODY[]")
         return raw if isinstance(raw, bytes) else None
 
-    def wait(self) -> None:
-        """Until the server says the mailbox changed (IDLE), at most IDLE_SECONDS; servers without
-        IDLE are polled by the caller instead."""
+    def wait(self, seconds: float) -> None:
+        """Until the server says the mailbox changed (IDLE), at most `seconds` (and never past
+        IDLE_SECONDS); servers without IDLE are polled by the caller instead."""
         self._client.idle()
         try:
-            self._client.idle_check(timeout=IDLE_SECONDS)
+            self._client.idle_check(timeout=min(seconds, IDLE_SECONDS))
         finally:
             self._client.idle_done()
 
