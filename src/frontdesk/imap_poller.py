@@ -116,7 +116,12 @@ class _Reader:
 
     async def _connect(self) -> None:
         timeout = self.settings.delivery_timeout_seconds
-        self._session = await asyncio.to_thread(email_imap.Session, self.mailbox, timeout)
+        opening = asyncio.ensure_future(asyncio.to_thread(email_imap.Session, self.mailbox, timeout))
+        try:
+            self._session = await asyncio.shield(opening)
+        except asyncio.CancelledError:  # stopped while connecting: the connection is shut once made
+            opening.add_done_callback(_shut)
+            raise
         log.info("imap mailbox open", extra={**self._where, "idle": self._session.idles})
 
     async def _disconnect(self) -> None:
@@ -187,6 +192,11 @@ class _Reader:
         log.warning("imap mail passed", extra=found)
         await self.db.write(lambda c: move_cursor(c, self.channel_id, position, moved))
         return moved
+
+
+def _shut(opening: asyncio.Future[email_imap.Session]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().interrupt()
 
 
 def _read(raw: bytes, found: dict[str, object]) -> email_inbound.Mail | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from tests.channels.conversations import conversations, inbound_texts
 from tests.channels.dovecot import PASSWORD, USER, Dovecot
 from tests.channels.email_support import INBOUND, Sink, create_channel, mail
 from tests.channels.test_email_outbound import answer
+from tests.channels.test_whatsapp_admin_page import csrf, logged_in_admin
 from tests.conftest import free_port
 from tests.factories import Api, eventually, make_token
 
@@ -162,7 +162,15 @@ def test_the_check_logs_in_and_opens_the_mailbox_or_says_what_failed(
     assert refused["outcome"] == "failed"
     assert f"the IMAP server at {where} refused the login ([AUTHENTICATIONFAILED]" in refused["detail"]
     assert absent["outcome"] == "failed" and "could not open the mailbox 'Nowhere'" in absent["detail"]
-    assert PASSWORD not in str([ok, refused, absent])
+    shown = [
+        ok,
+        refused,
+        absent,
+        admin.get(f"/api/v1/channels/{working['id']}").json(),
+        admin.get("/api/v1/channels").json(),
+    ]
+    assert PASSWORD not in str(shown)
+    assert working["config"]["imap_mailbox"] == mailbox and "imap_password" not in working["config"]
 
 
 @pytest.mark.parametrize(
@@ -194,10 +202,8 @@ def test_a_bad_imap_setting_is_refused_naming_it_and_nothing_changes(
 
 
 def test_the_page_shows_and_saves_the_mailbox_and_never_its_password(
-    admin: Api, tmp_path: Path, dovecot: Dovecot, mailbox: str
+    admin: Api, dovecot: Dovecot, mailbox: str
 ) -> None:
-    from tests.channels.test_whatsapp_admin_page import csrf, logged_in_admin
-
     channel = create_channel(admin, 2525, **imap_settings(dovecot, mailbox))
     client = logged_in_admin(admin)
     html = client.get(f"/admin/channels/{channel['id']}").text
