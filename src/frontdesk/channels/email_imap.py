@@ -12,7 +12,7 @@ import re
 import socket
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import imapclient
@@ -43,7 +43,7 @@ class Mailbox:
     port: int
     security: str  # tls, starttls or none
     username: str
-    password: str
+    password: str = field(repr=False)  # never in a log line or a traceback
     name: str
     poll_seconds: int
 
@@ -138,7 +138,7 @@ class Session:
     def close(self) -> None:
         try:
             self._client.logout()
-        except (*FAILURES, AttributeError):  # gone already: shut it without a word
+        except FAILURES:  # gone already: shut it without a word
             self._client.shutdown()
 
 
