@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench soak clean browser postgresql
+.PHONY: run test lint bench soak clean browser postgresql dovecot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,17 @@ postgresql:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	  else echo "PostgreSQL is missing: the PostgreSQL pass will be skipped (apt-get install postgresql)"; fi; }
 
+## Debian's dovecot for the e-mail channels' IMAP tests (installed when missing and we may: root, apt-get).
+## Only its programs are used: the tests start a throw-away server of their own on a free loopback port.
+dovecot:
+	@test -x /usr/sbin/dovecot || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else echo "dovecot is missing: the IMAP tests will be skipped (apt-get install dovecot-imapd)"; fi; }
+
 ## make test: install, then lint, type-check and run every test twice, on SQLite and on PostgreSQL
 ## (side by side; logs in var/test-*.log). PYTEST_ARGS passes arguments to both, e.g. PYTEST_ARGS=tests/store
-test: $(STAMP) browser postgresql
+test: $(STAMP) browser postgresql dovecot
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy

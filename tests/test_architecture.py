@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"channels"},
     {"actions"},
     {"assignment"},
-    {"engine", "delivery", "media_fetcher", "smtp_receiver", "metrics"},
+    {"engine", "delivery", "media_fetcher", "smtp_receiver", "imap_poller", "metrics"},
     {"worker"},
     {"api", "web"},
     {"application"},

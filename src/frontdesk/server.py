@@ -15,7 +15,6 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Protocol
 
 import uvicorn
 from litestar import Litestar
@@ -27,25 +26,15 @@ from frontdesk.application import build_app
 from frontdesk.channels.webchat_limits import WebchatLimits
 from frontdesk.channels.webchat_live import VisitorFeed
 from frontdesk.clock import Clock, now
-from frontdesk.delivery import DeliveryWorker
-from frontdesk.engine.service import Engine
-from frontdesk.engine.webhooks import WebhookSender
-from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
-from frontdesk.smtp_receiver import SmtpReceiver
 from frontdesk.store.database import Database
 from frontdesk.store.media import media_store
 from frontdesk.store.migrate import open_migrated
 from frontdesk.store.notify import CommitListener
 from frontdesk.web.live import LiveFeed
-from frontdesk.worker import WakeLink, WorkerProcess
+from frontdesk.worker import Loop, WakeLink, WorkerProcess, loops
 
 STOP_BOUND_SECONDS = 5  # the safety net: streams end at once on a stop, a request still running gets this long
-
-
-class _Part(Protocol):
-    def start(self) -> None: ...
-    async def stop(self) -> None: ...
 
 
 class Background:
@@ -60,17 +49,7 @@ class Background:
         self.worker = worker
         self.wake = wake
         self.link = WakeLink(db, on_closed=_stop_this_process) if wake is not None else None
-        self.inline: list[_Part] = (
-            []
-            if self.worker or self.link
-            else [
-                DeliveryWorker(db, settings),
-                MediaFetcher(db, settings),
-                Engine(db, settings),
-                SmtpReceiver(db, settings),
-                WebhookSender(db, settings),
-            ]
-        )
+        self.inline: list[Loop] = [] if self.worker or self.link else loops(db, settings)
 
     async def start(self) -> None:
         self.heard.start()
@@ -85,7 +64,7 @@ class Background:
 
     async def stop(self) -> None:
         await self.visitors.stop()
-        for part in reversed(self.inline):
+        for part in self.inline:  # what takes mail in first (frontdesk.worker.loops)
             await part.stop()
         if self.worker is not None:
             await self.worker.stop()

@@ -11,24 +11,20 @@ retry stores nothing twice. A mail over FRONTDESK_SMTP_MAX_BYTES is refused with
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import socket
 from collections.abc import Sequence
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from sqlalchemy import Connection
 
-from frontdesk.actions.delivery import record_status
-from frontdesk.actions.ingest import InboundMessage, receive_inbound, record_notice
+from frontdesk.actions.mail import take_mail
 from frontdesk.channels import email, email_inbound
-from frontdesk.channels.base import Ignored, InboundItem, Item, Notice, StatusUpdate
-from frontdesk.domain.attachments import NewAttachment, content_type
+from frontdesk.channels.email_files import with_files
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import ChannelType
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
-from frontdesk.store.media import media_store, stored_attachment
+from frontdesk.store.media import media_store
 from frontdesk.store.sql.channels import configs_of_type
 
 log = logging.getLogger(__name__)
@@ -81,37 +77,8 @@ class SmtpReceiver:
 
     async def take(self, mail: email_inbound.Mail, channel_ids: Sequence[int]) -> None:
         """Store the mail on each channel it was addressed to, in one transaction (its files first)."""
-        item = mail.item
-        if isinstance(item, InboundItem) and mail.files:
-            stored = await asyncio.to_thread(self._store_files, mail.files)
-            item = dataclasses.replace(item, attachments=stored)
-        await self.db.write(lambda c: _ingest_all(c, channel_ids, item))
-
-    def _store_files(self, files: Sequence[email_inbound.MimeFile]) -> tuple[NewAttachment, ...]:
-        """Each file in the media store, typed by what its bytes show (markup is never shown inline)."""
-        stored = []
-        for file in files:
-            mime_type, _ = content_type(file.content, file.mime_type)
-            stored.append(stored_attachment(self.media.put(file.content), mime_type, file.file_name))
-        return tuple(stored)
-
-
-def _ingest_all(conn: Connection, channel_ids: Sequence[int], item: Item) -> None:
-    for channel_id in channel_ids:
-        _ingest(conn, channel_id, item)
-
-
-def _ingest(conn: Connection, channel_id: int, item: Item) -> None:
-    if isinstance(item, InboundItem):
-        receive_inbound(conn, InboundMessage.of(channel_id, item))
-    elif isinstance(item, Notice):
-        if record_notice(conn, channel_id, item) is None:
-            log.info("email auto-reply not noted", extra={"channel_id": channel_id, "from": item.external_id})
-    elif isinstance(item, StatusUpdate):
-        if not record_status(conn, channel_id, item):
-            log.info("email report not applied", extra={"channel_id": channel_id, "id": item.provider_message_id})
-    elif isinstance(item, Ignored):
-        log.info("email skipped", extra={"channel_id": channel_id, "reason": item.reason})
+        item = await with_files(self.media, mail)
+        await self.db.write(lambda c: take_mail(c, channel_ids, item))
 
 
 class _Handler:

@@ -31,11 +31,13 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Protocol
 
 from frontdesk import assignment, metrics
 from frontdesk.delivery import DeliveryWorker
 from frontdesk.engine.service import Engine
 from frontdesk.engine.webhooks import WebhookSender
+from frontdesk.imap_poller import ImapPoller
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
 from frontdesk.smtp_receiver import SmtpReceiver
@@ -195,6 +197,26 @@ class WorkerProcess:
         return RESTART_SECONDS
 
 
+class Loop(Protocol):
+    def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def loops(db: Database, settings: Settings) -> list[Loop]:
+    """What a worker runs beside the requests, in the order it starts and stops them: what takes mail
+    in first (the SMTP receiver, when FRONTDESK_SMTP_PORT is set; the IMAP mailboxes of e-mail
+    channels), then the engine, outbound delivery, the media fetcher and outgoing event webhooks
+    (docs/webhooks.md). The server runs the same itself with `FRONTDESK_WORKER=inline`."""
+    return [
+        SmtpReceiver(db, settings),
+        ImapPoller(db, settings),
+        Engine(db, settings),
+        DeliveryWorker(db, settings),
+        MediaFetcher(db, settings),
+        WebhookSender(db, settings),
+    ]
+
+
 def run(settings: Settings, wake_fd: int | None) -> None:
     """`frontdesk worker`: the engine, delivery and media loops until SIGTERM/SIGINT, or until the
     other end of `wake_fd` (its server's or supervisor's) closes."""
@@ -226,25 +248,17 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    engine, delivery, fetcher = Engine(db, settings), DeliveryWorker(db, settings), MediaFetcher(db, settings)
-    engine.start()
-    delivery.start()
-    fetcher.start()
-    webhooks = WebhookSender(db, settings)  # outgoing event webhooks (docs/webhooks.md)
-    webhooks.start()
-    receiver = SmtpReceiver(db, settings)  # e-mail channels' mail, when FRONTDESK_SMTP_PORT is set
-    receiver.start()
+    parts = loops(db, settings)
+    for part in parts:
+        part.start()
     gc.freeze()  # as the server does: full collections skip what start-up made
     log.info("worker started", extra={"pid": os.getpid(), "wake_link": sock is not None})
     link.say_ready()
     try:
         await stopping.wait()
     finally:
-        await receiver.stop()
-        await engine.stop()
-        await delivery.stop()
-        await fetcher.stop()
-        await webhooks.stop()
+        for part in parts:
+            await part.stop()
         await heard.stop()
         link.close()
         db.close()

@@ -19,6 +19,7 @@ from frontdesk.domain.events import ChannelUpdatedPayload
 from frontdesk.domain.model import Actor, ChannelType
 from frontdesk.domain.people import check_name
 from frontdesk.domain.records import Channel
+from frontdesk.store.database import wake
 from frontdesk.store.sql import channels
 
 
@@ -37,8 +38,11 @@ def create_channel(
     config = {**adapter.default_config(), **adapter.check_config(settings)}
     secret = secrets.token_urlsafe(32)
     sealed = json.dumps(given, sort_keys=True) if given else None
+    wake(conn, CHANNELS)
     return channels.insert_channel(conn, type_, check_name(name), config, secret, now(), sealed), secret
 
+
+CHANNELS = "channels"  # the commit topic of a channel made or changed: the IMAP poller follows it
 
 # Every credential any channel type takes: a PATCH's keys by these names are credentials, never config.
 CREDENTIAL_KEYS = frozenset(name for adapter in ADAPTERS.values() for name in adapter.credential_names)
@@ -87,6 +91,7 @@ def update_channel(conn: Connection, channel_id: int, actor: Actor, changes: dic
     if given:
         credentials = {**(json.loads(channel.credentials) if channel.credentials else {}), **given}
         channels.set_credentials(conn, channel_id, json.dumps(credentials, sort_keys=True))
+    wake(conn, CHANNELS)
     payload: ChannelUpdatedPayload = {"channel_id": channel_id, "changed": sorted(changed), "actor": actor.as_payload()}
     emit(conn, ev.CHANNEL_UPDATED, payload)
 

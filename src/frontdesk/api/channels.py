@@ -54,7 +54,9 @@ class ChannelController(Controller):
         A whatsapp channel takes `phone_number_id`, its write-only `access_token`, `app_secret`
         and `verify_token`, and the `templates` it may send; a telegram channel its write-only
         `bot_token` and `webhook_secret`; an email channel its `inbound_address`, `from_address`,
-        `smtp_host`, `smtp_port`, `smtp_security`, `smtp_username` and write-only `smtp_password`;
+        `smtp_host`, `smtp_port`, `smtp_security`, `smtp_username` and write-only `smtp_password`,
+        and to read a mailbox `imap_host`, `imap_port`, `imap_security`, `imap_username`,
+        `imap_mailbox`, `imap_poll_seconds` and write-only `imap_password`;
         a twilio channel its `account_sid`, a `from_number` or `messaging_service_sid`, and its
         write-only `auth_token`; a messenger or instagram channel its `page_id` and write-only
         `access_token` (the page's), `app_secret` and `verify_token` (credentials are sealed at
@@ -74,7 +76,8 @@ class ChannelController(Controller):
         """Rename a channel, change its `callback_url` (api; null removes it), its
         `allowed_origins` (webchat), its `phone_number_id`, `templates` or write-only credentials
         (whatsapp, telegram), its `account_sid`, `from_number`, `messaging_service_sid` or
-        `auth_token` (twilio), its `page_id` or credentials (messenger, instagram).
+        `auth_token` (twilio), its `smtp_*` and `imap_*` settings or passwords (email; a null
+        `imap_host` stops reading the mailbox), its `page_id` or credentials (messenger, instagram).
         Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
@@ -92,7 +95,8 @@ class ChannelController(Controller):
     async def check(self, state: State, channel_id: PathId) -> ChannelCheck:
         """Ask the channel's provider whose its credentials are: WhatsApp's phone number and verified
         name (Graph API), Telegram's bot (`getMe`), Twilio's account (`GET /Accounts/{sid}.json`),
-        Messenger's and Instagram's page (`GET /me`).
+        an e-mail channel's SMTP login and, when it reads one, its IMAP mailbox; Messenger's and
+        Instagram's page (`GET /me`).
         Answers 200 whatever the provider says: `outcome` `ok` with its `identity`, `failed` with the
         reason in `detail` (unreachable, credentials refused), or `nothing_to_check` for API and
         web-chat channels. Changes nothing."""

@@ -81,6 +81,7 @@ CREDENTIALS = (
     "webhook_secret",
     "smtp_password",
     "auth_token",
+    "imap_password",
 )
 # Telegram's setWebhook secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -
 WebhookSecret = Annotated[
@@ -89,7 +90,16 @@ WebhookSecret = Annotated[
 EmailAddress = Annotated[str, Field(min_length=3, max_length=320)]  # checked by the email adapter
 SmtpSecurity = Literal["none", "starttls", "tls"]
 Port = Annotated[int, Field(ge=1, le=65535), BeforeValidator(_integer)]
-EMAIL_SETTINGS = ("inbound_address", "from_address", "smtp_host", "smtp_port", "smtp_security", "smtp_username")
+EMAIL_SETTINGS = (
+    "inbound_address",
+    "from_address",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    *("imap_host", "imap_port", "imap_security", "imap_username", "imap_mailbox", "imap_poll_seconds"),
+)
+PollSeconds = Annotated[int, Field(ge=1, le=3600), BeforeValidator(_integer)]
 PhoneNumberId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
 PageId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
 TemplateName = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")]
@@ -134,6 +144,15 @@ class _ChannelSettings(Body):
     smtp_security: SmtpSecurity | None = None
     smtp_username: Annotated[str, Field(max_length=320)] | None = None
     smtp_password: Credential | None = None
+    # email, read by IMAP too when `imap_host` is set (a patch's null stops it): the server, the
+    # mailbox (INBOX), how often it is looked at (IDLE also says when mail comes), a write-only password
+    imap_host: Annotated[str, Field(min_length=1, max_length=253)] | None = None
+    imap_port: Port | None = None
+    imap_security: SmtpSecurity | None = None
+    imap_username: Annotated[str, Field(max_length=320)] | None = None
+    imap_mailbox: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    imap_poll_seconds: PollSeconds | None = None
+    imap_password: Credential | None = None
     # twilio: the account, its sender (a number, or a Messaging Service that picks one; a patch's null
     # removes one, the other must then send), the auth token
     account_sid: AccountSid | None = None

@@ -9,6 +9,7 @@ to verify and nothing to fetch: files arrive inside the mail.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from frontdesk.channels import email_inbound, email_outbound, outbound_media
+from frontdesk.channels import email_imap, email_inbound, email_outbound, outbound_media
 from frontdesk.channels.base import Capabilities, CheckOutcome, CheckResult, Item, MediaFetch, SendResult, Verdict
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
@@ -39,7 +40,7 @@ class EmailChannel:
     type = ChannelType.EMAIL
     capabilities = Capabilities(max_quick_replies=0, media=LIMITS)  # no buttons: options as numbered lines
     required = frozenset({INBOUND_ADDRESS, FROM_ADDRESS, SMTP_HOST})
-    credential_names = frozenset({SMTP_PASSWORD})
+    credential_names = frozenset({SMTP_PASSWORD, email_imap.IMAP_PASSWORD})
 
     def default_config(self) -> dict[str, Any]:
         return {SMTP_PORT: 587, SMTP_SECURITY: "starttls", SMTP_USERNAME: None}
@@ -47,9 +48,12 @@ class EmailChannel:
     def check_config(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         checked: dict[str, Any] = {}
         for key, value in settings.items():
-            if key not in SETTINGS:
+            if key in email_imap.SETTINGS:
+                checked[key] = email_imap.checked(key, value)
+            elif key in SETTINGS:
+                checked[key] = _checked(key, value)
+            else:
                 raise InvalidInput("not_for_email", f"{key}: email channels do not take it", key)
-            checked[key] = _checked(key, value)
         return checked
 
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
@@ -87,7 +91,8 @@ class EmailChannel:
         return SendResult(Verdict.SENT, provider_message_id=email_outbound.message_id(message, from_address))
 
     async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
-        """Connect to the SMTP server, say EHLO (STARTTLS or TLS as set) and log in when a username is set."""
+        """Connect to the SMTP server, say EHLO (STARTTLS or TLS as set) and log in when a username is
+        set; then, when the channel reads a mailbox, log in to its IMAP server and open the mailbox."""
         options = _connection(channel, settings)
         where = f"{options['hostname']}:{options['port']}"
         smtp = aiosmtplib.SMTP(**options)
@@ -97,7 +102,15 @@ class EmailChannel:
         except (aiosmtplib.SMTPException, OSError) as exc:
             return CheckResult(CheckOutcome.FAILED, _check_failure(where, exc))
         login = f", logged in as {options['username']}" if options.get("username") else ""
-        return CheckResult(CheckOutcome.OK, f"the SMTP server at {where} answered{login}", {"server": where})
+        answered = f"the SMTP server at {where} answered{login}"
+        mailbox = email_imap.mailbox_of(channel)
+        if mailbox is None:
+            return CheckResult(CheckOutcome.OK, answered, {"server": where})
+        failed = await asyncio.to_thread(email_imap.check, mailbox, settings.delivery_timeout_seconds)
+        if failed is not None:
+            return CheckResult(CheckOutcome.FAILED, f"{answered}; but {failed}"[:500])
+        opened = f"{answered}; the IMAP server at {mailbox.where} opened {mailbox.name} for {mailbox.username}"
+        return CheckResult(CheckOutcome.OK, opened, {"server": where, "imap_server": mailbox.where})
 
     async def fetch_media(
         self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int

@@ -542,3 +542,15 @@ webhook_deliveries = Table(
     Column("response_excerpt", Text, nullable=True),
     Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
 )
+
+
+# Where an e-mail channel's IMAP poller stands in its mailbox (frontdesk.imap_poller): the mailbox's
+# UIDVALIDITY and the highest UID read, moved in the transaction that stores that mail.
+mailbox_cursors = Table(
+    "mailbox_cursors",
+    metadata,
+    Column("channel_id", Id, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True),
+    Column("uidvalidity", Id, nullable=False),
+    Column("last_uid", Id, nullable=False),
+    Column("read_at", UTCDateTime(), nullable=False),
+)

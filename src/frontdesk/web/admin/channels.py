@@ -123,9 +123,10 @@ def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, 
         typed = {key: form.get(key) for key in ("bot_token", "webhook_secret") if form.get(key)}
         return {"name": form.get("name", ""), **typed}
     if channel["type"] == ChannelType.EMAIL:
-        typed = {"smtp_password": form["smtp_password"]} if form.get("smtp_password") else {}
+        typed = {key: form[key] for key in ("smtp_password", "imap_password") if form.get(key)}
         settings = {key: form.get(key) for key in EMAIL_SETTINGS if form.get(key)}
-        return {"name": form.get("name", ""), "smtp_username": None, **settings, **typed}
+        blank = {"smtp_username": None, "imap_host": None, "imap_username": None}  # a blank host: no mailbox read
+        return {"name": form.get("name", ""), **blank, **settings, **typed}
     if channel["type"] in (ChannelType.MESSENGER, ChannelType.INSTAGRAM):
         typed = {key: form.get(key) for key in meta.MetaChannel.credential_names if form.get(key)}
         return {"name": form.get("name", ""), "page_id": form.get("page_id", ""), **typed}
