@@ -29,6 +29,7 @@ from frontdesk.api.contacts import ContactController, ContactFieldController
 from frontdesk.api.conversations import ConversationController
 from frontdesk.api.deps import database, principal
 from frontdesk.api.people import AgentController, TeamController
+from frontdesk.api.reports import ReportController
 from frontdesk.api.requests import FrontdeskRequest
 from frontdesk.api.secrets import SecretController
 from frontdesk.api.system import EventController, TokenController, healthz
@@ -62,6 +63,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             EventController,
             TokenController,
             SecretController,
+            ReportController,
             WorkflowController,
             RunController,
             incoming_webhook,

@@ -28,6 +28,7 @@ from frontdesk.channels.webchat_limits import WebchatLimits
 from frontdesk.channels.webchat_live import VisitorFeed
 from frontdesk.clock import Clock, now
 from frontdesk.delivery import DeliveryWorker
+from frontdesk.engine.reports import ReportsLoop
 from frontdesk.engine.service import Engine
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
@@ -66,6 +67,7 @@ class Background:
                 DeliveryWorker(db, settings),
                 MediaFetcher(db, settings),
                 Engine(db, settings),
+                ReportsLoop(db),
                 SmtpReceiver(db, settings),
             ]
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,4 +90,7 @@ class Settings(BaseSettings):
     )
     twilio_base_url: str = Field(
         "https://api.twilio.com", description="Twilio: the REST API's base URL, also its media's host (a fake in tests)"
+    )
+    time_zone: ZoneInfo = Field(
+        ZoneInfo("UTC"), description="the workspace's IANA time zone (Europe/Paris): the days and weeks of the reports"
     )

@@ -34,6 +34,7 @@ from collections.abc import Callable
 
 from frontdesk import assignment
 from frontdesk.delivery import DeliveryWorker
+from frontdesk.engine.reports import ReportsLoop
 from frontdesk.engine.service import Engine
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
@@ -228,6 +229,8 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     engine.start()
     delivery.start()
     fetcher.start()
+    rollups = ReportsLoop(db)  # the reports' rollups (ADR 0010)
+    rollups.start()
     receiver = SmtpReceiver(db, settings)  # e-mail channels' mail, when FRONTDESK_SMTP_PORT is set
     receiver.start()
     gc.freeze()  # as the server does: full collections skip what start-up made
@@ -240,6 +243,7 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
         await engine.stop()
         await delivery.stop()
         await fetcher.stop()
+        await rollups.stop()
         await heard.stop()
         link.close()
         db.close()
