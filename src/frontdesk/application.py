@@ -43,6 +43,7 @@ from frontdesk.web import bidi
 from frontdesk.web.admin import ADMIN_PAGES
 from frontdesk.web.pages import InboxController, LoginController
 from frontdesk.web.pages_workflows import RunPages, WorkflowPages
+from frontdesk.web.reports import ReportPages
 
 WEB = Path(__file__).resolve().parent / "web"
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -77,6 +78,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             twilio_webhook,
             widget_demo,
             WorkflowPages,
+            ReportPages,
             RunPages,
             *ADMIN_PAGES,
             create_static_files_router(path="/static", directories=[WEB / "static"], opt={"auth": "public"}),

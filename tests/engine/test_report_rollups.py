@@ -16,6 +16,7 @@ from frontdesk.store.database import Database
 from frontdesk.store.sql import events
 from tests.databases import Databases, query
 from tests.factories import fresh_database
+from tests.test_cli import _run
 
 # An hour before Europe/Paris moves its clocks forward (2026-03-29 01:00 UTC), and minutes before
 # a UTC midnight: steps of up to ten hours cross hour, day and offset edges.
@@ -147,3 +148,19 @@ def test_events_before_an_open_in_the_log_count_nothing(db: Database) -> None:
     while db.write_sync(fold_events):
         pass
     assert query(db.url, "SELECT count(*) FROM report_conversations") == [(0,)]
+
+
+def test_the_rebuild_command_folds_the_log_again_to_the_same_rollups(db: Database) -> None:
+    for kind, minutes in (("open", 0), ("queue", 1), ("assign", 7), ("close", 90), ("reopen", 95)):
+        type_, payload = _payload(kind, 5)
+        at = START + dt.timedelta(minutes=minutes)
+        db.write_sync(lambda c, t=type_, p=payload, a=at: events.append(c, t, p, 2, 2, a))  # type: ignore[misc]
+    while db.write_sync(fold_events):
+        pass
+    before = _rollups(db.url)
+
+    result = _run(db.url, "reports", "rebuild")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "reports rebuilt from 5 events"
+    assert _rollups(db.url) == before

@@ -177,7 +177,8 @@ class ReportController(Controller):
         channel or agent."""
         return await _read(request, db, first, last, period, reports.Filters(team_id, channel_id, agent_id))
 
-    @get("/conversations.csv", opt={"role": Role.MANAGER}, media_type="text/csv")
+    # A session too: the reports page links to it (web/reports.py).
+    @get("/conversations.csv", opt={"role": Role.MANAGER, "auth": "token_or_session"}, media_type="text/csv")
     async def conversations_csv(
         self,
         request: Request[Any, Any, Any],
