@@ -535,4 +535,7 @@ report_counts = Table(
     Column("label", String(64), primary_key=True),  # the source (opened), the category (closed), else empty
     Column("bucket", Integer, primary_key=True, autoincrement=False),
     Column("count", Int, nullable=False),
+    # SQLite: rows kept in key order, so a report's range of hours is read in one sweep instead of a
+    # lookup per row (10x faster over 1.8 M rows, ADR 0010).
+    sqlite_with_rowid=False,
 )

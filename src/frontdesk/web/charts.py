@@ -48,9 +48,9 @@ def columns(points: Sequence[Mapping[str, object]], keys: Sequence[str]) -> Char
 
 
 def rows(items: Sequence[tuple[str, int]]) -> Chart:
-    """A horizontal bar per (label, value), longest scaled to the drawing's width less its labels."""
+    """A horizontal bar per (label, value), the longest scaled to half the drawing's width."""
     top = max((value for _, value in items), default=0)
-    room = WIDTH * 0.6
+    room = WIDTH * 0.5  # and 0.1 for the value written after the bar
     found = [
         Bar(WIDTH * 0.4, i * ROW, round(room * value / top, 2) if top else 0, ROW - 4, value, label, "opened")
         for i, (label, value) in enumerate(items)

@@ -71,12 +71,13 @@ def _by(counts: list[api.Count]) -> charts.Chart:
 
 def _time(metric: str, found: Duration) -> dict[str, object]:
     within = found["within_target"]
+    target = _readable(found["target_seconds"], 1).removeprefix("≤ ")
     return {
         "name": metric.replace("_", " ").capitalize(),
         "count": found["count"],
         "p50": _readable(found["p50_seconds"], found["count"]),
         "p90": _readable(found["p90_seconds"], found["count"]),
-        "within": "—" if within is None else f"{within:.1%} within {_readable(found['target_seconds'], 1)}",
+        "within": "—" if within is None else f"{within:.1%} within {target}",
     }
 
 

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from frontdesk.domain.reports import Fact, Key
@@ -32,12 +32,15 @@ _ADD = (
 )
 _DROP_ZERO = f"DELETE FROM report_counts WHERE {' AND '.join(f'{k} = ?' for k in _KEY)} AND count = 0"
 _POSITION = "SELECT \"position\" FROM engine_cursors WHERE name = 'reports'"
-_ADVANCE = "UPDATE engine_cursors SET \"position\" = ? WHERE name = 'reports'"
+_ADVANCE = (
+    "INSERT INTO engine_cursors (name, \"position\") VALUES ('reports', ?)"
+    ' ON CONFLICT (name) DO UPDATE SET "position" = excluded."position"'
+)
 
 
 def position(conn: Connection) -> int:
-    """The id of the last event the rollups include."""
-    return int(rows.scalar(conn, _POSITION))
+    """The id of the last event the rollups include (0: none yet; the row is written by the first batch)."""
+    return int(rows.scalar(conn, _POSITION) or 0)
 
 
 def advance(conn: Connection, event_id: int) -> None:
@@ -72,7 +75,7 @@ def clear(conn: Connection) -> None:
     """Forget every rollup and put the cursor back at the log's start (a rebuild)."""
     conn.execute(delete(report_counts))
     conn.execute(delete(report_conversations))
-    conn.execute(update(engine_cursors).where(engine_cursors.c.name == CURSOR).values(position=0))
+    conn.execute(delete(engine_cursors).where(engine_cursors.c.name == CURSOR))
 
 
 # -- figures ---------------------------------------------------------------------------------

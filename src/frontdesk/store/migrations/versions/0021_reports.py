@@ -1,7 +1,8 @@
 """reports: a fact per conversation and counters per hour, folded from the event log (ADR 0010)
 
-The consumer's cursor is a row of engine_cursors, "reports", at 0: after an upgrade the worker
-folds the whole log once, so the reports cover what happened before them.
+The consumer's cursor is a row of engine_cursors, "reports", written by its first batch: after an
+upgrade the worker folds the whole log once, so the reports cover what happened before them. (No
+row is written here: a freshly migrated database stays empty for `frontdesk migrate-to`.)
 
 Revision ID: 0021
 Revises: 0017
@@ -53,8 +54,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "metric", "hour", "channel_id", "team_id", "agent_id", "label", "bucket", name="pk_report_counts"
         ),
+        sqlite_with_rowid=False,  # rows in key order: a report reads a range of hours in one sweep
     )
-    op.execute("INSERT INTO engine_cursors (name, \"position\") VALUES ('reports', 0)")
 
 
 def downgrade() -> None:
