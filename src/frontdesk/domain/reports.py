@@ -87,9 +87,10 @@ def bucket_of(seconds: float) -> int:
 def apply(
     fact: Fact | None, type_: str, payload: Mapping[str, Any], conversation_id: int, at: dt.datetime
 ) -> Fact | None:
-    """The fact after one event of its conversation (None: not opened in the log, nothing known)."""
+    """The fact after one event of its conversation (None: not opened in the log, nothing known).
+    Payloads are read leniently: a rebuild folds events written by every earlier version."""
     if type_ == ev.CONVERSATION_OPENED:
-        return fact or Fact(conversation_id, at, payload.get("channel_id") or NONE, payload["source"])
+        return fact or Fact(conversation_id, at, payload.get("channel_id") or NONE, payload.get("source") or "")
     if fact is None:
         return None
     change = _CHANGES.get(type_)
@@ -97,8 +98,8 @@ def apply(
 
 
 def _assigned(fact: Fact, payload: Mapping[str, Any], at: dt.datetime) -> Fact:
-    agent = payload["agent_id"] or NONE
-    team = payload["team_id"] or fact.team_id
+    agent = payload.get("agent_id") or NONE
+    team = payload.get("team_id") or fact.team_id
     if agent == NONE:  # the team's queue keeps it
         return dataclasses.replace(fact, agent_id=NONE, team_id=team)
     dequeued = fact.dequeued_at or (at if fact.queued_at is not None else None)
@@ -112,24 +113,25 @@ def _unassigned(fact: Fact, payload: Mapping[str, Any], at: dt.datetime) -> Fact
 
 
 def _queued(fact: Fact, payload: Mapping[str, Any], at: dt.datetime) -> Fact:
+    team = payload.get("team_id") or fact.team_id
     if fact.queued_at is not None:
-        return dataclasses.replace(fact, team_id=payload["team_id"])
-    return dataclasses.replace(fact, team_id=payload["team_id"], queued_at=at, queue_team_id=payload["team_id"])
+        return dataclasses.replace(fact, team_id=team)
+    return dataclasses.replace(fact, team_id=team, queued_at=at, queue_team_id=team)
 
 
 def _sent(fact: Fact, payload: Mapping[str, Any], at: dt.datetime) -> Fact:
-    if fact.responded_at is not None or payload["author"]["kind"] != "agent":
+    if fact.responded_at is not None or (payload.get("author") or {}).get("kind") != "agent":
         return fact
     return dataclasses.replace(fact, responded_at=at)
 
 
 def _closed(fact: Fact, payload: Mapping[str, Any], at: dt.datetime) -> Fact:
-    agent = payload["assignee_id"] or fact.agent_id
-    return dataclasses.replace(fact, closed_at=at, category=payload["category"] or "", agent_id=agent)
+    agent = payload.get("assignee_id") or fact.agent_id
+    return dataclasses.replace(fact, closed_at=at, category=payload.get("category") or "", agent_id=agent)
 
 
 def _reopened(fact: Fact, payload: Mapping[str, Any], at: dt.datetime) -> Fact:
-    return dataclasses.replace(fact, closed_at=None, category="", agent_id=payload["assignee_id"] or NONE)
+    return dataclasses.replace(fact, closed_at=None, category="", agent_id=payload.get("assignee_id") or NONE)
 
 
 _CHANGES: dict[str, Callable[[Fact, Mapping[str, Any], dt.datetime], Fact]] = {
