@@ -6,14 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Connection
 
 from frontdesk.domain import events as ev
 from frontdesk.domain.reports import Fact, totals
 from frontdesk.engine.reports import fold_events, rebuild
 from frontdesk.store.database import Database
-from frontdesk.store.sql import events
+from frontdesk.store.sql import events, reports
 from tests.databases import Databases, query
 from tests.factories import fresh_database
 from tests.test_cli import _run
@@ -164,3 +166,19 @@ def test_the_rebuild_command_folds_the_log_again_to_the_same_rollups(db: Databas
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "reports rebuilt from 5 events"
     assert _rollups(db.url) == before
+
+
+def test_a_batch_that_fails_after_folding_leaves_neither_rollups_nor_cursor_moved(db: Database) -> None:
+    type_, payload = _payload("open", 1)
+    db.write_sync(lambda c: events.append(c, type_, payload, 3, 3, START))
+
+    def fold_then_crash(conn: Connection) -> None:
+        assert fold_events(conn) == 1
+        raise RuntimeError("the process dies before the commit")
+
+    with pytest.raises(RuntimeError):
+        db.write_sync(fold_then_crash)
+    assert _rollups(db.url) == ([], []) and db.read_sync(reports.position) == 0
+    assert db.write_sync(fold_events) == 1  # the batch is done again, once
+    assert db.write_sync(fold_events) == 0
+    assert len(_rollups(db.url)[0]) == 1
