@@ -30,6 +30,7 @@ from frontdesk.api.conversations import ConversationController
 from frontdesk.api.deps import database, principal
 from frontdesk.api.meta import meta_verify, meta_webhook
 from frontdesk.api.people import AgentController, TeamController
+from frontdesk.api.reports import ReportController
 from frontdesk.api.requests import FrontdeskRequest
 from frontdesk.api.secrets import SecretController
 from frontdesk.api.system import EventController, TokenController, healthz, metrics_endpoint
@@ -44,6 +45,7 @@ from frontdesk.web import bidi
 from frontdesk.web.admin import ADMIN_PAGES
 from frontdesk.web.pages import InboxController, LoginController
 from frontdesk.web.pages_workflows import RunPages, WorkflowPages
+from frontdesk.web.reports import ReportPages
 
 WEB = Path(__file__).resolve().parent / "web"
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -65,6 +67,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             TokenController,
             SecretController,
             WebhookController,
+            ReportController,
             WorkflowController,
             RunController,
             incoming_webhook,
@@ -81,6 +84,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             meta_webhook,
             widget_demo,
             WorkflowPages,
+            ReportPages,
             RunPages,
             *ADMIN_PAGES,
             create_static_files_router(path="/static", directories=[WEB / "static"], opt={"auth": "public"}),

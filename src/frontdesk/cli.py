@@ -24,6 +24,7 @@ from frontdesk.demo import ADMIN_EMAIL, DEMO_APP_SECRET, demo_admin_login, load_
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import ChannelType, Role
 from frontdesk.domain.records import Channel
+from frontdesk.engine.reports import rebuild
 from frontdesk.settings import Settings
 from frontdesk.store.database import in_memory
 from frontdesk.store.migrate import open_migrated
@@ -45,6 +46,8 @@ channels_cli = typer.Typer(help="Channels.", no_args_is_help=True)
 app.add_typer(channels_cli, name="channels")
 app.add_typer(workflows, name="workflows")
 app.add_typer(runs, name="runs")
+reports_cli = typer.Typer(help="The reports' rollups (ADR 0010).", no_args_is_help=True)
+app.add_typer(reports_cli, name="reports")
 
 T = TypeVar("T")
 
@@ -305,3 +308,16 @@ def _print_welcome(settings: Settings, login: Welcome) -> None:
     curl -s -H "Authorization: Bearer $TOKEN" {base}/api/v1/conversations
 """
     )
+
+
+@reports_cli.command("rebuild")
+def reports_rebuild() -> None:
+    """Recompute the reports' rollups from the whole event log (a worker running meanwhile is
+    harmless: the log is folded in batches that move one cursor, each event once)."""
+    settings = settings_and_logs()
+    db = open_migrated(settings.database_url, settings.secret_key)
+    try:
+        total = rebuild(db)
+    finally:
+        db.close()
+    typer.echo(f"reports rebuilt from {total} events")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -107,4 +108,7 @@ class Settings(BaseSettings):
     )
     webhook_disable_after_hours: float = Field(
         24.0, gt=0, description="outgoing webhooks: a subscription whose deliveries all failed this long is disabled"
+    )
+    time_zone: ZoneInfo = Field(
+        ZoneInfo("UTC"), description="the workspace's IANA time zone (Europe/Paris): the days and weeks of the reports"
     )

@@ -35,6 +35,7 @@ from typing import Protocol
 
 from frontdesk import assignment, metrics
 from frontdesk.delivery import DeliveryWorker
+from frontdesk.engine.reports import ReportsLoop
 from frontdesk.engine.service import Engine
 from frontdesk.engine.webhooks import WebhookSender
 from frontdesk.imap_poller import ImapPoller
@@ -206,7 +207,7 @@ def loops(db: Database, settings: Settings) -> list[Loop]:
     """What a worker runs beside the requests, in the order it starts and stops them: what takes mail
     in first (the SMTP receiver, when FRONTDESK_SMTP_PORT is set; the IMAP mailboxes of e-mail
     channels), then the engine, outbound delivery, the media fetcher and outgoing event webhooks
-    (docs/webhooks.md). The server runs the same itself with `FRONTDESK_WORKER=inline`."""
+    (docs/webhooks.md) and the reports' rollups. The server runs the same itself with `FRONTDESK_WORKER=inline`."""
     return [
         SmtpReceiver(db, settings),
         ImapPoller(db, settings),
@@ -214,6 +215,7 @@ def loops(db: Database, settings: Settings) -> list[Loop]:
         DeliveryWorker(db, settings),
         MediaFetcher(db, settings),
         WebhookSender(db, settings),
+        ReportsLoop(db),  # the reports' rollups (ADR 0010)
     ]
 
 

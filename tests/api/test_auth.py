@@ -89,6 +89,9 @@ LEAST_ROLE: dict[Operation, str] = {
     ("POST", "/webhooks/meta/{channel_id}"): PUBLIC,
     # the event log and API tokens
     ("GET", "/api/v1/events"): "manager",
+    # reports (issue 16)
+    ("GET", "/api/v1/reports/conversations"): "manager",
+    ("GET", "/api/v1/reports/conversations.csv"): "manager",
     ("GET", "/api/v1/tokens"): "admin",
     ("POST", "/api/v1/tokens"): "admin",
     ("DELETE", "/api/v1/tokens/{token_id}"): "admin",

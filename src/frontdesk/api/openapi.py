@@ -85,6 +85,8 @@ REFUSED_TO_SOME = {
 
 # Reads that depend on a state (an attachment's content is not there while it is being fetched).
 STATE_BOUND_READS = {("GET", "/api/v1/attachments/{attachment_id}/content")}
+# Reads whose parameters must also fit a rule (a report's range, a filter naming a team that exists).
+RULED_READS = {("GET", "/api/v1/reports/conversations"), ("GET", "/api/v1/reports/conversations.csv")}
 
 
 @dataclass
@@ -170,6 +172,8 @@ def _errors(method: str, path: str, handler: HTTPRouteHandler, operation: Operat
         statuses |= {409, 422}
     if (method, path) in STATE_BOUND_READS:
         statuses.add(409)
+    if (method, path) in RULED_READS:
+        statuses.add(422)
     if has_body:
         statuses.add(413)
     error = OpenAPIMediaType(schema=Reference(ref=REF.format(model="Error")))

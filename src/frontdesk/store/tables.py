@@ -554,3 +554,42 @@ mailbox_cursors = Table(
     Column("last_uid", Id, nullable=False),
     Column("read_at", UTCDateTime(), nullable=False),
 )
+
+
+# Reports (ADR 0010): one fact per conversation folded from the event log, and the counters the
+# facts add up to per UTC hour (hours since the epoch) and key; engine_cursors' "reports" row is
+# where the consumer stands in the log. No foreign keys: `frontdesk reports rebuild` makes them
+# again from the log alone. 0 stands for "no channel / team / agent" in the counters' key.
+report_conversations = Table(
+    "report_conversations",
+    metadata,
+    Column("conversation_id", Id, primary_key=True, autoincrement=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("channel_id", Id, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("team_id", Id, nullable=False),
+    Column("agent_id", Id, nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=True),
+    Column("responded_at", UTCDateTime(), nullable=True),
+    Column("queued_at", UTCDateTime(), nullable=True),
+    Column("queue_team_id", Id, nullable=False),
+    Column("dequeued_at", UTCDateTime(), nullable=True),
+    Column("closed_at", UTCDateTime(), nullable=True),
+    Column("category", String(64), nullable=False),
+)
+
+report_counts = Table(
+    "report_counts",
+    metadata,
+    Column("metric", String(32), primary_key=True),
+    Column("hour", Int, primary_key=True, autoincrement=False),
+    Column("channel_id", Id, primary_key=True, autoincrement=False),
+    Column("team_id", Id, primary_key=True, autoincrement=False),
+    Column("agent_id", Id, primary_key=True, autoincrement=False),
+    Column("label", String(64), primary_key=True),  # the source (opened), the category (closed), else empty
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("count", Int, nullable=False),
+    # SQLite: rows kept in key order, so a report's range of hours is read in one sweep instead of a
+    # lookup per row (10x faster over 1.8 M rows, ADR 0010).
+    sqlite_with_rowid=False,
+)

@@ -1,0 +1,208 @@
+"""The conversation report, as JSON and as CSV (the same figures, one row per number), for
+managers and admins. Read from the rollups (ADR 0010); the page (web/reports.py) shows the same."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Annotated, Any, TypedDict
+
+from litestar import Controller, Request, get
+from litestar.params import QueryParameter
+from sqlalchemy import Connection
+
+from frontdesk.api.deps import Db
+from frontdesk.api.schemas import MAX_ID
+from frontdesk.clock import now
+from frontdesk.domain import report_figures as figures
+from frontdesk.domain.errors import DomainError, InvalidInput
+from frontdesk.domain.model import Role
+from frontdesk.domain.reports import DURATIONS, NONE, Metric
+from frontdesk.store.sql import reports
+
+PARAMETERS = frozenset({"from", "to", "period", "team_id", "channel_id", "agent_id"})
+DEFAULT_DAYS = 7
+First = Annotated[dt.date | None, QueryParameter(name="from", description="first day, in the workspace's time zone")]
+Last = Annotated[dt.date | None, QueryParameter(name="to", description="last day (included); default: today")]
+Period = Annotated[figures.Period, QueryParameter(description="what each point of the series covers")]
+Filter = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
+
+
+class Count(TypedDict):
+    id: int | None  # None: no team / agent (yet)
+    name: str | None
+    opened: int
+    closed: int
+
+
+class BySource(TypedDict):
+    source: str
+    opened: int
+
+
+class ByCategory(TypedDict):
+    category: str | None
+    closed: int
+
+
+# "from" is a keyword: the functional form names the key as the query parameter is named.
+Report = TypedDict(
+    "Report",
+    {
+        "from": str,
+        "to": str,
+        "time_zone": str,
+        "period": str,
+        "totals": dict[str, int],
+        "series": list[figures.Point],
+        "by_channel": list[Count],
+        "by_team": list[Count],
+        "by_agent": list[Count],
+        "by_source": list[BySource],
+        "by_category": list[ByCategory],
+        "durations": dict[str, figures.Duration],
+    },
+)
+
+
+class UnknownParameter(DomainError):
+    """A query parameter the report does not know: refused rather than silently ignored."""
+
+
+def check_parameters(request: Request[Any, Any, Any]) -> None:
+    unknown = sorted(set(request.query_params) - PARAMETERS)
+    if unknown:
+        known = ", ".join(sorted(PARAMETERS))
+        raise UnknownParameter("unknown_parameter", f"unknown parameter {unknown[0]!r} (known: {known})", unknown[0])
+
+
+def span(
+    request: Request[Any, Any, Any], first: dt.date | None, last: dt.date | None, period: figures.Period
+) -> figures.Span:
+    zone = request.app.state.settings.time_zone
+    last = last or now().astimezone(zone).date()
+    return figures.check_span(first or last - dt.timedelta(days=DEFAULT_DAYS - 1), last, zone, period)
+
+
+def report(conn: Connection, span: figures.Span, filters: reports.Filters) -> Report:
+    """The figures of `span` under `filters`; InvalidInput naming a filter that names nothing."""
+    names = reports.names(conn)
+    for kind, value in (("team", filters.team_id), ("channel", filters.channel_id), ("agent", filters.agent_id)):
+        if value is not None and value not in names[kind]:
+            raise InvalidInput(f"unknown_{kind}", f"{kind} {value} does not exist", f"{kind}_id")
+    counted = (Metric.OPENED, Metric.CLOSED)
+    series = figures.series(span, reports.sums_by(conn, span.hours, filters, counted, "hour"))
+    return {
+        "from": span.first.isoformat(),
+        "to": span.last.isoformat(),
+        "time_zone": str(span.zone),
+        "period": span.period,
+        "totals": {key: sum(point[key] for point in series) for key in ("opened", "closed")},
+        "series": series,
+        "by_channel": _counts(conn, span, filters, "channel", names["channel"]),
+        "by_team": _counts(conn, span, filters, "team", names["team"]),
+        "by_agent": _counts(conn, span, filters, "agent", names["agent"]),
+        "by_source": [
+            {"source": value, "opened": count}
+            for _, value, count in reports.sums_by(conn, span.hours, filters, (Metric.OPENED,), "label")
+        ],
+        "by_category": [
+            {"category": value or None, "closed": count}
+            for _, value, count in reports.sums_by(conn, span.hours, filters, (Metric.CLOSED,), "label")
+        ],
+        "durations": figures.durations(reports.sums_by(conn, span.hours, filters, DURATIONS, "bucket")),
+    }
+
+
+def _counts(
+    conn: Connection, span: figures.Span, filters: reports.Filters, kind: str, names: dict[int, str]
+) -> list[Count]:
+    sums = reports.sums_by(conn, span.hours, filters, (Metric.OPENED, Metric.CLOSED), f"{kind}_id")
+    return [
+        {"id": None if key == NONE else key, "name": names.get(key), "opened": n["opened"], "closed": n["closed"]}
+        for key, n in figures.breakdown(sums).items()
+    ]
+
+
+def as_csv(found: Report) -> str:
+    """One row per number of the report: section, key, name, measure, value."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("section", "key", "name", "measure", "value"))
+    for measure, value in found["totals"].items():
+        writer.writerow(("totals", "", "", measure, value))
+    for point in found["series"]:
+        writer.writerows(("series", point["start"], "", measure, point[measure]) for measure in ("opened", "closed"))
+    for section in ("by_channel", "by_team", "by_agent"):
+        for count in found[section]:
+            key = "" if count["id"] is None else count["id"]
+            name = _cell(count["name"] or "")
+            writer.writerows((section, key, name, m, count[m]) for m in ("opened", "closed"))
+    writer.writerows(("by_source", item["source"], "", "opened", item["opened"]) for item in found["by_source"])
+    for item in found["by_category"]:
+        writer.writerow(("by_category", _cell(item["category"] or ""), "", "closed", item["closed"]))
+    for metric, duration in found["durations"].items():
+        writer.writerows(
+            ("durations", metric, "", measure, "" if value is None else value) for measure, value in duration.items()
+        )
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """A name as a spreadsheet shows it, never runs it: a leading = + - @ is quoted."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+
+
+class ReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ["reports"]
+
+    @get("/conversations", opt={"role": Role.MANAGER})
+    async def conversations(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        first: First = None,
+        last: Last = None,
+        period: Period = "day",
+        team_id: Filter = None,
+        channel_id: Filter = None,
+        agent_id: Filter = None,
+    ) -> Report:
+        """Conversations opened and closed per period, by channel, team, agent, source and closing
+        category; time to assignment, first response, resolution and queue wait (p50, p90, share
+        within target). Dates are days in the workspace's time zone (FRONTDESK_TIME_ZONE); at most
+        366 days, 31 for an hourly series. A filter keeps the conversations now of that team,
+        channel or agent."""
+        return await _read(request, db, first, last, period, reports.Filters(team_id, channel_id, agent_id))
+
+    # A session too: the reports page links to it (web/reports.py).
+    @get("/conversations.csv", opt={"role": Role.MANAGER, "auth": "token_or_session"}, media_type="text/csv")
+    async def conversations_csv(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        first: First = None,
+        last: Last = None,
+        period: Period = "day",
+        team_id: Filter = None,
+        channel_id: Filter = None,
+        agent_id: Filter = None,
+    ) -> str:
+        """The same report as CSV: one row per number (section, key, name, measure, value)."""
+        filters = reports.Filters(team_id, channel_id, agent_id)
+        return as_csv(await _read(request, db, first, last, period, filters))
+
+
+async def _read(
+    request: Request[Any, Any, Any],
+    db: Db,
+    first: dt.date | None,
+    last: dt.date | None,
+    period: figures.Period,
+    filters: reports.Filters,
+) -> Report:
+    check_parameters(request)
+    found = span(request, first, last, period)
+    return await db.read(lambda c: report(c, found, filters))

@@ -1,0 +1,184 @@
+"""The reports' rollups: folded batch by batch as events come, they equal a rebuild from the whole
+log, and the counters equal what the facts add up to (ADR 0010)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection
+
+from frontdesk.domain import events as ev
+from frontdesk.domain.reports import Fact, totals
+from frontdesk.engine.reports import fold_events, rebuild
+from frontdesk.store.database import Database
+from frontdesk.store.sql import events, reports
+from tests.databases import Databases, query
+from tests.factories import fresh_database
+from tests.test_cli import _run
+
+# An hour before Europe/Paris moves its clocks forward (2026-03-29 01:00 UTC), and minutes before
+# a UTC midnight: steps of up to ten hours cross hour, day and offset edges.
+START = dt.datetime(2026, 3, 28, 23, 50, tzinfo=dt.UTC)
+CONVERSATIONS = [1, 2, 3]
+AGENT: dict[str, Any] = {"kind": "agent", "agent_id": 7}
+WORKFLOW: dict[str, Any] = {"kind": "workflow", "agent_id": None}
+
+
+def _payload(kind: str, value: int) -> tuple[str, dict[str, Any]]:
+    """An event of `kind`, its payload shaped as domain/events.py declares; `value` varies it."""
+    team = value % 3 or None
+    agent = value % 4 or None
+    made: dict[str, tuple[str, dict[str, Any]]] = {
+        "open": (
+            ev.CONVERSATION_OPENED,
+            {"source": ("contact", "agent")[value % 2], "channel_id": value % 2 + 1, "actor": WORKFLOW},
+        ),
+        "assign": (
+            ev.CONVERSATION_ASSIGNED,
+            {
+                "agent_id": agent,
+                "team_id": team,
+                "previous_agent_id": None,
+                "strategy": "manual",
+                "reason": "r",
+                "actor": AGENT,
+            },
+        ),
+        "queue": (ev.CONVERSATION_QUEUED, {"team_id": value % 2 + 1, "priority": 0, "skills": {}}),
+        "unassign": (ev.CONVERSATION_UNASSIGNED, {"previous_agent_id": agent, "actor": AGENT}),
+        "agent_reply": (ev.MESSAGE_SENT, {"message_id": value, "author": AGENT, "text": "hi", "quick_replies": []}),
+        "workflow_reply": (
+            ev.MESSAGE_SENT,
+            {"message_id": value, "author": WORKFLOW, "text": "hi", "quick_replies": []},
+        ),
+        "close": (
+            ev.CONVERSATION_CLOSED,
+            {"actor": AGENT, "note": None, "category": (None, "billing", "bug")[value % 3], "assignee_id": agent},
+        ),
+        "reopen": (ev.CONVERSATION_REOPENED, {"actor": AGENT, "assignee_id": agent}),
+        "note": (ev.NOTE_ADDED, {"message_id": value, "author": AGENT, "text": "n"}),
+    }
+    return made[kind]
+
+
+KINDS = ["open", "open", "assign", "queue", "unassign", "agent_reply", "workflow_reply", "close", "reopen", "note"]
+step = st.one_of(
+    st.tuples(
+        st.just("event"),
+        st.sampled_from(KINDS),
+        st.sampled_from(CONVERSATIONS),
+        st.integers(0, 600),  # minutes after the previous event
+        st.integers(0, 11),
+    ),
+    st.tuples(st.just("fold"), st.integers(1, 5)),  # the consumer runs, a batch of this many events
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(step, max_size=40))
+def test_rollups_folded_as_events_come_equal_a_rebuild(template_db: Databases, steps: list[tuple[Any, ...]]) -> None:
+    with fresh_database(template_db) as db:
+        _append_and_fold(db, steps)
+        while db.write_sync(fold_events):
+            pass
+        incremental = _rollups(db.url)
+        rebuild(db)
+        assert _rollups(db.url) == incremental
+        facts, counts = incremental
+        assert counts == sorted(_counters(facts))
+
+
+def _append_and_fold(db: Database, steps: list[tuple[Any, ...]]) -> None:
+    at = START
+    for item in steps:
+        if item[0] == "fold":
+            db.write_sync(lambda c, n=item[1]: fold_events(c, n))  # type: ignore[misc]
+            continue
+        _, kind, conversation, minutes, value = item
+        at += dt.timedelta(minutes=minutes)
+        type_, payload = _payload(kind, value)
+        db.write_sync(lambda c, t=type_, p=payload, k=conversation, a=at: events.append(c, t, p, k, k, a))  # type: ignore[misc]
+
+
+_FACTS = (
+    "SELECT conversation_id, opened_at, channel_id, source, team_id, agent_id, assigned_at, responded_at,"
+    " queued_at, queue_team_id, dequeued_at, closed_at, category FROM report_conversations ORDER BY conversation_id"
+)
+_COUNTS = (
+    "SELECT metric, hour, channel_id, team_id, agent_id, label, bucket, count FROM report_counts"
+    " ORDER BY metric, hour, channel_id, team_id, agent_id, label, bucket"
+)
+
+
+def _rollups(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    return query(url, _FACTS), query(url, _COUNTS)
+
+
+def _counters(facts: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """What the facts read back add up to, by the domain's own rule."""
+    built = [Fact(*(_aware(v) for v in row)) for row in facts]  # type: ignore[arg-type]
+    return [(*key, count) for key, count in totals(built).items()]
+
+
+def _aware(value: object) -> object:
+    """A time as the store hands it back: SQLite's naive text or PostgreSQL's aware timestamp."""
+    if isinstance(value, str) and value[:2] == "20":
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def test_a_rebuild_starts_from_nothing_and_counts_each_event_once(db: Database) -> None:
+    for kind, minutes in (("open", 0), ("assign", 3), ("agent_reply", 5), ("close", 60)):
+        type_, payload = _payload(kind, 1)
+        at = START + dt.timedelta(minutes=minutes)
+        db.write_sync(lambda c, t=type_, p=payload, a=at: events.append(c, t, p, 1, 1, a))  # type: ignore[misc]
+    assert rebuild(db) == 4
+    assert rebuild(db) == 4
+    opened = query(db.url, "SELECT sum(count) FROM report_counts WHERE metric = 'opened'")
+    assert [tuple(int(v) for v in row) for row in opened] == [(1,)]
+
+
+def test_events_before_an_open_in_the_log_count_nothing(db: Database) -> None:
+    type_, payload = _payload("close", 1)
+    db.write_sync(lambda c: events.append(c, type_, payload, 9, 9, START))
+    while db.write_sync(fold_events):
+        pass
+    assert query(db.url, "SELECT count(*) FROM report_conversations") == [(0,)]
+
+
+def test_the_rebuild_command_folds_the_log_again_to_the_same_rollups(db: Database) -> None:
+    for kind, minutes in (("open", 0), ("queue", 1), ("assign", 7), ("close", 90), ("reopen", 95)):
+        type_, payload = _payload(kind, 5)
+        at = START + dt.timedelta(minutes=minutes)
+        db.write_sync(lambda c, t=type_, p=payload, a=at: events.append(c, t, p, 2, 2, a))  # type: ignore[misc]
+    while db.write_sync(fold_events):
+        pass
+    before = _rollups(db.url)
+
+    result = _run(db.url, "reports", "rebuild")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "reports rebuilt from 5 events"
+    assert _rollups(db.url) == before
+
+
+def test_a_batch_that_fails_after_folding_leaves_neither_rollups_nor_cursor_moved(db: Database) -> None:
+    type_, payload = _payload("open", 1)
+    db.write_sync(lambda c: events.append(c, type_, payload, 3, 3, START))
+
+    def fold_then_crash(conn: Connection) -> None:
+        assert fold_events(conn) == 1
+        raise RuntimeError("the process dies before the commit")
+
+    with pytest.raises(RuntimeError):
+        db.write_sync(fold_then_crash)
+    assert _rollups(db.url) == ([], []) and db.read_sync(reports.position) == 0
+    assert db.write_sync(fold_events) == 1  # the batch is done again, once
+    assert db.write_sync(fold_events) == 0
+    assert len(_rollups(db.url)[0]) == 1
