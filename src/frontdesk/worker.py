@@ -1,5 +1,6 @@
-"""The worker process: the workflow engine, outbound delivery and the media fetcher, beside the web
-server (ADR 0004).
+"""The worker process: the workflow engine, outbound delivery, the media fetcher, the e-mail
+channels' SMTP receiver and IMAP mailboxes, outgoing event webhooks and the reports' rollups
+(`loops`), beside the web server (ADR 0004).
 
 One Python process runs one thread at a time (the GIL). Under load the web server's requests
 and the engine's runs took turns on one core while the other stayed idle, so `frontdesk serve`
