@@ -18,28 +18,13 @@ from tests.channels.conversations import conversations, inbound_texts, one_conve
 from tests.channels.email_support import INBOUND, Sink, create_channel, mail, send
 from tests.channels.media_support import reply, stored
 from tests.conftest import free_port
-from tests.engine.support import install, runs, waiting_at
+from tests.engine.support import ask_topic, install, runs, waiting_at
 from tests.factories import Api, eventually
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
-WORKFLOW = {
-    "name": "Inbound e-mail",
-    "trigger": {
-        "event": "conversation.opened",
-        "conditions": {"all": [{"field": "conversation.source", "operator": "equals", "value": "contact"}]},
-    },
-    "steps": [
-        {
-            "id": "ask_topic",
-            "type": "ask_question",
-            "text": "Is this about sales or support?",
-            "answer": {"type": "choice", "options": ["Sales", "Support"]},
-            "save_to": "vars.topic",
-            "next": "assign_support",
-        },
-        {"id": "assign_support", "type": "assign", "team": "Support"},
-    ],
-}
+WORKFLOW = ask_topic(
+    {"id": "assign_support", "type": "assign", "team": "Support"}, "Inbound e-mail", "Is this about sales or support?"
+)
 
 
 @pytest.fixture

@@ -19,27 +19,10 @@ from tests.channels.fake_provider import Media
 from tests.channels.media_support import PNG
 from tests.channels.meta_support import IGSID, PSID, FakeMetaGraph, create_channel, payload, post_webhook
 from tests.channels.test_whatsapp_admin_page import logged_in_admin
-from tests.engine.support import install, runs, thread, waiting_at
+from tests.engine.support import TO_SUPPORT, ask_topic, install, runs, thread, waiting_at
 from tests.factories import Api, eventually, make_token
 
-ASK_AND_ASSIGN = {
-    "name": "Inbound",
-    "trigger": {
-        "event": "conversation.opened",
-        "conditions": {"all": [{"field": "conversation.source", "operator": "equals", "value": "contact"}]},
-    },
-    "steps": [
-        {
-            "id": "ask_topic",
-            "type": "ask_question",
-            "text": "Sales or support?",
-            "answer": {"type": "choice", "options": ["Sales", "Support"]},
-            "save_to": "vars.topic",
-            "next": "assign",
-        },
-        {"id": "assign", "type": "assign", "team": "Support"},
-    ],
-}
+ASK_AND_ASSIGN = ask_topic(TO_SUPPORT)
 # Each channel: its first message, its quick-reply answer, the contact's id there.
 JOURNEYS = {
     "messenger": ("text", "quick_reply", PSID),

@@ -19,7 +19,7 @@ from tests.channels.telegram_support import (
     post_update,
     update,
 )
-from tests.engine.support import install, runs, thread, waiting_at
+from tests.engine.support import THANKS, ask_topic, install, runs, thread, waiting_at
 from tests.factories import Api, eventually
 
 
@@ -129,24 +129,7 @@ def test_a_malformed_or_unsupported_update_is_acknowledged_and_skipped(
 
 
 # -- outbound ----------------------------------------------------------------------------------
-ASK = {
-    "name": "Inbound",
-    "trigger": {
-        "event": "conversation.opened",
-        "conditions": {"all": [{"field": "conversation.source", "operator": "equals", "value": "contact"}]},
-    },
-    "steps": [
-        {
-            "id": "ask_topic",
-            "type": "ask_question",
-            "text": "Sales or support?",
-            "answer": {"type": "choice", "options": ["Sales", "Support"]},
-            "save_to": "vars.topic",
-            "next": "thanks",
-        },
-        {"id": "thanks", "type": "send_message", "text": "Thanks, {{ vars.topic }} it is."},
-    ],
-}
+ASK = ask_topic(THANKS)
 
 
 def test_a_question_goes_out_as_an_inline_keyboard_and_a_tapped_button_answers_it(

@@ -24,7 +24,7 @@ from tests.channels.twilio_support import (
     signature,
     webhook,
 )
-from tests.engine.support import install, runs, thread, waiting_at
+from tests.engine.support import TO_SUPPORT, ask_topic, install, runs, thread, waiting_at
 from tests.factories import Api, eventually
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -312,24 +312,7 @@ def test_a_workflow_message_to_an_opted_out_contact_fails_its_run_with_the_reaso
 
 
 # -- the whole path ----------------------------------------------------------------------------
-ASK_AND_ASSIGN = {
-    "name": "Inbound SMS",
-    "trigger": {
-        "event": "conversation.opened",
-        "conditions": {"all": [{"field": "conversation.source", "operator": "equals", "value": "contact"}]},
-    },
-    "steps": [
-        {
-            "id": "ask_topic",
-            "type": "ask_question",
-            "text": "Sales or support?",
-            "answer": {"type": "choice", "options": ["Sales", "Support"]},
-            "save_to": "vars.topic",
-            "next": "assign",
-        },
-        {"id": "assign", "type": "assign", "team": "Support"},
-    ],
-}
+ASK_AND_ASSIGN = ask_topic(TO_SUPPORT, "Inbound SMS")
 
 
 def test_an_sms_contact_answers_a_numbered_question_is_assigned_and_gets_the_agents_reply_delivered(

@@ -23,7 +23,7 @@ from tests.channels.whatsapp_support import (
     post_webhook,
     sign,
 )
-from tests.engine.support import install, runs, thread, waiting_at
+from tests.engine.support import THANKS, ask_topic, install, runs, thread, waiting_at
 from tests.factories import Api, eventually
 
 WA_ID = "16505551234"
@@ -184,24 +184,7 @@ def test_an_unsupported_message_is_skipped_and_the_next_one_stored(admin: Api, c
 
 
 # -- outbound and statuses ---------------------------------------------------------------------
-ASK = {
-    "name": "Inbound",
-    "trigger": {
-        "event": "conversation.opened",
-        "conditions": {"all": [{"field": "conversation.source", "operator": "equals", "value": "contact"}]},
-    },
-    "steps": [
-        {
-            "id": "ask_topic",
-            "type": "ask_question",
-            "text": "Sales or support?",
-            "answer": {"type": "choice", "options": ["Sales", "Support"]},
-            "save_to": "vars.topic",
-            "next": "thanks",
-        },
-        {"id": "thanks", "type": "send_message", "text": "Thanks, {{ vars.topic }} it is."},
-    ],
-}
+ASK = ask_topic(THANKS)
 
 
 def test_a_question_goes_out_as_buttons_and_a_tapped_button_answers_it(

@@ -77,6 +77,26 @@ def setup_organisation(admin: Api) -> dict[str, Any]:
     return {"agents": agents, "channel": admin.channel()["id"]}
 
 
+FROM_A_CONTACT = {"all": [{"field": "conversation.source", "operator": "equals", "value": "contact"}]}
+THANKS = {"id": "thanks", "type": "send_message", "text": "Thanks, {{ vars.topic }} it is."}
+TO_SUPPORT = {"id": "assign", "type": "assign", "team": "Support"}
+
+
+def ask_topic(then: dict[str, Any], name: str = "Inbound", text: str = "Sales or support?") -> dict[str, Any]:
+    """The channel journeys' inbound workflow: a contact's new conversation is asked Sales or
+    Support (buttons or quick replies where the channel has them), then `then` runs."""
+    question = {
+        "id": "ask_topic",
+        "type": "ask_question",
+        "text": text,
+        "answer": {"type": "choice", "options": ["Sales", "Support"]},
+        "save_to": "vars.topic",
+        "next": then["id"],
+    }
+    trigger = {"event": "conversation.opened", "conditions": FROM_A_CONTACT}
+    return {"name": name, "trigger": trigger, "steps": [question, then]}
+
+
 def install(admin: Api, definition: dict[str, Any]) -> int:
     created = admin.post("/api/v1/workflows", {"definition": definition})
     assert created.status_code == 201, created.text
