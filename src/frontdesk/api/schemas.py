@@ -55,6 +55,20 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=never_null)
 
 
+class Patch(Body):
+    """A change: each key may be left out, and those in `never_null` may not be null (a channel, an
+    agent, a team always has them). The published schema says the same (`never_null`)."""
+
+    never_null: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.never_null:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
 class InboundContact(Body):
     external_id: Text200
     name: Annotated[str, Field(max_length=200)] | None = None
@@ -169,7 +183,7 @@ class ChannelBody(_ChannelSettings):
     name: Name
 
 
-class ChannelPatch(_ChannelSettings):
+class ChannelPatch(_ChannelSettings, Patch):
     """Only the keys sent change: name, callback_url (api channels; null removes it), allowed_origins
     (webchat), phone_number_id and the write-only credentials (whatsapp, telegram)."""
 
@@ -184,13 +198,6 @@ class ChannelPatch(_ChannelSettings):
     )
 
     name: Name | None = None
-
-    @field_validator(*never_null, mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be left out, but not null")
-        return value
 
 
 class ContactPatch(Body):
@@ -253,7 +260,7 @@ class AgentBody(Body):
     availability: Availability = Availability.OFFLINE
 
 
-class AgentPatch(Body):
+class AgentPatch(Patch):
     """Only the keys sent change. None of them may be null: an agent always has each."""
 
     never_null: ClassVar = ("name", "role", "availability", "capacity", "skills", "active")
@@ -265,13 +272,6 @@ class AgentPatch(Body):
     skills: dict[str, str] | None = None
     active: bool | None = None  # false deactivates (admins only): no login, no token, no assignment
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be left out, but not null")
-        return value
-
 
 class TeamBody(Body):
     name: Name
@@ -280,7 +280,7 @@ class TeamBody(Body):
     away_message: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
 
 
-class TeamPatch(Body):
+class TeamPatch(Patch):
     """Any of: name, assignment settings, business hours (null removes them), away message."""
 
     never_null: ClassVar = ("name",)
@@ -289,13 +289,6 @@ class TeamPatch(Body):
     assignment: dict[str, Any] | None = None
     business_hours: dict[str, Any] | None = None
     away_message: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be left out, but not null")
-        return value
 
 
 class MemberBody(Body):

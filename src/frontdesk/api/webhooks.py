@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from frontdesk.actions.webhooks import (
     check_url,
@@ -19,7 +19,7 @@ from frontdesk.actions.webhooks import (
     update_subscription,
 )
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.schemas import Body, Boolean, Id, PathId
+from frontdesk.api.schemas import Body, Boolean, Id, Patch, PathId
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import Role
 from frontdesk.domain.webhooks import KEPT_ATTEMPTS
@@ -36,19 +36,12 @@ class WebhookBody(Body):
     event_types: EventTypes
 
 
-class WebhookPatch(Body):
+class WebhookPatch(Patch):
     never_null: ClassVar = ("url", "event_types", "enabled")
 
     url: Url | None = None
     event_types: EventTypes | None = None
     enabled: Boolean | None = None  # true re-enables a subscription failures disabled
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be left out, but not null")
-        return value
 
 
 class ReplayBody(Body):
