@@ -1,7 +1,7 @@
 """CPU per conversation in the writer, in-process and deterministic (no HTTP, no other thread):
 
     python -m bench.cpu [--count 2000] [--batch 50] [--profile [--sort cumulative]] [--commit HEAD]
-                        [--database postgresql+psycopg://…/empty_db]
+                        [--database postgresql | postgresql+psycopg://…/empty_db]
 
 Builds a fresh SQLite demo with the scenario-1 workflow (greet → branch → assign) and agents with
 room for every conversation, then runs `count` first messages of new contacts through
@@ -13,10 +13,8 @@ than wall-clock figures do, but compare them within one run (or one machine stat
 from __future__ import annotations
 
 import argparse
-import collections
 import cProfile
 import pstats
-import re
 import sys
 import tempfile
 import time
@@ -34,9 +32,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="tottime", help="cProfile's order with --profile: tottime, cumulative…")
-    parser.add_argument("--statements", action="store_true", help="count the SQL statements the writer runs")
+    parser.add_argument("--statements", action="store_true", help="count the writer's statements, by origin")
     parser.add_argument("--commit", help="measure this commit's src/ (git archive) instead of the work tree")
-    parser.add_argument("--database", help="an empty database's URL (PostgreSQL) instead of a fresh SQLite file")
+    parser.add_argument(
+        "--database", help="an empty database's URL, or `postgresql` for a throw-away cluster, instead of SQLite"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="frontdesk-cpu-") as tmp:
         if args.commit:
@@ -44,12 +44,18 @@ def main() -> None:
 
             sys.path.insert(0, str(snapshot(args.commit, Path(tmp) / "src")))
         url = args.database or f"sqlite:///{Path(tmp) / 'cpu.db'}"
+        if url == "postgresql":  # a throw-away durable cluster (bench/postgres.py)
+            from bench.postgres import new_database
+
+            url = new_database()
         measure(url, args.count, args.batch, args.profile, args.statements, args.sort)
 
 
 def measure(
     url: str, count: int, batch: int, profile: bool, statements: bool = False, sort: str = "tottime"
 ) -> dict[str, float]:
+    from tests.statements import Statements
+
     from frontdesk import assignment
     from frontdesk.actions.ingest import InboundMessage, receive_inbound
     from frontdesk.clock import now
@@ -64,7 +70,7 @@ def measure(
     upgrade(db.write_engine)
     db.start()
     try:
-        db.write_sync(lambda conn: _demo(conn, count))
+        db.write_sync(lambda conn: set_up(conn, count))
         cache = VersionCache()
         db.write_sync(lambda conn: _consume(conn, cache, process_events, now))  # the set-up's own events
 
@@ -77,11 +83,7 @@ def measure(
         profiler = cProfile.Profile() if profile else None
         if profiler:  # cProfile watches the thread that enables it: the writer's
             db.write_sync(lambda conn: profiler.enable())
-        seen: collections.Counter[str] = collections.Counter()
-        if statements and not db.is_sqlite:
-            raise SystemExit("--statements counts with SQLite's trace callback: run it without --database")
-        if statements:  # sqlite3's trace callback sees every statement, SQLAlchemy's and the raw ones
-            db.write_sync(lambda conn: _driver(conn).set_trace_callback(lambda sql: seen.update((_shape(sql),))))
+        counted = Statements(db).__enter__() if statements else None
         figures = {}
         started = time.process_time()
         for first in range(0, count, batch):
@@ -104,25 +106,13 @@ def measure(
         )
         if profiler:
             pstats.Stats(profiler).sort_stats(sort).print_stats(60 if sort == "cumulative" else 35)
-        if statements:
-            db.write_sync(lambda conn: _driver(conn).set_trace_callback(None))
-            print(f"{sum(seen.values()) / count:.1f} statements per conversation")
-            for shape, n in seen.most_common(60):
-                print(f"{n / count:7.2f}  {shape}")
+        if counted is not None:
+            counted.__exit__()
+            figures["statements"] = counted.total() / count
+            print("\n".join(counted.report(count)))
         return figures
     finally:
         db.close()
-
-
-def _driver(conn):  # type: ignore[no-untyped-def]
-    return conn.connection.dbapi_connection  # (not frontdesk.store.rows: older commits have none)
-
-
-def _shape(sql: str) -> str:
-    shape = re.sub(r"\s+", " ", sql).strip()
-    shape = re.sub(r"'[^']*'", "'…'", shape)
-    shape = re.sub(r"\b\d+\b", "N", shape)
-    return re.sub(r"sa_savepoint_N", "sa_savepoint", shape)[:120]
 
 
 def _consume(conn, cache, process_events, now) -> None:  # type: ignore[no-untyped-def]
@@ -130,7 +120,8 @@ def _consume(conn, cache, process_events, now) -> None:  # type: ignore[no-untyp
         pass
 
 
-def _demo(conn, count: int) -> None:  # type: ignore[no-untyped-def]
+def set_up(conn, count: int) -> None:  # type: ignore[no-untyped-def]
+    """The demo with the scenario-1 workflow alone enabled, and room for `count` conversations."""
     from frontdesk.actions.agents import create_agent
     from frontdesk.actions.teams import add_member, update_team
     from frontdesk.actions.workflows import create_workflow, publish, set_enabled
