@@ -92,7 +92,8 @@ def record_assignment(
     conversations_sql.assign(
         conn, conversation.id, agent_id, team_id, now, reply_due_at, new_assignee=previous != agent_id
     )
-    sql.dequeue(conn, conversation.id)
+    if conversation.team_id is not None:  # only `enqueue` queues, and it gives the conversation its team
+        sql.dequeue(conn, conversation.id)
     emit(
         conn,
         ev.CONVERSATION_ASSIGNED,

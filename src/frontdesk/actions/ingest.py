@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from frontdesk.actions.attachments import store_attachments
 from frontdesk.actions.contacts import find_or_create_by_identity, update_contact
-from frontdesk.actions.conversations import ensure_open_conversation
+from frontdesk.actions.conversations import ensure_open_conversation, open_new_conversation
 from frontdesk.actions.events import emit
 from frontdesk.channels.base import InboundItem, Notice
 from frontdesk.clock import now
@@ -21,7 +21,7 @@ from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import SYSTEM, Actor, AuthorKind, Source
 from frontdesk.store.database import tally
-from frontdesk.store.sql import channels, contacts, messages
+from frontdesk.store.sql import contacts, messages
 from frontdesk.store.sql import conversations as conversation_rows
 
 CONTACT = Actor(AuthorKind.CONTACT)
@@ -68,12 +68,12 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     if inbound.text or not inbound.attachments:  # a photo without a caption has no text
         check_message_text(inbound.text, "message.text")
     check_attachments(inbound.attachments, "message.attachments")
-    earlier = _earlier_receipt(conn, inbound.channel_id, inbound.provider_message_id)
-    if earlier is not None:
-        return earlier
-    channel = channels.summary(conn, inbound.channel_id)
-    if channel is None:
+    arrival = messages.arrival(conn, inbound.channel_id, inbound.provider_message_id)
+    if arrival is None:
         raise NotFound("channel", inbound.channel_id)
+    channel_type, earlier = arrival
+    if earlier is not None:  # a provider's retry gets the first receipt back
+        return _receipt(earlier)
 
     threaded = conversation_rows.open_thread_of(conn, inbound.channel_id, list(inbound.references))
     if threaded is not None:  # a reply to a mail we sent joins its open conversation, whoever sends it
@@ -87,7 +87,8 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     if inbound.contact_name and not created and threaded is None:
         _fill_missing_name(conn, contact_id, inbound.contact_name)
 
-    conversation_id, opened = ensure_open_conversation(conn, contact_id, Source.CONTACT, inbound.channel_id, CONTACT)
+    open_one = open_new_conversation if created else ensure_open_conversation  # a new contact has none
+    conversation_id, opened = open_one(conn, contact_id, Source.CONTACT, inbound.channel_id, CONTACT)
     at = now()
     message_id = messages.add_inbound(
         conn, conversation_id, inbound.channel_id, inbound.text, inbound.provider_message_id, opened, at
@@ -110,7 +111,7 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
         contact_id=contact_id,
         conversation_id=conversation_id,
     )
-    tally(conn, "inbound", channel.type)
+    tally(conn, "inbound", channel_type)
     return Receipt(contact_id, conversation_id, message_id, opened, duplicate=False)
 
 
@@ -143,8 +144,5 @@ def _fill_missing_name(conn: Connection, contact_id: int, name: str) -> None:
         update_contact(conn, contact_id, CONTACT, name=name)
 
 
-def _earlier_receipt(conn: Connection, channel_id: int, provider_message_id: str) -> Receipt | None:
-    found = messages.received(conn, channel_id, provider_message_id)
-    if found is None:
-        return None
+def _receipt(found: messages.Received) -> Receipt:
     return Receipt(found.contact_id, found.conversation_id, found.message_id, found.opened_conversation, duplicate=True)

@@ -15,6 +15,7 @@ from frontdesk.actions.conversations import send_message
 from frontdesk.domain.model import SYSTEM
 from frontdesk.domain.schedule import Schedule
 from frontdesk.domain.workflows import templates
+from frontdesk.store import rows
 from frontdesk.store.sql import assignment as sql
 from frontdesk.store.sql import conversations as conversations_sql
 
@@ -28,7 +29,7 @@ def maybe_send_away(conn: Connection, conversation_id: int | None, now: dt.datet
     team_id, status, away_sent_at = state
     if team_id is None or status != "open":
         return False
-    rule = sql.away_rule(conn, team_id)
+    rule = rows.remembered(conn, ("away_rule", team_id), lambda: sql.away_rule(conn, team_id))  # per engine job
     if rule is None:
         return False
     if rule.settings.away_once and away_sent_at is not None:

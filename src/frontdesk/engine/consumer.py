@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from frontdesk.assignment.away import maybe_send_away
 from frontdesk.domain import events as ev
+from frontdesk.domain.model import Source
 from frontdesk.domain.records import Event
 from frontdesk.domain.workflows.conditions import evaluate
 from frontdesk.engine.runs import VersionCache, load_run, resume, start_run
@@ -63,9 +64,10 @@ def _process_partitions(
     fresh = [event for partition, event in batch if event.id > positions[partition]]
     if fresh:
         by_trigger = _enabled_workflows(conn)
-        with rows.memo(conn):  # no step changes a channel or a team's name
+        first = _first_messages(fresh)
+        with rows.memo(conn):  # no step changes a channel or a team's settings
             for event in fresh:
-                _process(conn, cache, event, by_trigger, now)
+                _process(conn, cache, event, by_trigger, now, first)
     partitions.advance(conn, positions.keys(), batch[-1][1].id)
     return len(batch)
 
@@ -84,6 +86,7 @@ def _process(
     event: Event,
     by_trigger: dict[str, list[tuple[int, int]]],
     now: dt.datetime,
+    first: dict[int, dict[str, Any]],
 ) -> None:
     kind = event.type
     if kind == ev.CONVERSATION_CLOSED:
@@ -95,7 +98,7 @@ def _process(
     if kind == ev.MESSAGE_RECEIVED and _deliver_reply(conn, cache, event, now):
         return  # an answer to a question belongs to the run that asked it
     if kind in TRIGGERS and by_trigger.get(kind):
-        trigger_workflows(conn, cache, event, by_trigger[kind], now)
+        trigger_workflows(conn, cache, event, by_trigger[kind], now, first)
 
 
 def _deliver_reply(conn: Connection, cache: VersionCache, event: Event, now: dt.datetime) -> bool:
@@ -129,11 +132,16 @@ def _resume_queued(conn: Connection, cache: VersionCache, event: Event, now: dt.
 
 
 def trigger_workflows(
-    conn: Connection, cache: VersionCache, event: Event, candidates: list[tuple[int, int]], now: dt.datetime
+    conn: Connection,
+    cache: VersionCache,
+    event: Event,
+    candidates: list[tuple[int, int]],
+    now: dt.datetime,
+    first: dict[int, dict[str, Any]],
 ) -> None:
     trigger = {
         "event": {"id": event.id, "type": event.type, **event.payload},
-        "message": _message(conn, event),
+        "message": _message(conn, event, first),
     }
     context = build_context(conn, event.contact_id, event.conversation_id, trigger)
     unchanged: dict[str, Any] | None = context  # until a run has acted, its first step may reuse it
@@ -157,15 +165,35 @@ def trigger_workflows(
             unchanged = None
 
 
-def _message(conn: Connection, event: Event) -> dict[str, Any] | None:
+def _message(conn: Connection, event: Event, first: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
     """The contact's message behind the event: its own, or the one that opened the conversation."""
     payload = event.payload
     if "text" in payload and "message_id" in payload:
         return {"id": payload["message_id"], "text": payload["text"]}
     if event.type != ev.CONVERSATION_OPENED or event.conversation_id is None:
         return None
+    if event.conversation_id in first:
+        return first[event.conversation_id]
     found = messages.first_inbound(conn, event.conversation_id)
     return {"id": found[0], "text": found[1]} if found else None
+
+
+def _first_messages(batch: list[Event]) -> dict[int, dict[str, Any]]:
+    """The first message of each conversation its contact opened in `batch`, read from the batch:
+    ingest stores that message and emits its `message.received` in the transaction that opens the
+    conversation, so it is the conversation's first inbound message (what `first_inbound` would
+    read back). A batch that ends between the two events leaves the conversation to the query."""
+    opened: set[int] = set()
+    found: dict[int, dict[str, Any]] = {}
+    for event in batch:
+        conversation_id = event.conversation_id
+        if conversation_id is None:
+            continue
+        if event.type == ev.CONVERSATION_OPENED and event.payload.get("source") == Source.CONTACT:
+            opened.add(conversation_id)
+        elif event.type == ev.MESSAGE_RECEIVED and conversation_id in opened and conversation_id not in found:
+            found[conversation_id] = {"id": event.payload["message_id"], "text": event.payload["text"]}
+    return found
 
 
 def cancel_runs(conn: Connection, conversation_id: int | None, reason: str, now: dt.datetime) -> None:

@@ -15,6 +15,13 @@ _BY_PROVIDER_ID = (
     "SELECT m.id, m.conversation_id, m.opened_conversation, c.contact_id FROM messages m"
     " JOIN conversations c ON c.id = m.conversation_id WHERE m.channel_id = ? AND m.provider_message_id = ?"
 )
+# The channel (its type) and, when a provider retries, the message it delivered before: ingest's
+# first two questions in one statement.
+_ARRIVAL = (
+    "SELECT ch.type, m.id, m.conversation_id, m.opened_conversation, c.contact_id FROM channels ch"
+    " LEFT JOIN messages m ON m.channel_id = ch.id AND m.provider_message_id = ?"
+    " LEFT JOIN conversations c ON c.id = m.conversation_id WHERE ch.id = ?"
+)
 # `direction` as a literal: the partial index on inbound messages applies only when the planner sees it.
 _FIRST_INBOUND = (
     f"SELECT id, text FROM messages WHERE conversation_id = ? AND direction = '{Direction.INBOUND}' ORDER BY id LIMIT 1"
@@ -44,6 +51,19 @@ def received(conn: Connection, channel_id: int, provider_message_id: str) -> Rec
         return None
     message_id, conversation_id, opened, contact_id = row
     return Received(message_id, conversation_id, bool(rows.dialect(conn).decode_bool(opened)), contact_id)
+
+
+def arrival(conn: Connection, channel_id: int, provider_message_id: str) -> tuple[str, Received | None] | None:
+    """The channel's type, and the message it already delivered under this provider id (a
+    provider's retry) if any; None when there is no such channel."""
+    row = rows.execute(conn, _ARRIVAL, (provider_message_id, channel_id)).fetchone()
+    if row is None:
+        return None
+    channel_type, message_id, conversation_id, opened, contact_id = row
+    if message_id is None:
+        return channel_type, None
+    decoded = bool(rows.dialect(conn).decode_bool(opened))
+    return channel_type, Received(message_id, conversation_id, decoded, contact_id)
 
 
 def add_inbound(
