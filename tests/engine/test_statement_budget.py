@@ -17,7 +17,7 @@ from tests.statements import Statements
 CONVERSATIONS = 30
 # Measured 25.4 per conversation on both databases (docs/scaling.md; 31.2 before issue 14's cuts);
 # the transactions' own statements (BEGIN, the turn, the events' lock, COMMIT) are shared by all.
-BUDGET = 26
+BUDGET = 24
 
 
 def _inbound(index: int) -> InboundMessage:

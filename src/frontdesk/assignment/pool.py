@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from frontdesk.assignment.strategies import Candidate, TeamState
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.teams import AssignmentSettings, has_skills
+from frontdesk.store import rows
 from frontdesk.store.sql import assignment as sql
 
 
@@ -42,6 +43,13 @@ class Member:
 
 
 def load_team(conn: Connection, team_id: int) -> Team:
+    """The team, read once per engine job (`rows.memo`): its settings do not change inside one, and
+    its rotation moves in this object as assignments record it (`queue.assign_from_pool`)."""
+    team: Team = rows.remembered(conn, ("team", team_id), lambda: _load_team(conn, team_id))
+    return team
+
+
+def _load_team(conn: Connection, team_id: int) -> Team:
     rule = sql.team_rule(conn, team_id)
     if rule is None:
         raise NotFound("team", team_id, "team_id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,27 +66,30 @@ def start_run(
     context: dict[str, Any] | None = None,
 ) -> int | None:
     """Create and advance a run; None if this event already started one for this workflow.
-    `context`: what conditions and templates see, when the caller has just read it."""
+    `context`: what conditions and templates see, when the caller has just read it.
+
+    The run is stored once its first steps ran, as they left it: one INSERT instead of an INSERT
+    and an UPDATE. Should the unique (workflow, trigger event) refuse it, its steps' effects go
+    with the run's savepoint."""
     workflow = cache.get(conn, version_id)
-    run_id = runs.add_running(
-        conn, workflow_id, version_id, trigger_event_id, trigger, contact_id, conversation_id, workflow.start, now
-    )
-    if run_id is None:
+    state = RunState(workflow.start)
+    run = Run(0, workflow_id, version_id, workflow, state, contact_id, conversation_id, trigger, None, 0)  # id: stored
+
+    def store(conn: Connection, run: Run, values: dict[str, Any]) -> None:
+        run_id = runs.add_started(conn, workflow_id, version_id, trigger_event_id, trigger, contact_id, now, values)
+        if run_id is None:
+            raise _AlreadyStarted
+        run.id = run_id
+
+    try:
+        _advance(conn, run, None, now, context, store)
+    except _AlreadyStarted:
         return None
-    run = Run(
-        run_id,
-        workflow_id,
-        version_id,
-        workflow,
-        RunState(workflow.start),
-        contact_id,
-        conversation_id,
-        trigger,
-        None,
-        0,
-    )
-    resume(conn, run, None, now, context=context)
-    return run_id
+    return run.id
+
+
+class _AlreadyStarted(Exception):
+    """The trigger event already started a run of this workflow (processed twice)."""
 
 
 def load_run(conn: Connection, cache: VersionCache, run_id: int) -> Run:
@@ -117,20 +121,35 @@ def resume(
     conn: Connection, run: Run, signal: Signal, now: dt.datetime, *, context: dict[str, Any] | None = None
 ) -> None:
     """Advance `run` with `signal` and save it. Whatever a step does is undone if saving fails."""
+    _advance(conn, run, signal, now, context, _update)
+
+
+_Store = Callable[[Connection, Run, dict[str, Any]], None]
+
+
+def _update(conn: Connection, run: Run, values: dict[str, Any]) -> None:
+    runs.save(conn, run.id, values)
+
+
+def _advance(
+    conn: Connection, run: Run, signal: Signal, now: dt.datetime, context: dict[str, Any] | None, store: _Store
+) -> None:
     runtime = DbRuntime(conn, run, now, context)
     try:
         with rows.savepoint(conn):
             records = advance(run.workflow, run.state, runtime, signal)
-            _save(conn, run, records, now)
+            _save(conn, run, records, now, store)
+    except _AlreadyStarted:
+        raise
     except Exception as exc:  # never let one run break the batch it is processed in
         if conflicted(exc):
             raise  # another process wrote what this batch read: the writer retries the batch
-        log.exception("run failed to advance", extra={"run_id": run.id})
+        log.exception("run failed to advance", extra={"run_id": run.id or None, "workflow_id": run.workflow_id})
         run.state.status, run.state.end_reason, run.state.wait = RunStatus.FAILED, f"engine error: {exc}", None
-        _save(conn, run, [], now)
+        _save(conn, run, [], now, store)
 
 
-def _save(conn: Connection, run: Run, records: list[StepRecord], now: dt.datetime) -> None:
+def _save(conn: Connection, run: Run, records: list[StepRecord], now: dt.datetime, store: _Store) -> None:
     state = run.state
     values: dict[str, Any] = {
         "status": state.status,
@@ -150,7 +169,7 @@ def _save(conn: Connection, run: Run, records: list[StepRecord], now: dt.datetim
         values.update(_wait_values(conn, run, state.wait, now))
     else:
         values.update(ended_at=now, end_reason=state.end_reason)
-    runs.save(conn, run.id, values)
+    store(conn, run, values)
     if records:
         runs.add_steps(
             conn,

@@ -89,6 +89,9 @@ def savepoint(conn: Connection) -> Iterator[None]:
     except BaseException:
         run(driver, "ROLLBACK TO fd", ())
         run(driver, "RELEASE fd", ())
+        forgotten = conn.info.get(_MEMO_KEY)
+        if forgotten:  # what the block remembered may be what it undid (a team's rotation)
+            forgotten.clear()
         raise
     run(driver, "RELEASE fd", ())
 

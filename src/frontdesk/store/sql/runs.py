@@ -97,20 +97,20 @@ def _new(
     }
 
 
-def add_running(
+def add_started(
     conn: Connection,
     workflow_id: int,
     version_id: int,
     trigger_event_id: int | None,
     trigger: dict[str, Any],
     contact_id: int | None,
-    conversation_id: int | None,
-    step_id: str,
     now: dt.datetime,
+    state: Mapping[str, Any],
 ) -> int | None:
-    """A run starting at `step_id`; None if this event already started one of this workflow."""
-    row = _new(workflow_id, version_id, trigger, contact_id, conversation_id, now)
-    row.update(status=RunStatus.RUNNING, step_id=step_id, trigger_event_id=trigger_event_id)
+    """A run an event started, stored once its first steps ran, in `state` (the columns `save`
+    writes); None if this event already started one of this workflow (nothing is written)."""
+    row = _new(workflow_id, version_id, trigger, contact_id, None, now)
+    row.update(state, trigger_event_id=trigger_event_id)
     return rows.insert_new(conn, workflow_runs, row)
 
 
