@@ -56,6 +56,7 @@ def measure(
 ) -> dict[str, float]:
     from tests.statements import Statements
 
+    from bench import postgres
     from frontdesk import assignment
     from frontdesk.actions.ingest import InboundMessage, receive_inbound
     from frontdesk.clock import now
@@ -85,13 +86,14 @@ def measure(
             db.write_sync(lambda conn: profiler.enable())
         counted = Statements(db).__enter__() if statements else None
         figures = {}
-        started = time.process_time()
+        started, server = time.process_time(), postgres.cpu_seconds()
         for first in range(0, count, batch):
             ingest(first)
         figures["ingest_ms"] = (time.process_time() - started) * 1000 / count
         started = time.process_time()
         db.write_sync(lambda conn: _consume(conn, cache, process_events, now))
         figures["engine_ms"] = (time.process_time() - started) * 1000 / count
+        figures["postgres_ms"] = (postgres.cpu_seconds() - server) * 1000 / count  # 0 unless its cluster
         if profiler:
             db.write_sync(lambda conn: profiler.disable())
         assigned = db.read_sync(
@@ -103,6 +105,7 @@ def measure(
         print(
             f"{count} conversations, batches of {batch}: ingest {figures['ingest_ms']:.3f} ms CPU each, "
             f"engine {figures['engine_ms']:.3f} ms CPU each, {assigned} assigned"
+            + (f"; PostgreSQL {figures['postgres_ms']:.3f} ms CPU each" if figures["postgres_ms"] else "")
         )
         if profiler:
             pstats.Stats(profiler).sort_stats(sort).print_stats(60 if sort == "cumulative" else 35)

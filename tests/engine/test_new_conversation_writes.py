@@ -1,0 +1,81 @@
+"""What a new conversation writes (scenario 1: inbound message → conversation opened → inbound
+workflow greets, routes, assigns): the statements it costs the writer, counted at the driver so they
+cannot silently grow back (on PostgreSQL each is a round trip inside the writers' turn,
+docs/scaling.md), and the run stored once, after its steps, exactly once per trigger event."""
+
+from __future__ import annotations
+
+from bench.cpu import TEXTS, set_up
+from sqlalchemy import Connection
+
+from frontdesk.actions.ingest import InboundMessage, receive_inbound
+from frontdesk.clock import now
+from frontdesk.engine.consumer import process_events
+from frontdesk.engine.runs import VersionCache, start_run
+from frontdesk.store.database import Database
+from tests.statements import Statements
+
+CONVERSATIONS = 30
+# Measured 25.4 per conversation on both databases (docs/scaling.md; 31.2 before issue 14's cuts);
+# the transactions' own statements (BEGIN, the turn, the events' lock, COMMIT) are shared by all.
+BUDGET = 24
+
+
+def _inbound(index: int) -> InboundMessage:
+    return InboundMessage(1, f"budget-{index}", f"budget-m{index}", TEXTS[index % 3], f"Ada Lovelace {index}")
+
+
+def _consume(conn: Connection, cache: VersionCache) -> None:
+    while process_events(conn, cache, now()):
+        pass
+
+
+def _count(db: Database, sql: str) -> list[tuple[int, ...]]:
+    return db.read_sync(lambda conn: [tuple(row) for row in conn.exec_driver_sql(sql)])
+
+
+def test_a_new_conversation_costs_the_writer_at_most_its_budget_of_statements(db: Database) -> None:
+    db.write_sync(lambda conn: set_up(conn, CONVERSATIONS))
+    cache = VersionCache()
+    db.write_sync(lambda conn: _consume(conn, cache))  # the set-up's own events
+    with Statements(db) as counted:
+        db.write_sync(lambda conn: [receive_inbound(conn, _inbound(i)) for i in range(CONVERSATIONS)])
+        db.write_sync(lambda conn: _consume(conn, cache))
+    by_team = _count(db, "SELECT team_id, count(*) FROM conversations WHERE assignee_id IS NOT NULL GROUP BY team_id")
+    assert sorted(n for _, n in by_team) == [10, 10, 10]  # routed on each first message's text
+    report = "\n".join(counted.report(CONVERSATIONS))
+    assert counted.total() / CONVERSATIONS <= BUDGET, report
+    assert counted.total() / CONVERSATIONS > BUDGET / 2, report  # the counter sees the statements
+
+
+_STATE = (
+    "SELECT (SELECT count(*) FROM workflow_runs), (SELECT count(*) FROM workflow_run_steps),"
+    " (SELECT count(*) FROM messages), (SELECT sum(open_count) FROM agents),"
+    " (SELECT count(*) FROM conversations WHERE assignee_id IS NOT NULL)"
+)
+
+
+def test_an_event_processed_again_starts_no_second_run_and_its_steps_leave_nothing(db: Database) -> None:
+    db.write_sync(lambda conn: set_up(conn, 3))
+    cache = VersionCache()
+    db.write_sync(lambda conn: _consume(conn, cache))
+    db.write_sync(lambda conn: receive_inbound(conn, _inbound(0)))
+    db.write_sync(lambda conn: _consume(conn, cache))
+    (run,) = _count(
+        db,
+        "SELECT r.workflow_id, r.version_id, r.trigger_event_id, r.contact_id, r.conversation_id, r.status,"
+        " r.steps_executed FROM workflow_runs r JOIN events e ON e.id = r.trigger_event_id"
+        " WHERE e.type = 'conversation.opened'",
+    )
+    workflow_id, version_id, event_id, contact_id, conversation_id, status, steps = run
+    assert (status, steps) == ("completed", 3)  # greet, route, assign: stored once, as they left it
+    before = _count(db, _STATE)
+
+    def again(conn: Connection) -> int | None:
+        trigger = {"event": {"id": event_id, "type": "conversation.opened"}, "message": None}
+        return start_run(
+            conn, cache, workflow_id, version_id, event_id, trigger, contact_id, conversation_id, now()
+        )  # fmt: skip
+
+    assert db.write_sync(again) is None
+    assert _count(db, _STATE) == before  # no run, no step, no greeting, no place taken twice
