@@ -16,7 +16,7 @@ from frontdesk.store.database import Database
 from tests.statements import Statements
 
 CONVERSATIONS = 30
-# Measured 25.4 per conversation on both databases (docs/scaling.md; 31.2 before issue 14's cuts);
+# Measured 22.97 per conversation on SQLite, 23.20 on PostgreSQL (36 before issue 14's cuts: docs/scaling.md);
 # the transactions' own statements (BEGIN, the turn, the events' lock, COMMIT) are shared by all.
 BUDGET = 24
 
