@@ -92,6 +92,8 @@ LEAST_ROLE: dict[Operation, str] = {
     # reports (issue 16)
     ("GET", "/api/v1/reports/conversations"): "manager",
     ("GET", "/api/v1/reports/conversations.csv"): "manager",
+    ("GET", "/api/v1/reports/workflows/{workflow_id}/funnel"): "manager",
+    ("GET", "/api/v1/reports/workflows/{workflow_id}/funnel.csv"): "manager",
     ("GET", "/api/v1/tokens"): "admin",
     ("POST", "/api/v1/tokens"): "admin",
     ("DELETE", "/api/v1/tokens/{token_id}"): "admin",
