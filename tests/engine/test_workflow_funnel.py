@@ -179,7 +179,8 @@ def _every_entry_left_once_or_waits(conn: Connection) -> None:
             counts[step] = counts.get(step, 0) - int(n)
     waiting = conn.execute(
         text(
-            "SELECT step_id, count(*) FROM workflow_runs WHERE status = 'waiting' AND step_id IS NOT NULL GROUP BY step_id"
+            "SELECT step_id, count(*) FROM workflow_runs"
+            " WHERE status = 'waiting' AND step_id IS NOT NULL GROUP BY step_id"
         )
     )
     for step, n in waiting:
