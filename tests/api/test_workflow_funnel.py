@@ -177,3 +177,33 @@ def test_a_workflow_that_does_not_exist_or_was_never_published_has_no_funnel(
     assert admin.get("/api/v1/reports/workflows/999999/funnel").status_code == 404
     never = admin.get(f"/api/v1/reports/workflows/{draft.json()['id']}/funnel")
     assert never.status_code == 422 and never.json()["field"] == "version"
+
+
+def test_the_page_escapes_the_names_and_labels_it_draws(played: tuple[TestClient, Api, int]) -> None:  # type: ignore[type-arg]
+    client, admin, _ = played
+    markup = "<img src=x onerror=alert(1)>"
+    branch = {
+        "label": markup,
+        "next": "bye",
+        "when": {"all": [{"field": "message.text", "operator": "equals", "value": "x"}]},
+    }
+    definition = {
+        "name": f"<b>{markup}</b>",
+        "trigger": {"event": "conversation.opened"},
+        "steps": [
+            {"id": "route", "type": "branch", "label": markup, "branches": [branch], "else": "bye"},
+            {"id": "bye", "type": "send_message", "text": "Bye"},
+        ],
+    }
+    created = admin.post("/api/v1/workflows", {"definition": definition})
+    assert created.status_code == 201, created.text
+    workflow_id = created.json()["id"]
+    assert admin.post(f"/api/v1/workflows/{workflow_id}/publish").status_code == 200
+    _log_in(client, admin, "manager")
+
+    page = client.get(f"/reports/workflows/{workflow_id}/funnel")
+
+    assert page.status_code == 200, page.text
+    assert markup not in page.text
+    assert "&lt;img src=x onerror=alert(1)&gt; (0)" in page.text  # on the arrow, with its count
+    assert markup not in client.get("/reports").text
