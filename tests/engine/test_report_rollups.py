@@ -164,7 +164,7 @@ def test_the_rebuild_command_folds_the_log_again_to_the_same_rollups(db: Databas
     result = _run(db.url, "reports", "rebuild")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "reports rebuilt from 5 events"
+    assert result.stdout.strip() == "reports rebuilt from 5 events and 0 run steps"
     assert _rollups(db.url) == before
 
 

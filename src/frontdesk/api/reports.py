@@ -70,10 +70,10 @@ class UnknownParameter(DomainError):
     """A query parameter the report does not know: refused rather than silently ignored."""
 
 
-def check_parameters(request: Request[Any, Any, Any]) -> None:
-    unknown = sorted(set(request.query_params) - PARAMETERS)
+def check_parameters(request: Request[Any, Any, Any], parameters: frozenset[str] = PARAMETERS) -> None:
+    unknown = sorted(set(request.query_params) - parameters)
     if unknown:
-        known = ", ".join(sorted(PARAMETERS))
+        known = ", ".join(sorted(parameters))
         raise UnknownParameter("unknown_parameter", f"unknown parameter {unknown[0]!r} (known: {known})", unknown[0])
 
 

@@ -105,14 +105,14 @@ def _duration(histogram: list[int], target: int) -> Duration:
     within = sum(histogram[: BOUNDS.index(target) + 1])
     return {
         "count": total,
-        "p50_seconds": _percentile(histogram, total, 0.5),
-        "p90_seconds": _percentile(histogram, total, 0.9),
+        "p50_seconds": percentile(histogram, total, 0.5),
+        "p90_seconds": percentile(histogram, total, 0.9),
         "target_seconds": target,
         "within_target": round(within / total, 4) if total else None,
     }
 
 
-def _percentile(histogram: list[int], total: int, share: float) -> int | None:
+def percentile(histogram: list[int], total: int, share: float) -> int | None:
     if not total:
         return None
     rank, seen = math.ceil(share * total), 0

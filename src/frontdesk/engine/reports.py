@@ -15,8 +15,9 @@ from sqlalchemy import Connection
 
 from frontdesk.domain.partitions import PARTITIONS
 from frontdesk.domain.reports import EVENTS, Fact, Key, apply, change
+from frontdesk.engine.funnel import fold_steps
 from frontdesk.store.database import Database
-from frontdesk.store.sql import events, reports
+from frontdesk.store.sql import events, funnel, reports
 from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup
 
 EVENT_BATCH = 1000
@@ -47,9 +48,16 @@ def fold_events(conn: Connection, limit: int = EVENT_BATCH) -> int:
     return len(batch)
 
 
+def fold(conn: Connection) -> int:
+    """One pass of the loop: a batch of events into the conversation rollups and a batch of run
+    steps into the workflow funnel (ADR 0011), in the same transaction; how many rows were read."""
+    return fold_events(conn) + fold_steps(conn)
+
+
 def rebuild(db: Database, progress: Callable[[int], None] = lambda _: None) -> int:
     """Forget the rollups and fold the whole log again, a batch per transaction (the reports read
-    partial figures meanwhile); how many events were read. `progress(n)` after each batch."""
+    partial figures meanwhile); how many events were read. `progress(n)` after each batch.
+    The workflow funnel is rebuilt from the run steps after the events (`rebuild_funnel`)."""
     db.write_sync(reports.clear)
     total = 0
     while read := db.write_sync(fold_events):
@@ -58,8 +66,18 @@ def rebuild(db: Database, progress: Callable[[int], None] = lambda _: None) -> i
     return total
 
 
+def rebuild_funnel(db: Database) -> int:
+    """Forget the workflow funnel and fold every recorded run step again; how many were read."""
+    db.write_sync(funnel.clear)
+    total = 0
+    while read := db.write_sync(fold_steps):
+        total += read
+    return total
+
+
 class ReportsLoop:
-    """The worker's loop: folds new events as their commits ring "events"."""
+    """The worker's loop: folds new events and run steps as their commits ring "events" (a run's
+    steps are recorded in the engine's batches, which ring it; else the one-second poll)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -72,5 +90,5 @@ class ReportsLoop:
         await self._loop.stop()
 
     async def _pass(self) -> float:
-        read = await self.db.write(fold_events)
+        read = await self.db.write(fold)
         return 0 if read else IDLE_SECONDS

@@ -593,3 +593,27 @@ report_counts = Table(
     # lookup per row (10x faster over 1.8 M rows, ADR 0010).
     sqlite_with_rowid=False,
 )
+
+# The workflow funnel (ADR 0011): counters per workflow version, hour the run started, step,
+# metric, label (the branch taken) and duration bucket, folded from workflow_run_steps.
+report_funnel = Table(
+    "report_funnel",
+    metadata,
+    Column("version_id", Id, primary_key=True, autoincrement=False),
+    Column("hour", Int, primary_key=True, autoincrement=False),
+    Column("step_id", String(64), primary_key=True),
+    Column("metric", String(16), primary_key=True),
+    Column("label", String(64), primary_key=True),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("count", Int, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Where each run the funnel saw waiting waits, and since when (a row only while it waits).
+report_run_waits = Table(
+    "report_run_waits",
+    metadata,
+    Column("run_id", Id, primary_key=True, autoincrement=False),
+    Column("step_id", String(64), nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+)
