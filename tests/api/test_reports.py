@@ -241,9 +241,11 @@ def test_bad_input_is_refused_naming_the_parameter(admin: Api, params: dict[str,
         assert response.json()["field"] == field
 
 
-def test_a_malformed_date_or_period_is_refused(admin: Api) -> None:
-    assert admin.get(REPORT, **{"from": "12/05/2026"}).status_code == 400
-    assert admin.get(REPORT, period="month").status_code == 400
+def test_a_malformed_date_or_period_is_refused_naming_the_query_parameter(admin: Api) -> None:
+    for params, field in [({"from": "12/05/2026"}, "from"), ({"to": "yesterday"}, "to"), ({"period": "month"}, "period")]:
+        response = admin.get(REPORT, **params)
+        assert response.status_code == 400, response.text
+        assert [error["field"] for error in response.json()["errors"]] == [field]
 
 
 def test_managers_and_admins_read_reports_and_agents_do_not(admin: Api) -> None:
