@@ -317,7 +317,7 @@ def reports_rebuild() -> None:
     settings = settings_and_logs()
     db = open_migrated(settings.database_url, settings.secret_key)
     try:
-        total = rebuild(db)
+        total = rebuild(db, settings.time_zone)
     finally:
         db.close()
     typer.echo(f"reports rebuilt from {total} events")

@@ -4,27 +4,36 @@ once across crashes and restarts.
 
 One cursor for the whole log: the fold is a few indexed reads and writes per event, and writers
 take turns (ADR 0008), so two workers running this loop alternate batches; each reads the cursor
-the other moved, and neither counts an event twice. `rebuild` starts again from the log."""
+the other moved, and neither counts an event twice. `rebuild` starts again from the log.
+
+The daily counters are counted in the workspace's time zone: a fold in another zone than theirs
+first counts them again from the facts (after FRONTDESK_TIME_ZONE changed), in its transaction."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from frontdesk.domain.partitions import PARTITIONS
-from frontdesk.domain.reports import EVENTS, Fact, Key, apply, change
+from frontdesk.domain.report_days import by_day
+from frontdesk.domain.reports import EVENTS, Fact, Key, apply, change, totals
 from frontdesk.store.database import Database
-from frontdesk.store.sql import events, reports
+from frontdesk.store.sql import events, report_days, reports
 from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup
 
 EVENT_BATCH = 1000
+RECOUNT_BATCH = 10_000  # facts per step of a recount of the daily counters
 _EVERY_PARTITION = range(PARTITIONS)
 
 
-def fold_events(conn: Connection, limit: int = EVENT_BATCH) -> int:
-    """Fold up to `limit` events after the cursor into the rollups; how many were read (0: none left)."""
+def fold_events(conn: Connection, zone: ZoneInfo, limit: int = EVENT_BATCH) -> int:
+    """Fold up to `limit` events after the cursor into the rollups, the daily counters in `zone`;
+    how many events were read (0: none left)."""
+    if report_days.zone(conn) != str(zone):
+        recount_days(conn, zone)
     batch = [event for _, event in events.after(conn, reports.position(conn), _EVERY_PARTITION, limit)]
     if not batch:
         return 0
@@ -43,16 +52,28 @@ def fold_events(conn: Connection, limit: int = EVENT_BATCH) -> int:
             changed.append(fact)
     reports.save_facts(conn, changed)
     reports.add_counts(conn, delta)
+    report_days.add(conn, by_day(delta, zone))
     reports.advance(conn, batch[-1].id)
     return len(batch)
 
 
-def rebuild(db: Database, progress: Callable[[int], None] = lambda _: None) -> int:
+def recount_days(conn: Connection, zone: ZoneInfo) -> int:
+    """Count the daily counters again in `zone` from the facts (the hourly counters are theirs, so
+    the days equal `by_day` of them); how many facts were read."""
+    report_days.restart(conn, str(zone))
+    read, last = 0, 0
+    while found := reports.facts_after(conn, last, RECOUNT_BATCH):
+        report_days.add(conn, by_day(totals(found), zone))
+        read, last = read + len(found), found[-1].conversation_id
+    return read
+
+
+def rebuild(db: Database, zone: ZoneInfo, progress: Callable[[int], None] = lambda _: None) -> int:
     """Forget the rollups and fold the whole log again, a batch per transaction (the reports read
     partial figures meanwhile); how many events were read. `progress(n)` after each batch."""
     db.write_sync(reports.clear)
     total = 0
-    while read := db.write_sync(fold_events):
+    while read := db.write_sync(lambda conn: fold_events(conn, zone)):
         total += read
         progress(total)
     return total
@@ -61,8 +82,9 @@ def rebuild(db: Database, progress: Callable[[int], None] = lambda _: None) -> i
 class ReportsLoop:
     """The worker's loop: folds new events as their commits ring "events"."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, zone: ZoneInfo) -> None:
         self.db = db
+        self.zone = zone
         self._loop = WakeLoop("reports", Wakeup(db, "events"), self._pass)
 
     def start(self) -> None:
@@ -72,5 +94,5 @@ class ReportsLoop:
         await self._loop.stop()
 
     async def _pass(self) -> float:
-        read = await self.db.write(fold_events)
+        read = await self.db.write(lambda conn: fold_events(conn, self.zone))
         return 0 if read else IDLE_SECONDS

@@ -593,3 +593,28 @@ report_counts = Table(
     # lookup per row (10x faster over 1.8 M rows, ADR 0010).
     sqlite_with_rowid=False,
 )
+
+# The same counters per local day of the workspace's time zone, rolled up over every subset of
+# (channel, team, agent): -1 stands for "any" (domain/report_days.py). Filters lead the key and the
+# day follows, so a report's days under one filter are one sweep. `report_days_zone` holds the one
+# zone they were counted in: a report in another zone reads the hourly counters until the
+# consumer has counted the days again from the facts.
+report_days = Table(
+    "report_days",
+    metadata,
+    Column("metric", String(32), primary_key=True),
+    Column("channel_id", Id, primary_key=True, autoincrement=False),
+    Column("team_id", Id, primary_key=True, autoincrement=False),
+    Column("agent_id", Id, primary_key=True, autoincrement=False),
+    Column("day", Integer, primary_key=True, autoincrement=False),  # date.toordinal() of the local day
+    Column("label", String(64), primary_key=True),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("count", Int, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+report_days_zone = Table(
+    "report_days_zone",
+    metadata,
+    Column("time_zone", String(64), primary_key=True),
+)

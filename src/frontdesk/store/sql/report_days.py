@@ -1,0 +1,72 @@
+"""The reports' daily counters (ADR 0010, amended): per local day of one time zone, rolled up over
+every subset of (channel, team, agent), and the zone they were counted in.
+
+Written by the consumer in the transaction that folds the events (engine/reports.py); read by a
+report whose range is whole days in that zone: one sweep of the key per sum under any filter."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from frontdesk.domain.report_days import ANY, DayKey
+from frontdesk.store import rows
+from frontdesk.store.sql.reports import Filters
+from frontdesk.store.tables import report_days, report_days_zone
+
+_KEY = ("metric", "channel_id", "team_id", "agent_id", "day", "label", "bucket")
+_ADD = (
+    f"INSERT INTO report_days ({', '.join(_KEY)}, count) VALUES ({', '.join('?' * (len(_KEY) + 1))})"
+    f" ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET count = report_days.count + excluded.count"
+)
+_DROP_ZERO = f"DELETE FROM report_days WHERE {' AND '.join(f'{k} = ?' for k in _KEY)} AND count = 0"
+_ZONE = "SELECT time_zone FROM report_days_zone"
+DIMENSIONS = ("channel_id", "team_id", "agent_id")
+
+
+def zone(conn: Connection) -> str | None:
+    """The IANA zone the daily counters are counted in (None: not counted yet)."""
+    found = rows.scalar(conn, _ZONE)
+    return None if found is None else str(found)
+
+
+def restart(conn: Connection, time_zone: str) -> None:
+    """Forget the daily counters; from now on they are counted in `time_zone`."""
+    conn.execute(delete(report_days))
+    conn.execute(delete(report_days_zone))
+    rows.execute(conn, "INSERT INTO report_days_zone (time_zone) VALUES (?)", (time_zone,))
+
+
+def add(conn: Connection, delta: Mapping[DayKey, int]) -> None:
+    """Add `delta` to the daily counters; one that falls to 0 is removed (as a recount never makes it)."""
+    changes = [(*key, count) for key, count in delta.items() if count != 0]
+    rows.execute_many(conn, _ADD, changes)
+    rows.execute_many(conn, _DROP_ZERO, [change[:-1] for change in changes if change[-1] < 0])
+
+
+def sums_by(
+    conn: Connection, days: range, filters: Filters, metrics: Collection[str], column: str, ids: Collection[int] = ()
+) -> list[tuple[Any, ...]]:
+    """(metric, value of `column`, count) summed over `days` (ordinals) under `filters`. `column`:
+    "day", "label", "bucket", or a dimension ("team_id"…), whose values are then `ids` (every one
+    that exists, and NONE): each is a seek to its own sweep of days."""
+    c = report_days.c
+    grouped = c[column]
+    where: list[ColumnElement[bool]] = [c.metric.in_(list(metrics)), c.day >= days.start, c.day < days.stop]
+    for name, value in zip(DIMENSIONS, (filters.channel_id, filters.team_id, filters.agent_id), strict=True):
+        if value is not None:
+            where.append(c[name] == value)
+        elif name == column:
+            where.append(c[name].in_(list(ids)))
+        else:
+            where.append(c[name] == ANY)
+    query = (
+        select(c.metric, grouped, func.sum(c.count))
+        .where(*where)
+        .group_by(c.metric, grouped)
+        .order_by(c.metric, grouped)
+    )
+    return [(metric, value, int(count)) for metric, value, count in conn.execute(query)]
