@@ -123,7 +123,8 @@ def build(path: Path, conversations: int, seed: int = 10) -> dict[str, Any]:
     zone = ZoneInfo(ZONE)
     last = dt.datetime.now(zone).date() - dt.timedelta(days=1)  # the data end yesterday, in the zone
     first = last - dt.timedelta(days=DAYS - 1)
-    start = dt.datetime.combine(first, dt.time(), tzinfo=zone)
+    # In UTC, as the log's times are: two times of one zone subtract as wall clocks, across DST too.
+    start = dt.datetime.combine(first, dt.time(), tzinfo=zone).astimezone(dt.UTC)
     chunk: list[Fact] = []
     for fact in facts(conversations, start, org.members, channels, seed):
         chunk.append(fact)
