@@ -16,7 +16,7 @@ from frontdesk.domain import events as ev
 from frontdesk.domain import report_figures as figures
 from frontdesk.domain.report_days import by_day
 from frontdesk.domain.reports import DURATIONS, NONE, Fact, Metric, totals
-from frontdesk.engine.reports import fold_events, rebuild
+from frontdesk.engine.reports import fold_events, rebuild, recounting
 from frontdesk.store.database import Database
 from frontdesk.store.sql import events, report_days, reports
 from tests.databases import Databases, query
@@ -261,14 +261,49 @@ def test_the_daily_counters_answer_every_sum_as_the_hourly_ones_do(db: Database,
         assert daily == hourly, (metrics, column)
 
 
+NEW_YORK = ZoneInfo("America/New_York")
+
+
 def test_a_change_of_time_zone_counts_the_days_again_from_the_facts(db: Database) -> None:
     _log_of_many(db)
     in_paris = _rollups(db.url)[2]
 
-    assert db.write_sync(lambda c: fold_events(c, ZoneInfo("America/New_York"))) == 0  # no new event
+    assert db.write_sync(lambda c: fold_events(c, NEW_YORK)) == 0  # no new event: the days are counted again
+    while db.read_sync(lambda c: recounting(c, NEW_YORK)):
+        db.write_sync(lambda c: fold_events(c, NEW_YORK))
     _, counts, days = _rollups(db.url)
 
-    assert days == _days(counts, ZoneInfo("America/New_York")) != in_paris
-    assert query(db.url, "SELECT time_zone FROM report_days_zone") == [("America/New_York",)]
-    db.write_sync(_fold)
+    assert days == _days(counts, NEW_YORK) != in_paris
+    assert query(db.url, "SELECT time_zone, recounted_to FROM report_days_zone") == [("America/New_York", None)]
+    while db.read_sync(lambda c: recounting(c, ZONE)):
+        db.write_sync(_fold)
     assert _rollups(db.url)[2] == in_paris
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(step, max_size=30), recount=st.integers(1, 3))
+def test_events_folded_while_the_days_are_counted_again_count_once(
+    template_db: Databases, steps: list[tuple[Any, ...]], recount: int
+) -> None:
+    """A recount goes `recount` conversations per batch while events keep coming: each batch changes
+    the days only of the conversations already counted again, the recount reaches the others."""
+    with fresh_database(template_db) as db:
+        half = len(steps) // 2
+        _append_and_fold(db, steps[:half])
+        while db.write_sync(_fold):
+            pass
+        at = START + dt.timedelta(days=2)
+        for item in steps[half:]:
+            if item[0] == "fold":
+                db.write_sync(lambda c, n=item[1]: fold_events(c, NEW_YORK, n, recount))  # type: ignore[misc]
+                continue
+            _, kind, conversation, minutes, value = item
+            at += dt.timedelta(minutes=minutes)
+            type_, payload = _payload(kind, value)
+            db.write_sync(lambda c, t=type_, p=payload, k=conversation, a=at: events.append(c, t, p, k, k, a))  # type: ignore[misc]
+        while db.write_sync(lambda c: fold_events(c, NEW_YORK, 5, recount)) or db.read_sync(
+            lambda c: recounting(c, NEW_YORK)
+        ):
+            pass
+        _, counts, days = _rollups(db.url)
+        assert days == _days(counts, NEW_YORK)

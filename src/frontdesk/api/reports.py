@@ -122,7 +122,7 @@ _COUNTED = (Metric.OPENED, Metric.CLOSED)
 def _days_counted(conn: Connection, span: figures.Span) -> bool:
     """Whether the daily counters are counted in the span's zone (not yet after a change of
     FRONTDESK_TIME_ZONE, until the consumer has counted them again): else the hourly ones are read."""
-    return report_days.zone(conn) == str(span.zone)
+    return report_days.whole_in(conn, str(span.zone))
 
 
 def _reader(conn: Connection, span: figures.Span, filters: reports.Filters, names: dict[str, dict[int, str]]) -> Sums:

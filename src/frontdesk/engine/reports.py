@@ -6,8 +6,10 @@ One cursor for the whole log: the fold is a few indexed reads and writes per eve
 take turns (ADR 0008), so two workers running this loop alternate batches; each reads the cursor
 the other moved, and neither counts an event twice. `rebuild` starts again from the log.
 
-The daily counters are counted in the workspace's time zone: a fold in another zone than theirs
-first counts them again from the facts (after FRONTDESK_TIME_ZONE changed), in its transaction."""
+The daily counters are counted in the workspace's time zone. After FRONTDESK_TIME_ZONE changed, they
+are counted again from the facts, not the log, a step of 10,000 conversations per batch (a single
+transaction would hold the writer for minutes at 1 M): each batch's events change the days only of
+the conversations already counted again, and the reports read the hourly counters until the end."""
 
 from __future__ import annotations
 
@@ -25,15 +27,15 @@ from frontdesk.store.sql import events, report_days, reports
 from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup
 
 EVENT_BATCH = 1000
-RECOUNT_BATCH = 10_000  # facts per step of a recount of the daily counters
+RECOUNT_BATCH = 10_000  # conversations per batch while the daily counters are counted again
 _EVERY_PARTITION = range(PARTITIONS)
 
 
-def fold_events(conn: Connection, zone: ZoneInfo, limit: int = EVENT_BATCH) -> int:
-    """Fold up to `limit` events after the cursor into the rollups, the daily counters in `zone`;
-    how many events were read (0: none left)."""
-    if report_days.zone(conn) != str(zone):
-        recount_days(conn, zone)
+def fold_events(conn: Connection, zone: ZoneInfo, limit: int = EVENT_BATCH, recount: int = RECOUNT_BATCH) -> int:
+    """Fold up to `limit` events after the cursor into the rollups, the daily counters in `zone`
+    (after a change of zone, `recount` more facts counted again first); how many events were read
+    (0: none left)."""
+    recounted = _recount_step(conn, zone, recount)
     batch = [event for _, event in events.after(conn, reports.position(conn), _EVERY_PARTITION, limit)]
     if not batch:
         return 0
@@ -45,27 +47,45 @@ def fold_events(conn: Connection, zone: ZoneInfo, limit: int = EVENT_BATCH) -> i
         assert cid is not None  # filtered above; for the type checker
         after[cid] = apply(after.get(cid), event.type, event.payload, cid, event.created_at)
     delta: Counter[Key] = Counter()
+    daily: Counter[Key] = Counter()  # of the conversations the days hold (a recount reaches the others)
     changed = []
     for cid, fact in after.items():
         if fact is not None and fact != before.get(cid):
-            delta.update(change(before.get(cid), fact))
+            moved = change(before.get(cid), fact)
+            delta.update(moved)
+            if recounted is None or cid <= recounted:
+                daily.update(moved)
             changed.append(fact)
     reports.save_facts(conn, changed)
     reports.add_counts(conn, delta)
-    report_days.add(conn, by_day(delta, zone))
+    report_days.add(conn, by_day(daily, zone))
     reports.advance(conn, batch[-1].id)
     return len(batch)
 
 
-def recount_days(conn: Connection, zone: ZoneInfo) -> int:
-    """Count the daily counters again in `zone` from the facts (the hourly counters are theirs, so
-    the days equal `by_day` of them); how many facts were read."""
-    report_days.restart(conn, str(zone))
-    read, last = 0, 0
-    while found := reports.facts_after(conn, last, RECOUNT_BATCH):
-        report_days.add(conn, by_day(totals(found), zone))
-        read, last = read + len(found), found[-1].conversation_id
-    return read
+def _recount_step(conn: Connection, zone: ZoneInfo, size: int) -> int | None:
+    """Count `size` more facts into the daily counters if they are being counted again (in another
+    zone than `zone`: start over). The last conversation they hold; None: all of them."""
+    counted = report_days.counted(conn)
+    if counted is None or counted.time_zone != str(zone):
+        report_days.restart(conn, str(zone))
+        last = 0
+    elif counted.recounted_to is None:
+        return None
+    else:
+        last = counted.recounted_to
+    found = reports.facts_after(conn, last, size)
+    if not found:
+        report_days.recounted_to(conn, None)
+        return None
+    report_days.add(conn, by_day(totals(found), zone))
+    report_days.recounted_to(conn, found[-1].conversation_id)
+    return found[-1].conversation_id
+
+
+def recounting(conn: Connection, zone: ZoneInfo) -> bool:
+    """Whether the daily counters still need counting again in `zone`."""
+    return not report_days.whole_in(conn, str(zone))
 
 
 def rebuild(db: Database, zone: ZoneInfo, progress: Callable[[int], None] = lambda _: None) -> int:
@@ -95,4 +115,5 @@ class ReportsLoop:
 
     async def _pass(self) -> float:
         read = await self.db.write(lambda conn: fold_events(conn, self.zone))
-        return 0 if read else IDLE_SECONDS
+        busy = read or await self.db.read(lambda conn: recounting(conn, self.zone))
+        return 0 if busy else IDLE_SECONDS

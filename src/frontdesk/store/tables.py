@@ -597,8 +597,8 @@ report_counts = Table(
 # The same counters per local day of the workspace's time zone, rolled up over every subset of
 # (channel, team, agent): -1 stands for "any" (domain/report_days.py). Filters lead the key and the
 # day follows, so a report's days under one filter are one sweep. `report_days_zone` holds the one
-# zone they were counted in: a report in another zone reads the hourly counters until the
-# consumer has counted the days again from the facts.
+# zone they are counted in and, while the consumer counts them again from the facts after a change
+# of zone, the last conversation counted (NULL: all): reports read the hourly counters until then.
 report_days = Table(
     "report_days",
     metadata,
@@ -617,4 +617,5 @@ report_days_zone = Table(
     "report_days_zone",
     metadata,
     Column("time_zone", String(64), primary_key=True),
+    Column("recounted_to", Id, nullable=True),
 )

@@ -6,6 +6,7 @@ report whose range is whole days in that zone: one sweep of the key per sum unde
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -23,21 +24,39 @@ _ADD = (
     f" ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET count = report_days.count + excluded.count"
 )
 _DROP_ZERO = f"DELETE FROM report_days WHERE {' AND '.join(f'{k} = ?' for k in _KEY)} AND count = 0"
-_ZONE = "SELECT time_zone FROM report_days_zone"
+_STATE = "SELECT time_zone, recounted_to FROM report_days_zone"
 DIMENSIONS = ("channel_id", "team_id", "agent_id")
 
 
-def zone(conn: Connection) -> str | None:
-    """The IANA zone the daily counters are counted in (None: not counted yet)."""
-    found = rows.scalar(conn, _ZONE)
-    return None if found is None else str(found)
+@dataclasses.dataclass(frozen=True, slots=True)
+class Counted:
+    """The zone the daily counters are counted in, and how far a recount from the facts has come:
+    the last conversation counted (None: every one, the days are whole)."""
+
+    time_zone: str
+    recounted_to: int | None
+
+
+def counted(conn: Connection) -> Counted | None:
+    """None: not counted in any zone yet (a fresh or rebuilt database)."""
+    row = rows.execute(conn, _STATE).fetchone()
+    return None if row is None else Counted(str(row[0]), None if row[1] is None else int(row[1]))
+
+
+def whole_in(conn: Connection, time_zone: str) -> bool:
+    """Whether the daily counters hold every conversation, counted in `time_zone`."""
+    return counted(conn) == Counted(time_zone, None)
 
 
 def restart(conn: Connection, time_zone: str) -> None:
-    """Forget the daily counters; from now on they are counted in `time_zone`."""
+    """Forget the daily counters: they are counted again in `time_zone`, from the first conversation."""
     conn.execute(delete(report_days))
     conn.execute(delete(report_days_zone))
-    rows.execute(conn, "INSERT INTO report_days_zone (time_zone) VALUES (?)", (time_zone,))
+    rows.execute(conn, "INSERT INTO report_days_zone (time_zone, recounted_to) VALUES (?, 0)", (time_zone,))
+
+
+def recounted_to(conn: Connection, conversation_id: int | None) -> None:
+    rows.execute(conn, "UPDATE report_days_zone SET recounted_to = ?", (conversation_id,))
 
 
 def add(conn: Connection, delta: Mapping[DayKey, int]) -> None:

@@ -41,6 +41,7 @@ def upgrade() -> None:
     op.create_table(
         "report_days_zone",
         sa.Column("time_zone", sa.String(64), nullable=False),
+        sa.Column("recounted_to", _Id, nullable=True),
         sa.PrimaryKeyConstraint("time_zone", name="pk_report_days_zone"),
     )
     op.execute("DELETE FROM report_counts")
