@@ -7,7 +7,7 @@ take turns (ADR 0008), so two workers running this loop alternate batches; each 
 the other moved, and neither counts an event twice. `rebuild` starts again from the log.
 
 The daily counters are counted in the workspace's time zone. After FRONTDESK_TIME_ZONE changed, they
-are counted again from the facts, not the log, a step of 10,000 conversations per batch (a single
+are counted again from the facts, not the log, a step of 1,000 conversations per batch (a single
 transaction would hold the writer for minutes at 1 M): each batch's events change the days only of
 the conversations already counted again, and the reports read the hourly counters until the end."""
 
@@ -27,7 +27,7 @@ from frontdesk.store.sql import events, report_days, reports
 from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup
 
 EVENT_BATCH = 1000
-RECOUNT_BATCH = 10_000  # conversations per batch while the daily counters are counted again
+RECOUNT_BATCH = 1_000  # conversations per batch while the daily counters are counted again
 _EVERY_PARTITION = range(PARTITIONS)
 
 
