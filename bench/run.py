@@ -1,6 +1,6 @@
 """`make bench`: run the scenarios against fresh servers and write bench/results/<time>.json and .md.
 
-python -m bench.run                      # default run (~5 minutes)
+python -m bench.run                      # default run (~10 minutes; scenario 10 builds its 1 M data set once)
 BENCH_QUICK=1 python -m bench.run        # a few seconds per scenario
 python -m bench.run --targets bare,frontdesk --scenarios 1 --seconds 20
 """
