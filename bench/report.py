@@ -101,6 +101,8 @@ def markdown(report: dict[str, Any]) -> str:
             lines += [f"### {title}", "", "```", *_flat(results[key]), "```", ""]
     if "s5" in results:
         lines += _inbox(results["s5"])
+    if "s10" in results:
+        lines += _reports(results["s10"])
     if "s6" in results:
         lines += _webhooks(results["s6"])
     if "s7" in results:
@@ -207,6 +209,31 @@ def _inbox(s5: dict[str, Any]) -> list[str]:
             )
         lines.append("")
     return lines
+
+
+def _reports(s10: dict[str, Any]) -> list[str]:
+    data, http = s10["dataset"], s10["http"]
+    made = "built now" if data["built_now"] else "reused"
+    rows = ", ".join(f"{table} {count:,}" for table, count in data["rows"].items())
+    base = next(iter(http.values()))["load"]["latency_ms"].get("p99")
+    lines = [
+        f"### Scenario 10 — the 90-day report over {data['conversations']:,} conversations",
+        "",
+        f"Data set: {data['first_day']} to {data['last_day']} in {data['zone']}; rows: {rows};"
+        f" {data['file_bytes'] / 2**30:.2f} GiB, {made} (built in {data['build_seconds']:,.0f} s)."
+        " GET over HTTP, closed loop on one connection.",
+        "",
+        "| case | requests | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU ms/request | p99 ÷ baseline p99 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in http.items():
+        load, latency = row["load"], row["load"]["latency_ms"]
+        lines.append(
+            f"| {name} | {load['ok']:,} | {_ms(latency, 'p50')} | {_ms(latency, 'p95')} | {_ms(latency, 'p99')}"
+            f" | {_ms(latency, 'max')} | {sum(load['errors'].values())} | {row.get('server_cpu_ms_per_request', '-')}"
+            f" | {_ratio(latency['p99'], base)} |"
+        )
+    return [*lines, ""]
 
 
 def _webhooks(s6: dict[str, Any]) -> list[str]:

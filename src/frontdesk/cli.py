@@ -318,7 +318,7 @@ def reports_rebuild() -> None:
     settings = settings_and_logs()
     db = open_migrated(settings.database_url, settings.secret_key)
     try:
-        total = rebuild(db)
+        total = rebuild(db, settings.time_zone)
         steps = rebuild_funnel(db)
     finally:
         db.close()

@@ -216,7 +216,7 @@ def loops(db: Database, settings: Settings) -> list[Loop]:
         DeliveryWorker(db, settings),
         MediaFetcher(db, settings),
         WebhookSender(db, settings),
-        ReportsLoop(db),  # the reports' rollups (ADR 0010)
+        ReportsLoop(db, settings.time_zone),  # the reports' rollups (ADR 0010)
     ]
 
 

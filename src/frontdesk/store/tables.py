@@ -617,3 +617,29 @@ report_run_waits = Table(
     Column("step_id", String(64), nullable=False),
     Column("since", UTCDateTime(), nullable=False),
 )
+
+# The same counters per local day of the workspace's time zone, rolled up over every subset of
+# (channel, team, agent): -1 stands for "any" (domain/report_days.py). Filters lead the key and the
+# day follows, so a report's days under one filter are one sweep. `report_days_zone` holds the one
+# zone they are counted in and, while the consumer counts them again from the facts after a change
+# of zone, the last conversation counted (NULL: all): reports read the hourly counters until then.
+report_days = Table(
+    "report_days",
+    metadata,
+    Column("metric", String(32), primary_key=True),
+    Column("channel_id", Id, primary_key=True, autoincrement=False),
+    Column("team_id", Id, primary_key=True, autoincrement=False),
+    Column("agent_id", Id, primary_key=True, autoincrement=False),
+    Column("day", Integer, primary_key=True, autoincrement=False),  # date.toordinal() of the local day
+    Column("label", String(64), primary_key=True),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("count", Int, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+report_days_zone = Table(
+    "report_days_zone",
+    metadata,
+    Column("time_zone", String(64), primary_key=True),
+    Column("recounted_to", Id, nullable=True),
+)
