@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from frontdesk.settings import Settings
 from tests.channels.conversations import one_conversation
@@ -121,3 +122,12 @@ def test_a_server_whose_tls_is_refused_gets_neither_the_mail_nor_the_password(
     assert checked["outcome"] == "failed" and reason in checked["detail"]
     assert (sink.arrived, sink.logins) == ([], [])
     assert PASSWORD not in f"{failed} {checked} {caplog.text}"
+
+
+def test_a_ca_file_that_cannot_be_read_stops_the_start_naming_it(tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate")
+
+    for path in (not_pem, tmp_path / "missing.pem"):
+        with pytest.raises(ValidationError, match=f"email_ca_file[\\s\\S]*not a readable PEM file .*{path.name}"):
+            Settings(email_ca_file=str(path))
