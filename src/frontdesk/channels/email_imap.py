@@ -75,7 +75,7 @@ class Session:
 
     def __init__(self, mailbox: Mailbox, timeout: float, ca_file: str | None) -> None:
         self.mailbox = mailbox
-        tls = email_tls.context(ca_file)
+        tls = None if mailbox.security == "none" else email_tls.context(ca_file)
         self._client = imapclient.IMAPClient(
             mailbox.host, mailbox.port, ssl=mailbox.security == "tls", ssl_context=tls, timeout=timeout
         )
