@@ -20,7 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import inbox_list, mail_sms, media_downloads, queue_drain, waiting_runs, whatsapp_webhooks
+from bench import (
+    inbox_list,
+    mail_sms,
+    media_downloads,
+    outgoing_webhooks,
+    queue_drain,
+    waiting_runs,
+    whatsapp_webhooks,
+)
 from bench.report import markdown
 from bench.scenarios import TARGETS, BenchConfig, scenario1, scenario2
 from bench.servers import ROOT, install_node_red, node_red_installed, snapshot
@@ -59,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, of {', '.join(TARGETS)}")
-    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8", help="comma-separated: 1 2 3 4 5 6 7 8")
+    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8,9", help="comma-separated: 1 2 3 4 5 6 7 8 9")
     parser.add_argument("--seconds", type=float, help="duration of each closed- and open-loop phase")
     parser.add_argument("--rate", type=float, help="open-loop rate of scenario 1 (req/s)")
     parser.add_argument("--connections", type=int, help="closed-loop connections")
@@ -136,10 +144,12 @@ def run(config: BenchConfig, targets: list[str], scenarios: list[str], *, quick:
             phases.append(("s7", "frontdesk", lambda: media_downloads.run(config, workdir)))
         if "8" in scenarios and "frontdesk" in targets:
             phases.append(("s8", "frontdesk", lambda: mail_sms.run(config, workdir)))
+        if "9" in scenarios and "frontdesk" in targets:
+            phases.append(("s9", "frontdesk", lambda: outgoing_webhooks.run(config, workdir)))
         for key, target, phase in phases:
             print(f"{key} {target} …", file=sys.stderr, flush=True)
             outcome = phase()
-            if key in ("s3", "s4", "s5", "s6", "s7", "s8"):
+            if key in ("s3", "s4", "s5", "s6", "s7", "s8", "s9"):
                 results[key] = outcome
             else:
                 results.setdefault(key, {})[target] = outcome
