@@ -182,3 +182,14 @@ def test_a_batch_that_fails_after_folding_leaves_neither_rollups_nor_cursor_move
     assert db.write_sync(fold_events) == 1  # the batch is done again, once
     assert db.write_sync(fold_events) == 0
     assert len(_rollups(db.url)[0]) == 1
+
+
+def test_a_worker_with_the_rollups_switched_off_runs_no_fold(db: Database, db_url: str) -> None:
+    from frontdesk.engine.reports import ReportsLoop
+    from frontdesk.settings import Settings
+    from frontdesk.worker import loops
+
+    def folds(**options: Any) -> int:
+        return sum(isinstance(loop, ReportsLoop) for loop in loops(db, Settings(database_url=db_url, **options)))
+
+    assert (folds(), folds(reports_rollups=False)) == (1, 0)

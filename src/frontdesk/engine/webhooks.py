@@ -8,7 +8,7 @@ others nor ingest (this runs in the worker, outside any transaction). A task tha
 whole batch records it and leases the subscription's next batch in one write, and goes on: a
 subscription that is behind does not wait for the loop. Each turn re-checks the URL with the
 HTTP step's private-address guard and reads at most EXCERPT_BYTES of each answer; connections
-are kept alive between turns, one client per origin.
+are kept alive between turns (engine.webhook_http).
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import logging
 import time
 from dataclasses import dataclass
 
-import httpx
-
 from frontdesk import destinations
 from frontdesk.actions.webhooks import claim_due, record_and_claim_next
 from frontdesk.channels.media import retry_after
@@ -28,6 +26,7 @@ from frontdesk.clock import Clock, now
 from frontdesk.domain import webhooks as rules
 from frontdesk.domain.records import Event
 from frontdesk.domain.webhooks import Attempt, Claim, Retries
+from frontdesk.engine import webhook_http
 from frontdesk.engine.http import tls_context
 from frontdesk.inflight import InFlight
 from frontdesk.settings import Settings
@@ -57,7 +56,7 @@ class WebhookSender:
         wakeup = Wakeup(db, "events", "webhooks")
         self._sends = InFlight("webhooks", IN_FLIGHT, 1, wakeup)  # one task per subscription: its order
         self._loop = WakeLoop("webhooks", wakeup, self._claim, settle=SETTLE_SECONDS)
-        self._clients = Clients()
+        self._connections = webhook_http.Connections(tls_context)
 
     def start(self) -> None:
         self._loop.start()
@@ -65,7 +64,7 @@ class WebhookSender:
     async def stop(self) -> None:
         await self._loop.stop()
         await self._sends.cancel()
-        await self._clients.close()
+        await self._connections.close()
 
     async def _claim(self) -> float:
         """Launch what is due and fits, then sleep until more could be: a commit, a landing, a due time."""
@@ -109,24 +108,29 @@ class WebhookSender:
             return [_failed(claim, Answer(error=str(exc)), at, started)]
         except TimeoutError as exc:
             return [_failed(claim, Answer(error=f"{type(exc).__name__}: {exc}".rstrip(": ")), at, started)]
-        client = self._clients.get(subscription.url)
         signer = rules.Signer(subscription.secret)
         attempts: list[Attempt] = []
         deadline = time.monotonic() + self.timeout
         for index, event in enumerate(claim.events):
             number = subscription.attempt + 1 if index == 0 else 1
-            attempts.append(await self._post(client, destination, signer, event, number))
+            attempts.append(await self._post(destination, signer, event, number))
             if not attempts[-1].delivered or time.monotonic() > deadline:
                 break
         return attempts
 
+    async def _send(self, destination: destinations.Destination, headers: dict[str, str], content: bytes) -> Answer:
+        """POST; the status, the first EXCERPT_BYTES of the answer (never more is read), its Retry-After."""
+        server_name = destination.extensions.get("sni_hostname")
+        reply = await self._connections.post(destination.url, headers, content, server_name, rules.EXCERPT_BYTES)
+        return Answer(
+            status=reply.status,
+            excerpt=reply.excerpt.decode(errors="replace"),
+            retry_after=retry_after(reply.headers.get("retry-after")),
+            error=None if 200 <= reply.status < 300 else f"HTTP {reply.status}",
+        )
+
     async def _post(
-        self,
-        client: httpx.AsyncClient,
-        destination: destinations.Destination,
-        signer: rules.Signer,
-        event: Event,
-        number: int,
+        self, destination: destinations.Destination, signer: rules.Signer, event: Event, number: int
     ) -> Attempt:
         """One POST of one event, signed at the attempt's time; how it went."""
         started, at = time.monotonic(), self.clock()
@@ -134,38 +138,10 @@ class WebhookSender:
         headers = {**signer.headers(event.id, at, content), **destination.headers}
         try:
             async with asyncio.timeout(self.timeout):
-                answer = await _send(client, destination, headers, content)
-        except (httpx.HTTPError, TimeoutError) as exc:
+                answer = await self._send(destination, headers, content)
+        except (*webhook_http.ERRORS, TimeoutError) as exc:
             answer = Answer(error=f"{type(exc).__name__}: {exc}".rstrip(": "))
         return _attempt(event, number, answer, at, started)
-
-
-class Clients:
-    """One keep-alive client per origin the subscriptions name, made in the running event loop.
-    Per origin, not one for all: connections are pooled by the address they go to, and a TLS
-    connection verified for one host name must never carry another's deliveries."""
-
-    def __init__(self) -> None:
-        self._clients: dict[tuple[str, str, int | None], httpx.AsyncClient] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def get(self, url: str) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # a client's connections belong to the loop that made them
-            self._clients, self._loop = {}, loop
-        parsed = httpx.URL(url)
-        origin = (parsed.scheme, parsed.host, parsed.port)
-        client = self._clients.get(origin)
-        if client is None:
-            limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
-            client = httpx.AsyncClient(verify=tls_context(), follow_redirects=False, limits=limits)
-            self._clients[origin] = client
-        return client
-
-    async def close(self) -> None:
-        clients, self._clients = self._clients, {}
-        for client in clients.values():
-            await client.aclose()
 
 
 def _failed(claim: Claim, answer: Answer, at: dt.datetime, started: float) -> Attempt:
@@ -196,28 +172,3 @@ class Answer:
     excerpt: str | None = None
     retry_after: float | None = None
     error: str | None = None  # None: delivered (2xx)
-
-
-async def _send(
-    client: httpx.AsyncClient, destination: destinations.Destination, headers: dict[str, str], content: bytes
-) -> Answer:
-    """POST; the status, the first EXCERPT_BYTES of the answer (never more is read), its Retry-After."""
-    request = client.build_request(
-        "POST", destination.url, content=content, headers=headers, extensions=destination.extensions
-    )
-    response = await client.send(request, stream=True)
-    try:
-        kept = b""
-        async for chunk in response.aiter_raw():
-            kept += chunk
-            if len(kept) >= rules.EXCERPT_BYTES:
-                break
-    finally:
-        await response.aclose()
-    status = response.status_code
-    return Answer(
-        status=status,
-        excerpt=kept[: rules.EXCERPT_BYTES].decode(errors="replace"),
-        retry_after=retry_after(response.headers.get("retry-after")),
-        error=None if 200 <= status < 300 else f"HTTP {status}",
-    )
