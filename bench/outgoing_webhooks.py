@@ -112,25 +112,29 @@ def phase(
     server = start_frontdesk(workdir / f"s9-{name}", "frontdesk", config.frontdesk_src, settings=settings)
     try:
         prepare("frontdesk", server, int(config.planned_rate * config.seconds))
+        hooks = _subscribe(server, receiver, name) if subscribed else []
+        found = _measure(server, config, receiver if subscribed else None, name)
         if subscribed:
-            _subscribe(server, receiver, name)
-        return _measure(server, config, receiver if subscribed else None, name)
+            found["replay"] = _replay(server, receiver, hooks, config.drain_timeout)
+        return found
     finally:
         server.stop()
 
 
-def _subscribe(server: Server, receiver: Receiver, name: str) -> None:
+def _subscribe(server: Server, receiver: Receiver, name: str) -> list[int]:
     """SUBSCRIPTIONS, each to its own path of the receiver; the receiver gets their secrets."""
     with server.api() as api:
         taken = {kind for kinds in SUBSCRIPTIONS for kind in kinds if kind != "*"}
         known = [str(kind) for kind in EventType]
-        secrets = {}
+        secrets, ids = {}, []
         for index, kinds in enumerate(SUBSCRIPTIONS):
             types = [k for k in kinds if k != "*"] + ([k for k in known if k not in taken] if "*" in kinds else [])
             path = f"/{name}/{index}"
             answer = fd._ok(api.post("/api/v1/webhooks", json={"url": receiver.base_url + path, "event_types": types}))
             secrets[path] = answer["secret"]
+            ids.append(int(answer["id"]))
     receiver.secrets(secrets)
+    return ids
 
 
 def _measure(server: Server, config: BenchConfig, receiver: Receiver | None, name: str) -> dict[str, Any]:
@@ -181,6 +185,32 @@ def _delivered(receiver: Receiver, name: str, start: float, end: float, timeout:
         "verified": stats["verified"],
         "verify_failed": stats["verify_failed"],
         "per_subscription": {path: p["distinct"] for path, p in after["paths"].items()},
+    }
+
+
+def _replay(server: Server, receiver: Receiver, hooks: list[int], timeout: float) -> dict[str, Any]:
+    """The sender's pace with nothing else to do: every subscription replayed from the log's first
+    event (S1's whole run again, the same ids), POSTs per second until the receiver hears no more."""
+    before = receiver.stats()["posts"]
+    started = time.time()
+    with server.api() as api:
+        for hook in hooks:
+            fd._ok(api.post(f"/api/v1/webhooks/{hook}/replay", json={"from_event_id": 1}))
+    cpu_before = server.usage().cpu_s
+    posts, last_change = before, time.monotonic()
+    while time.monotonic() - last_change < CAUGHT_UP_STALL_S and time.time() - started < timeout:
+        time.sleep(0.5)
+        now = receiver.stats()["posts"]
+        if now != posts:
+            posts, last_change = now, time.monotonic()
+    stats = receiver.stats()
+    seconds = max(stats["last_post_at"] - started, 1e-3)
+    sent = stats["posts"] - before
+    return {
+        "posts": sent,
+        "seconds": round(seconds, 2),
+        "events_per_s": round(sent / seconds, 1),
+        "server_cpu_ms_per_event": round((server.usage().cpu_s - cpu_before) * 1000 / sent, 3) if sent else None,
     }
 
 

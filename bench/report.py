@@ -320,14 +320,17 @@ def _outgoing_webhooks(s9: dict[str, Any]) -> list[str]:
             f" | {_rate(hooks)}"
             f" | {'-' if not hooks else hooks['caught_up_after_load_s']} |"
         )
-    hooks = s9["webhooks"]["webhooks"]
+    hooks, replay = s9["webhooks"]["webhooks"], s9["webhooks"].get("replay") or {}
     return [
         *lines,
         "",
         f"(b): {hooks['subscriptions']} subscriptions; {hooks['delivered_during_load']:,} events delivered during the"
         f" load, {hooks['delivered_total']:,} in all, {hooks['repeats']} repeated POSTs; {hooks['verified']} verified"
         f" with standardwebhooks, {hooks['verify_failed']} failed;"
-        f" receiver CPU {s9['webhooks'].get('receiver_cpu_cores')} cores.",
+        f" receiver CPU {s9['webhooks'].get('receiver_cpu_cores')} cores. Then every subscription replayed from"
+        f" the first event, nothing else running: {replay.get('posts', 0):,} POSTs in {replay.get('seconds')} s,"
+        f" **{replay.get('events_per_s', 0):,.0f} events/s**, {replay.get('server_cpu_ms_per_event')} ms of server"
+        " CPU per event.",
         f"(b) ÷ (a), assigned/s: {_x(s9.get('webhooks_ratio'))}; by server CPU per conversation ((a)'s ÷ (b)'s):"
         f" {_x(s9.get('webhooks_cpu_ratio'))}. (c) ÷ (a): {_x(s9.get('no_reports_ratio'))}; by CPU:"
         f" {_x(s9.get('no_reports_cpu_ratio'))}.",

@@ -31,6 +31,7 @@ class Tally:
         self.verify_every = verify_every
         self.first_seen: dict[str, dict[str, float]] = {}
         self.posts: dict[str, int] = {}
+        self.last_post_at = 0.0
         self.secrets: dict[str, Webhook] = {}
         self.verified = 0
         self.verify_failed = 0
@@ -39,6 +40,7 @@ class Tally:
     def record(self, path: str, headers: dict[str, str], body: bytes) -> None:
         seen = self.first_seen.setdefault(path, {})
         posts = self.posts[path] = self.posts.get(path, 0) + 1
+        self.last_post_at = time.time()
         msg_id = headers.get("webhook-id")
         if msg_id is None:
             self.unsigned += 1
@@ -79,6 +81,7 @@ class Tally:
             "verified": self.verified,
             "verify_failed": self.verify_failed,
             "unsigned": self.unsigned,
+            "last_post_at": self.last_post_at,
             "last_at": max((p["last_at"] for p in paths.values() if p["last_at"]), default=None),
         }
 
