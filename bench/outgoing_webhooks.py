@@ -178,6 +178,8 @@ def _delivered(receiver: Receiver, name: str, start: float, end: float, timeout:
         "subscriptions": len(SUBSCRIPTIONS),
         "delivered_during_load": after["distinct_in_window"],
         "events_per_s": round(after["distinct_in_window"] / seconds, 1) if seconds else 0.0,
+        "logged_during_load": after["logged_in_window"],  # by S1, of the subscribed types (all)
+        "logged_per_s": round(after["logged_in_window"] / seconds, 1) if seconds else 0.0,
         "delivered_total": after["distinct"],
         "posts": after["posts"],
         "repeats": after["posts"] - after["distinct"],
@@ -221,6 +223,7 @@ def _mine(stats: dict[str, Any], name: str) -> dict[str, Any]:
         "paths": paths,
         "distinct": sum(p["distinct"] for p in paths.values()),
         "distinct_in_window": sum(p["distinct_in_window"] for p in paths.values()),
+        "logged_in_window": sum(p["logged_in_window"] for p in paths.values()),
         "posts": sum(p["posts"] for p in paths.values()),
         "last_at": max((p["last_at"] for p in paths.values() if p["last_at"]), default=None),
     }

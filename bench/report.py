@@ -325,7 +325,8 @@ def _outgoing_webhooks(s9: dict[str, Any]) -> list[str]:
         *lines,
         "",
         f"(b): {hooks['subscriptions']} subscriptions; {hooks['delivered_during_load']:,} events delivered during the"
-        f" load, {hooks['delivered_total']:,} in all, {hooks['repeats']} repeated POSTs; {hooks['verified']} verified"
+        f" load, of {hooks.get('logged_during_load', 0):,} S1 logged in it ({hooks.get('logged_per_s', 0):,.0f}/s);"
+        f" {hooks['delivered_total']:,} in all, {hooks['repeats']} repeated POSTs; {hooks['verified']} verified"
         f" with standardwebhooks, {hooks['verify_failed']} failed;"
         f" receiver CPU {s9['webhooks'].get('receiver_cpu_cores')} cores. Then every subscription replayed from"
         f" the first event, nothing else running: {replay.get('posts', 0):,} POSTs in {replay.get('seconds')} s,"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import datetime as dt
 import json
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +31,7 @@ class Tally:
     def __init__(self, verify_every: int) -> None:
         self.verify_every = verify_every
         self.first_seen: dict[str, dict[str, float]] = {}
+        self.logged_at: dict[str, dict[str, float]] = {}  # when each event was logged (its `timestamp`)
         self.posts: dict[str, int] = {}
         self.last_post_at = 0.0
         self.secrets: dict[str, Webhook] = {}
@@ -47,6 +49,7 @@ class Tally:
             return
         if msg_id not in seen:
             seen[msg_id] = time.time()
+            self.logged_at.setdefault(path, {})[msg_id] = _logged_at(body)
         if posts % self.verify_every == 1 or self.verify_every == 1:
             self._verify(path, headers, body)
 
@@ -66,9 +69,11 @@ class Tally:
         for path, seen in self.first_seen.items():
             times = sorted(seen.values())
             window = bisect.bisect_right(times, until) - bisect.bisect_left(times, since)
+            logged = sum(since <= at <= until for at in self.logged_at.get(path, {}).values())
             paths[path] = {
                 "distinct": len(seen),
                 "distinct_in_window": window,
+                "logged_in_window": logged,  # of the ids received so far, those logged in the window
                 "posts": self.posts.get(path, 0),
                 "repeats": self.posts.get(path, 0) - len(seen),
                 "last_at": times[-1] if times else None,
@@ -84,6 +89,13 @@ class Tally:
             "last_post_at": self.last_post_at,
             "last_at": max((p["last_at"] for p in paths.values() if p["last_at"]), default=None),
         }
+
+
+def _logged_at(body: bytes) -> float:
+    """The event's time, from the body's `"timestamp":"…Z"` (the second key Frontdesk writes)."""
+    start = body.find(b'"timestamp":"') + len(b'"timestamp":"')
+    text = body[start : body.find(b'"', start)].decode().replace("Z", "+00:00")
+    return dt.datetime.fromisoformat(text).timestamp()
 
 
 class Connection(asyncio.Protocol):
