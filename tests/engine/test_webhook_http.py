@@ -35,6 +35,8 @@ async def _exchange(answer: Answer, posts: int, limit: int = 1024) -> tuple[list
                     break
                 writer.write(raw)
                 await writer.drain()
+                if raw.startswith(b"HTTP/1.0"):  # its answers end with the connection
+                    break
         except asyncio.IncompleteReadError:
             pass
         finally:
