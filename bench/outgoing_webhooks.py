@@ -64,6 +64,7 @@ class Receiver:
                 return
             except httpx.TransportError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
                     raise
                 time.sleep(0.1)
 
