@@ -109,6 +109,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += _media(results["s7"])
     if "s8" in results:
         lines += _mail_sms(results["s8"])
+    if "s9" in results:
+        lines += _outgoing_webhooks(results["s9"])
     if report.get("targets"):
         lines += ["### Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
         lines += [f"| {t['name']} | {t['goal']} | {t['measured']} | {t['met']} |" for t in report["targets"]]
@@ -320,6 +322,56 @@ def _media(s7: dict[str, Any]) -> list[str]:
         f" by server CPU per conversation ((a)'s ÷ (b)'s): {'-' if cpu is None else f'{cpu:.2f}x'}.",
         "",
     ]
+
+
+def _outgoing_webhooks(s9: dict[str, Any]) -> list[str]:
+    """Scenario 9: S1 without subscriptions, with them, and without the reports' rollups."""
+    rows = {
+        "(a) no subscriptions": s9["plain"],
+        "(b) subscriptions to a local receiver": s9["webhooks"],
+        "(c) no subscriptions, reports' rollups off": s9["no_reports"],
+    }
+    lines = [
+        "### Scenario 9 — S1 (new conversations, workflows on) with outgoing webhooks, and without the reports' fold",
+        "",
+        "| phase | req/s | assigned/s | request → assigned p99 ms | server CPU (cores) | server CPU ms per"
+        " conversation | events delivered/s during the load | caught up after the load (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        e2e, hooks = row["end_to_end"], row.get("webhooks")
+        lines.append(
+            f"| {name} | {row['load']['throughput']:,.0f} | {e2e['throughput']:,.0f}"
+            f" | {_ms(e2e['request_to_assigned_ms'], 'p99')} | {row['server_cpu_cores']}"
+            f" | {row.get('server_cpu_ms_per_conversation', '-')}"
+            f" | {_rate(hooks)}"
+            f" | {'-' if not hooks else hooks['caught_up_after_load_s']} |"
+        )
+    hooks, replay = s9["webhooks"]["webhooks"], s9["webhooks"].get("replay") or {}
+    return [
+        *lines,
+        "",
+        f"(b): {hooks['subscriptions']} subscriptions; {hooks['delivered_during_load']:,} events delivered during the"
+        f" load, of {hooks.get('logged_during_load', 0):,} S1 logged in it ({hooks.get('logged_per_s', 0):,.0f}/s);"
+        f" {hooks['delivered_total']:,} in all, {hooks['repeats']} repeated POSTs; {hooks['verified']} verified"
+        f" with standardwebhooks, {hooks['verify_failed']} failed;"
+        f" receiver CPU {s9['webhooks'].get('receiver_cpu_cores')} cores. Then every subscription replayed from"
+        f" the first event, nothing else running: {replay.get('posts', 0):,} POSTs in {replay.get('seconds')} s,"
+        f" **{replay.get('events_per_s', 0):,.0f} events/s**, {replay.get('server_cpu_ms_per_event')} ms of server"
+        " CPU per event.",
+        f"(b) ÷ (a), assigned/s: {_x(s9.get('webhooks_ratio'))}; by server CPU per conversation ((a)'s ÷ (b)'s):"
+        f" {_x(s9.get('webhooks_cpu_ratio'))}. (c) ÷ (a): {_x(s9.get('no_reports_ratio'))}; by CPU:"
+        f" {_x(s9.get('no_reports_cpu_ratio'))}.",
+        "",
+    ]
+
+
+def _rate(hooks: dict[str, Any] | None) -> str:
+    return "-" if not hooks else f"{hooks['events_per_s']:,.0f}"
+
+
+def _x(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.2f}x"
 
 
 def _flat(value: Any, prefix: str = "") -> list[str]:

@@ -20,7 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import inbox_list, mail_sms, media_downloads, queue_drain, reports_90d, waiting_runs, whatsapp_webhooks
+from bench import (
+    inbox_list,
+    mail_sms,
+    media_downloads,
+    outgoing_webhooks,
+    queue_drain,
+    reports_90d,
+    waiting_runs,
+    whatsapp_webhooks,
+)
 from bench.report import markdown
 from bench.scenarios import TARGETS, BenchConfig, scenario1, scenario2
 from bench.servers import ROOT, install_node_red, node_red_installed, snapshot
@@ -61,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, of {', '.join(TARGETS)}")
-    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8,10", help="comma-separated: 1 2 3 4 5 6 7 8 10")
+    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8,9,10", help="comma-separated: 1 2 3 4 5 6 7 8 9 10")
     parser.add_argument("--seconds", type=float, help="duration of each closed- and open-loop phase")
     parser.add_argument("--rate", type=float, help="open-loop rate of scenario 1 (req/s)")
     parser.add_argument("--connections", type=int, help="closed-loop connections")
@@ -142,12 +151,14 @@ def run(config: BenchConfig, targets: list[str], scenarios: list[str], *, quick:
             phases.append(("s7", "frontdesk", lambda: media_downloads.run(config, workdir)))
         if "8" in scenarios and "frontdesk" in targets:
             phases.append(("s8", "frontdesk", lambda: mail_sms.run(config, workdir)))
+        if "9" in scenarios and "frontdesk" in targets:
+            phases.append(("s9", "frontdesk", lambda: outgoing_webhooks.run(config, workdir)))
         if "10" in scenarios and "frontdesk" in targets:
             phases.append(("s10", "frontdesk", lambda: reports_90d.run(config, workdir)))
         for key, target, phase in phases:
             print(f"{key} {target} …", file=sys.stderr, flush=True)
             outcome = phase()
-            if key in ("s3", "s4", "s5", "s6", "s7", "s8", "s10"):
+            if key in ("s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10"):
                 results[key] = outcome
             else:
                 results.setdefault(key, {})[target] = outcome

@@ -71,7 +71,32 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, str]]:
     )
     found.append(_media(results.get("s7")))
     found += _mail_sms(results.get("s8"))
+    found += _outgoing_webhooks(results.get("s9"))
     return found
+
+
+def _outgoing_webhooks(s9: dict[str, Any] | None) -> list[dict[str, str]]:
+    """Issue 16: webhooks delivered beside S1, and what they cost S1 in the same run."""
+    hooks = (s9 or {}).get("webhooks", {}).get("webhooks")
+    ratio = (s9 or {}).get("webhooks_ratio")
+    return [
+        {
+            "name": "S9 webhooks ≥ 1,000 events/s delivered beside S1",
+            "goal": "≥ 1,000 events/s",
+            "measured": "-"
+            if not hooks
+            else f"{hooks['events_per_s']:,.0f} events/s ({hooks['subscriptions']} subscriptions)",
+            "met": _verdict(None if not hooks else hooks["events_per_s"] >= 1000),
+        },
+        {
+            "name": "S9 S1 with webhooks ≥ 0.9x without",
+            "goal": "≥ 0.9x its assigned/s without",
+            "measured": "-"
+            if ratio is None
+            else f"{ratio:.2f}x (by CPU per conversation {s9.get('webhooks_cpu_ratio')}x)",
+            "met": _verdict(None if ratio is None else ratio >= 0.9),
+        },
+    ]
 
 
 def _mail_sms(s8: dict[str, Any] | None) -> list[dict[str, str]]:

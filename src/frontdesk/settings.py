@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     webhook_disable_after_hours: float = Field(
         24.0, gt=0, description="outgoing webhooks: a subscription whose deliveries all failed this long is disabled"
     )
+    reports_rollups: bool = Field(
+        True,
+        description="the worker folds the event log into the reports' rollups as it grows; false: the reports stand "
+        "still (`frontdesk reports rebuild` catches up), and that fold's writes are saved",
+    )
     time_zone: ZoneInfo = Field(
         ZoneInfo("UTC"), description="the workspace's IANA time zone (Europe/Paris): the days and weeks of the reports"
     )

@@ -307,3 +307,14 @@ def test_events_folded_while_the_days_are_counted_again_count_once(
             pass
         _, counts, days = _rollups(db.url)
         assert days == _days(counts, NEW_YORK)
+
+
+def test_a_worker_with_the_rollups_switched_off_runs_no_fold(db: Database, db_url: str) -> None:
+    from frontdesk.engine.reports import ReportsLoop
+    from frontdesk.settings import Settings
+    from frontdesk.worker import loops
+
+    def folds(**options: Any) -> int:
+        return sum(isinstance(loop, ReportsLoop) for loop in loops(db, Settings(database_url=db_url, **options)))
+
+    assert (folds(), folds(reports_rollups=False)) == (1, 0)

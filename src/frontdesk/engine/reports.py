@@ -29,6 +29,7 @@ from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup
 
 EVENT_BATCH = 1000
 RECOUNT_BATCH = 1_000  # conversations per batch while the daily counters are counted again
+SETTLE_SECONDS = 0.25  # at most four folds a second when the log grows slowly: not a write per commit
 _EVERY_PARTITION = range(PARTITIONS)
 
 
@@ -123,7 +124,7 @@ class ReportsLoop:
     def __init__(self, db: Database, zone: ZoneInfo) -> None:
         self.db = db
         self.zone = zone
-        self._loop = WakeLoop("reports", Wakeup(db, "events"), self._pass)
+        self._loop = WakeLoop("reports", Wakeup(db, "events"), self._pass, settle=SETTLE_SECONDS)
 
     def start(self) -> None:
         self._loop.start()
@@ -133,5 +134,6 @@ class ReportsLoop:
 
     async def _pass(self) -> float:
         read = await self.db.write(lambda conn: fold(conn, self.zone))
-        busy = read or await self.db.read(lambda conn: recounting(conn, self.zone))
+        # a whole batch: more may wait (else a commit rings); a recount of the days goes on at once
+        busy = read >= EVENT_BATCH or await self.db.read(lambda conn: recounting(conn, self.zone))
         return 0 if busy else IDLE_SECONDS
