@@ -12,14 +12,18 @@ import httpx
 import pytest
 
 from frontdesk.engine.http import tls_context
-from frontdesk.engine.webhook_http import Connections, RemoteProtocolError, Reply
+from frontdesk.engine.webhook_http import ConnectError, Connections, RemoteProtocolError, Reply
+from tests.tls import Certificates, Pair
 
 Answer = Callable[[int], bytes | None]  # request number → the raw answer (None: close without one)
 
 
-async def _exchange(answer: Answer, posts: int, limit: int = 1024) -> tuple[list[Reply | Exception], list[bytes], int]:
-    """POST `posts` times to a server answering `answer(n)`; the replies (or errors), the requests
-    the server read, and how many connections it accepted."""
+async def _exchange(
+    answer: Answer, posts: int, limit: int = 1024, tls: tuple[Pair, Certificates] | None = None
+) -> tuple[list[Reply | Exception], list[bytes], int]:
+    """POST `posts` times to a server answering `answer(n)` (over TLS with the pair's certificate,
+    the client trusting the test CA only, when `tls` is given); the replies (or errors), the
+    requests the server read, and how many connections it accepted."""
     requests: list[bytes] = []
     accepted = [0]
 
@@ -42,13 +46,14 @@ async def _exchange(answer: Answer, posts: int, limit: int = 1024) -> tuple[list
         finally:
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=tls[0].server_context() if tls else None)
     port = server.sockets[0].getsockname()[1]
-    connections = Connections(tls_context)
+    connections = Connections(tls[1].client_context if tls else tls_context)
+    scheme = "https" if tls else "http"
     replies: list[Reply | Exception] = []
     async with server:
         for index in range(posts):
-            url = httpx.URL(f"http://127.0.0.1:{port}/hook?n={index}")
+            url = httpx.URL(f"{scheme}://127.0.0.1:{port}/hook?n={index}")
             try:
                 replies.append(await connections.post(url, {"webhook-id": f"evt_{index}"}, b'{"n": 1}', None, limit))
             except Exception as exc:  # what the sender records as the attempt's error
@@ -65,6 +70,26 @@ def test_posts_share_one_kept_alive_connection_and_carry_the_body_and_headers() 
     assert accepted == 1
     assert requests[1].startswith(b"POST /hook?n=1 HTTP/1.1\r\n")
     assert b"webhook-id: evt_1\r\n" in requests[1] and requests[1].endswith(b'\r\n\r\n{"n": 1}')
+
+
+def test_https_posts_verify_the_receivers_certificate_and_share_one_connection(certificates: Certificates) -> None:
+    ok = b"HTTP/1.1 204 No Content\r\n\r\n"
+    replies, requests, accepted = asyncio.run(_exchange(lambda n: ok, 2, tls=(certificates.loopback, certificates)))
+
+    assert [r.status for r in replies if isinstance(r, Reply)] == [204, 204]
+    assert accepted == 1 and requests[0].startswith(b"POST /hook?n=0 HTTP/1.1\r\n")
+
+
+@pytest.mark.parametrize("pair", ["self_signed", "elsewhere"])
+def test_a_receiver_whose_certificate_is_untrusted_or_for_another_name_gets_nothing(
+    certificates: Certificates, pair: str
+) -> None:
+    ok = b"HTTP/1.1 204 No Content\r\n\r\n"
+    replies, requests, _ = asyncio.run(_exchange(lambda n: ok, 1, tls=(getattr(certificates, pair), certificates)))
+
+    [error] = replies
+    assert isinstance(error, ConnectError) and "certificate" in str(error).lower()
+    assert requests == []
 
 
 def test_only_the_excerpt_of_a_long_body_is_read_and_that_connection_is_not_reused() -> None:
