@@ -19,6 +19,7 @@ the answers, and the CPU of the server's whole process tree (server and worker) 
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import time
 import urllib.parse
@@ -42,17 +43,27 @@ FROM_NUMBER = "+14155550100"
 HTML = "<html><body><p>{text}</p><p>Best,<br>Ada</p></body></html>"
 
 
-def mail(index: int) -> bytes:
-    """A new sender's first mail, as a mail client writes one."""
+_SLOT = "9999999999"  # stands for the mail's index in the templates
+
+
+@functools.cache
+def _template(text: str) -> bytes:
     message = EmailMessage()
-    message["From"] = f"Ada Lovelace {index} <ada{index}@customers.example>"
+    message["From"] = f"Ada Lovelace {_SLOT} <ada{_SLOT}@customers.example>"
     message["To"] = INBOUND
     message["Subject"] = "A question about my order"
-    message["Message-ID"] = f"<bench-{index}@customers.example>"
-    text = TEXTS[index % len(TEXTS)]
+    message["Message-ID"] = f"<bench-{_SLOT}@customers.example>"
     message.set_content(f"{text}\n\nBest,\nAda\n\nOn Mon, 1 Dec 2026 at 09:00, Acme wrote:\n> How can we help?\n")
     message.add_alternative(HTML.format(text=text), subtype="html")
+    message.set_boundary(f"=={_SLOT}=alternative")  # each mail its own, as clients write them
     return message.as_bytes()
+
+
+def mail(index: int) -> bytes:
+    """A new sender's first mail, as a mail client writes one. Built once per text by the standard
+    library and numbered by substitution (building each took ~2-5 ms of the load generator's one
+    core: the generator, not the receiver, was the bound)."""
+    return _template(TEXTS[index % len(TEXTS)]).replace(_SLOT.encode(), str(index).encode())
 
 
 async def smtp_loop(port: int, connections: int, duration: float) -> LoadResult:

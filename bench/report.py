@@ -101,12 +101,16 @@ def markdown(report: dict[str, Any]) -> str:
             lines += [f"### {title}", "", "```", *_flat(results[key]), "```", ""]
     if "s5" in results:
         lines += _inbox(results["s5"])
+    if "s10" in results:
+        lines += _reports(results["s10"])
     if "s6" in results:
         lines += _webhooks(results["s6"])
     if "s7" in results:
         lines += _media(results["s7"])
     if "s8" in results:
         lines += _mail_sms(results["s8"])
+    if "s9" in results:
+        lines += _outgoing_webhooks(results["s9"])
     if report.get("targets"):
         lines += ["### Targets", "", "| target | goal | measured | met |", "|---|---|---|---|"]
         lines += [f"| {t['name']} | {t['goal']} | {t['measured']} | {t['met']} |" for t in report["targets"]]
@@ -209,6 +213,31 @@ def _inbox(s5: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _reports(s10: dict[str, Any]) -> list[str]:
+    data, http = s10["dataset"], s10["http"]
+    made = "built now" if data["built_now"] else "reused"
+    rows = ", ".join(f"{table} {count:,}" for table, count in data["rows"].items())
+    base = next(iter(http.values()))["load"]["latency_ms"].get("p99")
+    lines = [
+        f"### Scenario 10 — the 90-day report over {data['conversations']:,} conversations",
+        "",
+        f"Data set: {data['first_day']} to {data['last_day']} in {data['zone']}; rows: {rows};"
+        f" {data['file_bytes'] / 2**30:.2f} GiB, {made} (built in {data['build_seconds']:,.0f} s)."
+        " GET over HTTP, closed loop on one connection.",
+        "",
+        "| case | requests | p50 ms | p95 ms | p99 ms | max ms | errors | server CPU ms/request | p99 ÷ baseline p99 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in http.items():
+        load, latency = row["load"], row["load"]["latency_ms"]
+        lines.append(
+            f"| {name} | {load['ok']:,} | {_ms(latency, 'p50')} | {_ms(latency, 'p95')} | {_ms(latency, 'p99')}"
+            f" | {_ms(latency, 'max')} | {sum(load['errors'].values())} | {row.get('server_cpu_ms_per_request', '-')}"
+            f" | {_ratio(latency['p99'], base)} |"
+        )
+    return [*lines, ""]
+
+
 def _webhooks(s6: dict[str, Any]) -> list[str]:
     """Scenario 6: the API channel and WhatsApp webhooks, new conversations each, side by side."""
     rows = {
@@ -293,6 +322,56 @@ def _media(s7: dict[str, Any]) -> list[str]:
         f" by server CPU per conversation ((a)'s ÷ (b)'s): {'-' if cpu is None else f'{cpu:.2f}x'}.",
         "",
     ]
+
+
+def _outgoing_webhooks(s9: dict[str, Any]) -> list[str]:
+    """Scenario 9: S1 without subscriptions, with them, and without the reports' rollups."""
+    rows = {
+        "(a) no subscriptions": s9["plain"],
+        "(b) subscriptions to a local receiver": s9["webhooks"],
+        "(c) no subscriptions, reports' rollups off": s9["no_reports"],
+    }
+    lines = [
+        "### Scenario 9 — S1 (new conversations, workflows on) with outgoing webhooks, and without the reports' fold",
+        "",
+        "| phase | req/s | assigned/s | request → assigned p99 ms | server CPU (cores) | server CPU ms per"
+        " conversation | events delivered/s during the load | caught up after the load (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        e2e, hooks = row["end_to_end"], row.get("webhooks")
+        lines.append(
+            f"| {name} | {row['load']['throughput']:,.0f} | {e2e['throughput']:,.0f}"
+            f" | {_ms(e2e['request_to_assigned_ms'], 'p99')} | {row['server_cpu_cores']}"
+            f" | {row.get('server_cpu_ms_per_conversation', '-')}"
+            f" | {_rate(hooks)}"
+            f" | {'-' if not hooks else hooks['caught_up_after_load_s']} |"
+        )
+    hooks, replay = s9["webhooks"]["webhooks"], s9["webhooks"].get("replay") or {}
+    return [
+        *lines,
+        "",
+        f"(b): {hooks['subscriptions']} subscriptions; {hooks['delivered_during_load']:,} events delivered during the"
+        f" load, of {hooks.get('logged_during_load', 0):,} S1 logged in it ({hooks.get('logged_per_s', 0):,.0f}/s);"
+        f" {hooks['delivered_total']:,} in all, {hooks['repeats']} repeated POSTs; {hooks['verified']} verified"
+        f" with standardwebhooks, {hooks['verify_failed']} failed;"
+        f" receiver CPU {s9['webhooks'].get('receiver_cpu_cores')} cores. Then every subscription replayed from"
+        f" the first event, nothing else running: {replay.get('posts', 0):,} POSTs in {replay.get('seconds')} s,"
+        f" **{replay.get('events_per_s', 0):,.0f} events/s**, {replay.get('server_cpu_ms_per_event')} ms of server"
+        " CPU per event.",
+        f"(b) ÷ (a), assigned/s: {_x(s9.get('webhooks_ratio'))}; by server CPU per conversation ((a)'s ÷ (b)'s):"
+        f" {_x(s9.get('webhooks_cpu_ratio'))}. (c) ÷ (a): {_x(s9.get('no_reports_ratio'))}; by CPU:"
+        f" {_x(s9.get('no_reports_cpu_ratio'))}.",
+        "",
+    ]
+
+
+def _rate(hooks: dict[str, Any] | None) -> str:
+    return "-" if not hooks else f"{hooks['events_per_s']:,.0f}"
+
+
+def _x(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.2f}x"
 
 
 def _flat(value: Any, prefix: str = "") -> list[str]:

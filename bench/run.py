@@ -1,6 +1,6 @@
 """`make bench`: run the scenarios against fresh servers and write bench/results/<time>.json and .md.
 
-python -m bench.run                      # default run (~5 minutes)
+python -m bench.run                      # default run (~10 minutes; scenario 10 builds its 1 M data set once)
 BENCH_QUICK=1 python -m bench.run        # a few seconds per scenario
 python -m bench.run --targets bare,frontdesk --scenarios 1 --seconds 20
 """
@@ -20,7 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import inbox_list, mail_sms, media_downloads, queue_drain, waiting_runs, whatsapp_webhooks
+from bench import (
+    inbox_list,
+    mail_sms,
+    media_downloads,
+    outgoing_webhooks,
+    queue_drain,
+    reports_90d,
+    waiting_runs,
+    whatsapp_webhooks,
+)
 from bench.report import markdown
 from bench.scenarios import TARGETS, BenchConfig, scenario1, scenario2
 from bench.servers import ROOT, install_node_red, node_red_installed, snapshot
@@ -38,6 +47,8 @@ QUICK = BenchConfig(
     inbox_contacts=10_000,
     inbox_iterations=50,
     inbox_seconds=2.0,
+    report_conversations=20_000,
+    report_requests=30,
 )
 
 
@@ -59,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK") == "1")
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, of {', '.join(TARGETS)}")
-    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8", help="comma-separated: 1 2 3 4 5 6 7 8")
+    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8,9,10", help="comma-separated: 1 2 3 4 5 6 7 8 9 10")
     parser.add_argument("--seconds", type=float, help="duration of each closed- and open-loop phase")
     parser.add_argument("--rate", type=float, help="open-loop rate of scenario 1 (req/s)")
     parser.add_argument("--connections", type=int, help="closed-loop connections")
@@ -70,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--inbox-db", type=Path, help="scenario 5: build or reuse the data set at this path")
     parser.add_argument("--inbox-rebuild", action="store_true", help="scenario 5: build the data set even if it exists")
+    parser.add_argument("--report-conversations", type=int, help="scenario 10: data set size (default 1000000)")
+    parser.add_argument("--report-db", type=Path, help="scenario 10: build or reuse the data set at this path")
+    parser.add_argument("--report-requests", type=int, help="scenario 10: reports of each case")
     parser.add_argument("--inbox-iterations", type=int, help="scenario 5: in-process calls per case")
     parser.add_argument("--inbox-rate", type=float, help="scenario 5: HTTP requests/s per phase")
     parser.add_argument(
@@ -97,7 +111,8 @@ def _config(args: argparse.Namespace) -> BenchConfig:
         config.inbox_contacts = args.inbox_contacts
     if args.seconds:
         config.inbox_seconds = args.seconds
-    for option in ("inbox_db", "inbox_iterations", "inbox_rate"):
+    options = ("inbox_db", "inbox_iterations", "inbox_rate", "report_conversations", "report_db", "report_requests")
+    for option in options:
         if getattr(args, option):
             setattr(config, option, getattr(args, option))
     config.inbox_rebuild = args.inbox_rebuild
@@ -136,10 +151,14 @@ def run(config: BenchConfig, targets: list[str], scenarios: list[str], *, quick:
             phases.append(("s7", "frontdesk", lambda: media_downloads.run(config, workdir)))
         if "8" in scenarios and "frontdesk" in targets:
             phases.append(("s8", "frontdesk", lambda: mail_sms.run(config, workdir)))
+        if "9" in scenarios and "frontdesk" in targets:
+            phases.append(("s9", "frontdesk", lambda: outgoing_webhooks.run(config, workdir)))
+        if "10" in scenarios and "frontdesk" in targets:
+            phases.append(("s10", "frontdesk", lambda: reports_90d.run(config, workdir)))
         for key, target, phase in phases:
             print(f"{key} {target} …", file=sys.stderr, flush=True)
             outcome = phase()
-            if key in ("s3", "s4", "s5", "s6", "s7", "s8"):
+            if key in ("s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10"):
                 results[key] = outcome
             else:
                 results.setdefault(key, {})[target] = outcome

@@ -56,6 +56,9 @@ class BenchConfig:
     inbox_seconds: float = 10.0
     inbox_db: Path | None = None  # scenario 5: build or reuse the data set there (default bench/.data/)
     inbox_rebuild: bool = False
+    report_conversations: int = 1_000_000  # scenario 10's data set (built once, then reused from bench/.data/)
+    report_requests: int = 200  # scenario 10: reports of each case, one after the other
+    report_db: Path | None = None  # scenario 10: build or reuse the data set there
     media_images: int = 150  # scenario 7: image webhooks posted before the measure (≥ 100 stay pending for 20 s)
     frontdesk_src: Path | None = None  # a snapshot of a commit's src/ (None: the work tree)
 

@@ -22,6 +22,7 @@ from frontdesk.store.database import Database
 from tests import pgcluster
 from tests.databases import ON_POSTGRESQL, Databases
 from tests.factories import Api, make_token
+from tests.tls import Certificates, make_certificates
 
 assignment.install()  # as every composition root does: tests write through actions/ directly
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +62,12 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=db_url, delivery_backoff_seconds=0.05, log_format="text", media_dir=str(tmp_path / "media")
     )
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """The session's throw-away CA and its servers' certificates (tests/tls.py)."""
+    return make_certificates(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from frontdesk.api.channels import ChannelController
 from frontdesk.api.contacts import ContactController, ContactFieldController
 from frontdesk.api.conversations import ConversationController
 from frontdesk.api.deps import database, principal
+from frontdesk.api.funnel import FunnelController
 from frontdesk.api.meta import meta_verify, meta_webhook
 from frontdesk.api.people import AgentController, TeamController
 from frontdesk.api.reports import ReportController
@@ -43,6 +44,7 @@ from frontdesk.api.workflows import RunController, WorkflowController, incoming_
 from frontdesk.settings import Settings
 from frontdesk.web import bidi
 from frontdesk.web.admin import ADMIN_PAGES
+from frontdesk.web.funnel import FunnelPages
 from frontdesk.web.pages import InboxController, LoginController
 from frontdesk.web.pages_workflows import RunPages, WorkflowPages
 from frontdesk.web.reports import ReportPages
@@ -68,6 +70,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             SecretController,
             WebhookController,
             ReportController,
+            FunnelController,
             WorkflowController,
             RunController,
             incoming_webhook,
@@ -85,6 +88,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             widget_demo,
             WorkflowPages,
             ReportPages,
+            FunnelPages,
             RunPages,
             *ADMIN_PAGES,
             create_static_files_router(path="/static", directories=[WEB / "static"], opt={"auth": "public"}),

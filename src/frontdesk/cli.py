@@ -24,7 +24,7 @@ from frontdesk.demo import ADMIN_EMAIL, DEMO_APP_SECRET, demo_admin_login, load_
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import ChannelType, Role
 from frontdesk.domain.records import Channel
-from frontdesk.engine.reports import rebuild
+from frontdesk.engine.reports import rebuild, rebuild_funnel
 from frontdesk.settings import Settings
 from frontdesk.store.database import in_memory
 from frontdesk.store.migrate import open_migrated
@@ -312,12 +312,14 @@ def _print_welcome(settings: Settings, login: Welcome) -> None:
 
 @reports_cli.command("rebuild")
 def reports_rebuild() -> None:
-    """Recompute the reports' rollups from the whole event log (a worker running meanwhile is
-    harmless: the log is folded in batches that move one cursor, each event once)."""
+    """Recompute the reports' rollups from the whole event log, and the workflow funnel from the
+    recorded run steps (a worker running meanwhile is harmless: each log is folded in batches that
+    move its cursor, each row once)."""
     settings = settings_and_logs()
     db = open_migrated(settings.database_url, settings.secret_key)
     try:
-        total = rebuild(db)
+        total = rebuild(db, settings.time_zone)
+        steps = rebuild_funnel(db)
     finally:
         db.close()
-    typer.echo(f"reports rebuilt from {total} events")
+    typer.echo(f"reports rebuilt from {total} events and {steps} run steps")

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from frontdesk.actions.channels import CHANNELS
 from frontdesk.actions.mail import CursorMoved, move_cursor, take_polled_mail
-from frontdesk.channels import email_imap, email_inbound
+from frontdesk.channels import email_imap, email_inbound, email_tls
 from frontdesk.channels.email_files import with_files
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError
@@ -107,7 +107,7 @@ class _Reader:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                extra = {**self._where, "error": _described(exc), "pause": self._pause}
+                extra = {**self._where, "error": _described(exc, self.mailbox.host), "pause": self._pause}
                 log.warning("imap mailbox not read", extra=extra)
             finally:
                 await self._disconnect()
@@ -115,8 +115,8 @@ class _Reader:
             self._pause = min(self._pause * 2, LONGEST_PAUSE)
 
     async def _connect(self) -> None:
-        timeout = self.settings.delivery_timeout_seconds
-        opening = asyncio.ensure_future(asyncio.to_thread(email_imap.Session, self.mailbox, timeout))
+        timeout, ca_file = self.settings.delivery_timeout_seconds, self.settings.email_ca_file
+        opening = asyncio.ensure_future(asyncio.to_thread(email_imap.Session, self.mailbox, timeout, ca_file))
         try:
             self._session = await asyncio.shield(opening)
         except asyncio.CancelledError:  # stopped while connecting: the connection is shut once made
@@ -208,5 +208,8 @@ def _read(raw: bytes, found: dict[str, object]) -> email_inbound.Mail | None:
         return None
 
 
-def _described(exc: Exception) -> str:
+def _described(exc: Exception, host: str) -> str:
+    insecure = email_tls.refusal(exc, host)
+    if insecure is not None:
+        return f"no secure connection: {insecure}"
     return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"

@@ -35,3 +35,6 @@ def configure(level: str, fmt: str) -> None:
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel("WARNING")
     logging.getLogger("httpx").setLevel("WARNING")
+    # aiosmtpd writes every SMTP command with the peer's address and the mail's addresses at INFO:
+    # six lines of personal data a mail, and a quarter of the SMTP receiver's CPU.
+    logging.getLogger("mail.log").setLevel("WARNING")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -92,6 +93,11 @@ class Settings(BaseSettings):
     smtp_max_bytes: int = Field(
         36 * 1024 * 1024, ge=1024, description="SMTP receiver: the largest mail taken (SIZE), attachments included"
     )
+    email_ca_file: str | None = Field(
+        None,
+        description="e-mail channels: a PEM file of CA certificates trusted, beside the system's, for the channels' "
+        "SMTP and IMAP servers (a private CA); unset: the system's only",
+    )
     twilio_base_url: str = Field(
         "https://api.twilio.com", description="Twilio: the REST API's base URL, also its media's host (a fake in tests)"
     )
@@ -109,6 +115,23 @@ class Settings(BaseSettings):
     webhook_disable_after_hours: float = Field(
         24.0, gt=0, description="outgoing webhooks: a subscription whose deliveries all failed this long is disabled"
     )
+    reports_rollups: bool = Field(
+        True,
+        description="the worker folds the event log into the reports' rollups as it grows; false: the reports stand "
+        "still (`frontdesk reports rebuild` catches up), and that fold's writes are saved",
+    )
     time_zone: ZoneInfo = Field(
         ZoneInfo("UTC"), description="the workspace's IANA time zone (Europe/Paris): the days and weeks of the reports"
     )
+
+    @field_validator("email_ca_file")
+    @classmethod
+    def _readable_ca_file(cls, path: str | None) -> str | None:
+        """A CA file that cannot be read fails at start, not at the first mail."""
+        if not path:
+            return None
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            raise ValueError(f"not a readable PEM file of CA certificates: {path} ({exc})") from None
+        return path

@@ -208,16 +208,19 @@ def loops(db: Database, settings: Settings) -> list[Loop]:
     """What a worker runs beside the requests, in the order it starts and stops them: what takes mail
     in first (the SMTP receiver, when FRONTDESK_SMTP_PORT is set; the IMAP mailboxes of e-mail
     channels), then the engine, outbound delivery, the media fetcher and outgoing event webhooks
-    (docs/webhooks.md) and the reports' rollups. The server runs the same itself with `FRONTDESK_WORKER=inline`."""
-    return [
+    (docs/webhooks.md) and the reports' rollups (unless FRONTDESK_REPORTS_ROLLUPS=false). The server
+    runs the same itself with `FRONTDESK_WORKER=inline`."""
+    found: list[Loop] = [
         SmtpReceiver(db, settings),
         ImapPoller(db, settings),
         Engine(db, settings),
         DeliveryWorker(db, settings),
         MediaFetcher(db, settings),
         WebhookSender(db, settings),
-        ReportsLoop(db),  # the reports' rollups (ADR 0010)
     ]
+    if settings.reports_rollups:  # the reports' rollups (ADR 0010); off: they wait for `reports rebuild`
+        found.append(ReportsLoop(db, settings.time_zone))
+    return found
 
 
 def run(settings: Settings, wake_fd: int | None) -> None:

@@ -92,6 +92,8 @@ LEAST_ROLE: dict[Operation, str] = {
     # reports (issue 16)
     ("GET", "/api/v1/reports/conversations"): "manager",
     ("GET", "/api/v1/reports/conversations.csv"): "manager",
+    ("GET", "/api/v1/reports/workflows/{workflow_id}/funnel"): "manager",
+    ("GET", "/api/v1/reports/workflows/{workflow_id}/funnel.csv"): "manager",
     ("GET", "/api/v1/tokens"): "admin",
     ("POST", "/api/v1/tokens"): "admin",
     ("DELETE", "/api/v1/tokens/{token_id}"): "admin",
@@ -129,7 +131,9 @@ LEAST_ROLE: dict[Operation, str] = {
 # Operations whose requests below name no real object (no workflow is created here): past the
 # guard they may end in a 4xx such as 404 or 422; every other operation must succeed.
 NAMES_NO_REAL_OBJECT = {
-    op for op in LEAST_ROLE if op[1].startswith(("/api/v1/workflows/{", "/api/v1/runs/{", "/api/v1/hooks/"))
+    op
+    for op in LEAST_ROLE
+    if op[1].startswith(("/api/v1/workflows/{", "/api/v1/runs/{", "/api/v1/hooks/", "/api/v1/reports/workflows/{"))
 } | {("POST", "/api/v1/workflows")}
 # The shared conversation is open, so reopening it is refused (409) once past the guard.
 NAMES_NO_REAL_OBJECT |= {("POST", "/api/v1/conversations/{conversation_id}/reopen")}

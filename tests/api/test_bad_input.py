@@ -25,7 +25,7 @@ from litestar.testing import TestClient
 from frontdesk.channels import signing
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
-from tests.databases import Databases, rows_of_every_table
+from tests.databases import ON_POSTGRESQL, Databases, rows_of_every_table
 from tests.factories import Api, make_agent, make_token
 
 MISSING = 999_999  # an id nothing has
@@ -822,9 +822,14 @@ def fuzz_world(template_db: Databases, tmp_path_factory: pytest.TempPathFactory)
     yield from start_world(template_db, tmp_path_factory.mktemp("fuzz"))
 
 
+# The refusals are the same code on both databases: the PostgreSQL pass draws a third of the bodies
+# (the first 20 of the same derandomized sequence), enough to see its store change nothing.
+RANDOM_BODIES = 20 if ON_POSTGRESQL else 60
+
+
 @pytest.mark.parametrize("operation", BODY_OPERATIONS, ids=write_id)
 @hypothesis_settings(
-    max_examples=60,
+    max_examples=RANDOM_BODIES,
     deadline=None,
     derandomize=True,
     database=None,

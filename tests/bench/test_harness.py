@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from bench.loadgen import percentiles
 from bench.rawhttp import _parse
+from bench.report import markdown
 from bench.run import run, write
 from bench.scenarios import BenchConfig
 from bench.servers import node_red_installed
@@ -80,3 +81,18 @@ def test_a_quick_run_measures_every_phase_and_writes_the_report(tmp_path: Path) 
     json_path, md_path = write(report, tmp_path)
     assert json.loads(json_path.read_text())["results"].keys() == results.keys()
     assert "Scenario 1" in md_path.read_text()
+
+
+@pytest.mark.timeout(300)
+def test_scenario_9_counts_the_events_delivered_beside_s1_and_the_phases_without(tmp_path: Path) -> None:
+    report = run(TINY, ["frontdesk"], ["9"], quick=True)
+
+    s9 = report["results"]["s9"]
+    for phase in ("plain", "webhooks", "no_reports"):
+        assert s9[phase]["end_to_end"]["assigned"] == s9[phase]["load"]["ok"] > 0, s9[phase]
+    hooks = s9["webhooks"]["webhooks"]
+    assert hooks["delivered_total"] >= hooks["logged_during_load"] > 0
+    assert hooks["verified"] > 0 and hooks["verify_failed"] == 0
+    assert s9["webhooks"]["replay"]["posts"] >= hooks["delivered_total"]
+    assert {t["name"] for t in report["targets"]} >= {"S9 S1 with webhooks ≥ 0.9x without"}
+    assert "Scenario 9" in markdown(report)

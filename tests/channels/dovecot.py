@@ -1,5 +1,7 @@
 """Debian's dovecot (dovecot-imapd) as a throw-away IMAP server on a free loopback port: its own
-config, passwd-file and Maildir in a temporary folder, plain login allowed (loopback only).
+config, passwd-file and Maildir in a temporary folder, plain login allowed (loopback only) — or,
+given the test CA's certificates, TLS required: STARTTLS on that port, TLS from the first byte on
+another (as 143 and 993).
 
 As root, mail is kept by Debian's `mail` user and the login processes run as `dovenull`; as
 anyone else, everything runs as that user. `make test` installs the package as it installs
@@ -12,12 +14,14 @@ import imaplib
 import os
 import pwd
 import shutil
+import ssl
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from tests.conftest import free_port
+from tests.tls import Certificates
 
 DOVECOT = Path("/usr/sbin/dovecot")
 USER, PASSWORD = "support@acme.example", "mailbox-password"
@@ -27,7 +31,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0  # and no penalty (anvil's socket closed): the tests log in wrongly on purpose
@@ -50,7 +54,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service anvil {{
@@ -68,10 +73,12 @@ service imap-login {{
 class Dovecot:
     """A dovecot master process (started and stopped by its PID) with one mailbox user."""
 
-    def __init__(self, more_config: str = "") -> None:
+    def __init__(self, more_config: str = "", certificates: Certificates | None = None) -> None:
         self.more_config = more_config  # settings added to the test's configuration
+        self.certificates = certificates  # TLS required, with the CA's certificate for 127.0.0.1
         self.root = Path(tempfile.mkdtemp(prefix="frontdesk-dovecot-"))
         self.port = free_port()
+        self.tls_port = free_port() if certificates is not None else 0  # TLS from the first byte
         self.process: subprocess.Popen[bytes] | None = None
 
     @staticmethod
@@ -95,15 +102,16 @@ class Dovecot:
             login_user=login_user,
             internal_user=internal,
             internal_group=internal,
+            ssl=self._ssl(),
+            imaps_port=self.tls_port,
         )
         (self.root / "dovecot.conf").write_text(config + self.more_config)
         self.process = subprocess.Popen([str(DOVECOT), "-F", "-c", str(self.root / "dovecot.conf")])
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                with imaplib.IMAP4("127.0.0.1", self.port, timeout=2) as client:
-                    client.login(USER, PASSWORD)
-                    return
+                self.client(timeout=2).logout()
+                return
             except (OSError, imaplib.IMAP4.error):
                 if self.process.poll() is not None:
                     break
@@ -120,10 +128,23 @@ class Dovecot:
         path = self.root / "dovecot.log"
         return path.read_text() if path.exists() else "(no log)"
 
-    def client(self) -> imaplib.IMAP4:
-        client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
-        client.login(USER, PASSWORD)
+    def client(self, timeout: float = 10) -> imaplib.IMAP4:
+        """Logged in as the mailbox user (over STARTTLS, trusting the test CA, when TLS is required)."""
+        client = imaplib.IMAP4("127.0.0.1", self.port, timeout=timeout)
+        try:
+            if self.certificates is not None:
+                client.starttls(ssl.create_default_context(cafile=self.certificates.ca_file))
+            client.login(USER, PASSWORD)
+        except BaseException:
+            client.shutdown()
+            raise
         return client
+
+    def _ssl(self) -> str:
+        if self.certificates is None:
+            return "ssl = no"
+        pair = self.certificates.loopback
+        return f"ssl = required\nssl_cert = <{pair.cert}\nssl_key = <{pair.key}"
 
     def append(self, raw: bytes, mailbox: str = "INBOX") -> None:
         """The mail put in the mailbox by a real IMAP APPEND, as a mail client files it."""

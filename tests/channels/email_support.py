@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.factories import Api
+from tests.tls import Pair
 
 FIXTURES = Path(__file__).parent / "fixtures" / "email"
 INBOUND = "support@acme.example"
@@ -71,17 +72,46 @@ class _Recorder:
 
 
 class Sink:
-    """An aiosmtpd server on loopback recording what arrives, or answering what it is told to."""
+    """An aiosmtpd server on loopback recording what arrives, or answering what it is told to.
 
-    def __init__(self, port: int) -> None:
+    With `certificate`, it speaks TLS (`security` "starttls": required before anything else, or
+    "tls": from the first byte); with `login`, it takes mail only after that login.
+    """
+
+    def __init__(
+        self, port: int, security: str = "none", certificate: Pair | None = None, login: tuple[str, str] = ("", "")
+    ) -> None:
         self.port = port
+        self.security, self.certificate, self.login = security, certificate, login
         self.arrived: list[EmailMessage] = []
+        self.logins: list[tuple[str, str, bool]] = []  # mechanism, login, over TLS
         self.answer_data = ""
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(_Recorder(self), hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if self.certificate is not None:
+            context = self.certificate.server_context()
+            tls = {"tls_context": context, "require_starttls": True} if self.security == "starttls" else {}
+            options = {"ssl_context": context} if self.security == "tls" else tls
+        if self.login[0]:
+            # AUTH offered before STARTTLS is refused; without TLS it is offered, so a client that
+            # wrongly logs in in clear is seen doing it. (aiosmtpd offers no AUTH on TLS from the
+            # first byte when it requires TLS for it: it only counts STARTTLS.)
+            before_starttls = self.security == "starttls"
+            options |= {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": before_starttls}
+        self._controller = Controller(_Recorder(self), hostname="127.0.0.1", port=self.port, **options)
         self._controller.start()
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login, password = data.login.decode(), data.password.decode()
+        over_tls = server.transport is not None and server.transport.get_extra_info("ssl_object") is not None
+        self.logins.append((mechanism, login, over_tls))
+        return AuthResult(success=(login, password) == self.login)
 
     def stop(self) -> None:
         if self._controller is not None:

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from frontdesk.actions.named_secrets import set_secret
-from frontdesk.actions.webhooks import claim_due, create_subscription, update_subscription
+from frontdesk.actions.webhooks import claim_due, create_subscription, record_and_claim_next, update_subscription
 from frontdesk.clock import now
 from frontdesk.domain.model import SYSTEM
+from frontdesk.domain.webhooks import Attempt, Claim, Retries
 from frontdesk.engine.webhooks import WebhookSender
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
@@ -130,3 +131,41 @@ def test_a_claimed_subscription_is_left_to_its_claimer_by_another_process(db: Da
     assert [claim.subscription.id for claim in mine] == [webhook_id]
     assert theirs == []
     assert [claim.subscription.id for claim in after_the_lease] == [webhook_id]  # its claimer died: taken over
+
+
+def test_a_whole_batch_delivered_leases_the_next_one_in_the_same_write_and_a_failure_does_not(db: Database) -> None:
+    webhook_id, _ = db.write_sync(lambda c: create_subscription(c, "http://127.0.0.1:9/", ["secret.set"], SYSTEM))
+    for name in ("A", "B", "C", "D", "E"):
+        db.write_sync(lambda c, name=name: set_secret(c, f"KEY_{name}", "v", SYSTEM))
+    at, lease = now(), dt.timedelta(minutes=1)
+    retries = Retries(first_delay=5.0, disable_after=dt.timedelta(days=1))
+    [first] = db.write_sync(lambda c: claim_due(c, at, lease, 10, (), 2))
+
+    second = db.write_sync(lambda c: record_and_claim_next(c, first, _sent(first, True), at, retries, lease, 2))
+    assert second is not None
+    assert [e.payload["name"] for e in second.events] == ["KEY_C", "KEY_D"]
+    assert shown(db, webhook_id)["position"] == first.events[-1].id
+    assert db.write_sync(lambda c: claim_due(c, at, lease, 10, (), 2)) == []  # leased to the task that goes on
+
+    third = db.write_sync(lambda c: record_and_claim_next(c, second, _sent(second, False), at, retries, lease, 2))
+    assert third is None  # the second event failed: its retry waits for its backoff
+    hook = shown(db, webhook_id)
+    assert hook["position"] == second.events[0].id and hook["last_error"] == "HTTP 503"
+
+
+def _sent(claim: Claim, last_delivered: bool) -> list[Attempt]:
+    """An attempt at each event of `claim`, all delivered but the last one unless `last_delivered`."""
+    return [
+        Attempt(
+            event_id=event.id,
+            event_type=event.type,
+            attempt=1,
+            attempted_at=now(),
+            delivered=last_delivered or index < len(claim.events) - 1,
+            status_code=200 if last_delivered or index < len(claim.events) - 1 else 503,
+            error=None if last_delivered or index < len(claim.events) - 1 else "HTTP 503",
+            latency_ms=1,
+            response_excerpt="",
+        )
+        for index, event in enumerate(claim.events)
+    ]

@@ -4,6 +4,7 @@ topics do not, and a failing pass does not stop the loop."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from frontdesk.store.database import Database, wake
 from frontdesk.store.wakeup import WakeLoop, Wakeup
@@ -67,3 +68,31 @@ def test_every_waiter_hears_one_ring(db: Database) -> None:
         return [ring.is_set() for ring in rings] + [wakeup.next_ring().is_set()]
 
     assert asyncio.run(scenario()) == [True, True, False]
+
+
+def test_a_loop_that_settles_takes_a_burst_of_rings_in_one_pass(db: Database) -> None:
+    """Twenty commits in a row ring twenty times; a loop settling for a while runs one more pass
+    for all of them, not twenty (a loop without settling runs a pass per ring it hears)."""
+
+    async def scenario() -> int:
+        passes: list[int] = []
+        wakeup = Wakeup(db, "events")
+        loop = WakeLoop("test", wakeup, _counting(passes), settle=0.5)
+        loop.start()
+        await asyncio.sleep(0.05)  # the first pass ran and rests
+        for _ in range(20):
+            wakeup.set()  # what a commit waking "events" does, in the loop's thread
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.7)  # the settled pass ran
+        await loop.stop()
+        return len(passes)
+
+    assert asyncio.run(scenario()) == 2
+
+
+def _counting(passes: list[int]) -> Callable[[], Awaitable[float]]:
+    async def one_pass() -> float:
+        passes.append(1)
+        return LONG
+
+    return one_pass

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import re
+from zoneinfo import ZoneInfo
 
 from litestar.testing import TestClient
 
@@ -48,7 +49,7 @@ def _conversations(admin: Api) -> int:
     ]
     for conversation, at, type_, payload in log:
         admin.db.write_sync(lambda c, k=conversation, a=at, t=type_, p=payload: events.append(c, t, p, k, k, a))  # type: ignore[misc]
-    while admin.db.write_sync(fold_events):
+    while admin.db.write_sync(lambda c: fold_events(c, ZoneInfo("UTC"))):
         pass
     return int(team)
 

@@ -118,15 +118,38 @@ def claim_due(
     """Lease up to `limit` due subscriptions that have events of their types to receive (up to
     `batch` each). A subscription none of whose new events it wants has its cursor moved past them."""
     horizon = store.last_event_id(conn)
-    claims = []
-    for due in store.due(conn, at, horizon, skip, limit):
-        found = store.next_events(conn, due.position, horizon, due.event_types, batch)
-        if not found:
-            store.settle(conn, due.id, due.position, {"position": horizon})
-            continue
-        store.update_subscription(conn, due.id, {"lease_until": at + lease})
-        claims.append(Claim(subscription=due, events=found, horizon=horizon if len(found) < batch else found[-1].id))
-    return claims
+    claims = [_claim(conn, due, at, lease, horizon, batch) for due in store.due(conn, at, horizon, skip, limit)]
+    return [claim for claim in claims if claim is not None]
+
+
+def _claim(conn: Connection, due: Due, at: dt.datetime, lease: dt.timedelta, horizon: int, batch: int) -> Claim | None:
+    """Lease `due` with its next events; None, its cursor moved to `horizon`, when none is of its types."""
+    found = store.next_events(conn, due.position, horizon, due.event_types, batch)
+    if not found:
+        store.settle(conn, due.id, due.position, {"position": horizon})
+        return None
+    store.update_subscription(conn, due.id, {"lease_until": at + lease})
+    return Claim(subscription=due, events=found, horizon=horizon if len(found) < batch else found[-1].id)
+
+
+def record_and_claim_next(
+    conn: Connection,
+    claim: Claim,
+    attempts: list[Attempt],
+    at: dt.datetime,
+    retries: Retries,
+    lease: dt.timedelta,
+    batch: int,
+) -> Claim | None:
+    """Record how the claim went; when it was a whole batch and every event was delivered, lease
+    the subscription's next batch in the same write (None when there is none, or it failed)."""
+    record_outcome(conn, claim, attempts, at, retries)
+    whole = len(claim.events) == batch and len(attempts) == batch and attempts[-1].delivered
+    if not whole:
+        return None
+    horizon = store.last_event_id(conn)
+    found = store.due(conn, at, horizon, (), 1, only=claim.subscription.id)
+    return _claim(conn, found[0], at, lease, horizon, batch) if found else None
 
 
 def record_outcome(conn: Connection, claim: Claim, attempts: list[Attempt], at: dt.datetime, retries: Retries) -> None:

@@ -50,14 +50,24 @@ def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[
 
 
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    return _for_person(request, _validation_response(exc))
+    return _for_person(request, _validation_response(exc, _public_names(request)))
 
 
-def _validation_response(exc: ValidationException) -> Response[Any]:
+def _public_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The handler's parameters whose query name is not their Python name (`from`, a keyword, is
+    `first`): Litestar names a bad one by its Python name, the caller knows the other."""
+    handler = request.scope.get("route_handler")
+    parameters = handler.parsed_fn_signature.parameters if handler is not None else {}
+    named = {name: getattr(field.kwarg_definition, "name", None) for name, field in parameters.items()}
+    return {name: query for name, query in named.items() if query and query != name}
+
+
+def _validation_response(exc: ValidationException, public: dict[str, str] | None = None) -> Response[Any]:
     problems = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             field = item.get("key") or item.get("source")
+            field = public.get(field, field) if public and isinstance(field, str) else field
             if field in (None, "data"):  # the body as a whole, which Litestar calls `data` or nothing
                 field = "body"
             problems.append({"field": field, "problem": item.get("message")})

@@ -13,25 +13,22 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from litestar import MediaType, Request, Response, get, post
-from sqlalchemy import Connection
 
-from frontdesk.actions.delivery import record_status, record_status_up_to
-from frontdesk.actions.ingest import InboundMessage, receive_inbound, record_notice
+from frontdesk.actions.delivery import record_status_up_to
 from frontdesk.api.auth import SIGNED_WEBHOOK, SUBSCRIPTION_CHECK
 from frontdesk.api.deps import Db
+from frontdesk.api.provider_items import take
 from frontdesk.api.schemas import PathId
 from frontdesk.api.whatsapp import ChallengeParam, HubParam, TokenParam, subscription_challenge
 from frontdesk.channels import meta
-from frontdesk.channels.base import Ignored, InboundItem, Item, Notice, StatusUpdate
-from frontdesk.domain.errors import DomainError, NotFound, Unauthorized
+from frontdesk.channels.base import InboundItem
+from frontdesk.domain.errors import NotFound, Unauthorized
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel
-from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
 _META = {ChannelType.MESSENGER: meta.MESSENGER_ADAPTER, ChannelType.INSTAGRAM: meta.INSTAGRAM_ADAPTER}
@@ -65,7 +62,7 @@ async def meta_webhook(request: Request[Any, Any, Any], db: Db, channel_id: Path
     payload = _payload(body, channel_id)
     counts = {"messages": 0, "statuses": 0}
     for item in adapter.parse(payload):
-        if await _take(db, channel_id, item):
+        if await take(db, "meta", channel_id, item):
             counts["messages" if isinstance(item, InboundItem) else "statuses"] += 1
     for receipt in adapter.receipts_up_to(payload):
         counts["statuses"] += await db.write(partial(record_status_up_to, channel_id=channel_id, receipt=receipt))
@@ -85,32 +82,3 @@ def _payload(body: bytes, channel_id: int) -> Any:
     except ValueError:
         log.warning("meta webhook skipped: not JSON", extra={"channel_id": channel_id})
         return None
-
-
-async def _take(db: Database, channel_id: int, item: Item) -> bool:
-    """Store one item; a refused one is logged and skipped so the rest of the delivery lands."""
-    extra = {"channel_id": channel_id, "provider_message_id": item.provider_message_id}
-    if isinstance(item, Ignored):
-        log.info("meta item skipped", extra={**extra, "reason": item.reason})
-        return False
-    try:
-        return bool(await db.write(_write(channel_id, item)))
-    except DomainError as exc:
-        log.warning("meta item skipped", extra={**extra, "reason": exc.message})
-        return False
-
-
-def _write(channel_id: int, item: InboundItem | StatusUpdate | Notice) -> Callable[[Connection], bool]:
-    """What an item writes, and whether it counts: a receipt on our message, a new message (not a
-    retry's), or a note (in the open conversation only: a reaction opens none; never counted)."""
-    if isinstance(item, StatusUpdate):
-        return lambda c: record_status(c, channel_id, item)
-    if isinstance(item, Notice):
-        notice = item
-
-        def note(conn: Connection) -> bool:
-            record_notice(conn, channel_id, notice)
-            return False
-
-        return note
-    return lambda c: not receive_inbound(c, InboundMessage.of(channel_id, item)).duplicate

@@ -86,7 +86,12 @@ REFUSED_TO_SOME = {
 # Reads that depend on a state (an attachment's content is not there while it is being fetched).
 STATE_BOUND_READS = {("GET", "/api/v1/attachments/{attachment_id}/content")}
 # Reads whose parameters must also fit a rule (a report's range, a filter naming a team that exists).
-RULED_READS = {("GET", "/api/v1/reports/conversations"), ("GET", "/api/v1/reports/conversations.csv")}
+RULED_READS = {
+    ("GET", "/api/v1/reports/conversations"),
+    ("GET", "/api/v1/reports/conversations.csv"),
+    ("GET", "/api/v1/reports/workflows/{workflow_id}/funnel"),
+    ("GET", "/api/v1/reports/workflows/{workflow_id}/funnel.csv"),
+}
 
 
 @dataclass

@@ -1,11 +1,14 @@
 """The conversation report, as JSON and as CSV (the same figures, one row per number), for
-managers and admins. Read from the rollups (ADR 0010); the page (web/reports.py) shows the same."""
+managers and admins. Read from the rollups (ADR 0010): the daily counters for a daily or weekly
+series and every other sum, the hourly ones for an hourly series; the page (web/reports.py) shows
+the same."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable, Collection
 from typing import Annotated, Any, TypedDict
 
 from litestar import Controller, Request, get
@@ -19,7 +22,7 @@ from frontdesk.domain import report_figures as figures
 from frontdesk.domain.errors import DomainError, InvalidInput
 from frontdesk.domain.model import Role
 from frontdesk.domain.reports import DURATIONS, NONE, Metric
-from frontdesk.store.sql import reports
+from frontdesk.store.sql import report_days, reports
 
 PARAMETERS = frozenset({"from", "to", "period", "team_id", "channel_id", "agent_id"})
 DEFAULT_DAYS = 7
@@ -70,10 +73,10 @@ class UnknownParameter(DomainError):
     """A query parameter the report does not know: refused rather than silently ignored."""
 
 
-def check_parameters(request: Request[Any, Any, Any]) -> None:
-    unknown = sorted(set(request.query_params) - PARAMETERS)
+def check_parameters(request: Request[Any, Any, Any], parameters: frozenset[str] = PARAMETERS) -> None:
+    unknown = sorted(set(request.query_params) - parameters)
     if unknown:
-        known = ", ".join(sorted(PARAMETERS))
+        known = ", ".join(sorted(parameters))
         raise UnknownParameter("unknown_parameter", f"unknown parameter {unknown[0]!r} (known: {known})", unknown[0])
 
 
@@ -91,8 +94,8 @@ def report(conn: Connection, span: figures.Span, filters: reports.Filters) -> Re
     for kind, value in (("team", filters.team_id), ("channel", filters.channel_id), ("agent", filters.agent_id)):
         if value is not None and value not in names[kind]:
             raise InvalidInput(f"unknown_{kind}", f"{kind} {value} does not exist", f"{kind}_id")
-    counted = (Metric.OPENED, Metric.CLOSED)
-    series = figures.series(span, reports.sums_by(conn, span.hours, filters, counted, "hour"))
+    sums = _reader(conn, span, filters, names)
+    series = _series(conn, span, filters)
     return {
         "from": span.first.isoformat(),
         "to": span.last.isoformat(),
@@ -100,28 +103,52 @@ def report(conn: Connection, span: figures.Span, filters: reports.Filters) -> Re
         "period": span.period,
         "totals": {key: sum(point[key] for point in series) for key in ("opened", "closed")},
         "series": series,
-        "by_channel": _counts(conn, span, filters, "channel", names["channel"]),
-        "by_team": _counts(conn, span, filters, "team", names["team"]),
-        "by_agent": _counts(conn, span, filters, "agent", names["agent"]),
-        "by_source": [
-            {"source": value, "opened": count}
-            for _, value, count in reports.sums_by(conn, span.hours, filters, (Metric.OPENED,), "label")
-        ],
+        "by_channel": _counts(sums, "channel", names["channel"]),
+        "by_team": _counts(sums, "team", names["team"]),
+        "by_agent": _counts(sums, "agent", names["agent"]),
+        "by_source": [{"source": value, "opened": count} for _, value, count in sums((Metric.OPENED,), "label")],
         "by_category": [
-            {"category": value or None, "closed": count}
-            for _, value, count in reports.sums_by(conn, span.hours, filters, (Metric.CLOSED,), "label")
+            {"category": value or None, "closed": count} for _, value, count in sums((Metric.CLOSED,), "label")
         ],
-        "durations": figures.durations(reports.sums_by(conn, span.hours, filters, DURATIONS, "bucket")),
+        "durations": figures.durations(sums(DURATIONS, "bucket")),
     }
 
 
-def _counts(
-    conn: Connection, span: figures.Span, filters: reports.Filters, kind: str, names: dict[int, str]
-) -> list[Count]:
-    sums = reports.sums_by(conn, span.hours, filters, (Metric.OPENED, Metric.CLOSED), f"{kind}_id")
+# (metrics, column) -> (metric, value of the column, count) summed over a report's range and filters
+Sums = Callable[[Collection[str], str], list[tuple[Any, ...]]]
+_COUNTED = (Metric.OPENED, Metric.CLOSED)
+
+
+def _days_counted(conn: Connection, span: figures.Span) -> bool:
+    """Whether the daily counters are counted in the span's zone (not yet after a change of
+    FRONTDESK_TIME_ZONE, until the consumer has counted them again): else the hourly ones are read."""
+    return report_days.whole_in(conn, str(span.zone))
+
+
+def _reader(conn: Connection, span: figures.Span, filters: reports.Filters, names: dict[str, dict[int, str]]) -> Sums:
+    """The sums of a report: from the daily counters (a few rows per day whatever the filters, ADR
+    0010), or from the hourly ones while the days are counted in another zone."""
+    if not _days_counted(conn, span):
+        return lambda metrics, column: reports.sums_by(conn, span.hours, filters, metrics, column)
+
+    def by_day(metrics: Collection[str], column: str) -> list[tuple[Any, ...]]:
+        kind = column.removesuffix("_id")
+        ids = [*names[kind], NONE] if kind in names else []
+        return report_days.sums_by(conn, span.days, filters, metrics, column, ids)
+
+    return by_day
+
+
+def _series(conn: Connection, span: figures.Span, filters: reports.Filters) -> list[figures.Point]:
+    if span.period != "hour" and _days_counted(conn, span):
+        return figures.series_of_days(span, report_days.sums_by(conn, span.days, filters, _COUNTED, "day"))
+    return figures.series(span, reports.sums_by(conn, span.hours, filters, _COUNTED, "hour"))
+
+
+def _counts(sums: Sums, kind: str, names: dict[int, str]) -> list[Count]:
     return [
         {"id": None if key == NONE else key, "name": names.get(key), "opened": n["opened"], "closed": n["closed"]}
-        for key, n in figures.breakdown(sums).items()
+        for key, n in figures.breakdown(sums(_COUNTED, f"{kind}_id")).items()
     ]
 
 

@@ -16,16 +16,14 @@ from typing import Any
 
 from litestar import Request, Response, post
 
-from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.auth import SIGNED_WEBHOOK
 from frontdesk.api.deps import Db
+from frontdesk.api.provider_items import take
 from frontdesk.api.schemas import PathId
 from frontdesk.channels import telegram
-from frontdesk.channels.base import Ignored, InboundItem, Item
-from frontdesk.domain.errors import DomainError, NotFound, Unauthorized
+from frontdesk.domain.errors import NotFound, Unauthorized
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel
-from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +42,7 @@ async def telegram_webhook(request: Request[Any, Any, Any], db: Db, channel_id: 
     payload = _payload(body, channel_id)
     stored = 0
     for item in telegram.ADAPTER.parse(payload):
-        stored += await _take(db, channel_id, item)
+        stored += await take(db, "telegram", channel_id, item)
     return Response(telegram.webhook_answer(payload) or {"messages": stored}, status_code=200)
 
 
@@ -61,18 +59,3 @@ def _payload(body: bytes, channel_id: int) -> Any:
     except ValueError:
         log.warning("telegram update skipped: not JSON", extra={"channel_id": channel_id})
         return None
-
-
-async def _take(db: Database, channel_id: int, item: Item) -> int:
-    """Store one item (1 when new); a refused one is logged and skipped, never an error."""
-    if not isinstance(item, InboundItem):
-        reason = item.reason if isinstance(item, Ignored) else "a status update"
-        log.info("telegram item skipped", extra={"channel_id": channel_id, "reason": reason})
-        return 0
-    inbound = InboundMessage.of(channel_id, item)
-    try:
-        receipt: Receipt = await db.write(lambda c: receive_inbound(c, inbound))
-    except DomainError as exc:
-        log.warning("telegram item skipped", extra={"channel_id": channel_id, "reason": exc.message})
-        return 0
-    return 0 if receipt.duplicate else 1

@@ -9,29 +9,23 @@ logged. The answer is empty TwiML: Frontdesk replies later through the REST API,
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response, post
-from sqlalchemy import Connection
 
-from frontdesk.actions.delivery import record_status
-from frontdesk.actions.ingest import InboundMessage, receive_inbound
 from frontdesk.actions.opt_outs import record_opt_out
 from frontdesk.api.auth import SIGNED_WEBHOOK
 from frontdesk.api.deps import Db
+from frontdesk.api.provider_items import Stored, Write, take, usual_write
 from frontdesk.api.schemas import PathId
 from frontdesk.channels import twilio, twilio_inbound
-from frontdesk.channels.base import Ignored, InboundItem, Item, Notice, OptOut, StatusUpdate
-from frontdesk.domain.errors import DomainError, NotFound, Unauthorized
+from frontdesk.channels.base import Notice, OptOut
+from frontdesk.domain.errors import NotFound, Unauthorized
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel
-from frontdesk.store.database import Database
 
-log = logging.getLogger(__name__)
-Write = Callable[[Connection], object]
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -52,7 +46,7 @@ async def twilio_webhook(request: Request[Any, Any, Any], db: Db, channel_id: Pa
     form = twilio.form_fields(body)
     change = twilio_inbound.opt_out(form)
     for item in twilio.ADAPTER.parse(form):
-        await _take(db, channel_id, item, change)
+        await take(db, "twilio", channel_id, item, partial(_write, change=change))
     return Response(EMPTY_TWIML, status_code=200, media_type="text/xml")
 
 
@@ -72,23 +66,9 @@ async def _twilio_channel(request: Request[Any, Any, Any], channel_id: int) -> C
     return found
 
 
-async def _take(db: Database, channel_id: int, item: Item, change: OptOut | None) -> None:
-    """Store one item; a refused one is logged and skipped, never an error."""
-    extra = {"channel_id": channel_id, "provider_message_id": item.provider_message_id}
-    if isinstance(item, Ignored):
-        log.info("twilio item skipped", extra={**extra, "reason": item.reason})
-        return
-    try:
-        await db.write(_write(channel_id, item, change))
-    except DomainError as exc:
-        log.warning("twilio item skipped", extra={**extra, "reason": exc.message})
-
-
-def _write(channel_id: int, item: InboundItem | StatusUpdate | Notice, change: OptOut | None) -> Write:
-    """What an item writes: a receipt on our message, an opt-out with its note, or a new message."""
-    if isinstance(item, StatusUpdate):
-        return lambda c: record_status(c, channel_id, item)
+def _write(channel_id: int, item: Stored, change: OptOut | None) -> Write:
+    """An opt-out keyword's notice records the opt-out with its note; the rest as usual."""
     if isinstance(item, Notice):
         assert change is not None  # the parser makes a notice of an opt-out keyword only
         return lambda c: record_opt_out(c, channel_id, change, item)
-    return lambda c: receive_inbound(c, InboundMessage.of(channel_id, item))
+    return usual_write(channel_id, item)

@@ -18,17 +18,15 @@ from typing import Annotated, Any
 from litestar import MediaType, Request, Response, get, post
 from litestar.params import QueryParameter
 
-from frontdesk.actions.delivery import record_status
-from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound, record_notice
 from frontdesk.api.auth import SIGNED_WEBHOOK, SUBSCRIPTION_CHECK
 from frontdesk.api.deps import Db
+from frontdesk.api.provider_items import take
 from frontdesk.api.schemas import PathId
 from frontdesk.channels import whatsapp
-from frontdesk.channels.base import Ignored, InboundItem, Item, Notice, StatusUpdate
-from frontdesk.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from frontdesk.channels.base import InboundItem, Item
+from frontdesk.domain.errors import Forbidden, NotFound, Unauthorized
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Channel
-from frontdesk.store.database import Database
 
 log = logging.getLogger(__name__)
 HubParam = Annotated[str | None, QueryParameter(name="hub.mode", required=False)]
@@ -70,7 +68,7 @@ async def whatsapp_webhook(request: Request[Any, Any, Any], db: Db, channel_id: 
         raise Unauthorized("bad_signature", problem)
     counts = {"messages": 0, "statuses": 0}
     for item in _items(body, channel_id):
-        if await _take(db, channel_id, item):
+        if await take(db, "whatsapp", channel_id, item):
             counts["messages" if isinstance(item, InboundItem) else "statuses"] += 1
     return Response(counts, status_code=200)
 
@@ -89,30 +87,3 @@ def _items(body: bytes, channel_id: int) -> list[Item]:
         log.warning("whatsapp webhook skipped: not JSON", extra={"channel_id": channel_id})
         return []
     return list(whatsapp.ADAPTER.parse(payload))
-
-
-async def _note(db: Database, channel_id: int, notice: Notice) -> bool:
-    """A reaction or an unsupported type: a system note, or a log line when there is nowhere to put it."""
-    if await db.write(lambda c: record_notice(c, channel_id, notice)) is None:
-        extra = {"channel_id": channel_id, "notice": notice.text, "provider_message_id": notice.provider_message_id}
-        log.info("whatsapp notice not noted: no open conversation, or a retry", extra=extra)
-    return False
-
-
-async def _take(db: Database, channel_id: int, item: Item) -> bool:
-    """Store one item; a refused one is logged and skipped so the rest of the delivery lands."""
-    if isinstance(item, Ignored):
-        extra = {"channel_id": channel_id, "reason": item.reason, "provider_message_id": item.provider_message_id}
-        log.info("whatsapp item skipped", extra=extra)
-        return False
-    try:
-        if isinstance(item, StatusUpdate):
-            return bool(await db.write(lambda c: record_status(c, channel_id, item)))
-        if isinstance(item, Notice):
-            return await _note(db, channel_id, item)
-        receipt: Receipt = await db.write(lambda c: receive_inbound(c, InboundMessage.of(channel_id, item)))
-        return not receipt.duplicate
-    except DomainError as exc:
-        extra = {"channel_id": channel_id, "reason": exc.message, "provider_message_id": item.provider_message_id}
-        log.warning("whatsapp item skipped", extra=extra)
-        return False

@@ -17,7 +17,7 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from frontdesk.channels import email_imap, email_inbound, email_outbound, outbound_media
+from frontdesk.channels import email_imap, email_inbound, email_outbound, email_tls, outbound_media
 from frontdesk.channels.base import Capabilities, CheckOutcome, CheckResult, Item, MediaFetch, SendResult, Verdict
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
@@ -84,29 +84,31 @@ class EmailChannel:
             files.append((attachment, content))
         from_address = str(channel.config.get(FROM_ADDRESS) or "")
         mail = email_outbound.compose(message, channel.name, from_address, files)
+        options = await _connection(channel, settings)
         try:
-            await aiosmtplib.send(mail, **_connection(channel, settings))
+            await aiosmtplib.send(mail, **options)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            return email_outbound.classify(exc)
+            return email_outbound.classify(exc, options["hostname"], options["port"])
         return SendResult(Verdict.SENT, provider_message_id=email_outbound.message_id(message, from_address))
 
     async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
         """Connect to the SMTP server, say EHLO (STARTTLS or TLS as set) and log in when a username is
         set; then, when the channel reads a mailbox, log in to its IMAP server and open the mailbox."""
-        options = _connection(channel, settings)
+        options = await _connection(channel, settings)
         where = f"{options['hostname']}:{options['port']}"
         smtp = aiosmtplib.SMTP(**options)
         try:
             await smtp.connect()
             await smtp.quit()
         except (aiosmtplib.SMTPException, OSError) as exc:
-            return CheckResult(CheckOutcome.FAILED, _check_failure(where, exc))
+            return CheckResult(CheckOutcome.FAILED, _check_failure(options["hostname"], where, exc))
         login = f", logged in as {options['username']}" if options.get("username") else ""
         answered = f"the SMTP server at {where} answered{login}"
         mailbox = email_imap.mailbox_of(channel)
         if mailbox is None:
             return CheckResult(CheckOutcome.OK, answered, {"server": where})
-        failed = await asyncio.to_thread(email_imap.check, mailbox, settings.delivery_timeout_seconds)
+        timeout, ca_file = settings.delivery_timeout_seconds, settings.email_ca_file
+        failed = await asyncio.to_thread(email_imap.check, mailbox, timeout, ca_file)
         if failed is not None:
             return CheckResult(CheckOutcome.FAILED, f"{answered}; but {failed}"[:500])
         opened = f"{answered}; the IMAP server at {mailbox.where} opened {mailbox.name} for {mailbox.username}"
@@ -140,8 +142,9 @@ def _checked(key: str, value: Any) -> Any:
     return username or None
 
 
-def _connection(channel: Channel, settings: Settings) -> dict[str, Any]:
-    """aiosmtplib's connection options for the channel's server (its password opened here only)."""
+async def _connection(channel: Channel, settings: Settings) -> dict[str, Any]:
+    """aiosmtplib's connection options for the channel's server (its password opened here only).
+    STARTTLS is required, not tried: a server that does not offer it never gets the login."""
     security, username = channel.config.get(SMTP_SECURITY, "starttls"), channel.config.get(SMTP_USERNAME)
     options: dict[str, Any] = {
         "hostname": channel.config.get(SMTP_HOST),
@@ -150,12 +153,17 @@ def _connection(channel: Channel, settings: Settings) -> dict[str, Any]:
         "start_tls": security == "starttls",
         "timeout": settings.delivery_timeout_seconds,
     }
+    if security != "none":
+        options["tls_context"] = await email_tls.context_async(settings.email_ca_file)
     if username:
         options |= {"username": username, "password": channel.credential(SMTP_PASSWORD)}
     return options
 
 
-def _check_failure(where: str, exc: Exception) -> str:
+def _check_failure(host: str, where: str, exc: Exception) -> str:
+    insecure = email_tls.refusal(exc, host)
+    if insecure is not None:
+        return f"no secure connection to the SMTP server at {where}: {insecure}"[:500]
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         return f"the SMTP server at {where} refused the login ({exc.code} {exc.message})"[:500]
     if isinstance(exc, aiosmtplib.SMTPResponseException):

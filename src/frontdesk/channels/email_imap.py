@@ -18,6 +18,7 @@ from typing import Any
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from frontdesk.channels import email_tls
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.records import Channel
 
@@ -70,16 +71,17 @@ def mailbox_of(channel: Channel) -> Mailbox | None:
 
 class Session:
     """One connection, logged in, with the mailbox examined; `close` (or `interrupt` from another
-    thread, which makes a waiting call return) ends it."""
+    thread, which makes a waiting call return) ends it. TLS trusts the system's CAs and `ca_file`'s."""
 
-    def __init__(self, mailbox: Mailbox, timeout: float) -> None:
+    def __init__(self, mailbox: Mailbox, timeout: float, ca_file: str | None) -> None:
         self.mailbox = mailbox
+        tls = None if mailbox.security == "none" else email_tls.context(ca_file)
         self._client = imapclient.IMAPClient(
-            mailbox.host, mailbox.port, ssl=mailbox.security == "tls", ssl_context=_context(), timeout=timeout
+            mailbox.host, mailbox.port, ssl=mailbox.security == "tls", ssl_context=tls, timeout=timeout
         )
         try:
             if mailbox.security == "starttls":
-                self._client.starttls(_context())
+                self._client.starttls(tls)
             self._client.login(mailbox.username, mailbox.password)
             self.examine()
         except BaseException:
@@ -166,18 +168,25 @@ def checked(key: str, value: Any) -> Any:
     return str(value or "").strip()[:320] or None  # the username
 
 
-def check(mailbox: Mailbox, timeout: float) -> str | None:
+def check(mailbox: Mailbox, timeout: float, ca_file: str | None) -> str | None:
     """Log in and examine the mailbox: None when it works, else what failed, in plain words."""
     try:
-        session = Session(mailbox, timeout)
-    except LoginError as exc:
-        return f"the IMAP server at {mailbox.where} refused the login ({_said(exc)})"
-    except IMAPClientError as exc:
-        return f"the IMAP server at {mailbox.where} could not open the mailbox {mailbox.name!r} ({_said(exc)})"
-    except (OSError, ssl.SSLError) as exc:
-        return f"could not reach the IMAP server at {mailbox.where} ({type(exc).__name__})"
+        session = Session(mailbox, timeout, ca_file)
+    except FAILURES as exc:
+        return _failure(mailbox, exc)
     session.close()
     return None
+
+
+def _failure(mailbox: Mailbox, exc: Exception) -> str:
+    insecure = email_tls.refusal(exc, mailbox.host)
+    if insecure is not None:
+        return f"no secure connection to the IMAP server at {mailbox.where}: {insecure}"
+    if isinstance(exc, LoginError):
+        return f"the IMAP server at {mailbox.where} refused the login ({_said(exc)})"
+    if isinstance(exc, IMAPClientError):
+        return f"the IMAP server at {mailbox.where} could not open the mailbox {mailbox.name!r} ({_said(exc)})"
+    return f"could not reach the IMAP server at {mailbox.where} ({type(exc).__name__})"
 
 
 def _said(exc: Exception) -> str:
@@ -185,7 +194,3 @@ def _said(exc: Exception) -> str:
     said = exc.args[0] if exc.args else ""
     text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
     return " ".join(_BYTES_REPR.sub(r"\2", text).split())[:200]
-
-
-def _context() -> ssl.SSLContext:
-    return ssl.create_default_context()

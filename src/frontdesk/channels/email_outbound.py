@@ -16,6 +16,7 @@ from email.utils import format_datetime, formataddr
 
 import aiosmtplib
 
+from frontdesk.channels import email_tls
 from frontdesk.channels.base import SendResult, Verdict
 from frontdesk.domain.records import Attachment, Outbound
 
@@ -84,8 +85,14 @@ def _html(message: Outbound) -> str:
     return f"<!DOCTYPE html><html><body>{paragraphs.replace(chr(10), '<br>')}{listed}{links}</body></html>\n"
 
 
-def classify(exc: Exception) -> SendResult:
-    """4xx answers and connection trouble are tried again; 5xx answers are refusals for good."""
+def classify(exc: Exception, host: str, port: int) -> SendResult:
+    """4xx answers and connection trouble are tried again; 5xx answers are refusals for good. A
+    server whose TLS is refused (its certificate, or no STARTTLS) is tried again too, as a mail
+    server defers mail it must not send in clear: the certificate is often renewed or the CA file
+    set within the attempts, and the last attempt's failure says why."""
+    insecure = email_tls.refusal(exc, host)
+    if insecure is not None:
+        return SendResult(Verdict.RETRY, f"no secure connection to the SMTP server at {host}:{port}: {insecure}"[:500])
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         exc = exc.recipients[0]
     if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 500:

@@ -37,6 +37,11 @@ class Span:
         end = _midnight(self.last + dt.timedelta(days=1), self.zone)
         return range(_midnight(self.first, self.zone) // HOUR, -(-end // HOUR))
 
+    @property
+    def days(self) -> range:
+        """The local days, as `date.toordinal()`: the keys of the daily counters."""
+        return range(self.first.toordinal(), self.last.toordinal() + 1)
+
 
 def _midnight(day: dt.date, zone: ZoneInfo) -> int:
     return int(dt.datetime.combine(day, dt.time(), tzinfo=zone).timestamp())
@@ -61,7 +66,10 @@ def period_of(hour: int, span: Span) -> str:
     local = dt.datetime.fromtimestamp(hour * HOUR, span.zone)
     if span.period == "hour":
         return local.replace(minute=0, second=0).isoformat(timespec="minutes")
-    day = local.date()
+    return _period_of_day(local.date(), span)
+
+
+def _period_of_day(day: dt.date, span: Span) -> str:
     if span.period == "week":
         day -= dt.timedelta(days=day.weekday())
     return day.isoformat()
@@ -75,13 +83,24 @@ class Point(TypedDict):
 
 def series(span: Span, per_hour: Iterable[tuple[str, int, int]]) -> list[Point]:
     """Opened and closed per period, every period of the span listed (zeros too), oldest first."""
+    starts = [period_of(hour, span) for hour in span.hours]
+    return _series(starts, ((metric, period_of(hour, span), count) for metric, hour, count in per_hour))
+
+
+def series_of_days(span: Span, per_day: Iterable[tuple[str, int, int]]) -> list[Point]:
+    """The same from daily counts (days as ordinals): a daily or weekly series."""
+    assert span.period != "hour", "an hourly series is read from the hourly counters"
+    starts = [_period_of_day(dt.date.fromordinal(day), span) for day in span.days]
+    per_period = ((metric, _period_of_day(dt.date.fromordinal(day), span), count) for metric, day, count in per_day)
+    return _series(starts, per_period)
+
+
+def _series(starts: Iterable[str], per_period: Iterable[tuple[str, str, int]]) -> list[Point]:
     points: dict[str, Point] = {}
-    for hour in span.hours:
-        start = period_of(hour, span)
+    for start in starts:
         points.setdefault(start, {"start": start, "opened": 0, "closed": 0})
-    for metric, hour, count in per_hour:
-        point = points[period_of(hour, span)]
-        point["opened" if metric == Metric.OPENED else "closed"] += count
+    for metric, start, count in per_period:
+        points[start]["opened" if metric == Metric.OPENED else "closed"] += count
     return list(points.values())
 
 
@@ -105,14 +124,14 @@ def _duration(histogram: list[int], target: int) -> Duration:
     within = sum(histogram[: BOUNDS.index(target) + 1])
     return {
         "count": total,
-        "p50_seconds": _percentile(histogram, total, 0.5),
-        "p90_seconds": _percentile(histogram, total, 0.9),
+        "p50_seconds": percentile(histogram, total, 0.5),
+        "p90_seconds": percentile(histogram, total, 0.9),
         "target_seconds": target,
         "within_target": round(within / total, 4) if total else None,
     }
 
 
-def _percentile(histogram: list[int], total: int, share: float) -> int | None:
+def percentile(histogram: list[int], total: int, share: float) -> int | None:
     if not total:
         return None
     rank, seen = math.ceil(share * total), 0

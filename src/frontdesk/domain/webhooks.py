@@ -96,16 +96,26 @@ def body(event: Event) -> bytes:
     return _encode({"type": event.type, "timestamp": timestamp, "data": data})
 
 
+class Signer:
+    """Signs one subscription's deliveries: its secret decoded once for a whole turn."""
+
+    def __init__(self, secret: str) -> None:
+        self._webhook = Webhook(secret)
+
+    def headers(self, event_id: int, at: dt.datetime, content: bytes) -> dict[str, str]:
+        """The three headers of the specification for one attempt: its id, its time, and the signature."""
+        msg_id = message_id(event_id)
+        return {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": self._webhook.sign(msg_id, at, content.decode()),
+            "content-type": "application/json",
+        }
+
+
 def signed_headers(secret: str, event_id: int, at: dt.datetime, content: bytes) -> dict[str, str]:
-    """The three headers of the specification for one attempt: its id, its time, and the signature."""
-    msg_id = message_id(event_id)
-    signature = Webhook(secret).sign(msg_id, at, content.decode())
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": signature,
-        "content-type": "application/json",
-    }
+    """The headers of one attempt signed with `secret` (Signer, for one delivery)."""
+    return Signer(secret).headers(event_id, at, content)
 
 
 def retry_delay(attempt: int, retry_after: float | None, first_delay: float) -> float:

@@ -4,27 +4,40 @@ once across crashes and restarts.
 
 One cursor for the whole log: the fold is a few indexed reads and writes per event, and writers
 take turns (ADR 0008), so two workers running this loop alternate batches; each reads the cursor
-the other moved, and neither counts an event twice. `rebuild` starts again from the log."""
+the other moved, and neither counts an event twice. `rebuild` starts again from the log.
+
+The daily counters are counted in the workspace's time zone. After FRONTDESK_TIME_ZONE changed, they
+are counted again from the facts, not the log, a step of 1,000 conversations per batch (a single
+transaction would hold the writer for minutes at 1 M): each batch's events change the days only of
+the conversations already counted again, and the reports read the hourly counters until the end."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from frontdesk.domain.partitions import PARTITIONS
-from frontdesk.domain.reports import EVENTS, Fact, Key, apply, change
+from frontdesk.domain.report_days import by_day
+from frontdesk.domain.reports import EVENTS, Fact, Key, apply, change, totals
+from frontdesk.engine.funnel import fold_steps
 from frontdesk.store.database import Database
-from frontdesk.store.sql import events, reports
+from frontdesk.store.sql import events, funnel, report_days, reports
 from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup
 
 EVENT_BATCH = 1000
+RECOUNT_BATCH = 1_000  # conversations per batch while the daily counters are counted again
+SETTLE_SECONDS = 0.25  # at most four folds a second when the log grows slowly: not a write per commit
 _EVERY_PARTITION = range(PARTITIONS)
 
 
-def fold_events(conn: Connection, limit: int = EVENT_BATCH) -> int:
-    """Fold up to `limit` events after the cursor into the rollups; how many were read (0: none left)."""
+def fold_events(conn: Connection, zone: ZoneInfo, limit: int = EVENT_BATCH, recount: int = RECOUNT_BATCH) -> int:
+    """Fold up to `limit` events after the cursor into the rollups, the daily counters in `zone`
+    (after a change of zone, `recount` more facts counted again first); how many events were read
+    (0: none left)."""
+    recounted = _recount_step(conn, zone, recount)
     batch = [event for _, event in events.after(conn, reports.position(conn), _EVERY_PARTITION, limit)]
     if not batch:
         return 0
@@ -36,34 +49,82 @@ def fold_events(conn: Connection, limit: int = EVENT_BATCH) -> int:
         assert cid is not None  # filtered above; for the type checker
         after[cid] = apply(after.get(cid), event.type, event.payload, cid, event.created_at)
     delta: Counter[Key] = Counter()
+    daily: Counter[Key] = Counter()  # of the conversations the days hold (a recount reaches the others)
     changed = []
     for cid, fact in after.items():
         if fact is not None and fact != before.get(cid):
-            delta.update(change(before.get(cid), fact))
+            moved = change(before.get(cid), fact)
+            delta.update(moved)
+            if recounted is None or cid <= recounted:
+                daily.update(moved)
             changed.append(fact)
     reports.save_facts(conn, changed)
     reports.add_counts(conn, delta)
+    report_days.add(conn, by_day(daily, zone))
     reports.advance(conn, batch[-1].id)
     return len(batch)
 
 
-def rebuild(db: Database, progress: Callable[[int], None] = lambda _: None) -> int:
+def fold(conn: Connection, zone: ZoneInfo) -> int:
+    """One pass of the loop: a batch of events into the conversation rollups and a batch of run
+    steps into the workflow funnel (ADR 0011), in the same transaction; how many rows were read."""
+    return fold_events(conn, zone) + fold_steps(conn)
+
+
+def _recount_step(conn: Connection, zone: ZoneInfo, size: int) -> int | None:
+    """Count `size` more facts into the daily counters if they are being counted again (in another
+    zone than `zone`: start over). The last conversation they hold; None: all of them."""
+    counted = report_days.counted(conn)
+    if counted is None or counted.time_zone != str(zone):
+        report_days.restart(conn, str(zone))
+        last = 0
+    elif counted.recounted_to is None:
+        return None
+    else:
+        last = counted.recounted_to
+    found = reports.facts_after(conn, last, size)
+    if not found:
+        report_days.recounted_to(conn, None)
+        return None
+    report_days.add(conn, by_day(totals(found), zone))
+    report_days.recounted_to(conn, found[-1].conversation_id)
+    return found[-1].conversation_id
+
+
+def recounting(conn: Connection, zone: ZoneInfo) -> bool:
+    """Whether the daily counters still need counting again in `zone`."""
+    return not report_days.whole_in(conn, str(zone))
+
+
+def rebuild(db: Database, zone: ZoneInfo, progress: Callable[[int], None] = lambda _: None) -> int:
     """Forget the rollups and fold the whole log again, a batch per transaction (the reports read
-    partial figures meanwhile); how many events were read. `progress(n)` after each batch."""
+    partial figures meanwhile); how many events were read. `progress(n)` after each batch.
+    The workflow funnel is rebuilt from the run steps after the events (`rebuild_funnel`)."""
     db.write_sync(reports.clear)
     total = 0
-    while read := db.write_sync(fold_events):
+    while read := db.write_sync(lambda conn: fold_events(conn, zone)):
         total += read
         progress(total)
     return total
 
 
-class ReportsLoop:
-    """The worker's loop: folds new events as their commits ring "events"."""
+def rebuild_funnel(db: Database) -> int:
+    """Forget the workflow funnel and fold every recorded run step again; how many were read."""
+    db.write_sync(funnel.clear)
+    total = 0
+    while read := db.write_sync(fold_steps):
+        total += read
+    return total
 
-    def __init__(self, db: Database) -> None:
+
+class ReportsLoop:
+    """The worker's loop: folds new events and run steps as their commits ring "events" (a run's
+    steps are recorded in the engine's batches, which ring it; else the one-second poll)."""
+
+    def __init__(self, db: Database, zone: ZoneInfo) -> None:
         self.db = db
-        self._loop = WakeLoop("reports", Wakeup(db, "events"), self._pass)
+        self.zone = zone
+        self._loop = WakeLoop("reports", Wakeup(db, "events"), self._pass, settle=SETTLE_SECONDS)
 
     def start(self) -> None:
         self._loop.start()
@@ -72,5 +133,7 @@ class ReportsLoop:
         await self._loop.stop()
 
     async def _pass(self) -> float:
-        read = await self.db.write(fold_events)
-        return 0 if read else IDLE_SECONDS
+        read = await self.db.write(lambda conn: fold(conn, self.zone))
+        # a whole batch: more may wait (else a commit rings); a recount of the days goes on at once
+        busy = read >= EVENT_BATCH or await self.db.read(lambda conn: recounting(conn, self.zone))
+        return 0 if busy else IDLE_SECONDS

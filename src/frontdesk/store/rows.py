@@ -65,6 +65,13 @@ def execute(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Cursor:
     return session.dialect.execute(session.driver, sql, tuple(params))
 
 
+def execute_many(conn: Connection, sql: str, params: Sequence[Sequence[Any]]) -> None:
+    """Run one statement written with `?` placeholders once per parameter row, in `conn`'s transaction."""
+    if params:
+        session = _session(conn)
+        session.dialect.execute_many(session.driver, sql, list(params))
+
+
 def take_writer_turn(conn: Connection) -> None:
     """Wait until no other process's writer is inside a transaction, then hold the turn until
     this transaction ends (PostgreSQL; SQLite's writers take turns on a lock file, ADR 0004)."""

@@ -593,3 +593,53 @@ report_counts = Table(
     # lookup per row (10x faster over 1.8 M rows, ADR 0010).
     sqlite_with_rowid=False,
 )
+
+# The workflow funnel (ADR 0011): counters per workflow version, hour the run started, step,
+# metric, label (the branch taken) and duration bucket, folded from workflow_run_steps.
+report_funnel = Table(
+    "report_funnel",
+    metadata,
+    Column("version_id", Id, primary_key=True, autoincrement=False),
+    Column("hour", Int, primary_key=True, autoincrement=False),
+    Column("step_id", String(64), primary_key=True),
+    Column("metric", String(16), primary_key=True),
+    Column("label", String(64), primary_key=True),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("count", Int, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Where each run the funnel saw waiting waits, and since when (a row only while it waits).
+report_run_waits = Table(
+    "report_run_waits",
+    metadata,
+    Column("run_id", Id, primary_key=True, autoincrement=False),
+    Column("step_id", String(64), nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+)
+
+# The same counters per local day of the workspace's time zone, rolled up over every subset of
+# (channel, team, agent): -1 stands for "any" (domain/report_days.py). Filters lead the key and the
+# day follows, so a report's days under one filter are one sweep. `report_days_zone` holds the one
+# zone they are counted in and, while the consumer counts them again from the facts after a change
+# of zone, the last conversation counted (NULL: all): reports read the hourly counters until then.
+report_days = Table(
+    "report_days",
+    metadata,
+    Column("metric", String(32), primary_key=True),
+    Column("channel_id", Id, primary_key=True, autoincrement=False),
+    Column("team_id", Id, primary_key=True, autoincrement=False),
+    Column("agent_id", Id, primary_key=True, autoincrement=False),
+    Column("day", Integer, primary_key=True, autoincrement=False),  # date.toordinal() of the local day
+    Column("label", String(64), primary_key=True),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("count", Int, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+report_days_zone = Table(
+    "report_days_zone",
+    metadata,
+    Column("time_zone", String(64), primary_key=True),
+    Column("recounted_to", Id, nullable=True),
+)

@@ -54,10 +54,11 @@ class Wakeup:
 class WakeLoop:
     """A background task running `one_pass` each time its bell rings or the time it asked for ends."""
 
-    def __init__(self, name: str, wakeup: Wakeup, one_pass: Pass) -> None:
+    def __init__(self, name: str, wakeup: Wakeup, one_pass: Pass, settle: float = 0.0) -> None:
         self.name = name
         self.wakeup = wakeup
         self.one_pass = one_pass
+        self.settle = settle  # a pass that rests starts at least this long after the last one began
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -72,8 +73,10 @@ class WakeLoop:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             ring = self.wakeup.next_ring()
+            began = loop.time()
             try:
                 pause = await self.one_pass()
             except Exception:  # keep the loop alive; the failed pass is tried again
@@ -82,6 +85,11 @@ class WakeLoop:
                 continue
             if pause > 0:
                 await sleep_until_set(ring, pause)
+                # Coalesce: under load a commit rings every few milliseconds; the commits that ring
+                # meanwhile are taken by the next pass together, not by a pass each.
+                rest = began + min(self.settle, pause) - loop.time()
+                if rest > 0:
+                    await asyncio.sleep(rest)
 
 
 def until(due_in: float | None) -> float:

@@ -15,6 +15,7 @@ from frontdesk.api.deps import Db
 from frontdesk.domain.model import Role
 from frontdesk.domain.report_figures import Duration
 from frontdesk.domain.reports import BOUNDS
+from frontdesk.store import run_queries
 from frontdesk.store.sql import reports
 from frontdesk.web import charts
 
@@ -43,7 +44,11 @@ class ReportPages(Controller):
         filters = reports.Filters(team_id, channel_id, agent_id)
 
         def read(conn: Connection) -> dict[str, Any]:
-            return {"found": api.report(conn, span, filters), "names": reports.names(conn)}
+            return {
+                "found": api.report(conn, span, filters),
+                "names": reports.names(conn),
+                "workflows": [w for w in run_queries.list_workflows(conn) if w["published_version"]],
+            }
 
         context = await db.read(read)
         found: api.Report = context["found"]
@@ -71,17 +76,17 @@ def _by(counts: list[api.Count]) -> charts.Chart:
 
 def _time(metric: str, found: Duration) -> dict[str, object]:
     within = found["within_target"]
-    target = _readable(found["target_seconds"], 1).removeprefix("≤ ")
+    target = readable(found["target_seconds"], 1).removeprefix("≤ ")
     return {
         "name": metric.replace("_", " ").capitalize(),
         "count": found["count"],
-        "p50": _readable(found["p50_seconds"], found["count"]),
-        "p90": _readable(found["p90_seconds"], found["count"]),
+        "p50": readable(found["p50_seconds"], found["count"]),
+        "p90": readable(found["p90_seconds"], found["count"]),
         "within": "—" if within is None else f"{within:.1%} within {target}",
     }
 
 
-def _readable(seconds: int | None, count: int) -> str:
+def readable(seconds: int | None, count: int) -> str:
     """A bucket's bound as a person reads it: "≤ 5 min"; over the last bucket, "> 7 d"."""
     if not count:
         return "—"

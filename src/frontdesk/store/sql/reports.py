@@ -16,7 +16,16 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from frontdesk.domain.reports import Fact, Key
 from frontdesk.store import rows
-from frontdesk.store.tables import agents, channels, engine_cursors, report_conversations, report_counts, teams
+from frontdesk.store.tables import (
+    agents,
+    channels,
+    engine_cursors,
+    report_conversations,
+    report_counts,
+    report_days,
+    report_days_zone,
+    teams,
+)
 
 CURSOR = "reports"
 _FACT_COLUMNS = tuple(field.name for field in dataclasses.fields(Fact))
@@ -55,6 +64,14 @@ def facts(conn: Connection, conversation_ids: Collection[int]) -> dict[int, Fact
     return {row["conversation_id"]: Fact(**row) for row in found}
 
 
+def facts_after(conn: Connection, conversation_id: int, limit: int) -> list[Fact]:
+    """Up to `limit` facts of the conversations after `conversation_id`, in its order."""
+    found = rows.select_all(
+        conn, report_conversations, "conversation_id > ? ORDER BY conversation_id LIMIT ?", (conversation_id, limit)
+    )
+    return [Fact(**row) for row in found]
+
+
 def save_facts(conn: Connection, changed: Iterable[Fact]) -> None:
     codec = rows.dialect(conn).codec(report_conversations)
     for fact in changed:
@@ -72,10 +89,13 @@ def add_counts(conn: Connection, delta: Mapping[Key, int]) -> None:
 
 
 def clear(conn: Connection) -> None:
-    """Forget every rollup and put the cursor back at the log's start (a rebuild)."""
+    """Forget every rollup (the daily counters and their zone too) and put the cursor back at the
+    log's start (a rebuild)."""
     conn.execute(delete(report_counts))
     conn.execute(delete(report_conversations))
     conn.execute(delete(engine_cursors).where(engine_cursors.c.name == CURSOR))
+    conn.execute(delete(report_days))
+    conn.execute(delete(report_days_zone))
 
 
 # -- figures ---------------------------------------------------------------------------------

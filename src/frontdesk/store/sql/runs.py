@@ -40,6 +40,14 @@ _CALLS = (
 _WAITS_FOR_CALL = (
     f"SELECT 1 FROM workflow_runs WHERE id = ? AND {_WAITING} AND wait_kind = '{WaitKind.HTTP}' AND step_id = ?"
 )
+# A cancelled run's history gains the step it waited at as skipped (its `seq` returned here).
+_CANCEL = (
+    f"UPDATE workflow_runs SET status = '{RunStatus.CANCELLED}', end_reason = ?, ended_at = ?, updated_at = ?,"
+    " wait_kind = NULL, wait_until = NULL, http_request = NULL,"
+    " steps_executed = steps_executed + CASE WHEN step_id IS NULL THEN 0 ELSE 1 END"
+    f" WHERE conversation_id = ? AND {_WAITING} RETURNING id, step_id, steps_executed"
+)
+_STEP_TYPE = "SELECT step_type FROM workflow_run_steps WHERE run_id = ? AND seq = ?"
 _PUBLISHED = (
     "SELECT id, name, published_version_id, trigger_event FROM workflows"
     " WHERE enabled AND published_version_id IS NOT NULL"
@@ -159,17 +167,29 @@ def waiting_for_agent(conn: Connection, conversation_id: int) -> list[int]:
 
 
 def cancel_waiting(conn: Connection, conversation_id: int, reason: str, now: dt.datetime) -> int:
-    """End every waiting run of the conversation; how many."""
-    values = {
-        "status": RunStatus.CANCELLED,
-        "end_reason": reason,
-        "ended_at": now,
-        "updated_at": now,
-        "wait_kind": None,
-        "wait_until": None,
-        "http_request": None,
-    }
-    return rows.update(conn, workflow_runs, f"conversation_id = ? AND {_WAITING}", (conversation_id,), values)
+    """End every waiting run of the conversation; how many. Each is recorded as skipped at the
+    step it waited at (the run's history and the workflow funnel's "abandoned", ADR 0011)."""
+    encode = rows.dialect(conn).encode_time
+    ended = rows.execute(conn, _CANCEL, (reason, encode(now), encode(now), conversation_id)).fetchall()
+    skipped = [
+        {
+            "run_id": run_id,
+            "seq": seq,
+            "step_id": step_id,
+            "step_type": rows.scalar(conn, _STEP_TYPE, (run_id, seq - 1)) or "",
+            "branch": None,
+            "reason": reason,
+            "output": {"skipped": True},
+            "error": None,
+            "waiting": None,
+            "started_at": now,
+            "duration_ms": 0,
+        }
+        for run_id, step_id, seq in ended
+        if step_id is not None  # a queued start never entered a step
+    ]
+    add_steps(conn, skipped)
+    return len(ended)
 
 
 def due(conn: Connection, now: dt.datetime, limit: int) -> list[tuple[int, WaitKind]]:

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, true, update
 
 from frontdesk.domain.records import Event
 from frontdesk.domain.webhooks import Due
@@ -64,8 +64,11 @@ def _behind(horizon: int, at: dt.datetime) -> Any:
     return and_(_subs.c.enabled.is_(True), _subs.c.position < horizon, unleased)
 
 
-def due(conn: Connection, at: dt.datetime, horizon: int, skip: Collection[int], limit: int) -> list[Due]:
-    """Up to `limit` subscriptions due at `at` with events up to `horizon` to go through, outside `skip`."""
+def due(
+    conn: Connection, at: dt.datetime, horizon: int, skip: Collection[int], limit: int, only: int | None = None
+) -> list[Due]:
+    """Up to `limit` subscriptions due at `at` with events up to `horizon` to go through, outside
+    `skip` (and only subscription `only`, when given)."""
     query = (
         select(
             _subs.c.id,
@@ -78,6 +81,7 @@ def due(conn: Connection, at: dt.datetime, horizon: int, skip: Collection[int], 
             _subs.c.failing_since,
         )
         .where(_behind(horizon, at), _subs.c.next_attempt_at <= at, _subs.c.id.not_in(skip))
+        .where(true() if only is None else _subs.c.id == only)
         .order_by(_subs.c.next_attempt_at, _subs.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
