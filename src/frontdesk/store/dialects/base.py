@@ -66,6 +66,9 @@ class Dialect(ABC):
         """Run one statement written with `?` placeholders on the driver's connection."""
 
     @abstractmethod
+    def execute_many(self, driver: Any, sql: str, params: list[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
     def take_writer_turn(self, driver: Any) -> None:
         """Hold, until the transaction ends, the turn that lets one writer at a time commit (ADR 0008)."""
 

@@ -88,6 +88,10 @@ class PostgreSQL(Dialect):
         cursor: Cursor = driver.execute(placeholders(sql), clean_parameters(params))
         return cursor
 
+    def execute_many(self, driver: Any, sql: str, params: list[Sequence[Any]]) -> None:
+        with driver.cursor() as cursor:
+            cursor.executemany(placeholders(sql), [clean_parameters(p) for p in params])
+
     def take_writer_turn(self, driver: Any) -> None:
         driver.execute(_WRITER_TURN)
 

@@ -62,6 +62,9 @@ class SQLite(Dialect):
     def execute(self, driver: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         return driver.execute(sql, params)  # the statements are written in sqlite3's `?` style
 
+    def execute_many(self, driver: sqlite3.Connection, sql: str, params: list[Sequence[Any]]) -> None:
+        driver.executemany(sql, params)
+
     def take_writer_turn(self, driver: sqlite3.Connection) -> None:
         return None  # `BEGIN IMMEDIATE` and the lock file beside the database (database.py) give it
 
