@@ -11,6 +11,7 @@ chromium (`make dovecot`); without it the IMAP tests are skipped, saying so.
 from __future__ import annotations
 
 import imaplib
+import itertools
 import os
 import pwd
 import shutil
@@ -18,7 +19,10 @@ import ssl
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import free_port
 from tests.tls import Certificates
@@ -173,3 +177,24 @@ class Dovecot:
         with self.client() as client:
             _, data = client.status(mailbox, "(UIDVALIDITY)")
         return int(data[0].split(b"UIDVALIDITY ")[1].rstrip(b")"))
+
+
+_mailboxes = itertools.count(1)
+
+
+def running(certificates: Certificates | None = None) -> Iterator[Dovecot]:
+    """A module's server (its fixture yields from this), or the module skipped saying why."""
+    if not Dovecot.installed():
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd; make test does it as root)")
+    server = Dovecot(certificates=certificates)
+    server.start()
+    yield server
+    server.stop()
+
+
+def new_mailbox(dovecot: Dovecot, prefix: str) -> str:
+    """A mailbox of the test's own in the module's server."""
+    name = f"{prefix}{next(_mailboxes)}"
+    with dovecot.client() as client:
+        client.create(name)
+    return name

@@ -5,7 +5,6 @@ change, and the check and the settings say what is wrong."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -18,33 +17,22 @@ from frontdesk.settings import Settings
 from frontdesk.store.database import Database
 from frontdesk.store.sql.mailboxes import MailboxCursor, cursor
 from tests.channels.conversations import conversations, inbound_texts
-from tests.channels.dovecot import PASSWORD, USER, Dovecot
+from tests.channels.dovecot import PASSWORD, USER, Dovecot, new_mailbox, running
 from tests.channels.email_support import INBOUND, Sink, create_channel, mail
 from tests.channels.test_email_outbound import answer
 from tests.channels.test_whatsapp_admin_page import csrf, logged_in_admin
 from tests.conftest import free_port
 from tests.factories import Api, eventually, make_token
 
-_numbers = itertools.count(1)
-
 
 @pytest.fixture(scope="module")
 def dovecot() -> Iterator[Dovecot]:
-    if not Dovecot.installed():
-        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd; make test does it as root)")
-    server = Dovecot()
-    server.start()
-    yield server
-    server.stop()
+    yield from running()
 
 
 @pytest.fixture
 def mailbox(dovecot: Dovecot) -> str:
-    """A mailbox of this test's own in the module's server."""
-    name = f"Support{next(_numbers)}"
-    with dovecot.client() as client:
-        client.create(name)
-    return name
+    return new_mailbox(dovecot, "Support")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ certificate is not trusted, and the password never crosses."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,32 +15,22 @@ from litestar.testing import TestClient
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
-from tests.channels.dovecot import PASSWORD, USER, Dovecot
+from tests.channels.dovecot import PASSWORD, USER, Dovecot, new_mailbox, running
 from tests.channels.email_support import Sink, create_channel, mail
 from tests.channels.test_email_imap import arrived, imap_settings, reading
 from tests.conftest import free_port
 from tests.factories import Api, eventually, make_token
 from tests.tls import Certificates
 
-_numbers = itertools.count(1)
-
 
 @pytest.fixture(scope="module")
 def dovecot(certificates: Certificates) -> Iterator[Dovecot]:
-    if not Dovecot.installed():
-        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd; make test does it as root)")
-    server = Dovecot(certificates=certificates)
-    server.start()
-    yield server
-    server.stop()
+    yield from running(certificates)
 
 
 @pytest.fixture
 def mailbox(dovecot: Dovecot) -> str:
-    name = f"Secure{next(_numbers)}"
-    with dovecot.client() as client:
-        client.create(name)
-    return name
+    return new_mailbox(dovecot, "Secure")
 
 
 @pytest.fixture
