@@ -44,6 +44,14 @@ PATH_PARAMETERS = {
 Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
+def _folded(state: Snapshot) -> bool:
+    """Whether the reports' fold has read every event and every recorded run step."""
+    cursors = {name: position for name, position in state["engine_cursors"]}
+    last_event = max((row[0] for row in state["events"]), default=0)
+    last_step = max((row[0] for row in state["workflow_run_steps"]), default=0)
+    return cursors.get("reports", 0) >= last_event and cursors.get("funnel", 0) >= last_step
+
+
 @dataclass
 class World:
     """A channel, contacts with an open and a closed conversation, declared contact fields,
@@ -74,14 +82,16 @@ class World:
         return self.admin.db.read_sync(rows_of_every_table)
 
     def settle(self) -> Snapshot:
-        """Wait for background work (the workflow engine's event cursor, deliveries) to catch up
-        with earlier successful requests: two snapshots 50 ms apart agree."""
+        """Wait for background work (the workflow engine's event cursor, deliveries, the reports'
+        fold) to catch up with earlier successful requests: two snapshots 50 ms apart agree, and
+        the reports' cursors have reached the end of their logs (their loop folds at most four
+        times a second, so it can lag a quiet state by up to 250 ms)."""
         current = self.snapshot()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             time.sleep(0.05)
             again = self.snapshot()
-            if again == current:
+            if again == current and _folded(again):
                 return current
             current = again
         raise AssertionError("the state kept changing for 10 s")
