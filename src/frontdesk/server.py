@@ -1,10 +1,11 @@
 """The composition root: the one place that builds a Frontdesk server from its settings.
 
 It opens the database (migrated once, its writer started), builds the web application around it,
-and the parts that run beside the requests: the inbox's and the web chat's live feeds, and the
-engine, outbound delivery and the media fetcher, either in this process (tests, embedded use), in the worker
-process (`frontdesk serve`, ADR 0004), or in workers a supervisor started (`serve --processes N`,
-frontdesk.supervisor). Nothing below this module opens a database or starts a loop on its own.
+and the parts that run beside the requests: the inbox's and the web chat's live feeds, the SMTP
+receiver (mail comes in where requests do), and the engine, outbound delivery and the media
+fetcher, either in this process (tests, embedded use), in the worker process (`frontdesk serve`,
+ADR 0004), or in workers a supervisor started (`serve --processes N`, frontdesk.supervisor).
+Nothing below this module opens a database or starts a loop on its own.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from frontdesk.channels.webchat_limits import WebchatLimits
 from frontdesk.channels.webchat_live import VisitorFeed
 from frontdesk.clock import Clock, now
 from frontdesk.settings import Settings
+from frontdesk.smtp_receiver import SmtpReceiver
 from frontdesk.store.database import Database
 from frontdesk.store.media import media_store
 from frontdesk.store.migrate import open_migrated
@@ -49,6 +51,10 @@ class Background:
         self.worker = worker
         self.wake = wake
         self.link = WakeLink(db, on_closed=_stop_this_process) if wake is not None else None
+        # Mail is taken in where requests are: every server process listens (SO_REUSEPORT), and the
+        # parse and the ingest's writes are not the engine's process's to carry (docs/benchmarks.md,
+        # scenario 8).
+        self.smtp = SmtpReceiver(db, settings)
         self.inline: list[Loop] = [] if self.worker or self.link else loops(db, settings)
 
     async def start(self) -> None:
@@ -61,9 +67,11 @@ class Background:
             await self.worker.start()
         for part in self.inline:
             part.start()
+        self.smtp.start()
 
     async def stop(self) -> None:
         await self.visitors.stop()
+        await self.smtp.stop()
         for part in self.inline:  # what takes mail in first (frontdesk.worker.loops)
             await part.stop()
         if self.worker is not None:

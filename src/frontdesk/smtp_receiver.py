@@ -1,11 +1,13 @@
 """The built-in SMTP receiver: where a mail server or a forwarding rule relays e-mail channels' mail.
 
-aiosmtpd on FRONTDESK_SMTP_HOST:FRONTDESK_SMTP_PORT (off when the port is 0), in the process that
-runs delivery: the worker under `frontdesk serve`, so the web server processes never compete for
-the port. RCPT TO picks the channel by its inbound address; an unknown one is refused with 550.
-A mail is answered 250 only once what it holds is committed, so a crash before that makes the
-sending server try again and nothing is lost; the message is idempotent on its Message-ID, so that
-retry stores nothing twice. A mail over FRONTDESK_SMTP_MAX_BYTES is refused with 552.
+aiosmtpd on FRONTDESK_SMTP_HOST:FRONTDESK_SMTP_PORT (off when the port is 0), in every server
+process (frontdesk.server): mail comes in where requests do, and the engine's process keeps its
+core for the runs. Several server processes (`serve --processes N`) share the port with
+SO_REUSEPORT; the kernel spreads the connections. RCPT TO picks the channel by its inbound
+address; an unknown one is refused with 550. A mail is answered 250 only once what it holds is
+committed, so a crash before that makes the sending server try again and nothing is lost; the
+message is idempotent on its Message-ID, so that retry stores nothing twice. A mail over
+FRONTDESK_SMTP_MAX_BYTES is refused with 552.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class _Smtp(SMTP):
 
 
 class SmtpReceiver:
-    """One per process that delivers; started and stopped with the other loops."""
+    """One per server process; started after the other background parts and stopped first."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
@@ -73,9 +75,9 @@ class SmtpReceiver:
         self._addresses_read_at = -ADDRESSES_SECONDS
 
     def start(self) -> None:
-        """Bind now, then serve on this loop. Several workers (`serve --workers M`) share the port
-        (SO_REUSEPORT: the kernel spreads connections); a port another program holds is logged as
-        an error and leaves the rest of the process running."""
+        """Bind now, then serve on this loop. Several server processes share the port (SO_REUSEPORT:
+        the kernel spreads connections); a port another program holds is logged as an error and
+        leaves the rest of the process running."""
         where = {"host": self.settings.smtp_host, "port": self.settings.smtp_port}
         if not self.settings.smtp_port:
             return

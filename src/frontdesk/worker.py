@@ -1,6 +1,6 @@
 """The worker process: the workflow engine, outbound delivery, the media fetcher, the e-mail
-channels' SMTP receiver and IMAP mailboxes, outgoing event webhooks and the reports' rollups
-(`loops`), beside the web server (ADR 0004).
+channels' IMAP mailboxes, outgoing event webhooks and the reports' rollups (`loops`), beside the
+web server (ADR 0004). The SMTP receiver, a front door like HTTP, runs in the server processes.
 
 One Python process runs one thread at a time (the GIL). Under load the web server's requests
 and the engine's runs took turns on one core while the other stayed idle, so `frontdesk serve`
@@ -42,7 +42,6 @@ from frontdesk.engine.webhooks import WebhookSender
 from frontdesk.imap_poller import ImapPoller
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
-from frontdesk.smtp_receiver import SmtpReceiver
 from frontdesk.store.database import Database, in_memory
 from frontdesk.store.migrate import open_migrated
 from frontdesk.store.notify import CommitListener
@@ -206,12 +205,10 @@ class Loop(Protocol):
 
 def loops(db: Database, settings: Settings) -> list[Loop]:
     """What a worker runs beside the requests, in the order it starts and stops them: what takes mail
-    in first (the SMTP receiver, when FRONTDESK_SMTP_PORT is set; the IMAP mailboxes of e-mail
-    channels), then the engine, outbound delivery, the media fetcher and outgoing event webhooks
-    (docs/webhooks.md) and the reports' rollups (unless FRONTDESK_REPORTS_ROLLUPS=false). The server
-    runs the same itself with `FRONTDESK_WORKER=inline`."""
+    in first (the IMAP mailboxes of e-mail channels), then the engine, outbound delivery, the media
+    fetcher and outgoing event webhooks (docs/webhooks.md) and the reports' rollups (unless
+    FRONTDESK_REPORTS_ROLLUPS=false). The server runs the same itself with `FRONTDESK_WORKER=inline`."""
     found: list[Loop] = [
-        SmtpReceiver(db, settings),
         ImapPoller(db, settings),
         Engine(db, settings),
         DeliveryWorker(db, settings),

@@ -1,9 +1,10 @@
-"""Under `frontdesk serve` the SMTP receiver runs in the worker process (one listener, beside
-delivery): a mail relayed to it opens a conversation the server's API shows, and its addresses
-stay out of the log."""
+"""Under `frontdesk serve` the SMTP receiver runs in the server process, where requests come in
+(the worker keeps its core for the engine): a mail relayed to it opens a conversation the
+server's API shows, and its addresses stay out of the log."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import httpx
@@ -14,7 +15,26 @@ from tests.conftest import LiveServer, free_port
 from tests.factories import eventually
 
 
-def test_mail_relayed_to_the_workers_receiver_opens_a_conversation(
+def listening_pids(port: int) -> set[int]:
+    """The processes holding a TCP socket listening on `port` (Linux: /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                    pids.add(int(entry.name))
+            except OSError:  # gone, or not ours to read
+                continue
+    return pids
+
+
+def test_mail_relayed_to_the_servers_receiver_opens_a_conversation(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     smtp_port = free_port()
@@ -22,6 +42,8 @@ def test_mail_relayed_to_the_workers_receiver_opens_a_conversation(
     live = LiveServer(db_url, tmp_path / "server.log")
     live.start()
     try:
+        assert live.process is not None
+        assert eventually(lambda: listening_pids(smtp_port) or None, "the SMTP listener") == {live.process.pid}
         with httpx.Client(base_url=live.base_url, headers=live.headers, timeout=10) as api:
             body = {"type": "email", "name": "Mail", "inbound_address": INBOUND, "from_address": INBOUND}
             created = api.post("/api/v1/channels", json={**body, "smtp_host": "127.0.0.1", "smtp_port": free_port()})
