@@ -6,7 +6,7 @@ import ssl
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -88,7 +88,15 @@ class Settings(BaseSettings):
     )
     smtp_host: str = Field("127.0.0.1", description="SMTP receiver: the address it listens on (e-mail channels)")
     smtp_port: int = Field(
-        0, ge=0, le=65535, description="SMTP receiver: the port it listens on (in the worker); 0 or unset: off"
+        0, ge=0, le=65535, description="SMTP receiver: the port it listens on (in the server); 0 or unset: off"
+    )
+    smtp_tls_cert: str | None = Field(
+        None,
+        description="SMTP receiver: a PEM file of its certificate chain; with smtp_tls_key, STARTTLS is offered",
+    )
+    smtp_tls_key: str | None = Field(None, description="SMTP receiver: the PEM file of that certificate's private key")
+    smtp_require_tls: bool = Field(
+        False, description="SMTP receiver: refuse mail (530) from a client that did not STARTTLS first"
     )
     smtp_max_bytes: int = Field(
         36 * 1024 * 1024, ge=1024, description="SMTP receiver: the largest mail taken (SIZE), attachments included"
@@ -124,6 +132,20 @@ class Settings(BaseSettings):
         ZoneInfo("UTC"), description="the workspace's IANA time zone (Europe/Paris): the days and weeks of the reports"
     )
 
+    @model_validator(mode="after")
+    def _smtp_tls_pair(self) -> Settings:
+        """A receiver certificate without its key, or one that cannot be read, fails at start."""
+        if bool(self.smtp_tls_cert) != bool(self.smtp_tls_key):
+            raise ValueError("FRONTDESK_SMTP_TLS_CERT and FRONTDESK_SMTP_TLS_KEY go together: set both or neither")
+        if self.smtp_require_tls and not self.smtp_tls_cert:
+            raise ValueError("FRONTDESK_SMTP_REQUIRE_TLS needs FRONTDESK_SMTP_TLS_CERT and FRONTDESK_SMTP_TLS_KEY")
+        if self.smtp_tls_cert:
+            try:
+                smtp_server_context(self)
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                raise ValueError(f"FRONTDESK_SMTP_TLS_CERT/KEY: not a readable certificate and key ({exc})") from None
+        return self
+
     @field_validator("email_ca_file")
     @classmethod
     def _readable_ca_file(cls, path: str | None) -> str | None:
@@ -135,3 +157,12 @@ class Settings(BaseSettings):
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
             raise ValueError(f"not a readable PEM file of CA certificates: {path} ({exc})") from None
         return path
+
+
+def smtp_server_context(settings: Settings) -> ssl.SSLContext | None:
+    """The SMTP receiver's TLS context (its certificate and key), or None when it offers no STARTTLS."""
+    if not (settings.smtp_tls_cert and settings.smtp_tls_key):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.smtp_tls_cert, settings.smtp_tls_key)
+    return context

@@ -7,7 +7,8 @@ SO_REUSEPORT; the kernel spreads the connections. RCPT TO picks the channel by i
 address; an unknown one is refused with 550. A mail is answered 250 only once what it holds is
 committed, so a crash before that makes the sending server try again and nothing is lost; the
 message is idempotent on its Message-ID, so that retry stores nothing twice. A mail over
-FRONTDESK_SMTP_MAX_BYTES is refused with 552.
+FRONTDESK_SMTP_MAX_BYTES is refused with 552. With FRONTDESK_SMTP_TLS_CERT and _KEY it offers
+STARTTLS, and with FRONTDESK_SMTP_REQUIRE_TLS it takes no mail over a connection that did not use it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from frontdesk.channels import email, email_inbound
 from frontdesk.channels.email_files import with_files
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import ChannelType
-from frontdesk.settings import Settings
+from frontdesk.settings import Settings, smtp_server_context
 from frontdesk.store.database import Database
 from frontdesk.store.media import media_store
 from frontdesk.store.sql.channels import configs_of_type
@@ -91,9 +92,19 @@ class SmtpReceiver:
 
     async def _serve(self, listener: socket.socket) -> None:
         handler, limit, hostname = _Handler(self), self.settings.smtp_max_bytes, socket.gethostname()
-        self._server = await asyncio.get_running_loop().create_server(
-            lambda: _Smtp(handler, data_size_limit=limit, enable_SMTPUTF8=True, hostname=hostname), sock=listener
-        )
+        tls, required = smtp_server_context(self.settings), self.settings.smtp_require_tls
+
+        def session() -> _Smtp:
+            return _Smtp(
+                handler,
+                data_size_limit=limit,
+                enable_SMTPUTF8=True,
+                hostname=hostname,
+                tls_context=tls,
+                require_starttls=required,
+            )
+
+        self._server = await asyncio.get_running_loop().create_server(session, sock=listener)
 
     async def stop(self) -> None:
         if self._task is not None:
