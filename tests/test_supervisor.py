@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from bench.servers import process_tree
 
 from frontdesk.web.live import KEEPALIVE_SECONDS
-from tests.conftest import FRONTDESK, ROOT, LiveServer, alive
+from tests.conftest import FRONTDESK, ROOT, LiveServer, alive, free_port, listening_pids
+from tests.factories import eventually
 from tests.web.support import say, web_session
 
 
@@ -94,12 +96,19 @@ def _changes_until(lines: object, wanted: str) -> list[str]:
     raise AssertionError(f"the stream ended before {wanted}")
 
 
-def test_stopping_the_supervisor_stops_every_process(db_url: str, tmp_path: Path) -> None:
+def test_stopping_the_supervisor_stops_every_process(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """And every server process listens on the SMTP receiver's port (SO_REUSEPORT), no worker does."""
+    smtp_port = free_port()
+    monkeypatch.setenv("FRONTDESK_SMTP_PORT", str(smtp_port))
     server = LiveServer(db_url, tmp_path / "server.log", args=("--processes", "2", "--workers", "2"))
     server.start()
     assert server.process is not None
-    children = _children(server, "server-process") + _children(server, "worker")
+    servers = _children(server, "server-process")
+    children = servers + _children(server, "worker")
     assert len(children) == 4
+    assert eventually(lambda: listening_pids(smtp_port) == set(servers) or None, "both servers on the SMTP port")
 
     server.process.terminate()
     returncode = server.process.wait(30)

@@ -4,34 +4,14 @@ server's API shows, and its addresses stay out of the log."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.channels.email_support import INBOUND, mail, send
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, free_port, listening_pids
 from tests.factories import eventually
-
-
-def listening_pids(port: int) -> set[int]:
-    """The processes holding a TCP socket listening on `port` (Linux: /proc)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
-                inodes.add(f"socket:[{fields[9]}]")
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
-                    pids.add(int(entry.name))
-            except OSError:  # gone, or not ours to read
-                continue
-    return pids
 
 
 def test_mail_relayed_to_the_servers_receiver_opens_a_conversation(
