@@ -14,12 +14,10 @@ from frontdesk.api import funnel as api
 from frontdesk.api import reports as conversation_report
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import PathId
-from frontdesk.domain.model import Role
 from frontdesk.store import run_queries
 from frontdesk.web import flow
+from frontdesk.web.guards import MANAGER
 from frontdesk.web.reports import readable
-
-MANAGER = {"auth": "session", "role": Role.MANAGER}
 
 
 class FunnelPages(Controller):

@@ -43,8 +43,8 @@ from frontdesk.store.database import Database
 from frontdesk.store.sql.events import last_id
 from frontdesk.store.visibility import when_seen
 from frontdesk.web import queries
+from frontdesk.web.guards import SESSION
 
-SESSION = {"auth": "session"}
 View = Annotated[str, QueryParameter(pattern="^(mine|unassigned|all)$")]
 Status = Annotated[str, QueryParameter(pattern="^(open|closed)$")]
 OptionalId = Annotated[int | None, QueryParameter(ge=1, le=2**62)]

@@ -17,15 +17,13 @@ from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import PathId
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError
-from frontdesk.domain.model import Role
 from frontdesk.domain.workflows.yaml_text import load_yaml
 from frontdesk.engine.dryrun import dry_run
 from frontdesk.store import run_queries, workflow_access
 from frontdesk.web import flow
+from frontdesk.web.guards import MANAGER
 from frontdesk.web.pages import Form
 from frontdesk.workflows.definition import InvalidWorkflow, Problem, parse
-
-MANAGER = {"auth": "session", "role": Role.MANAGER}
 
 
 class YamlForm(BaseModel):

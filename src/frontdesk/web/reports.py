@@ -12,14 +12,12 @@ from sqlalchemy import Connection
 
 from frontdesk.api import reports as api
 from frontdesk.api.deps import Db
-from frontdesk.domain.model import Role
 from frontdesk.domain.report_figures import Duration
 from frontdesk.domain.reports import BOUNDS
 from frontdesk.store import run_queries
 from frontdesk.store.sql import reports
 from frontdesk.web import charts
-
-MANAGER = {"auth": "session", "role": Role.MANAGER}
+from frontdesk.web.guards import MANAGER
 
 
 class ReportPages(Controller):

@@ -22,7 +22,8 @@ from frontdesk.domain.people import check_may_change_agent, check_may_create_age
 from frontdesk.domain.teams import parse_skills
 from frontdesk.store.sql.agents import agent_detail, list_agents
 from frontdesk.store.sql.teams import list_teams
-from frontdesk.web.admin.forms import MANAGER, Saved, checked, page, posted
+from frontdesk.web.admin.forms import Saved, checked, page, posted
+from frontdesk.web.guards import MANAGER
 
 NEW_AGENT = {"role": Role.AGENT, "capacity": "10", "availability": Availability.OFFLINE, "team": []}
 

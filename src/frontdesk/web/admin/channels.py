@@ -29,7 +29,8 @@ from frontdesk.domain.records import Channel
 from frontdesk.settings import Settings
 from frontdesk.store.sql.channels import channel as channel_row
 from frontdesk.store.sql.channels import channel_detail, list_channels
-from frontdesk.web.admin.forms import ADMIN, MANAGER, Saved, checked, lines, page, posted
+from frontdesk.web.admin.forms import Saved, checked, lines, page, posted
+from frontdesk.web.guards import ADMIN, MANAGER
 
 
 class ChannelPages(Controller):

@@ -16,8 +16,6 @@ from frontdesk.api.schemas import FORM
 from frontdesk.domain.errors import DomainError, InvalidInput
 from frontdesk.domain.model import Role
 
-MANAGER = {"auth": "session", "role": Role.MANAGER}
-ADMIN = {"auth": "session", "role": Role.ADMIN}
 B = TypeVar("B", bound=BaseModel)
 Saved = Annotated[str | None, QueryParameter(pattern="^(1|created)$")]  # after a save: what the notice says
 

@@ -13,7 +13,8 @@ from frontdesk.api.deps import Caller, Db
 from frontdesk.clock import now
 from frontdesk.store.sql.teams import list_teams, team_stats
 from frontdesk.store.sql.webhooks import disabled_subscriptions
-from frontdesk.web.admin.forms import MANAGER, page
+from frontdesk.web.admin.forms import page
+from frontdesk.web.guards import MANAGER
 
 
 class AdminOverview(Controller):

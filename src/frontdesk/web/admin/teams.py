@@ -25,7 +25,8 @@ from frontdesk.domain.teams import AssignmentSettings
 from frontdesk.domain.workflows.durations import format_duration
 from frontdesk.store.sql.agents import list_agents
 from frontdesk.store.sql.teams import list_teams, team_detail, team_stats
-from frontdesk.web.admin.forms import MANAGER, Saved, checked, lines, page, posted
+from frontdesk.web.admin.forms import Saved, checked, lines, page, posted
+from frontdesk.web.guards import MANAGER
 
 STRATEGIES = typing.get_args(AssignmentSettings.model_fields["strategy"].annotation)
 DURATIONS = ("relax_skills_after", "reassign_after", "auto_away_after")

@@ -18,7 +18,8 @@ from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError
 from frontdesk.store.sql.agents import list_agents
 from frontdesk.store.sql.tokens import list_tokens
-from frontdesk.web.admin.forms import ADMIN, checked, page, posted
+from frontdesk.web.admin.forms import checked, page, posted
+from frontdesk.web.guards import ADMIN
 
 NEW_TOKEN = {"name": "", "role": "agent", "agent_id": "", "expires_in_days": ""}
 

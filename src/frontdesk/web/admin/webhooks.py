@@ -28,7 +28,8 @@ from frontdesk.domain.errors import DomainError, NotFound
 from frontdesk.domain.events import EventType
 from frontdesk.domain.webhooks import KEPT_ATTEMPTS
 from frontdesk.store.sql import webhooks as store
-from frontdesk.web.admin.forms import ADMIN, Saved, checked, page, posted
+from frontdesk.web.admin.forms import Saved, checked, page, posted
+from frontdesk.web.guards import ADMIN
 
 EVENT_TYPES = [str(kind) for kind in EventType]
 NEW = {"url": "", "event_types": []}
