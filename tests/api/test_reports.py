@@ -221,6 +221,10 @@ def _numbers_in(found: dict[str, Any]) -> dict[tuple[str, str, str], str]:
     numbers |= {("by_category", c["category"] or "", "closed"): str(c["closed"]) for c in found["by_category"]}
     for metric, duration in found["durations"].items():
         numbers |= {("durations", metric, m): "" if v is None else str(v) for m, v in duration.items()}
+    for a in found["agents"]:
+        numbers |= {
+            ("agents", str(a["id"]), m): str(a[m]) for m in ("online_seconds", "away_seconds", "opened", "closed")
+        }
     return numbers
 
 

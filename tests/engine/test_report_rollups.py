@@ -74,10 +74,34 @@ def _payload(kind: str, value: int) -> tuple[str, dict[str, Any]]:
 
 
 KINDS = ["open", "open", "assign", "queue", "unassign", "agent_reply", "workflow_reply", "close", "reopen", "note"]
+# An agent's events (the conversation's number is the agent's): created with an availability, or
+# a change of it; the fold keeps each agent's presence and counts their online and away seconds.
+AGENT_KINDS = ["agent_created", "availability", "availability"]
+AVAILABILITIES = ("online", "away", "offline")
+
+
+def _append(db: Database, kind: str, number: int, value: int, at: dt.datetime) -> None:
+    """Log the event `kind` of conversation (or agent) `number` at `at`."""
+    if kind in AGENT_KINDS:
+        type_, payload = _agent_payload(kind, number, value)
+        db.write_sync(lambda c: events.append(c, type_, payload, None, None, at))
+        return
+    type_, payload = _payload(kind, value)
+    db.write_sync(lambda c: events.append(c, type_, payload, number, number, at))
+
+
+def _agent_payload(kind: str, agent: int, value: int) -> tuple[str, dict[str, Any]]:
+    availability = AVAILABILITIES[value % 3]
+    if kind == "agent_created":
+        return ev.AGENT_CREATED, {"agent_id": agent, "role": "agent", "availability": availability, "actor": WORKFLOW}
+    old = AVAILABILITIES[(value + 1) % 3]
+    return ev.AGENT_AVAILABILITY_CHANGED, {"agent_id": agent, "old": old, "new": availability, "actor": WORKFLOW}
+
+
 step = st.one_of(
     st.tuples(
         st.just("event"),
-        st.sampled_from(KINDS),
+        st.sampled_from(KINDS + AGENT_KINDS),
         st.sampled_from(CONVERSATIONS),
         st.integers(0, 600),  # minutes after the previous event
         st.integers(0, 11),
@@ -93,12 +117,40 @@ def test_rollups_folded_as_events_come_equal_a_rebuild(template_db: Databases, s
         _append_and_fold(db, steps)
         while db.write_sync(_fold):
             pass
-        incremental = _rollups(db.url)
+        incremental = _rollups(db.url), _agent_time(db.url)
         rebuild(db, ZONE)
-        assert _rollups(db.url) == incremental
-        facts, counts, days = incremental
+        assert (_rollups(db.url), _agent_time(db.url)) == incremental
+        (facts, counts, days), (_, seconds) = incremental
         assert counts == sorted(_counters(facts))
         assert days == _days(counts, ZONE)
+        assert _seconds_per_agent(seconds) == _seconds_by_hand(steps)
+
+
+def _seconds_by_hand(steps: list[tuple[Any, ...]]) -> dict[tuple[int, str], int]:
+    """Each agent's whole online and away seconds, replayed from the events in order, unsplit."""
+    state: dict[int, tuple[str, dt.datetime]] = {}
+    found: dict[tuple[int, str], int] = {}
+    at = START
+    for item in steps:
+        if item[0] == "fold":
+            continue
+        _, kind, agent, minutes, value = item
+        at += dt.timedelta(minutes=minutes)
+        if kind not in AGENT_KINDS or (kind == "agent_created" and agent in state):
+            continue
+        if agent in state and state[agent][0] != "offline":
+            key = (agent, state[agent][0])
+            found[key] = found.get(key, 0) + int((at - state[agent][1]).total_seconds())
+        state[agent] = (AVAILABILITIES[value % 3], at)
+    return {key: seconds for key, seconds in found.items() if seconds}
+
+
+def _seconds_per_agent(rows: Rows) -> dict[tuple[int, str], int]:
+    found: dict[tuple[int, str], int] = {}
+    for agent, _, availability, seconds in rows:
+        key = (int(agent), str(availability))  # type: ignore[call-overload]
+        found[key] = found.get(key, 0) + int(seconds)  # type: ignore[call-overload]
+    return found
 
 
 def _append_and_fold(db: Database, steps: list[tuple[Any, ...]]) -> None:
@@ -109,8 +161,7 @@ def _append_and_fold(db: Database, steps: list[tuple[Any, ...]]) -> None:
             continue
         _, kind, conversation, minutes, value = item
         at += dt.timedelta(minutes=minutes)
-        type_, payload = _payload(kind, value)
-        db.write_sync(lambda c, t=type_, p=payload, k=conversation, a=at: events.append(c, t, p, k, k, a))  # type: ignore[misc]
+        _append(db, kind, conversation, value, at)
 
 
 _FACTS = (
@@ -128,6 +179,12 @@ _COUNTS = (
 
 
 Rows = list[tuple[object, ...]]
+_PRESENCE = "SELECT agent_id, availability, since FROM report_agent_presence ORDER BY agent_id"
+_SECONDS = "SELECT agent_id, hour, availability, seconds FROM report_agent_time ORDER BY agent_id, hour, availability"
+
+
+def _agent_time(url: str) -> tuple[Rows, Rows]:
+    return query(url, _PRESENCE), query(url, _SECONDS)
 
 
 def _rollups(url: str) -> tuple[Rows, Rows, Rows]:
@@ -299,8 +356,7 @@ def test_events_folded_while_the_days_are_counted_again_count_once(
                 continue
             _, kind, conversation, minutes, value = item
             at += dt.timedelta(minutes=minutes)
-            type_, payload = _payload(kind, value)
-            db.write_sync(lambda c, t=type_, p=payload, k=conversation, a=at: events.append(c, t, p, k, k, a))  # type: ignore[misc]
+            _append(db, kind, conversation, value, at)
         while db.write_sync(lambda c: fold_events(c, NEW_YORK, 5, recount)) or db.read_sync(
             lambda c: recounting(c, NEW_YORK)
         ):

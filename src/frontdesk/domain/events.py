@@ -228,6 +228,7 @@ class ContactOptOutChangedPayload(TypedDict):
 class AgentCreatedPayload(TypedDict):
     agent_id: int
     role: str
+    availability: str  # since 0023 (an older event lacks it: the agent started offline)
     actor: ActorPayload
 
 

@@ -643,3 +643,24 @@ report_days_zone = Table(
     Column("time_zone", String(64), primary_key=True),
     Column("recounted_to", Id, nullable=True),
 )
+
+# Agents' online and away time (domain/agent_time.py): each agent's availability as the reports'
+# fold last saw it, and the whole seconds each availability lasted per UTC hour. Agent first in the
+# key: a report reads each agent's (or each team member's) range of hours in one sweep.
+report_agent_presence = Table(
+    "report_agent_presence",
+    metadata,
+    Column("agent_id", Id, primary_key=True, autoincrement=False),
+    Column("availability", String(16), nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+)
+
+report_agent_time = Table(
+    "report_agent_time",
+    metadata,
+    Column("agent_id", Id, primary_key=True, autoincrement=False),
+    Column("hour", Int, primary_key=True, autoincrement=False),
+    Column("availability", String(16), primary_key=True),
+    Column("seconds", Int, nullable=False),
+    sqlite_with_rowid=False,
+)

@@ -20,6 +20,8 @@ from frontdesk.store.tables import (
     agents,
     channels,
     engine_cursors,
+    report_agent_presence,
+    report_agent_time,
     report_conversations,
     report_counts,
     report_days,
@@ -89,13 +91,15 @@ def add_counts(conn: Connection, delta: Mapping[Key, int]) -> None:
 
 
 def clear(conn: Connection) -> None:
-    """Forget every rollup (the daily counters and their zone too) and put the cursor back at the
+    """Forget every rollup (the daily counters and their zone, the agents' time too) and put the cursor back at the
     log's start (a rebuild)."""
     conn.execute(delete(report_counts))
     conn.execute(delete(report_conversations))
     conn.execute(delete(engine_cursors).where(engine_cursors.c.name == CURSOR))
     conn.execute(delete(report_days))
     conn.execute(delete(report_days_zone))
+    conn.execute(delete(report_agent_time))
+    conn.execute(delete(report_agent_presence))
 
 
 # -- figures ---------------------------------------------------------------------------------
