@@ -172,7 +172,7 @@ def test_a_team_filter_shows_its_members_and_an_agent_filter_one_agent(utc: Api)
     assert _time(_agents(utc, **ONE_DAY, agent_id=bob)["Bob"]) == (3600, 0)
 
 
-def test_the_csv_and_the_page_say_the_same_time(utc: Api) -> None:
+def test_the_csv_says_the_agents_time(utc: Api) -> None:
     ada = _offline_agent(utc, "Ada")
     _changes(utc.db, ada, (_at(DAY, 9), "online"), (_at(DAY, 16, 30), "away"), (_at(DAY, 17), "offline"))
     _folded(utc.db, UTC)
@@ -180,4 +180,4 @@ def test_the_csv_and_the_page_say_the_same_time(utc: Api) -> None:
     rows = list(csv.DictReader(io.StringIO(utc.get(f"{REPORT}.csv", **ONE_DAY).text)))
     mine = {r["measure"]: r["value"] for r in rows if r["section"] == "agents" and r["key"] == str(ada)}
     assert mine == {"online_seconds": "27000", "away_seconds": "1800", "opened": "0", "closed": "0"}
-    assert rows[-1]["name"] == "Ada"
+    assert {r["name"] for r in rows if r["section"] == "agents" and r["key"] == str(ada)} == {"Ada"}

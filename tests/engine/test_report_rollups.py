@@ -4,6 +4,7 @@ log, and the counters equal what the facts add up to (ADR 0010)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from sqlalchemy import Connection
 from frontdesk.domain import events as ev
 from frontdesk.domain import report_figures as figures
 from frontdesk.domain.report_days import by_day
-from frontdesk.domain.reports import DURATIONS, NONE, Fact, Metric, totals
+from frontdesk.domain.reports import DURATIONS, NONE, Fact, Key, Metric, totals
 from frontdesk.engine.reports import fold_events, rebuild, recounting
 from frontdesk.store.database import Database
 from frontdesk.store.sql import events, report_days, reports
@@ -69,11 +70,32 @@ def _payload(kind: str, value: int) -> tuple[str, dict[str, Any]]:
         ),
         "reopen": (ev.CONVERSATION_REOPENED, {"actor": AGENT, "assignee_id": agent}),
         "note": (ev.NOTE_ADDED, {"message_id": value, "author": AGENT, "text": "n"}),
+        "rate": (ev.CONVERSATION_RATED, _rating(value)),
     }
     return made[kind]
 
 
-KINDS = ["open", "open", "assign", "queue", "unassign", "agent_reply", "workflow_reply", "close", "reopen", "note"]
+KINDS = [
+    "open",
+    "open",
+    "assign",
+    "queue",
+    "unassign",
+    "agent_reply",
+    "workflow_reply",
+    "close",
+    "reopen",
+    "note",
+    "rate",
+]
+
+
+def _rating(value: int) -> dict[str, Any]:
+    """A CSAT rating (its conversation id is not read by the fold: the event's is)."""
+    team, agent = value % 3 or None, value % 4 or None
+    return {"conversation_id": 0, "rating": value % 5 + 1, "agent_id": agent, "team_id": team, "channel_id": 1}
+
+
 # An agent's events (the conversation's number is the agent's): created with an availability, or
 # a change of it; the fold keeps each agent's presence and counts their online and away seconds.
 AGENT_KINDS = ["agent_created", "availability", "availability"]
@@ -121,7 +143,7 @@ def test_rollups_folded_as_events_come_equal_a_rebuild(template_db: Databases, s
         rebuild(db, ZONE)
         assert (_rollups(db.url), _agent_time(db.url)) == incremental
         (facts, counts, days), (_, seconds) = incremental
-        assert counts == sorted(_counters(facts))
+        assert counts == sorted(_counters(facts, _ratings_by_hand(steps)))
         assert days == _days(counts, ZONE)
         assert _seconds_per_agent(seconds) == _seconds_by_hand(steps)
 
@@ -197,10 +219,26 @@ def _days(counts: Rows, zone: ZoneInfo) -> Rows:
     return sorted((*key, count) for key, count in by_day(hourly, zone).items() if count)  # type: ignore[arg-type]
 
 
-def _counters(facts: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
-    """What the facts read back add up to, by the domain's own rule."""
+def _counters(facts: list[tuple[object, ...]], ratings: Counter[Key] | None = None) -> list[tuple[object, ...]]:
+    """What the facts read back (and the ratings, which are no fact's) add up to, by the domain's own rule."""
     built = [Fact(*(_aware(v) for v in row)) for row in facts]  # type: ignore[arg-type]
-    return [(*key, count) for key, count in totals(built).items()]
+    return [(*key, count) for key, count in (totals(built) + (ratings or Counter())).items()]
+
+
+def _ratings_by_hand(steps: list[tuple[Any, ...]]) -> Counter[Key]:
+    """The counters of the steps' ratings: each at its hour, for the team and agent it names."""
+    found: Counter[Key] = Counter()
+    at = START
+    for item in steps:
+        if item[0] == "fold":
+            continue
+        _, kind, _, minutes, value = item
+        at += dt.timedelta(minutes=minutes)
+        if kind == "rate":
+            rating = _rating(value)
+            dims = (1, rating["team_id"] or NONE, rating["agent_id"] or NONE)
+            found[(Metric.CSAT, int(at.timestamp()) // 3600, *dims, "", rating["rating"])] += 1
+    return found
 
 
 def _aware(value: object) -> object:

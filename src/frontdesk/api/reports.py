@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from frontdesk.api.deps import Db
 from frontdesk.api.schemas import MAX_ID
-from frontdesk.domain import agent_time
+from frontdesk.domain import agent_time, csat
 from frontdesk.domain import report_figures as figures
 from frontdesk.domain.errors import DomainError, InvalidInput
 from frontdesk.domain.model import Role
@@ -48,6 +48,19 @@ class AgentTime(TypedDict):
     closed: int
 
 
+class CsatOf(TypedDict):
+    id: int | None  # None: no team / agent
+    name: str | None
+    responses: int
+    average: float | None
+    satisfied: float | None
+
+
+class Csat(csat.Summary):
+    by_team: list[CsatOf]
+    by_agent: list[CsatOf]
+
+
 class BySource(TypedDict):
     source: str
     opened: int
@@ -75,6 +88,7 @@ Report = TypedDict(
         "by_category": list[ByCategory],
         "durations": dict[str, figures.Duration],
         "agents": list[AgentTime],
+        "csat": Csat,
     },
 )
 
@@ -124,6 +138,7 @@ def report(conn: Connection, span: figures.Span, filters: reports.Filters, at: d
         ],
         "durations": figures.durations(sums(DURATIONS, "bucket")),
         "agents": _agent_time(conn, span, filters, names["agent"], by_agent, at),
+        "csat": _csat(conn, span, filters, names, sums),
     }
 
 
@@ -163,6 +178,40 @@ def _counts(sums: Sums, kind: str, names: dict[int, str]) -> list[Count]:
         {"id": None if key == NONE else key, "name": names.get(key), "opened": n["opened"], "closed": n["closed"]}
         for key, n in figures.breakdown(sums(_COUNTED, f"{kind}_id")).items()
     ]
+
+
+def _csat(
+    conn: Connection, span: figures.Span, filters: reports.Filters, names: dict[str, dict[int, str]], sums: Sums
+) -> Csat:
+    """The ratings of the span: counted in the hour they were given, for the channel, team and agent
+    the conversation had then; by team and by agent, each with its own average and share satisfied."""
+    overall = csat.summary((bucket, count) for _, bucket, count in sums((Metric.CSAT,), "bucket"))
+    by_days = _days_counted(conn, span)
+
+    def by(kind: str) -> list[CsatOf]:
+        column = f"{kind}_id"
+        if by_days:
+            found = report_days.buckets_by(conn, span.days, filters, Metric.CSAT, column, [*names[kind], NONE])
+        else:
+            found = reports.buckets_by(conn, span.hours, filters, Metric.CSAT, column)
+        scores: dict[int, list[tuple[int, int]]] = {}
+        for key, bucket, count in found:
+            scores.setdefault(key, []).append((bucket, count))
+        listed: list[CsatOf] = []
+        for key, pairs in scores.items():
+            summary = csat.summary(pairs)
+            listed.append(
+                {
+                    "id": None if key == NONE else key,
+                    "name": names[kind].get(key),
+                    "responses": summary["responses"],
+                    "average": summary["average"],
+                    "satisfied": summary["satisfied"],
+                }
+            )
+        return listed
+
+    return {**overall, "by_team": by("team"), "by_agent": by("agent")}
 
 
 def _agent_time(
@@ -229,7 +278,27 @@ def as_csv(found: Report) -> str:
         writer.writerow(("agents", key, name, "online_seconds", agent["online_seconds"]))
         writer.writerow(("agents", key, name, "away_seconds", agent["away_seconds"]))
         writer.writerows(("agents", key, name, m, agent[m]) for m in ("opened", "closed"))
+    _csat_rows(writer, found["csat"])
     return out.getvalue()
+
+
+def _csat_rows(writer: Any, found: Csat) -> None:
+    """`csat,,,responses,3`, `csat,,,score_4,2`; `csat_by_team,2,Support,average,4.5`; an absent
+    average or share (no response) is an empty cell, as in the durations."""
+    _csat_measures(writer, "csat", "", "", found["responses"], found["average"], found["satisfied"])
+    writer.writerows(("csat", "", "", f"score_{score}", count) for score, count in found["distribution"].items())
+    for section, items in (("csat_by_team", found["by_team"]), ("csat_by_agent", found["by_agent"])):
+        for item in items:
+            key = "" if item["id"] is None else item["id"]
+            name = _cell(item["name"] or "")
+            _csat_measures(writer, section, key, name, item["responses"], item["average"], item["satisfied"])
+
+
+def _csat_measures(
+    writer: Any, section: str, key: object, name: str, responses: int, average: float | None, satisfied: float | None
+) -> None:
+    for measure, value in (("responses", responses), ("average", average), ("satisfied", satisfied)):
+        writer.writerow((section, key, name, measure, "" if value is None else value))
 
 
 def _cell(text: str) -> str:
@@ -259,7 +328,8 @@ class ReportController(Controller):
         366 days, 31 for an hourly series. A filter keeps the conversations now of that team,
         channel or agent. `agents`: each agent's seconds online and away in the range (the current
         availability counted up to now) and the conversations they handled; a team filter shows its
-        members now."""
+        members now. `csat`: the contacts' ratings given in the range (responses, average, share
+        satisfied, i.e. 4 or 5, and the count of each score), by team and agent."""
         return await _read(request, db, first, last, period, reports.Filters(team_id, channel_id, agent_id))
 
     # A session too: the reports page links to it (web/reports.py).

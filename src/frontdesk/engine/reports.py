@@ -20,10 +20,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from frontdesk.domain import agent_time
+from frontdesk.domain import events as ev
 from frontdesk.domain.partitions import PARTITIONS
 from frontdesk.domain.records import Event
 from frontdesk.domain.report_days import by_day
-from frontdesk.domain.reports import EVENTS, Fact, Key, apply, change, totals
+from frontdesk.domain.reports import EVENTS, Fact, Key, Metric, apply, change, rated, totals
 from frontdesk.engine.funnel import fold_steps
 from frontdesk.store.database import Database
 from frontdesk.store.sql import events, funnel, report_agents, report_days, reports
@@ -52,6 +53,11 @@ def fold_events(conn: Connection, zone: ZoneInfo, limit: int = EVENT_BATCH, reco
         after[cid] = apply(after.get(cid), event.type, event.payload, cid, event.created_at)
     delta: Counter[Key] = Counter()
     daily: Counter[Key] = Counter()  # of the conversations the days hold (a recount reaches the others)
+    for event in batch:
+        if event.type == ev.CONVERSATION_RATED:
+            ratings = rated(event.payload, event.created_at)
+            delta.update(ratings)
+            daily.update(ratings)  # a recount counts every rating at its start (_recount_step)
     changed = []
     for cid, fact in after.items():
         if fact is not None and fact != before.get(cid):
@@ -98,6 +104,8 @@ def _recount_step(conn: Connection, zone: ZoneInfo, size: int) -> int | None:
     counted = report_days.counted(conn)
     if counted is None or counted.time_zone != str(zone):
         report_days.restart(conn, str(zone))
+        # Ratings are no fact's: their days come from their hourly counters, all at once (few rows).
+        report_days.add(conn, by_day(reports.counts_of(conn, Metric.CSAT), zone))
         last = 0
     elif counted.recounted_to is None:
         return None
