@@ -4,10 +4,12 @@ contact's survey page escapes what it echoes; the inbox shows a conversation's r
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 from litestar.testing import TestClient
 
 from frontdesk.actions.sessions import set_password
+from frontdesk.engine.reports import fold_events
 from tests.factories import Api, make_agent
 from tests.web.support import PASSWORD, csrf_of
 
@@ -57,3 +59,7 @@ def test_the_survey_page_escapes_and_the_inbox_shows_the_rating(client: TestClie
     ratings = re.search(r'<ul id="ratings">(.*?)</ul>', inbox, re.S)
     assert ratings and "5/5" in ratings[1]
     assert "&lt;i&gt;Lovely&lt;/i&gt;" in ratings[1] and "<i>Lovely" not in ratings[1]
+    while admin.db.write_sync(lambda c: fold_events(c, ZoneInfo("UTC"))):
+        pass
+    report = client.get("/reports").text
+    assert re.search(r'id="csat-responses">1<', report) and re.search(r'id="csat-satisfied">100%<', report)
