@@ -44,6 +44,7 @@ from frontdesk.api.workflows import RunController, WorkflowController, incoming_
 from frontdesk.settings import Settings
 from frontdesk.web import bidi
 from frontdesk.web.admin import ADMIN_PAGES
+from frontdesk.web.csat import SurveyPages
 from frontdesk.web.funnel import FunnelPages
 from frontdesk.web.pages import InboxController, LoginController
 from frontdesk.web.pages_workflows import RunPages, WorkflowPages
@@ -88,6 +89,7 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             widget_demo,
             WorkflowPages,
             ReportPages,
+            SurveyPages,
             FunnelPages,
             RunPages,
             *ADMIN_PAGES,
@@ -115,7 +117,8 @@ def build_app(settings: Settings, state: dict[str, Any], lifespan: Lifespan, *, 
             cookie_httponly=True,
             # Token- and signature-authenticated, no cookies. Litestar searches these patterns anywhere in the
             # path: anchored, so that no page whose path merely contains one (/admin/webhooks/…) loses its CSRF check.
-            exclude=["^/api/", "^/healthz$", "^/webchat/", "^/webhooks/"],
+            # A CSAT survey's form (/csat/…) has its signed token as its authority (web/csat.py).
+            exclude=["^/api/", "^/healthz$", "^/webchat/", "^/webhooks/", "^/csat/"],
         ),
         openapi_config=OpenAPIConfig(
             title="Frontdesk API",

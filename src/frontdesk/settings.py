@@ -83,8 +83,8 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(
         None,
-        description="Frontdesk's public base URL (https://frontdesk.example): the webhook URLs the admin pages show "
-        "and Telegram's setWebhook registers; unset: the URL the admin page was opened with",
+        description="Frontdesk's public base URL (https://frontdesk.example): the webhook URLs the admin pages show, "
+        "Telegram's setWebhook registers and CSAT survey links start with; unset: the URL the request came to",
     )
     smtp_host: str = Field("127.0.0.1", description="SMTP receiver: the address it listens on (e-mail channels)")
     smtp_port: int = Field(

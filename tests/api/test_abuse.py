@@ -186,6 +186,7 @@ BODIES = {
     "/api/v1/conversations/{conversation_id}/messages": {"text": "Hi"},
     "/api/v1/conversations/{conversation_id}/template": {"name": "hello_world", "language": "en_US"},
     "/api/v1/conversations/{conversation_id}/transfer": {"reason": "busy"},
+    "/api/v1/conversations/{conversation_id}/rating": {"rating": 4},
     "/api/v1/workflows/{workflow_id}/draft": {"yaml": "name: Draft"},
     "/api/v1/webhooks/{webhook_id}/replay": {"from_event_id": 1},
 }

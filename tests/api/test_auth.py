@@ -53,6 +53,8 @@ LEAST_ROLE: dict[Operation, str] = {
     ("POST", "/api/v1/conversations/{conversation_id}/transfer"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/reopen"): "agent",
     ("POST", "/api/v1/conversations/{conversation_id}/unassign"): "agent",
+    # a CSAT rating an integration collected itself (its own survey): not an agent's to give
+    ("POST", "/api/v1/conversations/{conversation_id}/rating"): "manager",
     # attachments' content (also by inbox session: tests/web/test_attachments.py)
     ("GET", "/api/v1/attachments/{attachment_id}/content"): "agent",
     # agents (an agent may PATCH only their own availability: see the tests further down)
@@ -135,8 +137,11 @@ NAMES_NO_REAL_OBJECT = {
     for op in LEAST_ROLE
     if op[1].startswith(("/api/v1/workflows/{", "/api/v1/runs/{", "/api/v1/hooks/", "/api/v1/reports/workflows/{"))
 } | {("POST", "/api/v1/workflows")}
-# The shared conversation is open, so reopening it is refused (409) once past the guard.
-NAMES_NO_REAL_OBJECT |= {("POST", "/api/v1/conversations/{conversation_id}/reopen")}
+# The shared conversation is open, so reopening or rating it is refused (409) once past the guard.
+NAMES_NO_REAL_OBJECT |= {
+    ("POST", "/api/v1/conversations/{conversation_id}/reopen"),
+    ("POST", "/api/v1/conversations/{conversation_id}/rating"),
+}
 # The shared conversation is on an API channel, which sends no templates (409) once past the guard.
 NAMES_NO_REAL_OBJECT |= {("POST", "/api/v1/conversations/{conversation_id}/template")}
 # The shared channel is an API channel: the providers' webhooks (WhatsApp, Telegram, Twilio, Meta) answer 404 for it.
@@ -181,6 +186,7 @@ BODIES: dict[Operation, Callable[[World], Any]] = {
         "parameters": ["Ada"],
     },
     ("POST", "/api/v1/conversations/{conversation_id}/close"): lambda w: {"note": "answered"},
+    ("POST", "/api/v1/conversations/{conversation_id}/rating"): lambda w: {"rating": 5},
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): lambda w: {
         "agent_id": w.ids["agent_id"],
         "team_id": w.ids["team_id"],

@@ -305,6 +305,7 @@ FIELD_CASES: list[tuple[str, str, Any, list[str]]] = [
         ["agent_id", "team_id"],
     ),
     ("POST", "/api/v1/conversations/{conversation_id}/close", {"note": 5, "category": ""}, ["category", "note"]),
+    ("POST", "/api/v1/conversations/{conversation_id}/rating", {"rating": 6, "comment": 5}, ["comment", "rating"]),
     ("POST", "/api/v1/conversations", {}, ["contact_id"]),
     ("POST", "/api/v1/conversations", {"contact_id": "ada"}, ["contact_id"]),
     ("PATCH", "/api/v1/contacts/{contact_id}", {"add_tags": "vip", "fields": [1]}, ["add_tags", "fields"]),

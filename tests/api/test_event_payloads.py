@@ -74,7 +74,9 @@ def _office_day(admin: Api) -> None:
     admin.db.write_sync(lambda c: send_message(c, receipt["conversation_id"], SYSTEM, "", attachments=[link]))
     _ok(admin.post(f"{conversation}/unassign"))
     _ok(admin.delete(f"/api/v1/teams/{team['id']}/members/{agent['id']}"))
-    _ok(admin.post(f"{conversation}/close", {"note": "done", "category": "faq"}))
+    _ok(admin.patch(f"/api/v1/channels/{channel['id']}", {"csat_survey": True}))
+    _ok(admin.post(f"{conversation}/close", {"note": "done", "category": "faq"}))  # and a CSAT survey link
+    _ok(admin.post(f"{conversation}/rating", {"rating": 4, "comment": "Quick"}))
     _ok(admin.post(f"{conversation}/reopen"))
     _ok(admin.patch(f"/api/v1/channels/{channel['id']}", {"name": "Website API"}))
     _ok(admin.post(f"/api/v1/channels/{channel['id']}/secret/rotate"))

@@ -193,6 +193,8 @@ def test_the_csv_says_the_same_numbers_as_the_json(admin: Api) -> None:
     _opened(admin.db, 1, DAY, channel)
     _assigned(admin.db, 1, DAY + dt.timedelta(minutes=3), agent, team)
     _closed(admin.db, 1, DAY + dt.timedelta(hours=2), "=cmd", agent)
+    rated = {"conversation_id": 1, "rating": 4, "agent_id": agent, "team_id": team, "channel_id": channel}
+    _log(admin.db, 1, DAY + dt.timedelta(hours=3), ev.CONVERSATION_RATED, rated)
     _folded(admin.db)
     params = {"from": "2026-05-10", "to": "2026-05-12", "team_id": team}
 
@@ -204,6 +206,13 @@ def test_the_csv_says_the_same_numbers_as_the_json(admin: Api) -> None:
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert _numbers_of(rows) == _numbers_in(found)
     assert {"section": "by_category", "key": "'=cmd", "name": "", "measure": "closed", "value": "1"} in rows
+    assert {
+        "section": "csat_by_team",
+        "key": str(team),
+        "name": "Support",
+        "measure": "average",
+        "value": "4.0",
+    } in rows
 
 
 def _numbers_of(rows: list[dict[str, str]]) -> dict[tuple[str, str, str], str]:
@@ -221,6 +230,17 @@ def _numbers_in(found: dict[str, Any]) -> dict[tuple[str, str, str], str]:
     numbers |= {("by_category", c["category"] or "", "closed"): str(c["closed"]) for c in found["by_category"]}
     for metric, duration in found["durations"].items():
         numbers |= {("durations", metric, m): "" if v is None else str(v) for m, v in duration.items()}
+    c = found["csat"]
+    numbers |= {("csat", "", m): "" if c[m] is None else str(c[m]) for m in ("responses", "average", "satisfied")}
+    numbers |= {("csat", "", f"score_{score}"): str(n) for score, n in c["distribution"].items()}
+    for section in ("by_team", "by_agent"):
+        for i in c[section]:
+            key = str(i["id"] or "")
+            numbers |= {(f"csat_{section}", key, m): str(i[m]) for m in ("responses", "average", "satisfied")}
+    for a in found["agents"]:
+        numbers |= {
+            ("agents", str(a["id"]), m): str(a[m]) for m in ("online_seconds", "away_seconds", "opened", "closed")
+        }
     return numbers
 
 

@@ -4,6 +4,7 @@ log, and the counters equal what the facts add up to (ADR 0010)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from sqlalchemy import Connection
 from frontdesk.domain import events as ev
 from frontdesk.domain import report_figures as figures
 from frontdesk.domain.report_days import by_day
-from frontdesk.domain.reports import DURATIONS, NONE, Fact, Metric, totals
+from frontdesk.domain.reports import DURATIONS, NONE, Fact, Key, Metric, totals
 from frontdesk.engine.reports import fold_events, rebuild, recounting
 from frontdesk.store.database import Database
 from frontdesk.store.sql import events, report_days, reports
@@ -69,15 +70,60 @@ def _payload(kind: str, value: int) -> tuple[str, dict[str, Any]]:
         ),
         "reopen": (ev.CONVERSATION_REOPENED, {"actor": AGENT, "assignee_id": agent}),
         "note": (ev.NOTE_ADDED, {"message_id": value, "author": AGENT, "text": "n"}),
+        "rate": (ev.CONVERSATION_RATED, _rating(value)),
     }
     return made[kind]
 
 
-KINDS = ["open", "open", "assign", "queue", "unassign", "agent_reply", "workflow_reply", "close", "reopen", "note"]
+KINDS = [
+    "open",
+    "open",
+    "assign",
+    "queue",
+    "unassign",
+    "agent_reply",
+    "workflow_reply",
+    "close",
+    "reopen",
+    "note",
+    "rate",
+]
+
+
+def _rating(value: int) -> dict[str, Any]:
+    """A CSAT rating (its conversation id is not read by the fold: the event's is)."""
+    team, agent = value % 3 or None, value % 4 or None
+    return {"conversation_id": 0, "rating": value % 5 + 1, "agent_id": agent, "team_id": team, "channel_id": 1}
+
+
+# An agent's events (the conversation's number is the agent's): created with an availability, or
+# a change of it; the fold keeps each agent's presence and counts their online and away seconds.
+AGENT_KINDS = ["agent_created", "availability", "availability"]
+AVAILABILITIES = ("online", "away", "offline")
+
+
+def _append(db: Database, kind: str, number: int, value: int, at: dt.datetime) -> None:
+    """Log the event `kind` of conversation (or agent) `number` at `at`."""
+    if kind in AGENT_KINDS:
+        type_, payload = _agent_payload(kind, number, value)
+        db.write_sync(lambda c: events.append(c, type_, payload, None, None, at))
+        return
+    type_, payload = _payload(kind, value)
+    db.write_sync(lambda c: events.append(c, type_, payload, number, number, at))
+
+
+def _agent_payload(kind: str, agent: int, value: int) -> tuple[str, dict[str, Any]]:
+    availability = AVAILABILITIES[value % 3]
+    if kind == "agent_created":
+        return ev.AGENT_CREATED, {"agent_id": agent, "role": "agent", "availability": availability, "actor": WORKFLOW}
+    old = AVAILABILITIES[(value + 1) % 3]
+    return ev.AGENT_AVAILABILITY_CHANGED, {"agent_id": agent, "old": old, "new": availability, "actor": WORKFLOW}
+
+
 step = st.one_of(
     st.tuples(
         st.just("event"),
-        st.sampled_from(KINDS),
+        st.sampled_from(KINDS + AGENT_KINDS),
         st.sampled_from(CONVERSATIONS),
         st.integers(0, 600),  # minutes after the previous event
         st.integers(0, 11),
@@ -93,12 +139,40 @@ def test_rollups_folded_as_events_come_equal_a_rebuild(template_db: Databases, s
         _append_and_fold(db, steps)
         while db.write_sync(_fold):
             pass
-        incremental = _rollups(db.url)
+        incremental = _rollups(db.url), _agent_time(db.url)
         rebuild(db, ZONE)
-        assert _rollups(db.url) == incremental
-        facts, counts, days = incremental
-        assert counts == sorted(_counters(facts))
+        assert (_rollups(db.url), _agent_time(db.url)) == incremental
+        (facts, counts, days), (_, seconds) = incremental
+        assert counts == sorted(_counters(facts, _ratings_by_hand(steps)))
         assert days == _days(counts, ZONE)
+        assert _seconds_per_agent(seconds) == _seconds_by_hand(steps)
+
+
+def _seconds_by_hand(steps: list[tuple[Any, ...]]) -> dict[tuple[int, str], int]:
+    """Each agent's whole online and away seconds, replayed from the events in order, unsplit."""
+    state: dict[int, tuple[str, dt.datetime]] = {}
+    found: dict[tuple[int, str], int] = {}
+    at = START
+    for item in steps:
+        if item[0] == "fold":
+            continue
+        _, kind, agent, minutes, value = item
+        at += dt.timedelta(minutes=minutes)
+        if kind not in AGENT_KINDS or (kind == "agent_created" and agent in state):
+            continue
+        if agent in state and state[agent][0] != "offline":
+            key = (agent, state[agent][0])
+            found[key] = found.get(key, 0) + int((at - state[agent][1]).total_seconds())
+        state[agent] = (AVAILABILITIES[value % 3], at)
+    return {key: seconds for key, seconds in found.items() if seconds}
+
+
+def _seconds_per_agent(rows: Rows) -> dict[tuple[int, str], int]:
+    found: dict[tuple[int, str], int] = {}
+    for agent, _, availability, seconds in rows:
+        key = (int(agent), str(availability))  # type: ignore[call-overload]
+        found[key] = found.get(key, 0) + int(seconds)  # type: ignore[call-overload]
+    return found
 
 
 def _append_and_fold(db: Database, steps: list[tuple[Any, ...]]) -> None:
@@ -109,8 +183,7 @@ def _append_and_fold(db: Database, steps: list[tuple[Any, ...]]) -> None:
             continue
         _, kind, conversation, minutes, value = item
         at += dt.timedelta(minutes=minutes)
-        type_, payload = _payload(kind, value)
-        db.write_sync(lambda c, t=type_, p=payload, k=conversation, a=at: events.append(c, t, p, k, k, a))  # type: ignore[misc]
+        _append(db, kind, conversation, value, at)
 
 
 _FACTS = (
@@ -128,6 +201,12 @@ _COUNTS = (
 
 
 Rows = list[tuple[object, ...]]
+_PRESENCE = "SELECT agent_id, availability, since FROM report_agent_presence ORDER BY agent_id"
+_SECONDS = "SELECT agent_id, hour, availability, seconds FROM report_agent_time ORDER BY agent_id, hour, availability"
+
+
+def _agent_time(url: str) -> tuple[Rows, Rows]:
+    return query(url, _PRESENCE), query(url, _SECONDS)
 
 
 def _rollups(url: str) -> tuple[Rows, Rows, Rows]:
@@ -140,10 +219,26 @@ def _days(counts: Rows, zone: ZoneInfo) -> Rows:
     return sorted((*key, count) for key, count in by_day(hourly, zone).items() if count)  # type: ignore[arg-type]
 
 
-def _counters(facts: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
-    """What the facts read back add up to, by the domain's own rule."""
+def _counters(facts: list[tuple[object, ...]], ratings: Counter[Key] | None = None) -> list[tuple[object, ...]]:
+    """What the facts read back (and the ratings, which are no fact's) add up to, by the domain's own rule."""
     built = [Fact(*(_aware(v) for v in row)) for row in facts]  # type: ignore[arg-type]
-    return [(*key, count) for key, count in totals(built).items()]
+    return [(*key, count) for key, count in (totals(built) + (ratings or Counter())).items()]
+
+
+def _ratings_by_hand(steps: list[tuple[Any, ...]]) -> Counter[Key]:
+    """The counters of the steps' ratings: each at its hour, for the team and agent it names."""
+    found: Counter[Key] = Counter()
+    at = START
+    for item in steps:
+        if item[0] == "fold":
+            continue
+        _, kind, _, minutes, value = item
+        at += dt.timedelta(minutes=minutes)
+        if kind == "rate":
+            rating = _rating(value)
+            dims = (1, rating["team_id"] or NONE, rating["agent_id"] or NONE)
+            found[(Metric.CSAT, int(at.timestamp()) // 3600, *dims, "", rating["rating"])] += 1
+    return found
 
 
 def _aware(value: object) -> object:
@@ -299,8 +394,7 @@ def test_events_folded_while_the_days_are_counted_again_count_once(
                 continue
             _, kind, conversation, minutes, value = item
             at += dt.timedelta(minutes=minutes)
-            type_, payload = _payload(kind, value)
-            db.write_sync(lambda c, t=type_, p=payload, k=conversation, a=at: events.append(c, t, p, k, k, a))  # type: ignore[misc]
+            _append(db, kind, conversation, value, at)
         while db.write_sync(lambda c: fold_events(c, NEW_YORK, 5, recount)) or db.read_sync(
             lambda c: recounting(c, NEW_YORK)
         ):

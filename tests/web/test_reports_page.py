@@ -104,3 +104,21 @@ def test_an_agent_may_not_see_the_reports_page(client: TestClient, admin: Api) -
     _log_in(client, admin, "agent")
     assert client.get("/reports", follow_redirects=False).status_code == 403
     assert client.get("/api/v1/reports/conversations.csv").status_code == 403
+
+
+def test_the_page_shows_each_agents_time_online_and_away(client: TestClient, admin: Api) -> None:  # type: ignore[type-arg]
+    ada = make_agent(admin.db, name="<i>Ada</i>", availability="offline")
+    for at, new in ((DAY, "online"), (DAY.replace(hour=16, minute=30), "away"), (DAY.replace(hour=17), "offline")):
+        payload = {"agent_id": ada, "old": "offline", "new": new, "actor": ACTOR}
+        admin.db.write_sync(
+            lambda c, p=payload, a=at: events.append(c, ev.AGENT_AVAILABILITY_CHANGED, p, None, None, a)
+        )  # type: ignore[misc]
+    while admin.db.write_sync(lambda c: fold_events(c, ZoneInfo("UTC"))):
+        pass
+    _log_in(client, admin, "manager")
+
+    page = client.get(f"/reports?{RANGE}&agent_id={ada}").text
+
+    [row] = _cells(page, "agents")
+    assert row[1:] == ["7 h 30 min", "30 min", "0", "0"]
+    assert "&lt;i&gt;Ada&lt;/i&gt;" in row[0]

@@ -49,7 +49,13 @@ def create_agent(
         skills=check_skills(skills or {}),
         at=now(),
     )
-    emit(conn, ev.AGENT_CREATED, {"agent_id": agent_id, "role": str(role), "actor": actor.as_payload()})
+    payload: ev.AgentCreatedPayload = {
+        "agent_id": agent_id,
+        "role": str(role),
+        "availability": str(availability),
+        "actor": actor.as_payload(),
+    }
+    emit(conn, ev.AGENT_CREATED, payload)
     return agent_id
 
 

@@ -27,8 +27,11 @@ def create_channel(
     conn: Connection, type_: ChannelType, name: str, settings: dict[str, Any], credentials: dict[str, str] | None = None
 ) -> tuple[int, str]:
     """Return (id, secret); the secret is shown once to the creator and used for HMAC signatures.
-    `settings` are checked by the type's adapter: one meant for another type is refused, not ignored.
-    `credentials` (a provider's tokens) are sealed and never shown again."""
+    `settings` are checked by the type's adapter: one meant for another type is refused, not ignored
+    (`csat_survey`, every type's, is not the adapter's). `credentials` (a provider's tokens) are
+    sealed and never shown again."""
+    settings = dict(settings)
+    csat_survey = _check_csat_survey(settings.pop(CSAT_SURVEY, False))
     adapter = ADAPTERS[type_]
     given = credentials or {}
     check_credentials(type_, adapter.credential_names, given)
@@ -39,7 +42,19 @@ def create_channel(
     secret = secrets.token_urlsafe(32)
     sealed = json.dumps(given, sort_keys=True) if given else None
     wake(conn, CHANNELS)
-    return channels.insert_channel(conn, type_, check_name(name), config, secret, now(), sealed), secret
+    channel_id = channels.insert_channel(conn, type_, check_name(name), config, secret, now(), sealed)
+    if csat_survey:
+        channels.set_csat_survey(conn, channel_id, csat_survey)
+    return channel_id, secret
+
+
+CSAT_SURVEY = "csat_survey"  # every channel type's setting: a survey link after a close (actions/csat.py)
+
+
+def _check_csat_survey(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput("invalid_setting", f"csat_survey: true or false, not {value!r}", CSAT_SURVEY)
+    return value
 
 
 CHANNELS = "channels"  # the commit topic of a channel made or changed: the IMAP poller follows it
@@ -71,20 +86,25 @@ def rotate_secret(conn: Connection, channel_id: int, actor: Actor, grace: dt.tim
 
 
 def update_channel(conn: Connection, channel_id: int, actor: Actor, changes: dict[str, Any]) -> None:
-    """`changes` may hold name and the settings of the channel's type (callback_url for api, None
-    removing it; allowed_origins for webchat), which its adapter checks."""
+    """`changes` may hold name, csat_survey and the settings of the channel's type (callback_url for
+    api, None removing it; allowed_origins for webchat), which its adapter checks."""
     channel = get_channel(conn, channel_id)
     adapter = ADAPTERS[channel.type]
     name = check_name(changes["name"]) if "name" in changes else channel.name
     given = {key: value for key, value in changes.items() if key in CREDENTIAL_KEYS}
     check_credentials(channel.type, adapter.credential_names, given)
-    settings = {key: value for key, value in changes.items() if key != "name" and key not in CREDENTIAL_KEYS}
+    own = {"name", CSAT_SURVEY}
+    settings = {key: value for key, value in changes.items() if key not in own and key not in CREDENTIAL_KEYS}
     before = channel.config
     config = {**before, **adapter.check_config(settings)}
+    csat_survey = _check_csat_survey(changes.get(CSAT_SURVEY, channel.csat_survey))
     changed = {key for key in config if config[key] != before.get(key)}
     changed |= {key for key, value in given.items() if value != channel.credential(key)}
     if name != channel.name:
         changed.add("name")
+    if csat_survey != channel.csat_survey:
+        changed.add(CSAT_SURVEY)
+        channels.set_csat_survey(conn, channel_id, csat_survey)
     if not changed:
         return
     channels.set_name_and_config(conn, channel_id, name, config)

@@ -13,3 +13,10 @@ from litestar.connection import ASGIConnection
 
 def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return connection.client.host if connection.client else "unknown"
+
+
+def public_base_url(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """FRONTDESK_PUBLIC_URL, else the URL this request came to (right when nothing proxies it): the
+    base of the links Frontdesk hands out (webhook URLs, CSAT survey links)."""
+    configured: str | None = connection.app.state.settings.public_url
+    return (configured or str(connection.base_url)).rstrip("/")

@@ -51,6 +51,8 @@ class ChannelController(Controller):
     @post("/", opt={"role": Role.ADMIN})
     async def create(self, db: Db, data: JSONBody[ChannelBody]) -> dict[str, Any]:
         """Create a channel. The answer holds its `secret` once: keep it to sign inbound calls.
+        Any type takes `csat_survey` (default false): when an agent or the API closes one of its
+        conversations, the contact gets one message with a link to rate the help (docs/channels.md).
         A whatsapp channel takes `phone_number_id`, its write-only `access_token`, `app_secret`
         and `verify_token`, and the `templates` it may send; a telegram channel its write-only
         `bot_token` and `webhook_secret`; an email channel its `inbound_address`, `from_address`,
@@ -61,7 +63,7 @@ class ChannelController(Controller):
         write-only `auth_token`; a messenger or instagram channel its `page_id` and write-only
         `access_token` (the page's), `app_secret` and `verify_token` (credentials are sealed at
         rest, never returned)."""
-        keys = {"callback_url", "allowed_origins", "phone_number_id", "page_id", "templates"}
+        keys = {"csat_survey", "callback_url", "allowed_origins", "phone_number_id", "page_id", "templates"}
         keys |= {*EMAIL_SETTINGS, *TWILIO_SETTINGS}
         settings = data.model_dump(include=keys, exclude_none=True)
         credentials = data.model_dump(include=set(CREDENTIALS), exclude_none=True)
@@ -73,7 +75,7 @@ class ChannelController(Controller):
     async def update(
         self, state: State, db: Db, principal: Caller, channel_id: PathId, data: JSONBody[ChannelPatch]
     ) -> dict[str, Any]:
-        """Rename a channel, change its `callback_url` (api; null removes it), its
+        """Rename a channel, switch its `csat_survey` on or off, change its `callback_url` (api; null removes it), its
         `allowed_origins` (webchat), its `phone_number_id`, `templates` or write-only credentials
         (whatsapp, telegram), its `account_sid`, `from_number`, `messaging_service_sid` or
         `auth_token` (twilio), its `smtp_*` and `imap_*` settings or passwords (email; a null

@@ -18,18 +18,19 @@ from sqlalchemy import Connection
 
 from frontdesk.actions.conversations import (
     assign_conversation,
-    close_conversation,
     open_conversation,
     reopen_conversation,
     send_message,
     unassign_conversation,
 )
+from frontdesk.actions.csat import close_and_survey, rate_conversation
 from frontdesk.actions.message_templates import send_template
 from frontdesk.api import uploads
+from frontdesk.api.addresses import public_base_url
 from frontdesk.api.attachments import with_attachments
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
-from frontdesk.api.responses import Conversation, Message, OpenedConversation
+from frontdesk.api.responses import Conversation, Message, OpenedConversation, Rating
 from frontdesk.api.schemas import (
     MAX_ID,
     AssignBody,
@@ -37,6 +38,7 @@ from frontdesk.api.schemas import (
     OpenConversationBody,
     PathId,
     QueryId,
+    RatingBody,
     ReplyBody,
     TemplateBody,
     TransferBody,
@@ -44,7 +46,7 @@ from frontdesk.api.schemas import (
 from frontdesk.domain.attachments import MAX_ATTACHMENTS, NewAttachment
 from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import Conflict
-from frontdesk.domain.model import ConversationStatus
+from frontdesk.domain.model import ConversationStatus, Role
 from frontdesk.store import visibility
 from frontdesk.store.database import Database
 from frontdesk.store.sql.inbox import conversation_detail, list_conversations, list_messages
@@ -199,20 +201,36 @@ class ConversationController(Controller):
     @post("/{conversation_id:int}/close", status_code=200)
     async def close(
         self,
+        request: Request[Any, Any, Any],
         db: Db,
         principal: Caller,
         conversation_id: PathId,
         data: JSONBody[CloseBody | None] = None,
     ) -> Conversation:
+        """Close the conversation. On a channel whose `csat_survey` is on, the contact then gets one
+        message asking to rate the help, with a link (docs/channels.md)."""
         body = data or CloseBody()
+        base = public_base_url(request)
         await db.write(
             when_seen(
                 principal,
                 conversation_id,
-                lambda c: close_conversation(c, conversation_id, principal.actor, body.note, body.category),
+                lambda c: close_and_survey(c, conversation_id, principal.actor, body.note, body.category, base),
             )
         )
         return await db.read(lambda c: _conversation(c, conversation_id))
+
+    @post("/{conversation_id:int}/rating", status_code=201, opt={"role": Role.MANAGER})
+    async def rate(self, db: Db, conversation_id: PathId, data: JSONBody[RatingBody]) -> Rating:
+        """Record the contact's CSAT rating (1-5, an optional comment of at most 1,000 characters) of
+        the conversation's last close, as an integration that asks it itself would: once per close
+        (409 `already_rated`), only once closed (409 `conversation_open`). Logged as `conversation.rated`."""
+        await db.write(lambda c: rate_conversation(c, conversation_id, data.rating, data.comment))
+        return {
+            "conversation_id": conversation_id,
+            "rating": data.rating,
+            "comment": (data.comment or "").strip() or None,
+        }
 
     @post("/{conversation_id:int}/assign", status_code=200)
     async def assign(

@@ -32,6 +32,12 @@ class Conversation(TypedDict):
     subject: str | None  # an e-mail conversation's subject
 
 
+class Rating(TypedDict):
+    conversation_id: int
+    rating: int
+    comment: str | None
+
+
 class OpenedConversation(Conversation):
     opened: bool  # false: the contact's conversation was already open
 

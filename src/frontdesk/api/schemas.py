@@ -8,7 +8,15 @@ import datetime as dt
 from typing import Annotated, Any, ClassVar, Literal
 
 from litestar.params import PathParameter, QueryParameter
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+)
 
 from frontdesk.domain.model import Availability, ChannelType, FieldType, Role
 
@@ -139,6 +147,8 @@ class _ChannelSettings(Body):
     """What creating a channel and changing one share: each type's settings and write-only
     credentials (sealed at rest, never returned)."""
 
+    # every type: after an agent or the API closes a conversation, the contact gets a survey link
+    csat_survey: Boolean | None = None
     callback_url: HttpUrl | None = None  # api channels (a patch's null removes it)
     allowed_origins: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=50)  # webchat
     # whatsapp: the phone number id, the templates it may send (a patch sends the whole list; [] removes them)
@@ -189,6 +199,7 @@ class ChannelPatch(_ChannelSettings, Patch):
 
     never_null: ClassVar = (
         "name",
+        "csat_survey",
         "allowed_origins",
         "phone_number_id",
         "templates",
@@ -243,6 +254,13 @@ class TemplateBody(Body):
 class CloseBody(Body):
     note: Annotated[str, Field(max_length=2000)] | None = None
     category: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class RatingBody(Body):
+    """A CSAT rating of the conversation's last close: 1 (very unsatisfied) to 5 (very satisfied)."""
+
+    rating: Annotated[int, Field(ge=1, le=5), BeforeValidator(_integer)]
+    comment: Annotated[str, Field(max_length=1000)] | None = None
 
 
 class AssignBody(Body):

@@ -24,6 +24,7 @@ class EventType(StrEnum):
     CONVERSATION_ASSIGNED = "conversation.assigned"
     CONVERSATION_UNASSIGNED = "conversation.unassigned"
     CONVERSATION_QUEUED = "conversation.queued"
+    CONVERSATION_RATED = "conversation.rated"
     CONTACT_CREATED = "contact.created"
     CONTACT_UPDATED = "contact.updated"
     CONTACT_FIELD_UPDATED = "contact.field_updated"
@@ -62,6 +63,7 @@ CONVERSATION_REOPENED = EventType.CONVERSATION_REOPENED
 CONVERSATION_ASSIGNED = EventType.CONVERSATION_ASSIGNED
 CONVERSATION_UNASSIGNED = EventType.CONVERSATION_UNASSIGNED
 CONVERSATION_QUEUED = EventType.CONVERSATION_QUEUED
+CONVERSATION_RATED = EventType.CONVERSATION_RATED
 CONTACT_CREATED = EventType.CONTACT_CREATED
 CONTACT_UPDATED = EventType.CONTACT_UPDATED
 CONTACT_FIELD_UPDATED = EventType.CONTACT_FIELD_UPDATED
@@ -185,6 +187,18 @@ class ConversationQueuedPayload(TypedDict):
     skills: dict[str, str]
 
 
+class ConversationRatedPayload(TypedDict):
+    """The contact's CSAT rating of one close (1-5), with the conversation's agent, team and channel
+    when it was rated: the reports count it for them."""
+
+    conversation_id: int
+    rating: int
+    comment: NotRequired[str]  # present when the contact wrote one
+    agent_id: int | None
+    team_id: int | None
+    channel_id: int | None
+
+
 # -- contacts --------------------------------------------------------------------------------
 class ContactCreatedPayload(TypedDict):
     channel_id: int
@@ -228,6 +242,7 @@ class ContactOptOutChangedPayload(TypedDict):
 class AgentCreatedPayload(TypedDict):
     agent_id: int
     role: str
+    availability: str  # since 0023 (an older event lacks it: the agent started offline)
     actor: ActorPayload
 
 
@@ -327,6 +342,7 @@ PAYLOADS: dict[EventType, type[Mapping[str, object]]] = {
     EventType.CONVERSATION_ASSIGNED: ConversationAssignedPayload,
     EventType.CONVERSATION_UNASSIGNED: ConversationUnassignedPayload,
     EventType.CONVERSATION_QUEUED: ConversationQueuedPayload,
+    EventType.CONVERSATION_RATED: ConversationRatedPayload,
     EventType.CONTACT_CREATED: ContactCreatedPayload,
     EventType.CONTACT_UPDATED: ContactUpdatedPayload,
     EventType.CONTACT_FIELD_UPDATED: ContactFieldUpdatedPayload,
@@ -368,6 +384,7 @@ Payload = (
     | ConversationAssignedPayload
     | ConversationUnassignedPayload
     | ConversationQueuedPayload
+    | ConversationRatedPayload
     | ContactCreatedPayload
     | ContactUpdatedPayload
     | ContactFieldUpdatedPayload

@@ -150,6 +150,7 @@ class Channel(Record, frozen=True, kw_only=True):
     previous_secret_until: dt.datetime | None
     credentials: str | None = None  # the provider's credentials as JSON text (opened, never shown)
     created_at: dt.datetime
+    csat_survey: bool = False  # a survey link after an agent or the API closes a conversation
 
     def credential(self, name: str) -> str:
         """One of the provider's credentials ("" when the channel has none by that name)."""

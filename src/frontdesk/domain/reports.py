@@ -34,6 +34,7 @@ class Metric(StrEnum):
     FIRST_RESPONSE = "first_response"  # opened → first message an agent sent
     RESOLUTION = "resolution"  # opened → (last) close
     QUEUE_WAIT = "queue_wait"  # first queued → first agent assigned after it; team: the queue's
+    CSAT = "csat"  # a rating of a close; bucket: the score (1-5); channel, team, agent: when rated
 
 
 DURATIONS = (Metric.ASSIGNMENT, Metric.FIRST_RESPONSE, Metric.RESOLUTION, Metric.QUEUE_WAIT)
@@ -165,6 +166,13 @@ def contributions(fact: Fact) -> Counter[Key]:
 def _duration(metric: Metric, start: dt.datetime, end: dt.datetime, dims: tuple[int, int, int]) -> Key:
     seconds = max((end - start).total_seconds(), 0.0)
     return (metric, hour_of(end), *dims, "", bucket_of(seconds))
+
+
+def rated(payload: Mapping[str, Any], at: dt.datetime) -> Counter[Key]:
+    """The counters a `conversation.rated` event adds: not a fact's contribution (a conversation may
+    be rated once per close), counted for the channel, team and agent it had when rated, for good."""
+    dims = (payload.get("channel_id") or NONE, payload.get("team_id") or NONE, payload.get("agent_id") or NONE)
+    return Counter({(Metric.CSAT, hour_of(at), *dims, "", int(payload["rating"])): 1})
 
 
 def change(before: Fact | None, after: Fact | None) -> Counter[Key]:

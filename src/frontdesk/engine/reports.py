@@ -19,12 +19,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from frontdesk.domain import agent_time
+from frontdesk.domain import events as ev
 from frontdesk.domain.partitions import PARTITIONS
+from frontdesk.domain.records import Event
 from frontdesk.domain.report_days import by_day
-from frontdesk.domain.reports import EVENTS, Fact, Key, apply, change, totals
+from frontdesk.domain.reports import EVENTS, Fact, Key, Metric, apply, change, rated, totals
 from frontdesk.engine.funnel import fold_steps
 from frontdesk.store.database import Database
-from frontdesk.store.sql import events, funnel, report_days, reports
+from frontdesk.store.sql import events, funnel, report_agents, report_days, reports
 from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup
 
 EVENT_BATCH = 1000
@@ -50,6 +53,11 @@ def fold_events(conn: Connection, zone: ZoneInfo, limit: int = EVENT_BATCH, reco
         after[cid] = apply(after.get(cid), event.type, event.payload, cid, event.created_at)
     delta: Counter[Key] = Counter()
     daily: Counter[Key] = Counter()  # of the conversations the days hold (a recount reaches the others)
+    for event in batch:
+        if event.type == ev.CONVERSATION_RATED:
+            ratings = rated(event.payload, event.created_at)
+            delta.update(ratings)
+            daily.update(ratings)  # a recount counts every rating at its start (_recount_step)
     changed = []
     for cid, fact in after.items():
         if fact is not None and fact != before.get(cid):
@@ -61,8 +69,27 @@ def fold_events(conn: Connection, zone: ZoneInfo, limit: int = EVENT_BATCH, reco
     reports.save_facts(conn, changed)
     reports.add_counts(conn, delta)
     report_days.add(conn, by_day(daily, zone))
+    _fold_presence(conn, [e for e in batch if e.type in agent_time.EVENTS])
     reports.advance(conn, batch[-1].id)
     return len(batch)
+
+
+def _fold_presence(conn: Connection, batch: list[Event]) -> None:
+    """The agents' availability changes of a batch: each closes the interval the agent's previous
+    availability held, whose seconds go to its UTC hours (domain/agent_time.py)."""
+    if not batch:
+        return
+    before = report_agents.presences(conn, {int(e.payload["agent_id"]) for e in batch})
+    latest = dict(before)
+    seconds: Counter[agent_time.TimeKey] = Counter()
+    for event in batch:
+        agent = int(event.payload["agent_id"])
+        after = agent_time.apply(latest.get(agent), event.type, event.payload, event.created_at)
+        if after is not None:
+            seconds.update(agent_time.change(latest.get(agent), after))
+            latest[agent] = after
+    report_agents.save_presences(conn, [p for agent, p in latest.items() if p != before.get(agent)])
+    report_agents.add_seconds(conn, seconds)
 
 
 def fold(conn: Connection, zone: ZoneInfo) -> int:
@@ -77,6 +104,8 @@ def _recount_step(conn: Connection, zone: ZoneInfo, size: int) -> int | None:
     counted = report_days.counted(conn)
     if counted is None or counted.time_zone != str(zone):
         report_days.restart(conn, str(zone))
+        # Ratings are no fact's: their days come from their hourly counters, all at once (few rows).
+        report_days.add(conn, by_day(reports.counts_of(conn, Metric.CSAT), zone))
         last = 0
     elif counted.recounted_to is None:
         return None

@@ -152,6 +152,8 @@ channels = Table(
     # sealed JSON: never returned by the API, opened only by the webhook route and delivery.
     Column("credentials", Encrypted(), nullable=True),
     _created(),
+    # After an agent or the API closes one of its conversations, the contact gets a CSAT survey link.
+    Column("csat_survey", Boolean, nullable=False, server_default=false()),
 )
 
 contact_fields = Table(
@@ -642,4 +644,40 @@ report_days_zone = Table(
     metadata,
     Column("time_zone", String(64), primary_key=True),
     Column("recounted_to", Id, nullable=True),
+)
+
+# Agents' online and away time (domain/agent_time.py): each agent's availability as the reports'
+# fold last saw it, and the whole seconds each availability lasted per UTC hour. Agent first in the
+# key: a report reads each agent's (or each team member's) range of hours in one sweep.
+report_agent_presence = Table(
+    "report_agent_presence",
+    metadata,
+    Column("agent_id", Id, primary_key=True, autoincrement=False),
+    Column("availability", String(16), nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+)
+
+report_agent_time = Table(
+    "report_agent_time",
+    metadata,
+    Column("agent_id", Id, primary_key=True, autoincrement=False),
+    Column("hour", Int, primary_key=True, autoincrement=False),
+    Column("availability", String(16), primary_key=True),
+    Column("seconds", Int, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# One row per close of a conversation that a CSAT survey was offered for (or the API rated): the
+# signed survey link names the row; the rating fills it, once (actions/csat.py).
+csat_surveys = Table(
+    "csat_surveys",
+    metadata,
+    _id(),
+    Column("conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=False),  # the close it asks about
+    Column("rating", Integer, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("rated_at", UTCDateTime(), nullable=True),
+    _created(),
+    UniqueConstraint("conversation_id", "closed_at", name="uq_csat_surveys_close"),
 )

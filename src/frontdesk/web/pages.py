@@ -21,15 +21,15 @@ from frontdesk.actions.agents import update_agent
 from frontdesk.actions.conversations import (
     add_note,
     assign_conversation,
-    close_conversation,
     reopen_conversation,
     send_message,
 )
+from frontdesk.actions.csat import close_and_survey
 from frontdesk.actions.message_templates import send_template
 from frontdesk.actions.read_marks import mark_read
 from frontdesk.actions.sessions import COOKIE, LIFETIME, check_login, close_session, open_session
 from frontdesk.api import uploads
-from frontdesk.api.addresses import client_address
+from frontdesk.api.addresses import client_address, public_base_url
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
 from frontdesk.api.schemas import PathId
@@ -296,14 +296,19 @@ class InboxController(Controller):
 
     @post("/conversations/{conversation_id:int}/close", status_code=303)
     async def close(
-        self, db: Db, principal: Caller, conversation_id: PathId, data: Annotated[CloseForm, Form]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: Caller,
+        conversation_id: PathId,
+        data: Annotated[CloseForm, Form],
     ) -> Redirect:
-        note, category = (data.note or None), (data.category or None)
+        note, category, base = (data.note or None), (data.category or None), public_base_url(request)
         await db.write(
             when_seen(
                 principal,
                 conversation_id,
-                lambda c: close_conversation(c, conversation_id, principal.actor, note, category),
+                lambda c: close_and_survey(c, conversation_id, principal.actor, note, category, base),
             )
         )
         return Redirect(f"/inbox?c={conversation_id}&status=closed")

@@ -15,7 +15,7 @@ from frontdesk.domain.errors import Conflict, NotFound
 from frontdesk.domain.model import AttachmentKind, AuthorKind, ChannelType
 from frontdesk.domain.records import Attachment
 from frontdesk.domain.sms import GSM_BASIC, GSM_EXTENSION, sms_cost
-from frontdesk.store.sql import agents, attachments, inbox, teams
+from frontdesk.store.sql import agents, attachments, csat, inbox, teams
 from frontdesk.store.sql import channels as channel_rows
 from frontdesk.store.sql import contacts as contact_rows
 
@@ -95,6 +95,7 @@ def thread(
         "history": inbox.contact_history(conn, contact["id"], conversation_id, visible),
         "runs": inbox.conversation_runs(conn, conversation_id),
         "outbound": reply_options(conn, conversation),
+        "ratings": csat.ratings(conn, conversation_id),
     }
 
 

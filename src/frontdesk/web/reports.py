@@ -40,10 +40,11 @@ class ReportPages(Controller):
         api.check_parameters(request)
         span = api.span(request, first, last, period)
         filters = reports.Filters(team_id, channel_id, agent_id)
+        at = request.app.state.clock()
 
         def read(conn: Connection) -> dict[str, Any]:
             return {
-                "found": api.report(conn, span, filters),
+                "found": api.report(conn, span, filters, at),
                 "names": reports.names(conn),
                 "workflows": [w for w in run_queries.list_workflows(conn) if w["published_version"]],
             }
@@ -64,6 +65,7 @@ class ReportPages(Controller):
                 "team_chart": _by(found["by_team"]),
                 "agent_chart": _by(found["by_agent"]),
                 "times": [_time(metric, d) for metric, d in found["durations"].items()],
+                "agents": [_agent(a) for a in found["agents"]],
             },
         )
 
@@ -82,6 +84,22 @@ def _time(metric: str, found: Duration) -> dict[str, object]:
         "p90": readable(found["p90_seconds"], found["count"]),
         "within": "—" if within is None else f"{within:.1%} within {target}",
     }
+
+
+def _agent(found: api.AgentTime) -> dict[str, object]:
+    return {
+        "name": found["name"] or f"#{found['id']}",
+        "online": hours_and_minutes(found["online_seconds"]),
+        "away": hours_and_minutes(found["away_seconds"]),
+        "opened": found["opened"],
+        "closed": found["closed"],
+    }
+
+
+def hours_and_minutes(seconds: int) -> str:
+    """A time spent, as a person reads it: "7 h 30 min", "45 min", "0 min"."""
+    hours, minutes = divmod(seconds // 60, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 def readable(seconds: int | None, count: int) -> str:

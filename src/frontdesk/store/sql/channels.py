@@ -71,6 +71,10 @@ def set_name_and_config(conn: Connection, channel_id: int, name: str, config: di
     conn.execute(update(channels).where(channels.c.id == channel_id).values(name=name, config=config))
 
 
+def set_csat_survey(conn: Connection, channel_id: int, on: bool) -> None:
+    conn.execute(update(channels).where(channels.c.id == channel_id).values(csat_survey=on))
+
+
 def set_credentials(conn: Connection, channel_id: int, credentials: str) -> None:
     """The provider's credentials as JSON text (sealed by the column type)."""
     conn.execute(update(channels).where(channels.c.id == channel_id).values(credentials=credentials))

@@ -76,6 +76,18 @@ def sums_by(
     that exists, and NONE): each is a seek to its own sweep of days. Written by hand: a report makes
     7 of these, and building them with SQLAlchemy cost about as much CPU as SQLite's reading."""
     assert column in _GROUPED, column
+    where, params = _where(filters, metrics, column, ids)
+    sql = (
+        f"SELECT metric, {column}, sum(count) FROM report_days WHERE {' AND '.join(where)} AND day >= ? AND day < ?"
+        f" GROUP BY metric, {column} ORDER BY metric, {column}"
+    )
+    found = rows.execute(conn, sql, (*params, days.start, days.stop))
+    return [(metric, value, int(count)) for metric, value, count in found]
+
+
+def _where(
+    filters: Filters, metrics: Collection[str], column: str, ids: Collection[int]
+) -> tuple[list[str], list[Any]]:
     where = [f"metric IN ({', '.join('?' * len(metrics))})"]
     params: list[Any] = list(metrics)
     for name, value in zip(DIMENSIONS, (filters.channel_id, filters.team_id, filters.agent_id), strict=True):
@@ -85,9 +97,19 @@ def sums_by(
         else:
             where.append(f"{name} = ?")
             params.append(ANY if value is None else value)
+    return where, params
+
+
+def buckets_by(
+    conn: Connection, days: range, filters: Filters, metric: str, column: str, ids: Collection[int]
+) -> list[tuple[int, int, int]]:
+    """(value of `column`, bucket, count) of one metric summed over `days` under `filters`; `column` a
+    dimension whose values are `ids` (the ratings by team or agent: their scores)."""
+    assert column in DIMENSIONS, column
+    where, params = _where(filters, (metric,), column, ids)
     sql = (
-        f"SELECT metric, {column}, sum(count) FROM report_days WHERE {' AND '.join(where)} AND day >= ? AND day < ?"
-        f" GROUP BY metric, {column} ORDER BY metric, {column}"
+        f"SELECT {column}, bucket, sum(count) FROM report_days WHERE {' AND '.join(where)} AND day >= ? AND day < ?"
+        f" GROUP BY {column}, bucket ORDER BY {column}, bucket"
     )
     found = rows.execute(conn, sql, (*params, days.start, days.stop))
-    return [(metric, value, int(count)) for metric, value, count in found]
+    return [(int(value), int(bucket), int(count)) for value, bucket, count in found]

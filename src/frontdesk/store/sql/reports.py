@@ -20,6 +20,8 @@ from frontdesk.store.tables import (
     agents,
     channels,
     engine_cursors,
+    report_agent_presence,
+    report_agent_time,
     report_conversations,
     report_counts,
     report_days,
@@ -88,14 +90,22 @@ def add_counts(conn: Connection, delta: Mapping[Key, int]) -> None:
             rows.execute(conn, _DROP_ZERO, key)
 
 
+def counts_of(conn: Connection, metric: str) -> dict[Key, int]:
+    """Every hourly counter of one metric (the ratings', to count their days again)."""
+    query = select(*(report_counts.c[k] for k in _KEY), report_counts.c.count).where(report_counts.c.metric == metric)
+    return {tuple(row[:-1]): int(row[-1]) for row in conn.execute(query)}
+
+
 def clear(conn: Connection) -> None:
-    """Forget every rollup (the daily counters and their zone too) and put the cursor back at the
+    """Forget every rollup (the daily counters and their zone, the agents' time too) and put the cursor back at the
     log's start (a rebuild)."""
     conn.execute(delete(report_counts))
     conn.execute(delete(report_conversations))
     conn.execute(delete(engine_cursors).where(engine_cursors.c.name == CURSOR))
     conn.execute(delete(report_days))
     conn.execute(delete(report_days_zone))
+    conn.execute(delete(report_agent_time))
+    conn.execute(delete(report_agent_presence))
 
 
 # -- figures ---------------------------------------------------------------------------------
@@ -133,6 +143,20 @@ def sums_by(
         .order_by(report_counts.c.metric, grouped)
     )
     return [(metric, value, int(count)) for metric, value, count in conn.execute(query)]
+
+
+def buckets_by(
+    conn: Connection, hours: range, filters: Filters, metric: str, column: str
+) -> list[tuple[int, int, int]]:
+    """(value of `column`, bucket, count) of one metric summed over `hours` under `filters`."""
+    grouped, bucket = report_counts.c[column], report_counts.c.bucket
+    query = (
+        select(grouped, bucket, func.sum(report_counts.c.count))
+        .where(*_where(hours, filters, (metric,)))
+        .group_by(grouped, bucket)
+        .order_by(grouped, bucket)
+    )
+    return [(int(value), int(b), int(count)) for value, b, count in conn.execute(query)]
 
 
 def names(conn: Connection) -> dict[str, dict[int, str]]:

@@ -18,6 +18,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.response import Redirect, Template
 
 from frontdesk.actions.channels import update_channel
+from frontdesk.api.addresses import public_base_url
 from frontdesk.api.auth import Principal
 from frontdesk.api.channels import check_channel, rotate_channel_secret
 from frontdesk.api.deps import Caller, Db
@@ -98,12 +99,6 @@ class ChannelPages(Controller):
         return _editor(request, principal, channel, _values_of(channel), registered=registered)
 
 
-def public_base_url(request: Request[Any, Any, Any]) -> str:
-    """FRONTDESK_PUBLIC_URL, else the URL this page was opened with (right when nothing proxies it)."""
-    configured: str | None = request.app.state.settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
-
-
 def _set_webhook(channel: Channel, settings: Settings, base: str) -> str | None:
     """The CLI's call, on a worker thread: it blocks for as long as Telegram takes to answer."""
     with httpx.Client(timeout=settings.delivery_timeout_seconds) as client:
@@ -111,8 +106,14 @@ def _set_webhook(channel: Channel, settings: Settings, base: str) -> str | None:
 
 
 def _channel_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, Any]:
-    """The PATCH body: the name, and the setting of the channel's type (a blank callback removes it;
-    a blank WhatsApp or Telegram credential keeps the current one, which the page never shows)."""
+    """The PATCH body: the name, the CSAT survey (a checkbox: absent is off), and the settings of the
+    channel's type."""
+    return {**_type_changes(channel, form), "csat_survey": form.get("csat_survey") == "on"}
+
+
+def _type_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, Any]:
+    """The name and the settings of the channel's type (a blank callback removes it; a blank WhatsApp
+    or Telegram credential keeps the current one, which the page never shows)."""
     if channel["type"] == ChannelType.WEBCHAT:
         return {"name": form.get("name", ""), "allowed_origins": lines(form.get("allowed_origins"))}
     if channel["type"] == ChannelType.WHATSAPP:
@@ -150,6 +151,7 @@ def _values_of(channel: dict[str, Any]) -> dict[str, Any]:
     templates = config.get("templates") or []
     return {
         "name": channel["name"],
+        "csat_survey": bool(channel.get("csat_survey")),
         "callback_url": config.get("callback_url") or "",
         "allowed_origins": "\n".join(config.get("allowed_origins") or []),
         "phone_number_id": config.get("phone_number_id") or "",
@@ -171,7 +173,7 @@ def _values(form: FormMultiDict) -> dict[str, Any]:
         *EMAIL_SETTINGS,
         *TWILIO_SETTINGS,
     )
-    return {key: form.get(key, "") for key in keys}
+    return {**{key: form.get(key, "") for key in keys}, "csat_survey": form.get("csat_survey") == "on"}
 
 
 def _editor(
