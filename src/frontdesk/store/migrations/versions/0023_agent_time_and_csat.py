@@ -3,9 +3,11 @@
 Channels get the "CSAT survey" setting (off), and `csat_surveys` one row per close a survey was
 offered for, which its rating fills once.
 
-The rollups are cleared with the consumer's cursor, so the worker folds the whole log again and
-the agents' time covers the history that the log can tell (an `agent.created` written before this
-version has no availability: the agent counts as offline until their first change).
+The rollups and their cursor are kept: folding a large log again would take the reports away for
+as long as it runs. Each agent's presence starts as the agents table says it now (availability,
+since its last change), so the agents' time counts from the upgrade on; the events of the log not
+yet folded move it as the fold meets them (an interval that would end before it starts counts
+nothing). `frontdesk reports rebuild` counts the agents' time from the whole log instead.
 
 Revision ID: 0023
 Revises: 0022
@@ -58,9 +60,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_csat_surveys"),
         sa.UniqueConstraint("conversation_id", "closed_at", name="uq_csat_surveys_close"),
     )
-    for table in ("report_counts", "report_conversations", "report_days", "report_days_zone"):
-        op.execute(f"DELETE FROM {table}")
-    op.execute("DELETE FROM engine_cursors WHERE name = 'reports'")
+    op.execute(
+        "INSERT INTO report_agent_presence (agent_id, availability, since)"
+        " SELECT id, availability, availability_changed_at FROM agents"
+    )
 
 
 def downgrade() -> None:
