@@ -106,7 +106,7 @@ class EmailChannel:
             try:
                 await smtp.send_message(mail)
             finally:
-                smtp.close()
+                await _leave(smtp)
         except Refused as exc:  # tried again: the admin may sign in again within the attempts
             return SendResult(Verdict.RETRY, f"SMTP OAuth2: {exc}"[:500], sign_in=signing.refused(exc))
         except Unavailable as exc:
@@ -249,6 +249,16 @@ def _merged(first: SignIn | None, second: SignIn | None) -> SignIn | None:
     refused = second.refused or first.refused
     credentials = {**first.credentials, **second.credentials}
     return SignIn(credentials, refused, first.credential, first.used or second.used, first.granted or second.granted)
+
+
+async def _leave(smtp: aiosmtplib.SMTP) -> None:
+    """QUIT, as aiosmtplib.send does: a server that hangs up instead changes nothing once the mail is sent."""
+    try:
+        await smtp.quit()
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPResponseException, aiosmtplib.SMTPTimeoutError):
+        pass
+    finally:
+        smtp.close()
 
 
 def _check_failure(host: str, where: str, exc: Exception) -> str:
