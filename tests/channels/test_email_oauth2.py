@@ -137,6 +137,33 @@ def test_a_reply_is_sent_over_smtp_with_xoauth2_and_an_expired_token_is_renewed_
     assert len(provider.grants) == 2
 
 
+def test_a_token_is_kept_until_a_minute_before_it_expires(
+    admin: Api, sink: Sink, provider: Provider, smtp_port: int
+) -> None:
+    provider.expires_in = 60  # kept for no time at all: each login asks for a new one
+    create_channel(admin, sink.port, **smtp(), **oauth2(provider))
+    conversation = inbound_conversation(admin, smtp_port)
+
+    answer(admin, conversation, "One")
+    answer(admin, conversation, "Two")
+
+    assert len(sink.arrived) == 2 and len(sink.logins) == 2  # no login refused
+    assert len(provider.grants) == 2
+
+
+def test_a_token_url_that_does_not_answer_fails_the_check_and_leaves_the_channel_as_it_was(
+    admin: Api, sink: Sink, provider: Provider
+) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}/token"
+    channel = create_channel(admin, sink.port, **smtp(), **oauth2(provider, oauth2_token_url=nowhere))
+
+    checked = admin.post(f"/api/v1/channels/{channel['id']}/check").json()
+
+    assert checked["outcome"] == "failed"
+    assert f"the token URL {nowhere[7:-6]} did not answer (ConnectError)" in checked["detail"]
+    assert "sign_in_refused" not in admin.get(f"/api/v1/channels/{channel['id']}").json()["config"]
+
+
 def test_a_rotated_refresh_token_is_saved_and_used_when_the_imap_server_refuses_the_kept_token(
     admin: Api, db: Database, dovecot: Dovecot, mailbox: str, sink: Sink, provider: Provider
 ) -> None:
