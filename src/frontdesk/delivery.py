@@ -79,7 +79,7 @@ class DeliveryWorker:
 
         def record(conn: Connection) -> None:
             record_attempt(conn, message, result, now(), max_attempts, backoff)
-            if result.sign_in is not None:  # a rotated token, a refused sign-in: kept with the attempt
+            if result.sign_in is not None and result.sign_in.changes(channel.config):  # a rotated token, a refusal
                 record_sign_in(conn, message.channel_id, result.sign_in)
 
         await self.db.write(record)

@@ -39,10 +39,16 @@ def smtp_port() -> int:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path, smtp_port: int) -> Settings:
-    """Frontdesk's SMTP receiver on: a contact's mail opens the conversation a reply answers."""
+    """Frontdesk's SMTP receiver on: a contact's mail opens the conversation a reply answers (a
+    refused reply fails after 3 attempts)."""
     media = str(tmp_path / "media")
     return Settings(
-        database_url=db_url, delivery_backoff_seconds=0.05, log_format="text", media_dir=media, smtp_port=smtp_port
+        database_url=db_url,
+        delivery_backoff_seconds=0.05,
+        delivery_max_attempts=3,
+        log_format="text",
+        media_dir=media,
+        smtp_port=smtp_port,
     )
 
 
@@ -135,6 +141,21 @@ def test_a_reply_is_sent_over_smtp_with_xoauth2_and_an_expired_token_is_renewed_
     assert [m["Subject"] for m in sink.arrived] == ["Re: Hello", "Re: Hello"]
     assert sink.logins == [("XOAUTH2", USER, False)] * 3  # the second reply: refused, renewed, taken
     assert len(provider.grants) == 2
+
+
+def test_a_reply_whose_refresh_token_is_refused_is_not_sent_and_the_channel_says_why(
+    admin: Api, sink: Sink, provider: Provider, smtp_port: int
+) -> None:
+    channel = create_channel(admin, sink.port, **smtp(), **oauth2(provider))
+    conversation = inbound_conversation(admin, smtp_port)
+    provider.revoke()
+
+    reply = answer(admin, conversation, "Which address?")  # retried (a new sign-in may come), then failed
+
+    assert reply["delivery_status"] == "failed" and sink.arrived == [] and sink.logins == []
+    assert "the refresh token was refused: sign in again" in str(reply)
+    config = admin.get(f"/api/v1/channels/{channel['id']}").json()["config"]
+    assert config["sign_in_refused"].startswith("the refresh token was refused: sign in again (invalid_grant")
 
 
 def test_a_token_is_kept_until_a_minute_before_it_expires(

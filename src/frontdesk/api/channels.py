@@ -139,7 +139,7 @@ async def check_channel(state: State, channel_id: int) -> ChannelCheck:
     async with httpx.AsyncClient(timeout=settings.delivery_timeout_seconds, follow_redirects=False) as client:
         result = await ADAPTERS[found.type].check(client, found, settings)
     sign_in = result.sign_in
-    if sign_in is not None:  # a rotated token, a refused (or mended) sign-in
+    if sign_in is not None and sign_in.changes(found.config):  # a rotated token, a refused (or mended) sign-in
         await state.db.write(lambda c: record_sign_in(c, channel_id, sign_in))
     return {"channel_id": channel_id, "outcome": result.outcome, "detail": result.detail, "identity": result.identity}
 

@@ -114,6 +114,13 @@ class SignIn:
     used: str = field(default="", repr=False)
     granted: bool = False  # the provider gave a token: a refusal shown before is over
 
+    def changes(self, config: Mapping[str, Any]) -> bool:
+        """Whether saving it changes a channel whose config is `config` (most sign-ins change nothing:
+        their write is skipped)."""
+        if self.credentials or (self.refused is not None and config.get(SIGN_IN_REFUSED) != self.refused):
+            return True
+        return self.granted and SIGN_IN_REFUSED in config
+
 
 @dataclass(frozen=True)
 class SendResult:
