@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 
 import httpx
+from sqlalchemy import Connection
 
+from frontdesk.actions.channels import record_sign_in
 from frontdesk.actions.delivery import claim_due, record_attempt
 from frontdesk.channels import ADAPTERS, ChannelAdapter
 from frontdesk.channels.base import SendResult, Verdict
@@ -74,7 +76,13 @@ class DeliveryWorker:
                 extra={"message_id": message.id, "attempt": message.attempt, "error": result.error},
             )
         max_attempts, backoff = self.settings.delivery_max_attempts, self.settings.delivery_backoff_seconds
-        await self.db.write(lambda c: record_attempt(c, message, result, now(), max_attempts, backoff))
+
+        def record(conn: Connection) -> None:
+            record_attempt(conn, message, result, now(), max_attempts, backoff)
+            if result.sign_in is not None and result.sign_in.changes(channel.config):  # a rotated token, a refusal
+                record_sign_in(conn, message.channel_id, result.sign_in)
+
+        await self.db.write(record)
 
     async def _send(self, message: Outbound, channel: Channel) -> SendResult:
         """The adapter's verdict; an adapter that raises (a bug, a provider answer it did not

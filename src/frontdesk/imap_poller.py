@@ -16,13 +16,17 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from dataclasses import replace
 
+import httpx
 from sqlalchemy import Connection
 
-from frontdesk.actions.channels import CHANNELS
+from frontdesk.actions.channels import CHANNELS, record_sign_in
 from frontdesk.actions.mail import CursorMoved, move_cursor, take_polled_mail
-from frontdesk.channels import email_imap, email_inbound, email_tls
+from frontdesk.channels import email_imap, email_inbound, email_oauth2, email_tls
+from frontdesk.channels.base import SignIn
 from frontdesk.channels.email_files import with_files
+from frontdesk.channels.email_oauth2 import Refused
 from frontdesk.clock import now
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.model import ChannelType
@@ -47,6 +51,8 @@ class ImapPoller:
         self.settings = settings
         self._readers: dict[int, _Reader] = {}
         self._loop = WakeLoop("imap-channels", Wakeup(db, CHANNELS), self._follow_channels)
+        # the OAuth2 token URLs' (a reader's first login creates nothing before it)
+        self.client = httpx.AsyncClient(timeout=settings.delivery_timeout_seconds, follow_redirects=False)
 
     def start(self) -> None:
         self._loop.start()
@@ -56,6 +62,7 @@ class ImapPoller:
         for reader in self._readers.values():
             await reader.stop()
         self._readers.clear()
+        await self.client.aclose()
 
     async def _follow_channels(self) -> float:
         await self._match(await self.db.read(_mailbox_channels))
@@ -82,7 +89,7 @@ class _Reader:
     """One mailbox, read until stopped: connect, read what is new, wait, again."""
 
     def __init__(self, poller: ImapPoller, channel_id: int, mailbox: email_imap.Mailbox) -> None:
-        self.db, self.settings = poller.db, poller.settings
+        self.db, self.settings, self.client = poller.db, poller.settings, poller.client
         self.media = media_store(poller.settings)
         self.channel_id = channel_id
         self.mailbox = mailbox
@@ -106,6 +113,10 @@ class _Reader:
                 await self._read_and_wait()
             except asyncio.CancelledError:
                 raise
+            except Refused as exc:  # only an admin can mend it: said on the channel, tried again slowly
+                if self.mailbox.grant is not None:
+                    await self._record(email_oauth2.refused(self.mailbox.grant, exc))
+                log.warning("imap mailbox not read", extra={**self._where, "error": str(exc), "pause": self._pause})
             except Exception as exc:
                 extra = {**self._where, "error": _described(exc, self.mailbox.host), "pause": self._pause}
                 log.warning("imap mailbox not read", extra=extra)
@@ -115,14 +126,28 @@ class _Reader:
             self._pause = min(self._pause * 2, LONGEST_PAUSE)
 
     async def _connect(self) -> None:
+        opened = await email_imap.logged_in(self.client, self.mailbox, self._open)
+        self._session = opened.session
+        if opened.sign_in is not None:
+            await self._record(opened.sign_in)
+        log.info("imap mailbox open", extra={**self._where, "idle": self._session.idles})
+
+    async def _open(self, secret: str) -> email_imap.Session:
         timeout, ca_file = self.settings.delivery_timeout_seconds, self.settings.email_ca_file
-        opening = asyncio.ensure_future(asyncio.to_thread(email_imap.Session, self.mailbox, timeout, ca_file))
+        opening = asyncio.ensure_future(asyncio.to_thread(email_imap.Session, self.mailbox, timeout, ca_file, secret))
         try:
-            self._session = await asyncio.shield(opening)
+            return await asyncio.shield(opening)
         except asyncio.CancelledError:  # stopped while connecting: the connection is shut once made
             opening.add_done_callback(_shut)
             raise
-        log.info("imap mailbox open", extra={**self._where, "idle": self._session.idles})
+
+    async def _record(self, sign_in: SignIn) -> None:
+        """Save a rotated refresh token or a refused grant. The reader follows its own rotation, so
+        the new token saved is no change of settings that would restart it."""
+        rotated = sign_in.credentials.get(email_oauth2.REFRESH_TOKEN)
+        if rotated and self.mailbox.grant is not None:
+            self.mailbox = replace(self.mailbox, grant=replace(self.mailbox.grant, refresh_token=rotated))
+        await self.db.write(lambda c: record_sign_in(c, self.channel_id, sign_in))
 
     async def _disconnect(self) -> None:
         session, self._session = self._session, None

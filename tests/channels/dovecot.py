@@ -1,7 +1,8 @@
 """Debian's dovecot (dovecot-imapd) as a throw-away IMAP server on a free loopback port: its own
 config, passwd-file and Maildir in a temporary folder, plain login allowed (loopback only) — or,
 given the test CA's certificates, TLS required: STARTTLS on that port, TLS from the first byte on
-another (as 143 and 993).
+another (as 143 and 993). Given an introspection URL, it takes OAuth2 logins too (SASL XOAUTH2 and
+OAUTHBEARER, its oauth2 passdb asking the URL whether a token is active and whose it is).
 
 As root, mail is kept by Debian's `mail` user and the login processes run as `dovenull`; as
 anyone else, everything runs as that user. `make test` installs the package as it installs
@@ -37,7 +38,7 @@ protocols = imap
 listen = 127.0.0.1
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 auth_failure_delay = 0  # and no penalty (anvil's socket closed): the tests log in wrongly on purpose
 default_login_user = {login_user}
 default_internal_user = {internal_user}
@@ -46,9 +47,10 @@ first_valid_uid = 1
 mail_location = maildir:~/Maildir
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/passwd
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/home/%n
 }}
@@ -72,14 +74,31 @@ service imap-login {{
   chroot =
 }}
 """
+_OAUTH2_PASSDB = """passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf
+}}
+"""
+# dovecot 2.3's oauth2 passdb: the token POSTed as `token=` to the URL (RFC 7662), active when the
+# answer's `active` is true, the user its `email`
+_OAUTH2 = """introspection_mode = post
+introspection_url = {url}
+username_attribute = email
+active_attribute = active
+active_value = true
+"""
 
 
 class Dovecot:
     """A dovecot master process (started and stopped by its PID) with one mailbox user."""
 
-    def __init__(self, more_config: str = "", certificates: Certificates | None = None) -> None:
+    def __init__(
+        self, more_config: str = "", certificates: Certificates | None = None, introspection_url: str = ""
+    ) -> None:
         self.more_config = more_config  # settings added to the test's configuration
         self.certificates = certificates  # TLS required, with the CA's certificate for 127.0.0.1
+        self.introspection_url = introspection_url  # OAuth2 logins taken, their tokens asked there
         self.root = Path(tempfile.mkdtemp(prefix="frontdesk-dovecot-"))
         self.port = free_port()
         self.tls_port = free_port() if certificates is not None else 0  # TLS from the first byte
@@ -108,7 +127,11 @@ class Dovecot:
             internal_group=internal,
             ssl=self._ssl(),
             imaps_port=self.tls_port,
+            oauth2_mechanisms=" xoauth2 oauthbearer" if self.introspection_url else "",
+            oauth2_passdb=_OAUTH2_PASSDB.format(root=self.root) if self.introspection_url else "",
         )
+        if self.introspection_url:
+            (self.root / "oauth2.conf").write_text(_OAUTH2.format(url=self.introspection_url))
         (self.root / "dovecot.conf").write_text(config + self.more_config)
         self.process = subprocess.Popen([str(DOVECOT), "-F", "-c", str(self.root / "dovecot.conf")])
         deadline = time.monotonic() + 20
@@ -182,11 +205,11 @@ class Dovecot:
 _mailboxes = itertools.count(1)
 
 
-def running(certificates: Certificates | None = None) -> Iterator[Dovecot]:
+def running(certificates: Certificates | None = None, introspection_url: str = "") -> Iterator[Dovecot]:
     """A module's server (its fixture yields from this), or the module skipped saying why."""
     if not Dovecot.installed():
         pytest.skip("dovecot is not installed (apt-get install dovecot-imapd; make test does it as root)")
-    server = Dovecot(certificates=certificates)
+    server = Dovecot(certificates=certificates, introspection_url=introspection_url)
     server.start()
     yield server
     server.stop()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import smtplib
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -70,19 +73,38 @@ class _Recorder:
         self.sink.arrived.append(parsed)
         return "250 OK"
 
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        """SASL XOAUTH2 (Google's and Microsoft's): `user=...^Aauth=Bearer <token>^A^A`, base64."""
+        try:
+            said = base64.b64decode(args[1], validate=True).decode() if len(args) == 2 else ""
+        except (binascii.Error, UnicodeDecodeError):
+            said = ""
+        fields = dict(part.split("=", 1) for part in said.split("\x01") if "=" in part)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        over_tls = server.transport is not None and server.transport.get_extra_info("ssl_object") is not None
+        self.sink.logins.append(("XOAUTH2", user, over_tls))
+        accepted = self.sink.bearer is not None and self.sink.bearer(user, token)
+        return AuthResult(success=accepted, handled=False)
+
 
 class Sink:
     """An aiosmtpd server on loopback recording what arrives, or answering what it is told to.
 
     With `certificate`, it speaks TLS (`security` "starttls": required before anything else, or
-    "tls": from the first byte); with `login`, it takes mail only after that login.
+    "tls": from the first byte); with `login`, it takes mail only after that login; with `bearer`,
+    only after an XOAUTH2 login whose user and token it accepts.
     """
 
     def __init__(
-        self, port: int, security: str = "none", certificate: Pair | None = None, login: tuple[str, str] = ("", "")
+        self,
+        port: int,
+        security: str = "none",
+        certificate: Pair | None = None,
+        login: tuple[str, str] = ("", ""),
+        bearer: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.port = port
-        self.security, self.certificate, self.login = security, certificate, login
+        self.security, self.certificate, self.login, self.bearer = security, certificate, login, bearer
         self.arrived: list[EmailMessage] = []
         self.logins: list[tuple[str, str, bool]] = []  # mechanism, login, over TLS
         self.answer_data = ""
@@ -94,7 +116,7 @@ class Sink:
             context = self.certificate.server_context()
             tls = {"tls_context": context, "require_starttls": True} if self.security == "starttls" else {}
             options = {"ssl_context": context} if self.security == "tls" else tls
-        if self.login[0]:
+        if self.login[0] or self.bearer is not None:
             # AUTH offered before STARTTLS is refused; without TLS it is offered, so a client that
             # wrongly logs in in clear is seen doing it. (aiosmtpd offers no AUTH on TLS from the
             # first byte when it requires TLS for it: it only counts STARTTLS.)

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from frontdesk.actions.events import emit
 from frontdesk.channels import ADAPTERS
+from frontdesk.channels.base import SIGN_IN_REFUSED, SignIn
 from frontdesk.clock import now
 from frontdesk.domain import events as ev
 from frontdesk.domain.errors import InvalidInput, NotFound
@@ -39,6 +40,7 @@ def create_channel(
     if missing:
         raise InvalidInput("missing_setting", f"{missing[0]}: a {type_} channel needs it", missing[0])
     config = {**adapter.default_config(), **adapter.check_config(settings)}
+    adapter.check_complete(config, given)
     secret = secrets.token_urlsafe(32)
     sealed = json.dumps(given, sort_keys=True) if given else None
     wake(conn, CHANNELS)
@@ -98,8 +100,12 @@ def update_channel(conn: Connection, channel_id: int, actor: Actor, changes: dic
     before = channel.config
     config = {**before, **adapter.check_config(settings)}
     csat_survey = _check_csat_survey(changes.get(CSAT_SURVEY, channel.csat_survey))
+    kept = json.loads(channel.credentials) if channel.credentials else {}
+    adapter.check_complete(config, {**kept, **given})
     changed = {key for key in config if config[key] != before.get(key)}
     changed |= {key for key, value in given.items() if value != channel.credential(key)}
+    if changed & CREDENTIAL_KEYS:  # a new credential (a new sign-in): the old refusal is over
+        config.pop(SIGN_IN_REFUSED, None)
     if name != channel.name:
         changed.add("name")
     if csat_survey != channel.csat_survey:
@@ -109,8 +115,7 @@ def update_channel(conn: Connection, channel_id: int, actor: Actor, changes: dic
         return
     channels.set_name_and_config(conn, channel_id, name, config)
     if given:
-        credentials = {**(json.loads(channel.credentials) if channel.credentials else {}), **given}
-        channels.set_credentials(conn, channel_id, json.dumps(credentials, sort_keys=True))
+        channels.set_credentials(conn, channel_id, json.dumps({**kept, **given}, sort_keys=True))
     wake(conn, CHANNELS)
     payload: ChannelUpdatedPayload = {"channel_id": channel_id, "changed": sorted(changed), "actor": actor.as_payload()}
     emit(conn, ev.CHANNEL_UPDATED, payload)
@@ -121,3 +126,26 @@ def get_channel(conn: Connection, channel_id: int) -> Channel:
     if found is None:
         raise NotFound("channel", channel_id)
     return found
+
+
+def record_sign_in(conn: Connection, channel_id: int, sign_in: SignIn) -> None:
+    """Save what a login with the provider learned, while the credential it used is still the
+    channel's: a rotated credential, sealed; why the provider refused it,
+    shown to admins (`sign_in_refused` in the config); or that it works again. An admin who
+    changed the credential meanwhile keeps theirs."""
+    found = channels.channel(conn, channel_id)
+    if found is None or not sign_in.credential or found.credential(sign_in.credential) != sign_in.used:
+        return
+    if sign_in.credentials:
+        kept = json.loads(found.credentials) if found.credentials else {}
+        channels.set_credentials(conn, channel_id, json.dumps({**kept, **sign_in.credentials}, sort_keys=True))
+    if sign_in.refused is not None:
+        status = sign_in.refused
+    elif sign_in.granted:
+        status = None
+    else:
+        return
+    if found.config.get(SIGN_IN_REFUSED) != status:
+        config = {key: value for key, value in found.config.items() if key != SIGN_IN_REFUSED}
+        shown = {SIGN_IN_REFUSED: status} if status else {}
+        channels.set_name_and_config(conn, channel_id, found.name, config | shown)

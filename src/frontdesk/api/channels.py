@@ -11,7 +11,7 @@ from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
-from frontdesk.actions.channels import create_channel, rotate_secret, update_channel
+from frontdesk.actions.channels import create_channel, record_sign_in, rotate_secret, update_channel
 from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
 from frontdesk.api.auth import Principal
 from frontdesk.api.deps import Caller, Db
@@ -58,7 +58,11 @@ class ChannelController(Controller):
         `bot_token` and `webhook_secret`; an email channel its `inbound_address`, `from_address`,
         `smtp_host`, `smtp_port`, `smtp_security`, `smtp_username` and write-only `smtp_password`,
         and to read a mailbox `imap_host`, `imap_port`, `imap_security`, `imap_username`,
-        `imap_mailbox`, `imap_poll_seconds` and write-only `imap_password`;
+        `imap_mailbox`, `imap_poll_seconds` and write-only `imap_password`; to log in with OAuth2
+        rather than a password, `smtp_auth` and/or `imap_auth` `oauth2` with `oauth2_provider`
+        (`google`, `microsoft` with `oauth2_tenant`, or `custom` with an https `oauth2_token_url`),
+        `oauth2_client_id`, `oauth2_scope` and write-only `oauth2_client_secret` and
+        `oauth2_refresh_token` (a refused refresh token shows as `config.sign_in_refused`);
         a twilio channel its `account_sid`, a `from_number` or `messaging_service_sid`, and its
         write-only `auth_token`; a messenger or instagram channel its `page_id` and write-only
         `access_token` (the page's), `app_secret` and `verify_token` (credentials are sealed at
@@ -78,8 +82,9 @@ class ChannelController(Controller):
         """Rename a channel, switch its `csat_survey` on or off, change its `callback_url` (api; null removes it), its
         `allowed_origins` (webchat), its `phone_number_id`, `templates` or write-only credentials
         (whatsapp, telegram), its `account_sid`, `from_number`, `messaging_service_sid` or
-        `auth_token` (twilio), its `smtp_*` and `imap_*` settings or passwords (email; a null
-        `imap_host` stops reading the mailbox), its `page_id` or credentials (messenger, instagram).
+        `auth_token` (twilio), its `smtp_*`, `imap_*` and `oauth2_*` settings, passwords or tokens
+        (email; a null `imap_host` stops reading the mailbox; a new credential clears
+        `config.sign_in_refused`), its `page_id` or credentials (messenger, instagram).
         Only the keys sent change; the secret never does."""
         changes = data.model_dump(exclude_unset=True)
         await db.write(lambda c: update_channel(c, channel_id, principal.actor, changes))
@@ -135,6 +140,9 @@ async def check_channel(state: State, channel_id: int) -> ChannelCheck:
         raise NotFound("channel", channel_id)
     async with httpx.AsyncClient(timeout=settings.delivery_timeout_seconds, follow_redirects=False) as client:
         result = await ADAPTERS[found.type].check(client, found, settings)
+    sign_in = result.sign_in
+    if sign_in is not None and sign_in.changes(found.config):  # a rotated token, a refused (or mended) sign-in
+        await state.db.write(lambda c: record_sign_in(c, channel_id, sign_in))
     return {"channel_id": channel_id, "outcome": result.outcome, "detail": result.detail, "identity": result.identity}
 
 

@@ -104,6 +104,8 @@ CREDENTIALS = (
     "smtp_password",
     "auth_token",
     "imap_password",
+    "oauth2_client_secret",
+    "oauth2_refresh_token",
 )
 # Telegram's setWebhook secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and -
 WebhookSecret = Annotated[
@@ -120,7 +122,12 @@ EMAIL_SETTINGS = (
     "smtp_security",
     "smtp_username",
     *("imap_host", "imap_port", "imap_security", "imap_username", "imap_mailbox", "imap_poll_seconds"),
+    *("smtp_auth", "imap_auth", "oauth2_provider", "oauth2_tenant", "oauth2_token_url", "oauth2_client_id"),
+    "oauth2_scope",
 )
+MailAuth = Literal["password", "oauth2"]
+# Microsoft's refresh tokens run past a thousand characters
+RefreshToken = Annotated[str, Field(min_length=1, max_length=4000, json_schema_extra={"writeOnly": True})]
 PollSeconds = Annotated[int, Field(ge=1, le=3600), BeforeValidator(_integer)]
 PhoneNumberId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
 PageId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
@@ -177,6 +184,19 @@ class _ChannelSettings(Body):
     imap_mailbox: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     imap_poll_seconds: PollSeconds | None = None
     imap_password: Credential | None = None
+    # email: how SMTP and IMAP log in (password, the default, or oauth2: SASL XOAUTH2), and the one
+    # OAuth2 grant both use: the provider (its token URL; custom: `oauth2_token_url`, https), the
+    # app's client id, the scope (the provider's mail scopes by default) and write-only client
+    # secret and refresh token
+    smtp_auth: MailAuth | None = None
+    imap_auth: MailAuth | None = None
+    oauth2_provider: Literal["google", "microsoft", "custom"] | None = None
+    oauth2_tenant: Annotated[str, Field(min_length=1, max_length=100)] | None = None  # microsoft: common by default
+    oauth2_token_url: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    oauth2_client_id: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    oauth2_scope: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    oauth2_client_secret: Credential | None = None
+    oauth2_refresh_token: RefreshToken | None = None
     # twilio: the account, its sender (a number, or a Messaging Service that picks one; a patch's null
     # removes one, the other must then send), the auth token
     account_sid: AccountSid | None = None
@@ -205,6 +225,9 @@ class ChannelPatch(_ChannelSettings, Patch):
         "templates",
         "account_sid",
         "page_id",
+        "smtp_auth",
+        "imap_auth",
+        "oauth2_provider",
         *CREDENTIALS,
     )
 

@@ -95,12 +95,40 @@ class Verdict(StrEnum):
     FAILED = "failed"  # permanent: never tried again
 
 
+# The config key that shows admins why the provider refused the channel's sign-in (SignIn.refused),
+# until a credential is changed or a sign-in works again.
+SIGN_IN_REFUSED = "sign_in_refused"
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a send or a check learned of the channel's sign-in with its provider (e-mail's OAuth2),
+    for the caller to save: a credential the provider rotated (sealed like the others), or why the
+    provider refused the grant (shown to admins until they sign in again)."""
+
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+    refused: str | None = None
+    # the refresh token the sign-in used: what it learned is saved only while that one is still saved
+    # (an admin who signed in again meanwhile keeps their new one)
+    credential: str = ""  # the name of the credential it used (e-mail's oauth2_refresh_token)
+    used: str = field(default="", repr=False)
+    granted: bool = False  # the provider gave a token: a refusal shown before is over
+
+    def changes(self, config: Mapping[str, Any]) -> bool:
+        """Whether saving it changes a channel whose config is `config` (most sign-ins change nothing:
+        their write is skipped)."""
+        if self.credentials or (self.refused is not None and config.get(SIGN_IN_REFUSED) != self.refused):
+            return True
+        return self.granted and SIGN_IN_REFUSED in config
+
+
 @dataclass(frozen=True)
 class SendResult:
     verdict: Verdict
     error: str | None = None  # why, when not sent
     provider_message_id: str | None = None
     retry_after: float | None = None  # seconds the provider asked to wait before a retry (429/5xx)
+    sign_in: SignIn | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +178,11 @@ class ChannelAdapter(Protocol):
         """The config keys `settings` sets, checked; a key of another channel type is refused."""
         ...
 
+    def check_complete(self, config: Mapping[str, Any], credentials: Mapping[str, str]) -> None:
+        """The whole config and credentials as they would be saved: refuse (InvalidInput) what the
+        settings need of each other (e-mail's OAuth2 needs a client id and a refresh token)."""
+        ...
+
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
         """None when the request is the provider's (signed with one of `secrets`), else why not."""
         ...
@@ -194,6 +227,7 @@ class CheckResult:
     outcome: CheckOutcome
     detail: str  # whose the credentials are, or why the check failed (never a credential)
     identity: dict[str, str] = field(default_factory=dict)  # the provider's own fields, as it gave them
+    sign_in: SignIn | None = None
 
 
 def unreachable(provider: str, base_url: str, exc: httpx.HTTPError) -> CheckResult:

@@ -1,5 +1,6 @@
 """E-mail: mail in through Frontdesk's SMTP receiver (frontdesk.smtp_receiver), out through the
-channel's own SMTP server (aiosmtplib), with STARTTLS or TLS and a login when it needs one.
+channel's own SMTP server (aiosmtplib), with STARTTLS or TLS and a login when it needs one: a
+password, or an OAuth2 access token (XOAUTH2, channels/email_oauth2.py).
 
 A channel is found by its inbound address (the receiver's RCPT TO); the contact's identity is
 their lower-cased address. Inbound parsing is channels/email_inbound.py (the reply's own text:
@@ -9,7 +10,6 @@ to verify and nothing to fetch: files arrive inside the mail.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,8 +17,18 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from frontdesk.channels import email_imap, email_inbound, email_outbound, email_tls, outbound_media
-from frontdesk.channels.base import Capabilities, CheckOutcome, CheckResult, Item, MediaFetch, SendResult, Verdict
+from frontdesk.channels import email_imap, email_inbound, email_oauth2, email_outbound, email_tls, outbound_media
+from frontdesk.channels.base import (
+    Capabilities,
+    CheckOutcome,
+    CheckResult,
+    Item,
+    MediaFetch,
+    SendResult,
+    SignIn,
+    Verdict,
+)
+from frontdesk.channels.email_oauth2 import SMTP_AUTH, Grant, Refused, Unavailable
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType
 from frontdesk.domain.records import Attachment, Channel, Outbound
@@ -40,7 +50,7 @@ class EmailChannel:
     type = ChannelType.EMAIL
     capabilities = Capabilities(max_quick_replies=0, media=LIMITS)  # no buttons: options as numbered lines
     required = frozenset({INBOUND_ADDRESS, FROM_ADDRESS, SMTP_HOST})
-    credential_names = frozenset({SMTP_PASSWORD, email_imap.IMAP_PASSWORD})
+    credential_names = frozenset({SMTP_PASSWORD, email_imap.IMAP_PASSWORD, *email_oauth2.CREDENTIALS})
 
     def default_config(self) -> dict[str, Any]:
         return {SMTP_PORT: 587, SMTP_SECURITY: "starttls", SMTP_USERNAME: None}
@@ -50,11 +60,16 @@ class EmailChannel:
         for key, value in settings.items():
             if key in email_imap.SETTINGS:
                 checked[key] = email_imap.checked(key, value)
+            elif key in email_oauth2.SETTINGS:
+                checked[key] = email_oauth2.checked(key, value)
             elif key in SETTINGS:
                 checked[key] = _checked(key, value)
             else:
                 raise InvalidInput("not_for_email", f"{key}: email channels do not take it", key)
         return checked
+
+    def check_complete(self, config: Mapping[str, Any], credentials: Mapping[str, str]) -> None:
+        email_oauth2.check_together(config, credentials)
 
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
         return "e-mail arrives through the SMTP receiver, not a webhook"
@@ -85,34 +100,54 @@ class EmailChannel:
         from_address = str(channel.config.get(FROM_ADDRESS) or "")
         mail = email_outbound.compose(message, channel.name, from_address, files)
         options = await _connection(channel, settings)
+        signing = _Signing(client, channel)
         try:
-            await aiosmtplib.send(mail, **options)
+            smtp = await signing.connected(options)
+            try:
+                await smtp.send_message(mail)
+            finally:
+                await _leave(smtp)
+        except Refused as exc:  # tried again: the admin may sign in again within the attempts
+            return SendResult(Verdict.RETRY, f"SMTP OAuth2: {exc}"[:500], sign_in=signing.refused(exc))
+        except Unavailable as exc:
+            return SendResult(Verdict.RETRY, f"SMTP OAuth2: {exc}"[:500], sign_in=signing.news())
         except (aiosmtplib.SMTPException, OSError) as exc:
-            return email_outbound.classify(exc, options["hostname"], options["port"])
-        return SendResult(Verdict.SENT, provider_message_id=email_outbound.message_id(message, from_address))
+            result = email_outbound.classify(exc, options["hostname"], options["port"])
+            return SendResult(result.verdict, result.error, sign_in=signing.news())
+        sent = email_outbound.message_id(message, from_address)
+        return SendResult(Verdict.SENT, provider_message_id=sent, sign_in=signing.news())
 
     async def check(self, client: httpx.AsyncClient, channel: Channel, settings: Settings) -> CheckResult:
         """Connect to the SMTP server, say EHLO (STARTTLS or TLS as set) and log in when a username is
         set; then, when the channel reads a mailbox, log in to its IMAP server and open the mailbox."""
         options = await _connection(channel, settings)
         where = f"{options['hostname']}:{options['port']}"
-        smtp = aiosmtplib.SMTP(**options)
+        signing = _Signing(client, channel)
         try:
-            await smtp.connect()
+            smtp = await signing.connected(options)
             await smtp.quit()
+        except Refused as exc:
+            detail = f"the SMTP server at {where} was not tried: {exc}"[:500]
+            return CheckResult(CheckOutcome.FAILED, detail, sign_in=signing.refused(exc))
+        except Unavailable as exc:
+            detail = f"the SMTP server at {where} was not tried: {exc}"[:500]
+            return CheckResult(CheckOutcome.FAILED, detail, sign_in=signing.news())
         except (aiosmtplib.SMTPException, OSError) as exc:
-            return CheckResult(CheckOutcome.FAILED, _check_failure(options["hostname"], where, exc))
-        login = f", logged in as {options['username']}" if options.get("username") else ""
+            detail = _check_failure(options["hostname"], where, exc)
+            return CheckResult(CheckOutcome.FAILED, detail, sign_in=signing.news())
+        username = options.get("username") or channel.config.get(SMTP_USERNAME)
+        login = f", logged in as {username}{signing.how}" if username else ""
         answered = f"the SMTP server at {where} answered{login}"
         mailbox = email_imap.mailbox_of(channel)
         if mailbox is None:
-            return CheckResult(CheckOutcome.OK, answered, {"server": where})
-        timeout, ca_file = settings.delivery_timeout_seconds, settings.email_ca_file
-        failed = await asyncio.to_thread(email_imap.check, mailbox, timeout, ca_file)
-        if failed is not None:
-            return CheckResult(CheckOutcome.FAILED, f"{answered}; but {failed}"[:500])
-        opened = f"{answered}; the IMAP server at {mailbox.where} opened {mailbox.name} for {mailbox.username}"
-        return CheckResult(CheckOutcome.OK, opened, {"server": where, "imap_server": mailbox.where})
+            return CheckResult(CheckOutcome.OK, answered, {"server": where}, sign_in=signing.news())
+        failed = await email_imap.check(client, mailbox, settings.delivery_timeout_seconds, settings.email_ca_file)
+        sign_in = _merged(signing.news(), failed.sign_in)
+        if failed.problem is not None:
+            return CheckResult(CheckOutcome.FAILED, f"{answered}; but {failed.problem}"[:500], sign_in=sign_in)
+        how = " with OAuth2" if mailbox.grant is not None else ""
+        opened = f"{answered}; the IMAP server at {mailbox.where} opened {mailbox.name} for {mailbox.username}{how}"
+        return CheckResult(CheckOutcome.OK, opened, {"server": where, "imap_server": mailbox.where}, sign_in=sign_in)
 
     async def fetch_media(
         self, client: httpx.AsyncClient, channel: Channel, attachment: Attachment, settings: Settings, limit: int
@@ -155,9 +190,75 @@ async def _connection(channel: Channel, settings: Settings) -> dict[str, Any]:
     }
     if security != "none":
         options["tls_context"] = await email_tls.context_async(settings.email_ca_file)
-    if username:
+    if username and not email_oauth2.uses_oauth2(channel.config, SMTP_AUTH):
         options |= {"username": username, "password": channel.credential(SMTP_PASSWORD)}
     return options
+
+
+class _Signing:
+    """An SMTP connection's login with OAuth2 when the channel says so: the kept access token, and
+    when the server refuses it, one fresh token and one more try. Remembers what the caller saves."""
+
+    def __init__(self, client: httpx.AsyncClient, channel: Channel) -> None:
+        self.client = client
+        self.username = str(channel.config.get(SMTP_USERNAME) or "")
+        uses = email_oauth2.uses_oauth2(channel.config, SMTP_AUTH)
+        self.grant: Grant | None = email_oauth2.grant_of(channel) if uses else None
+        self.how = " with OAuth2" if self.grant is not None else ""
+        self.rotated: str | None = None
+        self.granted = False
+
+    async def connected(self, options: dict[str, Any]) -> aiosmtplib.SMTP:
+        """Connected, TLS as set, and logged in (by password: aiosmtplib's login on connect)."""
+        smtp = aiosmtplib.SMTP(**options)
+        await smtp.connect()
+        if self.grant is None:
+            return smtp
+        try:
+            await self._login(smtp, self.grant)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    async def _login(self, smtp: aiosmtplib.SMTP, grant: Grant) -> None:
+        token = await email_oauth2.access_token(self.client, grant)
+        self.rotated, self.granted = token.rotated, True
+        try:
+            await smtp.auth_xoauth2(self.username, token.access_token)
+            return
+        except aiosmtplib.SMTPAuthenticationError:
+            email_oauth2.forget(grant)  # expired or revoked early: one fresh token, one more try
+        token = await email_oauth2.fresh_token(self.client, grant)
+        self.rotated = token.rotated or self.rotated
+        await smtp.auth_xoauth2(self.username, token.access_token)
+
+    def news(self) -> SignIn | None:
+        if self.grant is None:
+            return None
+        return email_oauth2.sign_in(self.grant, rotated=self.rotated, granted=self.granted)
+
+    def refused(self, exc: Refused) -> SignIn | None:
+        return None if self.grant is None else email_oauth2.refused(self.grant, exc)
+
+
+def _merged(first: SignIn | None, second: SignIn | None) -> SignIn | None:
+    """What the SMTP and the IMAP logins learned, together (the grant is one)."""
+    if first is None or second is None:
+        return first or second
+    refused = second.refused or first.refused
+    credentials = {**first.credentials, **second.credentials}
+    return SignIn(credentials, refused, first.credential, first.used or second.used, first.granted or second.granted)
+
+
+async def _leave(smtp: aiosmtplib.SMTP) -> None:
+    """QUIT, as aiosmtplib.send does: a server that hangs up instead changes nothing once the mail is sent."""
+    try:
+        await smtp.quit()
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPResponseException, aiosmtplib.SMTPTimeoutError):
+        pass
+    finally:
+        smtp.close()
 
 
 def _check_failure(host: str, where: str, exc: Exception) -> str:

@@ -7,18 +7,22 @@ mailbox stays as its people left it and what Frontdesk has read lives in its own
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from frontdesk.channels import email_tls
+from frontdesk.channels import email_oauth2, email_tls
+from frontdesk.channels.base import SignIn
+from frontdesk.channels.email_oauth2 import IMAP_AUTH, Grant, Refused, Unavailable
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.records import Channel
 
@@ -38,7 +42,8 @@ _MAILBOX = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
 @dataclass(frozen=True)
 class Mailbox:
-    """Where and how to read a channel's mail (its password opened from the sealed credentials)."""
+    """Where and how to read a channel's mail (its password or OAuth2 grant opened from the sealed
+    credentials)."""
 
     host: str
     port: int
@@ -47,6 +52,7 @@ class Mailbox:
     password: str = field(repr=False)  # never in a log line or a traceback
     name: str
     poll_seconds: int
+    grant: Grant | None = None  # signs in with OAuth2 (XOAUTH2) rather than the password
 
     @property
     def where(self) -> str:
@@ -66,14 +72,40 @@ def mailbox_of(channel: Channel) -> Mailbox | None:
         password=channel.credential(IMAP_PASSWORD) or "",
         name=str(config[IMAP_MAILBOX]),
         poll_seconds=int(config[IMAP_POLL_SECONDS]),
+        grant=email_oauth2.grant_of(channel) if email_oauth2.uses_oauth2(config, IMAP_AUTH) else None,
     )
 
 
-class Session:
-    """One connection, logged in, with the mailbox examined; `close` (or `interrupt` from another
-    thread, which makes a waiting call return) ends it. TLS trusts the system's CAs and `ca_file`'s."""
+@dataclass(frozen=True)
+class Opened:
+    session: Session
+    sign_in: SignIn | None  # what the OAuth2 sign-in learned (a rotated refresh token), None by password
 
-    def __init__(self, mailbox: Mailbox, timeout: float, ca_file: str | None) -> None:
+
+async def logged_in(
+    client: httpx.AsyncClient, mailbox: Mailbox, opening: Callable[[str], Awaitable[Session]]
+) -> Opened:
+    """A session `opening` makes with the password, or with the kept OAuth2 access token; a token
+    the server refuses is renewed once and tried once more. Raises Refused when the provider refuses
+    the grant itself, Unavailable when it cannot be asked."""
+    if mailbox.grant is None:
+        return Opened(await opening(mailbox.password), None)
+    token = await email_oauth2.access_token(client, mailbox.grant)
+    try:
+        return Opened(await opening(token.access_token), email_oauth2.sign_in(mailbox.grant, token.rotated, True))
+    except LoginError:
+        email_oauth2.forget(mailbox.grant)  # expired or revoked early: one fresh token, one more try
+    fresh = await email_oauth2.fresh_token(client, mailbox.grant)
+    session = await opening(fresh.access_token)
+    return Opened(session, email_oauth2.sign_in(mailbox.grant, fresh.rotated or token.rotated, True))
+
+
+class Session:
+    """One connection, logged in (`secret`: the password, or the access token of a mailbox with an
+    OAuth2 grant), with the mailbox examined; `close` (or `interrupt` from another thread, which
+    makes a waiting call return) ends it. TLS trusts the system's CAs and `ca_file`'s."""
+
+    def __init__(self, mailbox: Mailbox, timeout: float, ca_file: str | None, secret: str) -> None:
         self.mailbox = mailbox
         tls = None if mailbox.security == "none" else email_tls.context(ca_file)
         self._client = imapclient.IMAPClient(
@@ -82,7 +114,10 @@ class Session:
         try:
             if mailbox.security == "starttls":
                 self._client.starttls(tls)
-            self._client.login(mailbox.username, mailbox.password)
+            if mailbox.grant is None:
+                self._client.login(mailbox.username, secret)
+            else:
+                self._client.oauth2_login(mailbox.username, secret)
             self.examine()
         except BaseException:
             self.close()
@@ -168,14 +203,29 @@ def checked(key: str, value: Any) -> Any:
     return str(value or "").strip()[:320] or None  # the username
 
 
-def check(mailbox: Mailbox, timeout: float, ca_file: str | None) -> str | None:
-    """Log in and examine the mailbox: None when it works, else what failed, in plain words."""
+@dataclass(frozen=True)
+class Checked:
+    problem: str | None  # what failed, in plain words (None: it works)
+    sign_in: SignIn | None = None
+
+
+async def check(client: httpx.AsyncClient, mailbox: Mailbox, timeout: float, ca_file: str | None) -> Checked:
+    """Log in and examine the mailbox."""
+
+    async def opening(secret: str) -> Session:
+        return await asyncio.to_thread(Session, mailbox, timeout, ca_file, secret)
+
     try:
-        session = Session(mailbox, timeout, ca_file)
+        opened = await logged_in(client, mailbox, opening)
+    except Refused as exc:
+        refused = None if mailbox.grant is None else email_oauth2.refused(mailbox.grant, exc)
+        return Checked(f"the IMAP server at {mailbox.where} was not tried: {exc}", refused)
+    except Unavailable as exc:
+        return Checked(f"the IMAP server at {mailbox.where} was not tried: {exc}")
     except FAILURES as exc:
-        return _failure(mailbox, exc)
-    session.close()
-    return None
+        return Checked(_failure(mailbox, exc))
+    await asyncio.to_thread(opened.session.close)
+    return Checked(None, opened.sign_in)
 
 
 def _failure(mailbox: Mailbox, exc: Exception) -> str:

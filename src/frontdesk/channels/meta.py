@@ -105,6 +105,9 @@ class MetaChannel:
             raise InvalidInput("invalid_page_id", "page_id: the digits of the Facebook Page's id", PAGE_ID)
         return {PAGE_ID: value}
 
+    def check_complete(self, config: Mapping[str, Any], credentials: Mapping[str, str]) -> None:
+        return None  # its settings stand on their own
+
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
         """`X-Hub-Signature-256`, the app secret's signature of the raw body (as WhatsApp's)."""
         return signing.verify_hub(secrets, headers.get(signing.HUB_SIGNATURE_HEADER, ""), body)

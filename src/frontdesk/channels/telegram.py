@@ -60,6 +60,9 @@ class TelegramChannel:
             raise InvalidInput("not_for_telegram", f"{key}: telegram channels do not take it", key)
         return {}
 
+    def check_complete(self, config: Mapping[str, Any], credentials: Mapping[str, str]) -> None:
+        return None  # its settings stand on their own
+
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
         """`X-Telegram-Bot-Api-Secret-Token` equals the webhook secret given to `setWebhook`."""
         given = headers.get(SECRET_HEADER, "")

@@ -87,6 +87,9 @@ class TwilioChannel:
             checked[key] = text
         return checked
 
+    def check_complete(self, config: Mapping[str, Any], credentials: Mapping[str, str]) -> None:
+        return None  # its settings stand on their own
+
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
         """`X-Twilio-Signature`: Twilio's HMAC-SHA1 of the URL it posted to and the sorted form
         fields, with the auth token, as the `twilio` package's `RequestValidator` computes it."""

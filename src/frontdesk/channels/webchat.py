@@ -152,6 +152,9 @@ class WebchatAdapter:
             raise InvalidInput("not_for_webchat", "templates: only whatsapp channels send templates", "templates")
         return channel_config(settings["allowed_origins"]) if "allowed_origins" in settings else {}
 
+    def check_complete(self, config: Mapping[str, Any], credentials: Mapping[str, str]) -> None:
+        return None  # its settings stand on their own
+
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
         """A visitor's request carries its visitor token (`Authorization: Bearer <token>`)."""
         token = headers.get("authorization", "").removeprefix("Bearer ").strip()

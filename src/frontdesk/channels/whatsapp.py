@@ -81,6 +81,9 @@ class WhatsAppChannel:
             )
         return {**checked, "phone_number_id": value}
 
+    def check_complete(self, config: Mapping[str, Any], credentials: Mapping[str, str]) -> None:
+        return None  # its settings stand on their own
+
     def verify(self, secrets: Sequence[str], headers: Mapping[str, str], body: bytes, now: float) -> str | None:
         """`X-Hub-Signature-256`, Meta's signature of the raw body with the app secret."""
         return signing.verify_hub(secrets, headers.get(SIGNATURE_HEADER, ""), body)

@@ -125,9 +125,11 @@ def _type_changes(channel: dict[str, Any], form: FormMultiDict) -> dict[str, Any
         typed = {key: form.get(key) for key in ("bot_token", "webhook_secret") if form.get(key)}
         return {"name": form.get("name", ""), **typed}
     if channel["type"] == ChannelType.EMAIL:
-        typed = {key: form[key] for key in ("smtp_password", "imap_password") if form.get(key)}
+        secrets = ("smtp_password", "imap_password", "oauth2_client_secret", "oauth2_refresh_token")
+        typed = {key: form[key] for key in secrets if form.get(key)}
         settings = {key: form.get(key) for key in EMAIL_SETTINGS if form.get(key)}
         blank = {"smtp_username": None, "imap_host": None, "imap_username": None}  # a blank host: no mailbox read
+        blank |= {key: None for key in ("oauth2_tenant", "oauth2_token_url", "oauth2_client_id", "oauth2_scope")}
         return {"name": form.get("name", ""), **blank, **settings, **typed}
     if channel["type"] in (ChannelType.MESSENGER, ChannelType.INSTAGRAM):
         typed = {key: form.get(key) for key in meta.MetaChannel.credential_names if form.get(key)}
