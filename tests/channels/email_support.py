@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from tests.conftest import free_port
 from tests.factories import Api
 from tests.tls import Pair
 
@@ -139,3 +140,13 @@ class Sink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+def running_sink(**options: Any) -> Iterator[Sink]:
+    """A started Sink on a free port (Sink's options), stopped when the caller is done with it."""
+    server = Sink(free_port(), **options)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

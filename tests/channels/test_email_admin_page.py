@@ -3,7 +3,6 @@ server, the password is write-only, the check asks the server, and the page says
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,6 @@ def smtp_port() -> int:
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path, smtp_port: int) -> Settings:
     return Settings(database_url=db_url, log_format="text", media_dir=str(tmp_path / "media"), smtp_port=smtp_port)
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    server = Sink(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_the_password_is_never_returned_and_the_settings_are(admin: Api) -> None:

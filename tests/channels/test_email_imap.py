@@ -21,7 +21,6 @@ from tests.channels.dovecot import PASSWORD, USER, Dovecot, new_mailbox, running
 from tests.channels.email_support import INBOUND, Sink, create_channel, mail
 from tests.channels.test_email_outbound import answer
 from tests.channels.test_whatsapp_admin_page import csrf, logged_in_admin
-from tests.conftest import free_port
 from tests.factories import Api, eventually, make_token
 
 
@@ -33,14 +32,6 @@ def dovecot() -> Iterator[Dovecot]:
 @pytest.fixture
 def mailbox(dovecot: Dovecot) -> str:
     return new_mailbox(dovecot, "Support")
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    server = Sink(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 def imap_settings(dovecot: Dovecot, mailbox: str, **more: Any) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from frontdesk.store.database import Database
 from tests.channels.dovecot import PASSWORD, USER, Dovecot, new_mailbox, running
 from tests.channels.email_support import Sink, create_channel, mail
 from tests.channels.test_email_imap import arrived, imap_settings, reading
-from tests.conftest import free_port
 from tests.factories import Api, eventually, make_token
 from tests.tls import Certificates
 
@@ -31,15 +30,6 @@ def dovecot(certificates: Certificates) -> Iterator[Dovecot]:
 @pytest.fixture
 def mailbox(dovecot: Dovecot) -> str:
     return new_mailbox(dovecot, "Secure")
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    """Where the channel's replies go (its SMTP half, which the check tries first)."""
-    server = Sink(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ and the agent's reply with a file reaches the contact's server threaded on the w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +29,6 @@ WORKFLOW = ask_topic(
 @pytest.fixture
 def smtp_port() -> int:
     return free_port()
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    server = Sink(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

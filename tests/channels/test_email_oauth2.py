@@ -21,7 +21,7 @@ from frontdesk.store.database import Database
 from frontdesk.store.sql.channels import channel as channel_row
 from tests.channels.conversations import conversations, one_conversation
 from tests.channels.dovecot import USER, Dovecot, new_mailbox, running
-from tests.channels.email_support import INBOUND, Sink, create_channel, mail, send
+from tests.channels.email_support import INBOUND, Sink, create_channel, mail, running_sink, send
 from tests.channels.oauth2_provider import CLIENT_ID, CLIENT_SECRET, Provider
 from tests.channels.test_email_imap import arrived, reading
 from tests.channels.test_email_outbound import answer
@@ -81,10 +81,7 @@ def mailbox(dovecot: Dovecot) -> str:
 
 @pytest.fixture
 def sink(provider: Provider) -> Iterator[Sink]:
-    server = Sink(free_port(), bearer=provider.accepts)
-    server.start()
-    yield server
-    server.stop()
+    yield from running_sink(bearer=provider.accepts)
 
 
 def refresh_token(provider: Provider) -> str:

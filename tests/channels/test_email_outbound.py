@@ -4,7 +4,6 @@ failed when it refuses or a bounce comes back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,6 @@ FIRST = mail("My parcel is late", subject="Order #1042", sender="Sheena <sheena@
 @pytest.fixture
 def smtp_port() -> int:
     return free_port()
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    server = Sink(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
