@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import httpx
 
 from frontdesk.domain.attachments import NewAttachment
+from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.model import ChannelType, DeliveryStatus
 from frontdesk.domain.records import Attachment, Channel, Outbound
 from frontdesk.settings import Settings
@@ -238,3 +239,10 @@ def unreachable(provider: str, base_url: str, exc: httpx.HTTPError) -> CheckResu
 
 def nothing_to_check(kind: str) -> CheckResult:
     return CheckResult(CheckOutcome.NOTHING_TO_CHECK, f"nothing to check: {kind} channels talk to no provider")
+
+
+def one_of(key: str, value: Any, choices: Sequence[str]) -> str:
+    """A channel setting that must be one of `choices` (InvalidInput `invalid_<key>` naming them)."""
+    if value not in choices:
+        raise InvalidInput(f"invalid_{key}", f"{key}: one of {', '.join(choices)}", key)
+    return str(value)

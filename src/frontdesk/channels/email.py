@@ -27,6 +27,7 @@ from frontdesk.channels.base import (
     SendResult,
     SignIn,
     Verdict,
+    one_of,
 )
 from frontdesk.channels.email_oauth2 import SMTP_AUTH, Grant, Refused, Unavailable
 from frontdesk.domain.errors import InvalidInput
@@ -170,9 +171,7 @@ def _checked(key: str, value: Any) -> Any:
             raise InvalidInput("invalid_smtp_port", f"{key}: a port from 1 to 65535", key)
         return value
     if key == SMTP_SECURITY:
-        if value not in SECURITY:
-            raise InvalidInput("invalid_smtp_security", f"{key}: one of {', '.join(SECURITY)}", key)
-        return value
+        return one_of(key, value, SECURITY)
     username = str(value or "").strip()[:320]  # the login, or none (a server that takes mail without one)
     return username or None
 

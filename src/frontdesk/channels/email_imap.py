@@ -21,7 +21,7 @@ import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from frontdesk.channels import email_oauth2, email_tls
-from frontdesk.channels.base import SignIn
+from frontdesk.channels.base import SignIn, one_of
 from frontdesk.channels.email_oauth2 import IMAP_AUTH, Grant, Refused, Unavailable
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.records import Channel
@@ -193,9 +193,7 @@ def checked(key: str, value: Any) -> Any:
             raise InvalidInput(f"invalid_{key}", f"{key}: a whole number from {low} to {high}", key)
         return value
     if key == IMAP_SECURITY:
-        if value not in SECURITY:
-            raise InvalidInput("invalid_imap_security", f"{key}: one of {', '.join(SECURITY)}", key)
-        return value
+        return one_of(key, value, SECURITY)
     if key == IMAP_MAILBOX:
         if not isinstance(value, str) or not _MAILBOX.fullmatch(value):
             raise InvalidInput("invalid_imap_mailbox", f"{key}: a mailbox name such as INBOX", key)

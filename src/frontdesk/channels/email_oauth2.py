@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from frontdesk.channels.base import SignIn
+from frontdesk.channels.base import SignIn, one_of
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.records import Channel
 
@@ -154,13 +154,9 @@ def forget(grant: Grant) -> None:
 def checked(key: str, value: Any) -> Any:
     """One OAuth2 setting, checked on its own (`check_together` checks what they need of each other)."""
     if key in (SMTP_AUTH, IMAP_AUTH):
-        if value not in AUTHS:
-            raise InvalidInput(f"invalid_{key}", f"{key}: one of {', '.join(AUTHS)}", key)
-        return value
+        return one_of(key, value, AUTHS)
     if key == PROVIDER:
-        if value not in PROVIDERS:
-            raise InvalidInput("invalid_oauth2_provider", f"{key}: one of {', '.join(PROVIDERS)}", key)
-        return value
+        return one_of(key, value, PROVIDERS)
     if key == TOKEN_URL:
         return _checked_url(value)
     if key == TENANT:
