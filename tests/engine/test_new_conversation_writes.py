@@ -79,3 +79,34 @@ def test_an_event_processed_again_starts_no_second_run_and_its_steps_leave_nothi
 
     assert db.write_sync(again) is None
     assert _count(db, _STATE) == before  # no run, no step, no greeting, no place taken twice
+
+
+_EVENTS = "SELECT type, count(*) FROM events GROUP BY type ORDER BY type"
+
+
+def test_events_processed_again_by_the_engine_leave_nothing_and_the_new_ones_are_processed(db: Database) -> None:
+    """The engine's job runs its runs under one savepoint; a run refused as a second one for its
+    trigger event undoes the job, which is done again with a savepoint per run."""
+    db.write_sync(lambda conn: set_up(conn, 3))
+    cache = VersionCache()
+    db.write_sync(lambda conn: _consume(conn, cache))
+    ((before_first,),) = _count(db, "SELECT max(id) FROM events")
+    db.write_sync(lambda conn: [receive_inbound(conn, _inbound(i)) for i in range(2)])
+    db.write_sync(lambda conn: _consume(conn, cache))
+    state, log = _count(db, _STATE), _count(db, _EVENTS)
+    assert state[0][4] == 2  # two conversations assigned
+
+    def back_and_more(conn: Connection) -> None:  # as after a takeover: the cursors before both conversations
+        conn.exec_driver_sql(f'UPDATE engine_partitions SET "position" = {before_first}')
+        receive_inbound(conn, _inbound(2))
+
+    db.write_sync(back_and_more)
+    db.write_sync(lambda conn: _consume(conn, cache))
+    runs, steps, messages, places, assigned = _count(db, _STATE)[0]
+    assert (runs, steps, assigned) == (3, 9, 3)  # the third conversation's run, none again for the first two
+    assert (messages, places) == (state[0][2] + 2, state[0][3] + 1)  # its message and greeting; one place
+    again = dict(_count(db, _EVENTS))
+    expected = dict(log)
+    for kind in ("contact.created", "conversation.opened", "message.received", "message.sent", "conversation.assigned"):
+        expected[kind] = expected.get(kind, 0) + 1
+    assert again == expected  # the undone greetings and assignments left no event either

@@ -19,7 +19,7 @@ from frontdesk.domain import events as ev
 from frontdesk.domain.model import Source
 from frontdesk.domain.records import Event
 from frontdesk.domain.workflows.conditions import evaluate
-from frontdesk.engine.runs import VersionCache, load_run, resume, start_run
+from frontdesk.engine.runs import VersionCache, advance_together, load_run, resume, start_run
 from frontdesk.engine.runtime import build_context
 from frontdesk.steps.base import Assigned, Reply, ReplyAttachment
 from frontdesk.store import rows
@@ -65,9 +65,12 @@ def _process_partitions(
     if fresh:
         by_trigger = _enabled_workflows(conn)
         first = _first_messages(fresh)
-        with rows.memo(conn):  # no step changes a channel or a team's settings
+        def work() -> None:
             for event in fresh:
                 _process(conn, cache, event, by_trigger, now, first)
+
+        with rows.memo(conn):  # no step changes a channel or a team's settings
+            advance_together(conn, work)
     partitions.advance(conn, positions.keys(), batch[-1][1].id)
     return len(batch)
 

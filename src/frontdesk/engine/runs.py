@@ -14,8 +14,7 @@ from frontdesk.domain.model import RunStatus, WaitKind
 from frontdesk.engine.interpreter import RunState, StepRecord, advance
 from frontdesk.engine.runtime import DbRuntime
 from frontdesk.steps.base import Signal, Wait
-from frontdesk.store import rows
-from frontdesk.store.database import conflicted, wake
+from frontdesk.store.database import conflicted, savepoint, wake
 from frontdesk.store.sql import events, runs
 from frontdesk.workflows.definition import Workflow, parse
 
@@ -131,12 +130,46 @@ def _update(conn: Connection, run: Run, values: dict[str, Any]) -> None:
     runs.save(conn, run.id, values)
 
 
+def advance_together(conn: Connection, work: Callable[[], None]) -> None:
+    """Do `work` (an engine job: the runs its events start and resume) under one savepoint for
+    all its runs instead of one each: on PostgreSQL each SAVEPOINT and RELEASE is a round trip in
+    the writers' turn, two per run. A run failing in it would have been rolled back to its own
+    savepoint: the job is undone and done again, each run in its own, so the failed run leaves
+    nothing of its steps and the others keep theirs. Runs advanced outside such a block (timers,
+    HTTP results) keep a savepoint each."""
+    try:
+        with savepoint(conn):
+            conn.info[_TOGETHER_KEY] = True
+            try:
+                work()
+            finally:
+                del conn.info[_TOGETHER_KEY]
+    except _RunFailed:
+        work()
+
+
+_TOGETHER_KEY = "frontdesk.runs_together"
+
+
+class _RunFailed(Exception):
+    """A run failed inside `advance_together`: its job is done again, a savepoint per run."""
+
+
 def _advance(
     conn: Connection, run: Run, signal: Signal, now: dt.datetime, context: dict[str, Any] | None, store: _Store
 ) -> None:
     runtime = DbRuntime(conn, run, now, context)
+    if conn.info.get(_TOGETHER_KEY):
+        try:
+            records = advance(run.workflow, run.state, runtime, signal)
+            _save(conn, run, records, now, store)
+        except Exception as exc:  # _AlreadyStarted too: its steps' effects must go
+            if conflicted(exc):
+                raise
+            raise _RunFailed from exc
+        return
     try:
-        with rows.savepoint(conn):
+        with savepoint(conn):  # its rows, and the events and counts it kept for the commit
             records = advance(run.workflow, run.state, runtime, signal)
             _save(conn, run, records, now, store)
     except _AlreadyStarted:
