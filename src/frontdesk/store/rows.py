@@ -106,7 +106,8 @@ def savepoint(conn: Connection) -> Iterator[None]:
 @contextlib.contextmanager
 def memo(conn: Connection) -> Iterator[None]:
     """Within the block, `remembered` reads each thing once. For what the block itself never
-    changes: the engine's job reads a channel or a team's id once for all its runs."""
+    changes (the engine's job reads a channel or a team's id once for all its runs), or what the
+    function that remembers it also writes (`revise`, `forget`: a conversation)."""
     conn.info[_MEMO_KEY] = {}
     try:
         yield
@@ -122,6 +123,20 @@ def remembered(conn: Connection, key: tuple[Any, ...], load: Callable[[], Any]) 
     if key not in found:
         found[key] = load()
     return found[key]
+
+
+def revise(conn: Connection, key: tuple[Any, ...], change: Callable[[Any], Any]) -> None:
+    """What `remembered` holds for `key` (if anything) becomes `change(it)`: for the function that
+    has just written what it remembered."""
+    found = conn.info.get(_MEMO_KEY)
+    if found is not None and found.get(key) is not None:
+        found[key] = change(found[key])
+
+
+def forget(conn: Connection, key: tuple[Any, ...]) -> None:
+    found = conn.info.get(_MEMO_KEY)
+    if found is not None:
+        found.pop(key, None)
 
 
 def scalar(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any:
