@@ -65,6 +65,7 @@ def _process_partitions(
     if fresh:
         by_trigger = _enabled_workflows(conn)
         first = _first_messages(fresh)
+
         def work() -> None:
             for event in fresh:
                 _process(conn, cache, event, by_trigger, now, first)
