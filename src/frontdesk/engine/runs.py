@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +150,29 @@ def advance_together(conn: Connection, work: Callable[[], None]) -> None:
 
 
 _TOGETHER_KEY = "frontdesk.runs_together"
+_REPLY_WAITERS_KEY = "frontdesk.reply_waiters"
+
+
+@contextlib.contextmanager
+def replies_expected(conn: Connection, conversation_ids: Collection[int]) -> Iterator[None]:
+    """Within the block (an engine job whose messages are in `conversation_ids`), `may_await_reply`
+    answers from one read of where runs wait for a reply, and the runs the block leaves waiting for
+    one (`_wait_values`): the message that opened a conversation, or any in a conversation where no
+    run asked anything, costs no statement of its own. Writers take turns: nobody else changes runs."""
+    found = (
+        runs.reply_waiters_between(conn, min(conversation_ids), max(conversation_ids)) if conversation_ids else set()
+    )
+    conn.info[_REPLY_WAITERS_KEY] = found
+    try:
+        yield
+    finally:
+        conn.info.pop(_REPLY_WAITERS_KEY, None)
+
+
+def may_await_reply(conn: Connection, conversation_id: int) -> bool:
+    """Whether a run may be waiting for a reply in the conversation (outside `replies_expected`: yes)."""
+    found = conn.info.get(_REPLY_WAITERS_KEY)
+    return found is None or conversation_id in found
 
 
 class _RunFailed(Exception):
@@ -238,6 +262,9 @@ def _wait_values(conn: Connection, run: Run, wait: Wait, now: dt.datetime) -> di
         values["wait_until"] = now + dt.timedelta(seconds=wait.seconds)
     wake(conn, "timers")
     if wait.kind == WaitKind.REPLY:
+        expected = conn.info.get(_REPLY_WAITERS_KEY)
+        if expected is not None and run.conversation_id is not None:
+            expected.add(run.conversation_id)  # a later message of this job may answer it
         # Only messages the contact sends after this point answer the question: after the reply
         # being handled (so that answers sent in a row each count), else after every event so far.
         values["wait_after_event"] = run.reply_event_id or events.last_id(conn)
