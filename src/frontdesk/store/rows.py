@@ -32,7 +32,7 @@ _MEMO_KEY = "frontdesk.memo"
 
 @dataclass(frozen=True, slots=True)
 class _Session:
-    driver: Any  # the DB-API connection under SQLAlchemy's
+    driver: Any  # the DB-API connection under SQLAlchemy's, as the dialect binds it
     dialect: Dialect
 
 
@@ -41,7 +41,7 @@ def attach(engine: Engine, dialect: Dialect) -> None:
 
     @event.listens_for(engine, "connect")
     def _attach(dbapi_connection: Any, record: Any) -> None:
-        record.info[_SESSION_KEY] = _Session(dbapi_connection, dialect)
+        record.info[_SESSION_KEY] = _Session(dialect.bind(dbapi_connection), dialect)
 
 
 def _session(conn: Connection) -> _Session:
