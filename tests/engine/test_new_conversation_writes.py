@@ -9,7 +9,9 @@ from bench.cpu import TEXTS, set_up
 from sqlalchemy import Connection
 
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
+from frontdesk.actions.teams import update_team
 from frontdesk.clock import now
+from frontdesk.domain.model import Actor, AuthorKind
 from frontdesk.engine.consumer import process_events
 from frontdesk.engine.runs import VersionCache, start_run
 from frontdesk.store.database import Database
@@ -111,3 +113,24 @@ def test_events_processed_again_by_the_engine_leave_nothing_and_the_new_ones_are
     for kind in ("contact.created", "conversation.opened", "message.received", "message.sent", "conversation.assigned"):
         expected[kind] = expected.get(kind, 0) + 1
     assert again == expected  # the undone greetings and assignments left no event either
+
+
+def test_a_message_handled_in_the_job_that_routed_its_conversation_meets_the_team_it_was_routed_to(
+    db: Database,
+) -> None:
+    """The engine's job reads a conversation once; what the job writes to it (the assignment's team)
+    is what its later events see: here the message, whose team is closed, gets the away message."""
+    db.write_sync(lambda conn: set_up(conn, 3))
+
+    def closed(conn: Connection) -> None:
+        for (team_id,) in conn.exec_driver_sql("SELECT id FROM teams").all():
+            changes = {"business_hours": {"timezone": "UTC", "hours": {}}, "away_message": "Closed: {{ team }}"}
+            update_team(conn, team_id, Actor(AuthorKind.SYSTEM), changes)
+
+    db.write_sync(closed)
+    cache = VersionCache()
+    db.write_sync(lambda conn: _consume(conn, cache))
+    db.write_sync(lambda conn: receive_inbound(conn, _inbound(1)))  # "sales"
+    assert db.write_sync(lambda conn: process_events(conn, cache, now())) == 3  # one job: created, opened, received
+    texts = [text for (text,) in _count(db, "SELECT text FROM messages WHERE direction = 'out' ORDER BY id")]
+    assert len(texts) == 2 and texts[1] == "Closed: Sales", texts  # the greeting, then the away message
