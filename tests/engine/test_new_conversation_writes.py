@@ -5,11 +5,15 @@ docs/scaling.md), and the run stored once, after its steps, exactly once per tri
 
 from __future__ import annotations
 
+import json
+
 from bench.cpu import TEXTS, set_up
 from sqlalchemy import Connection
 
+from frontdesk.actions.conversations import close_conversation
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
 from frontdesk.actions.teams import update_team
+from frontdesk.actions.workflows import create_workflow, publish, set_enabled
 from frontdesk.clock import now
 from frontdesk.domain.model import Actor, AuthorKind
 from frontdesk.engine.consumer import process_events
@@ -134,3 +138,50 @@ def test_a_message_handled_in_the_job_that_routed_its_conversation_meets_the_tea
     assert db.write_sync(lambda conn: process_events(conn, cache, now())) == 3  # one job: created, opened, received
     texts = [text for (text,) in _count(db, "SELECT text FROM messages WHERE direction = 'out' ORDER BY id")]
     assert len(texts) == 2 and texts[1] == "Closed: Sales", texts  # the greeting, then the away message
+
+
+_ASK_MOVE_ASK = {
+    "name": "Ask, move to the open conversation, ask",
+    "trigger": {
+        "event": "conversation.opened",
+        "conditions": {"all": [{"field": "conversation.source", "operator": "equals", "value": "contact"}]},
+    },
+    "steps": [
+        {"id": "ask_topic", "type": "ask_question", "text": "Topic?", "save_to": "vars.topic", "next": "move"},
+        {"id": "move", "type": "open_conversation", "next": "ask_more"},
+        {"id": "ask_more", "type": "ask_question", "text": "More?", "save_to": "vars.more"},
+    ],
+}
+
+
+def test_a_run_that_moved_to_another_conversation_in_the_job_gets_the_answer_sent_there(db: Database) -> None:
+    """The engine's job reads where runs wait for a reply once; a run it leaves waiting in another
+    conversation (answered, then moved to the contact's new conversation while the engine was
+    behind) is added, so the next message there still answers it."""
+    db.write_sync(lambda conn: set_up(conn, 3))
+
+    def only_ours(conn: Connection) -> None:
+        actor = Actor(AuthorKind.SYSTEM)
+        for (workflow_id,) in conn.exec_driver_sql("SELECT id FROM workflows").all():
+            set_enabled(conn, workflow_id, False, actor)
+        workflow_id = create_workflow(conn, _ASK_MOVE_ASK)
+        publish(conn, workflow_id, actor)
+        set_enabled(conn, workflow_id, True, actor)
+
+    db.write_sync(only_ours)
+    cache = VersionCache()
+    db.write_sync(lambda conn: _consume(conn, cache))
+    first = db.write_sync(lambda conn: receive_inbound(conn, _inbound(0)))
+    db.write_sync(lambda conn: _consume(conn, cache))  # the run asks its topic in the first conversation
+
+    def behind(conn: Connection) -> None:  # the answer, the conversation closed, a new one: before the engine
+        receive_inbound(conn, InboundMessage(1, "budget-0", "answer", "billing"))
+        close_conversation(conn, first.conversation_id, Actor(AuthorKind.SYSTEM), None, None)
+        receive_inbound(conn, InboundMessage(1, "budget-0", "more", "my invoice is wrong"))
+
+    db.write_sync(behind)
+    db.write_sync(lambda conn: _consume(conn, cache))
+    opened = f"SELECT id FROM events WHERE type = 'conversation.opened' AND conversation_id = {first.conversation_id}"
+    ((status, variables),) = _count(db, f"SELECT status, vars FROM workflow_runs WHERE trigger_event_id = ({opened})")
+    found = variables if isinstance(variables, dict) else json.loads(variables)
+    assert (status, found.get("topic"), found.get("more")) == ("completed", "billing", "my invoice is wrong")
