@@ -125,6 +125,19 @@ def remembered(conn: Connection, key: tuple[Any, ...], load: Callable[[], Any]) 
     return found[key]
 
 
+def recalled(conn: Connection, key: tuple[Any, ...]) -> Any:
+    """What `remembered` holds for `key`, or None (nothing read yet, or no `memo` block)."""
+    found = conn.info.get(_MEMO_KEY)
+    return None if found is None else found.get(key)
+
+
+def remember(conn: Connection, key: tuple[Any, ...], value: Any) -> None:
+    """Within a `memo` block, what `remembered` gives for `key` from now on (read along with something else)."""
+    found = conn.info.get(_MEMO_KEY)
+    if found is not None:
+        found[key] = value
+
+
 def revise(conn: Connection, key: tuple[Any, ...], change: Callable[[Any], Any]) -> None:
     """What `remembered` holds for `key` (if anything) becomes `change(it)`: for the function that
     has just written what it remembered."""

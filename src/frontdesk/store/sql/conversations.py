@@ -13,9 +13,10 @@ import msgspec
 from sqlalchemy import Connection
 
 from frontdesk.domain.model import ConversationStatus, DeliveryStatus, Direction
-from frontdesk.domain.records import Conversation
+from frontdesk.domain.records import Contact, Conversation
 from frontdesk.store import rows
-from frontdesk.store.tables import conversations, messages
+from frontdesk.store.dialects.base import quote
+from frontdesk.store.tables import contacts, conversations, messages
 
 # The literal 'open' lets SQLite use the partial unique index (tables.py).
 _OPEN = "status = 'open'"
@@ -34,6 +35,31 @@ def get(conn: Connection, conversation_id: int) -> Conversation | None:
     return rows.remembered(  # type: ignore[no-any-return]
         conn, ("conversation", conversation_id), lambda: _record(rows.by_id(conn, conversations, conversation_id))
     )
+
+
+_COLUMNS = tuple(c.name for c in conversations.columns)
+_CONTACT_COLUMNS = tuple(c.name for c in contacts.columns)
+_WITH_CONTACT = (
+    f"SELECT {', '.join(f'v.{quote(c)}' for c in _COLUMNS)}, {', '.join(f'c.{quote(c)}' for c in _CONTACT_COLUMNS)}"
+    " FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE v.id = ?"
+)
+
+
+def with_contact(conn: Connection, conversation_id: int) -> tuple[Conversation, Contact] | None:
+    """The conversation and its contact, in one statement unless the conversation is remembered
+    (`get`): a run's context reads both."""
+    key = ("conversation", conversation_id)
+    kept: Conversation | None = rows.recalled(conn, key)
+    if kept is not None:
+        row = rows.by_id(conn, contacts, kept.contact_id)
+        return None if row is None else (kept, Contact(**row))
+    found = rows.execute(conn, _WITH_CONTACT, (conversation_id,)).fetchone()
+    if found is None:
+        return None
+    split = len(_COLUMNS)
+    conversation = Conversation.from_row(rows.decode(conn, conversations, _COLUMNS, found[:split]))
+    rows.remember(conn, key, conversation)
+    return conversation, Contact(**rows.decode(conn, contacts, _CONTACT_COLUMNS, found[split:]))
 
 
 def _update(conn: Connection, conversation_id: int, values: dict[str, Any]) -> None:
