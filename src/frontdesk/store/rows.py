@@ -2,7 +2,7 @@
 
 SQLAlchemy Core spends 60-200 µs of Python on each statement it builds, compiles and wraps;
 the same statement on the sqlite3 cursor costs about 8 µs. Ingest, the engine and assignment
-ran ~60 statements per new conversation (15 since issue 14: docs/scaling.md), so the store's
+ran ~60 statements per new conversation (14 since issue 14: docs/scaling.md), so the store's
 functions (`store/sql/`) run theirs through these helpers. Each connection carries the `Dialect`
 its `Database` chose: it runs the statements on the driver and encodes and decodes values from
 the same table definitions (`tables.py`) exactly as SQLAlchemy stores them, so a row written here
