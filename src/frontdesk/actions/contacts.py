@@ -46,6 +46,12 @@ def find_or_create_by_identity(
     found = contacts.by_identity(conn, channel_id, external_id)
     if found is not None:
         return found, False
+    return create_by_identity(conn, channel_id, external_id, name)
+
+
+def create_by_identity(conn: Connection, channel_id: int, external_id: str, name: str | None) -> tuple[int, bool]:
+    """The contact for an identity just looked up and not found (ingest looks in its first read):
+    (id, True); (the other's id, False) should another process have created it meanwhile."""
     contact_id = contacts.add(conn, name, now())
     if contacts.add_identity(conn, contact_id, channel_id, external_id) is None:  # another process created it first
         contacts.delete(conn, contact_id)

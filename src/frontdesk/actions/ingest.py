@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from frontdesk.actions.attachments import store_attachments
-from frontdesk.actions.contacts import find_or_create_by_identity, update_contact
+from frontdesk.actions.contacts import create_by_identity, update_contact
 from frontdesk.actions.conversations import ensure_open_conversation, open_new_conversation
 from frontdesk.actions.events import emit
 from frontdesk.channels.base import InboundItem, Notice
@@ -68,27 +68,25 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     if inbound.text or not inbound.attachments:  # a photo without a caption has no text
         check_message_text(inbound.text, "message.text")
     check_attachments(inbound.attachments, "message.attachments")
-    arrival = messages.arrival(conn, inbound.channel_id, inbound.provider_message_id)
+    arrival = messages.arrival(conn, inbound.channel_id, inbound.provider_message_id, inbound.external_id)
     if arrival is None:
         raise NotFound("channel", inbound.channel_id)
-    channel_type, earlier = arrival
-    if earlier is not None:  # a provider's retry gets the first receipt back
-        return _receipt(earlier)
+    if arrival.earlier is not None:  # a provider's retry gets the first receipt back
+        return _receipt(arrival.earlier)
 
     threaded = conversation_rows.open_thread_of(conn, inbound.channel_id, list(inbound.references))
     if threaded is not None:  # a reply to a mail we sent joins its open conversation, whoever sends it
         contact_id, created = threaded, False
+    elif arrival.contact_id is not None:
+        contact_id, created = arrival.contact_id, False
     else:
-        contact_id, created = find_or_create_by_identity(
-            conn, inbound.channel_id, inbound.external_id, inbound.contact_name
-        )
+        contact_id, created = create_by_identity(conn, inbound.channel_id, inbound.external_id, inbound.contact_name)
     if inbound.contact_fields:
         update_contact(conn, contact_id, CONTACT, fields=inbound.contact_fields)
     if inbound.contact_name and not created and threaded is None:
         _fill_missing_name(conn, contact_id, inbound.contact_name)
 
-    open_one = open_new_conversation if created else ensure_open_conversation  # a new contact has none
-    conversation_id, opened = open_one(conn, contact_id, Source.CONTACT, inbound.channel_id, CONTACT)
+    conversation_id, opened = _conversation_for(conn, inbound, arrival, contact_id, created)
     at = now()
     message_id = messages.add_inbound(
         conn, conversation_id, inbound.channel_id, inbound.text, inbound.provider_message_id, opened, at
@@ -111,7 +109,7 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
         contact_id=contact_id,
         conversation_id=conversation_id,
     )
-    tally(conn, "inbound", channel_type)
+    tally(conn, "inbound", arrival.channel_type)
     return Receipt(contact_id, conversation_id, message_id, opened, duplicate=False)
 
 
@@ -135,6 +133,18 @@ def record_notice(conn: Connection, channel_id: int, notice: Notice) -> int | No
         conversation_id=conversation_id,
     )
     return message_id
+
+
+def _conversation_for(
+    conn: Connection, inbound: InboundMessage, arrival: messages.Arrival, contact_id: int, created: bool
+) -> tuple[int, bool]:
+    """The contact's open conversation, opened if it has none: (id, opened). For the sender
+    known on the channel, the arrival read has already looked; a new contact has none."""
+    if contact_id == arrival.contact_id and arrival.open_conversation_id is not None:
+        return arrival.open_conversation_id, False
+    if contact_id == arrival.contact_id or created:
+        return open_new_conversation(conn, contact_id, Source.CONTACT, inbound.channel_id, CONTACT)
+    return ensure_open_conversation(conn, contact_id, Source.CONTACT, inbound.channel_id, CONTACT)
 
 
 def _fill_missing_name(conn: Connection, contact_id: int, name: str) -> None:

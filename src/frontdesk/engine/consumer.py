@@ -19,7 +19,15 @@ from frontdesk.domain import events as ev
 from frontdesk.domain.model import Source
 from frontdesk.domain.records import Event
 from frontdesk.domain.workflows.conditions import evaluate
-from frontdesk.engine.runs import VersionCache, load_run, resume, start_run
+from frontdesk.engine.runs import (
+    VersionCache,
+    advance_together,
+    load_run,
+    may_await_reply,
+    replies_expected,
+    resume,
+    start_run,
+)
 from frontdesk.engine.runtime import build_context
 from frontdesk.steps.base import Assigned, Reply, ReplyAttachment
 from frontdesk.store import rows
@@ -65,9 +73,16 @@ def _process_partitions(
     if fresh:
         by_trigger = _enabled_workflows(conn)
         first = _first_messages(fresh)
+
+        received = {e.conversation_id for e in fresh if e.type == ev.MESSAGE_RECEIVED and e.conversation_id is not None}
+
+        def work() -> None:
+            with replies_expected(conn, received):
+                for event in fresh:
+                    _process(conn, cache, event, by_trigger, now, first)
+
         with rows.memo(conn):  # no step changes a channel or a team's settings
-            for event in fresh:
-                _process(conn, cache, event, by_trigger, now, first)
+            advance_together(conn, work)
     partitions.advance(conn, positions.keys(), batch[-1][1].id)
     return len(batch)
 
@@ -102,7 +117,7 @@ def _process(
 
 
 def _deliver_reply(conn: Connection, cache: VersionCache, event: Event, now: dt.datetime) -> bool:
-    if event.conversation_id is None:
+    if event.conversation_id is None or not may_await_reply(conn, event.conversation_id):
         return False
     run_id = runs.waiting_for_reply(conn, event.conversation_id, event.id)
     if run_id is None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,7 @@ from frontdesk.domain.model import RunStatus, WaitKind
 from frontdesk.engine.interpreter import RunState, StepRecord, advance
 from frontdesk.engine.runtime import DbRuntime
 from frontdesk.steps.base import Signal, Wait
-from frontdesk.store import rows
-from frontdesk.store.database import conflicted, wake
+from frontdesk.store.database import conflicted, savepoint, wake
 from frontdesk.store.sql import events, runs
 from frontdesk.workflows.definition import Workflow, parse
 
@@ -131,12 +131,69 @@ def _update(conn: Connection, run: Run, values: dict[str, Any]) -> None:
     runs.save(conn, run.id, values)
 
 
+def advance_together(conn: Connection, work: Callable[[], None]) -> None:
+    """Do `work` (an engine job: the runs its events start and resume) under one savepoint for
+    all its runs instead of one each: on PostgreSQL each SAVEPOINT and RELEASE is a round trip in
+    the writers' turn, two per run. A run failing in it would have been rolled back to its own
+    savepoint: the job is undone and done again, each run in its own, so the failed run leaves
+    nothing of its steps and the others keep theirs. Runs advanced outside such a block (timers,
+    HTTP results) keep a savepoint each."""
+    try:
+        with savepoint(conn):
+            conn.info[_TOGETHER_KEY] = True
+            try:
+                work()
+            finally:
+                del conn.info[_TOGETHER_KEY]
+    except _RunFailed:
+        work()
+
+
+_TOGETHER_KEY = "frontdesk.runs_together"
+_REPLY_WAITERS_KEY = "frontdesk.reply_waiters"
+
+
+@contextlib.contextmanager
+def replies_expected(conn: Connection, conversation_ids: Collection[int]) -> Iterator[None]:
+    """Within the block (an engine job whose messages are in `conversation_ids`), `may_await_reply`
+    answers from one read of where runs wait for a reply, and the runs the block leaves waiting for
+    one (`_wait_values`): the message that opened a conversation, or any in a conversation where no
+    run asked anything, costs no statement of its own. Writers take turns: nobody else changes runs."""
+    found = (
+        runs.reply_waiters_between(conn, min(conversation_ids), max(conversation_ids)) if conversation_ids else set()
+    )
+    conn.info[_REPLY_WAITERS_KEY] = found
+    try:
+        yield
+    finally:
+        conn.info.pop(_REPLY_WAITERS_KEY, None)
+
+
+def may_await_reply(conn: Connection, conversation_id: int) -> bool:
+    """Whether a run may be waiting for a reply in the conversation (outside `replies_expected`: yes)."""
+    found = conn.info.get(_REPLY_WAITERS_KEY)
+    return found is None or conversation_id in found
+
+
+class _RunFailed(Exception):
+    """A run failed inside `advance_together`: its job is done again, a savepoint per run."""
+
+
 def _advance(
     conn: Connection, run: Run, signal: Signal, now: dt.datetime, context: dict[str, Any] | None, store: _Store
 ) -> None:
     runtime = DbRuntime(conn, run, now, context)
+    if conn.info.get(_TOGETHER_KEY):
+        try:
+            records = advance(run.workflow, run.state, runtime, signal)
+            _save(conn, run, records, now, store)
+        except Exception as exc:  # _AlreadyStarted too: its steps' effects must go
+            if conflicted(exc):
+                raise
+            raise _RunFailed from exc
+        return
     try:
-        with rows.savepoint(conn):
+        with savepoint(conn):  # its rows, and the events and counts it kept for the commit
             records = advance(run.workflow, run.state, runtime, signal)
             _save(conn, run, records, now, store)
     except _AlreadyStarted:
@@ -205,6 +262,9 @@ def _wait_values(conn: Connection, run: Run, wait: Wait, now: dt.datetime) -> di
         values["wait_until"] = now + dt.timedelta(seconds=wait.seconds)
     wake(conn, "timers")
     if wait.kind == WaitKind.REPLY:
+        expected = conn.info.get(_REPLY_WAITERS_KEY)
+        if expected is not None and run.conversation_id is not None:
+            expected.add(run.conversation_id)  # a later message of this job may answer it
         # Only messages the contact sends after this point answer the question: after the reply
         # being handled (so that answers sent in a row each count), else after every event so far.
         values["wait_after_event"] = run.reply_event_id or events.last_id(conn)

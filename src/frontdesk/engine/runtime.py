@@ -16,15 +16,16 @@ from frontdesk.actions.conversations import send_message as send
 from frontdesk.assignment.queue import dequeue
 from frontdesk.assignment.service import assign_first_available, queue_for
 from frontdesk.domain.attachments import NewAttachment
-from frontdesk.domain.errors import DomainError
+from frontdesk.domain.errors import DomainError, NotFound
 from frontdesk.domain.model import Actor, AuthorKind, ConversationStatus
+from frontdesk.domain.records import Contact, Conversation
 from frontdesk.domain.teams import AssignTarget
 from frontdesk.domain.workflows import templates
 from frontdesk.engine.interpreter import RunCancelled, StepFailed
 from frontdesk.steps.base import Assignment, Catalog
 from frontdesk.store import rows
 from frontdesk.store.database import is_store_failure
-from frontdesk.store.sql import channels, contacts, runs
+from frontdesk.store.sql import channels, contacts, conversations, runs
 
 if TYPE_CHECKING:
     from frontdesk.engine.runs import Run
@@ -163,25 +164,45 @@ def build_context(
         "channel": {},
         "vars": {},
     }
-    if contact_id is not None:
-        contact = contacts.get(conn, contact_id)
-        if contact is not None:
-            name = contact.name or ""
-            context["contact"] = {
-                "id": contact.id,
-                "name": name,
-                "first_name": name.split(" ")[0] if name else "",
-                "fields": dict(contact.fields),
-                "tags": list(contact.tags),
-                "owner_agent_id": contact.owner_agent_id,
-            }
-    if conversation_id is not None:
-        conversation = get_conversation(conn, conversation_id)
-        context["conversation"] = {
-            k: conversation[k] for k in ("id", "status", "source", "channel_id", "team_id", "assignee_id")
+    contact, conversation = _records(conn, contact_id, conversation_id)
+    if contact is not None:
+        name = contact.name or ""
+        context["contact"] = {
+            "id": contact.id,
+            "name": name,
+            "first_name": name.split(" ")[0] if name else "",
+            "fields": dict(contact.fields),
+            "tags": list(contact.tags),
+            "owner_agent_id": contact.owner_agent_id,
         }
-        channel_id = conversation["channel_id"]
+    if conversation is not None:
+        context["conversation"] = {
+            "id": conversation.id,
+            "status": conversation.status,
+            "source": conversation.source,
+            "channel_id": conversation.channel_id,
+            "team_id": conversation.team_id,
+            "assignee_id": conversation.assignee_id,
+        }
+        channel_id = conversation.channel_id
         if channel_id is not None:
             channel = rows.remembered(conn, ("channel", channel_id), lambda: channels.summary(conn, channel_id))
             context["channel"] = channel._asdict() if channel else {}
     return context
+
+
+def _records(
+    conn: Connection, contact_id: int | None, conversation_id: int | None
+) -> tuple[Contact | None, Conversation | None]:
+    """The context's contact and conversation: one statement when the conversation is the contact's."""
+    if conversation_id is None:
+        return None if contact_id is None else contacts.get(conn, contact_id), None
+    found = conversations.with_contact(conn, conversation_id)
+    if found is None:
+        raise NotFound("conversation", conversation_id)
+    conversation, contact = found
+    if contact_id is None:
+        return None, conversation
+    if contact.id != contact_id:  # a run of one contact on another's conversation: each its own
+        return contacts.get(conn, contact_id), conversation
+    return contact, conversation

@@ -2,7 +2,7 @@
 
 SQLAlchemy Core spends 60-200 µs of Python on each statement it builds, compiles and wraps;
 the same statement on the sqlite3 cursor costs about 8 µs. Ingest, the engine and assignment
-ran ~60 statements per new conversation (22 since issue 14: docs/scaling.md), so the store's
+ran ~60 statements per new conversation (14 since issue 14: docs/scaling.md), so the store's
 functions (`store/sql/`) run theirs through these helpers. Each connection carries the `Dialect`
 its `Database` chose: it runs the statements on the driver and encodes and decodes values from
 the same table definitions (`tables.py`) exactly as SQLAlchemy stores them, so a row written here
@@ -32,7 +32,7 @@ _MEMO_KEY = "frontdesk.memo"
 
 @dataclass(frozen=True, slots=True)
 class _Session:
-    driver: Any  # the DB-API connection under SQLAlchemy's
+    driver: Any  # the DB-API connection under SQLAlchemy's, as the dialect binds it
     dialect: Dialect
 
 
@@ -41,7 +41,7 @@ def attach(engine: Engine, dialect: Dialect) -> None:
 
     @event.listens_for(engine, "connect")
     def _attach(dbapi_connection: Any, record: Any) -> None:
-        record.info[_SESSION_KEY] = _Session(dbapi_connection, dialect)
+        record.info[_SESSION_KEY] = _Session(dialect.bind(dbapi_connection), dialect)
 
 
 def _session(conn: Connection) -> _Session:
@@ -106,7 +106,8 @@ def savepoint(conn: Connection) -> Iterator[None]:
 @contextlib.contextmanager
 def memo(conn: Connection) -> Iterator[None]:
     """Within the block, `remembered` reads each thing once. For what the block itself never
-    changes: the engine's job reads a channel or a team's id once for all its runs."""
+    changes (the engine's job reads a channel or a team's id once for all its runs), or what the
+    function that remembers it also writes (`revise`, `forget`: a conversation)."""
     conn.info[_MEMO_KEY] = {}
     try:
         yield
@@ -122,6 +123,33 @@ def remembered(conn: Connection, key: tuple[Any, ...], load: Callable[[], Any]) 
     if key not in found:
         found[key] = load()
     return found[key]
+
+
+def recalled(conn: Connection, key: tuple[Any, ...]) -> Any:
+    """What `remembered` holds for `key`, or None (nothing read yet, or no `memo` block)."""
+    found = conn.info.get(_MEMO_KEY)
+    return None if found is None else found.get(key)
+
+
+def remember(conn: Connection, key: tuple[Any, ...], value: Any) -> None:
+    """Within a `memo` block, what `remembered` gives for `key` from now on (read along with something else)."""
+    found = conn.info.get(_MEMO_KEY)
+    if found is not None:
+        found[key] = value
+
+
+def revise(conn: Connection, key: tuple[Any, ...], change: Callable[[Any], Any]) -> None:
+    """What `remembered` holds for `key` (if anything) becomes `change(it)`: for the function that
+    has just written what it remembered."""
+    found = conn.info.get(_MEMO_KEY)
+    if found is not None and found.get(key) is not None:
+        found[key] = change(found[key])
+
+
+def forget(conn: Connection, key: tuple[Any, ...]) -> None:
+    found = conn.info.get(_MEMO_KEY)
+    if found is not None:
+        found.pop(key, None)
 
 
 def scalar(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any:

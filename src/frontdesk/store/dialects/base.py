@@ -61,6 +61,11 @@ class Dialect(ABC):
     def __init__(self) -> None:
         self._codecs: dict[Table, Codec] = {}
 
+    def bind(self, connection: Any) -> Any:
+        """What this dialect's methods get as `driver` for a DB-API connection (made once per
+        connection): the connection itself, or the connection with what the dialect keeps of it."""
+        return connection
+
     @abstractmethod
     def execute(self, driver: Any, sql: str, params: Sequence[Any]) -> Cursor:
         """Run one statement written with `?` placeholders on the driver's connection."""

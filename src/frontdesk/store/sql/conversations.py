@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection
 
 from frontdesk.domain.model import ConversationStatus, DeliveryStatus, Direction
-from frontdesk.domain.records import Conversation
+from frontdesk.domain.records import Contact, Conversation
 from frontdesk.store import rows
-from frontdesk.store.tables import conversations, messages
+from frontdesk.store.dialects.base import quote
+from frontdesk.store.tables import contacts, conversations, messages
 
 # The literal 'open' lets SQLite use the partial unique index (tables.py).
 _OPEN = "status = 'open'"
@@ -26,7 +28,43 @@ def _record(row: dict[str, Any] | None) -> Conversation | None:
 
 
 def get(conn: Connection, conversation_id: int) -> Conversation | None:
-    return _record(rows.by_id(conn, conversations, conversation_id))
+    """Read once per engine job (`rows.memo`): a new conversation's run read it three times (its
+    context, the greeting, the assignment), and its message's away check a fourth. What this module
+    writes to the row it writes to the remembered record too (`_update`); nothing else in the store
+    writes conversations."""
+    return rows.remembered(  # type: ignore[no-any-return]
+        conn, ("conversation", conversation_id), lambda: _record(rows.by_id(conn, conversations, conversation_id))
+    )
+
+
+_COLUMNS = tuple(c.name for c in conversations.columns)
+_CONTACT_COLUMNS = tuple(c.name for c in contacts.columns)
+_WITH_CONTACT = (
+    f"SELECT {', '.join(f'v.{quote(c)}' for c in _COLUMNS)}, {', '.join(f'c.{quote(c)}' for c in _CONTACT_COLUMNS)}"
+    " FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE v.id = ?"
+)
+
+
+def with_contact(conn: Connection, conversation_id: int) -> tuple[Conversation, Contact] | None:
+    """The conversation and its contact, in one statement unless the conversation is remembered
+    (`get`): a run's context reads both."""
+    key = ("conversation", conversation_id)
+    kept: Conversation | None = rows.recalled(conn, key)
+    if kept is not None:
+        row = rows.by_id(conn, contacts, kept.contact_id)
+        return None if row is None else (kept, Contact(**row))
+    found = rows.execute(conn, _WITH_CONTACT, (conversation_id,)).fetchone()
+    if found is None:
+        return None
+    split = len(_COLUMNS)
+    conversation = Conversation.from_row(rows.decode(conn, conversations, _COLUMNS, found[:split]))
+    rows.remember(conn, key, conversation)
+    return conversation, Contact(**rows.decode(conn, contacts, _CONTACT_COLUMNS, found[split:]))
+
+
+def _update(conn: Connection, conversation_id: int, values: dict[str, Any]) -> None:
+    rows.update_by_id(conn, conversations, conversation_id, values)
+    rows.revise(conn, ("conversation", conversation_id), lambda kept: msgspec.structs.replace(kept, **values))
 
 
 def find_open(conn: Connection, contact_id: int) -> Conversation | None:
@@ -61,12 +99,12 @@ def close(conn: Connection, conversation_id: int, at: dt.datetime, note: str | N
         "closing_category": category,
         "reply_due_at": None,
     }
-    rows.update_by_id(conn, conversations, conversation_id, values)
+    _update(conn, conversation_id, values)
 
 
 def reopen(conn: Connection, conversation_id: int) -> None:
     values = {"status": ConversationStatus.OPEN, "closed_at": None, "closing_note": None, "closing_category": None}
-    rows.update_by_id(conn, conversations, conversation_id, values)
+    _update(conn, conversation_id, values)
 
 
 def assign(
@@ -86,52 +124,51 @@ def assign(
         values["first_reply_at"] = None
     if team_id is not None:
         values["team_id"] = team_id
-    rows.update_by_id(conn, conversations, conversation_id, values)
+    _update(conn, conversation_id, values)
 
 
 def set_team(conn: Connection, conversation_id: int, team_id: int) -> None:
-    rows.update_by_id(conn, conversations, conversation_id, {"team_id": team_id})
+    _update(conn, conversation_id, {"team_id": team_id})
 
 
 def clear_assignee(conn: Connection, conversation_id: int) -> None:
-    rows.update_by_id(conn, conversations, conversation_id, {"assignee_id": None})
+    _update(conn, conversation_id, {"assignee_id": None})
 
 
 def clear_assignment(conn: Connection, conversation_id: int) -> None:
     """Nobody holds it, nothing is due."""
     values = {"assignee_id": None, "reply_due_at": None, "assigned_at": None}
-    rows.update_by_id(conn, conversations, conversation_id, values)
+    _update(conn, conversation_id, values)
 
 
 def clear_reply_due(conn: Connection, conversation_id: int) -> None:
-    rows.update_by_id(conn, conversations, conversation_id, {"reply_due_at": None})
+    _update(conn, conversation_id, {"reply_due_at": None})
 
 
 def message_received(conn: Connection, conversation_id: int, channel_id: int, at: dt.datetime) -> None:
     """The contact wrote on `channel_id`: answers go back there."""
-    rows.update_by_id(conn, conversations, conversation_id, {"last_message_at": at, "channel_id": channel_id})
+    _update(conn, conversation_id, {"last_message_at": at, "channel_id": channel_id})
 
 
 def message_sent(conn: Connection, conversation_id: int, at: dt.datetime) -> None:
-    rows.update_by_id(conn, conversations, conversation_id, {"last_message_at": at})
+    _update(conn, conversation_id, {"last_message_at": at})
 
 
 def first_reply_sent(conn: Connection, conversation_id: int, at: dt.datetime) -> None:
     """The assignee answered: no reassignment for silence any more."""
     values = {"last_message_at": at, "first_reply_at": at, "reply_due_at": None}
-    rows.update_by_id(conn, conversations, conversation_id, values)
+    _update(conn, conversation_id, values)
 
 
 def away_state(conn: Connection, conversation_id: int) -> tuple[int | None, str, dt.datetime | None] | None:
-    """(team id, status, when the away message was sent) of the conversation."""
-    row = rows.execute(
-        conn, "SELECT team_id, status, away_sent_at FROM conversations WHERE id = ?", (conversation_id,)
-    ).fetchone()
-    return None if row is None else (row[0], row[1], rows.dialect(conn).decode_time(row[2]))
+    """(team id, status, when the away message was sent) of the conversation: the engine asks for
+    each message, mostly of a conversation its job has just read (`get`)."""
+    found = get(conn, conversation_id)
+    return None if found is None else (found.team_id, found.status, found.away_sent_at)
 
 
 def away_sent(conn: Connection, conversation_id: int, at: dt.datetime) -> None:
-    rows.update_by_id(conn, conversations, conversation_id, {"away_sent_at": at})
+    _update(conn, conversation_id, {"away_sent_at": at})
 
 
 def unanswered_of(conn: Connection, agent_id: int, team_id: int) -> list[Conversation]:
@@ -267,6 +304,7 @@ def keep_subject(conn: Connection, conversation_id: int, subject: str) -> None:
     """An e-mail's subject, on a conversation that has none yet (the mail that opened it wins)."""
     sql = "UPDATE conversations SET subject = ? WHERE id = ? AND subject IS NULL"
     rows.execute(conn, sql, (subject, conversation_id))
+    rows.forget(conn, ("conversation", conversation_id))
 
 
 def open_thread_of(conn: Connection, channel_id: int, provider_message_ids: list[str]) -> int | None:

@@ -15,12 +15,17 @@ _BY_PROVIDER_ID = (
     "SELECT m.id, m.conversation_id, m.opened_conversation, c.contact_id FROM messages m"
     " JOIN conversations c ON c.id = m.conversation_id WHERE m.channel_id = ? AND m.provider_message_id = ?"
 )
-# The channel (its type) and, when a provider retries, the message it delivered before: ingest's
-# first two questions in one statement.
+# Ingest's first questions in one statement: the channel (its type); when a provider retries, the
+# message it delivered before; the contact known on the channel by this sender id, and its open
+# conversation. `o.status = 'open'` as a literal: the partial unique index answers it.
 _ARRIVAL = (
-    "SELECT ch.type, m.id, m.conversation_id, m.opened_conversation, c.contact_id FROM channels ch"
+    "SELECT ch.type, m.id, m.conversation_id, m.opened_conversation, c.contact_id, i.contact_id, o.id"
+    " FROM channels ch"
     " LEFT JOIN messages m ON m.channel_id = ch.id AND m.provider_message_id = ?"
-    " LEFT JOIN conversations c ON c.id = m.conversation_id WHERE ch.id = ?"
+    " LEFT JOIN conversations c ON c.id = m.conversation_id"
+    " LEFT JOIN contact_identities i ON i.channel_id = ch.id AND i.external_id = ?"
+    " LEFT JOIN conversations o ON o.contact_id = i.contact_id AND o.status = 'open'"
+    " WHERE ch.id = ?"
 )
 # `direction` as a literal: the partial index on inbound messages applies only when the planner sees it.
 _FIRST_INBOUND = (
@@ -53,17 +58,26 @@ def received(conn: Connection, channel_id: int, provider_message_id: str) -> Rec
     return Received(message_id, conversation_id, bool(rows.dialect(conn).decode_bool(opened)), contact_id)
 
 
-def arrival(conn: Connection, channel_id: int, provider_message_id: str) -> tuple[str, Received | None] | None:
-    """The channel's type, and the message it already delivered under this provider id (a
-    provider's retry) if any; None when there is no such channel."""
-    row = rows.execute(conn, _ARRIVAL, (provider_message_id, channel_id)).fetchone()
+class Arrival(NamedTuple):
+    """What ingest learns before it writes (`arrival`)."""
+
+    channel_type: str
+    earlier: Received | None  # the message a provider's retry delivered before
+    contact_id: int | None  # the contact known on the channel by the sender's id
+    open_conversation_id: int | None  # that contact's open conversation
+
+
+def arrival(conn: Connection, channel_id: int, provider_message_id: str, external_id: str) -> Arrival | None:
+    """None when there is no such channel."""
+    row = rows.execute(conn, _ARRIVAL, (provider_message_id, external_id, channel_id)).fetchone()
     if row is None:
         return None
-    channel_type, message_id, conversation_id, opened, contact_id = row
-    if message_id is None:
-        return channel_type, None
-    decoded = bool(rows.dialect(conn).decode_bool(opened))
-    return channel_type, Received(message_id, conversation_id, decoded, contact_id)
+    channel_type, message_id, conversation_id, opened, earlier_contact_id, contact_id, open_id = row
+    earlier = None
+    if message_id is not None:
+        decoded = bool(rows.dialect(conn).decode_bool(opened))
+        earlier = Received(message_id, conversation_id, decoded, earlier_contact_id)
+    return Arrival(channel_type, earlier, contact_id, open_id)
 
 
 def add_inbound(

@@ -24,6 +24,10 @@ _REPLY_WAITER = (
     f"SELECT id FROM workflow_runs WHERE conversation_id = ? AND {_WAITING} AND wait_kind = '{WaitKind.REPLY}'"
     " AND wait_after_event < ? ORDER BY id LIMIT 1"
 )
+_REPLY_WAITERS_BETWEEN = (
+    f"SELECT DISTINCT conversation_id FROM workflow_runs WHERE conversation_id BETWEEN ? AND ? AND {_WAITING}"
+    f" AND wait_kind = '{WaitKind.REPLY}'"
+)
 _QUEUE_WAITERS = (
     f"SELECT id FROM workflow_runs WHERE conversation_id = ? AND {_WAITING} AND wait_kind = '{WaitKind.QUEUE}'"
 )
@@ -159,6 +163,11 @@ def waiting_for_reply(conn: Connection, conversation_id: int, event_id: int) -> 
     """The run whose question the contact's message (event `event_id`) answers, if any."""
     found = rows.scalar(conn, _REPLY_WAITER, (conversation_id, event_id))
     return None if found is None else int(found)
+
+
+def reply_waiters_between(conn: Connection, first: int, last: int) -> set[int]:
+    """The conversations, of ids `first` to `last`, where a run waits for the contact's reply."""
+    return {conversation_id for (conversation_id,) in rows.execute(conn, _REPLY_WAITERS_BETWEEN, (first, last))}
 
 
 def waiting_for_agent(conn: Connection, conversation_id: int) -> list[int]:
