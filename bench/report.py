@@ -328,7 +328,8 @@ def _outgoing_webhooks(s9: dict[str, Any]) -> list[str]:
     """Scenario 9: S1 without subscriptions, with them, and without the reports' rollups."""
     rows = {
         "(a) no subscriptions": s9["plain"],
-        "(b) subscriptions to a local receiver": s9["webhooks"],
+        "(b) subscriptions to a local receiver, every event": s9["webhooks"],
+        "(b2) subscriptions to `conversation.opened` and `.assigned`": s9["webhooks_two"],
         "(c) no subscriptions, reports' rollups off": s9["no_reports"],
     }
     lines = [
@@ -360,7 +361,8 @@ def _outgoing_webhooks(s9: dict[str, Any]) -> list[str]:
         f" **{replay.get('events_per_s', 0):,.0f} events/s**, {replay.get('server_cpu_ms_per_event')} ms of server"
         " CPU per event.",
         f"(b) ÷ (a), assigned/s: {_x(s9.get('webhooks_ratio'))}; by server CPU per conversation ((a)'s ÷ (b)'s):"
-        f" {_x(s9.get('webhooks_cpu_ratio'))}. (c) ÷ (a): {_x(s9.get('no_reports_ratio'))}; by CPU:"
+        f" {_x(s9.get('webhooks_cpu_ratio'))}. (b2) ÷ (a): {_x(s9.get('webhooks_two_ratio'))}; by CPU:"
+        f" {_x(s9.get('webhooks_two_cpu_ratio'))}. (c) ÷ (a): {_x(s9.get('no_reports_ratio'))}; by CPU:"
         f" {_x(s9.get('no_reports_cpu_ratio'))}.",
         "",
     ]

@@ -76,9 +76,11 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _outgoing_webhooks(s9: dict[str, Any] | None) -> list[dict[str, str]]:
-    """Issue 16: webhooks delivered beside S1, and what they cost S1 in the same run."""
-    hooks = (s9 or {}).get("webhooks", {}).get("webhooks")
-    ratio = (s9 or {}).get("webhooks_ratio")
+    """Issue 16: webhooks delivered beside S1, and what they cost S1 in the same run: read from (b2),
+    two event types per conversation (over the bar's 1,000 events/s); (b), every event, is in the
+    scenario's table."""
+    hooks = (s9 or {}).get("webhooks_two", {}).get("webhooks")
+    ratio = (s9 or {}).get("webhooks_two_ratio")
     return [
         {
             "name": "S9 webhooks ≥ 1,000 events/s delivered beside S1",
@@ -93,7 +95,7 @@ def _outgoing_webhooks(s9: dict[str, Any] | None) -> list[dict[str, str]]:
             "goal": "≥ 0.9x its assigned/s without",
             "measured": "-"
             if ratio is None
-            else f"{ratio:.2f}x (by CPU per conversation {s9.get('webhooks_cpu_ratio')}x)",
+            else f"{ratio:.2f}x (by CPU per conversation {s9.get('webhooks_two_cpu_ratio')}x)",
             "met": _verdict(None if ratio is None else ratio >= 0.9),
         },
     ]

@@ -88,11 +88,14 @@ def test_scenario_9_counts_the_events_delivered_beside_s1_and_the_phases_without
     report = run(TINY, ["frontdesk"], ["9"], quick=True)
 
     s9 = report["results"]["s9"]
-    for phase in ("plain", "webhooks", "no_reports"):
+    for phase in ("plain", "webhooks", "webhooks_two", "no_reports"):
         assert s9[phase]["end_to_end"]["assigned"] == s9[phase]["load"]["ok"] > 0, s9[phase]
     hooks = s9["webhooks"]["webhooks"]
     assert hooks["delivered_total"] >= hooks["logged_during_load"] > 0
     assert hooks["verified"] > 0 and hooks["verify_failed"] == 0
     assert s9["webhooks"]["replay"]["posts"] >= hooks["delivered_total"]
+    two = s9["webhooks_two"]["webhooks"]
+    assert two["subscriptions"] == 2 and two["delivered_total"] >= two["logged_during_load"] > 0
+    assert two["delivered_total"] < hooks["delivered_total"]  # two of the five types
     assert {t["name"] for t in report["targets"]} >= {"S9 S1 with webhooks ≥ 0.9x without"}
     assert "Scenario 9" in markdown(report)
