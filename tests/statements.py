@@ -6,7 +6,7 @@ and COMMIT too). On PostgreSQL, a psycopg cursor class counts what the cursors r
 and SQLAlchemy's `begin`/`commit` events the transaction's two statements psycopg sends itself.
 Each statement is charged to its *origin*: the store function that ran it (`sql.messages.add_inbound`)
 and the first caller above the store (`actions.ingest.receive_inbound`). Used by
-`python -m bench.cpu --statements` and tests/engine/test_statement_budget.py.
+`python -m bench.cpu --statements` and tests/engine/test_new_conversation_writes.py.
 """
 
 from __future__ import annotations
