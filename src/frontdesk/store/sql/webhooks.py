@@ -1,9 +1,11 @@
 """Outgoing webhooks' statements: subscriptions (each a cursor on the event log with its retry
 state), the claim that leases the ones due, the events each is to receive, and the delivery log.
 
-Cold paths and a claim per pass, not per event: SQLAlchemy Core, whose `Encrypted` type opens the
-sealed secret. The claim's SELECT passes over rows another process is claiming (SKIP LOCKED on
-PostgreSQL; SQLite has one writer at a time), and the lease keeps one sender on a subscription.
+Cold paths and a claim per pass: SQLAlchemy Core, whose `Encrypted` type opens the sealed secret.
+What runs per event, a turn's events and its delivery log, goes on the driver's cursor (ADR 0003):
+through Core they were a third of the sender's CPU with nothing else to do. The claim's SELECT
+passes over rows another process is claiming (SKIP LOCKED on PostgreSQL; SQLite has one writer at a
+time), and the lease keeps one sender on a subscription.
 """
 
 from __future__ import annotations
@@ -16,12 +18,20 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select, true
 
 from frontdesk.domain.records import Event
 from frontdesk.domain.webhooks import Due
+from frontdesk.store import rows
 from frontdesk.store.tables import events, webhook_deliveries, webhook_subscriptions
 
 _subs = webhook_subscriptions
 _SHOWN = [column for column in _subs.c if column.name not in ("secret", "lease_until", "head_since")]
-_EVENT = [events.c[name] for name in ("id", "type", "contact_id", "conversation_id", "payload", "created_at")]
 _DELIVERY = [column for column in webhook_deliveries.c if column.name != "subscription_id"]
+_EVENT_COLUMNS = ("id", "type", "contact_id", "conversation_id", "payload", "created_at")
+_NEXT = (
+    f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE id > ? AND id <= ? AND type IN ({{}}) ORDER BY id LIMIT ?"
+)
+_TRIM = (
+    "DELETE FROM webhook_deliveries WHERE subscription_id = ? AND id < (SELECT id FROM webhook_deliveries"
+    " WHERE subscription_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)"
+)
 
 
 def insert_subscription(conn: Connection, values: Mapping[str, Any]) -> int:
@@ -100,20 +110,11 @@ def next_due(conn: Connection, at: dt.datetime, skip: Collection[int]) -> dt.dat
 
 def next_events(conn: Connection, position: int, horizon: int, types: Sequence[str], limit: int) -> list[Event]:
     """The events of `types` after `position` up to `horizon`, oldest first."""
-    query = (
-        select(
-            events.c.id,
-            events.c.type,
-            events.c.contact_id,
-            events.c.conversation_id,
-            events.c.payload,
-            events.c.created_at,
-        )
-        .where(events.c.id > position, events.c.id <= horizon, events.c.type.in_(types))
-        .order_by(events.c.id)
-        .limit(limit)
-    )
-    return [Event(**row) for row in conn.execute(query).mappings()]
+    if not types:
+        return []
+    found = rows.execute(conn, _NEXT.format(", ".join("?" * len(types))), (position, horizon, *types, limit))
+    codec = rows.dialect(conn).codec(events)
+    return [Event(**codec.decode(row, _EVENT_COLUMNS)) for row in found]
 
 
 def settle(conn: Connection, subscription_id: int, position: int, values: Mapping[str, Any]) -> bool:
@@ -128,17 +129,9 @@ def exists(conn: Connection, subscription_id: int) -> bool:
 
 def log_attempts(conn: Connection, subscription_id: int, attempts: Sequence[Mapping[str, Any]], keep: int) -> None:
     """Append to the delivery log and drop what is older than its newest `keep` rows."""
-    conn.execute(insert(webhook_deliveries), [{"subscription_id": subscription_id, **a} for a in attempts])
-    oldest_kept = (
-        select(webhook_deliveries.c.id)
-        .where(webhook_deliveries.c.subscription_id == subscription_id)
-        .order_by(webhook_deliveries.c.id.desc())
-        .offset(keep - 1)
-        .limit(1)
-        .scalar_subquery()
-    )
-    stale = and_(webhook_deliveries.c.subscription_id == subscription_id, webhook_deliveries.c.id < oldest_kept)
-    conn.execute(delete(webhook_deliveries).where(stale))
+    if attempts:
+        rows.insert_many(conn, webhook_deliveries, [{"subscription_id": subscription_id, **a} for a in attempts])
+    rows.execute(conn, _TRIM, (subscription_id, subscription_id, keep - 1))
 
 
 def deliveries(conn: Connection, subscription_id: int, limit: int) -> list[dict[str, Any]]:
