@@ -23,6 +23,7 @@ def test_payloads_name_their_actor_except_those_of_contacts_deliveries_and_queue
         EventType.CONVERSATION_QUEUED,
         EventType.CONTACT_CREATED,
         EventType.WEBHOOK_DISABLED,  # the webhook sender, after a day of failures
+        EventType.CONVERSATION_RATED,  # the contact's rating (on the survey page, or posted for them)
     }
     named = {kind for kind, shape in PAYLOADS.items() if "actor" in shape.__required_keys__}
     assert named == set(EventType) - anonymous
