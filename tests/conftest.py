@@ -110,6 +110,22 @@ def listening_pids(port: int) -> set[int]:
     return pids
 
 
+def worker_pids(pid: int, part: str = "engine") -> list[int]:
+    """The `frontdesk worker --part PART` processes under `pid` (`serve` starts the engine's and
+    the webhook sender's, frontdesk.worker)."""
+    from bench.servers import process_tree
+
+    wanted = f"worker\0--part\0{part}\0".encode()
+    found = []
+    for member in process_tree(pid)[1:]:
+        try:
+            if wanted in Path(f"/proc/{member}/cmdline").read_bytes():
+                found.append(member)
+        except OSError:  # it exited meanwhile
+            continue
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

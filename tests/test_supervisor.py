@@ -22,7 +22,7 @@ from tests.web.support import say, web_session
 
 
 def _children(server: LiveServer, kind: str) -> list[int]:
-    """The supervisor's `server-process` or `worker` children."""
+    """The supervisor's `server-process` or `worker` children (`worker\0--part\0webhooks`: the sender's)."""
     assert server.process is not None
     found = []
     for pid in process_tree(server.process.pid)[1:]:
@@ -99,20 +99,24 @@ def _changes_until(lines: object, wanted: str) -> list[str]:
 def test_stopping_the_supervisor_stops_every_process(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """And every server process listens on the SMTP receiver's port (SO_REUSEPORT), no worker does."""
+    """Two servers, two engine workers and the webhook sender's worker. And every server process
+    listens on the SMTP receiver's port (SO_REUSEPORT), no worker does."""
     smtp_port = free_port()
     monkeypatch.setenv("FRONTDESK_SMTP_PORT", str(smtp_port))
     server = LiveServer(db_url, tmp_path / "server.log", args=("--processes", "2", "--workers", "2"))
     server.start()
     assert server.process is not None
-    servers = _children(server, "server-process")
-    children = servers + _children(server, "worker")
-    assert len(children) == 4
-    assert eventually(lambda: listening_pids(smtp_port) == set(servers) or None, "both servers on the SMTP port")
+    try:
+        servers = _children(server, "server-process")
+        children = servers + _children(server, "worker")
+        engines, senders = _children(server, "--part\0engine"), _children(server, "--part\0webhooks")
+        listening = eventually(lambda: listening_pids(smtp_port) == set(servers) or None, "both servers on SMTP")
+    finally:
+        server.process.terminate()
+        returncode = server.process.wait(30)
 
-    server.process.terminate()
-    returncode = server.process.wait(30)
-
+    assert (len(servers), len(engines), len(senders), len(children)) == (2, 2, 1, 5)
+    assert listening
     assert returncode == 0
     assert not [pid for pid in children if alive(pid)]
 
@@ -121,7 +125,7 @@ def test_a_supervisor_killed_takes_its_servers_and_workers_with_it(db_url: str, 
     server = LiveServer(db_url, tmp_path / "server.log", args=("--processes", "2"))
     server.start()
     children = _children(server, "server-process") + _children(server, "worker")
-    assert len(children) == 3
+    assert len(children) == 4  # two servers, the engine's worker and the webhook sender's
 
     server.kill()  # SIGKILL: the children see their wake sockets close
     deadline = time.monotonic() + 30

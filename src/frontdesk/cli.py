@@ -25,7 +25,7 @@ from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import ChannelType, Role
 from frontdesk.domain.records import Channel
 from frontdesk.engine.reports import rebuild, rebuild_funnel
-from frontdesk.settings import Settings
+from frontdesk.settings import Settings, WorkerPart
 from frontdesk.store.database import in_memory
 from frontdesk.store.migrate import open_migrated
 from frontdesk.store.move import Moved, move
@@ -138,13 +138,13 @@ def serve(
     supervised = processes > 1 or workers != 1
     listeners = _supervised_listeners(settings, processes) if supervised else []  # before anything is written
     db = open_migrated(settings.database_url, settings.secret_key)
-    worker = None if supervised else WorkerProcess.launch(settings, db)
+    launched = [] if supervised else WorkerProcess.launch(settings, db)
     if with_demo:
         _print_welcome(settings, db.write_sync(_demo_with_token))
     from frontdesk import server, supervisor  # the web application: imported while the worker starts
 
     if not supervised:
-        server.serve(settings, db, worker)
+        server.serve(settings, db, launched)
         return
     db.close()  # each child opens its own
     supervisor.run(listeners, workers)
@@ -197,12 +197,16 @@ def worker(
     wake_fd: Annotated[
         int | None, typer.Option(help="set by `serve`: its end of the wake socket pair", hidden=True)
     ] = None,
+    part: Annotated[
+        WorkerPart, typer.Option(help="the loops to run: all, the engine and the rest but webhooks, or webhooks only")
+    ] = WorkerPart.ALL,
 ) -> None:
-    """The engine, timers, HTTP steps, delivery and the media fetcher: started by `serve` (ADR 0004),
-    or on its own beside servers on the same database (docs/scaling.md); stops on SIGTERM/SIGINT."""
+    """The engine, timers, HTTP steps, delivery, the media fetcher, the mailboxes, the reports' rollups
+    and the webhook sender: started by `serve` (ADR 0004: the sender in a worker of its own), or on its
+    own beside servers on the same database (docs/scaling.md); stops on SIGTERM/SIGINT."""
     from frontdesk import worker as process
 
-    process.run(settings_and_logs(), wake_fd)
+    process.run(settings_and_logs(), wake_fd, part)
 
 
 @tokens.command("create")

@@ -2,19 +2,21 @@
 
 It opens the database (migrated once, its writer started), builds the web application around it,
 and the parts that run beside the requests: the inbox's and the web chat's live feeds, the SMTP
-receiver (mail comes in where requests do), and the engine, outbound delivery and the media
-fetcher, either in this process (tests, embedded use), in the worker process (`frontdesk serve`,
-ADR 0004), or in workers a supervisor started (`serve --processes N`, frontdesk.supervisor).
+receiver (mail comes in where requests do), and the engine, outbound delivery, the media
+fetcher and the webhook sender, either in this process (tests, embedded use), in the worker
+processes (`frontdesk serve`, ADR 0004: the engine's and the sender's), or in workers a supervisor
+started (`serve --processes N`, frontdesk.supervisor).
 Nothing below this module opens a database or starts a loop on its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import uvicorn
@@ -43,19 +45,19 @@ class Background:
     """What runs beside the requests, started and stopped with the application."""
 
     def __init__(
-        self, db: Database, settings: Settings, *, worker: WorkerProcess | None, wake: socket.socket | None
+        self, db: Database, settings: Settings, *, workers: Sequence[WorkerProcess], wake: socket.socket | None
     ) -> None:
         self.live = LiveFeed(db)
         self.visitors = VisitorFeed(db)
         self.heard = CommitListener(db)  # other processes' commits, on PostgreSQL
-        self.worker = worker
+        self.workers = workers
         self.wake = wake
         self.link = WakeLink(db, on_closed=_stop_this_process) if wake is not None else None
         # Mail is taken in where requests are: every server process listens (SO_REUSEPORT), and the
         # parse and the ingest's writes are not the engine's process's to carry (docs/benchmarks.md,
         # scenario 8).
         self.smtp = SmtpReceiver(db, settings)
-        self.inline: list[Loop] = [] if self.worker or self.link else loops(db, settings)
+        self.inline: list[Loop] = [] if self.workers or self.link else loops(db, settings)
 
     async def start(self) -> None:
         self.heard.start()
@@ -63,8 +65,7 @@ class Background:
         self.visitors.start()
         if self.link is not None and self.wake is not None:
             self.link.connect(self.wake)
-        if self.worker is not None:
-            await self.worker.start()
+        await asyncio.gather(*(worker.start() for worker in self.workers))
         for part in self.inline:
             part.start()
         self.smtp.start()
@@ -74,8 +75,7 @@ class Background:
         await self.smtp.stop()
         for part in self.inline:  # what takes mail in first (frontdesk.worker.loops)
             await part.stop()
-        if self.worker is not None:
-            await self.worker.stop()
+        await asyncio.gather(*(worker.stop() for worker in self.workers))
         if self.link is not None:
             self.link.close()
         await self.heard.stop()
@@ -94,14 +94,14 @@ def _stop_this_process() -> None:
 def create_app(
     settings: Settings | None = None,
     *,
-    worker: WorkerProcess | None = None,
+    workers: Sequence[WorkerProcess] = (),
     clock: Clock = now,
     db: Database | None = None,
     wake: socket.socket | None = None,
 ) -> Litestar:
     """The application over `db` (opened here when None), which it closes when it stops.
-    `worker`: the engine and delivery run in that process of their own (frontdesk.worker), as
-    `frontdesk serve` does; otherwise in this one. `wake`: a supervisor's wake socket
+    `workers`: the engine, delivery and the webhook sender run in those processes of their own
+    (frontdesk.worker), as `frontdesk serve` does; otherwise in this one. `wake`: a supervisor's wake socket
     (frontdesk.supervisor): the loops run in the workers it started, and the commits of every
     process are relayed over it. `clock`: what the limits against abuse read the time from (tests
     move it instead of sleeping)."""
@@ -109,7 +109,7 @@ def create_app(
     assignment.install()
     db = db or open_migrated(settings.database_url, settings.secret_key)
     metrics.watch(db)
-    background = Background(db, settings, worker=worker, wake=wake)
+    background = Background(db, settings, workers=workers, wake=wake)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -166,10 +166,10 @@ def _uvicorn(app: Litestar, settings: Settings) -> _Uvicorn:
     return _Uvicorn(config, app.state.end_streams)
 
 
-def serve(settings: Settings, db: Database, worker: WorkerProcess | None) -> None:
-    """`frontdesk serve`: the application over `db` on uvicorn, with its `worker` (WorkerProcess.launch),
+def serve(settings: Settings, db: Database, workers: Sequence[WorkerProcess]) -> None:
+    """`frontdesk serve`: the application over `db` on uvicorn, with its `workers` (WorkerProcess.launch),
     until interrupted."""
-    app = create_app(settings, worker=worker, db=db)
+    app = create_app(settings, workers=workers, db=db)
     _uvicorn(app, settings).run()
 
 

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import ssl
+from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerPart(StrEnum):
+    """Which loops a worker process runs (`frontdesk worker --part`, frontdesk.worker)."""
+
+    ALL = "all"
+    ENGINE = "engine"  # all but the webhook sender
+    WEBHOOKS = "webhooks"  # the webhook sender only
 
 
 class Settings(BaseSettings):
@@ -31,7 +40,8 @@ class Settings(BaseSettings):
     )
     worker: Literal["process", "inline"] = Field(
         "process",
-        description="serve: run the engine and delivery in a worker process (two cores), or inline in the server's",
+        description="serve: run the engine and delivery, and the webhook sender, in worker processes (ADR 0004), "
+        "or inline in the server's",
     )
     secret_key: str | None = Field(
         None,

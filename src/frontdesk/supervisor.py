@@ -1,5 +1,6 @@
-"""`frontdesk serve --processes N --workers M`: N server processes accepting on one port and M engine
-workers, started, watched and stopped by this process, which serves no request itself.
+"""`frontdesk serve --processes N --workers M`: N server processes accepting on one port, M engine
+workers and (with M > 0) the webhook sender's worker, started, watched and stopped by this process,
+which serves no request itself.
 
 The port: this process binds N listening sockets with SO_REUSEPORT and hands one to each server.
 The kernel spreads new connections evenly over the N sockets (one shared socket would leave it to
@@ -26,6 +27,7 @@ import sys
 from dataclasses import dataclass, field
 
 from frontdesk import metrics
+from frontdesk.settings import WorkerPart
 from frontdesk.store.database import sleep_until_set
 from frontdesk.worker import READY, READY_SECONDS, RESTART_SECONDS, read_wakes
 
@@ -122,7 +124,9 @@ def run(listeners: list[socket.socket], workers: int) -> None:
 
 async def _supervise(listeners: list[socket.socket], workers: int) -> None:
     hub = Hub()
-    hub.children = [Child("worker", ["worker"]) for _ in range(workers)]
+    hub.children = [Child("worker", ["worker", "--part", WorkerPart.ENGINE]) for _ in range(workers)]
+    if workers:  # and the webhook sender in a worker of its own (frontdesk.worker)
+        hub.children.append(Child("worker", ["worker", "--part", WorkerPart.WEBHOOKS]))
     hub.children += [
         Child("server", ["server-process", "--listen-fd", str(sock.fileno())], listener=sock) for sock in listeners
     ]

@@ -15,9 +15,17 @@ Nothing in the log depends on which process wrote it: the engine's cursor moves 
 transaction as its effects (ADR 0002), so even two engines at once would not process an event
 twice. The server restarts a worker that died; a worker whose server is gone stops.
 
-`frontdesk worker` also runs on its own (another machine, no server): no wake socket then, and it
-stops on SIGTERM/SIGINT. Its loops wake on whatever announces commits to `Database.announce` (a
-wake link here; a PostgreSQL listener may be another), and else on their one-second poll.
+`frontdesk serve` starts two: one with the engine and the other loops (`--part engine`), and one
+that sends outgoing event webhooks (`--part webhooks`). A loop's Python holds the GIL, and a writer
+thread waiting for it holds the database's write lock meanwhile: S1 is bound by that lock, and the
+sender beside the engine (or beside the requests) made every batch of that process hold it longer
+(docs/benchmarks.md, scenario 9). In a process of its own, the sender's work costs the others only
+its own short writes.
+
+`frontdesk worker` also runs on its own (another machine, no server), every loop in one process
+unless `--part` says otherwise: no wake socket then, and it stops on SIGTERM/SIGINT. Its loops
+wake on whatever announces commits to `Database.announce` (a wake link here; a PostgreSQL listener
+may be another), and else on their one-second poll.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from frontdesk.engine.webhooks import WebhookSender
 from frontdesk.imap_poller import ImapPoller
 from frontdesk.media_fetcher import MediaFetcher
 from frontdesk.settings import Settings
+from frontdesk.settings import WorkerPart as Part
 from frontdesk.store.database import Database, in_memory
 from frontdesk.store.migrate import open_migrated
 from frontdesk.store.notify import CommitListener
@@ -126,22 +135,25 @@ class WakeLink:
 class WorkerProcess:
     """The server's side: starts the worker, relays wakes, restarts the worker if it dies."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, part: Part) -> None:
+        self.part = part
         self.link = WakeLink(db)
         self.process: subprocess.Popen[bytes] | None = None
         self._watch = WakeLoop("worker-watch", Wakeup(db), self._restart_if_exited)  # no topic: polls only
         self._unlinked: socket.socket | None = None
 
     @classmethod
-    def launch(cls, settings: Settings, db: Database) -> WorkerProcess | None:
-        """The worker of `frontdesk serve`, started at once (before the demo is loaded and the web
-        application imported, so that the two start-ups overlap), or None when the engine runs in
-        the server (`FRONTDESK_WORKER=inline`, or an in-memory database)."""
+    def launch(cls, settings: Settings, db: Database) -> list[WorkerProcess]:
+        """The workers of `frontdesk serve` (the engine's, the webhook sender's), started at once
+        (before the demo is loaded and the web application imported, so that the start-ups
+        overlap), or none when the loops run in the server (`FRONTDESK_WORKER=inline`, or an
+        in-memory database)."""
         if settings.worker != "process" or in_memory(settings.database_url):
-            return None
-        worker = cls(db)
-        worker._unlinked = worker._launch()  # linked by `start`, in the server's event loop
-        return worker
+            return []
+        workers = [cls(db, Part.ENGINE), cls(db, Part.WEBHOOKS)]
+        for worker in workers:
+            worker._unlinked = worker._launch()  # linked by `start`, in the server's event loop
+        return workers
 
     async def start(self) -> None:
         """Start the worker (unless `launch` did) and wait until its loops run: until then new
@@ -155,10 +167,15 @@ class WorkerProcess:
         deadline = asyncio.get_running_loop().time() + READY_SECONDS
         while not self.link.ready.is_set():
             if self.process is not None and self.process.poll() is not None:
-                log.error("worker process exited while starting", extra={"returncode": self.process.returncode})
+                log.error(
+                    "worker process exited while starting",
+                    extra={"part": self.part, "returncode": self.process.returncode},
+                )
                 break
             if asyncio.get_running_loop().time() > deadline:
-                log.error("worker process not ready; serving anyway", extra={"seconds": READY_SECONDS})
+                log.error(
+                    "worker process not ready; serving anyway", extra={"part": self.part, "seconds": READY_SECONDS}
+                )
                 break
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(0.1):
@@ -185,15 +202,21 @@ class WorkerProcess:
         self.link.ready.clear()
         with theirs:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "frontdesk", "worker", "--wake-fd", str(theirs.fileno())],
+                [sys.executable, "-m", "frontdesk", "worker", "--part", self.part, "--wake-fd", str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
                 start_new_session=True,  # a terminal's Ctrl-C reaches the server only; it stops the worker
             )
         return mine
 
+    def _about(self, **more: object) -> dict[str, object]:
+        return {"part": self.part, **more}
+
     async def _restart_if_exited(self) -> float:
         if self.process is not None and self.process.poll() is not None:
-            log.error("worker process exited; starting another", extra={"returncode": self.process.returncode})
+            log.error(
+                "worker process exited; starting another",
+                extra={"part": self.part, "returncode": self.process.returncode},
+            )
             self._spawn()
         return RESTART_SECONDS
 
@@ -203,29 +226,33 @@ class Loop(Protocol):
     async def stop(self) -> None: ...
 
 
-def loops(db: Database, settings: Settings) -> list[Loop]:
+def loops(db: Database, settings: Settings, part: Part = Part.ALL) -> list[Loop]:
     """What a worker runs beside the requests, in the order it starts and stops them: what takes mail
     in first (the IMAP mailboxes of e-mail channels), then the engine, outbound delivery, the media
     fetcher and outgoing event webhooks (docs/webhooks.md) and the reports' rollups (unless
-    FRONTDESK_REPORTS_ROLLUPS=false). The server runs the same itself with `FRONTDESK_WORKER=inline`."""
+    FRONTDESK_REPORTS_ROLLUPS=false); of those, the sender alone (`part` WEBHOOKS) or all but it
+    (ENGINE). The server runs them all itself with `FRONTDESK_WORKER=inline`."""
+    sender: list[Loop] = [WebhookSender(db, settings)] if part != Part.ENGINE else []
+    if part == Part.WEBHOOKS:
+        return sender
     found: list[Loop] = [
         ImapPoller(db, settings),
         Engine(db, settings),
         DeliveryWorker(db, settings),
         MediaFetcher(db, settings),
-        WebhookSender(db, settings),
+        *sender,
     ]
     if settings.reports_rollups:  # the reports' rollups (ADR 0010); off: they wait for `reports rebuild`
         found.append(ReportsLoop(db, settings.time_zone))
     return found
 
 
-def run(settings: Settings, wake_fd: int | None) -> None:
-    """`frontdesk worker`: the engine, delivery and media loops until SIGTERM/SIGINT, or until the
-    other end of `wake_fd` (its server's or supervisor's) closes."""
+def run(settings: Settings, wake_fd: int | None, part: Part = Part.ALL) -> None:
+    """`frontdesk worker`: the `part`'s loops until SIGTERM/SIGINT, or until the other end of
+    `wake_fd` (its server's or supervisor's) closes."""
     import uvloop
 
-    uvloop.run(_serve(settings, None if wake_fd is None else socket.socket(fileno=wake_fd)))
+    uvloop.run(_serve(settings, None if wake_fd is None else socket.socket(fileno=wake_fd), part))
 
 
 def _open(settings: Settings, sock: socket.socket | None) -> Database:
@@ -238,7 +265,7 @@ def _open(settings: Settings, sock: socket.socket | None) -> Database:
     return db
 
 
-async def _serve(settings: Settings, sock: socket.socket | None) -> None:
+async def _serve(settings: Settings, sock: socket.socket | None, part: Part) -> None:
     assignment.install()
     db = _open(settings, sock)
     metrics.watch(db)
@@ -251,17 +278,17 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    parts = loops(db, settings)
-    for part in parts:
-        part.start()
+    running = loops(db, settings, part)
+    for each in running:
+        each.start()
     gc.freeze()  # as the server does: full collections skip what start-up made
-    log.info("worker started", extra={"pid": os.getpid(), "wake_link": sock is not None})
+    log.info("worker started", extra={"pid": os.getpid(), "part": part, "wake_link": sock is not None})
     link.say_ready()
     try:
         await stopping.wait()
     finally:
-        for part in parts:
-            await part.stop()
+        for each in running:
+            await each.stop()
         await heard.stop()
         link.close()
         db.close()

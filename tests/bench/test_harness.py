@@ -88,8 +88,10 @@ def test_scenario_9_counts_the_events_delivered_beside_s1_and_the_phases_without
     report = run(TINY, ["frontdesk"], ["9"], quick=True)
 
     s9 = report["results"]["s9"]
-    for phase in ("plain", "webhooks", "webhooks_two", "no_reports"):
+    for phase in ("plain", "webhooks_two", "webhooks", "no_reports", "webhooks_two_2", "plain_2"):
         assert s9[phase]["end_to_end"]["assigned"] == s9[phase]["load"]["ok"] > 0, s9[phase]
+    both = [s9[p]["end_to_end"]["throughput"] for p in ("plain", "plain_2", "webhooks_two", "webhooks_two_2")]
+    assert s9["webhooks_two_ratio"] == round((both[2] + both[3]) / (both[0] + both[1]), 3)
     hooks = s9["webhooks"]["webhooks"]
     assert hooks["delivered_total"] >= hooks["logged_during_load"] > 0
     assert hooks["verified"] > 0 and hooks["verify_failed"] == 0

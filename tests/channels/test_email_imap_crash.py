@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bench.servers import process_tree
 from sqlalchemy import create_engine, make_url, select, text
 
 from frontdesk.store.dialects.postgresql import WRITER_TURN_LOCK
@@ -22,7 +21,7 @@ from frontdesk.store.tables import mailbox_cursors
 from tests.channels.dovecot import Dovecot
 from tests.channels.email_support import INBOUND, mail
 from tests.channels.test_email_imap import dovecot, imap_settings, mailbox
-from tests.conftest import LiveServer, alive
+from tests.conftest import LiveServer, alive, worker_pids
 from tests.databases import ON_POSTGRESQL
 from tests.factories import eventually
 
@@ -64,10 +63,7 @@ def has_cursor(db_url: str, channel_id: int) -> bool:
 
 def worker_of(server: LiveServer) -> int:
     assert server.process is not None
-    found = [
-        pid for pid in process_tree(server.process.pid)[1:] if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
-    return found[0]
+    return worker_pids(server.process.pid)[0]
 
 
 def inbound_texts(api: httpx.Client, channel_id: int) -> list[str]:

@@ -19,10 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from bench.servers import process_tree
 
 from tests.api.test_durability import all_conversations, all_events, get, stored_messages
-from tests.conftest import LiveServer, alive
+from tests.conftest import LiveServer, alive, worker_pids
 
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "5"))
 KINDS = ("server", "worker", "both")
@@ -133,13 +132,9 @@ class CrashingServer(LiveServer):
         assert self.process is not None
         deadline = time.monotonic() + DEADLINE_SECONDS
         while time.monotonic() < deadline:
-            for pid in process_tree(self.process.pid)[1:]:
-                try:
-                    if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                        self.workers.add(pid)
-                        return pid
-                except OSError:
-                    continue
+            for pid in worker_pids(self.process.pid):
+                self.workers.add(pid)
+                return pid
             time.sleep(0.05)
         raise AssertionError("no worker process under the server")
 

@@ -13,30 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from bench.servers import process_tree
+import pytest
 
 from frontdesk.web.live import KEEPALIVE_SECONDS
-from tests.conftest import FRONTDESK, ROOT, LiveServer, alive
+from tests.conftest import FRONTDESK, ROOT, LiveServer, alive, worker_pids
+from tests.engine.webhook_support import WebhookReceiver
+from tests.factories import eventually
 from tests.web.support import api, say, web_session
-
-
-def _workers(pid: int) -> list[int]:
-    """The `frontdesk worker` processes under `pid`."""
-    found = []
-    for member in process_tree(pid)[1:]:
-        try:
-            if b"worker" in Path(f"/proc/{member}/cmdline").read_bytes():
-                found.append(member)
-        except OSError:  # it exited meanwhile
-            continue
-    return found
 
 
 def _worker(server: LiveServer, not_this: int | None = None) -> int:
     assert server.process is not None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        found = [pid for pid in _workers(server.process.pid) if pid != not_this]
+        found = [pid for pid in worker_pids(server.process.pid) if pid != not_this]
         if found:
             return found[0]
         time.sleep(0.1)
@@ -111,14 +101,58 @@ def test_a_killed_worker_is_replaced_and_the_new_one_processes_what_arrived_mean
     assert [m["direction"] for m in messages][:2] == ["in", "out"]  # the greeting, sent once
 
 
-def test_the_worker_stops_when_its_server_is_killed(live_server: LiveServer) -> None:
-    worker = _worker(live_server)
-    live_server.kill()  # SIGKILL: the server's end of the wake socket closes with it
+def test_the_workers_stop_when_their_server_is_killed(live_server: LiveServer) -> None:
+    assert live_server.process is not None
+    workers = [_worker(live_server), *_sender(live_server)]
+    live_server.kill()  # SIGKILL: the server's end of each wake socket closes with it
 
     deadline = time.monotonic() + 30
-    while alive(worker) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not alive(worker)
+    assert len(workers) == 2
+    assert not [pid for pid in workers if alive(pid)]
+
+
+def _sender(server: LiveServer, not_this: int | None = None) -> list[int]:
+    """The webhook sender's worker (at most one), once it runs."""
+    assert server.process is not None
+    pid = server.process.pid
+    return eventually(lambda: [p for p in worker_pids(pid, "webhooks") if p != not_this] or None, "the sender's worker")
+
+
+def test_the_webhook_sender_runs_in_a_worker_of_its_own_replaced_when_killed(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sender is not in the engine's process (nor the server's): killed, it is replaced, the
+    engine's worker runs on untouched, and what was written meanwhile is delivered."""
+    monkeypatch.setenv("FRONTDESK_HTTP_ALLOW_PRIVATE", "true")  # the receiver is on 127.0.0.1
+    receiver = WebhookReceiver()
+    server = LiveServer(db_url, tmp_path / "server.log")
+    server.start()
+    try:
+        engine = _worker(server)
+        [sender] = _sender(server)
+        with api(server) as client:
+            created = client.post("/api/v1/webhooks", json={"url": receiver.url, "event_types": ["message.received"]})
+        assert created.status_code == 201, created.text
+        receiver.secret = created.json()["secret"]
+        say(server, "ada", "a1", "before")
+        eventually(lambda: len(receiver.delivered()) == 1 or None, "the first delivery")
+
+        os.kill(sender, signal.SIGKILL)
+        say(server, "ada", "a2", "meanwhile")
+        [replaced] = _sender(server, not_this=sender)
+        delivered = eventually(lambda: receiver.delivered() if len(receiver.delivered()) == 2 else None, "both")
+        engines = worker_pids(server.process.pid) if server.process else []
+    finally:
+        server.stop()
+        receiver.close()
+
+    assert engine != sender
+    assert replaced != sender
+    assert engines == [engine]  # the engine's worker was not touched
+    assert [d.payload["data"]["text"] for d in delivered] == ["before", "meanwhile"]
+    assert all(d.verified for d in delivered)
 
 
 def test_a_worker_started_by_hand_processes_what_a_server_ingested_and_stops_on_sigterm(

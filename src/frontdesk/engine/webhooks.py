@@ -37,7 +37,7 @@ from frontdesk.store.wakeup import IDLE_SECONDS, WakeLoop, Wakeup, until
 log = logging.getLogger(__name__)
 IN_FLIGHT = 32  # subscriptions being delivered to at once
 BATCH = 200  # events claimed for one subscription at a time, sent one after another
-SETTLE_SECONDS = 0.1  # at most ten claim passes a second under load: not one per commit, and bigger batches
+SETTLE_SECONDS = 0.25  # at most four claim passes a second under load: not one per commit, and bigger batches
 
 
 class WebhookSender:
