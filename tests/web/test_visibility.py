@@ -109,6 +109,26 @@ def test_a_manager_stream_carries_every_conversation(live_server: LiveServer) ->
     assert "message.received" in [event["type"] for event in change]
 
 
+def test_a_contact_s_rating_reaches_the_open_inboxes_at_once(live_server: LiveServer) -> None:
+    """The thread lists the conversation's ratings: the stream carries `conversation.rated`, so an
+    open inbox re-reads it when the contact rates (here through the API, as an integration does)."""
+    conversation = say(live_server, "rita", "rita-1", "Hello!")
+    add_person(live_server, "Mia Boss", MIA, role="manager")
+    with api(live_server) as client:
+        closed = client.post(f"/api/v1/conversations/{conversation}/close", json={})
+    assert closed.status_code == 200, closed.text
+
+    with web_session(live_server, MIA) as session, session.stream("GET", "/inbox/stream") as stream:
+        lines = stream.iter_lines()
+        assert next(line for line in lines if line.startswith("event:")) == "event: ready"
+        with api(live_server) as client:
+            rated = client.post(f"/api/v1/conversations/{conversation}/rating", json={"rating": 4})
+        assert rated.status_code == 201, rated.text
+        change = next(change for change in _changes(lines) if any(e["conversation_id"] == conversation for e in change))
+
+    assert [event["type"] for event in change] == ["conversation.rated"]
+
+
 def test_agents_cannot_reach_a_hidden_conversation_by_any_inbox_action(live_server: LiveServer) -> None:
     billing, _ = _billing_and_sales(live_server)
     add_person(live_server, "Sam Seller", SAM, teams=("Sales",))
