@@ -1,15 +1,20 @@
 """deploy/ (docs/scaling.md) stays in step with the code it runs: every command its container, compose
 file and systemd units start is one the CLI takes, every FRONTDESK_ variable they set is a setting,
-and what listens in a container listens on every address. (This machine has no container runtime
-and no systemd as PID 1: what those would do with the files is not run here.)"""
+what listens in a container listens on every address, and systemd's own parser accepts the units.
+(This machine has no container runtime and no systemd as PID 1: what those would do with the files
+is not run here.)"""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -53,3 +58,22 @@ def test_every_variable_set_is_a_setting_and_the_container_listens_on_every_addr
     env = dict(re.findall(r"(FRONTDESK_[A-Z_]+|PORT)=(\S+)", DOCKERFILE))
     assert env["FRONTDESK_HOST"] == "0.0.0.0"  # HTTP
     assert env["FRONTDESK_SMTP_HOST"] == "0.0.0.0"  # the e-mail receiver, when FRONTDESK_SMTP_PORT is set
+
+
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed (Debian: systemd)"
+)
+def test_systemd_reads_every_unit_without_a_complaint(tmp_path: Path) -> None:
+    """systemd's own parser (`systemd-analyze verify`, which needs no running systemd) finds no unknown
+    key, bad value or missing program in the units, the program being this checkout's `frontdesk`
+    in place of /opt/frontdesk's. It only warns on stderr, so stderr must be empty."""
+    program = Path(sys.executable).with_name("frontdesk")
+    copies = []
+    for unit in UNITS:
+        copy = tmp_path / unit.name.replace("@.", "@1.")  # a template is verified as an instance
+        copy.write_text(unit.read_text().replace("/opt/frontdesk/bin/frontdesk", str(program)))
+        copies.append(str(copy))
+
+    verified = subprocess.run(["systemd-analyze", "verify", *copies], capture_output=True, text=True, timeout=60)
+
+    assert (verified.returncode, verified.stderr) == (0, "")
