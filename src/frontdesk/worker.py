@@ -208,9 +208,6 @@ class WorkerProcess:
             )
         return mine
 
-    def _about(self, **more: object) -> dict[str, object]:
-        return {"part": self.part, **more}
-
     async def _restart_if_exited(self) -> float:
         if self.process is not None and self.process.poll() is not None:
             log.error(
