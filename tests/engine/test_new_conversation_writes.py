@@ -23,7 +23,7 @@ from frontdesk.store.database import Database
 from tests.statements import Statements
 
 CONVERSATIONS = 30
-# Measured 14.07 per conversation on SQLite, 14.30 on PostgreSQL (36 before issue 14's cuts, then 23,
+# Measured 14.23 per conversation on SQLite, 14.47 on PostgreSQL (36 before issue 14's cuts, then 23,
 # then 15: docs/scaling.md); the transactions' own statements (BEGIN, the turn, the events' lock, COMMIT) and the
 # engine job's (its runs' savepoint, where runs wait for replies) are shared by all.
 BUDGET = 15
