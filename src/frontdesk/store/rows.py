@@ -28,6 +28,7 @@ __all__ = ["Row", "loads"]
 
 _SESSION_KEY = "frontdesk.session"
 _MEMO_KEY = "frontdesk.memo"
+_DEFERRED_KEY = ("frontdesk.deferred",)  # in the memo: `write_later`'s writes, by key
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ def savepoint(conn: Connection) -> Iterator[None]:
     """Undo what the block wrote if it raises (a SAVEPOINT on the driver, nested as deep as needed)."""
     session = _session(conn)
     run, driver = session.dialect.execute, session.driver
+    write_deferred(conn)  # before the savepoint: its rollback forgets the memo, and what waits in it
     run(driver, "SAVEPOINT fd", ())
     try:
         yield
@@ -111,8 +113,31 @@ def memo(conn: Connection) -> Iterator[None]:
     conn.info[_MEMO_KEY] = {}
     try:
         yield
+        write_deferred(conn)
     finally:
         conn.info.pop(_MEMO_KEY, None)
+
+
+def write_later(conn: Connection, key: tuple[Any, ...], sql: str, params: Sequence[Any]) -> None:
+    """Within a `memo` block, run this write when the block ends (or before a savepoint begins),
+    a later write for the same `key` replacing it: a row written once per conversation (a team's
+    rotation) costs one statement per block. Outside a block, now. A savepoint rolled back forgets
+    the writes deferred inside it with the rest of the memo, as it undoes what they would have written;
+    the writes deferred before it ran when it began. What reads the row by SQL in the block calls
+    `write_deferred` first."""
+    found = conn.info.get(_MEMO_KEY)
+    if found is None:
+        execute(conn, sql, params)
+        return
+    found.setdefault(_DEFERRED_KEY, {})[key] = (sql, tuple(params))
+
+
+def write_deferred(conn: Connection) -> None:
+    """Run the writes `write_later` deferred in the current `memo` block, in the order of their keys' first deferral."""
+    found = conn.info.get(_MEMO_KEY)
+    pending = found.pop(_DEFERRED_KEY, None) if found else None
+    for sql, params in (pending or {}).values():
+        execute(conn, sql, params)
 
 
 def remembered(conn: Connection, key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
