@@ -113,6 +113,11 @@ def test_the_workers_stop_when_their_server_is_killed(live_server: LiveServer) -
     assert not [pid for pid in workers if alive(pid)]
 
 
+def _logged(server: LiveServer, hook: int) -> list[object]:
+    with api(server) as client:
+        return [d for d in client.get(f"/api/v1/webhooks/{hook}/deliveries").json() if d["delivered"]]
+
+
 def _sender(server: LiveServer, not_this: int | None = None) -> list[int]:
     """The webhook sender's worker (at most one), once it runs."""
     assert server.process is not None
@@ -135,9 +140,12 @@ def test_the_webhook_sender_runs_in_a_worker_of_its_own_replaced_when_killed(
         with api(server) as client:
             created = client.post("/api/v1/webhooks", json={"url": receiver.url, "event_types": ["message.received"]})
         assert created.status_code == 201, created.text
-        receiver.secret = created.json()["secret"]
+        receiver.secret, hook = created.json()["secret"], created.json()["id"]
         say(server, "ada", "a1", "before")
         eventually(lambda: len(receiver.delivered()) == 1 or None, "the first delivery")
+        # Recorded too: killed between its POST and that write, the sender would keep the
+        # subscription leased (a minute) and the test would wait for the lease, not the restart.
+        eventually(lambda: _logged(server, hook) or None, "the first delivery in the log")
 
         os.kill(sender, signal.SIGKILL)
         say(server, "ada", "a2", "meanwhile")
