@@ -6,12 +6,15 @@ ever more slowly), secrets never shown or logged, and bad settings refused namin
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import itertools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from frontdesk.channels import email_oauth2
@@ -209,6 +212,32 @@ def test_a_rotated_refresh_token_is_saved_and_used_when_the_imap_server_refuses_
     # (the old one stays good until then); after it, only the saved one is used.
     used = [grant["refresh_token"] for grant in provider.grants]
     assert used[0] == first and used[-1] == saved and set(used) == {first, saved}, used
+
+
+def test_a_rotation_is_told_to_every_login_with_the_old_grant_until_the_channel_holds_the_new_token(
+    provider: Provider,
+) -> None:
+    """A login that failed after the refresh (or another task that reused the token) must not lose
+    the rotated refresh token: each kept token of the old grant carries it, so the next login with
+    the old grant records it (record_sign_in saves it while the channel still holds the old one)."""
+    provider.rotate = True
+    first = refresh_token(provider)
+    grant = email_oauth2.Grant(f"{provider.url}/token", CLIENT_ID, "", CLIENT_SECRET, first)
+
+    async def logins() -> tuple[email_oauth2.Token, email_oauth2.Token, email_oauth2.Token]:
+        async with httpx.AsyncClient() as client:
+            fresh = await email_oauth2.access_token(client, grant)  # its login then failed: nothing saved
+            again = await email_oauth2.access_token(client, grant)  # the next login, kept token
+            assert fresh.rotated is not None
+            saved = await email_oauth2.access_token(client, dataclasses.replace(grant, refresh_token=fresh.rotated))
+            return fresh, again, saved
+
+    fresh, again, saved = asyncio.run(logins())
+
+    assert fresh.rotated in provider.refresh_tokens and fresh.rotated != first
+    assert (again.access_token, again.rotated) == (fresh.access_token, fresh.rotated)
+    assert (saved.access_token, saved.rotated) == (fresh.access_token, None)
+    assert len(provider.grants) == 1
 
 
 def test_a_revoked_refresh_token_is_said_on_the_channel_and_nothing_is_read_until_a_new_sign_in(

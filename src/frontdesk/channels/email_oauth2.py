@@ -70,7 +70,10 @@ class Unavailable(Exception):
     """No token for now (the provider unreachable or failing): tried again later."""
 
 
-_tokens: dict[str, tuple[str, float]] = {}  # the grant's fingerprint -> access token, when to renew it
+# The grant's fingerprint -> its access token, when to renew it, and the refresh token the provider
+# rotated it to (until the channel holds that one, each login with the old grant is told again, so
+# a login that failed after the refresh, or another task that used the token, does not lose it).
+_tokens: dict[str, tuple[str, float, str | None]] = {}
 
 
 def uses_oauth2(config: Mapping[str, Any], side: str) -> bool:
@@ -104,7 +107,7 @@ async def access_token(client: httpx.AsyncClient, grant: Grant) -> Token:
     """The access token kept for `grant`, or a new one when none is or it is about to expire."""
     kept = _tokens.get(_fingerprint(grant))
     if kept is not None and kept[1] > time.monotonic():
-        return Token(kept[0])
+        return Token(kept[0], kept[2])
     return await fresh_token(client, grant)
 
 
@@ -130,9 +133,9 @@ async def fresh_token(client: httpx.AsyncClient, grant: Grant) -> Token:
     renew_at = time.monotonic() + max(seconds - MARGIN_SECONDS, 0.0)
     rotated = answer.get("refresh_token")
     rotated = rotated if isinstance(rotated, str) and rotated and rotated != grant.refresh_token else None
-    _tokens[_fingerprint(grant)] = (token, renew_at)
+    _tokens[_fingerprint(grant)] = (token, renew_at, rotated)
     if rotated is not None:  # the saved grant will hold the new refresh token: its token is the same
-        _tokens[_fingerprint(_with_refresh_token(grant, rotated))] = (token, renew_at)
+        _tokens[_fingerprint(_with_refresh_token(grant, rotated))] = (token, renew_at, None)
     return Token(token, rotated)
 
 
