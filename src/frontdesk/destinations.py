@@ -6,18 +6,25 @@ network. The host is resolved once; every address it resolves to is checked (loo
 link-local, multicast, reserved — also when hidden inside an IPv6 form: IPv4-mapped, IPv4-compatible, 6to4,
 NAT64); the call then connects to the checked address, with the original Host header and TLS
 server name. Resolving again at connect time would let a DNS answer change in between (rebinding).
+
+Also what every outbound call shares: one TLS context, and reading a `Retry-After` answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import httpx
+
+from frontdesk.clock import now
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -100,3 +107,26 @@ def _to(parsed: httpx.URL, host: str, address: IPAddress) -> Destination:
         return Destination(parsed)
     extensions: dict[str, Any] = {"sni_hostname": host} if parsed.scheme == "https" else {}
     return Destination(parsed.copy_with(host=str(address)), {"host": parsed.netloc.decode("ascii")}, extensions)
+
+
+@cache
+def tls_context() -> ssl.SSLContext:
+    """One context for every call: loading the CA bundle per client costs milliseconds."""
+    return httpx.create_ssl_context()
+
+
+def retry_after(value: str | None) -> float | None:
+    """An HTTP `Retry-After` header in seconds: delay-seconds, or an HTTP date (RFC 9110 §10.2.3);
+    None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now()).total_seconds())

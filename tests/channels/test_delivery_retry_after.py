@@ -18,7 +18,7 @@ from frontdesk.actions.conversations import send_message
 from frontdesk.actions.delivery import MAX_RETRY_AFTER_SECONDS, record_attempt
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
 from frontdesk.channels.base import SendResult, Verdict
-from frontdesk.channels.media import retry_after
+from frontdesk.destinations import retry_after
 from frontdesk.domain.model import Actor, AuthorKind, ChannelType
 from frontdesk.domain.records import Outbound
 from frontdesk.settings import Settings

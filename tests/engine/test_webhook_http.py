@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from frontdesk.engine.http import tls_context
+from frontdesk.destinations import tls_context
 from frontdesk.engine.webhook_http import ConnectError, Connections, RemoteProtocolError, Reply
 from tests.tls import Certificates, Pair
 

@@ -7,7 +7,6 @@ send: a 2xx is the content, a 429/5xx or a network fault is tried again later (h
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +14,6 @@ import httpx
 
 from frontdesk import destinations
 from frontdesk.channels.base import MediaFetch
-from frontdesk.clock import now
 from frontdesk.domain.records import Attachment
 from frontdesk.settings import Settings
 
@@ -36,7 +34,7 @@ def later(reason: str, response: httpx.Response | None = None) -> MediaFetch:
     return MediaFetch(
         error=reason,
         retry=True,
-        retry_after=None if response is None else retry_after(response.headers.get("retry-after")),
+        retry_after=None if response is None else destinations.retry_after(response.headers.get("retry-after")),
     )
 
 
@@ -76,23 +74,6 @@ def answered(response: httpx.Response, who: str, detail: str = "") -> MediaFetch
     if response.status_code == 429 or response.status_code >= 500:
         return later(reason, response)
     return MediaFetch(error=reason)
-
-
-def retry_after(value: str | None) -> float | None:
-    """An HTTP `Retry-After` header in seconds: delay-seconds, or an HTTP date (RFC 9110 §10.2.3);
-    None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now()).total_seconds())
 
 
 def no_provider_media(kind: str) -> MediaFetch:

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
+from frontdesk import destinations
 from frontdesk.channels import outbound_media
 from frontdesk.channels.base import SendResult, Verdict
-from frontdesk.channels.media import retry_after
 from frontdesk.channels.meta_inbound import OPTION_PAYLOAD
 from frontdesk.channels.payload import answer_of, mapping
 from frontdesk.domain.model import AuthorKind
@@ -111,7 +111,9 @@ def classify(response: httpx.Response, platform: str) -> SendResult:
     reason = f"{platform} answered HTTP {response.status_code}: {error_message(response)}"
     temporary = error.get("code") in _TEMPORARY or error.get("is_transient") is True
     if temporary or response.status_code == 429 or response.status_code >= 500:
-        return SendResult(Verdict.RETRY, reason, retry_after=retry_after(response.headers.get("retry-after")))
+        return SendResult(
+            Verdict.RETRY, reason, retry_after=destinations.retry_after(response.headers.get("retry-after"))
+        )
     return SendResult(Verdict.FAILED, reason)
 
 

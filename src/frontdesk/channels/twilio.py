@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 from twilio.request_validator import RequestValidator
 
+from frontdesk import destinations
 from frontdesk.channels import twilio_inbound
 from frontdesk.channels.base import (
     Capabilities,
@@ -32,7 +33,7 @@ from frontdesk.channels.base import (
     Verdict,
     unreachable,
 )
-from frontdesk.channels.media import download, retry_after
+from frontdesk.channels.media import download
 from frontdesk.channels.outbound_media import MB
 from frontdesk.channels.payload import answer_of
 from frontdesk.domain.errors import InvalidInput
@@ -222,7 +223,9 @@ def _classify(response: httpx.Response) -> SendResult:
         return SendResult(Verdict.SENT, provider_message_id=sid if isinstance(sid, str) else None)
     reason = f"Twilio answered HTTP {response.status_code}: {_error(answer, response)}"
     if response.status_code == 429 or response.status_code >= 500:
-        return SendResult(Verdict.RETRY, reason, retry_after=retry_after(response.headers.get("retry-after")))
+        return SendResult(
+            Verdict.RETRY, reason, retry_after=destinations.retry_after(response.headers.get("retry-after"))
+        )
     return SendResult(Verdict.FAILED, reason)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from frontdesk import destinations
 from frontdesk.channels import outbound_media, signing, whatsapp_inbound, whatsapp_media
 from frontdesk.channels.base import (
     Capabilities,
@@ -34,7 +35,7 @@ from frontdesk.channels.base import (
     Verdict,
     unreachable,
 )
-from frontdesk.channels.media import answered, download, later, retry_after, too_big
+from frontdesk.channels.media import answered, download, later, too_big
 from frontdesk.channels.payload import string
 from frontdesk.domain.errors import InvalidInput
 from frontdesk.domain.message_templates import parse_templates
@@ -274,7 +275,9 @@ def _failure(response: httpx.Response, what: str) -> SendResult:
     about = f" to {what}" if what else ""
     reason = f"WhatsApp answered HTTP {response.status_code}{about}: {_error_message(response)}"
     if response.status_code == 429 or response.status_code >= 500:
-        return SendResult(Verdict.RETRY, reason, retry_after=retry_after(response.headers.get("retry-after")))
+        return SendResult(
+            Verdict.RETRY, reason, retry_after=destinations.retry_after(response.headers.get("retry-after"))
+        )
     return SendResult(Verdict.FAILED, reason)
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import ssl
-from functools import cache
 from typing import Any
 
 import httpx
@@ -70,12 +68,6 @@ def record_result(
         resume(conn, load_run(conn, cache, call["run_id"]), result, now)
 
 
-@cache
-def tls_context() -> ssl.SSLContext:
-    """One context for every call: loading the CA bundle per client costs milliseconds."""
-    return httpx.create_ssl_context()
-
-
 async def perform(
     call: dict[str, Any], allow_private: bool, resolve: destinations.Resolver = destinations.system_resolver
 ) -> HttpResult:
@@ -107,7 +99,7 @@ async def _perform(
         headers.setdefault("content-type", "application/json" if not isinstance(body, str) else "text/plain")
     # A client per call: its pool is keyed by the address it connects to, which two hosts can share.
     try:
-        async with httpx.AsyncClient(verify=tls_context(), follow_redirects=False) as client:
+        async with httpx.AsyncClient(verify=destinations.tls_context(), follow_redirects=False) as client:
             response = await client.request(
                 request["method"],
                 destination.url,

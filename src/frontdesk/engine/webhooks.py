@@ -21,13 +21,11 @@ from dataclasses import dataclass
 
 from frontdesk import destinations
 from frontdesk.actions.webhooks import claim_due, record_and_claim_next
-from frontdesk.channels.media import retry_after
 from frontdesk.clock import Clock, now
 from frontdesk.domain import webhooks as rules
 from frontdesk.domain.records import Event
 from frontdesk.domain.webhooks import Attempt, Claim, Retries
 from frontdesk.engine import webhook_http
-from frontdesk.engine.http import tls_context
 from frontdesk.inflight import InFlight
 from frontdesk.settings import Settings
 from frontdesk.store.database import Database
@@ -56,7 +54,7 @@ class WebhookSender:
         wakeup = Wakeup(db, "events", "webhooks")
         self._sends = InFlight("webhooks", IN_FLIGHT, 1, wakeup)  # one task per subscription: its order
         self._loop = WakeLoop("webhooks", wakeup, self._claim, settle=SETTLE_SECONDS)
-        self._connections = webhook_http.Connections(tls_context)
+        self._connections = webhook_http.Connections(destinations.tls_context)
 
     def start(self) -> None:
         self._loop.start()
@@ -125,7 +123,7 @@ class WebhookSender:
         return Answer(
             status=reply.status,
             excerpt=reply.excerpt.decode(errors="replace"),
-            retry_after=retry_after(reply.headers.get("retry-after")),
+            retry_after=destinations.retry_after(reply.headers.get("retry-after")),
             error=None if 200 <= reply.status < 300 else f"HTTP {reply.status}",
         )
 
