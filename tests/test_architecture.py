@@ -40,7 +40,7 @@ LAYERS: list[set[str]] = [
 # Imports allowed between two packages of the same layer (the other way round is a cycle).
 SIDEWAYS = {("web", "api"), ("destinations", "clock")}  # a Retry-After date is read against the clock
 # Top-level modules that belong to a package-like unit.
-UNITS = {"cli_workflows": "cli", "demo": "cli", "__main__": "cli"}
+UNITS = {"cli_workflows": "cli", "cli_worker": "cli", "demo": "cli", "__main__": "cli"}
 
 SQL_TEXT = re.compile(
     r"\b(SELECT\s.+\sFROM|INSERT INTO|UPDATE\s+\w+\s+SET|DELETE FROM)\b|\bWHERE\s+\w+\s*(=|<|>|IN\b|IS\b)"

@@ -1,5 +1,12 @@
-"""`python -m frontdesk`: the command line (how `serve` starts its worker process)."""
+"""`python -m frontdesk`: the command line (how `serve` and its supervisor start their processes).
+A worker loads the `worker` command alone (frontdesk.cli_worker): it starts without the other
+commands' modules."""
 
-from frontdesk.cli import app
+import sys
+
+if sys.argv[1:2] == ["worker"]:
+    from frontdesk.cli_worker import app
+else:
+    from frontdesk.cli import app
 
 app(prog_name="frontdesk")

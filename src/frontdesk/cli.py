@@ -15,17 +15,18 @@ import httpx
 import typer
 from sqlalchemy import Connection
 
-from frontdesk import assignment, logs
+from frontdesk import assignment
 from frontdesk.actions.sessions import set_password
 from frontdesk.actions.tokens import create_token
 from frontdesk.channels import telegram
+from frontdesk.cli_worker import configured, worker
 from frontdesk.cli_workflows import reported_errors, runs, workflows
 from frontdesk.demo import ADMIN_EMAIL, DEMO_APP_SECRET, demo_admin_login, load_demo
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import ChannelType, Role
 from frontdesk.domain.records import Channel
 from frontdesk.engine.reports import rebuild, rebuild_funnel
-from frontdesk.settings import Settings, WorkerPart
+from frontdesk.settings import Settings
 from frontdesk.store.database import in_memory
 from frontdesk.store.migrate import open_migrated
 from frontdesk.store.move import Moved, move
@@ -52,14 +53,13 @@ app.add_typer(reports_cli, name="reports")
 T = TypeVar("T")
 
 
+app.command()(worker)
+
+
 def settings_and_logs() -> Settings:
     """What every command starts with: settings, logging, and assignment plugged into actions/."""
     assignment.install()
-    settings = Settings()
-    if "PORT" in os.environ and "FRONTDESK_PORT" not in os.environ:
-        settings.port = int(os.environ["PORT"])
-    logs.configure(settings.log_level, settings.log_format)
-    return settings
+    return configured()
 
 
 def with_database(settings: Settings, work: Callable[[Connection], T]) -> T:
@@ -190,23 +190,6 @@ def server_process(
     from frontdesk import server
 
     server.serve_on(settings_and_logs(), socket.socket(fileno=listen_fd), socket.socket(fileno=wake_fd))
-
-
-@app.command()
-def worker(
-    wake_fd: Annotated[
-        int | None, typer.Option(help="set by `serve`: its end of the wake socket pair", hidden=True)
-    ] = None,
-    part: Annotated[
-        WorkerPart, typer.Option(help="the loops to run: all, the engine and the rest but webhooks, or webhooks only")
-    ] = WorkerPart.ALL,
-) -> None:
-    """The engine, timers, HTTP steps, delivery, the media fetcher, the mailboxes, the reports' rollups
-    and the webhook sender: started by `serve` (ADR 0004: the sender in a worker of its own), or on its
-    own beside servers on the same database (docs/scaling.md); stops on SIGTERM/SIGINT."""
-    from frontdesk import worker as process
-
-    process.run(settings_and_logs(), wake_fd, part)
 
 
 @tokens.command("create")

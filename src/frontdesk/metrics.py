@@ -21,9 +21,8 @@ import datetime as dt
 import os
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, cast
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
@@ -39,6 +38,9 @@ from prometheus_client.registry import Collector
 
 from frontdesk.store.database import Batch, Database
 from frontdesk.store.sql.health import Backlog
+
+if TYPE_CHECKING:  # only the web server's middleware needs them: a worker starts without Litestar
+    from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format every Prometheus reads
@@ -85,9 +87,11 @@ class RequestMetrics:
         self._timed: dict[tuple[str, str], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        kind: str = scope["type"]  # a str enum: compared as text, so that importing this needs no Litestar
+        if kind != "http":
             await self.app(scope, receive, send)
             return
+        request = cast("HTTPScope", scope)
         started, status = time.perf_counter(), 500  # what an exception past every handler becomes
 
         async def sending(message: Message) -> None:
@@ -99,7 +103,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
-            self._record(scope["method"], scope.get("path_template", "?"), status, time.perf_counter() - started)
+            self._record(request["method"], request.get("path_template", "?"), status, time.perf_counter() - started)
 
     def _record(self, method: str, path: str, status: int, seconds: float) -> None:
         counter = self._counted.get((method, path, status))

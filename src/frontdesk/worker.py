@@ -42,17 +42,10 @@ import sys
 from collections.abc import Callable
 from typing import Protocol
 
-from frontdesk import assignment, metrics
-from frontdesk.delivery import DeliveryWorker
-from frontdesk.engine.reports import ReportsLoop
-from frontdesk.engine.service import Engine
-from frontdesk.engine.webhooks import WebhookSender
-from frontdesk.imap_poller import ImapPoller
-from frontdesk.media_fetcher import MediaFetcher
+from frontdesk import metrics
 from frontdesk.settings import Settings
 from frontdesk.settings import WorkerPart as Part
 from frontdesk.store.database import Database, in_memory
-from frontdesk.store.migrate import open_migrated
 from frontdesk.store.notify import CommitListener
 from frontdesk.store.wakeup import WakeLoop, Wakeup
 
@@ -228,10 +221,22 @@ def loops(db: Database, settings: Settings, part: Part = Part.ALL) -> list[Loop]
     in first (the IMAP mailboxes of e-mail channels), then the engine, outbound delivery, the media
     fetcher and outgoing event webhooks (docs/webhooks.md) and the reports' rollups (unless
     FRONTDESK_REPORTS_ROLLUPS=false); of those, the sender alone (`part` WEBHOOKS) or all but it
-    (ENGINE). The server runs them all itself with `FRONTDESK_WORKER=inline`."""
+    (ENGINE). The server runs them all itself with `FRONTDESK_WORKER=inline`.
+
+    Each part imports only its own loops: a sender's process starts without the engine's modules."""
+    from frontdesk.engine.webhooks import WebhookSender
+
     sender: list[Loop] = [WebhookSender(db, settings)] if part != Part.ENGINE else []
     if part == Part.WEBHOOKS:
         return sender
+    from frontdesk import assignment
+    from frontdesk.delivery import DeliveryWorker
+    from frontdesk.engine.reports import ReportsLoop
+    from frontdesk.engine.service import Engine
+    from frontdesk.imap_poller import ImapPoller
+    from frontdesk.media_fetcher import MediaFetcher
+
+    assignment.install()  # the engine's actions reach the queues through it (actions.assignments)
     found: list[Loop] = [
         ImapPoller(db, settings),
         Engine(db, settings),
@@ -256,6 +261,8 @@ def _open(settings: Settings, sock: socket.socket | None) -> Database:
     """A worker on its own migrates, as a server would (PostgreSQL lets one process at a time do it);
     one started by a server or a supervisor gets the database already migrated."""
     if sock is None:
+        from frontdesk.store.migrate import open_migrated
+
         return open_migrated(settings.database_url, settings.secret_key)
     db = Database(settings.database_url, secret_key=settings.secret_key)
     db.start()
@@ -263,7 +270,6 @@ def _open(settings: Settings, sock: socket.socket | None) -> Database:
 
 
 async def _serve(settings: Settings, sock: socket.socket | None, part: Part) -> None:
-    assignment.install()
     db = _open(settings, sock)
     metrics.watch(db)
     stopping = asyncio.Event()

@@ -186,3 +186,39 @@ def test_a_worker_started_by_hand_processes_what_a_server_ingested_and_stops_on_
     assert returncode == 0
     lines = [json.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines()]
     assert [line["wake_link"] for line in lines if line["msg"] == "worker started"] == [False]
+
+
+# What `python -m frontdesk worker --part PART` has loaded once its loops are made: run as `serve`
+# starts it, with `run` replaced by a report of sys.modules (no loop starts, nothing is written).
+LOADED = """
+import runpy, sys
+from frontdesk import worker
+from frontdesk.store.database import Database
+
+def report(settings, wake_fd, part):
+    worker.loops(Database(settings.database_url), settings, part)
+    print(" ".join(m for m in ("frontdesk.cli", "litestar", "frontdesk.engine.service", "frontdesk.channels") if m in sys.modules))
+
+worker.run = report
+runpy.run_module("frontdesk", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize(
+    ("part", "loaded"),
+    [("webhooks", ""), ("engine", "frontdesk.engine.service frontdesk.channels")],
+)
+def test_a_worker_loads_its_parts_modules_and_neither_the_commands_nor_the_web_server(
+    db_url: str, part: str, loaded: str
+) -> None:
+    """A worker started by `serve` imports what its loops run: the sender starts in about half the
+    CPU of the engine's worker (neither imports every command or Litestar)."""
+    found = subprocess.run(
+        [str(FRONTDESK.parent / "python"), "-c", LOADED, "worker", "--part", part],
+        capture_output=True,
+        env={**os.environ, "FRONTDESK_DATABASE_URL": db_url},
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert found.returncode == 0, found.stderr.decode()
+    assert found.stdout.decode().strip() == loaded
