@@ -197,7 +197,8 @@ from frontdesk.store.database import Database
 
 def report(settings, wake_fd, part):
     worker.loops(Database(settings.database_url), settings, part)
-    print(" ".join(m for m in ("frontdesk.cli", "litestar", "frontdesk.engine.service", "frontdesk.channels") if m in sys.modules))
+    watched = ("frontdesk.cli", "litestar", "frontdesk.engine.service", "frontdesk.channels")
+    print(" ".join(m for m in watched if m in sys.modules))
 
 worker.run = report
 runpy.run_module("frontdesk", run_name="__main__")
