@@ -115,17 +115,21 @@ def run(config: BenchConfig, workdir: Path) -> dict[str, Any]:
     return found
 
 
+def _runs(found: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """Phase `name`'s runs: both for the bar's phases. The machine's pace drifts over a run (eight
+    alternating phases of (a) and (b2) on 2026-12-04 fell from 955 to 771 assigned/s, either kind),
+    and a b2 … b2 a order cancels a steady drift in the ratio of their means."""
+    return [found[name], found[f"{name}_2"]] if name in TWICE else [found[name]]
+
+
 def _rate(found: dict[str, Any], name: str) -> float:
-    """Assigned/s of phase `name`: the mean of its two runs for the bar's phases. The machine's pace
-    drifts over a run (eight alternating phases of (a) and (b2) on 2026-12-04 fell from 955 to 771
-    assigned/s, either kind), and a b2 … b2 a order cancels a steady drift in the ratio."""
-    runs = [found[name], found[f"{name}_2"]] if name in TWICE else [found[name]]
+    """Assigned/s of phase `name`: the mean of its runs."""
+    runs = _runs(found, name)
     return sum(run["end_to_end"]["throughput"] for run in runs) / len(runs)
 
 
 def _cpu(found: dict[str, Any], name: str) -> float | None:
-    runs = [found[name], found[f"{name}_2"]] if name in TWICE else [found[name]]
-    cpus = [run["server_cpu_ms_per_conversation"] for run in runs]
+    cpus = [run["server_cpu_ms_per_conversation"] for run in _runs(found, name)]
     return sum(cpus) / len(cpus) if all(cpus) else None
 
 

@@ -113,13 +113,17 @@ def listening_pids(port: int) -> set[int]:
 def worker_pids(pid: int, part: str = "engine") -> list[int]:
     """The `frontdesk worker --part PART` processes under `pid` (`serve` starts the engine's and
     the webhook sender's, frontdesk.worker)."""
+    return descendants(pid, f"worker\0--part\0{part}\0")
+
+
+def descendants(pid: int, marker: str) -> list[int]:
+    """The processes under `pid` whose command line (arguments joined by NUL) holds `marker`."""
     from bench.servers import process_tree
 
-    wanted = f"worker\0--part\0{part}\0".encode()
     found = []
     for member in process_tree(pid)[1:]:
         try:
-            if wanted in Path(f"/proc/{member}/cmdline").read_bytes():
+            if marker.encode() in Path(f"/proc/{member}/cmdline").read_bytes():
                 found.append(member)
         except OSError:  # it exited meanwhile
             continue

@@ -13,25 +13,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bench.servers import process_tree
 
 from frontdesk.web.live import KEEPALIVE_SECONDS
-from tests.conftest import FRONTDESK, ROOT, LiveServer, alive, free_port, listening_pids
+from tests.conftest import FRONTDESK, ROOT, LiveServer, alive, descendants, free_port, listening_pids
 from tests.factories import eventually
 from tests.web.support import say, web_session
 
 
 def _children(server: LiveServer, kind: str) -> list[int]:
-    """The supervisor's `server-process` or `worker` children (`worker\0--part\0webhooks`: the sender's)."""
+    """The supervisor's `server-process` or `worker` children (`--part\0webhooks`: the sender's)."""
     assert server.process is not None
-    found = []
-    for pid in process_tree(server.process.pid)[1:]:
-        try:
-            if kind.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(pid)
-        except OSError:  # it exited meanwhile
-            continue
-    return found
+    return descendants(server.process.pid, kind)
 
 
 def _pids_answering(server: LiveServer, connections: int) -> set[int]:
