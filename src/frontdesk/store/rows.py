@@ -13,6 +13,7 @@ writer's transaction and savepoints like any other.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -275,3 +276,9 @@ def value(conn: Connection, table: Table, column: str, row_id: int) -> Any:
 def decode(conn: Connection, table: Table, columns: tuple[str, ...], row: Sequence[Any]) -> Row:
     """A row of some of `table`'s columns, read by a hand-written SELECT, decoded."""
     return dialect(conn).codec(table).decode(row, columns)
+
+
+def fields_of(record: Any) -> dict[str, Any]:
+    """A dataclass instance's fields by name, the values themselves (`dataclasses.asdict` deep-copies
+    each one: half of the reports' fold went to copying datetimes)."""
+    return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}

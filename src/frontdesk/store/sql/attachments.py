@@ -6,7 +6,6 @@ still pending, so a fetch whose lease ran out and was claimed again lands once."
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -33,7 +32,7 @@ def add(conn: Connection, message_id: int, new: Sequence[NewAttachment], at: dt.
     """Store a message's attachments, in order; a pending one is due at once."""
     ids = []
     for attachment in new:
-        values = dataclasses.asdict(attachment)
+        values = rows.fields_of(attachment)
         values.update(message_id=message_id, attempts=0, created_at=at)
         values["next_attempt_at"] = at if attachment.state == "pending" else None
         ids.append(rows.insert(conn, attachments, values))

@@ -4,7 +4,6 @@ folds the events and moves the cursor (engine/reports.py), so each change counts
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 
 from sqlalchemy import Connection, select
@@ -37,7 +36,7 @@ def presences(conn: Connection, agent_ids: Collection[int] | None = None) -> dic
 
 def save_presences(conn: Connection, changed: Iterable[Presence]) -> None:
     codec = rows.dialect(conn).codec(report_agent_presence)
-    params = [codec.encode(dataclasses.asdict(p)) for p in changed]
+    params = [codec.encode(rows.fields_of(p)) for p in changed]
     rows.execute_many(conn, _SAVE, params)
 
 

@@ -77,7 +77,7 @@ def facts_after(conn: Connection, conversation_id: int, limit: int) -> list[Fact
 def save_facts(conn: Connection, changed: Iterable[Fact]) -> None:
     codec = rows.dialect(conn).codec(report_conversations)
     for fact in changed:
-        rows.execute(conn, _SAVE_FACT, codec.encode(dataclasses.asdict(fact)))
+        rows.execute(conn, _SAVE_FACT, codec.encode(rows.fields_of(fact)))
 
 
 def add_counts(conn: Connection, delta: Mapping[Key, int]) -> None:
