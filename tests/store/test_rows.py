@@ -15,6 +15,7 @@ from frontdesk.store.database import Database
 from frontdesk.store.dialects.postgresql import without_nul
 from frontdesk.store.tables import contact_identities, contacts, messages, teams
 from tests.databases import ON_POSTGRESQL
+from tests.statements import Statements
 
 PARIS = dt.timezone(dt.timedelta(hours=2))
 JSON = st.recursive(
@@ -134,3 +135,31 @@ def _channel(conn: Connection) -> int:
         channels,
         {"type": "api", "name": "api", "config": {}, "secret": "s", "created_at": dt.datetime.now(dt.UTC)},
     )
+
+
+def test_a_row_changed_twice_in_a_memo_block_is_one_update_that_every_statement_naming_its_table_reads(
+    db: Database,
+) -> None:
+    """`update_later` merges a block's changes of a row into one UPDATE, written before any
+    statement that names the table runs (the store's and SQLAlchemy's), and at the block's end."""
+    values = {"name": "Before", "assignment": {}, "created_at": dt.datetime.now(dt.UTC)}
+    team_id = db.write_sync(lambda conn: rows.insert(conn, teams, values))
+
+    def block(conn: Connection) -> list[Any]:
+        reads: list[Any] = []
+        with rows.memo(conn):
+            rows.update_later(conn, teams, team_id, {"name": "First"})
+            rows.update_later(conn, teams, team_id, {"name": "Second"})
+            reads.append(rows.scalar(conn, "SELECT count(*) FROM team_members"))  # another table: no write yet
+            reads.append(rows.scalar(conn, "SELECT name FROM teams WHERE id = ?", (team_id,)))
+            rows.update_later(conn, teams, team_id, {"name": "Third"})
+            reads.append(conn.execute(select(teams.c.name).where(teams.c.id == team_id)).scalar_one())
+            rows.update_later(conn, teams, team_id, {"name": "Last"})
+        reads.append(rows.scalar(conn, "SELECT name FROM teams WHERE id = ?", (team_id,)))
+        return reads
+
+    with Statements(db) as counted:
+        reads = db.write_sync(block)
+    assert reads == [0, "Second", "Third", "Last"]
+    updates = sum(n for (_, text), n in counted.seen.items() if text.startswith("UPDATE teams"))
+    assert updates == 3, counted.seen  # First and Second in one, Third, Last

@@ -63,8 +63,17 @@ def with_contact(conn: Connection, conversation_id: int) -> tuple[Conversation, 
 
 
 def _update(conn: Connection, conversation_id: int, values: dict[str, Any]) -> None:
-    rows.update_by_id(conn, conversations, conversation_id, values)
+    """In an engine job (`rows.memo`), the row's changes wait and merge into one UPDATE
+    (`rows.update_later`): a new conversation's greeting and assignment each changed it, and each
+    UPDATE of it is a new tuple in its eight indexes. The remembered record is revised at once, and
+    any statement naming the table runs the waiting UPDATE first."""
+    rows.update_later(conn, conversations, conversation_id, values)
     rows.revise(conn, ("conversation", conversation_id), lambda kept: msgspec.structs.replace(kept, **values))
+
+
+def write_waiting(conn: Connection) -> None:
+    """Write the conversations' changes an engine job keeps waiting (`_update`) now."""
+    rows.write_deferred(conn, conversations)
 
 
 def find_open(conn: Connection, contact_id: int) -> Conversation | None:
