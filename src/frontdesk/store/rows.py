@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -281,6 +281,60 @@ def insert_new(conn: Connection, table: Table, values: Mapping[str, Any]) -> int
     sql = _insert_sql(table, tuple(values), True)
     row = _run(conn, session, sql, session.dialect.codec(table).encode(values)).fetchone()
     return None if row is None else int(row[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One INSERT of `insert_chain`: its values, and the columns that take an earlier link's new id
+    (column → that link's index). `new_only`: unless a unique constraint holds its twin (`insert_new`)."""
+
+    table: Table
+    values: Mapping[str, Any]
+    ids: Mapping[str, int] = field(default_factory=dict)
+    new_only: bool = False
+
+
+def insert_chain(conn: Connection, links: Sequence[Link]) -> list[int | None]:
+    """Insert rows that each may take the id of a row inserted before them (a contact, its
+    identity, its conversation, its message); their ids. A row not written (`new_only`, its twin
+    already there) writes none of the rows after it: None for it and for them. On PostgreSQL one
+    statement (a WITH of INSERTs), one round trip in the writers' turn instead of one per row."""
+    session = _session(conn)
+    if not session.dialect.inserts_in_with:
+        return _insert_one_by_one(conn, links)
+    codec = session.dialect.codec
+    shape = tuple((link.table, tuple(link.values), tuple(link.ids.items()), link.new_only) for link in links)
+    params = [value for link in links for value in codec(link.table).encode(link.values)]
+    found = _run(conn, session, _chain_sql(shape), params).fetchone()
+    return [None if new is None else int(new) for new in found]
+
+
+def _insert_one_by_one(conn: Connection, links: Sequence[Link]) -> list[int | None]:
+    found: list[int | None] = []
+    for link in links:
+        values = {**link.values, **{column: found[index] for column, index in link.ids.items()}}
+        new = insert_new(conn, link.table, values) if link.new_only else insert(conn, link.table, values)
+        found.append(new)
+        if new is None:
+            return found + [None] * (len(links) - len(found))
+    return found
+
+
+@cache
+def _chain_sql(shape: tuple[tuple[Table, tuple[str, ...], tuple[tuple[str, int], ...], bool], ...]) -> str:
+    """`WITH l0 AS (INSERT … RETURNING id), l1 AS (INSERT … SELECT ?, l0.id FROM l0 …) SELECT the ids`:
+    each later INSERT selects from every link before it, so one that wrote nothing stops the rest."""
+    parts = []
+    for index, (table, keys, ids, new_only) in enumerate(shape):
+        columns = ", ".join(quote(k) for k in (*keys, *(column for column, _ in ids)))
+        values = ", ".join(["?"] * len(keys) + [f"l{earlier}.id" for _, earlier in ids])
+        source = f" FROM {', '.join(f'l{earlier}' for earlier in range(index))}" if index else ""
+        conflict = " ON CONFLICT DO NOTHING" if new_only else ""
+        parts.append(
+            f"l{index} AS (INSERT INTO {table.name} ({columns}) SELECT {values}{source}{conflict} RETURNING id)"
+        )
+    found = ", ".join(f"(SELECT id FROM l{index})" for index in range(len(shape)))
+    return f"WITH {', '.join(parts)} SELECT {found}"
 
 
 # Rows per multi-row INSERT, largest first: 13 statement texts per table at most, each prepared once

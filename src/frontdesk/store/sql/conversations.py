@@ -89,15 +89,18 @@ def open_id(conn: Connection, contact_id: int) -> int | None:
 def insert_open(conn: Connection, contact_id: int, channel_id: int | None, source: str, at: dt.datetime) -> int | None:
     """A new open conversation's id, or None if the contact has one already (the partial
     unique index decides races between processes)."""
-    values = {
-        "contact_id": contact_id,
+    return rows.insert_new(conn, conversations, {"contact_id": contact_id, **new_open(channel_id, source, at)})
+
+
+def new_open(channel_id: int | None, source: str, at: dt.datetime) -> dict[str, Any]:
+    """A new open conversation's row, but for its contact."""
+    return {
         "channel_id": channel_id,
         "status": ConversationStatus.OPEN,
         "source": source,
         "opened_at": at,
         "last_message_at": at,
     }
-    return rows.insert_new(conn, conversations, values)
 
 
 def close(conn: Connection, conversation_id: int, at: dt.datetime, note: str | None, category: str | None) -> None:
