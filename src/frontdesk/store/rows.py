@@ -16,7 +16,7 @@ import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, event
@@ -204,15 +204,14 @@ def _table_name(later: _Later | _RowUpdate) -> str:
     return later.table if isinstance(later, _Later) else later.table.name
 
 
-@cache
-def _naming(table: str) -> re.Pattern[str]:
-    return re.compile(rf"\b{re.escape(table)}\b")  # `conversations`, not `report_conversations`
+@lru_cache(maxsize=8192)  # by statement text: the store's are a few hundred, each searched once
+def _names(table: str, sql: str) -> bool:
+    return re.search(rf"\b{re.escape(table)}\b", sql) is not None  # `conversations`, not `report_conversations`
 
 
 def _write_deferred_named_in(conn: Connection, found: dict[Any, Any], sql: str) -> None:
     """Run every deferred write if `sql` names a table one of them writes (all of them: their order is kept)."""
-    waiting = found[_DEFERRED_KEY]
-    if any(_naming(_table_name(later)).search(sql) for later in waiting.values()):
+    if any(_names(_table_name(later), sql) for later in found[_DEFERRED_KEY].values()):
         write_deferred(conn)
 
 
