@@ -13,8 +13,9 @@ from sqlalchemy import Connection, insert, select
 from frontdesk.store import rows
 from frontdesk.store.database import Database
 from frontdesk.store.dialects.postgresql import without_nul
-from frontdesk.store.tables import contact_identities, contacts, messages, teams
+from frontdesk.store.tables import channels, contact_identities, contacts, messages, teams
 from tests.databases import ON_POSTGRESQL
+from tests.statements import Statements
 
 PARIS = dt.timezone(dt.timedelta(hours=2))
 JSON = st.recursive(
@@ -134,3 +135,68 @@ def _channel(conn: Connection) -> int:
         channels,
         {"type": "api", "name": "api", "config": {}, "secret": "s", "created_at": dt.datetime.now(dt.UTC)},
     )
+
+
+def test_a_row_changed_twice_in_a_memo_block_is_one_update_that_every_statement_naming_its_table_reads(
+    db: Database,
+) -> None:
+    """`update_later` merges a block's changes of a row into one UPDATE, written before any
+    statement that names the table runs (the store's and SQLAlchemy's), and at the block's end."""
+    values = {"name": "Before", "assignment": {}, "created_at": dt.datetime.now(dt.UTC)}
+    team_id = db.write_sync(lambda conn: rows.insert(conn, teams, values))
+
+    def block(conn: Connection) -> list[Any]:
+        reads: list[Any] = []
+        with rows.memo(conn):
+            rows.update_later(conn, teams, team_id, {"name": "First"})
+            rows.update_later(conn, teams, team_id, {"name": "Second"})
+            reads.append(rows.scalar(conn, "SELECT count(*) FROM team_members"))  # another table: no write yet
+            reads.append(rows.scalar(conn, "SELECT name FROM teams WHERE id = ?", (team_id,)))
+            rows.update_later(conn, teams, team_id, {"name": "Third"})
+            reads.append(conn.execute(select(teams.c.name).where(teams.c.id == team_id)).scalar_one())
+            rows.update_later(conn, teams, team_id, {"name": "Last"})
+        reads.append(rows.scalar(conn, "SELECT name FROM teams WHERE id = ?", (team_id,)))
+        return reads
+
+    with Statements(db) as counted:
+        reads = db.write_sync(block)
+    assert reads == [0, "Second", "Third", "Last"]
+    updates = sum(n for (_, text), n in counted.seen.items() if text.startswith("UPDATE teams"))
+    assert updates == 3, counted.seen  # First and Second in one, Third, Last
+
+
+def test_a_chain_of_inserts_takes_the_ids_it_makes_and_stops_at_a_row_whose_twin_is_there(db: Database) -> None:
+    """`insert_chain`: each row may take an earlier row's new id; a `new_only` row whose twin a
+    unique constraint already holds is not written, and neither is anything after it (on
+    PostgreSQL one statement: a WITH of INSERTs; on SQLite one insert after another)."""
+    at = dt.datetime.now(dt.UTC)
+    channel = {"type": "api", "name": "c", "config": {}, "secret": "s", "created_at": at}
+    channel_id = db.write_sync(lambda conn: rows.insert(conn, channels, channel))
+
+    taken = {"contact_id": 0}  # the first row's new id
+
+    def chain(external_id: str) -> Any:
+        def write(conn: Connection) -> list[int | None]:
+            return rows.insert_chain(
+                conn,
+                [
+                    rows.Link(contacts, _contact_values("Ada", {}, at)),
+                    rows.Link(contact_identities, {"channel_id": channel_id, "external_id": external_id}, taken, True),
+                    rows.Link(contacts, _contact_values("After", {}, at)),
+                ],
+            )
+
+        return db.write_sync(write)
+
+    first = chain("ada")
+    assert None not in first and len(first) == 3
+    found = db.read_sync(
+        lambda c: c.execute(
+            select(contact_identities.c.contact_id).where(contact_identities.c.external_id == "ada")
+        ).all()
+    )
+    assert found == [(first[0],)]
+    again = chain("ada")
+    assert again[0] is not None and again[1:] == [None, None]
+    names = db.read_sync(lambda c: sorted(r.name for r in c.execute(select(contacts.c.name))))
+    assert names == ["Ada", "Ada", "After"]  # the second chain wrote its first row only

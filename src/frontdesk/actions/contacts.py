@@ -58,13 +58,18 @@ def create_by_identity(conn: Connection, channel_id: int, external_id: str, name
         winner = contacts.by_identity(conn, channel_id, external_id)
         assert winner is not None  # the identity that conflicted is there
         return winner, False
+    contact_created(conn, contact_id, channel_id, external_id, name)
+    return contact_id, True
+
+
+def contact_created(conn: Connection, contact_id: int, channel_id: int, external_id: str, name: str | None) -> None:
+    """The event of a contact created for its identity on a channel (here, or by ingest's one statement)."""
     emit(
         conn,
         ev.CONTACT_CREATED,
         {"channel_id": channel_id, "external_id": external_id, "name": name},
         contact_id=contact_id,
     )
-    return contact_id, True
 
 
 _UNSET: Any = object()

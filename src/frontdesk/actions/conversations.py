@@ -73,6 +73,14 @@ def open_new_conversation(
         winner = sql.open_id(conn, contact_id)
         assert winner is not None  # the open conversation that conflicted is there
         return winner, False
+    conversation_opened(conn, contact_id, conversation_id, source, channel_id, actor)
+    return conversation_id, True
+
+
+def conversation_opened(
+    conn: Connection, contact_id: int, conversation_id: int, source: Source, channel_id: int | None, actor: Actor
+) -> None:
+    """The event of a conversation opened (here, or by ingest's one statement for a new contact)."""
     emit(
         conn,
         ev.CONVERSATION_OPENED,
@@ -80,7 +88,6 @@ def open_new_conversation(
         contact_id=contact_id,
         conversation_id=conversation_id,
     )
-    return conversation_id, True
 
 
 def open_conversation(

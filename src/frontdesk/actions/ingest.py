@@ -5,13 +5,14 @@ Idempotent on (channel, provider message id): a provider retry gets the first re
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
 from frontdesk.actions.attachments import store_attachments
-from frontdesk.actions.contacts import create_by_identity, update_contact
-from frontdesk.actions.conversations import ensure_open_conversation, open_new_conversation
+from frontdesk.actions.contacts import contact_created, create_by_identity, update_contact
+from frontdesk.actions.conversations import conversation_opened, ensure_open_conversation, open_new_conversation
 from frontdesk.actions.events import emit
 from frontdesk.channels.base import InboundItem, Notice
 from frontdesk.clock import now
@@ -80,6 +81,10 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     elif arrival.contact_id is not None:
         contact_id, created = arrival.contact_id, False
     else:
+        times = (now(), now(), now())  # the contact's, the conversation's, the message's: as one by one
+        first = None if inbound.contact_fields else _first_message_of_new_contact(conn, inbound, times)
+        if first is not None:
+            return _received(conn, inbound, arrival, *first, True, times[2])
         contact_id, created = create_by_identity(conn, inbound.channel_id, inbound.external_id, inbound.contact_name)
     if inbound.contact_fields:
         update_contact(conn, contact_id, CONTACT, fields=inbound.contact_fields)
@@ -93,6 +98,40 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
     )
     if not opened:  # a conversation opened just now already has this channel and time
         conversation_rows.message_received(conn, conversation_id, inbound.channel_id, at)
+    return _received(conn, inbound, arrival, contact_id, conversation_id, message_id, opened, at)
+
+
+def _first_message_of_new_contact(
+    conn: Connection, inbound: InboundMessage, times: tuple[dt.datetime, dt.datetime, dt.datetime]
+) -> tuple[int, int, int] | None:
+    """A sender unknown on the channel: contact, identity, conversation and message in one
+    statement (`messages.first_of_new_contact`), and their events in the order the separate
+    writes emit them: (contact, conversation, message). None, with nothing left written, when
+    another process holds the identity or an open conversation already: the writes one by one
+    then take the winner's."""
+    channel_id, external_id, name = inbound.channel_id, inbound.external_id, inbound.contact_name
+    first = messages.first_of_new_contact(
+        conn, channel_id, external_id, name, inbound.text, inbound.provider_message_id, times
+    )
+    if first.conversation_id is None or first.message_id is None:
+        contacts.delete(conn, first.contact_id)  # its identity with it, if that was written
+        return None
+    contact_created(conn, first.contact_id, channel_id, external_id, name)
+    conversation_opened(conn, first.contact_id, first.conversation_id, Source.CONTACT, channel_id, CONTACT)
+    return first.contact_id, first.conversation_id, first.message_id
+
+
+def _received(
+    conn: Connection,
+    inbound: InboundMessage,
+    arrival: messages.Arrival,
+    contact_id: int,
+    conversation_id: int,
+    message_id: int,
+    opened: bool,
+    at: dt.datetime,
+) -> Receipt:
+    """What follows the message's row: the e-mail's subject, the attachments, the event, the count."""
     if inbound.subject:
         conversation_rows.keep_subject(conn, conversation_id, inbound.subject)
     payload: ev.MessageReceivedPayload = {

@@ -16,7 +16,7 @@ from frontdesk.engine.interpreter import RunState, StepRecord, advance
 from frontdesk.engine.runtime import DbRuntime
 from frontdesk.steps.base import Signal, Wait
 from frontdesk.store.database import conflicted, savepoint, wake
-from frontdesk.store.sql import events, runs
+from frontdesk.store.sql import conversations, events, runs
 from frontdesk.workflows.definition import Workflow, parse
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ def _advance(
     runtime = DbRuntime(conn, run, now, context)
     if conn.info.get(_TOGETHER_KEY):
         try:
-            records = advance(run.workflow, run.state, runtime, signal)
+            records = _steps(conn, run, runtime, signal)
             _save(conn, run, records, now, store)
         except Exception as exc:  # _AlreadyStarted too: its steps' effects must go
             if conflicted(exc):
@@ -194,7 +194,7 @@ def _advance(
         return
     try:
         with savepoint(conn):  # its rows, and the events and counts it kept for the commit
-            records = advance(run.workflow, run.state, runtime, signal)
+            records = _steps(conn, run, runtime, signal)
             _save(conn, run, records, now, store)
     except _AlreadyStarted:
         raise
@@ -204,6 +204,15 @@ def _advance(
         log.exception("run failed to advance", extra={"run_id": run.id or None, "workflow_id": run.workflow_id})
         run.state.status, run.state.end_reason, run.state.wait = RunStatus.FAILED, f"engine error: {exc}", None
         _save(conn, run, [], now, store)
+
+
+def _steps(conn: Connection, run: Run, runtime: DbRuntime, signal: Signal) -> list[StepRecord]:
+    """Advance the run; the changes its steps made to conversations, waiting in an engine job to be
+    merged (a greeting's, then the assignment's: one UPDATE), are written before its own rows,
+    so a write that fails fails this run and no other."""
+    records = advance(run.workflow, run.state, runtime, signal)
+    conversations.write_waiting(conn)
+    return records
 
 
 def _save(conn: Connection, run: Run, records: list[StepRecord], now: dt.datetime, store: _Store) -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, event
@@ -29,7 +30,7 @@ __all__ = ["Row", "loads"]
 
 _SESSION_KEY = "frontdesk.session"
 _MEMO_KEY = "frontdesk.memo"
-_DEFERRED_KEY = ("frontdesk.deferred",)  # in the memo: `write_later`'s writes, by key
+_DEFERRED_KEY = ("frontdesk.deferred",)  # in the memo: `write_later`'s and `update_later`'s writes, by key
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,12 @@ def attach(engine: Engine, dialect: Dialect) -> None:
     @event.listens_for(engine, "connect")
     def _attach(dbapi_connection: Any, record: Any) -> None:
         record.info[_SESSION_KEY] = _Session(dialect.bind(dbapi_connection), dialect)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _deferred_first(conn: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        found = conn.info.get(_MEMO_KEY)  # SQLAlchemy's statements too read no row behind a deferred write
+        if found and _DEFERRED_KEY in found:
+            _write_deferred_named_in(conn, found, statement)
 
 
 def _session(conn: Connection) -> _Session:
@@ -63,14 +70,25 @@ def dialect(conn: Connection) -> Dialect:
 
 def execute(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Cursor:
     """Run one statement written with `?` placeholders, in `conn`'s transaction."""
-    session = _session(conn)
-    return session.dialect.execute(session.driver, sql, tuple(params))
+    return _run(conn, _session(conn), sql, tuple(params))
+
+
+def _run(conn: Connection, session: _Session, sql: str, params: Sequence[Any]) -> Cursor:
+    """Every statement of the store goes through here: the writes a `memo` block deferred to a
+    table it names run first, so no statement ever reads (or conditions on) a row behind them."""
+    found = conn.info.get(_MEMO_KEY)
+    if found and _DEFERRED_KEY in found:
+        _write_deferred_named_in(conn, found, sql)
+    return session.dialect.execute(session.driver, sql, params)
 
 
 def execute_many(conn: Connection, sql: str, params: Sequence[Sequence[Any]]) -> None:
     """Run one statement written with `?` placeholders once per parameter row, in `conn`'s transaction."""
     if params:
         session = _session(conn)
+        found = conn.info.get(_MEMO_KEY)
+        if found and _DEFERRED_KEY in found:
+            _write_deferred_named_in(conn, found, sql)
         session.dialect.execute_many(session.driver, sql, list(params))
 
 
@@ -119,26 +137,83 @@ def memo(conn: Connection) -> Iterator[None]:
         conn.info.pop(_MEMO_KEY, None)
 
 
-def write_later(conn: Connection, key: tuple[Any, ...], sql: str, params: Sequence[Any]) -> None:
-    """Within a `memo` block, run this write when the block ends (or before a savepoint begins),
-    a later write for the same `key` replacing it: a row written once per conversation (a team's
-    rotation) costs one statement per block. Outside a block, now. A savepoint rolled back forgets
-    the writes deferred inside it with the rest of the memo, as it undoes what they would have written;
-    the writes deferred before it ran when it began. What reads the row by SQL in the block calls
-    `write_deferred` first."""
+def write_later(conn: Connection, table: Table, key: tuple[Any, ...], sql: str, params: Sequence[Any]) -> None:
+    """Within a `memo` block, run this write to `table` when the block ends, a later write for the
+    same `key` replacing it: a row written once per conversation (a team's rotation) costs one
+    statement per block. It runs sooner when a statement naming `table` is about to run (`_run`),
+    and before a savepoint begins. Outside a block, now. A savepoint rolled back forgets the writes
+    deferred inside it with the rest of the memo, as it undoes what they would have written; the
+    writes deferred before it ran when it began."""
     found = conn.info.get(_MEMO_KEY)
     if found is None:
         execute(conn, sql, params)
         return
-    found.setdefault(_DEFERRED_KEY, {})[key] = (sql, tuple(params))
+    found.setdefault(_DEFERRED_KEY, {})[key] = _Later(table.name, sql, tuple(params))
 
 
-def write_deferred(conn: Connection) -> None:
-    """Run the writes `write_later` deferred in the current `memo` block, in the order of their keys' first deferral."""
+def update_later(conn: Connection, table: Table, row_id: int, values: Mapping[str, Any]) -> None:
+    """`update_by_id`, deferred as `write_later` defers, and merged with the row's update already
+    waiting (later values win, as two UPDATEs in a row would leave it): a row changed twice in a
+    block (a new conversation's greeting, then its assignment) costs one UPDATE, one new tuple."""
     found = conn.info.get(_MEMO_KEY)
-    pending = found.pop(_DEFERRED_KEY, None) if found else None
-    for sql, params in (pending or {}).values():
-        execute(conn, sql, params)
+    if found is None:
+        update_by_id(conn, table, row_id, values)
+        return
+    waiting = found.setdefault(_DEFERRED_KEY, {})
+    key = (table.name, row_id)
+    kept = waiting.get(key)
+    if isinstance(kept, _RowUpdate):
+        kept.values.update(values)
+    else:
+        waiting[key] = _RowUpdate(table, row_id, dict(values))
+
+
+@dataclass(frozen=True, slots=True)
+class _Later:
+    table: str
+    sql: str
+    params: tuple[Any, ...]
+
+    def write(self, conn: Connection) -> None:
+        execute(conn, self.sql, self.params)
+
+
+@dataclass(frozen=True, slots=True)
+class _RowUpdate:
+    table: Table
+    row_id: int
+    values: dict[str, Any]
+
+    def write(self, conn: Connection) -> None:
+        update_by_id(conn, self.table, self.row_id, self.values)
+
+
+def write_deferred(conn: Connection, table: Table | None = None) -> None:
+    """Run the writes deferred in the current `memo` block (to `table` only, if given), in the
+    order of their keys' first deferral."""
+    found: dict[Any, Any] = conn.info.get(_MEMO_KEY) or {}
+    waiting: dict[Any, _Later | _RowUpdate] = found.pop(_DEFERRED_KEY, None) or {}
+    kept = {} if table is None else {k: w for k, w in waiting.items() if _table_name(w) != table.name}
+    if kept:
+        found[_DEFERRED_KEY] = kept
+    for key, later in waiting.items():
+        if key not in kept:
+            later.write(conn)
+
+
+def _table_name(later: _Later | _RowUpdate) -> str:
+    return later.table if isinstance(later, _Later) else later.table.name
+
+
+@lru_cache(maxsize=8192)  # by statement text: the store's are a few hundred, each searched once
+def _names(table: str, sql: str) -> bool:
+    return re.search(rf"\b{re.escape(table)}\b", sql) is not None  # `conversations`, not `report_conversations`
+
+
+def _write_deferred_named_in(conn: Connection, found: dict[Any, Any], sql: str) -> None:
+    """Run every deferred write if `sql` names a table one of them writes (all of them: their order is kept)."""
+    if any(_names(_table_name(later), sql) for later in found[_DEFERRED_KEY].values()):
+        write_deferred(conn)
 
 
 def remembered(conn: Connection, key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
@@ -196,7 +271,7 @@ def insert(conn: Connection, table: Table, values: Mapping[str, Any]) -> int:
     session = _session(conn)
     sql = _insert_sql(table, tuple(values), False)
     params = session.dialect.codec(table).encode(values)
-    return int(session.dialect.execute(session.driver, sql, params).fetchone()[0])
+    return int(_run(conn, session, sql, params).fetchone()[0])
 
 
 def insert_new(conn: Connection, table: Table, values: Mapping[str, Any]) -> int | None:
@@ -204,8 +279,62 @@ def insert_new(conn: Connection, table: Table, values: Mapping[str, Any]) -> int
     (No savepoint needed: the conflicting row is simply not written.)"""
     session = _session(conn)
     sql = _insert_sql(table, tuple(values), True)
-    row = session.dialect.execute(session.driver, sql, session.dialect.codec(table).encode(values)).fetchone()
+    row = _run(conn, session, sql, session.dialect.codec(table).encode(values)).fetchone()
     return None if row is None else int(row[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One INSERT of `insert_chain`: its values, and the columns that take an earlier link's new id
+    (column → that link's index). `new_only`: unless a unique constraint holds its twin (`insert_new`)."""
+
+    table: Table
+    values: Mapping[str, Any]
+    ids: Mapping[str, int] = field(default_factory=dict)
+    new_only: bool = False
+
+
+def insert_chain(conn: Connection, links: Sequence[Link]) -> list[int | None]:
+    """Insert rows that each may take the id of a row inserted before them (a contact, its
+    identity, its conversation, its message); their ids. A row not written (`new_only`, its twin
+    already there) writes none of the rows after it: None for it and for them. On PostgreSQL one
+    statement (a WITH of INSERTs), one round trip in the writers' turn instead of one per row."""
+    session = _session(conn)
+    if not session.dialect.inserts_in_with:
+        return _insert_one_by_one(conn, links)
+    codec = session.dialect.codec
+    shape = tuple((link.table, tuple(link.values), tuple(link.ids.items()), link.new_only) for link in links)
+    params = [value for link in links for value in codec(link.table).encode(link.values)]
+    found = _run(conn, session, _chain_sql(shape), params).fetchone()
+    return [None if new is None else int(new) for new in found]
+
+
+def _insert_one_by_one(conn: Connection, links: Sequence[Link]) -> list[int | None]:
+    found: list[int | None] = []
+    for link in links:
+        values = {**link.values, **{column: found[index] for column, index in link.ids.items()}}
+        new = insert_new(conn, link.table, values) if link.new_only else insert(conn, link.table, values)
+        found.append(new)
+        if new is None:
+            return found + [None] * (len(links) - len(found))
+    return found
+
+
+@cache
+def _chain_sql(shape: tuple[tuple[Table, tuple[str, ...], tuple[tuple[str, int], ...], bool], ...]) -> str:
+    """`WITH l0 AS (INSERT … RETURNING id), l1 AS (INSERT … SELECT ?, l0.id FROM l0 …) SELECT the ids`:
+    each later INSERT selects from every link before it, so one that wrote nothing stops the rest."""
+    parts = []
+    for index, (table, keys, ids, new_only) in enumerate(shape):
+        columns = ", ".join(quote(k) for k in (*keys, *(column for column, _ in ids)))
+        values = ", ".join(["?"] * len(keys) + [f"l{earlier}.id" for _, earlier in ids])
+        source = f" FROM {', '.join(f'l{earlier}' for earlier in range(index))}" if index else ""
+        conflict = " ON CONFLICT DO NOTHING" if new_only else ""
+        parts.append(
+            f"l{index} AS (INSERT INTO {table.name} ({columns}) SELECT {values}{source}{conflict} RETURNING id)"
+        )
+    found = ", ".join(f"(SELECT id FROM l{index})" for index in range(len(shape)))
+    return f"WITH {', '.join(parts)} SELECT {found}"
 
 
 # Rows per multi-row INSERT, largest first: 13 statement texts per table at most, each prepared once
@@ -230,7 +359,7 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     while start < len(encoded):
         count = next(size for size in _CHUNKS if size <= len(encoded) - start)
         params = [value for row in encoded[start : start + count] for value in row]
-        session.dialect.execute(session.driver, _insert_rows_sql(table, keys, count), params)
+        _run(conn, session, _insert_rows_sql(table, keys, count), params)
         start += count
 
 
@@ -244,7 +373,7 @@ def update(conn: Connection, table: Table, where: str, params: Iterable[Any], va
     session = _session(conn)
     sql = _update_sql(table, tuple(values), where)
     encoded = [*session.dialect.codec(table).encode(values), *params]
-    return session.dialect.execute(session.driver, sql, encoded).rowcount
+    return _run(conn, session, sql, encoded).rowcount
 
 
 def update_by_id(conn: Connection, table: Table, row_id: int, values: Mapping[str, Any]) -> int:

@@ -57,6 +57,9 @@ class Dialect(ABC):
     # Ends a SELECT of work to claim (due timers, HTTP calls): rows another process's transaction
     # is claiming are passed over rather than waited for, or fought over (ADR 0009).
     skip_locked: ClassVar[str]
+    # Whether a WITH may hold INSERTs (PostgreSQL's data-modifying WITH; SQLite's WITH reads only):
+    # `rows.insert_chain` then sends dependent inserts as one statement, one round trip.
+    inserts_in_with: ClassVar[bool]
 
     def __init__(self) -> None:
         self._codecs: dict[Table, Codec] = {}

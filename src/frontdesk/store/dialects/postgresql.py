@@ -124,6 +124,7 @@ class Driver:
 class PostgreSQL(Dialect):
     name = "postgresql"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    inserts_in_with = True
 
     def bind(self, connection: Any) -> Driver:
         return Driver(connection)

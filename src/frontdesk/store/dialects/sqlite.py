@@ -58,6 +58,7 @@ def decode_bool(value: int | None) -> bool | None:
 class SQLite(Dialect):
     name = "sqlite"
     skip_locked = ""  # one writer at a time: no one else is claiming
+    inserts_in_with = False  # and a statement is a function call, not a round trip
 
     def execute(self, driver: sqlite3.Connection, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         return driver.execute(sql, params)  # the statements are written in sqlite3's `?` style

@@ -17,7 +17,7 @@ from frontdesk.domain.records import Agent
 from frontdesk.domain.teams import AssignmentSettings
 from frontdesk.store import rows
 from frontdesk.store.dialects.base import dumps
-from frontdesk.store.tables import agents
+from frontdesk.store.tables import agents, teams
 
 
 class TeamRule(NamedTuple):
@@ -101,7 +101,6 @@ def release_place(conn: Connection, agent_id: int) -> None:
 
 # -- teams and their members -----------------------------------------------------------------
 def team_rule(conn: Connection, team_id: int) -> TeamRule | None:
-    rows.write_deferred(conn)  # a rotation the job has not written yet
     row = rows.execute(
         conn, "SELECT id, name, assignment, rr_last_agent_id FROM teams WHERE id = ?", (team_id,)
     ).fetchone()
@@ -109,7 +108,6 @@ def team_rule(conn: Connection, team_id: int) -> TeamRule | None:
 
 
 def team_rules(conn: Connection) -> list[TeamRule]:
-    rows.write_deferred(conn)
     found = rows.execute(conn, "SELECT id, name, assignment, rr_last_agent_id FROM teams ORDER BY id").fetchall()
     return [TeamRule(r[0], r[1], _settings(r[2]), r[3]) for r in found]
 
@@ -122,7 +120,7 @@ def team_id_named(conn: Connection, name: str) -> int | None:
 def set_rotation(conn: Connection, team_id: int, agent_id: int) -> None:
     """Round robin goes on after `agent_id` next time. In an engine job (`rows.memo`), written once
     when the job ends (`rows.write_later`): the job's remembered team moves with each assignment."""
-    rows.write_later(conn, ("rotation", team_id), _SET_ROTATION, (agent_id, team_id))
+    rows.write_later(conn, teams, ("rotation", team_id), _SET_ROTATION, (agent_id, team_id))
 
 
 _SET_ROTATION = "UPDATE teams SET rr_last_agent_id = ? WHERE id = ?"

@@ -40,7 +40,12 @@ def by_identity(conn: Connection, channel_id: int, external_id: str) -> int | No
 
 
 def add(conn: Connection, name: str | None, at: dt.datetime) -> int:
-    return rows.insert(conn, contacts, {"name": name, "fields": {}, "tags": [], "created_at": at, "updated_at": at})
+    return rows.insert(conn, contacts, new_contact(name, at))
+
+
+def new_contact(name: str | None, at: dt.datetime) -> dict[str, Any]:
+    """A new contact's row: no fields, no tags yet."""
+    return {"name": name, "fields": {}, "tags": [], "created_at": at, "updated_at": at}
 
 
 def add_identity(conn: Connection, contact_id: int, channel_id: int, external_id: str) -> int | None:

@@ -63,8 +63,17 @@ def with_contact(conn: Connection, conversation_id: int) -> tuple[Conversation, 
 
 
 def _update(conn: Connection, conversation_id: int, values: dict[str, Any]) -> None:
-    rows.update_by_id(conn, conversations, conversation_id, values)
+    """In an engine job (`rows.memo`), the row's changes wait and merge into one UPDATE
+    (`rows.update_later`): a new conversation's greeting and assignment each changed it, and each
+    UPDATE of it is a new tuple in its eight indexes. The remembered record is revised at once, and
+    any statement naming the table runs the waiting UPDATE first."""
+    rows.update_later(conn, conversations, conversation_id, values)
     rows.revise(conn, ("conversation", conversation_id), lambda kept: msgspec.structs.replace(kept, **values))
+
+
+def write_waiting(conn: Connection) -> None:
+    """Write the conversations' changes an engine job keeps waiting (`_update`) now."""
+    rows.write_deferred(conn, conversations)
 
 
 def find_open(conn: Connection, contact_id: int) -> Conversation | None:
@@ -80,15 +89,18 @@ def open_id(conn: Connection, contact_id: int) -> int | None:
 def insert_open(conn: Connection, contact_id: int, channel_id: int | None, source: str, at: dt.datetime) -> int | None:
     """A new open conversation's id, or None if the contact has one already (the partial
     unique index decides races between processes)."""
-    values = {
-        "contact_id": contact_id,
+    return rows.insert_new(conn, conversations, {"contact_id": contact_id, **new_open(channel_id, source, at)})
+
+
+def new_open(channel_id: int | None, source: str, at: dt.datetime) -> dict[str, Any]:
+    """A new open conversation's row, but for its contact."""
+    return {
         "channel_id": channel_id,
         "status": ConversationStatus.OPEN,
         "source": source,
         "opened_at": at,
         "last_message_at": at,
     }
-    return rows.insert_new(conn, conversations, values)
 
 
 def close(conn: Connection, conversation_id: int, at: dt.datetime, note: str | None, category: str | None) -> None:

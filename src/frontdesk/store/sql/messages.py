@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
-from frontdesk.domain.model import AuthorKind, DeliveryStatus, Direction
+from frontdesk.domain.model import AuthorKind, DeliveryStatus, Direction, Source
 from frontdesk.store import rows
-from frontdesk.store.tables import messages
+from frontdesk.store.sql.contacts import new_contact
+from frontdesk.store.sql.conversations import new_open
+from frontdesk.store.tables import contact_identities, contacts, conversations, messages
 
 _BY_PROVIDER_ID = (
     "SELECT m.id, m.conversation_id, m.opened_conversation, c.contact_id FROM messages m"
@@ -91,6 +93,15 @@ def add_inbound(
 ) -> int:
     values = {
         "conversation_id": conversation_id,
+        **_new_inbound(channel_id, text, provider_message_id, opened_conversation, at),
+    }
+    return rows.insert(conn, messages, values)
+
+
+def _new_inbound(
+    channel_id: int, text: str, provider_message_id: str, opened_conversation: bool, at: dt.datetime
+) -> dict[str, Any]:
+    return {
         "channel_id": channel_id,
         "direction": Direction.INBOUND,
         "author_kind": AuthorKind.CONTACT,
@@ -100,7 +111,50 @@ def add_inbound(
         "delivery_status": DeliveryStatus.RECEIVED,
         "created_at": at,
     }
-    return rows.insert(conn, messages, values)
+
+
+_CONTACT = {"contact_id": 0}  # the column that takes the id of the chain's first row, the contact
+
+
+class FirstMessage(NamedTuple):
+    """What `first_of_new_contact` wrote: the contact, and its conversation and message, unless
+    the rows before them were another process's already (None)."""
+
+    contact_id: int
+    conversation_id: int | None
+    message_id: int | None
+
+
+def first_of_new_contact(
+    conn: Connection,
+    channel_id: int,
+    external_id: str,
+    name: str | None,
+    text: str,
+    provider_message_id: str,
+    times: tuple[dt.datetime, dt.datetime, dt.datetime],
+) -> FirstMessage:
+    """A sender unknown on the channel (`arrival`): their contact, its identity, its open
+    conversation and the message, in one statement on PostgreSQL (`rows.insert_chain`) instead of
+    four dependent round trips in the writers' turn. The identity (another process's contact for
+    this sender) and the conversation (the contact's open one: the partial unique index) are
+    inserted unless their twin is there; then nothing after them is. `times`: the contact's,
+    the conversation's and the message's, as the separate inserts took them."""
+    contact_at, opened_at, at = times
+    found = rows.insert_chain(
+        conn,
+        [
+            rows.Link(contacts, new_contact(name, contact_at)),
+            rows.Link(
+                contact_identities, {"channel_id": channel_id, "external_id": external_id}, {"contact_id": 0}, True
+            ),
+            rows.Link(conversations, new_open(channel_id, Source.CONTACT, opened_at), _CONTACT, True),
+            rows.Link(messages, _new_inbound(channel_id, text, provider_message_id, True, at), {"conversation_id": 2}),
+        ],
+    )
+    contact_id, _, conversation_id, message_id = found
+    assert contact_id is not None  # the first insert is unconditional
+    return FirstMessage(contact_id, conversation_id, message_id)
 
 
 def add_notice(
