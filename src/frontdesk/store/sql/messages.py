@@ -145,9 +145,7 @@ def first_of_new_contact(
         conn,
         [
             rows.Link(contacts, new_contact(name, contact_at)),
-            rows.Link(
-                contact_identities, {"channel_id": channel_id, "external_id": external_id}, {"contact_id": 0}, True
-            ),
+            rows.Link(contact_identities, {"channel_id": channel_id, "external_id": external_id}, _CONTACT, True),
             rows.Link(conversations, new_open(channel_id, Source.CONTACT, opened_at), _CONTACT, True),
             rows.Link(messages, _new_inbound(channel_id, text, provider_message_id, True, at), {"conversation_id": 2}),
         ],
