@@ -69,6 +69,12 @@ TURN_WAIT = Histogram(
     "Time a writer batch waited for the writers' turn (the lock of ADR 0008)",
     buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0),
 )
+BESIDE = Counter(
+    f"{PREFIX}_writer_beside_batches",
+    "Batches of ingest run beside the other writers, without the turn (PostgreSQL, ADR 0008), by outcome:"
+    " committed, or retried in the turn",
+    ["outcome"],
+)
 WEBHOOKS = Counter(
     f"{PREFIX}_webhook_attempts", "Outgoing event webhook attempts, by outcome (delivered: a 2xx; failed)", ["outcome"]
 )
@@ -130,6 +136,8 @@ def watch(db: Database) -> None:
 def _observe(batch: Batch) -> None:
     BATCH_JOBS.observe(batch.jobs)
     TURN_WAIT.observe(batch.turn_wait)
+    if batch.beside:
+        BESIDE.labels(batch.beside).inc()
     for (name, *labels), count in batch.tally.items():
         counter = _COUNTERS.get(name)
         if counter is not None:

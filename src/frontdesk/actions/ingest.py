@@ -21,7 +21,7 @@ from frontdesk.domain.attachments import NewAttachment, check_attachments
 from frontdesk.domain.conversations import check_message_text
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.model import SYSTEM, Actor, AuthorKind, Source
-from frontdesk.store.database import tally
+from frontdesk.store.database import need_turn, tally
 from frontdesk.store.sql import contacts, messages
 from frontdesk.store.sql import conversations as conversation_rows
 
@@ -66,6 +66,10 @@ class Receipt:
 
 
 def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
+    """Store `inbound`. Written `parallel=True` (`Database.write`), its two common paths run beside
+    other processes' writers on PostgreSQL: a known sender's message into their open conversation
+    (whose row it locks while it is open) and a new sender's first message (unique indexes decide
+    who creates the contact). Every other path asks for the writers' turn (`need_turn`) first."""
     if inbound.text or not inbound.attachments:  # a photo without a caption has no text
         check_message_text(inbound.text, "message.text")
     check_attachments(inbound.attachments, "message.attachments")
@@ -74,6 +78,8 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
         raise NotFound("channel", inbound.channel_id)
     if arrival.earlier is not None:  # a provider's retry gets the first receipt back
         return _receipt(arrival.earlier)
+    if inbound.references or inbound.contact_fields:  # a thread to find, fields to merge: read, then written
+        need_turn(conn)
 
     threaded = conversation_rows.open_thread_of(conn, inbound.channel_id, list(inbound.references))
     if threaded is not None:  # a reply to a mail we sent joins its open conversation, whoever sends it
@@ -88,17 +94,29 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
         contact_id, created = create_by_identity(conn, inbound.channel_id, inbound.external_id, inbound.contact_name)
     if inbound.contact_fields:
         update_contact(conn, contact_id, CONTACT, fields=inbound.contact_fields)
-    if inbound.contact_name and not created and threaded is None:
+    if inbound.contact_name and not created and threaded is None and arrival.contact_unnamed:
+        need_turn(conn)
         _fill_missing_name(conn, contact_id, inbound.contact_name)
 
-    conversation_id, opened = _conversation_for(conn, inbound, arrival, contact_id, created)
-    at = now()
+    if contact_id == arrival.contact_id and arrival.open_conversation_id is not None:
+        conversation_id, opened, at = arrival.open_conversation_id, False, now()
+        _into_open(conn, conversation_id, inbound.channel_id, at)  # first: it locks the row while open
+    else:
+        need_turn(conn)
+        conversation_id, opened = _conversation_for(conn, inbound, arrival, contact_id, created)
+        at = now()
+        if not opened:  # a conversation opened just now already has this channel and time
+            _into_open(conn, conversation_id, inbound.channel_id, at)
     message_id = messages.add_inbound(
         conn, conversation_id, inbound.channel_id, inbound.text, inbound.provider_message_id, opened, at
     )
-    if not opened:  # a conversation opened just now already has this channel and time
-        conversation_rows.message_received(conn, conversation_id, inbound.channel_id, at)
     return _received(conn, inbound, arrival, contact_id, conversation_id, message_id, opened, at)
+
+
+def _into_open(conn: Connection, conversation_id: int, channel_id: int, at: dt.datetime) -> None:
+    if not conversation_rows.message_received(conn, conversation_id, channel_id, at):
+        need_turn(conn)  # another process's writer closed (or deleted) it since `arrival` read it open
+        raise NotFound("conversation", conversation_id)  # in the turn, nobody writes between the two
 
 
 def _first_message_of_new_contact(
@@ -114,6 +132,7 @@ def _first_message_of_new_contact(
         conn, channel_id, external_id, name, inbound.text, inbound.provider_message_id, times
     )
     if first.conversation_id is None or first.message_id is None:
+        need_turn(conn)  # another process's writer holds the identity: it is read in the turn
         contacts.delete(conn, first.contact_id)  # its identity with it, if that was written
         return None
     contact_created(conn, first.contact_id, channel_id, external_id, name)

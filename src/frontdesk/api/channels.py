@@ -119,7 +119,7 @@ class ChannelController(Controller):
             raise Forbidden("forbidden", "posting inbound messages needs the channel signature or a manager token")
         (item,) = api_channel.ADAPTER.parse(data.model_dump())
         inbound = InboundMessage.of(channel_id, item)
-        receipt: Receipt = await db.write(lambda c: receive_inbound(c, inbound))
+        receipt: Receipt = await db.write(lambda c: receive_inbound(c, inbound), parallel=True)
         body: InboundReceipt = {
             "contact_id": receipt.contact_id,
             "conversation_id": receipt.conversation_id,

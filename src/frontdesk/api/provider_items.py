@@ -33,7 +33,8 @@ async def take(
         log.info("provider item skipped", extra={**extra, "reason": item.reason})
         return False
     try:
-        return bool(await db.write((write or usual_write)(channel_id, item)))
+        parallel = write is None and isinstance(item, InboundItem)  # ingest's own (`receive_inbound`)
+        return bool(await db.write((write or usual_write)(channel_id, item), parallel=parallel))
     except DomainError as exc:
         log.warning("provider item skipped", extra={**extra, "reason": exc.message})
         return False

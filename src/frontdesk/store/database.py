@@ -53,6 +53,7 @@ T = TypeVar("T")
 Work = Callable[[Connection], T]
 WAKE_KEY = "frontdesk.wake"
 TALLY_KEY = "frontdesk.tally"
+BESIDE_KEY = "frontdesk.beside"  # in conn.info: True while the transaction runs beside other writers
 MAX_BATCH = 512
 Tally = collections.Counter[tuple[str, ...]]
 
@@ -70,6 +71,20 @@ def wake(conn: Connection, topic: str) -> None:
     conn.info.setdefault(WAKE_KEY, set()).add(topic)
 
 
+class NeedsTurn(Exception):
+    """A job running beside other processes' writers came to a decision one of them could make
+    wrong (`need_turn`): its batch is rolled back and runs again in the writers' turn."""
+
+
+def need_turn(conn: Connection) -> None:
+    """Call before a read-then-write that another process's concurrent write could invalidate.
+    In a batch of jobs written `parallel=True` that runs beside other writers (PostgreSQL), it
+    stops the batch, which runs again in the writers' turn (ADR 0008), where every write commits
+    as if alone; everywhere else (in the turn, on SQLite, outside the writer) it does nothing."""
+    if conn.info.get(BESIDE_KEY):
+        raise NeedsTurn
+
+
 def tally(conn: Connection, *key: str) -> None:
     """Count `key` (a metric's name and its labels) once the current write is committed: a write
     rolled back or run again is counted once, or never (frontdesk.metrics)."""
@@ -82,6 +97,7 @@ class Batch:
 
     jobs: int = 0
     turn_wait: float = 0.0  # seconds spent waiting for the writers' turn (ADR 0008)
+    beside: str = ""  # "committed" beside the other writers, or "retried" in the turn after (`need_turn`)
     topics: set[str] = field(default_factory=set)
     tally: Tally = field(default_factory=Tally)
 
@@ -89,6 +105,7 @@ class Batch:
 @dataclass(eq=False)
 class _Job:
     work: Work[Any]
+    parallel: bool = False  # may run beside other processes' writers (`Database.write`)
     future: Future[Any] = field(default_factory=Future)
 
 
@@ -149,19 +166,24 @@ class Database:
                 listener(topics)
 
     # -- writes ----------------------------------------------------------------------------
-    def submit(self, work: Work[T]) -> Future[T]:
+    def submit(self, work: Work[T], *, parallel: bool = False) -> Future[T]:
         if self._thread is None:
             raise RuntimeError("Database.start() was not called")
-        job = _Job(work)
+        job = _Job(work, parallel)
         self._queue.put(job)
         return job.future
 
-    async def write(self, work: Work[T]) -> T:
-        """Run `work(conn)` in the writer's transaction; return once it is durably committed."""
-        return await asyncio.wrap_future(self.submit(work))
+    async def write(self, work: Work[T], *, parallel: bool = False) -> T:
+        """Run `work(conn)` in the writer's transaction; return once it is durably committed.
 
-    def write_sync(self, work: Work[T]) -> T:
-        return self.submit(work).result()
+        `parallel`: on PostgreSQL, a batch of such jobs only runs beside other processes' writers,
+        without waiting for the writers' turn (ADR 0008). Such a job writes under row locks and
+        unique indexes, and calls `need_turn(conn)` before anything else; if it raises, its batch
+        runs again in the turn."""
+        return await asyncio.wrap_future(self.submit(work, parallel=parallel))
+
+    def write_sync(self, work: Work[T], *, parallel: bool = False) -> T:
+        return self.submit(work, parallel=parallel).result()
 
     # -- reads -----------------------------------------------------------------------------
     def read_sync(self, work: Work[T]) -> T:
@@ -242,7 +264,19 @@ class Database:
         """The jobs in one transaction, first without a savepoint each (two round trips a job on
         PostgreSQL, for a failure that is rare). If a job fails, the transaction is rolled back:
         alone, that is its outcome; in a batch, the batch runs again, each job in a savepoint, so
-        that the others still commit (jobs are re-runnable: conflicts re-run them too)."""
+        that the others still commit (jobs are re-runnable: conflicts re-run them too).
+
+        On PostgreSQL a batch of `parallel` jobs first runs beside the other writers; if one of
+        them needs the turn (`need_turn`) or fails, the batch runs again in the turn, where a
+        failure is its own (a unique index another writer won, seen there as the winner's row)."""
+        if not self.is_sqlite and all(job.parallel for job in jobs):
+            try:
+                outcomes = self._transaction(conn, jobs, isolated=False, beside=True)
+            except _JobFailed:
+                self._done.beside = "retried"
+            else:
+                self._done.beside = "committed"
+                return outcomes
         try:
             return self._transaction(conn, jobs, isolated=False)
         except _JobFailed as failed:
@@ -250,12 +284,15 @@ class Database:
                 return [failed.outcome]
             return self._transaction(conn, jobs, isolated=True)
 
-    def _transaction(self, conn: Connection, jobs: list[_Job], *, isolated: bool) -> list[_Outcome]:
+    def _transaction(
+        self, conn: Connection, jobs: list[_Job], *, isolated: bool, beside: bool = False
+    ) -> list[_Outcome]:
         conn.info[WAKE_KEY], conn.info[TALLY_KEY] = set(), Tally()
         outcomes: list[_Outcome] = []
         waiting = time.perf_counter()
-        with self._turn, conn.begin(), events_at_commit(conn):
-            rows.take_writer_turn(conn)
+        with self._turn, conn.begin(), events_at_commit(conn), _beside(conn, beside):
+            if not beside:
+                rows.take_writer_turn(conn)
             self._done.turn_wait += time.perf_counter() - waiting
             for job in jobs:
                 outcome = _run_in_savepoint(conn, job) if isolated else _run(job, conn)
@@ -270,6 +307,16 @@ class Database:
         self._done.topics |= conn.info.pop(WAKE_KEY)  # committed: a batch run job by job commits several times
         self._done.tally += conn.info.pop(TALLY_KEY)
         return outcomes
+
+
+@contextlib.contextmanager
+def _beside(conn: Connection, beside: bool) -> Iterator[None]:
+    """Mark `conn`'s transaction as running beside other writers (`need_turn`) while it runs."""
+    conn.info[BESIDE_KEY] = beside
+    try:
+        yield
+    finally:
+        conn.info.pop(BESIDE_KEY, None)
 
 
 _Outcome = tuple[_Job, Any, BaseException | None]

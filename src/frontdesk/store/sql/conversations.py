@@ -157,9 +157,14 @@ def clear_reply_due(conn: Connection, conversation_id: int) -> None:
     _update(conn, conversation_id, {"reply_due_at": None})
 
 
-def message_received(conn: Connection, conversation_id: int, channel_id: int, at: dt.datetime) -> None:
-    """The contact wrote on `channel_id`: answers go back there."""
-    _update(conn, conversation_id, {"last_message_at": at, "channel_id": channel_id})
+def message_received(conn: Connection, conversation_id: int, channel_id: int, at: dt.datetime) -> bool:
+    """The contact wrote on `channel_id`: answers go back there. False, with nothing written, when
+    the conversation is not open (any more). The row stays locked until the commit, so an agent
+    closing it from another process waits for the message, or closed it first and this is False."""
+    values = {"last_message_at": at, "channel_id": channel_id}
+    changed = rows.update(conn, conversations, f"id = ? AND {_OPEN}", (conversation_id,), values)
+    rows.forget(conn, ("conversation", conversation_id))
+    return changed > 0
 
 
 def message_sent(conn: Connection, conversation_id: int, at: dt.datetime) -> None:

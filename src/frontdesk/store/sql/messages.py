@@ -21,11 +21,13 @@ _BY_PROVIDER_ID = (
 # message it delivered before; the contact known on the channel by this sender id, and its open
 # conversation. `o.status = 'open'` as a literal: the partial unique index answers it.
 _ARRIVAL = (
-    "SELECT ch.type, m.id, m.conversation_id, m.opened_conversation, c.contact_id, i.contact_id, o.id"
+    "SELECT ch.type, m.id, m.conversation_id, m.opened_conversation, c.contact_id, i.contact_id, o.id,"
+    " k.name IS NULL"
     " FROM channels ch"
     " LEFT JOIN messages m ON m.channel_id = ch.id AND m.provider_message_id = ?"
     " LEFT JOIN conversations c ON c.id = m.conversation_id"
     " LEFT JOIN contact_identities i ON i.channel_id = ch.id AND i.external_id = ?"
+    " LEFT JOIN contacts k ON k.id = i.contact_id"
     " LEFT JOIN conversations o ON o.contact_id = i.contact_id AND o.status = 'open'"
     " WHERE ch.id = ?"
 )
@@ -67,6 +69,7 @@ class Arrival(NamedTuple):
     earlier: Received | None  # the message a provider's retry delivered before
     contact_id: int | None  # the contact known on the channel by the sender's id
     open_conversation_id: int | None  # that contact's open conversation
+    contact_unnamed: bool  # that contact has no name yet
 
 
 def arrival(conn: Connection, channel_id: int, provider_message_id: str, external_id: str) -> Arrival | None:
@@ -74,12 +77,12 @@ def arrival(conn: Connection, channel_id: int, provider_message_id: str, externa
     row = rows.execute(conn, _ARRIVAL, (provider_message_id, external_id, channel_id)).fetchone()
     if row is None:
         return None
-    channel_type, message_id, conversation_id, opened, earlier_contact_id, contact_id, open_id = row
+    channel_type, message_id, conversation_id, opened, earlier_contact_id, contact_id, open_id, unnamed = row
     earlier = None
     if message_id is not None:
         decoded = bool(rows.dialect(conn).decode_bool(opened))
         earlier = Received(message_id, conversation_id, decoded, earlier_contact_id)
-    return Arrival(channel_type, earlier, contact_id, open_id)
+    return Arrival(channel_type, earlier, contact_id, open_id, contact_id is not None and bool(unnamed))
 
 
 def add_inbound(
