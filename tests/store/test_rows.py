@@ -200,3 +200,22 @@ def test_a_chain_of_inserts_takes_the_ids_it_makes_and_stops_at_a_row_whose_twin
     assert again[0] is not None and again[1:] == [None, None]
     names = db.read_sync(lambda c: sorted(r.name for r in c.execute(select(contacts.c.name))))
     assert names == ["Ada", "Ada", "After"]  # the second chain wrote its first row only
+
+
+def test_many_rows_are_inserted_in_their_order_as_one_statement_on_postgresql(db: Database) -> None:
+    """`insert_many`: on PostgreSQL one statement from one array per column, whatever the number of
+    rows (events are inserted so at each commit, and their ids must follow their order)."""
+    at = dt.datetime(2026, 12, 4, tzinfo=dt.UTC)
+    names = [None if i % 7 == 0 else f"N\x00{i}" if i % 11 == 0 else f'Name "{i}" \\ {{' for i in range(250)]
+    values = [
+        _contact_values(name, {"i": i, "q": 'a"b\\c'}, at + dt.timedelta(seconds=i)) for i, name in enumerate(names)
+    ]
+
+    with Statements(db) as counted:
+        db.write_sync(lambda conn: rows.insert_many(conn, contacts, values))
+
+    found = db.read_sync(lambda conn: rows.select_all(conn, contacts, "id > 0 ORDER BY id"))[-250:]
+    expected = without_nul(values) if ON_POSTGRESQL else values
+    assert [{k: row[k] for k in values[0]} for row in found] == expected
+    inserts = sum(n for (_, text), n in counted.seen.items() if text.startswith("INSERT INTO contacts"))
+    assert inserts == (1 if ON_POSTGRESQL else 3)  # SQLite: 100 + 100 + 50 rows

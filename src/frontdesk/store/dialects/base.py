@@ -60,6 +60,14 @@ class Dialect(ABC):
     # Whether a WITH may hold INSERTs (PostgreSQL's data-modifying WITH; SQLite's WITH reads only):
     # `rows.insert_chain` then sends dependent inserts as one statement, one round trip.
     inserts_in_with: ClassVar[bool]
+    # Whether rows can be inserted from one array per column (PostgreSQL's `unnest`): `rows.insert_many`
+    # then sends any number of rows as one short statement, parsed and prepared once per connection.
+    inserts_from_arrays: ClassVar[bool] = False
+
+    def insert_from_arrays(self, driver: Any, table: Table, keys: tuple[str, ...], columns: list[list[Any]]) -> None:
+        """Insert rows given as one array of encoded values per column of `keys`, in the arrays'
+        order (ids follow it: the events'), as one statement (`inserts_from_arrays` only)."""
+        raise NotImplementedError(self.name)
 
     def __init__(self) -> None:
         self._codecs: dict[Table, Codec] = {}

@@ -21,7 +21,14 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from frontdesk.store.dialects.base import Cursor, Dialect, dumps
+from psycopg.pq import ExecStatus
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql.base import PGDialect
+
+from frontdesk.store.dialects.base import Cursor, Dialect, dumps, quote
+
+_SQLALCHEMY = PGDialect()  # type: ignore[no-untyped-call] # to name a column's type as PostgreSQL does
+_TUPLES_OK = ExecStatus.TUPLES_OK  # a statement that returns rows (a SELECT, a RETURNING)
 
 # Transaction-level advisory locks (ADR 0008), any 64-bit numbers no one else uses: the writers'
 # turn, and the lock around event inserts.
@@ -81,6 +88,20 @@ def identity(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=64)
+def _insert_from_arrays(table: Table, keys: tuple[str, ...]) -> str:
+    """`INSERT … SELECT FROM unnest(arrays)`, the arrays sent in binary (`%b`): a short statement
+    whatever the rows' number, parsed once by psycopg (which re-parses a statement of over 50
+    parameters at each run: ~8 ms for 100 rows of events) and prepared once per connection, and
+    no text escaping of each element (psycopg's text arrays escape in Python)."""
+    columns = ", ".join(quote(key) for key in keys)
+    arrays = ", ".join(f"CAST(%b AS {table.c[key].type.compile(dialect=_SQLALCHEMY)}[])" for key in keys)
+    return (
+        f"INSERT INTO {table.name} ({columns}) SELECT {columns}"
+        f" FROM unnest({arrays}) WITH ORDINALITY AS fd_rows({columns}, fd_order) ORDER BY fd_order"
+    )
+
+
 class Rows:
     """A statement's rows, fetched at once: the cursor that ran it runs the next statement."""
 
@@ -125,6 +146,7 @@ class PostgreSQL(Dialect):
     name = "postgresql"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     inserts_in_with = True
+    inserts_from_arrays = True
 
     def bind(self, connection: Any) -> Driver:
         return Driver(connection)
@@ -132,10 +154,15 @@ class PostgreSQL(Dialect):
     def execute(self, driver: Driver, sql: str, params: Sequence[Any]) -> Cursor:
         cursor = driver.cursor()
         cursor.execute(placeholders(sql), clean_parameters(params))
-        return Rows(cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
+        result = cursor.pgresult  # not `description`, which builds a Column per column each time
+        rows = cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
+        return Rows(rows, cursor.rowcount)
 
     def execute_many(self, driver: Driver, sql: str, params: list[Sequence[Any]]) -> None:
         driver.cursor().executemany(placeholders(sql), [clean_parameters(p) for p in params])
+
+    def insert_from_arrays(self, driver: Driver, table: Table, keys: tuple[str, ...], columns: list[list[Any]]) -> None:
+        driver.cursor().execute(_insert_from_arrays(table, keys), [clean_parameters(c) for c in columns])
 
     def take_writer_turn(self, driver: Driver) -> None:
         driver.connection.execute(_WRITER_TURN)
