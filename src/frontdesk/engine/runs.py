@@ -143,10 +143,20 @@ def advance_together(conn: Connection, work: Callable[[], None]) -> None:
             conn.info[_TOGETHER_KEY] = True
             try:
                 work()
+                _write_steps(conn)  # every run's, in one statement
             finally:
                 del conn.info[_TOGETHER_KEY]
     except _RunFailed:
         work()
+
+
+def _write_steps(conn: Connection) -> None:
+    try:
+        runs.write_steps(conn)
+    except Exception as exc:  # which run's steps it was is not known: each in its own savepoint
+        if conflicted(exc):
+            raise
+        raise _RunFailed from exc
 
 
 _TOGETHER_KEY = "frontdesk.runs_together"
@@ -255,6 +265,7 @@ def _save(conn: Connection, run: Run, records: list[StepRecord], now: dt.datetim
                 }
                 for i, r in enumerate(records)
             ],
+            later=bool(conn.info.get(_TOGETHER_KEY)),  # a run in its own savepoint writes its own
         )
     run.steps_executed += len(records)
 

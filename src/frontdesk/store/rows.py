@@ -162,6 +162,18 @@ def update_later(conn: Connection, table: Table, row_id: int, values: Mapping[st
         waiting[key] = _RowUpdate(table, row_id, dict(values))
 
 
+def insert_later(conn: Connection, table: Table, new: Sequence[Mapping[str, Any]]) -> None:
+    """`insert_many`, deferred as `write_later` defers, the rows joining those already waiting for
+    `table` (all with the same columns): the steps of every run of an engine job cost one INSERT."""
+    found = conn.info.get(_MEMO_KEY)
+    if found is None:
+        insert_many(conn, table, new)
+        return
+    waiting = found.setdefault(_DEFERRED_KEY, {})
+    kept = waiting.setdefault(("insert", table.name), _Inserts(table, []))
+    kept.rows.extend(new)
+
+
 @dataclass(frozen=True, slots=True)
 class _Later:
     table: str
@@ -182,12 +194,28 @@ class _RowUpdate:
         update_by_id(conn, self.table, self.row_id, self.values)
 
 
+@dataclass(frozen=True, slots=True)
+class _Inserts:
+    table: Table
+    rows: list[Mapping[str, Any]]
+
+    def write(self, conn: Connection) -> None:
+        insert_many(conn, self.table, self.rows)
+
+
 def write_deferred(conn: Connection, table: Table | None = None) -> None:
     """Run the writes deferred in the current `memo` block (to `table` only, if given), in the
     order of their keys' first deferral."""
+    _write_deferred_to(conn, None if table is None else {table.name})
+
+
+def _write_deferred_to(conn: Connection, tables: set[str] | None) -> None:
+    """The deferred writes to `tables` (None: all), in their order; the others keep waiting. Writes
+    to different tables commute: each is a row of its own table (a conversation, a team's rotation,
+    a run's steps), and none refers to a row another one writes."""
     found: dict[Any, Any] = conn.info.get(_MEMO_KEY) or {}
-    waiting: dict[Any, _Later | _RowUpdate] = found.pop(_DEFERRED_KEY, None) or {}
-    kept = {} if table is None else {k: w for k, w in waiting.items() if _table_name(w) != table.name}
+    waiting: dict[Any, _Later | _RowUpdate | _Inserts] = found.pop(_DEFERRED_KEY, None) or {}
+    kept = {} if tables is None else {k: w for k, w in waiting.items() if _table_name(w) not in tables}
     if kept:
         found[_DEFERRED_KEY] = kept
     for key, later in waiting.items():
@@ -195,7 +223,7 @@ def write_deferred(conn: Connection, table: Table | None = None) -> None:
             later.write(conn)
 
 
-def _table_name(later: _Later | _RowUpdate) -> str:
+def _table_name(later: _Later | _RowUpdate | _Inserts) -> str:
     return later.table if isinstance(later, _Later) else later.table.name
 
 
@@ -205,11 +233,12 @@ def _names(table: str, sql: str) -> bool:
 
 
 def _deferred_first(conn: Connection, sql: str) -> None:
-    """Before `sql` runs in a `memo` block: every deferred write, if `sql` names a table one of them
-    writes (all of them: their order is kept)."""
+    """Before `sql` runs in a `memo` block: the deferred writes to the tables it names."""
     waiting = (conn.info.get(_MEMO_KEY) or {}).get(_DEFERRED_KEY)
-    if waiting and any(_names(_table_name(later), sql) for later in waiting.values()):
-        write_deferred(conn)
+    if waiting:
+        named = {table for later in waiting.values() if _names(table := _table_name(later), sql)}
+        if named:
+            _write_deferred_to(conn, named)
 
 
 def remembered(conn: Connection, key: tuple[Any, ...], load: Callable[[], Any]) -> Any:

@@ -154,9 +154,16 @@ def save(conn: Connection, run_id: int, values: Mapping[str, Any]) -> None:
     rows.update_by_id(conn, workflow_runs, run_id, values)
 
 
-def add_steps(conn: Connection, steps: Sequence[Mapping[str, Any]]) -> None:
-    """Append executed steps to their runs' history."""
-    rows.insert_many(conn, workflow_run_steps, steps)
+def add_steps(conn: Connection, steps: Sequence[Mapping[str, Any]], *, later: bool = False) -> None:
+    """Append executed steps to their runs' history; `later`: with the other runs' of the engine's
+    job, in one statement (`rows.insert_later`, written by `write_steps` or before any statement
+    naming the table)."""
+    (rows.insert_later if later else rows.insert_many)(conn, workflow_run_steps, steps)
+
+
+def write_steps(conn: Connection) -> None:
+    """Write the steps `add_steps(…, later=True)` keeps waiting, now."""
+    rows.write_deferred(conn, workflow_run_steps)
 
 
 def waiting_for_reply(conn: Connection, conversation_id: int, event_id: int) -> int | None:
