@@ -1,6 +1,7 @@
 """A new contact's first message: its contact, identity, conversation and message written in one
 statement on PostgreSQL (`messages.first_of_new_contact`), read back as the writes one by one
-left them, with their events in the same order."""
+left them, with their events in the same order; and a known sender's next message, into their open
+conversation, in one statement after the arrival read too."""
 
 from __future__ import annotations
 
@@ -74,3 +75,24 @@ def test_a_new_contact_s_one_statement_that_meets_another_s_identity_leaves_noth
     assert _read(db, "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM conversations)") == before
     receipt = db.write_sync(lambda conn: receive_inbound(conn, _inbound(0)))
     assert receipt.contact_id == winner and receipt.conversation_opened
+
+
+def test_a_known_sender_s_message_into_their_open_conversation_costs_ingest_one_statement_after_its_arrival_read(
+    db: Database,
+) -> None:
+    db.write_sync(lambda conn: set_up(conn, CONTACTS))
+    first = db.write_sync(lambda conn: [receive_inbound(conn, _inbound(i)) for i in range(CONTACTS)])
+    again = [InboundMessage(1, f"new-{i}", f"again-m{i}", f"Again {i}", f"Ada {i}") for i in range(CONTACTS)]
+    with Statements(db) as counted:
+        receipts = db.write_sync(lambda conn: [receive_inbound(conn, inbound) for inbound in again])
+    writes = 2 if ON_POSTGRESQL else 3  # SQLite: the conversation's UPDATE, then the message's INSERT
+    origins = counted.by_origin()
+    shared = sum(origins[o] for o in ("store.database (the writer)", "sql.events.events_at_commit", "notify.send"))
+    assert counted.total() - shared == writes * CONTACTS, "\n".join(counted.report(CONTACTS))
+    assert [(r.conversation_id, r.conversation_opened) for r in receipts] == [(f.conversation_id, False) for f in first]
+    rows = _read(
+        db,
+        "SELECT v.id, v.channel_id, v.last_message_at = m.created_at, m.text, m.opened_conversation FROM messages m"
+        " JOIN conversations v ON v.id = m.conversation_id WHERE m.text LIKE 'Again %%' ORDER BY m.id",
+    )
+    assert rows == [(f.conversation_id, 1, True, f"Again {i}", False) for i, f in enumerate(first)]

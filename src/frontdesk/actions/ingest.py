@@ -99,24 +99,23 @@ def receive_inbound(conn: Connection, inbound: InboundMessage) -> Receipt:
         _fill_missing_name(conn, contact_id, inbound.contact_name)
 
     if contact_id == arrival.contact_id and arrival.open_conversation_id is not None:
-        conversation_id, opened, at = arrival.open_conversation_id, False, now()
-        _into_open(conn, conversation_id, inbound.channel_id, at)  # first: it locks the row while open
+        conversation_id, opened = arrival.open_conversation_id, False
     else:
         need_turn(conn)
         conversation_id, opened = _conversation_for(conn, inbound, arrival, contact_id, created)
-        at = now()
-        if not opened:  # a conversation opened just now already has this channel and time
-            _into_open(conn, conversation_id, inbound.channel_id, at)
-    message_id = messages.add_inbound(
-        conn, conversation_id, inbound.channel_id, inbound.text, inbound.provider_message_id, opened, at
-    )
+    at = now()
+    text, provider_message_id = inbound.text, inbound.provider_message_id
+    if opened:  # a conversation opened just now already has this channel and time
+        message_id = messages.add_inbound(
+            conn, conversation_id, inbound.channel_id, text, provider_message_id, True, at
+        )
+    else:  # the conversation's row first: it stays locked while open (`messages.add_into_open`)
+        found = messages.add_into_open(conn, conversation_id, inbound.channel_id, text, provider_message_id, at)
+        if found is None:
+            need_turn(conn)  # another process's writer closed (or deleted) it since `arrival` read it open
+            raise NotFound("conversation", conversation_id)  # in the turn, nobody writes between the two
+        message_id = found
     return _received(conn, inbound, arrival, contact_id, conversation_id, message_id, opened, at)
-
-
-def _into_open(conn: Connection, conversation_id: int, channel_id: int, at: dt.datetime) -> None:
-    if not conversation_rows.message_received(conn, conversation_id, channel_id, at):
-        need_turn(conn)  # another process's writer closed (or deleted) it since `arrival` read it open
-        raise NotFound("conversation", conversation_id)  # in the turn, nobody writes between the two
 
 
 def _first_message_of_new_contact(

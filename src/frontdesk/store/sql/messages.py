@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
 from frontdesk.domain.model import AuthorKind, DeliveryStatus, Direction, Source
 from frontdesk.store import rows
+from frontdesk.store.dialects.base import quote
 from frontdesk.store.sql.contacts import new_contact
-from frontdesk.store.sql.conversations import new_open
+from frontdesk.store.sql.conversations import message_received, new_open
 from frontdesk.store.tables import contact_identities, contacts, conversations, messages
 
 _BY_PROVIDER_ID = (
@@ -99,6 +101,39 @@ def add_inbound(
         **_new_inbound(channel_id, text, provider_message_id, opened_conversation, at),
     }
     return rows.insert(conn, messages, values)
+
+
+def add_into_open(
+    conn: Connection, conversation_id: int, channel_id: int, text: str, provider_message_id: str, at: dt.datetime
+) -> int | None:
+    """A known sender's message into their open conversation, which takes its time and channel;
+    None, with nothing written, when the conversation is not open (any more). The conversation's
+    UPDATE comes first and holds the row to the commit (`conversations.message_received`). On
+    PostgreSQL one statement: a `WITH` of the UPDATE, and the INSERT selecting from it."""
+    session = rows.dialect(conn)
+    if not session.inserts_in_with:
+        if not message_received(conn, conversation_id, channel_id, at):
+            return None
+        return add_inbound(conn, conversation_id, channel_id, text, provider_message_id, False, at)
+    values = _new_inbound(channel_id, text, provider_message_id, False, at)
+    params = [
+        *session.codec(conversations).encode({"last_message_at": at, "channel_id": channel_id}),
+        conversation_id,
+        *session.codec(messages).encode(values),
+    ]
+    found = rows.execute(conn, _into_open_sql(tuple(values)), params).fetchone()
+    rows.forget(conn, ("conversation", conversation_id))
+    return None if found is None else int(found[0])
+
+
+@cache
+def _into_open_sql(keys: tuple[str, ...]) -> str:
+    columns = ", ".join(quote(k) for k in ("conversation_id", *keys))
+    return (
+        "WITH u AS (UPDATE conversations SET last_message_at = ?, channel_id = ?"
+        " WHERE id = ? AND status = 'open' RETURNING id)"
+        f" INSERT INTO messages ({columns}) SELECT u.id, {', '.join('?' * len(keys))} FROM u RETURNING id"
+    )
 
 
 def _new_inbound(
