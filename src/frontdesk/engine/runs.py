@@ -143,17 +143,20 @@ def advance_together(conn: Connection, work: Callable[[], None]) -> None:
             conn.info[_TOGETHER_KEY] = True
             try:
                 work()
-                _write_steps(conn)  # every run's, in one statement
+                _write_waiting(conn)
             finally:
                 del conn.info[_TOGETHER_KEY]
     except _RunFailed:
         work()
 
 
-def _write_steps(conn: Connection) -> None:
+def _write_waiting(conn: Connection) -> None:
+    """What the runs of a job keep waiting: their conversations' changes (one UPDATE each, sent
+    together) and their steps (one INSERT)."""
     try:
+        conversations.write_waiting(conn)
         runs.write_steps(conn)
-    except Exception as exc:  # which run's steps it was is not known: each in its own savepoint
+    except Exception as exc:  # whose write it was is not known: the job again, each run in its own savepoint
         if conflicted(exc):
             raise
         raise _RunFailed from exc
@@ -217,11 +220,13 @@ def _advance(
 
 
 def _steps(conn: Connection, run: Run, runtime: DbRuntime, signal: Signal) -> list[StepRecord]:
-    """Advance the run; the changes its steps made to conversations, waiting in an engine job to be
-    merged (a greeting's, then the assignment's: one UPDATE), are written before its own rows,
-    so a write that fails fails this run and no other."""
+    """Advance the run. The changes its steps made to conversations wait in an engine job to be
+    merged (a greeting's, then the assignment's: one UPDATE). A run in a savepoint of its own
+    writes them before its own rows, so a write that fails fails this run and no other; runs
+    advanced together leave them to `_write_waiting`, which sends every run's at once."""
     records = advance(run.workflow, run.state, runtime, signal)
-    conversations.write_waiting(conn)
+    if not conn.info.get(_TOGETHER_KEY):
+        conversations.write_waiting(conn)
     return records
 
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, event
 
@@ -30,7 +31,7 @@ __all__ = ["Row", "loads"]
 
 _SESSION_KEY = "frontdesk.session"
 _MEMO_KEY = "frontdesk.memo"
-_DEFERRED_KEY = ("frontdesk.deferred",)  # in the memo: `write_later`'s and `update_later`'s writes, by key
+_DEFERRED_KEY = ("frontdesk.deferred",)  # in the memo: the writes `write_later`, `update_later`, `insert_later` keep
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +67,21 @@ def dialect(conn: Connection) -> Dialect:
     return _session(conn).dialect
 
 
-def execute(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Cursor:
-    """Run one statement written with `?` placeholders, in `conn`'s transaction."""
-    return _run(conn, _session(conn), sql, tuple(params))
+def execute(
+    conn: Connection, sql: str, params: Iterable[Any] = (), *, one_row: tuple[Table, int] | None = None
+) -> Cursor:
+    """Run one statement written with `?` placeholders, in `conn`'s transaction. `one_row`: of
+    that table, the statement reads that row alone (by id), so the writes a `memo` block deferred
+    to other rows of it may keep waiting."""
+    return _run(conn, _session(conn), sql, tuple(params), one_row)
 
 
-def _run(conn: Connection, session: _Session, sql: str, params: Sequence[Any]) -> Cursor:
+def _run(
+    conn: Connection, session: _Session, sql: str, params: Sequence[Any], one_row: tuple[Table, int] | None = None
+) -> Cursor:
     """Every statement of the store goes through here: the writes a `memo` block deferred to a
     table it names run first, so no statement ever reads (or conditions on) a row behind them."""
-    _deferred_first(conn, sql)
+    _deferred_first(conn, sql, one_row)
     return session.dialect.execute(session.driver, sql, params)
 
 
@@ -138,40 +145,41 @@ def write_later(conn: Connection, table: Table, key: tuple[Any, ...], sql: str, 
     and before a savepoint begins. Outside a block, now. A savepoint rolled back forgets the writes
     deferred inside it with the rest of the memo, as it undoes what they would have written; the
     writes deferred before it ran when it began."""
-    found = conn.info.get(_MEMO_KEY)
-    if found is None:
+    deferred = _deferred(conn)
+    if deferred is None:
         execute(conn, sql, params)
         return
-    found.setdefault(_DEFERRED_KEY, {})[key] = _Later(table.name, sql, tuple(params))
+    deferred.add(key, _Later(table.name, sql, tuple(params)), None)
 
 
 def update_later(conn: Connection, table: Table, row_id: int, values: Mapping[str, Any]) -> None:
     """`update_by_id`, deferred as `write_later` defers, and merged with the row's update already
     waiting (later values win, as two UPDATEs in a row would leave it): a row changed twice in a
-    block (a new conversation's greeting, then its assignment) costs one UPDATE, one new tuple."""
-    found = conn.info.get(_MEMO_KEY)
-    if found is None:
+    block (a new conversation's greeting, then its assignment) costs one UPDATE, one new tuple.
+    The updates of several rows of a table, of the same columns, are sent together (`_update_rows`)."""
+    deferred = _deferred(conn)
+    if deferred is None:
         update_by_id(conn, table, row_id, values)
         return
-    waiting = found.setdefault(_DEFERRED_KEY, {})
-    key = (table.name, row_id)
-    kept = waiting.get(key)
+    kept = deferred.writes.get((table.name, row_id))
     if isinstance(kept, _RowUpdate):
         kept.values.update(values)
     else:
-        waiting[key] = _RowUpdate(table, row_id, dict(values))
+        deferred.add((table.name, row_id), _RowUpdate(table, row_id, dict(values)), row_id)
 
 
 def insert_later(conn: Connection, table: Table, new: Sequence[Mapping[str, Any]]) -> None:
     """`insert_many`, deferred as `write_later` defers, the rows joining those already waiting for
     `table` (all with the same columns): the steps of every run of an engine job cost one INSERT."""
-    found = conn.info.get(_MEMO_KEY)
-    if found is None:
+    deferred = _deferred(conn)
+    if deferred is None:
         insert_many(conn, table, new)
         return
-    waiting = found.setdefault(_DEFERRED_KEY, {})
-    kept = waiting.setdefault(("insert", table.name), _Inserts(table, []))
-    kept.rows.extend(new)
+    kept = deferred.writes.get(("insert", table.name))
+    if isinstance(kept, _Inserts):
+        kept.rows.extend(new)
+    else:
+        deferred.add(("insert", table.name), _Inserts(table, list(new)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +211,63 @@ class _Inserts:
         insert_many(conn, self.table, self.rows)
 
 
+_Write = _Later | _RowUpdate | _Inserts
+
+
+@dataclass(slots=True)
+class _Deferred:
+    """A `memo` block's waiting writes, in the order of their keys' first deferral, and by table:
+    the ids of the rows whose UPDATE waits, or None when another kind of write to it waits too (a
+    statement is checked against each table, not each write: an engine job keeps a write waiting
+    per conversation)."""
+
+    writes: dict[Any, _Write] = field(default_factory=dict)
+    tables: dict[str, set[int] | None] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.writes)
+
+    def add(self, key: Any, write: _Write, row_id: int | None) -> None:
+        self.writes[key] = write
+        name = _table_name(write)
+        rows_of = self.tables.setdefault(name, set())
+        if rows_of is not None and row_id is not None:
+            rows_of.add(row_id)
+        else:
+            self.tables[name] = None
+
+    def named_in(self, sql: str, one_row: tuple[Table, int] | None) -> set[str]:
+        """The tables `sql` names whose waiting writes it could read (not when it reads `one_row`
+        alone and only other rows' updates wait)."""
+        return {name for name, ids in self.tables.items() if _names(name, sql) and not _elsewhere(name, ids, one_row)}
+
+    def take(self, tables: set[str] | None) -> list[_Write]:
+        """The writes to `tables` (None: all), in their order, no longer waiting."""
+        if tables is None:
+            due, self.writes, self.tables = list(self.writes.values()), {}, {}
+            return due
+        due = [write for write in self.writes.values() if _table_name(write) in tables]
+        self.writes = {key: write for key, write in self.writes.items() if _table_name(write) not in tables}
+        for name in tables:
+            self.tables.pop(name, None)
+        return due
+
+
+def _elsewhere(name: str, ids: set[int] | None, one_row: tuple[Table, int] | None) -> bool:
+    return one_row is not None and ids is not None and one_row[0].name == name and one_row[1] not in ids
+
+
+def _deferred(conn: Connection) -> _Deferred | None:
+    """The current `memo` block's waiting writes (None outside a block)."""
+    found = conn.info.get(_MEMO_KEY)
+    if found is None:
+        return None
+    deferred = found.get(_DEFERRED_KEY)
+    if deferred is None:
+        deferred = found[_DEFERRED_KEY] = _Deferred()
+    return deferred  # type: ignore[no-any-return]
+
+
 def write_deferred(conn: Connection, table: Table | None = None) -> None:
     """Run the writes deferred in the current `memo` block (to `table` only, if given), in the
     order of their keys' first deferral."""
@@ -213,17 +278,31 @@ def _write_deferred_to(conn: Connection, tables: set[str] | None) -> None:
     """The deferred writes to `tables` (None: all), in their order; the others keep waiting. Writes
     to different tables commute: each is a row of its own table (a conversation, a team's rotation,
     a run's steps), and none refers to a row another one writes."""
-    found: dict[Any, Any] = conn.info.get(_MEMO_KEY) or {}
-    waiting: dict[Any, _Later | _RowUpdate | _Inserts] = found.pop(_DEFERRED_KEY, None) or {}
-    kept = {} if tables is None else {k: w for k, w in waiting.items() if _table_name(w) not in tables}
-    if kept:
-        found[_DEFERRED_KEY] = kept
-    for key, later in waiting.items():
-        if key not in kept:
-            later.write(conn)
+    found = conn.info.get(_MEMO_KEY)
+    deferred = None if found is None else found.get(_DEFERRED_KEY)
+    if not deferred:
+        return
+    for _, grouped in itertools.groupby(deferred.take(tables), key=_alike):
+        group = list(grouped)
+        if len(group) > 1:  # the same columns of rows of one table: one statement run per row
+            _update_rows(conn, cast(list[_RowUpdate], group))
+        else:
+            group[0].write(conn)
 
 
-def _table_name(later: _Later | _RowUpdate | _Inserts) -> str:
+def _alike(later: _Write) -> object:
+    """What deferred writes share when they can be sent as one executemany (psycopg pipelines it:
+    one round trip): the table and the columns of a row's UPDATE. Any other write stands alone."""
+    return (later.table.name, tuple(later.values)) if isinstance(later, _RowUpdate) else later
+
+
+def _update_rows(conn: Connection, updates: list[_RowUpdate]) -> None:
+    table, keys = updates[0].table, tuple(updates[0].values)
+    codec = dialect(conn).codec(table)
+    execute_many(conn, _update_sql(table, keys, "id = ?"), [[*codec.encode(u.values), u.row_id] for u in updates])
+
+
+def _table_name(later: _Write) -> str:
     return later.table if isinstance(later, _Later) else later.table.name
 
 
@@ -232,11 +311,13 @@ def _names(table: str, sql: str) -> bool:
     return re.search(rf"\b{re.escape(table)}\b", sql) is not None  # `conversations`, not `report_conversations`
 
 
-def _deferred_first(conn: Connection, sql: str) -> None:
-    """Before `sql` runs in a `memo` block: the deferred writes to the tables it names."""
-    waiting = (conn.info.get(_MEMO_KEY) or {}).get(_DEFERRED_KEY)
-    if waiting:
-        named = {table for later in waiting.values() if _names(table := _table_name(later), sql)}
+def _deferred_first(conn: Connection, sql: str, one_row: tuple[Table, int] | None = None) -> None:
+    """Before `sql` runs in a `memo` block: the deferred writes to the tables it names (but a
+    table whose `one_row` it reads alone, when only other rows' updates wait)."""
+    found = conn.info.get(_MEMO_KEY)
+    deferred = None if found is None else found.get(_DEFERRED_KEY)
+    if deferred:
+        named = deferred.named_in(sql, one_row)
         if named:
             _write_deferred_to(conn, named)
 

@@ -53,7 +53,7 @@ def with_contact(conn: Connection, conversation_id: int) -> tuple[Conversation, 
     if kept is not None:
         row = rows.by_id(conn, contacts, kept.contact_id)
         return None if row is None else (kept, Contact(**row))
-    found = rows.execute(conn, _WITH_CONTACT, (conversation_id,)).fetchone()
+    found = rows.execute(conn, _WITH_CONTACT, (conversation_id,), one_row=(conversations, conversation_id)).fetchone()
     if found is None:
         return None
     split = len(_COLUMNS)
