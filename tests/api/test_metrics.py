@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from frontdesk.server import create_app
 from frontdesk.settings import Settings
 from tests.conftest import LiveServer
+from tests.databases import ON_POSTGRESQL
 from tests.factories import Api, eventually, make_token
 
 TOKEN = "scrape-me-4f1c"
@@ -93,6 +94,13 @@ def test_inbound_messages_and_requests_are_counted_once_each(scraped: Api) -> No
     timed = value(after, "frontdesk_http_request_duration_seconds_count", **route)
     assert timed - value(before, "frontdesk_http_request_duration_seconds_count", **route) == 5
     assert value(after, "frontdesk_writer_batch_jobs_count") > value(before, "frontdesk_writer_batch_jobs_count")
+    beside = {  # PostgreSQL: ingest's batches skip the writers' turn (ADR 0008); SQLite's take it
+        outcome: value(after, "frontdesk_writer_beside_batches_total", outcome=outcome)
+        - value(before, "frontdesk_writer_beside_batches_total", outcome=outcome)
+        for outcome in ("committed", "retried")
+    }
+    assert beside["retried"] == 0  # the refused message is refused beside the turn too
+    assert (beside["committed"] >= 1) if ON_POSTGRESQL else (beside["committed"] == 0)
 
 
 def test_the_backlog_is_read_from_the_database(scraped: Api) -> None:

@@ -41,6 +41,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from frontdesk.domain.errors import DomainError
 from frontdesk.store import dialects, notify, rows
 from frontdesk.store.dialects import postgresql
 from frontdesk.store.dialects.base import dumps, loads
@@ -177,9 +178,9 @@ class Database:
         """Run `work(conn)` in the writer's transaction; return once it is durably committed.
 
         `parallel`: on PostgreSQL, a batch of such jobs only runs beside other processes' writers,
-        without waiting for the writers' turn (ADR 0008). Such a job writes under row locks and
-        unique indexes, and calls `need_turn(conn)` before anything else; if it raises, its batch
-        runs again in the turn."""
+        without waiting for the writers' turn (ADR 0008). Such a job lets row locks and unique
+        indexes decide between writers, and calls `need_turn(conn)` before any other decision a
+        concurrent write could make wrong: its batch then runs again in the turn."""
         return await asyncio.wrap_future(self.submit(work, parallel=parallel))
 
     def write_sync(self, work: Work[T], *, parallel: bool = False) -> T:
@@ -272,7 +273,9 @@ class Database:
         if not self.is_sqlite and all(job.parallel for job in jobs):
             try:
                 outcomes = self._transaction(conn, jobs, isolated=False, beside=True)
-            except _JobFailed:
+            except _JobFailed as failed:
+                if len(jobs) == 1 and isinstance(failed.outcome[2], DomainError):
+                    return [failed.outcome]  # refused (bad input): no writer's work could change that
                 self._done.beside = "retried"
             else:
                 self._done.beside = "committed"
