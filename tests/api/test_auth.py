@@ -174,10 +174,19 @@ class World:
 HOOK_URL, NEVER_HERE = "https://93.184.215.14/hook", "webhook.disabled"
 
 
+# Names that must be unique in a database (agents' e-mails, teams, field keys, token names), made
+# unique by a number: the worlds of the tests below may share one database (`busy_world`).
+_numbers = itertools.count(1)
+
+
+def unique(name: str) -> str:
+    return f"{name}{next(_numbers)}"
+
+
 # A valid body for each operation that takes one, so that a caller with the role gets a 2xx.
 BODIES: dict[Operation, Callable[[World], Any]] = {
     ("PATCH", "/api/v1/contacts/{contact_id}"): lambda w: {"name": "Ada Lovelace"},
-    ("POST", "/api/v1/contact-fields"): lambda w: {"key": "plan", "label": "Plan", "type": "text"},
+    ("POST", "/api/v1/contact-fields"): lambda w: {"key": unique("plan_"), "label": "Plan", "type": "text"},
     ("POST", "/api/v1/conversations"): lambda w: {"contact_id": w.ids["contact_id"]},
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): lambda w: {"text": "Hello Ada"},
     ("POST", "/api/v1/conversations/{conversation_id}/template"): lambda w: {
@@ -191,9 +200,9 @@ BODIES: dict[Operation, Callable[[World], Any]] = {
         "agent_id": w.ids["agent_id"],
         "team_id": w.ids["team_id"],
     },
-    ("POST", "/api/v1/agents"): lambda w: {"name": "Grace", "email": "grace@example.test"},
+    ("POST", "/api/v1/agents"): lambda w: {"name": "Grace", "email": unique("grace") + "@example.test"},
     ("PATCH", "/api/v1/agents/{agent_id}"): lambda w: {"availability": "away"},
-    ("POST", "/api/v1/teams"): lambda w: {"name": "Sales"},
+    ("POST", "/api/v1/teams"): lambda w: {"name": unique("Sales ")},
     ("PATCH", "/api/v1/teams/{team_id}"): lambda w: {"assignment": {"strategy": "least_open"}},
     ("POST", "/api/v1/conversations/{conversation_id}/transfer"): lambda w: {
         "team_id": w.ids["team_id"],
@@ -205,7 +214,7 @@ BODIES: dict[Operation, Callable[[World], Any]] = {
         "contact": {"external_id": "ada"},
         "message": {"id": "auth-test-1", "text": "Are you there?"},
     },
-    ("POST", "/api/v1/tokens"): lambda w: {"name": "ci", "role": "agent"},
+    ("POST", "/api/v1/tokens"): lambda w: {"name": unique("ci "), "role": "agent"},
     ("PUT", "/api/v1/secrets/{name}"): lambda w: {"value": "crm-key"},
     ("POST", "/api/v1/webhooks"): lambda w: {"url": HOOK_URL, "event_types": [NEVER_HERE]},
     ("PATCH", "/api/v1/webhooks/{webhook_id}"): lambda w: {"event_types": [NEVER_HERE], "enabled": True},
@@ -273,10 +282,11 @@ def build_world(admin: Api) -> World:
     receipt = admin.inbound(channel["id"], "ada", "Hello", name="Ada").json()
     agent_id = make_agent(admin.db)  # holds the agent token
     other_agent_id = make_agent(admin.db)
-    team = admin.post("/api/v1/teams", {"name": "Support"}).json()
+    team = admin.post("/api/v1/teams", {"name": unique("Support ")}).json()
     assert admin.put(f"/api/v1/teams/{team['id']}/members/{agent_id}").status_code == 201
-    spare_token_id, _ = create_token(admin, "spare", "agent")
-    assert admin.put("/api/v1/secrets/CRM_KEY", {"value": "crm-key"}).status_code == 201
+    spare_token_id, _ = create_token(admin, unique("spare "), "agent")
+    secret_name = unique("CRM_KEY_")
+    assert admin.put(f"/api/v1/secrets/{secret_name}", {"value": "crm-key"}).status_code == 201
     hook = admin.post("/api/v1/webhooks", {"url": HOOK_URL, "event_types": [NEVER_HERE]})
     assert hook.status_code == 201, hook.text
     uploaded = admin.client.post(
@@ -301,7 +311,7 @@ def build_world(admin: Api) -> World:
             "number": 1,
             "run_id": MISSING,
             "key": "no-such-key",
-            "name": "CRM_KEY",
+            "name": secret_name,
             "webhook_id": hook.json()["id"],
         },
         tokens={
@@ -315,8 +325,29 @@ def build_world(admin: Api) -> World:
 
 @pytest.fixture
 def world(admin: Api) -> World:
-    """A fresh world for tests whose requests succeed and change it."""
+    """A fresh world, in a database of its own, for tests that check what a refused request left
+    unchanged (the whole event log, every agent)."""
     return build_world(admin)
+
+
+@pytest.fixture(scope="module")
+def busy_app(template_db: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """One application and database for the tests whose requests succeed and change their world
+    and that check only the answer: each builds a world of its own in it (`busy_world`), so they
+    need not pay for an application and a database each. Not `shared_world`'s: its tests check
+    that the event log did not change."""
+    folder = tmp_path_factory.mktemp("auth-busy")
+    url, media = template_db.new(folder), str(folder / "media")
+    settings = Settings(database_url=url, log_format="text", token_cache_seconds=0, media_dir=media)
+    with TestClient(create_app(settings)) as client:
+        yield Api(client, make_token(client.app.state.db, "admin"))
+    template_db.drop(url)
+
+
+@pytest.fixture
+def busy_world(busy_app: Api) -> World:
+    """A fresh world (its own channels, contact, agents, team, tokens, secret, webhook) in `busy_app`."""
+    return build_world(Api(busy_app.client, make_token(busy_app.db, "admin")))
 
 
 @pytest.fixture(scope="module")
@@ -442,7 +473,7 @@ def test_a_token_below_the_needed_role_is_refused_with_403(
 def test_a_token_with_the_needed_role_or_a_higher_one_is_let_through(
     request: pytest.FixtureRequest, operation: Operation, role: str
 ) -> None:
-    world: World = request.getfixturevalue("shared_world" if operation[0] == "GET" else "world")
+    world: World = request.getfixturevalue("shared_world" if operation[0] == "GET" else "busy_world")
 
     response = call(world, operation, bearer(world.tokens[role]))
 
@@ -453,7 +484,10 @@ def test_a_token_with_the_needed_role_or_a_higher_one_is_let_through(
 
 
 @pytest.mark.parametrize("operation", OPEN, ids=op_id)
-def test_a_public_operation_answers_without_a_token_and_ignores_a_bad_one(world: World, operation: Operation) -> None:
+def test_a_public_operation_answers_without_a_token_and_ignores_a_bad_one(
+    busy_world: World, operation: Operation
+) -> None:
+    world = busy_world
     for headers in ({}, bearer("fd_garbage")):
         response = call(world, operation, headers)
         assert response.status_code not in (401, 403), response.text

@@ -142,7 +142,7 @@ class _Receiver(BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver() -> Iterator[str]:
     server = HTTPServer(("127.0.0.1", 0), type("Receiver", (_Receiver,), {"answered": 0}))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/callback"
     server.shutdown()
     server.server_close()

@@ -46,7 +46,8 @@ class FakeProvider(Generic[T]):
         # also say it in its body); None: the answer does not say.
         self.retry_after: int | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # serve_forever checks for shutdown() every poll_interval: the default 0.5 s made each close wait ~0.25 s
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
 
     @property
     def url(self) -> str:

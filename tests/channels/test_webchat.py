@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,8 +16,11 @@ from litestar.testing import TestClient
 
 from frontdesk.actions.conversations import add_note, send_message
 from frontdesk.domain.model import SYSTEM, Actor, AuthorKind
+from frontdesk.server import create_app
+from frontdesk.settings import Settings
 from tests.conftest import LiveServer
-from tests.factories import Api
+from tests.databases import Databases
+from tests.factories import Api, make_token
 
 SHOP = "https://shop.example"
 _ids = itertools.count(1)
@@ -64,6 +69,56 @@ def channel_id(admin: Api) -> int:
     return webchat_channel(admin)
 
 
+def _workspace(template_db: Databases, folder: Path) -> Iterator[Api]:
+    url = template_db.new(folder)
+    settings = Settings(
+        database_url=url,
+        delivery_backoff_seconds=0.05,
+        log_format="text",
+        media_dir=str(folder / "media"),
+        # The limits per client address (per process; tests/channels/test_webchat_limits.py) would
+        # count every test of the module: they all come from the test client's one address.
+        webchat_address_requests_per_minute=100_000,
+        webchat_address_sessions_per_hour=100_000,
+    )
+    with TestClient(create_app(settings)) as client:
+        yield Api(client, make_token(client.app.state.db, "admin"))
+    template_db.drop(url)
+
+
+@pytest.fixture(scope="module")
+def workspace(template_db: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """One application and database for the module: its tests each make a web-chat channel of their
+    own (`channel_id`) and check that channel's visitors and answers, so they need not pay for an
+    application and a database each. No e-mail field is ever declared in it."""
+    yield from _workspace(template_db, tmp_path_factory.mktemp("webchat"))
+
+
+@pytest.fixture(scope="module")
+def email_workspace(template_db: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """Another, where the contact field `email` is declared (a workspace-wide setting)."""
+    for admin in _workspace(template_db, tmp_path_factory.mktemp("webchat-email")):
+        declare_email(admin)
+        yield admin
+
+
+@pytest.fixture
+def client(workspace: Api) -> TestClient:  # type: ignore[type-arg]
+    return workspace.client
+
+
+@pytest.fixture
+def admin(workspace: Api) -> Api:
+    return workspace
+
+
+@pytest.fixture
+def fresh(settings: Settings) -> Iterator[Api]:
+    """An application and database of the test's own, for what the whole workspace holds."""
+    with TestClient(create_app(settings)) as client:
+        yield Api(client, make_token(client.app.state.db, "admin"))
+
+
 # -- sessions and tokens -----------------------------------------------------------------------
 def test_a_new_session_gets_a_visitor_id_and_a_token_that_resumes_it(client: TestClient, channel_id: int) -> None:  # type: ignore[type-arg]
     visitor = Visitor(client, channel_id)
@@ -93,13 +148,10 @@ def test_the_widget_may_choose_a_visitor_id_but_not_take_one_in_use(client: Test
     assert resumed.status_code == 200, resumed.text
 
 
-def test_a_visitor_message_opens_a_conversation_with_their_name_and_email(
-    client: TestClient,  # type: ignore[type-arg]
-    admin: Api,
-    channel_id: int,
-) -> None:
-    declare_email(admin)
-    visitor = Visitor(client, channel_id, name="Ada", email="ada@example.org")
+def test_a_visitor_message_opens_a_conversation_with_their_name_and_email(email_workspace: Api) -> None:
+    admin = email_workspace  # the field `email` declared
+    channel_id = webchat_channel(admin)
+    visitor = Visitor(admin.client, channel_id, name="Ada", email="ada@example.org")
 
     response = visitor.say("Hello, is my order on its way?")
 
@@ -113,8 +165,9 @@ def test_a_visitor_message_opens_a_conversation_with_their_name_and_email(
     assert [i["external_id"] for i in contact["identities"]] == [visitor.visitor_id]
 
 
-def test_a_name_or_email_given_later_is_kept(client: TestClient, admin: Api, channel_id: int) -> None:  # type: ignore[type-arg]
-    declare_email(admin)
+def test_a_name_or_email_given_later_is_kept(email_workspace: Api) -> None:
+    admin, client = email_workspace, email_workspace.client  # the field `email` declared
+    channel_id = webchat_channel(admin)
     visitor = Visitor(client, channel_id)
     conversation_id = visitor.say("Hi").json()["conversation_id"]
 
@@ -239,14 +292,10 @@ SESSION_PROBLEMS = [
 
 @pytest.mark.parametrize(("body", "status", "field"), SESSION_PROBLEMS)
 def test_bad_session_input_is_refused_naming_the_field(
-    client: TestClient,  # type: ignore[type-arg]
-    admin: Api,
-    channel_id: int,
-    body: Any,
-    status: int,
-    field: str,
+    email_workspace: Api, body: Any, status: int, field: str
 ) -> None:
-    declare_email(admin)
+    client = email_workspace.client  # the field `email` declared
+    channel_id = webchat_channel(email_workspace)
     response = client.post(f"/webchat/{channel_id}/session", json=body)
 
     assert response.status_code == status, response.text
@@ -437,7 +486,8 @@ def test_the_demo_page_embeds_the_widget_and_the_script_is_javascript(client: Te
     assert "innerHTML" not in script.text
 
 
-def test_the_demo_page_explains_when_there_is_no_webchat_channel(client: TestClient, admin: Api) -> None:  # type: ignore[type-arg]
+def test_the_demo_page_explains_when_there_is_no_webchat_channel(fresh: Api) -> None:
+    admin, client = fresh, fresh.client  # a workspace with no web-chat channel at all
     api_channel = admin.channel()["id"]
 
     assert client.get("/widget/demo").status_code == 404

@@ -48,7 +48,7 @@ class WebhookReceiver:
         self._lock = threading.Lock()
         self._received: list[Delivery] = []
         self._server = _Server(("127.0.0.1", port), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
 
     @property
     def url(self) -> str:

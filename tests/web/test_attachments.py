@@ -246,7 +246,7 @@ def held_files(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("FRONTDESK_HTTP_ALLOW_PRIVATE", "true")
     HeldFiles.release = threading.Event()
     server = ThreadingHTTPServer(("127.0.0.1", 0), HeldFiles)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     HeldFiles.release.set()
     server.shutdown()
