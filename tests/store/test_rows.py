@@ -219,3 +219,19 @@ def test_many_rows_are_inserted_in_their_order_as_one_statement_on_postgresql(db
     assert [{k: row[k] for k in values[0]} for row in found] == expected
     inserts = sum(n for (_, text), n in counted.seen.items() if text.startswith("INSERT INTO contacts"))
     assert inserts == (1 if ON_POSTGRESQL else 3)  # SQLite: 100 + 100 + 50 rows
+
+
+def test_deferred_writes_alike_but_for_their_keys_each_run_once(db: Database) -> None:
+    """Only row UPDATEs of the same columns are sent together (`executemany`); two other deferred
+    writes that happen to be equal are two writes."""
+    values = {"name": "Before", "assignment": {}, "created_at": dt.datetime.now(dt.UTC)}
+    team_id = db.write_sync(lambda conn: rows.insert(conn, teams, values))
+    grow = "UPDATE teams SET name = name || 'x' WHERE id = ?"
+
+    def block(conn: Connection) -> None:
+        with rows.memo(conn):
+            rows.write_later(conn, teams, ("first",), grow, (team_id,))
+            rows.write_later(conn, teams, ("second",), grow, (team_id,))
+
+    db.write_sync(block)
+    assert db.read_sync(lambda conn: rows.scalar(conn, "SELECT name FROM teams WHERE id = ?", (team_id,))) == "Beforexx"

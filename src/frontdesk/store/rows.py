@@ -293,7 +293,7 @@ def _write_deferred_to(conn: Connection, tables: set[str] | None) -> None:
 def _alike(later: _Write) -> object:
     """What deferred writes share when they can be sent as one executemany (psycopg pipelines it:
     one round trip): the table and the columns of a row's UPDATE. Any other write stands alone."""
-    return (later.table.name, tuple(later.values)) if isinstance(later, _RowUpdate) else later
+    return (later.table.name, tuple(later.values)) if isinstance(later, _RowUpdate) else id(later)
 
 
 def _update_rows(conn: Connection, updates: list[_RowUpdate]) -> None:
