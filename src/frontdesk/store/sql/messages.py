@@ -110,27 +110,29 @@ def add_into_open(
     None, with nothing written, when the conversation is not open (any more). The conversation's
     UPDATE comes first and holds the row to the commit (`conversations.message_received`). On
     PostgreSQL one statement: a `WITH` of the UPDATE, and the INSERT selecting from it."""
-    session = rows.dialect(conn)
-    if not session.inserts_in_with:
+    dialect = rows.dialect(conn)
+    if not dialect.inserts_in_with:
         if not message_received(conn, conversation_id, channel_id, at):
             return None
         return add_inbound(conn, conversation_id, channel_id, text, provider_message_id, False, at)
+    received = {"last_message_at": at, "channel_id": channel_id}
     values = _new_inbound(channel_id, text, provider_message_id, False, at)
     params = [
-        *session.codec(conversations).encode({"last_message_at": at, "channel_id": channel_id}),
+        *dialect.codec(conversations).encode(received),
         conversation_id,
-        *session.codec(messages).encode(values),
+        *dialect.codec(messages).encode(values),
     ]
-    found = rows.execute(conn, _into_open_sql(tuple(values)), params).fetchone()
+    found = rows.execute(conn, _into_open_sql(tuple(received), tuple(values)), params).fetchone()
     rows.forget(conn, ("conversation", conversation_id))
     return None if found is None else int(found[0])
 
 
 @cache
-def _into_open_sql(keys: tuple[str, ...]) -> str:
+def _into_open_sql(changed: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    """The conversation's UPDATE and the message's INSERT, their columns named once, by the values'."""
     columns = ", ".join(quote(k) for k in ("conversation_id", *keys))
     return (
-        "WITH u AS (UPDATE conversations SET last_message_at = ?, channel_id = ?"
+        f"WITH u AS (UPDATE conversations SET {', '.join(f'{quote(k)} = ?' for k in changed)}"
         " WHERE id = ? AND status = 'open' RETURNING id)"
         f" INSERT INTO messages ({columns}) SELECT u.id, {', '.join('?' * len(keys))} FROM u RETURNING id"
     )
