@@ -131,14 +131,20 @@ def _postgres_s1(closed: dict[str, Any]) -> dict[str, str]:
 
 
 def _postgres_s2(s2: dict[str, Any]) -> dict[str, str]:
-    """Issue 14: on PostgreSQL with 2 server processes, S2 at 60% of the bare baseline or more."""
+    """Issue 14: on PostgreSQL with 2 server processes, S2 at 60% of the bare baseline or more
+    (the best of the targets with 2 server processes that ran: 1 worker or 2)."""
     bare = s2.get("bare", {}).get("load", {}).get("throughput")
-    pg = s2.get("frontdesk-pg-2x2", {}).get("load", {}).get("throughput")
-    ratio = pg / bare if pg and bare else None
+    ran = {
+        target: s2[target]["load"]["throughput"]
+        for target in ("frontdesk-pg-2x1", "frontdesk-pg-2x2")
+        if s2.get(target, {}).get("load", {}).get("throughput")
+    }
+    best = max(ran, key=ran.__getitem__, default=None)
+    ratio = ran[best] / bare if best and bare else None
     return {
         "name": "S2 on PostgreSQL, 2 server processes",
         "goal": "≥ 0.6x (a)",
-        "measured": "-" if ratio is None else f"{ratio:.2f}x (a)",
+        "measured": "-" if ratio is None else f"{ran[best]:,.0f} req/s, {ratio:.2f}x (a) ({best})",
         "met": _verdict(None if ratio is None else ratio >= 0.6),
     }
 
