@@ -13,9 +13,10 @@ from collections.abc import Iterator
 import pytest
 from bench.cpu import set_up
 from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from frontdesk.actions.ingest import InboundMessage, Receipt, receive_inbound
-from frontdesk.store.database import Batch, Database, with_driver
+from frontdesk.store.database import Batch, Database, conflicted, with_driver
 from frontdesk.store.dialects.postgresql import WRITER_TURN_LOCK
 from tests.databases import ON_POSTGRESQL
 from tests.factories import eventually
@@ -135,3 +136,32 @@ def test_a_new_sender_another_process_is_creating_meanwhile_joins_that_contact(
     count = "SELECT count(*) FROM contacts WHERE name = 'Eve'"
     assert db.read_sync(lambda conn: conn.exec_driver_sql(count).scalar_one()) == 1
     assert [b.beside for b in batches if b.jobs][-1] == "retried"
+
+
+def test_two_writers_locking_two_conversations_in_opposite_orders_both_commit(
+    db: Database, batches: list[Batch], other: Connection
+) -> None:
+    """ADR 0008: batches beside the turn lock conversations' rows in their jobs' order, so two of
+    them can wait for each other. PostgreSQL aborts one; the writer runs its batch again, and every
+    message lands once (if PostgreSQL picks `other` instead, the batch simply goes on)."""
+    ada, bob = _write(db, _message("ada", "a1")), _write(db, _message("bob", "b1", name="Bob"))
+    touch = "UPDATE conversations SET last_message_at = last_message_at WHERE id = :id"
+    other.execute(text(touch), {"id": bob.conversation_id})  # holds Bob's row
+
+    def both(conn: Connection) -> tuple[Receipt, Receipt]:  # Ada's row, then Bob's
+        return receive_inbound(conn, _message("ada", "a2")), receive_inbound(conn, _message("bob", "b2", name="Bob"))
+
+    writing = db.submit(both, parallel=True)
+    eventually(lambda: _waits_for_a_lock(db), "the batch holding Ada's row, waiting for Bob's")
+    try:
+        other.execute(text(touch), {"id": ada.conversation_id})  # each waits for the other: a deadlock
+        other.commit()
+    except DBAPIError as exc:  # PostgreSQL chose `other` to break it
+        assert conflicted(exc)
+        other.rollback()
+    again_ada, again_bob = writing.result(timeout=SECONDS)
+
+    assert (again_ada.conversation_id, again_bob.conversation_id) == (ada.conversation_id, bob.conversation_id)
+    assert _conversations_of(db, ada.contact_id) == [(ada.conversation_id, "open", ["a1", "a2"])]
+    assert _conversations_of(db, bob.contact_id) == [(bob.conversation_id, "open", ["b1", "b2"])]
+    assert [b.beside for b in batches if b.jobs][-1] == "committed"
