@@ -107,6 +107,12 @@ def measure(
             f"engine {figures['engine_ms']:.3f} ms CPU each, {assigned} assigned"
             + (f"; PostgreSQL {figures['postgres_ms']:.3f} ms CPU each" if figures["postgres_ms"] else "")
         )
+        if figures["postgres_ms"]:  # its cluster: what a round trip costs before any SQL work
+            figures["round_trip_client_us"], figures["round_trip_server_us"] = round_trip(url)
+            print(
+                f"a round trip alone (SELECT 1, prepared): {figures['round_trip_client_us']:.0f} µs CPU here, "
+                f"{figures['round_trip_server_us']:.0f} µs in PostgreSQL"
+            )
         if profiler:
             pstats.Stats(profiler).sort_stats(sort).print_stats(60 if sort == "cumulative" else 35)
         if counted is not None:
@@ -116,6 +122,23 @@ def measure(
         return figures
     finally:
         db.close()
+
+
+def round_trip(url: str, count: int = 5000) -> tuple[float, float]:
+    """Client and server CPU (µs) of one round trip that does no work: the floor under every
+    statement, which SQLite, in the process, does not pay."""
+    import psycopg
+
+    from bench import postgres
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        for number in range(10):  # prepared from the sixth on
+            conn.execute("SELECT %s::int", (number,), prepare=True)
+        started, server = time.process_time(), postgres.cpu_seconds()
+        for number in range(count):
+            conn.execute("SELECT %s::int", (number,), prepare=True).fetchall()
+        client_s, server_s = time.process_time() - started, postgres.cpu_seconds() - server
+    return client_s * 1e6 / count, server_s * 1e6 / count
 
 
 def _consume(conn, cache, process_events, now) -> None:  # type: ignore[no-untyped-def]
