@@ -21,16 +21,19 @@ _BY_PROVIDER_ID = (
 )
 # Ingest's first questions in one statement: the channel (its type); when a provider retries, the
 # message it delivered before; the contact known on the channel by this sender id, and its open
-# conversation. `o.status = 'open'` as a literal: the partial unique index answers it.
+# conversation. `o.status = 'open'` as a literal: the partial unique index answers it. The open
+# conversation is a correlated subquery, not a LEFT JOIN: planned on empty tables (PostgreSQL's
+# generic plan of a new database), the join scanned every open conversation for each message; the
+# subquery is planned as a lookup of the contact's row in that index (tests/store/test_plans.py).
 _ARRIVAL = (
-    "SELECT ch.type, m.id, m.conversation_id, m.opened_conversation, c.contact_id, i.contact_id, o.id,"
+    "SELECT ch.type, m.id, m.conversation_id, m.opened_conversation, c.contact_id, i.contact_id,"
+    " (SELECT o.id FROM conversations o WHERE o.contact_id = i.contact_id AND o.status = 'open'),"
     " k.name IS NULL"
     " FROM channels ch"
     " LEFT JOIN messages m ON m.channel_id = ch.id AND m.provider_message_id = ?"
     " LEFT JOIN conversations c ON c.id = m.conversation_id"
     " LEFT JOIN contact_identities i ON i.channel_id = ch.id AND i.external_id = ?"
     " LEFT JOIN contacts k ON k.id = i.contact_id"
-    " LEFT JOIN conversations o ON o.contact_id = i.contact_id AND o.status = 'open'"
     " WHERE ch.id = ?"
 )
 # `direction` as a literal: the partial index on inbound messages applies only when the planner sees it.
