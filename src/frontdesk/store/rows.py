@@ -359,6 +359,20 @@ def forget(conn: Connection, key: tuple[Any, ...]) -> None:
         found.pop(key, None)
 
 
+def revise_each(conn: Connection, kind: str, change: Callable[[Any], Any]) -> None:
+    """`revise` what is remembered under every key of this `kind` (its first item)."""
+    found = conn.info.get(_MEMO_KEY)
+    for key in [k for k in found or () if k[0] == kind]:
+        revise(conn, key, change)
+
+
+def forget_each(conn: Connection, kind: str) -> None:
+    """`forget` every key of this `kind` (its first item)."""
+    found = conn.info.get(_MEMO_KEY)
+    for key in [k for k in found or () if k[0] == kind]:
+        found.pop(key, None)  # type: ignore[union-attr]
+
+
 def scalar(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any:
     row = execute(conn, sql, params).fetchone()
     return None if row is None else row[0]

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.records import Agent
+from frontdesk.store.sql.assignment import members_changed
 from frontdesk.store.tables import agents, team_members, web_sessions
 
 # What an agent looks like from outside: never the password hash; presence stays internal.
@@ -56,6 +57,7 @@ def insert_agent(
 def update_agent(conn: Connection, agent_id: int, values: Mapping[str, Any]) -> None:
     """Write `values` (columns of `agents`) on the agent's row."""
     conn.execute(update(agents).where(agents.c.id == agent_id).values(**values))
+    members_changed(conn)
 
 
 def end_sessions(conn: Connection, agent_id: int) -> None:

@@ -19,6 +19,8 @@ from frontdesk.store import rows
 from frontdesk.store.dialects.base import dumps
 from frontdesk.store.tables import agents, teams
 
+_MEMBERS = "online_members"  # the memo's key for a team's online members: (_MEMBERS, team_id)
+
 
 class TeamRule(NamedTuple):
     """A team as assignment reads it: its settings and where its rotation stands."""
@@ -84,6 +86,8 @@ def take_place(conn: Connection, agent_id: int, capacity: int, now: dt.datetime)
         "UPDATE agents SET open_count = open_count + 1, last_assigned_at = ? WHERE id = ? AND open_count < ?",
         (rows.dialect(conn).encode_time(now), agent_id, capacity),
     ).rowcount
+    if changed == 1:
+        _revise_member(conn, agent_id, 1, now)
     return bool(changed == 1)
 
 
@@ -93,10 +97,36 @@ def add_place(conn: Connection, agent_id: int, now: dt.datetime) -> None:
         "UPDATE agents SET open_count = open_count + 1, last_assigned_at = ? WHERE id = ?",
         (rows.dialect(conn).encode_time(now), agent_id),
     )
+    _revise_member(conn, agent_id, 1, now)
 
 
 def release_place(conn: Connection, agent_id: int) -> None:
-    rows.execute(conn, "UPDATE agents SET open_count = open_count - 1 WHERE id = ? AND open_count > 0", (agent_id,))
+    sql = "UPDATE agents SET open_count = open_count - 1 WHERE id = ? AND open_count > 0"
+    if rows.execute(conn, sql, (agent_id,)).rowcount == 1:
+        _revise_member(conn, agent_id, -1, None)
+
+
+def _revise_member(conn: Connection, agent_id: int, more: int, assigned_at: dt.datetime | None) -> None:
+    """The agent's row as the teams' remembered members (`online_members`) hold it, after this
+    function's write: its counter, and when it was last assigned as a read would give it back."""
+    dialect = rows.dialect(conn)
+    last = None if assigned_at is None else dialect.decode_time(dialect.encode_time(assigned_at))
+
+    def change(members: list[OnlineMember]) -> list[OnlineMember]:
+        return [
+            m._replace(open_count=m.open_count + more, last_assigned_at=last or m.last_assigned_at)
+            if m.agent_id == agent_id
+            else m
+            for m in members
+        ]
+
+    rows.revise_each(conn, _MEMBERS, change)
+
+
+def members_changed(conn: Connection) -> None:
+    """An agent's row or a team's membership changed other than by the counters above: the teams'
+    members are read again (`online_members`)."""
+    rows.forget_each(conn, _MEMBERS)
 
 
 # -- teams and their members -----------------------------------------------------------------
@@ -138,6 +168,14 @@ def away_rule(conn: Connection, team_id: int) -> AwayRule | None:
 
 
 def online_members(conn: Connection, team_id: int) -> list[OnlineMember]:
+    """The team's online members. In an engine job (`rows.memo`) read once per team: the job holds
+    the writers' turn, so its own writes are the only changes to agents meanwhile, and the counters'
+    (`take_place`, `add_place`, `release_place`) revise what is remembered. The capacity guard
+    stays `take_place`'s conditional UPDATE."""
+    return list(rows.remembered(conn, (_MEMBERS, team_id), lambda: _online_members(conn, team_id)))
+
+
+def _online_members(conn: Connection, team_id: int) -> list[OnlineMember]:
     found = rows.execute(
         conn,
         "SELECT a.id, a.open_count, a.capacity, a.last_assigned_at, a.skills, m.capacity"

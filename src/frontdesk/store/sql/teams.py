@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, update
 
 from frontdesk.domain.errors import NotFound
+from frontdesk.store.sql.assignment import members_changed
 from frontdesk.store.tables import agents, conversations, queue_entries, team_members, teams
 
 
@@ -71,14 +72,17 @@ def is_member(conn: Connection, team_id: int, agent_id: int) -> bool:
 
 def insert_member(conn: Connection, team_id: int, agent_id: int, capacity: int | None, at: dt.datetime) -> None:
     conn.execute(insert(team_members).values(team_id=team_id, agent_id=agent_id, capacity=capacity, created_at=at))
+    members_changed(conn)
 
 
 def set_member_capacity(conn: Connection, team_id: int, agent_id: int, capacity: int) -> None:
     conn.execute(update(team_members).where(_member(team_id, agent_id)).values(capacity=capacity))
+    members_changed(conn)
 
 
 def delete_member(conn: Connection, team_id: int, agent_id: int) -> None:
     conn.execute(delete(team_members).where(_member(team_id, agent_id)))
+    members_changed(conn)
 
 
 # -- read models ---------------------------------------------------------------------------
