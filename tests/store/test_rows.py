@@ -235,3 +235,22 @@ def test_deferred_writes_alike_but_for_their_keys_each_run_once(db: Database) ->
 
     db.write_sync(block)
     assert db.read_sync(lambda conn: rows.scalar(conn, "SELECT name FROM teams WHERE id = ?", (team_id,))) == "Beforexx"
+
+
+def test_what_a_memo_remembers_is_revised_or_forgotten_by_kind(db: Database) -> None:
+    """`revise_each` / `forget_each` reach every key of one kind (a team's members: one list per
+    team), and nothing of another kind."""
+    keys = (("members", 1), ("members", 2), ("conversation", 1))
+
+    def block(conn: Connection) -> tuple[list[Any], list[Any]]:
+        with rows.memo(conn):
+            for key, value in zip(keys, ([1, 2], [2], [2]), strict=True):
+                rows.remember(conn, key, value)
+            rows.revise_each(conn, "members", lambda found: [n * 10 for n in found])
+            revised = [rows.recalled(conn, key) for key in keys]
+            rows.forget_each(conn, "members")
+            return revised, [rows.recalled(conn, key) for key in keys]
+
+    revised, forgotten = db.write_sync(block)
+    assert revised == [[10, 20], [20], [2]]
+    assert forgotten == [None, None, [2]]
