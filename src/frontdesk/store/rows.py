@@ -361,16 +361,21 @@ def forget(conn: Connection, key: tuple[Any, ...]) -> None:
 
 def revise_each(conn: Connection, kind: str, change: Callable[[Any], Any]) -> None:
     """`revise` what is remembered under every key of this `kind` (its first item)."""
-    found = conn.info.get(_MEMO_KEY)
-    for key in [k for k in found or () if k[0] == kind]:
-        revise(conn, key, change)
+    found = conn.info.get(_MEMO_KEY) or {}
+    for key in _of_kind(found, kind):
+        if found[key] is not None:
+            found[key] = change(found[key])
 
 
 def forget_each(conn: Connection, kind: str) -> None:
     """`forget` every key of this `kind` (its first item)."""
-    found = conn.info.get(_MEMO_KEY)
-    for key in [k for k in found or () if k[0] == kind]:
-        found.pop(key, None)  # type: ignore[union-attr]
+    found = conn.info.get(_MEMO_KEY) or {}
+    for key in _of_kind(found, kind):
+        del found[key]
+
+
+def _of_kind(found: dict[tuple[Any, ...], Any], kind: str) -> list[tuple[Any, ...]]:
+    return [key for key in found if key[0] == kind]
 
 
 def scalar(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Any:

@@ -81,23 +81,23 @@ def _skills_of(stored: str | None) -> dict[str, str]:
 # -- capacity counters -----------------------------------------------------------------------
 def take_place(conn: Connection, agent_id: int, capacity: int, now: dt.datetime) -> bool:
     """One more open conversation for the agent if they are under `capacity`: whether it fit."""
+    at = rows.dialect(conn).encode_time(now)
     changed = rows.execute(
         conn,
         "UPDATE agents SET open_count = open_count + 1, last_assigned_at = ? WHERE id = ? AND open_count < ?",
-        (rows.dialect(conn).encode_time(now), agent_id, capacity),
+        (at, agent_id, capacity),
     ).rowcount
     if changed == 1:
-        _revise_member(conn, agent_id, 1, now)
+        _revise_member(conn, agent_id, 1, at)
     return bool(changed == 1)
 
 
 def add_place(conn: Connection, agent_id: int, now: dt.datetime) -> None:
+    at = rows.dialect(conn).encode_time(now)
     rows.execute(
-        conn,
-        "UPDATE agents SET open_count = open_count + 1, last_assigned_at = ? WHERE id = ?",
-        (rows.dialect(conn).encode_time(now), agent_id),
+        conn, "UPDATE agents SET open_count = open_count + 1, last_assigned_at = ? WHERE id = ?", (at, agent_id)
     )
-    _revise_member(conn, agent_id, 1, now)
+    _revise_member(conn, agent_id, 1, at)
 
 
 def release_place(conn: Connection, agent_id: int) -> None:
@@ -106,11 +106,11 @@ def release_place(conn: Connection, agent_id: int) -> None:
         _revise_member(conn, agent_id, -1, None)
 
 
-def _revise_member(conn: Connection, agent_id: int, more: int, assigned_at: dt.datetime | None) -> None:
-    """The agent's row as the teams' remembered members (`online_members`) hold it, after this
-    function's write: its counter, and when it was last assigned as a read would give it back."""
-    dialect = rows.dialect(conn)
-    last = None if assigned_at is None else dialect.decode_time(dialect.encode_time(assigned_at))
+def _revise_member(conn: Connection, agent_id: int, more: int, stored_at: Any) -> None:
+    """The agent's row as the teams' remembered members (`online_members`) hold it, after the
+    caller's write: its counter, and (`stored_at`, as written) when it was last assigned, as a read
+    would give it back."""
+    last = rows.dialect(conn).decode_time(stored_at)
 
     def change(members: list[OnlineMember]) -> list[OnlineMember]:
         return [
