@@ -274,3 +274,20 @@ def test_entries_nobody_can_take_do_not_hide_the_ones_behind_them(admin: Api) ->
     assert {admin.get(f"/api/v1/conversations/{c}").json()["assignee_id"] for c in takeable} == {agent}
     assert all(admin.get(f"/api/v1/conversations/{c}").json()["assignee_id"] is None for c in blocked[:5])
     assert admin.get(f"/api/v1/teams/{team}/stats").json()["queue_length"] == blocked_count
+
+
+def test_longest_idle_takes_turns_within_one_drain(admin: Api) -> None:
+    """A capacity raise drains the whole queue at one `now`: each assignment is still recorded after
+    the one before it, so longest idle goes round the members (with equal times the lowest id took
+    every conversation after each member's first: 7, 1, 1)."""
+    team = _team(admin, strategy="longest_idle", capacity=0)
+    agents = [_agent(admin, team, name) for name in ("Ann", "Bob", "Cid")]
+    channel = admin.channel()["id"]
+    for n in range(9):
+        assert _to_team(admin, _conversation(admin, channel, f"q{n}"), team)["assignee_id"] is None
+
+    changed = admin.patch(f"/api/v1/teams/{team}", {"assignment": {"strategy": "longest_idle", "capacity": 10}})
+    assert changed.status_code == 200, changed.text
+
+    held = {a["agent_id"]: a["open"] for a in admin.get(f"/api/v1/teams/{team}/stats").json()["agents"]}
+    assert held == dict.fromkeys(agents, 3)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from bench.cpu import TEXTS, set_up
 from sqlalchemy import Connection
 
@@ -272,19 +273,24 @@ def test_a_run_that_moved_to_another_conversation_in_the_job_gets_the_answer_sen
     assert (status, found.get("topic"), found.get("more")) == ("completed", "billing", "my invoice is wrong")
 
 
-def test_one_job_reads_a_team_s_members_once_and_each_assignment_counts_for_the_next(db: Database) -> None:
+@pytest.mark.parametrize("strategy", ["least_open", "longest_idle"])
+def test_one_job_reads_a_team_s_members_once_and_each_assignment_counts_for_the_next(
+    db: Database, strategy: str
+) -> None:
     """`online_members` is read once per team in an engine job, and each assignment revises what is
     remembered of its agent in every team (the demo's agents 3 and 4 are in two teams each): least
     open spreads the job's conversations as if it read the counters again each time (without the
-    revision: 10, 10, 10 and five agents with none), and the counters match what each holds."""
+    revision: 10, 10, 10 and five agents with none), and the counters match what each holds.
+    Longest idle spreads them too, although the whole job has one `now`: each assignment is recorded
+    just after the previous one (with equal times the lowest id took the rest: 9, 8, 8, 1, 1, 1, 1, 1)."""
     actor = Actor(AuthorKind.SYSTEM)
 
-    def least_open_everywhere(conn: Connection) -> None:
+    def one_strategy_everywhere(conn: Connection) -> None:
         set_up(conn, CONVERSATIONS)
         for team_id, _ in conn.exec_driver_sql("SELECT id, name FROM teams").all():
-            update_team(conn, team_id, actor, {"assignment": {"strategy": "least_open"}})
+            update_team(conn, team_id, actor, {"assignment": {"strategy": strategy}})
 
-    db.write_sync(least_open_everywhere)
+    db.write_sync(one_strategy_everywhere)
     cache = VersionCache()
     db.write_sync(lambda conn: _consume(conn, cache))
     db.write_sync(lambda conn: [receive_inbound(conn, _inbound(i)) for i in range(CONVERSATIONS)])

@@ -55,14 +55,30 @@ def queues() -> Queues:
 
 
 # -- capacity counters -----------------------------------------------------------------------
-def take_place(conn: Connection, agent_id: int, capacity: int, now: dt.datetime) -> bool:
-    """Count one more open conversation for the agent if they are under `capacity`."""
-    return sql.take_place(conn, agent_id, capacity, now)
+def take_place(conn: Connection, agent_id: int, capacity: int, now: dt.datetime) -> dt.datetime | None:
+    """Count one more open conversation for the agent if they are under `capacity`: when it was
+    recorded as their last assignment (`assignment_time`), or None if they were full."""
+    at = assignment_time(conn, now)
+    return at if sql.take_place(conn, agent_id, capacity, at) else None
 
 
 def add_place(conn: Connection, agent_id: int, now: dt.datetime) -> None:
     """Manual assignment may go over capacity: a person decided it."""
-    sql.add_place(conn, agent_id, now)
+    sql.add_place(conn, agent_id, assignment_time(conn, now))
+
+
+_LAST_ASSIGNMENT = "frontdesk.last_assignment"
+
+
+def assignment_time(conn: Connection, now: dt.datetime) -> dt.datetime:
+    """When an assignment made at `now` is recorded: `now`, or a microsecond after the previous one
+    this connection recorded at the same `now`. An engine job or a queue drain makes many at one
+    `now`; with equal times, longest idle could not tell who came last and would give the lowest
+    id every conversation after each member's first."""
+    previous = conn.info.get(_LAST_ASSIGNMENT)
+    at = now if previous is None or previous[0] != now else previous[1] + dt.timedelta(microseconds=1)
+    conn.info[_LAST_ASSIGNMENT] = (now, at)
+    return at
 
 
 def release_place(conn: Connection, agent_id: int | None) -> None:

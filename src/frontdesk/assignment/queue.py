@@ -49,9 +49,10 @@ def assign_from_pool(
     while candidates:
         pick = STRATEGIES[team.settings.strategy]([c.candidate() for c in candidates], team.state)
         member = next(m for m in candidates if m.agent_id == pick.agent_id)
-        if assignments.take_place(conn, member.agent_id, member.capacity, now):
+        taken_at = assignments.take_place(conn, member.agent_id, member.capacity, now)
+        if taken_at is not None:
             member.open_count += 1
-            member.last_assigned_at = now
+            member.last_assigned_at = taken_at
             team.rr_last_agent_id = member.agent_id  # the rotation moves on within this drain
             reply_due = _reply_due(team, now)
             reason = f"{team.settings.strategy} in {team.name}: {why}"

@@ -89,7 +89,7 @@ def assign_to_agent(
         return Assignment(None, None, f"{why} ({agent.name}) is {agent.availability}")
     if not has_skills(agent.skills or {}, skills):
         return Assignment(None, None, f"{why} ({agent.name}) lacks the skills")
-    if not assignments.take_place(conn, agent_id, agent.capacity, now):
+    if assignments.take_place(conn, agent_id, agent.capacity, now) is None:
         return Assignment(None, None, f"{why} ({agent.name}) is at capacity")
     assignments.record_assignment(conn, conversation, agent_id, None, actor, strategy="direct", reason=why, now=now)
     return Assignment(agent_id, None, why)
