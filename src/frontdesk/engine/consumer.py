@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection
@@ -31,7 +32,7 @@ from frontdesk.engine.runs import (
 from frontdesk.engine.runtime import build_context
 from frontdesk.steps.base import Assigned, Reply, ReplyAttachment
 from frontdesk.store import rows
-from frontdesk.store.sql import attachments, events, messages, partitions, runs
+from frontdesk.store.sql import attachments, conversations, events, messages, partitions, runs
 
 # Events per writer job. A writer batch holds many requests' jobs and one of the engine's; each new
 # conversation adds ~5 events, so a smaller page lets ingest outrun the engine under load.
@@ -82,9 +83,17 @@ def _process_partitions(
                     _process(conn, cache, event, by_trigger, now, first)
 
         with rows.memo(conn):  # no step changes a channel or a team's settings
+            conversations.read_with_contacts(conn, _contexts_read(fresh, by_trigger))
             advance_together(conn, work)
     partitions.advance(conn, positions.keys(), batch[-1][1].id)
     return len(batch)
+
+
+def _contexts_read(batch: list[Event], by_trigger: dict[str, list[tuple[int, int]]]) -> Iterator[int]:
+    """The conversations whose context the batch's workflow triggers read (`trigger_workflows`)."""
+    for event in batch:
+        if event.conversation_id is not None and event.type in TRIGGERS and by_trigger.get(event.type):
+            yield event.conversation_id
 
 
 def _enabled_workflows(conn: Connection) -> dict[str, list[tuple[int, int]]]:

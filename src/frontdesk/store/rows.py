@@ -138,6 +138,11 @@ def memo(conn: Connection) -> Iterator[None]:
         conn.info.pop(_MEMO_KEY, None)
 
 
+def memo_open(conn: Connection) -> bool:
+    """Whether a `memo` block is open: what is read ahead for it would be kept."""
+    return _MEMO_KEY in conn.info
+
+
 def write_later(conn: Connection, table: Table, key: tuple[Any, ...], sql: str, params: Sequence[Any]) -> None:
     """Within a `memo` block, run this write to `table` when the block ends, a later write for the
     same `key` replacing it: a row written once per conversation (a team's rotation) costs one

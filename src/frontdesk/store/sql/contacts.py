@@ -29,8 +29,22 @@ _FIELDS = f"SELECT {', '.join(_FIELD_COLUMNS)} FROM contact_fields ORDER BY id"
 
 
 def get(conn: Connection, contact_id: int) -> Contact | None:
-    row = rows.by_id(conn, contacts, contact_id)
+    """Read once per engine job (`rows.memo`), or with its conversation (`conversations.with_contact`):
+    `change` and `delete` forget it, and nothing else in the store writes contacts in a job."""
+    return rows.remembered(conn, _key(contact_id), lambda: _record(rows.by_id(conn, contacts, contact_id)))  # type: ignore[no-any-return]
+
+
+def _key(contact_id: int) -> tuple[str, int]:
+    return ("contact", contact_id)
+
+
+def _record(row: Mapping[str, Any] | None) -> Contact | None:
     return None if row is None else Contact(**row)
+
+
+def remember(conn: Connection, contact: Contact) -> None:
+    """What `get` gives for this contact in the engine job, read along with something else."""
+    rows.remember(conn, _key(contact.id), contact)
 
 
 def by_identity(conn: Connection, channel_id: int, external_id: str) -> int | None:
@@ -57,11 +71,13 @@ def add_identity(conn: Connection, contact_id: int, channel_id: int, external_id
 
 def delete(conn: Connection, contact_id: int) -> None:
     rows.execute(conn, _DELETE, (contact_id,))
+    rows.forget(conn, _key(contact_id))
 
 
 def change(conn: Connection, contact_id: int, values: Mapping[str, Any]) -> None:
     """Write the changed columns (name, fields, tags, owner_agent_id, updated_at)."""
     rows.update_by_id(conn, contacts, contact_id, values)
+    rows.forget(conn, _key(contact_id))
 
 
 def field_definitions(conn: Connection) -> list[FieldDefinition]:

@@ -7,6 +7,7 @@ the hot path. Rows come back as `Conversation` records.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -16,6 +17,7 @@ from frontdesk.domain.model import ConversationStatus, DeliveryStatus, Direction
 from frontdesk.domain.records import Contact, Conversation
 from frontdesk.store import rows
 from frontdesk.store.dialects.base import quote
+from frontdesk.store.sql import contacts as contacts_sql
 from frontdesk.store.tables import contacts, conversations, messages
 
 # The literal 'open' lets SQLite use the partial unique index (tables.py).
@@ -41,25 +43,41 @@ _COLUMNS = tuple(c.name for c in conversations.columns)
 _CONTACT_COLUMNS = tuple(c.name for c in contacts.columns)
 _WITH_CONTACT = (
     f"SELECT {', '.join(f'v.{quote(c)}' for c in _COLUMNS)}, {', '.join(f'c.{quote(c)}' for c in _CONTACT_COLUMNS)}"
-    " FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE v.id = ?"
+    " FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE v.id"
 )
 
 
 def with_contact(conn: Connection, conversation_id: int) -> tuple[Conversation, Contact] | None:
-    """The conversation and its contact, in one statement unless the conversation is remembered
-    (`get`): a run's context reads both."""
-    key = ("conversation", conversation_id)
-    kept: Conversation | None = rows.recalled(conn, key)
+    """The conversation and its contact, in one statement unless they are remembered (`get`,
+    `contacts.get`, `read_with_contacts`): a run's context reads both."""
+    kept: Conversation | None = rows.recalled(conn, ("conversation", conversation_id))
     if kept is not None:
-        row = rows.by_id(conn, contacts, kept.contact_id)
-        return None if row is None else (kept, Contact(**row))
-    found = rows.execute(conn, _WITH_CONTACT, (conversation_id,), one_row=(conversations, conversation_id)).fetchone()
-    if found is None:
-        return None
+        contact = contacts_sql.get(conn, kept.contact_id)
+        return None if contact is None else (kept, contact)
+    found = rows.execute(
+        conn, f"{_WITH_CONTACT} = ?", (conversation_id,), one_row=(conversations, conversation_id)
+    ).fetchone()
+    return None if found is None else _remember_with_contact(conn, found)
+
+
+def read_with_contacts(conn: Connection, conversation_ids: Iterable[int]) -> None:
+    """In an engine job (`rows.memo`), read these conversations and their contacts in one statement
+    and remember them: the job's runs each read theirs (`with_contact`), a round trip each on
+    PostgreSQL. Each stays as true as `get`'s: what writes them in the job revises or forgets it."""
+    wanted = sorted(i for i in set(conversation_ids) if rows.recalled(conn, ("conversation", i)) is None)
+    if len(wanted) < 2 or not rows.memo_open(conn):
+        return  # one is read when needed, by the statement that reads one
+    for found in rows.execute(conn, f"{_WITH_CONTACT} IN ({', '.join('?' * len(wanted))})", wanted):
+        _remember_with_contact(conn, found)
+
+
+def _remember_with_contact(conn: Connection, found: Sequence[Any]) -> tuple[Conversation, Contact]:
     split = len(_COLUMNS)
     conversation = Conversation.from_row(rows.decode(conn, conversations, _COLUMNS, found[:split]))
-    rows.remember(conn, key, conversation)
-    return conversation, Contact(**rows.decode(conn, contacts, _CONTACT_COLUMNS, found[split:]))
+    contact = Contact(**rows.decode(conn, contacts, _CONTACT_COLUMNS, found[split:]))
+    rows.remember(conn, ("conversation", conversation.id), conversation)
+    contacts_sql.remember(conn, contact)
+    return conversation, contact
 
 
 def _update(conn: Connection, conversation_id: int, values: dict[str, Any]) -> None:
