@@ -25,11 +25,12 @@ from tests.databases import ON_POSTGRESQL
 from tests.statements import Statements
 
 CONVERSATIONS = 30
-# Measured 11.47 per conversation on SQLite, 8.53 on PostgreSQL, where a new contact's four inserts are one
-# statement and a team's members are read once per engine job (36 before issue 14's cuts, then 23, 15, 14, 13, 12:
-# docs/scaling.md); the transactions' own statements (BEGIN, the turn, the events' lock, COMMIT) and the engine
-# job's (its runs' savepoint, where runs wait for replies) are shared by all.
-BUDGET = 9 if ON_POSTGRESQL else 12
+# Measured 9.57 per conversation on SQLite, 6.60 on PostgreSQL, where a new contact's four inserts are one
+# statement, a team's members are read once per engine job, and a job's contexts and new runs are one statement
+# each (36 before issue 14's cuts: docs/scaling.md tells each step); the transactions' own
+# statements (BEGIN, the turn, the events' lock, COMMIT) and the engine job's (its runs' savepoint, where runs
+# wait for replies) are shared by all.
+BUDGET = 7 if ON_POSTGRESQL else 10
 
 
 def _inbound(index: int) -> InboundMessage:
@@ -93,15 +94,31 @@ def test_the_engine_updates_a_new_conversation_s_row_once_and_it_reads_back_gree
     assert found == [(CONVERSATIONS,)]
 
 
-def test_the_steps_of_every_run_of_an_engine_job_are_one_insert_in_the_runs_order(db: Database) -> None:
-    """`add_steps(…, later=True)`: the runs of a job keep their steps waiting, written in one
-    statement when the job's runs are done (on PostgreSQL one round trip, not one per run)."""
+def test_the_runs_of_an_engine_job_and_their_steps_are_one_insert_each_in_the_runs_order(db: Database) -> None:
+    """`add_started_later`: the runs a job starts wait, with their steps, and are written in one
+    statement each when the job's runs are done (on PostgreSQL one round trip each, not two per
+    run); each run gets its own steps, in order."""
     counted = _engine_job_counted(db)
-    inserts = sum(n for (_, text), n in counted.seen.items() if text.startswith("INSERT INTO workflow_run_steps"))
-    assert inserts == (1 if ON_POSTGRESQL else 3), "\n".join(counted.report(CONVERSATIONS))  # SQLite: 50 + 20 + 20 rows
+    report = "\n".join(counted.report(CONVERSATIONS))
+
+    def inserts(table: str) -> int:
+        return sum(n for (_, text), n in counted.seen.items() if text.startswith(f"INSERT INTO {table} "))
+
+    assert inserts("workflow_runs") == (1 if ON_POSTGRESQL else 2), report  # SQLite: 20 + 10 rows
+    assert inserts("workflow_run_steps") == (1 if ON_POSTGRESQL else 3), report  # SQLite: 50 + 20 + 20 rows
     steps = _count(db, "SELECT run_id, seq FROM workflow_run_steps ORDER BY id")
     runs = sorted({run_id for run_id, _ in steps})
     assert steps == [(run_id, seq) for run_id in runs for seq in (1, 2, 3)]  # greet, route, assign; run by run
+    # Each run's route step took the branch of its own conversation's first message.
+    routes = _count(
+        db,
+        "SELECT s.branch, (SELECT m.text FROM messages m WHERE m.conversation_id = r.conversation_id"
+        " AND m.direction = 'in' ORDER BY m.id LIMIT 1) FROM workflow_runs r"
+        " JOIN workflow_run_steps s ON s.run_id = r.id AND s.step_id = 'route' WHERE r.conversation_id IS NOT NULL",
+    )
+    assert len(routes) == CONVERSATIONS
+    for branch, text in routes:
+        assert branch == next((topic for topic in ("billing", "sales") if topic in text), "else"), (branch, text)
 
 
 _STATE = (
@@ -164,13 +181,13 @@ def test_an_event_processed_again_starts_no_second_run_and_its_steps_leave_nothi
     assert (status, steps) == ("completed", 3)  # greet, route, assign: stored once, as they left it
     before = _count(db, _STATE)
 
-    def again(conn: Connection) -> int | None:
+    def again(conn: Connection) -> bool:
         trigger = {"event": {"id": event_id, "type": "conversation.opened"}, "message": None}
         return start_run(
             conn, cache, workflow_id, version_id, event_id, trigger, contact_id, conversation_id, now()
         )  # fmt: skip
 
-    assert db.write_sync(again) is None
+    assert db.write_sync(again) is False
     assert _count(db, _STATE) == before  # no run, no step, no greeting, no place taken twice
 
 

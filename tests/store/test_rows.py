@@ -221,6 +221,57 @@ def test_many_rows_are_inserted_in_their_order_as_one_statement_on_postgresql(db
     assert inserts == (1 if ON_POSTGRESQL else 3)  # SQLite: 100 + 100 + 50 rows
 
 
+def test_insert_many_ids_gives_the_new_ids_in_the_rows_order(db: Database) -> None:
+    """Whatever order the database returns them in, across SQLite's chunks too (100 + 20 + 10 + 1)."""
+    at = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
+    values = [_contact_values(f"Row {i}", {"i": i}, at) for i in range(131)]
+
+    ids = db.write_sync(lambda conn: rows.insert_many_ids(conn, contacts, values))
+
+    assert ids == sorted(ids) and len(set(ids)) == len(values)
+    found = db.read_sync(lambda conn: {i: n for i, n in conn.execute(select(contacts.c.id, contacts.c.name))})
+    assert [found[i] for i in ids] == [v["name"] for v in values]
+
+
+class _Names:
+    """A caller's own deferred write (`rows.pending`) naming two tables: it renames its teams."""
+
+    tables = ("teams", "channels")
+
+    def __init__(self) -> None:
+        self.team_ids: list[int] = []
+
+    def write(self, conn: Connection) -> None:
+        for team_id in self.team_ids:
+            rows.execute(conn, "UPDATE teams SET name = name || ' written' WHERE id = ?", (team_id,))
+
+
+def test_a_pending_write_runs_once_before_a_statement_naming_any_of_its_tables(db: Database) -> None:
+    at = dt.datetime.now(dt.UTC)
+    first, second = db.write_sync(
+        lambda conn: [rows.insert(conn, teams, {"name": n, "assignment": {}, "created_at": at}) for n in "AB"]
+    )
+    name = "SELECT name FROM teams WHERE id = ?"
+
+    def block(conn: Connection) -> list[Any]:
+        seen = []
+        with rows.memo(conn):
+            for team_id in (first, second):
+                kept = rows.pending(conn, ("names",), _Names)
+                assert kept is not None
+                kept.team_ids.append(team_id)
+            seen.append(rows.scalar(conn, "SELECT count(*) FROM channels"))  # names its other table: written first
+            seen.append(rows.scalar(conn, name, (first,)))
+            rows.execute(conn, "UPDATE teams SET name = 'After' WHERE id = ?", (second,))
+        return seen
+
+    assert db.write_sync(block) == [0, "A written"]
+    assert (
+        db.read_sync(lambda conn: rows.scalar(conn, name, (second,))) == "After"
+    )  # written once, not again at the end
+    assert db.write_sync(lambda conn: rows.pending(conn, ("names",), _Names)) is None  # outside a block: write now
+
+
 def test_deferred_writes_alike_but_for_their_keys_each_run_once(db: Database) -> None:
     """Only row UPDATEs of the same columns are sent together (`executemany`); two other deferred
     writes that happen to be equal are two writes."""

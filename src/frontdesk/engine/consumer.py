@@ -173,7 +173,7 @@ def trigger_workflows(
         workflow = cache.get(conn, version_id)
         if not evaluate(workflow.trigger.conditions, context)[0]:
             continue
-        run_id = start_run(
+        started = start_run(
             conn,
             cache,
             workflow_id,
@@ -185,7 +185,7 @@ def trigger_workflows(
             now,
             context=None if unchanged is None else dict(unchanged),
         )
-        if run_id is not None:
+        if started:
             unchanged = None
 
 

@@ -64,28 +64,34 @@ def start_run(
     now: dt.datetime,
     *,
     context: dict[str, Any] | None = None,
-) -> int | None:
-    """Create and advance a run; None if this event already started one for this workflow.
+) -> bool:
+    """Create and advance a run; False if this event already started one for this workflow.
     `context`: what conditions and templates see, when the caller has just read it.
 
     The run is stored once its first steps ran, as they left it: one INSERT instead of an INSERT
     and an UPDATE. Should the unique (workflow, trigger event) refuse it, its steps' effects go
-    with the run's savepoint."""
+    with the run's savepoint. The runs an engine job starts together are stored together, once
+    the job's runs are done (`runs.add_started_later`): a refusal then undoes the whole job, which
+    is done again a run at a time (`advance_together`)."""
     workflow = cache.get(conn, version_id)
     state = RunState(workflow.start)
     run = Run(0, workflow_id, version_id, workflow, state, contact_id, conversation_id, trigger, None, 0)  # id: stored
 
-    def store(conn: Connection, run: Run, values: dict[str, Any]) -> None:
-        run_id = runs.add_started(conn, workflow_id, version_id, trigger_event_id, trigger, contact_id, now, values)
+    def store(conn: Connection, run: Run, values: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+        args = (conn, workflow_id, version_id, trigger_event_id, trigger, contact_id, now, values)
+        if conn.info.get(_TOGETHER_KEY) and runs.add_started_later(*args, steps):
+            return
+        run_id = runs.add_started(*args)
         if run_id is None:
             raise _AlreadyStarted
         run.id = run_id
+        _add_steps(conn, run_id, steps)
 
     try:
         _advance(conn, run, None, now, context, store)
     except _AlreadyStarted:
-        return None
-    return run.id
+        return False
+    return True
 
 
 class _AlreadyStarted(Exception):
@@ -124,11 +130,17 @@ def resume(
     _advance(conn, run, signal, now, context, _update)
 
 
-_Store = Callable[[Connection, Run, dict[str, Any]], None]
+_Store = Callable[[Connection, Run, dict[str, Any], list[dict[str, Any]]], None]
 
 
-def _update(conn: Connection, run: Run, values: dict[str, Any]) -> None:
+def _update(conn: Connection, run: Run, values: dict[str, Any], steps: list[dict[str, Any]]) -> None:
     runs.save(conn, run.id, values)
+    _add_steps(conn, run.id, steps)
+
+
+def _add_steps(conn: Connection, run_id: int, steps: list[dict[str, Any]]) -> None:
+    if steps:  # in an engine job, with its other runs' (a run in its own savepoint writes its own)
+        runs.add_steps(conn, [{"run_id": run_id, **step} for step in steps], later=bool(conn.info.get(_TOGETHER_KEY)))
 
 
 def advance_together(conn: Connection, work: Callable[[], None]) -> None:
@@ -146,7 +158,7 @@ def advance_together(conn: Connection, work: Callable[[], None]) -> None:
                 _write_waiting(conn)
             finally:
                 del conn.info[_TOGETHER_KEY]
-    except _RunFailed:
+    except (_RunFailed, runs.StartsFailed):  # StartsFailed: the job's new runs written before its end
         work()
 
 
@@ -250,28 +262,22 @@ def _save(conn: Connection, run: Run, records: list[StepRecord], now: dt.datetim
         values.update(_wait_values(conn, run, state.wait, now))
     else:
         values.update(ended_at=now, end_reason=state.end_reason)
-    store(conn, run, values)
-    if records:
-        runs.add_steps(
-            conn,
-            [
-                {
-                    "run_id": run.id,
-                    "seq": run.steps_executed + i + 1,
-                    "step_id": r.step_id,
-                    "step_type": r.step_type,
-                    "branch": r.branch,
-                    "reason": r.reason,
-                    "output": r.output,
-                    "error": r.error,
-                    "waiting": r.waiting,
-                    "started_at": now,
-                    "duration_ms": r.duration_ms,
-                }
-                for i, r in enumerate(records)
-            ],
-            later=bool(conn.info.get(_TOGETHER_KEY)),  # a run in its own savepoint writes its own
-        )
+    steps = [
+        {
+            "seq": run.steps_executed + i + 1,
+            "step_id": r.step_id,
+            "step_type": r.step_type,
+            "branch": r.branch,
+            "reason": r.reason,
+            "output": r.output,
+            "error": r.error,
+            "waiting": r.waiting,
+            "started_at": now,
+            "duration_ms": r.duration_ms,
+        }
+        for i, r in enumerate(records)
+    ]
+    store(conn, run, values, steps)
     run.steps_executed += len(records)
 
 

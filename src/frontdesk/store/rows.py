@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Any, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, Table, event
 
@@ -216,7 +216,31 @@ class _Inserts:
         insert_many(conn, self.table, self.rows)
 
 
-_Write = _Later | _RowUpdate | _Inserts
+class LaterWrite(Protocol):
+    """A write of the caller's own that a `memo` block keeps waiting (`pending`): it runs when a
+    statement is about to name one of its `tables`, before a savepoint, or when the block ends."""
+
+    tables: tuple[str, ...]
+
+    def write(self, conn: Connection) -> None: ...
+
+
+_Write = _Later | _RowUpdate | _Inserts | LaterWrite
+_W = TypeVar("_W", bound=LaterWrite)
+
+
+def pending(conn: Connection, key: tuple[Any, ...], make: Callable[[], _W]) -> _W | None:
+    """Within a `memo` block, the caller's write kept waiting under `key` (`make()`'s, the first
+    time), which the caller adds to: what an engine job's runs each add is written once for all.
+    None outside a block: the caller writes now."""
+    deferred = _deferred(conn)
+    if deferred is None:
+        return None
+    kept = deferred.writes.get(key)
+    if kept is None:
+        kept = make()
+        deferred.add(key, kept, None)
+    return cast(_W, kept)
 
 
 @dataclass(slots=True)
@@ -234,12 +258,12 @@ class _Deferred:
 
     def add(self, key: Any, write: _Write, row_id: int | None) -> None:
         self.writes[key] = write
-        name = _table_name(write)
-        rows_of = self.tables.setdefault(name, set())
-        if rows_of is not None and row_id is not None:
-            rows_of.add(row_id)
-        else:
-            self.tables[name] = None
+        for name in _tables_of(write):
+            rows_of = self.tables.setdefault(name, set())
+            if rows_of is not None and row_id is not None:
+                rows_of.add(row_id)
+            else:
+                self.tables[name] = None
 
     def named_in(self, sql: str, one_row: tuple[Table, int] | None) -> set[str]:
         """The tables `sql` names whose waiting writes it could read (not when it reads `one_row`
@@ -251,8 +275,8 @@ class _Deferred:
         if tables is None:
             due, self.writes, self.tables = list(self.writes.values()), {}, {}
             return due
-        due = [write for write in self.writes.values() if _table_name(write) in tables]
-        self.writes = {key: write for key, write in self.writes.items() if _table_name(write) not in tables}
+        due = [write for write in self.writes.values() if not tables.isdisjoint(_tables_of(write))]
+        self.writes = {key: write for key, write in self.writes.items() if tables.isdisjoint(_tables_of(write))}
         for name in tables:
             self.tables.pop(name, None)
         return due
@@ -307,8 +331,12 @@ def _update_rows(conn: Connection, updates: list[_RowUpdate]) -> None:
     execute_many(conn, _update_sql(table, keys, "id = ?"), [[*codec.encode(u.values), u.row_id] for u in updates])
 
 
-def _table_name(later: _Write) -> str:
-    return later.table if isinstance(later, _Later) else later.table.name
+def _tables_of(later: _Write) -> tuple[str, ...]:
+    if isinstance(later, _Later):
+        return (later.table,)
+    if isinstance(later, _RowUpdate | _Inserts):
+        return (later.table.name,)
+    return later.tables
 
 
 @lru_cache(maxsize=8192)  # by statement text: the store's are a few hundred, each searched once
@@ -473,9 +501,12 @@ _CHUNKS = (100, 50, 20, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
 
 
 @cache
-def _insert_rows_sql(table: Table, keys: tuple[str, ...], count: int) -> str:
+def _insert_rows_sql(table: Table, keys: tuple[str, ...], count: int, returning: bool) -> str:
     row = f"({', '.join('?' * len(keys))})"
-    return f"INSERT INTO {table.name} ({', '.join(quote(k) for k in keys)}) VALUES {', '.join([row] * count)}"
+    values = ", ".join([row] * count)
+    return f"INSERT INTO {table.name} ({', '.join(quote(k) for k in keys)}) VALUES {values}" + (
+        " RETURNING id" if returning else ""
+    )
 
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -483,6 +514,16 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     array per column, whatever their number (a 100-row VALUES list cost psycopg ~8 ms of parsing
     each time: it caches the parse of statements up to 50 parameters); elsewhere one statement for
     up to 100 rows (an executemany is a statement per row, each its own execution on the server)."""
+    _insert_rows(conn, table, rows, returning=False)
+
+
+def insert_many_ids(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """`insert_many`, and the new rows' ids in the rows' order. A statement's new ids grow in the
+    order it inserts its rows: PostgreSQL's from the arrays' order, SQLite's from its one writer."""
+    return sorted(_insert_rows(conn, table, rows, returning=True))
+
+
+def _insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], returning: bool) -> list[int]:
     session = _session(conn)
     codec = session.dialect.codec(table)
     keys = tuple(rows[0]) if rows else ()
@@ -490,14 +531,17 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if len(encoded) > 1 and session.dialect.inserts_from_arrays:  # one statement, one array per column
         _deferred_first(conn, f"INSERT INTO {table.name}")
         columns = [list(column) for column in zip(*encoded, strict=True)]
-        session.dialect.insert_from_arrays(session.driver, table, keys, columns)
-        return
+        return session.dialect.insert_from_arrays(session.driver, table, keys, columns, returning)
+    ids: list[int] = []
     start = 0
     while start < len(encoded):
         count = next(size for size in _CHUNKS if size <= len(encoded) - start)
         params = [value for row in encoded[start : start + count] for value in row]
-        _run(conn, session, _insert_rows_sql(table, keys, count), params)
+        found = _run(conn, session, _insert_rows_sql(table, keys, count, returning), params)
+        if returning:
+            ids.extend(int(new_id) for (new_id,) in found.fetchall())
         start += count
+    return ids
 
 
 @cache

@@ -64,9 +64,12 @@ class Dialect(ABC):
     # then sends any number of rows as one short statement, parsed and prepared once per connection.
     inserts_from_arrays: ClassVar[bool] = False
 
-    def insert_from_arrays(self, driver: Any, table: Table, keys: tuple[str, ...], columns: list[list[Any]]) -> None:
+    def insert_from_arrays(
+        self, driver: Any, table: Table, keys: tuple[str, ...], columns: list[list[Any]], returning: bool = False
+    ) -> list[int]:
         """Insert rows given as one array of encoded values per column of `keys`, in the arrays'
-        order (ids follow it: the events'), as one statement (`inserts_from_arrays` only)."""
+        order (ids follow it: the events'), as one statement (`inserts_from_arrays` only); the new
+        ids if `returning`, else none."""
         raise NotImplementedError(self.name)
 
     def __init__(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
@@ -15,7 +16,7 @@ from sqlalchemy import Connection
 from frontdesk.domain.model import RunStatus, WaitKind
 from frontdesk.domain.records import Run
 from frontdesk.store import rows
-from frontdesk.store.database import wake
+from frontdesk.store.database import conflicted, is_store_failure, wake
 from frontdesk.store.tables import workflow_run_steps, workflow_runs, workflow_versions
 
 _WAITING = f"status = '{RunStatus.WAITING}'"
@@ -124,6 +125,60 @@ def add_started(
     row = _new(workflow_id, version_id, trigger, contact_id, None, now)
     row.update(state, trigger_event_id=trigger_event_id)
     return rows.insert_new(conn, workflow_runs, row)
+
+
+def add_started_later(
+    conn: Connection,
+    workflow_id: int,
+    version_id: int,
+    trigger_event_id: int | None,
+    trigger: dict[str, Any],
+    contact_id: int | None,
+    now: dt.datetime,
+    state: Mapping[str, Any],
+    steps: Sequence[Mapping[str, Any]],
+) -> bool:
+    """`add_started` and `add_steps` for a run an engine job started, kept waiting (`rows.pending`)
+    to be written with the job's other new runs: one INSERT for all of them, one for their steps
+    (`write_steps`, or before a statement naming either table). False outside such a job: the
+    caller writes it now. A run an event had already started (the job done again) makes that
+    INSERT fail on the unique (workflow, trigger event), which undoes the job."""
+    started = rows.pending(conn, ("started runs",), _Started)
+    if started is None:
+        return False
+    row = _new(workflow_id, version_id, trigger, contact_id, None, now)
+    row.update(state, trigger_event_id=trigger_event_id)
+    started.runs.append({column: row.get(column) for column in _STARTED_COLUMNS})  # one INSERT: the same columns
+    started.steps.append(steps)
+    return True
+
+
+_STARTED_COLUMNS = tuple(c.name for c in workflow_runs.columns if c.name != "id")
+
+
+@dataclass(slots=True)
+class _Started:
+    """The runs an engine job started, and each one's steps (their `run_id` set once it is known)."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[Sequence[Mapping[str, Any]]] = field(default_factory=list)
+    tables: tuple[str, ...] = (workflow_runs.name, workflow_run_steps.name)
+
+    def write(self, conn: Connection) -> None:
+        try:
+            ids = rows.insert_many_ids(conn, workflow_runs, self.runs)
+        except Exception as exc:
+            if conflicted(exc) or not is_store_failure(exc):
+                raise
+            raise StartsFailed from exc
+        steps = [{"run_id": run_id, **step} for run_id, kept in zip(ids, self.steps, strict=True) for step in kept]
+        if steps:
+            rows.insert_many(conn, workflow_run_steps, steps)
+
+
+class StartsFailed(Exception):
+    """The runs an engine job started could not be written together (an event had started one of
+    them already): which one is not known, so the job is done again a run at a time."""
 
 
 def queue(
