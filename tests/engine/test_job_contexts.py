@@ -16,7 +16,9 @@ from frontdesk.actions.workflows import create_workflow, publish, set_enabled
 from frontdesk.domain.model import SYSTEM, ChannelType
 from frontdesk.engine.consumer import process_events
 from frontdesk.engine.runs import VersionCache
+from frontdesk.store import rows
 from frontdesk.store.database import Database
+from frontdesk.store.sql import conversations
 from tests.statements import Statements
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -76,3 +78,27 @@ def test_one_job_reads_its_contexts_at_once_and_later_runs_see_what_earlier_ones
     assert dict(started) == {"Tagger": CONTACTS, "VIP welcome": CONTACTS}
     texts = sorted(text for (text,) in _rows(db, "SELECT text FROM messages WHERE direction = 'out'"))
     assert texts == sorted(f"Hello Contact {n}, tags ['vip']" for n in range(CONTACTS))
+
+
+def test_a_job_s_contexts_are_read_in_lists_of_a_few_lengths_and_each_conversation_once(db: Database) -> None:
+    """300 conversations: a list of 256 and one of 64 (44 padded with the last id), each read once."""
+    channel_id = db.write_sync(lambda conn: create_channel(conn, ChannelType.API, "Chat", {})[0])
+    opened = db.write_sync(
+        lambda conn: [
+            receive_inbound(conn, InboundMessage(channel_id, f"c{n}", f"m{n}", "Hi", f"Contact {n}")).conversation_id
+            for n in range(300)
+        ]
+    )
+
+    def job(conn: Connection) -> list[tuple[int, str | None]]:
+        with rows.memo(conn):
+            conversations.read_with_contacts(conn, [*opened, *opened[:10]])  # twice in the list: read once
+            found = [conversations.with_contact(conn, i) for i in opened]
+        return [(v.id, c.name) for v, c in (f for f in found if f is not None)]
+
+    with Statements(db) as counted:
+        read = db.write_sync(job)
+
+    assert read == [(i, f"Contact {n}") for n, i in enumerate(opened)]
+    reads = sum(n for (origin, _), n in counted.seen.items() if origin.startswith("sql.conversations."))
+    assert reads == 2, "\n".join(counted.report(1))  # 256 + 64, and none by `with_contact`

@@ -78,10 +78,10 @@ def start_run(
     run = Run(0, workflow_id, version_id, workflow, state, contact_id, conversation_id, trigger, None, 0)  # id: stored
 
     def store(conn: Connection, run: Run, values: dict[str, Any], steps: list[dict[str, Any]]) -> None:
-        args = (conn, workflow_id, version_id, trigger_event_id, trigger, contact_id, now, values)
-        if conn.info.get(_TOGETHER_KEY) and runs.add_started_later(*args, steps):
+        row = runs.started_row(workflow_id, version_id, trigger_event_id, trigger, contact_id, now, values)
+        if conn.info.get(_TOGETHER_KEY) and runs.add_started_later(conn, row, steps):
             return
-        run_id = runs.add_started(*args)
+        run_id = runs.add_started(conn, row)
         if run_id is None:
             raise _AlreadyStarted
         run.id = run_id

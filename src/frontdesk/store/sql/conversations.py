@@ -67,8 +67,18 @@ def read_with_contacts(conn: Connection, conversation_ids: Iterable[int]) -> Non
     wanted = sorted(i for i in set(conversation_ids) if rows.recalled(conn, ("conversation", i)) is None)
     if len(wanted) < 2 or not rows.memo_open(conn):
         return  # one is read when needed, by the statement that reads one
-    for found in rows.execute(conn, f"{_WITH_CONTACT} IN ({', '.join('?' * len(wanted))})", wanted):
-        _remember_with_contact(conn, found)
+    largest = _READ_AHEAD[-1]
+    for start in range(0, len(wanted), largest):
+        chunk = wanted[start : start + largest]
+        size = next(n for n in _READ_AHEAD if n >= len(chunk))
+        padded = chunk + chunk[-1:] * (size - len(chunk))  # an id twice in the list reads it once
+        for found in rows.execute(conn, f"{_WITH_CONTACT} IN ({', '.join('?' * size)})", padded):
+            _remember_with_contact(conn, found)
+
+
+# The lists' lengths `read_with_contacts` sends: four statement texts, each prepared once per
+# connection on PostgreSQL, however many conversations a job has.
+_READ_AHEAD = (4, 16, 64, 256)
 
 
 def _remember_with_contact(conn: Connection, found: Sequence[Any]) -> tuple[Conversation, Contact]:

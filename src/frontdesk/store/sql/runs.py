@@ -110,8 +110,7 @@ def _new(
     }
 
 
-def add_started(
-    conn: Connection,
+def started_row(
     workflow_id: int,
     version_id: int,
     trigger_event_id: int | None,
@@ -119,25 +118,21 @@ def add_started(
     contact_id: int | None,
     now: dt.datetime,
     state: Mapping[str, Any],
-) -> int | None:
-    """A run an event started, stored once its first steps ran, in `state` (the columns `save`
-    writes); None if this event already started one of this workflow (nothing is written)."""
+) -> dict[str, Any]:
+    """The row of a run an event started, stored once its first steps ran, in `state` (the columns
+    `save` writes)."""
     row = _new(workflow_id, version_id, trigger, contact_id, None, now)
     row.update(state, trigger_event_id=trigger_event_id)
+    return row
+
+
+def add_started(conn: Connection, row: Mapping[str, Any]) -> int | None:
+    """Store a `started_row`: its id, or None if its event already started a run of this workflow
+    (nothing is written)."""
     return rows.insert_new(conn, workflow_runs, row)
 
 
-def add_started_later(
-    conn: Connection,
-    workflow_id: int,
-    version_id: int,
-    trigger_event_id: int | None,
-    trigger: dict[str, Any],
-    contact_id: int | None,
-    now: dt.datetime,
-    state: Mapping[str, Any],
-    steps: Sequence[Mapping[str, Any]],
-) -> bool:
+def add_started_later(conn: Connection, row: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> bool:
     """`add_started` and `add_steps` for a run an engine job started, kept waiting (`rows.pending`)
     to be written with the job's other new runs: one INSERT for all of them, one for their steps
     (`write_steps`, or before a statement naming either table). False outside such a job: the
@@ -146,8 +141,6 @@ def add_started_later(
     started = rows.pending(conn, ("started runs",), _Started)
     if started is None:
         return False
-    row = _new(workflow_id, version_id, trigger, contact_id, None, now)
-    row.update(state, trigger_event_id=trigger_event_id)
     started.runs.append({column: row.get(column) for column in _STARTED_COLUMNS})  # one INSERT: the same columns
     started.steps.append(steps)
     return True
