@@ -26,6 +26,11 @@ _ids = itertools.count(1)
 T = TypeVar("T")
 
 
+def query(db: Database, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a read-only statement, as tuples (what a test checks the store wrote)."""
+    return db.read_sync(lambda conn: [tuple(row) for row in conn.exec_driver_sql(sql)])
+
+
 def eventually(probe: Callable[[], T | None], what: str, seconds: float = 20.0) -> T:
     """Poll until `probe` returns something truthy; fail naming `what` after the deadline."""
     deadline = time.monotonic() + seconds

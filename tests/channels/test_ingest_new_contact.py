@@ -14,6 +14,7 @@ from frontdesk.actions.contacts import create_by_identity
 from frontdesk.actions.ingest import InboundMessage, receive_inbound
 from frontdesk.store.database import Database
 from tests.databases import ON_POSTGRESQL
+from tests.factories import query
 from tests.statements import Statements
 
 CONTACTS = 10
@@ -21,10 +22,6 @@ CONTACTS = 10
 
 def _inbound(index: int) -> InboundMessage:
     return InboundMessage(1, f"new-{index}", f"new-m{index}", f"Hello {index}", f"Ada {index}")
-
-
-def _read(db: Database, sql: str) -> list[tuple[object, ...]]:
-    return db.read_sync(lambda conn: [tuple(row) for row in conn.exec_driver_sql(sql)])
 
 
 def test_a_new_contact_s_first_message_costs_ingest_one_statement_after_its_arrival_read_on_postgresql(
@@ -38,7 +35,7 @@ def test_a_new_contact_s_first_message_costs_ingest_one_statement_after_its_arri
     shared = sum(origins[o] for o in ("store.database (the writer)", "sql.events.events_at_commit", "notify.send"))
     assert counted.total() - shared == writes * CONTACTS, "\n".join(counted.report(CONTACTS))
     assert all(r.conversation_opened and not r.duplicate for r in receipts)
-    rows = _read(
+    rows = query(
         db,
         "SELECT c.name, i.external_id, v.status, v.source, v.channel_id, m.text, m.opened_conversation,"
         " m.direction, m.provider_message_id, v.opened_at <= m.created_at, c.created_at <= v.opened_at"
@@ -50,7 +47,7 @@ def test_a_new_contact_s_first_message_costs_ingest_one_statement_after_its_arri
         (f"Ada {i}", f"new-{i}", "open", "contact", 1, f"Hello {i}", True, "in", f"new-m{i}") for i in range(CONTACTS)
     ]
     assert all(r[9] and r[10] for r in rows)  # the contact, then its conversation, then the message
-    events = _read(db, "SELECT contact_id, type FROM events WHERE type IN"
+    events = query(db, "SELECT contact_id, type FROM events WHERE type IN"
                    " ('contact.created', 'conversation.opened', 'message.received') ORDER BY id")  # fmt: skip
     by_contact: dict[object, list[object]] = {}
     for contact_id, kind in events:
@@ -68,11 +65,11 @@ def test_a_new_contact_s_one_statement_that_meets_another_s_identity_leaves_noth
     only, which is deleted, and the message goes to the other contact's conversation as before."""
     db.write_sync(lambda conn: set_up(conn, 1))
     winner, _ = db.write_sync(lambda conn: create_by_identity(conn, 1, "new-0", "Winner"))
-    before = _read(db, "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM conversations)")
+    before = query(db, "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM conversations)")
     now = dt.datetime.now(dt.UTC)
     gave_way = db.write_sync(lambda conn: ingest._first_message_of_new_contact(conn, _inbound(0), (now, now, now)))
     assert gave_way is None
-    assert _read(db, "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM conversations)") == before
+    assert query(db, "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM conversations)") == before
     receipt = db.write_sync(lambda conn: receive_inbound(conn, _inbound(0)))
     assert receipt.contact_id == winner and receipt.conversation_opened
 
@@ -90,7 +87,7 @@ def test_a_known_sender_s_message_into_their_open_conversation_costs_ingest_one_
     shared = sum(origins[o] for o in ("store.database (the writer)", "sql.events.events_at_commit", "notify.send"))
     assert counted.total() - shared == writes * CONTACTS, "\n".join(counted.report(CONTACTS))
     assert [(r.conversation_id, r.conversation_opened) for r in receipts] == [(f.conversation_id, False) for f in first]
-    rows = _read(
+    rows = query(
         db,
         "SELECT v.id, v.channel_id, v.last_message_at = m.created_at, m.text, m.opened_conversation FROM messages m"
         " JOIN conversations v ON v.id = m.conversation_id WHERE m.text LIKE 'Again %%' ORDER BY m.id",

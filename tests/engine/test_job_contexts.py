@@ -6,7 +6,6 @@ as the runs before it left them.)"""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -19,6 +18,7 @@ from frontdesk.engine.runs import VersionCache
 from frontdesk.store import rows
 from frontdesk.store.database import Database
 from frontdesk.store.sql import conversations
+from tests.factories import query
 from tests.statements import Statements
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -42,10 +42,6 @@ def _setup(conn: Connection) -> int:
         publish(conn, workflow_id, SYSTEM)
         set_enabled(conn, workflow_id, True, SYSTEM)
     return create_channel(conn, ChannelType.API, "Chat", {})[0]
-
-
-def _rows(db: Database, sql: str) -> list[tuple[Any, ...]]:
-    return db.read_sync(lambda conn: [tuple(row) for row in conn.exec_driver_sql(sql)])
 
 
 def test_one_job_reads_its_contexts_at_once_and_later_runs_see_what_earlier_ones_changed(db: Database) -> None:
@@ -72,11 +68,11 @@ def test_one_job_reads_its_contexts_at_once_and_later_runs_see_what_earlier_ones
     assert read_by("conversations.with_contact") == 0, report
     assert read_by("contacts.get") == CONTACTS, report  # each contact again, after the tagger changed it
     # The tagger's run changed each contact before the second workflow's run rendered its message.
-    started = _rows(
+    started = query(
         db, "SELECT w.name, count(*) FROM workflow_runs r JOIN workflows w ON w.id = r.workflow_id GROUP BY w.name"
     )
     assert dict(started) == {"Tagger": CONTACTS, "VIP welcome": CONTACTS}
-    texts = sorted(text for (text,) in _rows(db, "SELECT text FROM messages WHERE direction = 'out'"))
+    texts = sorted(text for (text,) in query(db, "SELECT text FROM messages WHERE direction = 'out'"))
     assert texts == sorted(f"Hello Contact {n}, tags ['vip']" for n in range(CONTACTS))
 
 

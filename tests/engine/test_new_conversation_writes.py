@@ -22,6 +22,7 @@ from frontdesk.engine.consumer import process_events
 from frontdesk.engine.runs import VersionCache, start_run
 from frontdesk.store.database import Database
 from tests.databases import ON_POSTGRESQL
+from tests.factories import query
 from tests.statements import Statements
 
 CONVERSATIONS = 30
@@ -53,10 +54,6 @@ def _engine_job_counted(db: Database) -> Statements:
     return counted
 
 
-def _count(db: Database, sql: str) -> list[tuple[int, ...]]:
-    return db.read_sync(lambda conn: [tuple(row) for row in conn.exec_driver_sql(sql)])
-
-
 def test_a_new_conversation_costs_the_writer_at_most_its_budget_of_statements(db: Database) -> None:
     db.write_sync(lambda conn: set_up(conn, CONVERSATIONS))
     cache = VersionCache()
@@ -64,7 +61,7 @@ def test_a_new_conversation_costs_the_writer_at_most_its_budget_of_statements(db
     with Statements(db) as counted:
         db.write_sync(lambda conn: [receive_inbound(conn, _inbound(i)) for i in range(CONVERSATIONS)])
         db.write_sync(lambda conn: _consume(conn, cache))
-    by_team = _count(db, "SELECT team_id, count(*) FROM conversations WHERE assignee_id IS NOT NULL GROUP BY team_id")
+    by_team = query(db, "SELECT team_id, count(*) FROM conversations WHERE assignee_id IS NOT NULL GROUP BY team_id")
     assert sorted(n for _, n in by_team) == [10, 10, 10]  # routed on each first message's text
     report = "\n".join(counted.report(CONVERSATIONS))
     assert counted.total() / CONVERSATIONS <= BUDGET, report
@@ -84,7 +81,7 @@ def test_the_engine_updates_a_new_conversation_s_row_once_and_it_reads_back_gree
     assert updates == {"sql.conversations.write_waiting ← engine.runs._write_waiting": CONVERSATIONS}, "\n".join(
         counted.report(CONVERSATIONS)
     )
-    found = _count(
+    found = query(
         db,
         "SELECT count(*) FROM conversations v WHERE v.assignee_id IS NOT NULL AND v.team_id IS NOT NULL"
         " AND v.assigned_at IS NOT NULL AND v.last_message_at = (SELECT max(m.created_at) FROM messages m"
@@ -106,11 +103,11 @@ def test_the_runs_of_an_engine_job_and_their_steps_are_one_insert_each_in_the_ru
 
     assert inserts("workflow_runs") == (1 if ON_POSTGRESQL else 2), report  # SQLite: 20 + 10 rows
     assert inserts("workflow_run_steps") == (1 if ON_POSTGRESQL else 3), report  # SQLite: 50 + 20 + 20 rows
-    steps = _count(db, "SELECT run_id, seq FROM workflow_run_steps ORDER BY id")
+    steps = query(db, "SELECT run_id, seq FROM workflow_run_steps ORDER BY id")
     runs = sorted({run_id for run_id, _ in steps})
     assert steps == [(run_id, seq) for run_id in runs for seq in (1, 2, 3)]  # greet, route, assign; run by run
     # Each run's route step took the branch of its own conversation's first message.
-    routes = _count(
+    routes = query(
         db,
         "SELECT s.branch, (SELECT m.text FROM messages m WHERE m.conversation_id = r.conversation_id"
         " AND m.direction = 'in' ORDER BY m.id LIMIT 1) FROM workflow_runs r"
@@ -152,7 +149,7 @@ def test_a_job_writes_each_team_s_rotation_once_where_its_last_assignment_left_i
         db.write_sync(lambda conn: _consume(conn, cache))
     rotations = counted.report(CONVERSATIONS)
     assert sum("UPDATE teams SET rr_last_agent_id" in line for line in rotations) >= 1, rotations
-    assigned = _count(db, "SELECT team_id, assignee_id FROM conversations WHERE assignee_id IS NOT NULL ORDER BY id")
+    assigned = query(db, "SELECT team_id, assignee_id FROM conversations WHERE assignee_id IS NOT NULL ORDER BY id")
     by_team: dict[int, list[int]] = {}
     for team_id, agent_id in assigned:
         by_team.setdefault(team_id, []).append(agent_id)
@@ -161,7 +158,7 @@ def test_a_job_writes_each_team_s_rotation_once_where_its_last_assignment_left_i
         members = len(set(agents))
         assert members >= 3, agents
         assert agents == [agents[i % members] for i in range(len(agents))], agents  # round and round, in order
-        (last,) = _count(db, f"SELECT rr_last_agent_id FROM teams WHERE id = {team_id}")
+        (last,) = query(db, f"SELECT rr_last_agent_id FROM teams WHERE id = {team_id}")
         assert last == (agents[-1],)
 
 
@@ -171,7 +168,7 @@ def test_an_event_processed_again_starts_no_second_run_and_its_steps_leave_nothi
     db.write_sync(lambda conn: _consume(conn, cache))
     db.write_sync(lambda conn: receive_inbound(conn, _inbound(0)))
     db.write_sync(lambda conn: _consume(conn, cache))
-    (run,) = _count(
+    (run,) = query(
         db,
         "SELECT r.workflow_id, r.version_id, r.trigger_event_id, r.contact_id, r.conversation_id, r.status,"
         " r.steps_executed FROM workflow_runs r JOIN events e ON e.id = r.trigger_event_id"
@@ -179,7 +176,7 @@ def test_an_event_processed_again_starts_no_second_run_and_its_steps_leave_nothi
     )
     workflow_id, version_id, event_id, contact_id, conversation_id, status, steps = run
     assert (status, steps) == ("completed", 3)  # greet, route, assign: stored once, as they left it
-    before = _count(db, _STATE)
+    before = query(db, _STATE)
 
     def again(conn: Connection) -> bool:
         trigger = {"event": {"id": event_id, "type": "conversation.opened"}, "message": None}
@@ -188,7 +185,7 @@ def test_an_event_processed_again_starts_no_second_run_and_its_steps_leave_nothi
         )  # fmt: skip
 
     assert db.write_sync(again) is False
-    assert _count(db, _STATE) == before  # no run, no step, no greeting, no place taken twice
+    assert query(db, _STATE) == before  # no run, no step, no greeting, no place taken twice
 
 
 _EVENTS = "SELECT type, count(*) FROM events GROUP BY type ORDER BY type"
@@ -200,10 +197,10 @@ def test_events_processed_again_by_the_engine_leave_nothing_and_the_new_ones_are
     db.write_sync(lambda conn: set_up(conn, 3))
     cache = VersionCache()
     db.write_sync(lambda conn: _consume(conn, cache))
-    ((before_first,),) = _count(db, "SELECT max(id) FROM events")
+    ((before_first,),) = query(db, "SELECT max(id) FROM events")
     db.write_sync(lambda conn: [receive_inbound(conn, _inbound(i)) for i in range(2)])
     db.write_sync(lambda conn: _consume(conn, cache))
-    state, log = _count(db, _STATE), _count(db, _EVENTS)
+    state, log = query(db, _STATE), query(db, _EVENTS)
     assert state[0][4] == 2  # two conversations assigned
 
     def back_and_more(conn: Connection) -> None:  # as after a takeover: the cursors before both conversations
@@ -212,10 +209,10 @@ def test_events_processed_again_by_the_engine_leave_nothing_and_the_new_ones_are
 
     db.write_sync(back_and_more)
     db.write_sync(lambda conn: _consume(conn, cache))
-    runs, steps, messages, places, assigned = _count(db, _STATE)[0]
+    runs, steps, messages, places, assigned = query(db, _STATE)[0]
     assert (runs, steps, assigned) == (3, 9, 3)  # the third conversation's run, none again for the first two
     assert (messages, places) == (state[0][2] + 2, state[0][3] + 1)  # its message and greeting; one place
-    again = dict(_count(db, _EVENTS))
+    again = dict(query(db, _EVENTS))
     expected = dict(log)
     for kind in ("contact.created", "conversation.opened", "message.received", "message.sent", "conversation.assigned"):
         expected[kind] = expected.get(kind, 0) + 1
@@ -239,7 +236,7 @@ def test_a_message_handled_in_the_job_that_routed_its_conversation_meets_the_tea
     db.write_sync(lambda conn: _consume(conn, cache))
     db.write_sync(lambda conn: receive_inbound(conn, _inbound(1)))  # "sales"
     assert db.write_sync(lambda conn: process_events(conn, cache, now())) == 3  # one job: created, opened, received
-    texts = [text for (text,) in _count(db, "SELECT text FROM messages WHERE direction = 'out' ORDER BY id")]
+    texts = [text for (text,) in query(db, "SELECT text FROM messages WHERE direction = 'out' ORDER BY id")]
     assert len(texts) == 2 and texts[1] == "Closed: Sales", texts  # the greeting, then the away message
 
 
@@ -285,7 +282,7 @@ def test_a_run_that_moved_to_another_conversation_in_the_job_gets_the_answer_sen
     db.write_sync(behind)
     db.write_sync(lambda conn: _consume(conn, cache))
     opened = f"SELECT id FROM events WHERE type = 'conversation.opened' AND conversation_id = {first.conversation_id}"
-    ((status, variables),) = _count(db, f"SELECT status, vars FROM workflow_runs WHERE trigger_event_id = ({opened})")
+    ((status, variables),) = query(db, f"SELECT status, vars FROM workflow_runs WHERE trigger_event_id = ({opened})")
     found = variables if isinstance(variables, dict) else json.loads(variables)
     assert (status, found.get("topic"), found.get("more")) == ("completed", "billing", "my invoice is wrong")
 
@@ -317,7 +314,7 @@ def test_one_job_reads_a_team_s_members_once_and_each_assignment_counts_for_the_
     report = "\n".join(counted.report(CONVERSATIONS))
     reads = sum(n for (origin, _), n in counted.seen.items() if origin.startswith("sql.assignment._online_members"))
     assert 0 < reads <= 3, report  # once per team, not once per conversation
-    agents = _count(
+    agents = query(
         db,
         "SELECT a.id, a.open_count, (SELECT count(*) FROM conversations v WHERE v.assignee_id = a.id"
         " AND v.status = 'open') FROM agents a WHERE a.id IN (SELECT agent_id FROM team_members) ORDER BY a.id",

@@ -234,14 +234,17 @@ def test_insert_many_ids_gives_the_new_ids_in_the_rows_order(db: Database) -> No
 
 
 class _Names:
-    """A caller's own deferred write (`rows.pending`) naming two tables: it renames its teams."""
+    """A caller's own deferred write (`rows.pending`) naming two tables: it renames its teams, and
+    counts how often it ran."""
 
     tables = ("teams", "channels")
 
     def __init__(self) -> None:
         self.team_ids: list[int] = []
+        self.runs = 0
 
     def write(self, conn: Connection) -> None:
+        self.runs += 1
         for team_id in self.team_ids:
             rows.execute(conn, "UPDATE teams SET name = name || ' written' WHERE id = ?", (team_id,))
 
@@ -254,21 +257,24 @@ def test_a_pending_write_runs_once_before_a_statement_naming_any_of_its_tables(d
     name = "SELECT name FROM teams WHERE id = ?"
 
     def block(conn: Connection) -> list[Any]:
-        seen = []
         with rows.memo(conn):
+            names = None
             for team_id in (first, second):
-                kept = rows.pending(conn, ("names",), _Names)
-                assert kept is not None
-                kept.team_ids.append(team_id)
-            seen.append(rows.scalar(conn, "SELECT count(*) FROM channels"))  # names its other table: written first
+                names = rows.pending(conn, ("names",), _Names)
+                assert names is not None
+                names.team_ids.append(team_id)
+            assert names is not None
+            seen = [names.runs]
+            rows.scalar(conn, "SELECT count(*) FROM contacts")  # names neither of its tables: still waiting
+            seen.append(names.runs)
+            rows.scalar(conn, "SELECT count(*) FROM channels")  # names one of them: written first
+            seen.append(names.runs)
             seen.append(rows.scalar(conn, name, (first,)))
-            rows.execute(conn, "UPDATE teams SET name = 'After' WHERE id = ?", (second,))
+        seen.append(names.runs)  # the block's end wrote nothing again
         return seen
 
-    assert db.write_sync(block) == [0, "A written"]
-    assert (
-        db.read_sync(lambda conn: rows.scalar(conn, name, (second,))) == "After"
-    )  # written once, not again at the end
+    assert db.write_sync(block) == [0, 0, 1, "A written", 1]
+    assert db.read_sync(lambda conn: rows.scalar(conn, name, (second,))) == "B written"
     assert db.write_sync(lambda conn: rows.pending(conn, ("names",), _Names)) is None  # outside a block: write now
 
 

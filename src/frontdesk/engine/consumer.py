@@ -92,8 +92,13 @@ def _process_partitions(
 def _contexts_read(batch: list[Event], by_trigger: dict[str, list[tuple[int, int]]]) -> Iterator[int]:
     """The conversations whose context the batch's workflow triggers read (`trigger_workflows`)."""
     for event in batch:
-        if event.conversation_id is not None and event.type in TRIGGERS and by_trigger.get(event.type):
+        if event.conversation_id is not None and _triggers(event, by_trigger):
             yield event.conversation_id
+
+
+def _triggers(event: Event, by_trigger: dict[str, list[tuple[int, int]]]) -> bool:
+    """Whether the event may start runs: enabled workflows start on its type."""
+    return event.type in TRIGGERS and bool(by_trigger.get(event.type))
 
 
 def _enabled_workflows(conn: Connection) -> dict[str, list[tuple[int, int]]]:
@@ -121,7 +126,7 @@ def _process(
         maybe_send_away(conn, event.conversation_id, now)
     if kind == ev.MESSAGE_RECEIVED and _deliver_reply(conn, cache, event, now):
         return  # an answer to a question belongs to the run that asked it
-    if kind in TRIGGERS and by_trigger.get(kind):
+    if _triggers(event, by_trigger):
         trigger_workflows(conn, cache, event, by_trigger[kind], now, first)
 
 
